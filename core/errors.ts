@@ -1,0 +1,119 @@
+/**
+ * Errors a caller branches on. Each maps to one HTTP status in
+ * `routes/_problem.ts`; everything else is a 500 whose message never leaves
+ * the service.
+ *
+ * @module
+ */
+
+/** One bad field: a JSON pointer into the checked document and the rule it broke. */
+export interface FieldError {
+  /** JSON pointer (RFC 6901) of the bad field, `""` for the whole document. */
+  pointer: string;
+  /** What rule the value broke, readable by an operator. */
+  message: string;
+}
+
+/** A request body or stored value failed validation (HTTP 422). */
+export class ValidationError extends Error {
+  override name = "ValidationError";
+  /** Every field that failed, with its pointer. */
+  readonly errors: FieldError[];
+  constructor(message: string, errors: FieldError[], options?: ErrorOptions) {
+    super(message, options);
+    this.errors = errors;
+  }
+}
+
+/** The request itself is malformed or ambiguous (HTTP 400). */
+export class BadRequestError extends Error {
+  override name = "BadRequestError";
+  readonly errors: FieldError[];
+  /** Extra members for the problem body, e.g. the candidate list. */
+  readonly extra: Record<string, unknown>;
+  constructor(
+    message: string,
+    options: ErrorOptions & { errors?: FieldError[]; extra?: Record<string, unknown> } = {},
+  ) {
+    super(message, options);
+    this.errors = options.errors ?? [];
+    this.extra = options.extra ?? {};
+  }
+}
+
+/** A named thing does not exist (HTTP 404). */
+export class NotFoundError extends Error {
+  override name = "NotFoundError";
+}
+
+/** The write conflicts with the current state (HTTP 409). */
+export class ConflictError extends Error {
+  override name = "ConflictError";
+  readonly extra: Record<string, unknown>;
+  constructor(message: string, options: ErrorOptions & { extra?: Record<string, unknown> } = {}) {
+    super(message, options);
+    this.extra = options.extra ?? {};
+  }
+}
+
+/** Something the request needs is down or busy (HTTP 503, with Retry-After). */
+export class UnavailableError extends Error {
+  override name = "UnavailableError";
+  /** Seconds the caller should wait before trying again. */
+  readonly retryAfterSeconds: number;
+  constructor(message: string, options: ErrorOptions & { retryAfterSeconds?: number } = {}) {
+    super(message, options);
+    this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
+  }
+}
+
+/** The kinds of failure a plugin handler may signal (spec section 2.2). */
+export type PluginErrorKind =
+  | "credentials_rejected"
+  | "not_found"
+  | "rate_limited"
+  | "upstream_unavailable"
+  | "cursor_expired"
+  | "invalid_input"
+  | "timeout"
+  | "crashed"
+  | "saturated"
+  | "protocol"
+  | "internal";
+
+/**
+ * A plugin call failed. `kind` decides the HTTP status; `message` is the
+ * plugin's own text, already scrubbed of the node's secrets by the
+ * supervisor.
+ */
+export class PluginCallError extends Error {
+  override name = "PluginCallError";
+  readonly kind: PluginErrorKind;
+  /** Seconds until a retry may succeed (rate limits, respawn back-off). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(
+    kind: PluginErrorKind,
+    message: string,
+    options: ErrorOptions & { retryAfterSeconds?: number } = {},
+  ) {
+    super(message, options);
+    this.kind = kind;
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/** An admin-API package operation was refused (HTTP 409, 422 or 502 by `kind`). */
+export class PackageError extends Error {
+  override name = "PackageError";
+  readonly kind: "already_installed" | "not_installed" | "refused" | "registry" | "in_use" | "too_young";
+  readonly extra: Record<string, unknown>;
+  constructor(
+    kind: PackageError["kind"],
+    message: string,
+    options: ErrorOptions & { extra?: Record<string, unknown> } = {},
+  ) {
+    super(message, options);
+    this.kind = kind;
+    this.extra = options.extra ?? {};
+  }
+}

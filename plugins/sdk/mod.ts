@@ -1,0 +1,27 @@
+/**
+ * The Imbi plugin SDK (plugin API 1.0): manifest and protocol types, typed
+ * errors, and helpers. Every plugin, first- or third-party, imports this.
+ *
+ * @example
+ * ```ts
+ * import type { ConfigurationHandler, HandlerInit, PluginManifest } from "@imbi/plugin-sdk";
+ * export class MyConfig implements ConfigurationHandler {
+ *   static manifest: PluginManifest = { slug: "my-config", name: "Mine", plugin_type: "configuration",
+ *     api_version: "^1.0.0", network: { hosts: [] } };
+ *   constructor(_init: HandlerInit) {}
+ *   async listKeys() { return []; }
+ *   async getValues() { return []; }
+ *   async setValue(_ctx, key: string) { return { key, data_type: "string", secret: false }; }
+ *   async deleteKey() {}
+ * }
+ * export const plugins = [MyConfig];
+ * ```
+ *
+ * @module
+ */
+
+export * from "./types.ts";
+export * from "./errors.ts";
+
+/** The plugin API version this SDK describes. */
+export const SDK_API_VERSION = "1.0.0";
