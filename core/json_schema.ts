@@ -99,7 +99,10 @@ export function checkSchema(schema: unknown, pointer = ""): FieldError[] {
   const errors: FieldError[] = [];
   for (const key of Object.keys(schema)) {
     if (!KNOWN_KEYWORDS.has(key)) {
-      errors.push({ pointer: `${pointer}/${pointerSegment(key)}`, message: `unsupported JSON Schema keyword "${key}"` });
+      errors.push({
+        pointer: `${pointer}/${pointerSegment(key)}`,
+        message: `unsupported JSON Schema keyword "${key}"`,
+      });
     }
   }
   if (schema.pattern !== undefined) {

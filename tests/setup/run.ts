@@ -1,0 +1,82 @@
+/**
+ * The test command: installs and starts every real backend the tests use
+ * (once per run, on loopback), runs `deno test` with their addresses in the
+ * environment, and stops them. With `IMBI_TEST_SERVICES=required` (CI), a
+ * service that cannot be installed or started fails the run; otherwise its
+ * tests are skipped with a notice.
+ *
+ * Usage: deno run -A tests/setup/run.ts [deno test arguments...]
+ *
+ * @module
+ */
+
+import type { RunningService, TestService } from "./service.ts";
+
+const root = new URL("../../", import.meta.url).pathname;
+const cacheDir = Deno.env.get("IMBI_TEST_CACHE") ?? `${root}.cache/test-services`;
+const required = Deno.env.get("IMBI_TEST_SERVICES") === "required";
+
+async function loadServices(): Promise<TestService[]> {
+  const services: TestService[] = [];
+  for await (const entry of Deno.readDir(new URL(".", import.meta.url))) {
+    if (!entry.isFile || !entry.name.endsWith(".ts") || ["run.ts", "service.ts"].includes(entry.name)) continue;
+    if (entry.name.endsWith("_test.ts") || entry.name.startsWith("_")) continue;
+    const mod = await import(new URL(entry.name, import.meta.url).href);
+    if (mod.service) services.push(mod.service as TestService);
+  }
+  return services.sort((a, b) => a.name.localeCompare(b.name));
+}
+
+function say(line: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(`[test-services] ${line}\n`));
+}
+
+async function main(): Promise<number> {
+  await Deno.mkdir(cacheDir, { recursive: true });
+  const services = await loadServices();
+  const running: RunningService[] = [];
+  const env: Record<string, string> = { IMBI_TEST_SERVICES: required ? "required" : "optional" };
+  const failures: string[] = [];
+  await Promise.all(services.map(async (svc) => {
+    const progress = (line: string) => say(`${svc.name}: ${line}`);
+    try {
+      const started = performance.now();
+      await svc.install(cacheDir, progress);
+      const handle = await svc.start(cacheDir, progress);
+      running.push(handle);
+      Object.assign(env, handle.env);
+      progress(`ready in ${Math.round(performance.now() - started)} ms`);
+    } catch (error) {
+      failures.push(`${svc.name}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }));
+  const stopAll = async () => {
+    await Promise.allSettled(running.map((r) => r.stop()));
+  };
+  if (failures.length > 0) {
+    for (const failure of failures) say(`UNAVAILABLE ${failure}`);
+    if (required) {
+      say("IMBI_TEST_SERVICES=required: a test service is missing, failing the run");
+      await stopAll();
+      return 1;
+    }
+    say("their tests will be skipped (set IMBI_TEST_SERVICES=required to fail instead)");
+  }
+  const args = Deno.args.length > 0 ? Deno.args : ["--parallel"];
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["test", "--allow-all", ...args],
+    cwd: root,
+    env,
+    stdin: "null",
+  }).spawn();
+  const onSignal = () => child.kill("SIGTERM");
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  const status = await child.status;
+  Deno.removeSignalListener("SIGINT", onSignal);
+  Deno.removeSignalListener("SIGTERM", onSignal);
+  await stopAll();
+  return status.code;
+}
+
+Deno.exit(await main());
