@@ -1,0 +1,129 @@
+/**
+ * Service configuration from the environment, validated in one place. A bad
+ * value is a `ConfigError` naming the variable; `main.ts` prints it as one
+ * line and exits.
+ *
+ * @module
+ */
+
+/** A configuration variable has a bad value. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  /** The environment variable at fault. */
+  readonly variable: string;
+  constructor(variable: string, message: string) {
+    super(`${variable}: ${message}`);
+    this.variable = variable;
+  }
+}
+
+/** The validated configuration. */
+export interface Config {
+  port: number;
+  host: string;
+  dataDir: string;
+  lockfilePath: string;
+  /** Unset: generated into the data directory on the embedded store. */
+  adminToken: string | undefined;
+  /** Read-only tokens (GET endpoints and tab reads). */
+  readTokens: string[];
+  /** `kid:base64key` pairs, newest first; unset on the embedded store means generated. */
+  encryptionKeys: string | undefined;
+  graph:
+    | { kind: "sqlite"; path: string }
+    | { kind: "neo4j"; url: string; user: string; password: string };
+  /** Ceiling on every plugin call's deadline. */
+  pluginTimeoutMs: number;
+  pluginHeapMb: number;
+  pluginMaxConcurrent: number;
+  pluginIdleMs: number;
+  /** Minimum age of a registry version before it may be installed; 0 is off. */
+  minPackageAgeMs: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+/**
+ * Parses a duration like `24h`, `90m`, `30s`, `2d`, `500ms` or `0`.
+ *
+ * @param text The duration.
+ * @returns Milliseconds.
+ * @throws {RangeError} When the text is not a duration.
+ */
+export function parseDuration(text: string): number {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$/.exec(text);
+  if (!match) throw new RangeError(`"${text}" is not a duration (examples: 0, 500ms, 30s, 90m, 24h, 2d)`);
+  const value = Number(match[1]);
+  const unit = match[2] ?? (value === 0 ? "ms" : undefined);
+  if (unit === undefined) throw new RangeError(`"${text}" needs a unit (ms, s, m, h or d)`);
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[unit]!;
+  return Math.round(value * factor);
+}
+
+function integer(env: Record<string, string | undefined>, name: string, fallback: number, min: number, max: number) {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `"${raw}" is not a whole number`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `${value} is not between ${min} and ${max}`);
+  return value;
+}
+
+function duration(env: Record<string, string | undefined>, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  try {
+    return parseDuration(raw);
+  } catch (error) {
+    throw new ConfigError(name, (error as Error).message);
+  }
+}
+
+/**
+ * Reads and validates the configuration.
+ *
+ * @param env The environment (`Deno.env.toObject()` in `main.ts`).
+ * @returns The configuration with defaults applied.
+ * @throws {ConfigError} Naming the first variable with a bad value.
+ */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const dataDir = env.IMBI_DATA_DIR || "./data";
+  const token = env.IMBI_ADMIN_TOKEN;
+  if (token !== undefined && token !== "" && token.length < 16) {
+    throw new ConfigError("IMBI_ADMIN_TOKEN", "must be at least 16 characters long");
+  }
+  const readTokens = (env.IMBI_READ_TOKENS ?? "").split(",").map((t) => t.trim()).filter(Boolean);
+  for (const t of readTokens) {
+    if (t.length < 16) throw new ConfigError("IMBI_READ_TOKENS", "every token must be at least 16 characters long");
+  }
+  const graphUrl = env.IMBI_GRAPH_URL;
+  let graph: Config["graph"];
+  if (graphUrl === undefined || graphUrl === "") {
+    graph = { kind: "sqlite", path: `${dataDir}/graph.sqlite` };
+  } else if (/^(neo4j|neo4j\+s|neo4j\+ssc|bolt|bolt\+s|bolt\+ssc):\/\/[^/\s]+/.test(graphUrl)) {
+    graph = { kind: "neo4j", url: graphUrl, user: env.IMBI_GRAPH_USER || "neo4j", password: env.IMBI_GRAPH_PASSWORD ?? "" };
+  } else {
+    throw new ConfigError("IMBI_GRAPH_URL", `"${graphUrl}" is not a neo4j:// or bolt:// URL`);
+  }
+  const logLevel = env.IMBI_LOG_LEVEL || "info";
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new ConfigError("IMBI_LOG_LEVEL", `"${logLevel}" is not one of debug, info, warn, error`);
+  }
+  const host = env.IMBI_HOST || "127.0.0.1";
+  if (!/^[A-Za-z0-9.:\[\]-]+$/.test(host)) throw new ConfigError("IMBI_HOST", `"${host}" is not a host name or address`);
+  return {
+    port: integer(env, "IMBI_PORT", 8000, 0, 65535),
+    host,
+    dataDir,
+    lockfilePath: env.IMBI_LOCKFILE || "./plugins.lock.json",
+    adminToken: token || undefined,
+    readTokens,
+    encryptionKeys: env.IMBI_ENCRYPTION_KEYS || undefined,
+    graph,
+    pluginTimeoutMs: duration(env, "IMBI_PLUGIN_TIMEOUT", 10_000),
+    pluginHeapMb: integer(env, "IMBI_PLUGIN_HEAP_MB", 128, 16, 4096),
+    pluginMaxConcurrent: integer(env, "IMBI_PLUGIN_MAX_CONCURRENT", 8, 1, 1024),
+    pluginIdleMs: duration(env, "IMBI_PLUGIN_IDLE", 300_000),
+    minPackageAgeMs: duration(env, "IMBI_MIN_PACKAGE_AGE", 86_400_000),
+    logLevel: logLevel as Config["logLevel"],
+  };
+}
