@@ -100,7 +100,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (graphUrl === undefined || graphUrl === "") {
     graph = { kind: "sqlite", path: `${dataDir}/graph.sqlite` };
   } else if (/^(neo4j|neo4j\+s|neo4j\+ssc|bolt|bolt\+s|bolt\+ssc):\/\/[^/\s]+/.test(graphUrl)) {
-    graph = { kind: "neo4j", url: graphUrl, user: env.IMBI_GRAPH_USER || "neo4j", password: env.IMBI_GRAPH_PASSWORD ?? "" };
+    graph = {
+      kind: "neo4j",
+      url: graphUrl,
+      user: env.IMBI_GRAPH_USER || "neo4j",
+      password: env.IMBI_GRAPH_PASSWORD ?? "",
+    };
   } else {
     throw new ConfigError("IMBI_GRAPH_URL", `"${graphUrl}" is not a neo4j:// or bolt:// URL`);
   }
@@ -109,7 +114,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError("IMBI_LOG_LEVEL", `"${logLevel}" is not one of debug, info, warn, error`);
   }
   const host = env.IMBI_HOST || "127.0.0.1";
-  if (!/^[A-Za-z0-9.:\[\]-]+$/.test(host)) throw new ConfigError("IMBI_HOST", `"${host}" is not a host name or address`);
+  if (!/^[A-Za-z0-9.:\[\]-]+$/.test(host)) {
+    throw new ConfigError("IMBI_HOST", `"${host}" is not a host name or address`);
+  }
   return {
     port: integer(env, "IMBI_PORT", 8000, 0, 65535),
     host,

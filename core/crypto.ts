@@ -45,7 +45,7 @@ export class Keyring {
       }
       let raw: Uint8Array<ArrayBuffer>;
       try {
-          raw = fromBase64(pair.slice(colon + 1));
+        raw = fromBase64(pair.slice(colon + 1));
       } catch {
         throw new RangeError(`key "${kid}" is not valid base64`);
       }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { DecryptionError, Keyring, keyProvider } from "./crypto.ts";
+import { DecryptionError, keyProvider, Keyring } from "./crypto.ts";
 
 Deno.test("Keyring.encrypt() round-trips and uses a fresh nonce per value", async () => {
   const ring = await Keyring.parse(Keyring.generate("a"));
@@ -48,7 +48,10 @@ Deno.test("keyProvider() creates one key file on the embedded store and refuses 
     const sealed = await first.encrypt("x", "c");
     assert.equal(await again.decrypt(sealed, "c"), "x");
     assert.equal((await Deno.stat(`${dir}/encryption.keys`)).mode! & 0o777, 0o600);
-    await assert.rejects(() => keyProvider({ keys: undefined, dataDir: dir, allowGenerated: false }).load(), /IMBI_ENCRYPTION_KEYS/);
+    await assert.rejects(
+      () => keyProvider({ keys: undefined, dataDir: dir, allowGenerated: false }).load(),
+      /IMBI_ENCRYPTION_KEYS/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

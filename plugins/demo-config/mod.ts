@@ -1,0 +1,126 @@
+/**
+ * A configuration plugin that keeps values in its own process memory, seeded
+ * from its options. It needs no backend and no network, which makes it the
+ * plugin of the README walk-through and of the end-to-end tests. Values
+ * written through it last until its sandbox process is replaced.
+ *
+ * Options: `seed` (key to value, applied under every prefix on first use),
+ * `latency_ms` (an artificial delay per call, for demonstrating deadlines and
+ * reloads).
+ *
+ * @module
+ */
+
+import {
+  type CallContext,
+  type ConfigKey,
+  type ConfigurationHandler,
+  type ConfigValue,
+  type HandlerInit,
+  InvalidInput,
+  type PluginManifest,
+} from "@imbi/plugin-sdk";
+
+const DATA_TYPES = [
+  { name: "string", label: "String", secret: false },
+  { name: "secret", label: "Secret", secret: true },
+];
+
+interface Options {
+  seed: Record<string, string>;
+  latency_ms: number;
+}
+
+/** In-memory configuration, one namespace per rendered `search_template`. */
+export class DemoConfig implements ConfigurationHandler {
+  static manifest: PluginManifest = {
+    slug: "demo-config",
+    name: "Demo configuration",
+    description: "Keeps configuration in memory; seeded from options. For demos and tests.",
+    plugin_type: "configuration",
+    api_version: "^1.0.0",
+    options: {
+      type: "object",
+      properties: {
+        seed: {
+          type: "object",
+          description: "Values every prefix starts with",
+          additionalProperties: { type: "string" },
+          default: {},
+        },
+        latency_ms: { type: "integer", minimum: 0, maximum: 60000, default: 0 },
+      },
+      additionalProperties: false,
+    },
+    credentials: [],
+    network: { hosts: [] },
+    data_types: DATA_TYPES,
+    hints: { cacheable: false },
+  };
+
+  #options: Options;
+  #spaces = new Map<string, Map<string, { value: string; data_type: string; last_modified: string }>>();
+
+  constructor(init: HandlerInit) {
+    this.#options = init.options as unknown as Options;
+  }
+
+  #space(ctx: CallContext) {
+    let space = this.#spaces.get(ctx.search_template);
+    if (!space) {
+      space = new Map();
+      const at = new Date(0).toISOString();
+      for (const [key, value] of Object.entries(this.#options.seed ?? {})) {
+        space.set(key, { value, data_type: "string", last_modified: at });
+      }
+      this.#spaces.set(ctx.search_template, space);
+    }
+    return space;
+  }
+
+  async #pause(): Promise<void> {
+    if (this.#options.latency_ms > 0) await new Promise((r) => setTimeout(r, this.#options.latency_ms));
+  }
+
+  async listKeys(ctx: CallContext): Promise<ConfigKey[]> {
+    await this.#pause();
+    return [...this.#space(ctx).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, item]) => ({
+      key,
+      data_type: item.data_type,
+      secret: item.data_type === "secret",
+      last_modified: item.last_modified,
+    }));
+  }
+
+  async getValues(ctx: CallContext, keys?: string[]): Promise<ConfigValue[]> {
+    const listed = await this.listKeys(ctx);
+    const space = this.#space(ctx);
+    return listed.filter((k) => keys === undefined || keys.includes(k.key)).map((k) => ({
+      ...k,
+      value: space.get(k.key)!.value,
+    }));
+  }
+
+  async setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
+    await this.#pause();
+    if (!/^[A-Za-z0-9_.\/-]{1,256}$/.test(key)) throw new InvalidInput(`"${key}" is not a valid key`);
+    if (!DATA_TYPES.some((t) => t.name === input.data_type)) {
+      throw new InvalidInput(`data_type must be one of ${DATA_TYPES.map((t) => t.name).join(", ")}`);
+    }
+    const last_modified = new Date().toISOString();
+    this.#space(ctx).set(key, { value: input.value, data_type: input.data_type, last_modified });
+    return { key, data_type: input.data_type, secret: input.data_type === "secret", last_modified };
+  }
+
+  async deleteKey(ctx: CallContext, key: string): Promise<void> {
+    await this.#pause();
+    this.#space(ctx).delete(key);
+  }
+
+  async describePrefix(ctx: CallContext): Promise<string | null> {
+    return await Promise.resolve(`memory:${ctx.search_template}`);
+  }
+}
+
+/** The package's entry points. */
+export const plugins = [DemoConfig];
