@@ -1,6 +1,8 @@
 /**
  * The Imbi plugin SDK (plugin API 1.0): manifest and protocol types, typed
- * errors, and helpers. Every plugin, first- or third-party, imports this.
+ * errors, cursor and HTTP helpers. Every plugin, first- or third-party,
+ * imports this. The test kit (conformance suite, in-process and sandbox
+ * runners) is `@imbi/plugin-sdk/testing`.
  *
  * @example
  * ```ts
@@ -22,6 +24,8 @@
 
 export * from "./types.ts";
 export * from "./errors.ts";
+export * from "./cursor.ts";
+export * from "./http.ts";
 
 /** The plugin API version this SDK describes. */
 export const SDK_API_VERSION = "1.0.0";

@@ -1,0 +1,493 @@
+/**
+ * The conformance suite: checks that a handler keeps the plugin API 1.0
+ * protocol of its `plugin_type` (spec section 2.2), through any
+ * {@linkcode HandlerRunner}: in process, or inside the real sandbox.
+ *
+ * Configuration: result shapes, no values in `listKeys`, missing keys omitted
+ * by `getValues`, overwrite, secret data types flagged, unknown data types
+ * refused with `invalid_input`, idempotent `deleteKey`, `describePrefix`.
+ * The suite writes and deletes its own keys (`IMBI_CONFORMANCE_<random>_<n>`),
+ * so point it at a test backend.
+ *
+ * Logs: page shapes, newest-first order, `limit`, paging through every entry
+ * with cursors without gaps or repeats, foreign and malformed cursors refused
+ * with `cursor_expired`, level filtering, unknown filter operators refused
+ * with `invalid_input`, `schema` and `histogram` shapes. The backend must hold
+ * at least `minEntries` entries in the query window.
+ *
+ * Both: when given a runner with credentials the backend refuses, the first
+ * call fails with `credentials_rejected`.
+ *
+ * @example
+ * ```ts
+ * Deno.test("aws-ssm keeps the configuration protocol", async (t) => {
+ *   const runner = inProcess(SsmConfiguration, init);
+ *   await conformanceSteps(t, runner, { ctx });
+ *   await runner.close();
+ * });
+ * ```
+ *
+ * @module
+ */
+
+import type {
+  CallContext,
+  ConfigKey,
+  ConfigValue,
+  HistogramBucket,
+  LogField,
+  LogPage,
+  LogQuery,
+  PluginManifest,
+  ProtocolMethod,
+} from "./types.ts";
+
+/** Something that can call a handler's protocol methods: in process or through the sandbox. */
+export interface HandlerRunner {
+  /** The handler's manifest. */
+  readonly manifest: PluginManifest;
+  /**
+   * Calls one protocol method. `args` starts with the call context. Results
+   * come back as they would over the wire (JSON). A handler failure rejects
+   * with an error carrying the typed `kind` (`"not_found"`, ...).
+   */
+  call<T = unknown>(method: ProtocolMethod, args: unknown[]): Promise<T>;
+  /** Releases the handler (and its process, if any). */
+  close(): Promise<void>;
+}
+
+/** Options of the configuration suite. */
+export interface ConfigurationConformanceOptions {
+  /** The call context; its `search_template` selects the test prefix. */
+  ctx: CallContext;
+  /** Value to write per data type name; defaults suit common names (`string_list` -> `"a,b,c"`, ...). */
+  samples?: Record<string, string>;
+  /** A runner whose credentials the backend refuses (checks `credentials_rejected`). */
+  rejectedCredentials?: HandlerRunner;
+}
+
+/** Options of the logs suite. */
+export interface LogsConformanceOptions {
+  /** The call context. */
+  ctx: CallContext;
+  /** The window holding the seeded entries (filters and levels default to none). */
+  query: Pick<LogQuery, "start" | "end"> & Partial<Pick<LogQuery, "filters" | "levels">>;
+  /** How many entries the window holds at least (default 5). */
+  minEntries?: number;
+  /** A runner whose credentials the backend refuses (checks `credentials_rejected`). */
+  rejectedCredentials?: HandlerRunner;
+}
+
+/** Options of {@linkcode checkConformance}, by plugin type. */
+export type ConformanceOptions = ConfigurationConformanceOptions | LogsConformanceOptions;
+
+/** One check and how it went. */
+export interface CheckResult {
+  name: string;
+  ok: boolean;
+  /** Why it failed. */
+  error?: string;
+}
+
+/** Every check of one handler. */
+export interface ConformanceReport {
+  slug: string;
+  plugin_type: string;
+  results: CheckResult[];
+  /** True when every check passed. */
+  ok: boolean;
+}
+
+/** One named check; checks of a suite run in order and share state. */
+interface Check {
+  name: string;
+  run(): Promise<void>;
+}
+
+/** A conformance failure: the message says what the protocol expected. */
+export class ConformanceError extends Error {
+  override name = "ConformanceError";
+}
+
+function expect(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new ConformanceError(message);
+}
+
+function isIsoDate(value: unknown): boolean {
+  return typeof value === "string" && /^\d{4}-\d{2}-\d{2}T/.test(value) && !Number.isNaN(Date.parse(value));
+}
+
+async function expectKind(promise: Promise<unknown>, kind: string, what: string): Promise<void> {
+  try {
+    await promise;
+  } catch (error) {
+    const actual = (error as { kind?: unknown })?.kind;
+    expect(actual === kind, `${what}: expected a "${kind}" error, got ${actual ? `"${actual}"` : String(error)}`);
+    return;
+  }
+  throw new ConformanceError(`${what}: expected a "${kind}" error, but the call succeeded`);
+}
+
+const DEFAULT_SAMPLES: Record<string, string> = {
+  string_list: "alpha,beta,gamma",
+  stringlist: "alpha,beta,gamma",
+  list: "alpha,beta,gamma",
+  json: '{"conformance":true}',
+  number: "42",
+  integer: "42",
+  boolean: "true",
+};
+
+function sampleFor(dataType: string, n: number, samples: Record<string, string>): string {
+  return samples[dataType] ?? DEFAULT_SAMPLES[dataType] ?? `conformance value ${n}`;
+}
+
+function checkKeyShape(item: unknown, where: string): asserts item is ConfigKey {
+  expect(item !== null && typeof item === "object", `${where} must be an object`);
+  const k = item as Record<string, unknown>;
+  expect(typeof k.key === "string" && k.key !== "", `${where}.key must be a non-empty string`);
+  expect(typeof k.data_type === "string", `${where}.data_type must be a string`);
+  expect(typeof k.secret === "boolean", `${where}.secret must be a boolean`);
+  expect(k.last_modified === undefined || isIsoDate(k.last_modified), `${where}.last_modified must be ISO 8601`);
+}
+
+function configurationChecks(runner: HandlerRunner, options: ConfigurationConformanceOptions): Check[] {
+  const { manifest } = runner;
+  const ctx = options.ctx;
+  const samples = options.samples ?? {};
+  const tag = crypto.randomUUID().replaceAll("-", "").slice(0, 8).toUpperCase();
+  const key = (n: number) => `IMBI_CONFORMANCE_${tag}_${n}`;
+  const types = manifest.data_types?.length ? manifest.data_types : [{ name: "string", label: "String", secret: false }];
+  const writeOnly = manifest.hints?.write_only_secrets === true;
+  const plain = types.find((t) => !t.secret) ?? types[0]!;
+  const written = new Map<string, { value: string; data_type: string; secret: boolean }>();
+  const call = <T>(method: ProtocolMethod, ...args: unknown[]) => runner.call<T>(method, [ctx, ...args]);
+
+  return [
+    {
+      name: "manifest declares plugin_type configuration and well-formed data_types",
+      run() {
+        expect(manifest.plugin_type === "configuration", `plugin_type is "${manifest.plugin_type}"`);
+        const names = new Set(types.map((t) => t.name));
+        expect(names.size === types.length, "data_types names must be unique");
+        return Promise.resolve();
+      },
+    },
+    {
+      name: "setValue() stores every data type and returns the key without its value",
+      async run() {
+        for (const [i, type] of types.entries()) {
+          const value = sampleFor(type.name, i, samples);
+          const stored = await call<ConfigKey>("setValue", key(i), { value, data_type: type.name });
+          checkKeyShape(stored, `setValue(${key(i)})`);
+          expect(stored.key === key(i), `setValue returned key "${stored.key}", expected "${key(i)}"`);
+          expect(stored.data_type === type.name, `setValue returned data_type "${stored.data_type}"`);
+          expect(stored.secret === type.secret, `data type "${type.name}" must come back with secret ${type.secret}`);
+          expect(!("value" in stored), "setValue must not echo the value");
+          written.set(key(i), { value, data_type: type.name, secret: type.secret });
+        }
+      },
+    },
+    {
+      name: "listKeys() lists the keys with their data types and no values",
+      async run() {
+        const items = await call<ConfigKey[]>("listKeys");
+        expect(Array.isArray(items), "listKeys must return a list");
+        items.forEach((item, i) => checkKeyShape(item, `listKeys()[${i}]`));
+        expect(items.every((item) => !("value" in item)), "listKeys must not return values");
+        for (const [name, want] of written) {
+          const item = items.find((k) => k.key === name);
+          expect(item, `listKeys is missing "${name}"`);
+          expect(item.data_type === want.data_type, `"${name}" listed as ${item.data_type}, stored as ${want.data_type}`);
+          expect(item.secret === want.secret, `"${name}" listed with secret ${item.secret}`);
+        }
+        expect(new Set(items.map((k) => k.key)).size === items.length, "listKeys must not repeat a key");
+      },
+    },
+    {
+      name: "getValues() returns every value (secret ones too unless hints.write_only_secrets)",
+      async run() {
+        const items = await call<ConfigValue[]>("getValues");
+        expect(Array.isArray(items), "getValues must return a list");
+        for (const [name, want] of written) {
+          const item = items.find((k) => k.key === name);
+          expect(item, `getValues() is missing "${name}"`);
+          checkKeyShape(item, `getValues()["${name}"]`);
+          expect(typeof item.value === "string", `"${name}".value must be a string`);
+          const expected = want.secret && writeOnly ? "" : want.value;
+          expect(item.value === expected, `"${name}" has value ${JSON.stringify(item.value)}, wrote ${expected}`);
+        }
+      },
+    },
+    {
+      name: "getValues(keys) omits missing keys instead of failing",
+      async run() {
+        const missing = `${key(99)}_MISSING`;
+        const items = await call<ConfigValue[]>("getValues", [key(0), missing]);
+        expect(Array.isArray(items), "getValues must return a list");
+        expect(items.length === 1 && items[0]!.key === key(0), `expected only "${key(0)}", got ${JSON.stringify(items.map((i) => i.key))}`);
+        const none = await call<ConfigValue[]>("getValues", [missing]);
+        expect(Array.isArray(none) && none.length === 0, "getValues of only missing keys must be []");
+      },
+    },
+    {
+      name: "setValue() overwrites an existing key",
+      async run() {
+        const value = sampleFor(plain.name, 7, { ...samples, [plain.name]: samples[`${plain.name}:updated`] ?? "updated value" });
+        const name = key(types.indexOf(plain));
+        await call("setValue", name, { value, data_type: plain.name });
+        written.set(name, { value, data_type: plain.name, secret: plain.secret });
+        const [item] = await call<ConfigValue[]>("getValues", [name]);
+        const expected = plain.secret && writeOnly ? "" : value;
+        expect(item?.value === expected, `after overwrite "${name}" is ${JSON.stringify(item?.value)}`);
+      },
+    },
+    {
+      name: "setValue() refuses an unknown data type with invalid_input",
+      async run() {
+        await expectKind(
+          call("setValue", key(98), { value: "x", data_type: "no-such-data-type" }),
+          "invalid_input",
+          "setValue with data_type no-such-data-type",
+        );
+      },
+    },
+    {
+      name: "deleteKey() removes a key and is idempotent",
+      async run() {
+        const name = key(0);
+        await call("deleteKey", name);
+        await call("deleteKey", name);
+        written.delete(name);
+        const keys = await call<ConfigKey[]>("listKeys");
+        expect(!keys.some((k) => k.key === name), `"${name}" is still listed after deleteKey`);
+        const values = await call<ConfigValue[]>("getValues", [name]);
+        expect(values.length === 0, `"${name}" still has a value after deleteKey`);
+        await call("deleteKey", `${key(97)}_NEVER_EXISTED`);
+      },
+    },
+    {
+      name: "describePrefix() returns a string or null when implemented",
+      async run() {
+        let prefix: unknown;
+        try {
+          prefix = await call("describePrefix");
+        } catch (error) {
+          if ((error as { kind?: string }).kind === "not_implemented") return;
+          throw error;
+        }
+        expect(prefix === null || typeof prefix === "string", `describePrefix returned ${JSON.stringify(prefix)}`);
+      },
+    },
+    ...rejectedCheck(options.rejectedCredentials, ctx, "listKeys"),
+    {
+      name: "cleanup: the suite's keys are deleted",
+      async run() {
+        for (const name of written.keys()) await call("deleteKey", name);
+        const keys = await call<ConfigKey[]>("listKeys");
+        const left = keys.filter((k) => k.key.startsWith(`IMBI_CONFORMANCE_${tag}`));
+        expect(left.length === 0, `keys left behind: ${left.map((k) => k.key).join(", ")}`);
+      },
+    },
+  ];
+}
+
+function rejectedCheck(runner: HandlerRunner | undefined, ctx: CallContext, method: ProtocolMethod): Check[] {
+  if (!runner) return [];
+  const args: unknown[] = method === "search"
+    ? [ctx, { start: new Date(Date.now() - 3600_000).toISOString(), end: new Date().toISOString(), filters: [], levels: [], limit: 1 }]
+    : [ctx];
+  return [{
+    name: "rejected credentials fail with credentials_rejected",
+    run: () => expectKind(runner.call(method, args), "credentials_rejected", `${method} with rejected credentials`),
+  }];
+}
+
+function checkPage(page: LogPage, query: LogQuery, where: string): void {
+  expect(page !== null && typeof page === "object", `${where} must return an object`);
+  expect(Array.isArray(page.entries), `${where}.entries must be a list`);
+  expect(Array.isArray(page.warnings) && page.warnings.every((w) => typeof w === "string"), `${where}.warnings must be a list of strings`);
+  expect(page.next_cursor === undefined || (typeof page.next_cursor === "string" && page.next_cursor !== ""), `${where}.next_cursor must be a non-empty string when present`);
+  expect(page.entries.length <= query.limit, `${where} returned ${page.entries.length} entries for limit ${query.limit}`);
+  const start = Date.parse(query.start);
+  const end = Date.parse(query.end);
+  let previous = Infinity;
+  page.entries.forEach((entry, i) => {
+    const at = `${where}.entries[${i}]`;
+    expect(isIsoDate(entry.timestamp), `${at}.timestamp must be ISO 8601, got ${JSON.stringify(entry.timestamp)}`);
+    expect(typeof entry.message === "string", `${at}.message must be a string`);
+    expect(entry.fields !== null && typeof entry.fields === "object" && !Array.isArray(entry.fields), `${at}.fields must be an object`);
+    expect(entry.level === undefined || typeof entry.level === "string", `${at}.level must be a string when present`);
+    const t = Date.parse(entry.timestamp);
+    expect(t >= start && t <= end, `${at}.timestamp ${entry.timestamp} is outside ${query.start}..${query.end}`);
+    expect(t <= previous, `${at} is newer than the entry before it: entries must be newest first`);
+    previous = t;
+  });
+}
+
+function entryId(entry: { timestamp: string; message: string; fields: Record<string, unknown> }): string {
+  return JSON.stringify([Date.parse(entry.timestamp), entry.message, entry.fields]);
+}
+
+function logsChecks(runner: HandlerRunner, options: LogsConformanceOptions): Check[] {
+  const { manifest } = runner;
+  const ctx = options.ctx;
+  const minEntries = options.minEntries ?? 5;
+  const base: LogQuery = { filters: [], levels: [], limit: 1000, ...options.query };
+  const search = (query: LogQuery) => runner.call<LogPage>("search", [ctx, query]);
+  let all: LogPage["entries"] = [];
+
+  return [
+    {
+      name: "manifest declares plugin_type logs",
+      run() {
+        expect(manifest.plugin_type === "logs", `plugin_type is "${manifest.plugin_type}"`);
+        return Promise.resolve();
+      },
+    },
+    {
+      name: "search() returns well-formed entries, newest first, inside the window",
+      async run() {
+        const page = await search(base);
+        checkPage(page, base, "search()");
+        expect(page.entries.length >= minEntries, `the window holds ${page.entries.length} entries, the suite needs ${minEntries}`);
+        all = page.entries;
+      },
+    },
+    {
+      name: "search() honours limit and pages through every entry with cursors",
+      async run() {
+        const limit = 2;
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        for (let pageNo = 0; pageNo < 500; pageNo++) {
+          const query = { ...base, limit, ...(cursor ? { cursor } : {}) };
+          const page = await search(query);
+          checkPage(page, query, `search(page ${pageNo + 1})`);
+          if (pageNo === 0) expect(page.next_cursor, "a full first page of a larger window must return next_cursor");
+          seen.push(...page.entries.map(entryId));
+          cursor = page.next_cursor;
+          if (!cursor) break;
+          expect(page.entries.length > 0 || pageNo < 499, "cursor loop");
+        }
+        expect(!cursor, "paging did not end");
+        expect(new Set(seen).size === seen.length, "paging repeated an entry");
+        const expected = all.map(entryId);
+        expect(seen.length === expected.length, `paging returned ${seen.length} entries, one big page ${expected.length}`);
+        const timesSeen = seen.map((id) => JSON.parse(id)[0] as number);
+        expect(timesSeen.every((t, i) => i === 0 || t <= timesSeen[i - 1]!), "pages together must be newest first");
+        expect(expected.every((id) => seen.includes(id)), "paging skipped an entry the big page has");
+      },
+    },
+    {
+      name: "search() refuses a cursor of another query or a malformed one with cursor_expired",
+      async run() {
+        const first = await search({ ...base, limit: 1 });
+        expect(first.next_cursor, "a page of limit 1 over a larger window must return next_cursor");
+        const shifted = new Date(Date.parse(base.start) - 1000).toISOString();
+        await expectKind(search({ ...base, start: shifted, limit: 1, cursor: first.next_cursor }), "cursor_expired", "cursor of another time range");
+        await expectKind(search({ ...base, levels: ["no-such-level"], limit: 1, cursor: first.next_cursor }), "cursor_expired", "cursor of other levels");
+        await expectKind(search({ ...base, limit: 1, cursor: "not-a-cursor" }), "cursor_expired", "malformed cursor");
+      },
+    },
+    {
+      name: "search() with levels returns only those levels",
+      async run() {
+        const level = all.find((e) => e.level)?.level;
+        if (!level) return;
+        const page = await search({ ...base, levels: [level] });
+        checkPage(page, base, `search(levels=[${level}])`);
+        expect(page.entries.length > 0, `no entries for level "${level}", which the window has`);
+        const wrong = page.entries.filter((e) => e.level?.toLowerCase() !== level.toLowerCase());
+        expect(wrong.length === 0, `levels=[${level}] returned levels ${wrong.map((e) => e.level).join(", ")}`);
+      },
+    },
+    {
+      name: "search() refuses an unknown filter operator with invalid_input",
+      async run() {
+        const filters = [{ field: "message", op: "no-such-op", value: "x" }];
+        await expectKind(search({ ...base, filters } as unknown as LogQuery), "invalid_input", "filter op no-such-op");
+      },
+    },
+    {
+      name: "schema() returns named, labelled, typed fields when implemented",
+      async run() {
+        let fields: LogField[];
+        try {
+          fields = await runner.call<LogField[]>("schema", [ctx]);
+        } catch (error) {
+          if ((error as { kind?: string }).kind === "not_implemented") return;
+          throw error;
+        }
+        expect(Array.isArray(fields), "schema must return a list");
+        fields.forEach((f, i) => {
+          expect(typeof f.name === "string" && typeof f.label === "string" && typeof f.type === "string", `schema()[${i}] needs string name, label and type`);
+        });
+      },
+    },
+    {
+      name: "histogram() buckets count every entry of the window when hints.supports_histogram",
+      async run() {
+        if (manifest.hints?.supports_histogram !== true) return;
+        const buckets = await runner.call<HistogramBucket[]>("histogram", [ctx, base, 10]);
+        expect(Array.isArray(buckets) && buckets.length > 0, "histogram must return buckets");
+        buckets.forEach((b, i) => {
+          expect(isIsoDate(b.timestamp), `histogram()[${i}].timestamp must be ISO 8601`);
+          expect(Number.isInteger(b.count) && b.count >= 0, `histogram()[${i}].count must be a count`);
+          expect(b.levels !== null && typeof b.levels === "object", `histogram()[${i}].levels must be an object`);
+        });
+        const total = buckets.reduce((sum, b) => sum + b.count, 0);
+        expect(total === all.length, `histogram counts ${total} entries, search found ${all.length}`);
+      },
+    },
+    ...rejectedCheck(options.rejectedCredentials, ctx, "search"),
+  ];
+}
+
+function checksFor(runner: HandlerRunner, options: ConformanceOptions): Check[] {
+  return runner.manifest.plugin_type === "logs"
+    ? logsChecks(runner, options as LogsConformanceOptions)
+    : configurationChecks(runner, options as ConfigurationConformanceOptions);
+}
+
+/**
+ * Runs the suite of the handler's plugin type and reports every check.
+ *
+ * @param runner The handler to check.
+ * @param options The context (and, for logs, the seeded window).
+ * @returns One result per check, in order.
+ */
+export async function checkConformance(runner: HandlerRunner, options: ConformanceOptions): Promise<ConformanceReport> {
+  const results: CheckResult[] = [];
+  for (const check of checksFor(runner, options)) {
+    try {
+      await check.run();
+      results.push({ name: check.name, ok: true });
+    } catch (error) {
+      results.push({ name: check.name, ok: false, error: error instanceof Error ? error.message : String(error) });
+    }
+  }
+  return {
+    slug: runner.manifest.slug,
+    plugin_type: runner.manifest.plugin_type,
+    results,
+    ok: results.every((r) => r.ok),
+  };
+}
+
+/**
+ * Runs the suite as `t.step`s of a `Deno.test`, one step per check.
+ *
+ * @param t The test context.
+ * @param runner The handler to check.
+ * @param options The context (and, for logs, the seeded window).
+ */
+export async function conformanceSteps(
+  t: Deno.TestContext,
+  runner: HandlerRunner,
+  options: ConformanceOptions,
+): Promise<void> {
+  for (const check of checksFor(runner, options)) {
+    await t.step(check.name, () => check.run());
+  }
+}
