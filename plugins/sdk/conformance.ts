@@ -157,7 +157,9 @@ function configurationChecks(runner: HandlerRunner, options: ConfigurationConfor
   const samples = options.samples ?? {};
   const tag = crypto.randomUUID().replaceAll("-", "").slice(0, 8).toUpperCase();
   const key = (n: number) => `IMBI_CONFORMANCE_${tag}_${n}`;
-  const types = manifest.data_types?.length ? manifest.data_types : [{ name: "string", label: "String", secret: false }];
+  const types = manifest.data_types?.length
+    ? manifest.data_types
+    : [{ name: "string", label: "String", secret: false }];
   const writeOnly = manifest.hints?.write_only_secrets === true;
   const plain = types.find((t) => !t.secret) ?? types[0]!;
   const written = new Map<string, { value: string; data_type: string; secret: boolean }>();
@@ -198,7 +200,10 @@ function configurationChecks(runner: HandlerRunner, options: ConfigurationConfor
         for (const [name, want] of written) {
           const item = items.find((k) => k.key === name);
           expect(item, `listKeys is missing "${name}"`);
-          expect(item.data_type === want.data_type, `"${name}" listed as ${item.data_type}, stored as ${want.data_type}`);
+          expect(
+            item.data_type === want.data_type,
+            `"${name}" listed as ${item.data_type}, stored as ${want.data_type}`,
+          );
           expect(item.secret === want.secret, `"${name}" listed with secret ${item.secret}`);
         }
         expect(new Set(items.map((k) => k.key)).size === items.length, "listKeys must not repeat a key");
@@ -225,7 +230,10 @@ function configurationChecks(runner: HandlerRunner, options: ConfigurationConfor
         const missing = `${key(99)}_MISSING`;
         const items = await call<ConfigValue[]>("getValues", [key(0), missing]);
         expect(Array.isArray(items), "getValues must return a list");
-        expect(items.length === 1 && items[0]!.key === key(0), `expected only "${key(0)}", got ${JSON.stringify(items.map((i) => i.key))}`);
+        expect(
+          items.length === 1 && items[0]!.key === key(0),
+          `expected only "${key(0)}", got ${JSON.stringify(items.map((i) => i.key))}`,
+        );
         const none = await call<ConfigValue[]>("getValues", [missing]);
         expect(Array.isArray(none) && none.length === 0, "getValues of only missing keys must be []");
       },
@@ -233,7 +241,10 @@ function configurationChecks(runner: HandlerRunner, options: ConfigurationConfor
     {
       name: "setValue() overwrites an existing key",
       async run() {
-        const value = sampleFor(plain.name, 7, { ...samples, [plain.name]: samples[`${plain.name}:updated`] ?? "updated value" });
+        const value = sampleFor(plain.name, 7, {
+          ...samples,
+          [plain.name]: samples[`${plain.name}:updated`] ?? "updated value",
+        });
         const name = key(types.indexOf(plain));
         await call("setValue", name, { value, data_type: plain.name });
         written.set(name, { value, data_type: plain.name, secret: plain.secret });
@@ -295,7 +306,13 @@ function configurationChecks(runner: HandlerRunner, options: ConfigurationConfor
 function rejectedCheck(runner: HandlerRunner | undefined, ctx: CallContext, method: ProtocolMethod): Check[] {
   if (!runner) return [];
   const args: unknown[] = method === "search"
-    ? [ctx, { start: new Date(Date.now() - 3600_000).toISOString(), end: new Date().toISOString(), filters: [], levels: [], limit: 1 }]
+    ? [ctx, {
+      start: new Date(Date.now() - 3600_000).toISOString(),
+      end: new Date().toISOString(),
+      filters: [],
+      levels: [],
+      limit: 1,
+    }]
     : [ctx];
   return [{
     name: "rejected credentials fail with credentials_rejected",
@@ -306,9 +323,18 @@ function rejectedCheck(runner: HandlerRunner | undefined, ctx: CallContext, meth
 function checkPage(page: LogPage, query: LogQuery, where: string): void {
   expect(page !== null && typeof page === "object", `${where} must return an object`);
   expect(Array.isArray(page.entries), `${where}.entries must be a list`);
-  expect(Array.isArray(page.warnings) && page.warnings.every((w) => typeof w === "string"), `${where}.warnings must be a list of strings`);
-  expect(page.next_cursor === undefined || (typeof page.next_cursor === "string" && page.next_cursor !== ""), `${where}.next_cursor must be a non-empty string when present`);
-  expect(page.entries.length <= query.limit, `${where} returned ${page.entries.length} entries for limit ${query.limit}`);
+  expect(
+    Array.isArray(page.warnings) && page.warnings.every((w) => typeof w === "string"),
+    `${where}.warnings must be a list of strings`,
+  );
+  expect(
+    page.next_cursor === undefined || (typeof page.next_cursor === "string" && page.next_cursor !== ""),
+    `${where}.next_cursor must be a non-empty string when present`,
+  );
+  expect(
+    page.entries.length <= query.limit,
+    `${where} returned ${page.entries.length} entries for limit ${query.limit}`,
+  );
   const start = Date.parse(query.start);
   const end = Date.parse(query.end);
   let previous = Infinity;
@@ -316,7 +342,10 @@ function checkPage(page: LogPage, query: LogQuery, where: string): void {
     const at = `${where}.entries[${i}]`;
     expect(isIsoDate(entry.timestamp), `${at}.timestamp must be ISO 8601, got ${JSON.stringify(entry.timestamp)}`);
     expect(typeof entry.message === "string", `${at}.message must be a string`);
-    expect(entry.fields !== null && typeof entry.fields === "object" && !Array.isArray(entry.fields), `${at}.fields must be an object`);
+    expect(
+      entry.fields !== null && typeof entry.fields === "object" && !Array.isArray(entry.fields),
+      `${at}.fields must be an object`,
+    );
     expect(entry.level === undefined || typeof entry.level === "string", `${at}.level must be a string when present`);
     const t = Date.parse(entry.timestamp);
     expect(t >= start && t <= end, `${at}.timestamp ${entry.timestamp} is outside ${query.start}..${query.end}`);
@@ -350,7 +379,10 @@ function logsChecks(runner: HandlerRunner, options: LogsConformanceOptions): Che
       async run() {
         const page = await search(base);
         checkPage(page, base, "search()");
-        expect(page.entries.length >= minEntries, `the window holds ${page.entries.length} entries, the suite needs ${minEntries}`);
+        expect(
+          page.entries.length >= minEntries,
+          `the window holds ${page.entries.length} entries, the suite needs ${minEntries}`,
+        );
         all = page.entries;
       },
     },
@@ -373,7 +405,10 @@ function logsChecks(runner: HandlerRunner, options: LogsConformanceOptions): Che
         expect(!cursor, "paging did not end");
         expect(new Set(seen).size === seen.length, "paging repeated an entry");
         const expected = all.map(entryId);
-        expect(seen.length === expected.length, `paging returned ${seen.length} entries, one big page ${expected.length}`);
+        expect(
+          seen.length === expected.length,
+          `paging returned ${seen.length} entries, one big page ${expected.length}`,
+        );
         const timesSeen = seen.map((id) => JSON.parse(id)[0] as number);
         expect(timesSeen.every((t, i) => i === 0 || t <= timesSeen[i - 1]!), "pages together must be newest first");
         expect(expected.every((id) => seen.includes(id)), "paging skipped an entry the big page has");
@@ -385,8 +420,16 @@ function logsChecks(runner: HandlerRunner, options: LogsConformanceOptions): Che
         const first = await search({ ...base, limit: 1 });
         expect(first.next_cursor, "a page of limit 1 over a larger window must return next_cursor");
         const shifted = new Date(Date.parse(base.start) - 1000).toISOString();
-        await expectKind(search({ ...base, start: shifted, limit: 1, cursor: first.next_cursor }), "cursor_expired", "cursor of another time range");
-        await expectKind(search({ ...base, levels: ["no-such-level"], limit: 1, cursor: first.next_cursor }), "cursor_expired", "cursor of other levels");
+        await expectKind(
+          search({ ...base, start: shifted, limit: 1, cursor: first.next_cursor }),
+          "cursor_expired",
+          "cursor of another time range",
+        );
+        await expectKind(
+          search({ ...base, levels: ["no-such-level"], limit: 1, cursor: first.next_cursor }),
+          "cursor_expired",
+          "cursor of other levels",
+        );
         await expectKind(search({ ...base, limit: 1, cursor: "not-a-cursor" }), "cursor_expired", "malformed cursor");
       },
     },
@@ -421,7 +464,10 @@ function logsChecks(runner: HandlerRunner, options: LogsConformanceOptions): Che
         }
         expect(Array.isArray(fields), "schema must return a list");
         fields.forEach((f, i) => {
-          expect(typeof f.name === "string" && typeof f.label === "string" && typeof f.type === "string", `schema()[${i}] needs string name, label and type`);
+          expect(
+            typeof f.name === "string" && typeof f.label === "string" && typeof f.type === "string",
+            `schema()[${i}] needs string name, label and type`,
+          );
         });
       },
     },

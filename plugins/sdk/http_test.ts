@@ -24,6 +24,9 @@ Deno.test("fetchUpstream() turns a refused connection into UpstreamUnavailable n
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
-  const error = await assertRejects(() => fetchUpstream(`http://127.0.0.1:${port}/x?token=secret`), UpstreamUnavailable);
+  const error = await assertRejects(
+    () => fetchUpstream(`http://127.0.0.1:${port}/x?token=secret`),
+    UpstreamUnavailable,
+  );
   assertEquals(error.message, `Cannot reach 127.0.0.1:${port}`);
 });

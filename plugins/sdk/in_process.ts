@@ -108,7 +108,10 @@ export function inProcess(handler: HandlerClass, init: TestInit = {}): HandlerRu
       } catch (error) {
         const typed = error as { kind?: unknown; message?: unknown; retryAfter?: number };
         const kind = typeof typed?.kind === "string" ? typed.kind : "internal";
-        throw new HandlerCallError(kind, String(typed?.message ?? error), { cause: error, retryAfter: typed?.retryAfter });
+        throw new HandlerCallError(kind, String(typed?.message ?? error), {
+          cause: error,
+          retryAfter: typed?.retryAfter,
+        });
       }
     },
     close: () => Promise.resolve(),

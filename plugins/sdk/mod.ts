@@ -26,6 +26,7 @@ export * from "./types.ts";
 export * from "./errors.ts";
 export * from "./cursor.ts";
 export * from "./http.ts";
+export * from "./log_query.ts";
 
 /** The plugin API version this SDK describes. */
 export const SDK_API_VERSION = "1.0.0";
