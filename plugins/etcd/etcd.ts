@@ -63,6 +63,11 @@ function fromB64(text: string | undefined): Uint8Array {
   return Uint8Array.from(atob(text ?? ""), (c) => c.charCodeAt(0));
 }
 
+function hasControl(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 0x20) return true;
+  return false;
+}
+
 /** The smallest key after every key that starts with `prefix` (etcd's prefix range end). */
 function prefixEnd(prefix: Uint8Array): Uint8Array {
   const end = prefix.slice();
@@ -191,14 +196,14 @@ export class EtcdConfiguration implements ConfigurationHandler {
 
   #prefix(ctx: CallContext): string {
     const template = ctx.search_template.trim();
-    if (template === "" || /[\u0000-\u001f]/.test(template)) {
+    if (template === "" || hasControl(template)) {
       throw new InvalidInput(`The search_template ${JSON.stringify(ctx.search_template)} is not a key prefix`);
     }
     return template.endsWith("/") ? template : `${template}/`;
   }
 
   #key(prefix: string, key: string): string {
-    if (typeof key !== "string" || key === "" || /[\u0000-\u001f]/.test(key) || key.startsWith("/")) {
+    if (typeof key !== "string" || key === "" || hasControl(key) || key.startsWith("/")) {
       throw new InvalidInput(
         `The key ${JSON.stringify(key)} is not valid (non-empty, no control characters, no leading /)`,
       );
