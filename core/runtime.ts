@@ -1,0 +1,215 @@
+/**
+ * The plugin runtime: the current registry, its reload, and which sandbox
+ * process serves which Plugin node.
+ *
+ * A reload builds the new registry beside the old one and swaps it in one
+ * assignment. A request holds the supervisor it started with, so it finishes
+ * on the old handler; new requests find supervisors keyed by the new
+ * package integrity. Supervisors of replaced or removed packages, and of
+ * Plugin nodes whose configuration changed, are drained (in-flight calls
+ * finish, then the process closes).
+ *
+ * @module
+ */
+
+import type { PluginManifest } from "@imbi/plugin-sdk/types";
+import { PluginCallError } from "./errors.ts";
+import type { ResolvedTarget } from "./graph_store.ts";
+import { log } from "./logger.ts";
+import { computeNetHosts } from "./network_hosts.ts";
+import type { LoadedEntry, Registry } from "./registry.ts";
+import type { SandboxPool } from "./sandbox_pool.ts";
+import type { Supervisor } from "./sandbox.ts";
+
+/** Builds a registry from the lockfile on disk. */
+export type RegistryBuilder = (generation: number) => Promise<Registry>;
+
+/** Options of {@linkcode PluginRuntime.start}. */
+export interface RuntimeOptions {
+  /** Ceiling on every call's deadline; a manifest's `timeout_ms` may only lower it. */
+  timeoutCeilingMs: number;
+}
+
+/** A supervisor lease for one call, with what the `source` block reports. */
+export interface Lease {
+  supervisor: Supervisor;
+  entry: LoadedEntry;
+}
+
+const encoder = new TextEncoder();
+
+async function sha256(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+  return Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** The current registry and the sandbox processes serving Plugin nodes. */
+export class PluginRuntime {
+  #registry: Registry;
+  #build: RegistryBuilder;
+  #pool: SandboxPool;
+  #options: RuntimeOptions;
+  #reloading: Promise<Registry> = Promise.resolve(undefined as unknown as Registry);
+  #nodeKeys = new Map<string, string>();
+
+  private constructor(registry: Registry, build: RegistryBuilder, pool: SandboxPool, options: RuntimeOptions) {
+    this.#registry = registry;
+    this.#build = build;
+    this.#pool = pool;
+    this.#options = options;
+  }
+
+  /**
+   * Builds the first registry and returns the runtime.
+   *
+   * @param build Builds a registry from the lockfile for a generation number.
+   * @param pool The sandbox pool.
+   * @param options Deadlines.
+   * @returns The started runtime.
+   */
+  static async start(build: RegistryBuilder, pool: SandboxPool, options: RuntimeOptions): Promise<PluginRuntime> {
+    const registry = await build(1);
+    logRegistry(registry);
+    return new PluginRuntime(registry, build, pool, options);
+  }
+
+  /** The registry requests use right now. */
+  get registry(): Registry {
+    return this.#registry;
+  }
+
+  /** The sandbox pool, for operations reports. */
+  get pool(): SandboxPool {
+    return this.#pool;
+  }
+
+  /**
+   * The manifest of a loaded entry point.
+   *
+   * @param slug Manifest slug.
+   * @returns The manifest, or undefined when it is not loaded.
+   */
+  manifest(slug: string): PluginManifest | undefined {
+    return this.#registry.entry(slug)?.manifest;
+  }
+
+  /**
+   * Rebuilds the registry from the lockfile and swaps it in. Reloads are
+   * serialised; each one reads the lockfile as it is when it starts.
+   *
+   * @returns The new registry.
+   */
+  reload(): Promise<Registry> {
+    const next = this.#reloading.catch(() => undefined).then(() => this.#reloadNow());
+    this.#reloading = next;
+    return next;
+  }
+
+  async #reloadNow(): Promise<Registry> {
+    const started = performance.now();
+    const fresh = await this.#build(this.#registry.generation + 1);
+    this.#registry = fresh;
+    const live = new Set(fresh.loadedSlugs().map((slug) => `${slug}|${fresh.entry(slug)!.integrity}`));
+    const stale = (key: string) => !live.has(key.split("|").slice(1, 3).join("|"));
+    for (const [node, key] of this.#nodeKeys) if (stale(key)) this.#nodeKeys.delete(node);
+    void this.#pool.drain(stale).catch((error) =>
+      log.error("draining plugin processes failed", { error: String(error) })
+    );
+    logRegistry(fresh, { ms: Math.round(performance.now() - started) });
+    return fresh;
+  }
+
+  /**
+   * The supervisor for a resolved target. Credentials are decrypted only when
+   * a new process configuration is needed; a change of options, credentials
+   * or package drains the node's previous process.
+   *
+   * @param target The resolution result.
+   * @param decrypt Decrypts the target's application credentials.
+   * @returns The lease for this call.
+   * @throws {PluginCallError} "crashed" when the entry is no longer loaded.
+   */
+  async lease(target: ResolvedTarget, decrypt: () => Promise<Record<string, string>>): Promise<Lease> {
+    const node = target.binding.plugin;
+    const entry = this.#registry.entry(node.plugin);
+    if (!entry) {
+      throw new PluginCallError("crashed", `plugin "${node.plugin}" is not loaded`, { retryAfterSeconds: 5 });
+    }
+    const service = target.service;
+    const netHosts = computeNetHosts(entry.manifest, { options: node.options, service });
+    const timeoutMs = Math.min(
+      entry.manifest.timeout_ms ?? this.#options.timeoutCeilingMs,
+      this.#options.timeoutCeilingMs,
+    );
+    const fingerprint = await sha256(JSON.stringify([
+      node.options,
+      target.application?.slug ?? null,
+      target.application?.credentials ?? null,
+      service,
+      netHosts,
+      timeoutMs,
+      entry.bundlePath,
+    ]));
+    const key = `${node.id}|${entry.slug}|${entry.integrity}|${fingerprint}`;
+    const previous = this.#nodeKeys.get(node.id);
+    if (previous !== key) {
+      this.#nodeKeys.set(node.id, key);
+      if (previous !== undefined) void this.#pool.drain((k) => k === previous);
+    }
+    const known = this.#pool.list().some((item) => item.key === key);
+    const credentials = known ? {} : await decrypt();
+    const supervisor = this.#pool.acquire(key, () => ({
+      nodeId: node.id,
+      bundlePath: entry.bundlePath,
+      entry: entry.slug,
+      netHosts,
+      timeoutMs,
+      init: {
+        options: node.options,
+        credentials,
+        plugin: { id: node.id, slug: node.slug },
+        service: {
+          slug: service.slug,
+          name: service.name,
+          vendor: service.vendor,
+          base_url: service.base_url,
+          account: service.account,
+          region: service.region,
+        },
+      },
+    }));
+    return { supervisor, entry };
+  }
+
+  /** Kills every plugin process (service shutdown). */
+  async close(): Promise<void> {
+    await this.#pool.closeAll();
+  }
+}
+
+function logRegistry(registry: Registry, extra: Record<string, unknown> = {}): void {
+  const entries = registry.packages.flatMap((p) => p.entries);
+  log.info("plugin registry built", {
+    generation: registry.generation,
+    revision: registry.revision,
+    packages: registry.packages.length,
+    loaded: entries.filter((e) => e.status === "loaded").length,
+    refused: entries.filter((e) => e.status !== "loaded").length,
+    ...extra,
+  });
+  for (const pkg of registry.packages) {
+    for (const entry of pkg.entries) {
+      if (entry.status !== "loaded") {
+        log.warn("plugin entry not loaded", {
+          package: pkg.name,
+          entry: entry.slug,
+          status: entry.status,
+          reason: entry.reason,
+        });
+      }
+    }
+    if (pkg.entries.length === 0 && pkg.reason) {
+      log.warn("plugin package not loaded", { package: pkg.name, status: pkg.status, reason: pkg.reason });
+    }
+  }
+}

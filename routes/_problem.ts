@@ -1,0 +1,159 @@
+/**
+ * The one place errors become HTTP responses: RFC 9457 problem+json with
+ * `type`, `title`, `status`, `detail` and, for validation, `errors` with JSON
+ * pointers. 5xx bodies never carry internal messages.
+ *
+ * @module
+ */
+
+import type { Context } from "hono";
+import {
+  BadRequestError,
+  ConflictError,
+  type FieldError,
+  NotFoundError,
+  PackageError,
+  PluginCallError,
+  type PluginErrorKind,
+  UnavailableError,
+  ValidationError,
+} from "../core/errors.ts";
+import { DecryptionError } from "../core/crypto.ts";
+import { log } from "../core/logger.ts";
+
+/** An RFC 9457 problem document. */
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  errors?: FieldError[];
+  [extra: string]: unknown;
+}
+
+const TYPE_BASE = "https://imbi.dev/problems/";
+
+const PLUGIN_STATUS: Record<PluginErrorKind, { status: number; title: string }> = {
+  credentials_rejected: { status: 502, title: "The plugin's backend rejected the credentials" },
+  not_found: { status: 404, title: "Not found in the plugin's backend" },
+  rate_limited: { status: 503, title: "The plugin's backend is rate limiting" },
+  upstream_unavailable: { status: 502, title: "The plugin's backend failed" },
+  cursor_expired: { status: 409, title: "The cursor has expired" },
+  invalid_input: { status: 422, title: "The plugin refused the input" },
+  timeout: { status: 504, title: "The plugin overran its deadline" },
+  crashed: { status: 503, title: "The plugin is not available" },
+  saturated: { status: 503, title: "The plugin is busy" },
+  protocol: { status: 502, title: "The plugin broke its protocol" },
+  internal: { status: 502, title: "The plugin failed" },
+};
+
+const PACKAGE_STATUS: Record<PackageError["kind"], number> = {
+  already_installed: 409,
+  not_installed: 404,
+  in_use: 409,
+  refused: 422,
+  too_young: 422,
+  registry: 502,
+};
+
+/**
+ * Builds a problem response.
+ *
+ * @param problem The document; `type` may be a short slug.
+ * @param headers Extra headers (Retry-After, WWW-Authenticate).
+ * @returns The response.
+ */
+export function problemResponse(problem: Problem, headers: Record<string, string> = {}): Response {
+  const type = problem.type.startsWith("http") || problem.type === "about:blank"
+    ? problem.type
+    : TYPE_BASE + problem.type;
+  return new Response(JSON.stringify({ ...problem, type }), {
+    status: problem.status,
+    headers: { "content-type": "application/problem+json", ...headers },
+  });
+}
+
+/**
+ * Maps any thrown value to a problem response (Hono's `onError`).
+ *
+ * @param error What was thrown.
+ * @param c The request context, for the request id.
+ * @returns The response.
+ */
+export function errorToResponse(error: unknown, c: Context): Response {
+  const requestId = c.get("requestId" as never) as string | undefined;
+  if (error instanceof ValidationError) {
+    return problemResponse({
+      type: "validation",
+      title: "Validation failed",
+      status: 422,
+      detail: error.message,
+      errors: error.errors,
+    });
+  }
+  if (error instanceof BadRequestError) {
+    return problemResponse({
+      type: "bad-request",
+      title: "Bad request",
+      status: 400,
+      detail: error.message,
+      ...(error.errors.length > 0 ? { errors: error.errors } : {}),
+      ...error.extra,
+    });
+  }
+  if (error instanceof NotFoundError) {
+    return problemResponse({ type: "not-found", title: "Not found", status: 404, detail: error.message });
+  }
+  if (error instanceof ConflictError) {
+    return problemResponse({ type: "conflict", title: "Conflict", status: 409, detail: error.message, ...error.extra });
+  }
+  if (error instanceof UnavailableError) {
+    log.warn("unavailable", { requestId, detail: error.message });
+    return problemResponse(
+      { type: "unavailable", title: "Service unavailable", status: 503, detail: error.message },
+      { "retry-after": String(error.retryAfterSeconds) },
+    );
+  }
+  if (error instanceof PluginCallError) {
+    const { status, title } = PLUGIN_STATUS[error.kind];
+    log.warn("plugin call failed", { requestId, kind: error.kind, message: error.message });
+    const detail = error.kind === "internal"
+      ? "The plugin raised an unexpected error; see the service log."
+      : error.message;
+    const headers: Record<string, string> = {};
+    if (status === 503 || error.retryAfterSeconds !== undefined) {
+      headers["retry-after"] = String(Math.max(1, Math.ceil(error.retryAfterSeconds ?? 1)));
+    }
+    return problemResponse({ type: `plugin-${error.kind.replaceAll("_", "-")}`, title, status, detail }, headers);
+  }
+  if (error instanceof PackageError) {
+    const status = PACKAGE_STATUS[error.kind];
+    return problemResponse({
+      type: `package-${error.kind.replaceAll("_", "-")}`,
+      title: status === 502 ? "The package registry failed" : "Package refused",
+      status,
+      detail: error.message,
+      ...error.extra,
+    });
+  }
+  if (error instanceof DecryptionError) {
+    log.error("credential decryption failed", { requestId, kid: error.kid });
+    return problemResponse({
+      type: "credentials-unreadable",
+      title: "Stored credentials cannot be decrypted",
+      status: 500,
+      detail: "The stored credentials cannot be decrypted with the configured keys; see the service log.",
+    });
+  }
+  log.error("unhandled error", {
+    requestId,
+    error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+    stack: error instanceof Error ? error.stack : undefined,
+  });
+  return problemResponse({
+    type: "internal",
+    title: "Internal server error",
+    status: 500,
+    detail: `Something went wrong; quote request id ${requestId ?? "unknown"} when reporting it.`,
+  });
+}

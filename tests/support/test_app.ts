@@ -1,0 +1,146 @@
+/**
+ * Starts the real service in-process for end-to-end tests: a temp data
+ * directory, an embedded SQLite store (or the test Neo4j), a lockfile of
+ * local plugin packages, the real sandbox, and `app.request()` helpers that
+ * scan every response for secrets.
+ *
+ * @module
+ */
+
+import { loadConfig } from "../../core/config.ts";
+import { hashTree } from "../../core/integrity.ts";
+import { type LockEntry, updateLockfile } from "../../core/lockfile.ts";
+import type { GraphStore } from "../../core/graph_store.ts";
+import { buildServices, type Services } from "../../core/services.ts";
+import { createApp } from "../../routes/app.ts";
+import { countResponse, installLogScanner, scanForSecrets } from "./secret_scan.ts";
+
+/** The repository root. */
+export const ROOT = new URL("../../", import.meta.url).pathname;
+
+/** A local plugin package to lock: its directory and its entry-point slugs. */
+export interface LocalPackage {
+  name: string;
+  dir: string;
+  version?: string;
+  entryPoints: string[];
+}
+
+/** The first-party demo packages. */
+export const DEMO_PACKAGES: LocalPackage[] = [
+  { name: "@imbi/plugin-demo-config", dir: `${ROOT}plugins/demo-config`, entryPoints: ["demo-config"] },
+  { name: "@imbi/plugin-demo-logs", dir: `${ROOT}plugins/demo-logs`, entryPoints: ["demo-logs"] },
+];
+
+/**
+ * Writes lock entries for local packages (absolute paths), as `plugins add` would.
+ *
+ * @param lockfilePath The lockfile.
+ * @param packages The packages.
+ */
+export async function lockLocalPackages(lockfilePath: string, packages: LocalPackage[]): Promise<void> {
+  const entries: Record<string, LockEntry> = {};
+  for (const pkg of packages) {
+    entries[pkg.name] = {
+      specifier: pkg.dir,
+      version: pkg.version ?? "1.0.0",
+      integrity: await hashTree(pkg.dir),
+      entry_points: pkg.entryPoints,
+      source: { kind: "manual" },
+      added_at: new Date().toISOString(),
+      added_by: "tests",
+    };
+  }
+  await updateLockfile(lockfilePath, (current) => ({ ...current, packages: { ...current.packages, ...entries } }));
+}
+
+/** A parsed response. */
+export interface TestResponse {
+  status: number;
+  headers: Headers;
+  // deno-lint-ignore no-explicit-any
+  body: any;
+  text: string;
+}
+
+/** A running service for one test. */
+export interface TestApp {
+  services: Services;
+  adminToken: string;
+  readToken: string;
+  dataDir: string;
+  lockfilePath: string;
+  /** Calls the app with the admin token unless `token` is given (`null` for none). */
+  request(
+    method: string,
+    path: string,
+    options?: { body?: unknown; token?: string | null; headers?: Record<string, string> },
+  ): Promise<TestResponse>;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the service in-process.
+ *
+ * @param options Packages to lock, extra environment, a store to use, the clock.
+ * @returns The running app.
+ */
+export async function startTestApp(
+  options: {
+    packages?: LocalPackage[];
+    env?: Record<string, string>;
+    store?: GraphStore;
+    clock?: () => Date;
+  } = {},
+): Promise<TestApp> {
+  installLogScanner();
+  const dataDir = await Deno.makeTempDir({ prefix: "imbi-e2e-" });
+  const lockfilePath = `${dataDir}/plugins.lock.json`;
+  await lockLocalPackages(lockfilePath, options.packages ?? DEMO_PACKAGES);
+  const adminToken = `admin-${crypto.randomUUID()}`;
+  const readToken = `read-${crypto.randomUUID()}`;
+  const config = loadConfig({
+    IMBI_DATA_DIR: dataDir,
+    IMBI_LOCKFILE: lockfilePath,
+    IMBI_ADMIN_TOKEN: adminToken,
+    IMBI_READ_TOKENS: readToken,
+    IMBI_MIN_PACKAGE_AGE: "0",
+    IMBI_PLUGIN_TIMEOUT: "5s",
+    ...options.env,
+  });
+  const services = await buildServices(config, options.store ? { store: options.store } : {});
+  const app = createApp({ ...services, version: "test", clock: options.clock ?? (() => new Date()) });
+  return {
+    services,
+    adminToken,
+    readToken,
+    dataDir,
+    lockfilePath,
+    async request(method, path, { body, token, headers = {} } = {}) {
+      const auth = token === null ? {} : { authorization: `Bearer ${token ?? adminToken}` };
+      const init: RequestInit = { method, headers: { ...auth, ...headers } };
+      if (body !== undefined) {
+        init.body = typeof body === "string" ? body : JSON.stringify(body);
+        (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+      }
+      const response = await app.request(path, init);
+      const text = await response.text();
+      countResponse();
+      scanForSecrets(text, `the response to ${method} ${path}`);
+      for (const [name, value] of response.headers) {
+        scanForSecrets(`${name}: ${value}`, `a header of ${method} ${path}`);
+      }
+      let parsed: unknown = undefined;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      return { status: response.status, headers: response.headers, body: parsed, text };
+    },
+    async close() {
+      await services.close();
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
