@@ -609,14 +609,21 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
         built.binding({ plugin: "aws/cw", default: true, search_template: "{project.slug}-logs" }),
         built.binding({ plugin: "aws/ssm", default: true, identity: "aws/ssm-2" }),
       ];
-      const scope: BindingScope = { kind: "project_type", org: built.org, slug: "web" };
-      assert.deepEqual(await store.replaceBindings(scope, bindings), bindings);
-      assert.deepEqual(await store.getBindings(scope), bindings);
-      const smaller = [built.binding({ plugin: "aws/cw" })];
-      assert.deepEqual(await store.replaceBindings(scope, smaller), smaller);
-      assert.deepEqual(await store.getBindings(scope), smaller);
-      assert.deepEqual(await store.replaceBindings(scope, []), []);
-      assert.deepEqual(await store.getBindings(scope), []);
+      const scopes: BindingScope[] = [
+        { kind: "project_type", org: built.org, slug: "web" },
+        { kind: "project", org: built.org, id: built.projects.billing!.id },
+      ];
+      for (const scope of scopes) {
+        assert.deepEqual(await store.replaceBindings(scope, bindings), bindings);
+        assert.deepEqual(await store.getBindings(scope), bindings);
+        const smaller = [built.binding({ plugin: "aws/cw" })];
+        assert.deepEqual(await store.replaceBindings(scope, smaller), smaller);
+        assert.deepEqual(await store.getBindings(scope), smaller);
+      }
+      // One scope's replace leaves the other's alone.
+      assert.deepEqual(await store.replaceBindings(scopes[1]!, []), []);
+      assert.deepEqual(await store.getBindings(scopes[1]!), []);
+      assert.deepEqual(await store.getBindings(scopes[0]!), [built.binding({ plugin: "aws/cw" })]);
     });
     await t.step("a project scope is found by project id and by slug", async () => {
       const built = await graph();
