@@ -10,8 +10,7 @@ import { PackageError } from "./errors.ts";
 import { type LockEntry, type Lockfile, type LockSource, readLockfile, updateLockfile } from "./lockfile.ts";
 import type { PackageStore, ProgressCallback } from "./package_store.ts";
 import { buildRegistry, checkEntries, type EntryStatus, type InspectBundle, type Registry } from "./registry.ts";
-// Stand-in with the signature of core/sandbox.ts's inspectBundle until that module lands.
-import { inspectBundle } from "./_inspect.ts";
+import { inspectBundle } from "./sandbox.ts";
 
 /** Options of {@linkcode addPackage}. */
 export interface AddPackageOptions {

@@ -12,11 +12,10 @@ import type { LockEntry, Lockfile } from "./lockfile.ts";
 import { log } from "./logger.ts";
 import { parseManifest, SLUG_PATTERN } from "./manifest.ts";
 import type { ProgressCallback, StoredPackage } from "./package_store.ts";
+import type { InspectResult } from "./sandbox.ts";
 
-/** What inspecting a bundle found (the signature of `inspectBundle` in `core/sandbox.ts`). */
-export type InspectResult =
-  | { ok: true; entries: { index: number; className: string; manifest: unknown }[] }
-  | { ok: false; reason: string };
+/** What inspecting a bundle found (from `core/sandbox.ts`). */
+export type { InspectResult };
 
 /** Runs a bundle with no permissions and returns each exported handler class's static manifest. */
 export type InspectBundle = (bundlePath: string) => Promise<InspectResult>;
