@@ -251,10 +251,11 @@ export interface GraphStore {
 
   getBindings(scope: BindingScope): Promise<Binding[]>;
   /**
-   * Replaces all bindings of a scope in one transaction. Rules: every
-   * `plugin_id` names a Plugin node of the same org (404 otherwise), `tab`
+   * Replaces all bindings of a scope in one transaction. Rules, each a 422
+   * `ValidationError` with pointers `/bindings/<i>/...`: every `plugin_id`
+   * (and `identity_plugin_id`) names a Plugin node of the same org, `tab`
    * equals its `plugin_type`, at most one `default` per tab, no Plugin node
-   * twice (422 `ValidationError` with pointers `/bindings/<i>/...`).
+   * twice. An unknown scope is a `NotFoundError`.
    */
   replaceBindings(scope: BindingScope, bindings: Binding[]): Promise<Binding[]>;
   /** The merged bindings of a project for every tab (project edges win). */
@@ -263,6 +264,10 @@ export interface GraphStore {
   resolveTab(query: ResolveQuery): Promise<Resolution>;
 
   exportAll(): Promise<GraphDump>;
-  /** Loads a dump into an empty store, in one transaction. */
+  /**
+   * Loads a dump in one transaction, all or nothing. Refuses (409) when any
+   * of the dump's organizations already exists, so it is safe on a shared
+   * store.
+   */
   importAll(dump: GraphDump): Promise<void>;
 }

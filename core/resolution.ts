@@ -24,7 +24,10 @@ export interface RawEdge extends Binding {
 
 /**
  * Merges project and project-type edges keyed by Plugin node: the project's
- * edge wins; between project types, the first by project-type slug wins.
+ * edge wins whole. Between project types, the first by project-type slug
+ * gives the properties, but the Plugin node is a default when any of the
+ * project types makes it one (a type that lists it without a default does
+ * not cancel another type's default).
  *
  * @param edges Edges of one project and its project types, any tabs.
  * @returns One edge per (tab, Plugin node), sorted by tab, then Plugin slug.
@@ -35,7 +38,9 @@ export function mergeEdges(edges: RawEdge[]): EffectiveBinding[] {
   const merged = new Map<string, EffectiveBinding>();
   for (const edge of sorted) {
     const key = `${edge.tab}\u0000${edge.plugin_id}`;
-    if (!merged.has(key)) merged.set(key, { ...edge });
+    const first = merged.get(key);
+    if (!first) merged.set(key, { ...edge });
+    else if (first.origin.kind === "project_type" && edge.default) first.default = true;
   }
   return [...merged.values()].sort((a, b) =>
     a.tab.localeCompare(b.tab) || a.plugin.slug.localeCompare(b.plugin.slug) ||

@@ -886,6 +886,24 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       // Between project types, the first by slug ("api") wins the merge.
       assert.deepEqual(target.binding.origin, { kind: "project_type", slug: "api" });
     });
+    await t.step(
+      "a project type listing a plugin without a default does not cancel another type's default",
+      async () => {
+        const built = await base({
+          projects: [{ slug: "billing", project_types: ["web", "api"] }],
+          project_type_bindings: {
+            api: [{ plugin: "aws/ssm", search_template: "api-{project.slug}" }, { plugin: "vault/kv" }],
+            web: [{ plugin: "aws/ssm", default: true, search_template: "web-{project.slug}" }],
+          },
+        });
+        const target = selected(await resolve(built), "project_type_default");
+        assert.equal(target.binding.plugin_id, built.pluginId("aws/ssm"));
+        // The properties come from the first type by slug; the default from any type.
+        assert.deepEqual(target.binding.origin, { kind: "project_type", slug: "api" });
+        assert.equal(target.binding.search_template, "api-{project.slug}");
+        assert.equal(target.binding.default, true);
+      },
+    );
     await t.step("resolveTab() is ambiguous with several candidates and no default, listing all", async () => {
       const built = await base({
         projects: [{ slug: "billing", project_types: ["web"] }],
@@ -1026,7 +1044,8 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
           plugin: built.plugins["aws/params"],
         },
         {
-          ...built.binding({ plugin: "aws/ssm", search_template: "api" }),
+          // "api" gives the properties; "web" makes it a default, which the merge keeps.
+          ...built.binding({ plugin: "aws/ssm", default: true, search_template: "api" }),
           origin: { kind: "project_type", slug: "api" },
           plugin: built.plugins["aws/ssm"],
         },
