@@ -588,7 +588,7 @@ export class Supervisor {
         if (message.type === "ready" && this.#process === proc && this.#state === "starting") {
           this.#state = "ready";
           const ms = Math.round(performance.now() - proc.startedAt);
-          log.info("plugin proc ready", { nodeId, pid: proc.pid, ms });
+          log.info("plugin process ready", { nodeId, pid: proc.pid, ms });
           settle.resolve();
         } else if (message.type === "init_failed" && this.#state === "starting") {
           const error = this.#handlerError("init", message.error);
@@ -604,7 +604,7 @@ export class Supervisor {
       onFailure: (failure) => this.#onFailure(proc, failure, settle.reject),
     });
     this.#process = proc;
-    log.debug("plugin proc spawned", { nodeId, pid: proc.pid, bundle: bundlePath });
+    log.debug("plugin process spawned", { nodeId, pid: proc.pid, bundle: bundlePath });
     proc.send({ type: "init", bundle: toFileUrl(bundlePath), entry, methods: methodLists(), init });
     const startTimer = setTimeout(
       () => proc.fail({ cause: "crashed", detail: `not ready within ${this.#options.startTimeoutMs} ms` }),
@@ -623,7 +623,7 @@ export class Supervisor {
     this.#backoffMs = Math.min(this.#backoffMs * 2, this.#options.backoffMaxMs);
     const retryAfterSeconds = this.#retryAfterSeconds();
     const detail = failure.cause === "timeout" ? `a call overran its ${timeoutMs} ms deadline` : failure.detail;
-    log.warn("plugin proc failed", { nodeId, pid: proc.pid, cause: failure.cause, detail, retryAfterSeconds });
+    log.warn("plugin process failed", { nodeId, pid: proc.pid, cause: failure.cause, detail, retryAfterSeconds });
     if (this.#process === proc) {
       this.#process = null;
       this.#ready = null;
