@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { PackageError } from "../core/errors.ts";
+import { log } from "../core/logger.ts";
 import { hashTree } from "../core/integrity.ts";
 import type { LockEntry, Lockfile } from "../core/lockfile.ts";
 import { PackageStore } from "../core/package_store.ts";
@@ -131,7 +132,7 @@ Deno.test("buildRegistry() gives every entry point a status and reason while the
     const again = await buildRegistry(lockfile, { store, inspect: inspectBundle, generation: 4 });
     const warmMs = performance.now() - warmStarted;
     assert.deepEqual(again.loadedSlugs(), registry.loadedSlugs());
-    console.log(`registry of 8 packages: cold ${Math.round(coldMs)} ms, warm ${Math.round(warmMs)} ms`);
+    log.info("measured: registry build of 8 packages", { cold_ms: Math.round(coldMs), warm_ms: Math.round(warmMs) });
   });
 });
 
