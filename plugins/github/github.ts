@@ -1,0 +1,281 @@
+/**
+ * `github-actions`: configuration on a repository's GitHub Actions
+ * variables and secrets, through the REST API (version 2022-11-28).
+ *
+ * The rendered `search_template` names the repository (`owner/repo`).
+ * Variables (`data_type: "variable"`) are read and written in the clear.
+ * Secrets (`data_type: "secret"`) are listed by name only (GitHub never
+ * returns their values: `getValues` gives `""`, and the manifest says so
+ * with `hints.write_only_secrets`) and written sealed with the repository's
+ * public key (libsodium sealed box). Names are upper-cased, as GitHub does.
+ * Writing a key as one kind removes it as the other, so a key is one thing.
+ *
+ * The API base is the `base_url` option, else the service's `base_url`
+ * (`https://api.github.com`, or `https://ghe.example.com/api/v3` for GitHub
+ * Enterprise Server); it is the plugin's only network host.
+ *
+ * @module
+ */
+
+import {
+  type CallContext,
+  type ConfigKey,
+  type ConfigurationHandler,
+  type ConfigValue,
+  CredentialsRejected,
+  errorForStatus,
+  fetchUpstream,
+  type HandlerInit,
+  InvalidInput,
+  parseRetryAfter,
+  type PluginError,
+  type PluginManifest,
+  RateLimited,
+} from "@imbi/plugin-sdk";
+import { seal } from "./sealed_box.ts";
+
+const DATA_TYPES = [
+  { name: "variable", label: "Variable", secret: false },
+  { name: "secret", label: "Secret", secret: true },
+];
+const NAME = /^(?!GITHUB_)[A-Z_][A-Z0-9_]*$/;
+const REPO = /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})\/[A-Za-z0-9._-]{1,100}$/;
+
+interface Variable {
+  name: string;
+  value: string;
+  updated_at?: string;
+}
+
+interface Secret {
+  name: string;
+  updated_at?: string;
+}
+
+function toBase64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+function fromBase64(text: string): Uint8Array {
+  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
+}
+
+/**
+ * Maps a GitHub error response onto the typed set: primary and secondary
+ * rate limits (403/429 with `x-ratelimit-remaining: 0` or `retry-after`) are
+ * rate limited, other 401/403 are credentials rejected, then by status.
+ *
+ * @param response GitHub's response.
+ * @param what The call, e.g. `"GitHub GET variables"`.
+ * @param now Clock in milliseconds.
+ * @returns The error to throw.
+ */
+export function githubError(response: Response, what: string, now: () => number = Date.now): PluginError {
+  const status = response.status;
+  const reset = Number(response.headers.get("x-ratelimit-reset"));
+  const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now);
+  if (
+    (status === 403 || status === 429) &&
+    (response.headers.get("x-ratelimit-remaining") === "0" || retryAfter !== undefined)
+  ) {
+    const wait = retryAfter ?? (reset ? Math.max(1, Math.ceil(reset - now() / 1000)) : 60);
+    return new RateLimited(`${what}: GitHub rate limit reached`, { retryAfter: wait });
+  }
+  return errorForStatus(response, what);
+}
+
+/** Configuration on GitHub Actions repository variables and secrets. */
+export class GitHubActionsConfiguration implements ConfigurationHandler {
+  /** The `github-actions` manifest. */
+  static manifest: PluginManifest = {
+    slug: "github-actions",
+    name: "GitHub Actions variables and secrets",
+    description: "Configuration in a repository's GitHub Actions variables (readable) and secrets " +
+      "(write-only); the binding's search_template names the repository: {org.slug}/{project.slug}.",
+    plugin_type: "configuration",
+    api_version: "^1.0.0",
+    options: {
+      type: "object",
+      properties: {
+        base_url: {
+          type: "string",
+          format: "uri",
+          description: "REST API base; default: the service's base_url (https://api.github.com or https://HOST/api/v3)",
+        },
+      },
+      additionalProperties: false,
+    },
+    credentials: [{ name: "token", label: "Token (fine-grained: Variables and Secrets read/write)" }],
+    network: { hosts: ["{base_url}"] },
+    timeout_ms: 10_000,
+    data_types: DATA_TYPES,
+    hints: { cacheable: true, write_only_secrets: true },
+  };
+
+  #base: string;
+  #token: string;
+
+  /** @param init Options (base_url), the `token` credential, and the service (its base_url). */
+  constructor(init: HandlerInit) {
+    const option = (init.options as { base_url?: string }).base_url;
+    this.#base = String(option ?? init.service.base_url ?? "https://api.github.com").replace(/\/+$/, "");
+    this.#token = init.credentials.token ?? "";
+  }
+
+  async #request(method: string, path: string, body?: unknown): Promise<Response> {
+    if (!this.#token) throw new CredentialsRejected("The GitHub token is not configured");
+    const response = await fetchUpstream(`${this.#base}${path}`, {
+      method,
+      headers: {
+        accept: "application/vnd.github+json",
+        authorization: `Bearer ${this.#token}`,
+        "x-github-api-version": "2022-11-28",
+        "user-agent": "imbi-plugin-github",
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    return response;
+  }
+
+  async #json<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const response = await this.#request(method, path, body);
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw githubError(response, `GitHub ${method} ${path.replace(/^\/repos\/[^/]+\/[^/]+/, "")}`);
+    }
+    return response.status === 204 ? (undefined as T) : await response.json();
+  }
+
+  #repo(ctx: CallContext): string {
+    const repo = ctx.search_template.trim();
+    if (!REPO.test(repo)) throw new InvalidInput(`The search_template ${JSON.stringify(repo)} is not owner/repo`);
+    return `/repos/${repo}/actions`;
+  }
+
+  #name(key: string): string {
+    const name = String(key).toUpperCase();
+    if (!NAME.test(name)) {
+      throw new InvalidInput(`"${key}" is not a GitHub Actions name (letters, digits and _, not GITHUB_...)`);
+    }
+    return name;
+  }
+
+  async #variables(base: string): Promise<Variable[]> {
+    const out: Variable[] = [];
+    for (let page = 1; page < 1000; page++) {
+      const doc = await this.#json<{ total_count: number; variables: Variable[] }>(
+        "GET",
+        `${base}/variables?per_page=30&page=${page}`,
+      );
+      out.push(...doc.variables);
+      if (doc.variables.length < 30 || out.length >= doc.total_count) break;
+    }
+    return out;
+  }
+
+  async #secrets(base: string): Promise<Secret[]> {
+    const out: Secret[] = [];
+    for (let page = 1; page < 1000; page++) {
+      const doc = await this.#json<{ total_count: number; secrets: Secret[] }>(
+        "GET",
+        `${base}/secrets?per_page=100&page=${page}`,
+      );
+      out.push(...doc.secrets);
+      if (doc.secrets.length < 100 || out.length >= doc.total_count) break;
+    }
+    return out;
+  }
+
+  async #all(ctx: CallContext): Promise<ConfigValue[]> {
+    const base = this.#repo(ctx);
+    const [variables, secrets] = await Promise.all([this.#variables(base), this.#secrets(base)]);
+    const items = new Map<string, ConfigValue>();
+    for (const s of secrets) {
+      items.set(s.name, {
+        key: s.name,
+        data_type: "secret",
+        secret: true,
+        value: "",
+        ...(s.updated_at ? { last_modified: new Date(s.updated_at).toISOString() } : {}),
+      });
+    }
+    // A name that is both (made outside Imbi) shows as the readable variable.
+    for (const v of variables) {
+      items.set(v.name, {
+        key: v.name,
+        data_type: "variable",
+        secret: false,
+        value: v.value,
+        ...(v.updated_at ? { last_modified: new Date(v.updated_at).toISOString() } : {}),
+      });
+    }
+    return [...items.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /** Variables and secrets of the repository, without values. */
+  async listKeys(ctx: CallContext): Promise<ConfigKey[]> {
+    return (await this.#all(ctx)).map(({ value: _value, ...key }) => key);
+  }
+
+  /** Variable values; secrets with `value: ""` (GitHub never returns them). Missing keys are omitted. */
+  async getValues(ctx: CallContext, keys?: string[]): Promise<ConfigValue[]> {
+    const all = await this.#all(ctx);
+    if (keys === undefined) return all;
+    const wanted = new Set(keys.map((k) => String(k).toUpperCase()));
+    return all.filter((item) => wanted.has(item.key));
+  }
+
+  /** Creates or updates a variable, or seals and writes a secret. */
+  async setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
+    const base = this.#repo(ctx);
+    const type = DATA_TYPES.find((t) => t.name === input.data_type);
+    if (!type) throw new InvalidInput(`Unknown data_type ${JSON.stringify(input.data_type)}; use variable or secret`);
+    if (typeof input.value !== "string") throw new InvalidInput("The value must be a string");
+    const name = this.#name(key);
+    if (type.name === "variable") {
+      const response = await this.#request("PATCH", `${base}/variables/${name}`, { name, value: input.value });
+      if (response.status === 404) {
+        await response.body?.cancel();
+        await this.#json("POST", `${base}/variables`, { name, value: input.value });
+      } else if (!response.ok) {
+        await response.body?.cancel();
+        throw githubError(response, "GitHub PATCH variable");
+      } else {
+        await response.body?.cancel();
+      }
+      await this.#deleteIfPresent(`${base}/secrets/${name}`);
+    } else {
+      const publicKey = await this.#json<{ key_id: string; key: string }>("GET", `${base}/secrets/public-key`);
+      const sealed = seal(new TextEncoder().encode(input.value), fromBase64(publicKey.key));
+      await this.#json("PUT", `${base}/secrets/${name}`, {
+        encrypted_value: toBase64(sealed),
+        key_id: publicKey.key_id,
+      });
+      await this.#deleteIfPresent(`${base}/variables/${name}`);
+    }
+    return { key: name, data_type: type.name, secret: type.secret };
+  }
+
+  async #deleteIfPresent(path: string): Promise<void> {
+    const response = await this.#request("DELETE", path);
+    await response.body?.cancel();
+    if (!response.ok && response.status !== 404) throw githubError(response, "GitHub DELETE");
+  }
+
+  /** Deletes the variable and the secret of that name; missing ones are not errors. */
+  async deleteKey(ctx: CallContext, key: string): Promise<void> {
+    const base = this.#repo(ctx);
+    const name = this.#name(key);
+    await this.#deleteIfPresent(`${base}/variables/${name}`);
+    await this.#deleteIfPresent(`${base}/secrets/${name}`);
+  }
+
+  /** Where the keys live, e.g. `github://api.github.com/acme/api`. */
+  describePrefix(ctx: CallContext): Promise<string | null> {
+    this.#repo(ctx);
+    return Promise.resolve(`github://${new URL(this.#base).host}/${ctx.search_template.trim()}`);
+  }
+}
