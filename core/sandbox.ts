@@ -223,6 +223,11 @@ class PluginProcess {
     requestId: string,
     timeoutMs: number,
   ): Promise<{ ok: true; value: unknown } | { ok: false; error: WireError }> {
+    if (this.done) {
+      return Promise.reject(
+        new PluginCallError("crashed", "the plugin process stopped serving", { retryAfterSeconds: 1 }),
+      );
+    }
     const id = this.#nextId++;
     let frame: Uint8Array;
     try {
@@ -233,6 +238,7 @@ class PluginProcess {
     }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => this.fail({ cause: "timeout", callId: id }), timeoutMs);
+      // Every pending call is settled by its answer, by fail() or by the exit's rejectAll().
       this.#pending.set(id, { resolve, reject, timer, method });
       this.#stdin.write(frame).catch(() => {});
     });
@@ -591,10 +597,11 @@ export class Supervisor {
           log.info("plugin process ready", { nodeId, pid: proc.pid, ms });
           settle.resolve();
         } else if (message.type === "init_failed" && this.#state === "starting") {
-          const error = this.#handlerError("init", message.error);
-          const kind: PluginErrorKind = HANDLER_KINDS.has(error.kind) ? error.kind : "crashed";
-          settle.reject(new PluginCallError(kind, `plugin "${entry}" failed to start: ${error.message}`));
-          proc.fail({ cause: "crashed", detail: `failed to start: ${error.message}` });
+          const why = this.#scrub(message.error.message);
+          const typed = message.error.kind !== undefined && HANDLER_KINDS.has(message.error.kind);
+          const kind = typed ? message.error.kind as PluginErrorKind : "crashed";
+          settle.reject(new PluginCallError(kind, `plugin "${entry}" failed to start: ${why}`));
+          proc.fail({ cause: "crashed", detail: `failed to start: ${why}` });
         } else if (message.type === "fatal") {
           proc.fail({ cause: "crashed", detail: this.#scrub(message.message) });
         } else {
@@ -605,7 +612,11 @@ export class Supervisor {
     });
     this.#process = proc;
     log.debug("plugin process spawned", { nodeId, pid: proc.pid, bundle: bundlePath });
-    proc.send({ type: "init", bundle: toFileUrl(bundlePath), entry, methods: methodLists(), init });
+    try {
+      proc.send({ type: "init", bundle: toFileUrl(bundlePath), entry, methods: methodLists(), init });
+    } catch (error) {
+      proc.fail({ cause: "crashed", detail: `cannot send init: ${this.#scrub(String(error))}` });
+    }
     const startTimer = setTimeout(
       () => proc.fail({ cause: "crashed", detail: `not ready within ${this.#options.startTimeoutMs} ms` }),
       this.#options.startTimeoutMs,
