@@ -124,7 +124,11 @@ export async function main(args: string[], env: Record<string, string | undefine
       ...(env.NPM_CONFIG_REGISTRY ? { npmRegistry: env.NPM_CONFIG_REGISTRY } : {}),
       ...(env.JSR_URL ? { jsrUrl: env.JSR_URL } : {}),
     });
-    return await command.run(args.slice(1), { lockfilePath, store, user: `cli:${env.USER ?? "unknown"}` });
+    return await command.run(args.slice(1), {
+      lockfilePath,
+      store,
+      user: `cli:${env.USER ?? env.LOGNAME ?? "unknown"}`,
+    });
   } catch (error) {
     if (error instanceof PackageError || error instanceof ConfigError || error instanceof SyntaxError) {
       console.error(`error: ${error.message}`);

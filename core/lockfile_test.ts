@@ -1,6 +1,15 @@
 import assert from "node:assert/strict";
 
-import { emptyLockfile, type Lockfile, parseLockfile, serializeLockfile, validateLockfile } from "./lockfile.ts";
+import {
+  emptyLockfile,
+  type Lockfile,
+  type LockfileIo,
+  parseLockfile,
+  readLockfile,
+  serializeLockfile,
+  updateLockfile,
+  validateLockfile,
+} from "./lockfile.ts";
 
 function throwsSyntax(fn: () => unknown): SyntaxError {
   try {
@@ -104,4 +113,35 @@ Deno.test("parseLockfile() reports broken JSON at the root pointer", () => {
 
 Deno.test("emptyLockfile() is revision 0 with no packages", () => {
   assert.deepEqual(emptyLockfile(), { lockfile_version: 1, revision: 0, packages: {} });
+});
+
+Deno.test("updateLockfile() goes through the LockfileIo it is given", async () => {
+  const files = new Map<string, string>();
+  const calls: string[] = [];
+  const io: LockfileIo = {
+    read: (path) => Promise.resolve(files.get(path)),
+    writeAtomic: (path, text) => {
+      calls.push(`write ${path}`);
+      files.set(path, text);
+      return Promise.resolve();
+    },
+    lock: (path) => {
+      calls.push(`lock ${path}`);
+      return Promise.resolve(() => {
+        calls.push(`unlock ${path}`);
+        return Promise.resolve();
+      });
+    },
+  };
+  const written = await updateLockfile("mem.lock.json", (draft) => {
+    draft.packages["@imbi/plugin-aws"] = sample().packages["@imbi/plugin-aws"]!;
+  }, { io });
+  assert.equal(written.revision, 1);
+  assert.deepEqual(calls, ["lock mem.lock.json", "write mem.lock.json", "unlock mem.lock.json"]);
+  assert.deepEqual(await readLockfile("mem.lock.json", { io }), written);
+  await assert.rejects(updateLockfile("mem.lock.json", () => {
+    throw new RangeError("no");
+  }, { io }));
+  assert.equal(calls.at(-1), "unlock mem.lock.json", "the lock is released when mutate throws");
+  assert.equal((await readLockfile("mem.lock.json", { io })).revision, 1);
 });
