@@ -18,3 +18,4 @@
 export * from "./conformance.ts";
 export * from "./in_process.ts";
 export * from "./test_context.ts";
+export * from "./sandbox_runner.ts";
