@@ -468,6 +468,7 @@ export const fileLockfileIo: LockfileIo = {
       await new Promise((r) => setTimeout(r, wait));
       wait = Math.min(wait * 2, 50);
     }
+    await removeOrphanTemps(path);
     return async () => {
       try {
         const text = await Deno.readTextFile(lockPath);
@@ -478,6 +479,21 @@ export const fileLockfileIo: LockfileIo = {
     };
   },
 };
+
+/** Holding the lock, any temp file of this lockfile belongs to a writer that died or lost its lock. */
+async function removeOrphanTemps(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.`;
+  try {
+    for await (const entry of Deno.readDir(dirname(path))) {
+      if (entry.isFile && entry.name.startsWith(prefix) && entry.name.endsWith(".tmp")) {
+        await Deno.remove(`${dirname(path)}/${entry.name}`).catch(() => {});
+        log.warn("removed a lockfile temp file left by a dead writer", { path, temp: entry.name });
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
 
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let offset = 0;

@@ -150,6 +150,11 @@ Deno.test("updateLockfile() survives a writer killed mid-write: no torn file, st
     assert.ok(Date.now() - started < 5000);
     assert.equal(next.revision, 2);
     assert.deepEqual(Object.keys((await readLockfile(path)).packages).sort(), ["first", "second"]);
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name),
+      ["plugins.lock.json"],
+      "the dead writer's temp is gone",
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
