@@ -52,6 +52,14 @@ export interface SupervisorOptions {
   maxConcurrent: number;
   /** V8 old-space cap of the child, MiB (default 128). */
   heapMb: number;
+  /**
+   * Resident memory cap of the child, MiB (default 512). The V8 heap cap does
+   * not cover ArrayBuffers and other memory outside the heap; the supervisor
+   * polls `/proc/<pid>/status` and kills a child above this.
+   */
+  rssMb: number;
+  /** How often resident memory is polled, ms (default 500; 0 turns the poll off). */
+  rssCheckMs: number;
   /** Largest frame either side accepts (default 16 MiB). */
   maxFrameBytes: number;
   /** An idle process is shut down after this long (default 300 000 ms). */
@@ -73,6 +81,8 @@ export interface SupervisorOptions {
 const DEFAULTS: SupervisorOptions = {
   maxConcurrent: 8,
   heapMb: 128,
+  rssMb: 512,
+  rssCheckMs: 500,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   idleMs: 300_000,
   backoffInitialMs: 250,
@@ -119,6 +129,8 @@ interface ProcessOptions {
   bundlePath: string;
   netHosts: string[];
   heapMb: number;
+  rssMb: number;
+  rssCheckMs: number;
   maxFrameBytes: number;
   denoDir: string | undefined;
   scrub: (text: string) => string;
@@ -172,6 +184,7 @@ class PluginProcess {
   #failed = false;
   #expected = false;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #rssTimer: ReturnType<typeof setInterval> | undefined;
 
   constructor(options: ProcessOptions) {
     this.#options = options;
@@ -187,6 +200,7 @@ class PluginProcess {
       stderr: "piped",
     }).spawn();
     this.pid = this.#child.pid;
+    if (options.rssCheckMs > 0) this.#rssTimer = setInterval(() => this.#checkRss(), options.rssCheckMs);
     this.#stdin = this.#child.stdin.getWriter();
     // The exit counts only once every frame the child wrote has been read.
     const exited = Promise.all([this.#child.status, this.#readFrames()]).then(([status]) => this.#onExit(status));
@@ -289,9 +303,29 @@ class PluginProcess {
     }
   }
 
+  #checkRss(): void {
+    let kib: number;
+    try {
+      const status = Deno.readTextFileSync(`/proc/${this.pid}/status`);
+      kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+    } catch {
+      // No /proc (not Linux), no read permission, or the process is gone: nothing to enforce.
+      clearInterval(this.#rssTimer);
+      return;
+    }
+    const limit = this.#options.rssMb * 1024;
+    if (kib > limit) {
+      this.fail({
+        cause: "crashed",
+        detail: `resident memory ${Math.round(kib / 1024)} MiB exceeds the ${this.#options.rssMb} MiB limit`,
+      });
+    }
+  }
+
   #onExit(status: Deno.CommandStatus): void {
     this.exit = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
     clearTimeout(this.#graceTimer);
+    clearInterval(this.#rssTimer);
     if (!this.#failed && !this.#expected) this.fail({ cause: "crashed", detail: `exited with ${this.exit}` });
     // Expected exits (shutdown) have no pending calls left; a failure already rejected them.
     this.rejectAll(() => new PluginCallError("crashed", "the plugin process exited"));
@@ -587,6 +621,8 @@ export class Supervisor {
       bundlePath,
       netHosts: this.#spec.netHosts,
       heapMb: this.#options.heapMb,
+      rssMb: this.#options.rssMb,
+      rssCheckMs: this.#options.rssCheckMs,
       maxFrameBytes: this.#options.maxFrameBytes,
       denoDir: this.#options.denoDir ?? defaultDenoDir(),
       scrub: this.#scrub,
@@ -647,9 +683,9 @@ export class Supervisor {
       if (failure.cause === "protocol") {
         return new PluginCallError("protocol", `plugin "${entry}" broke the channel: ${detail}`);
       }
-      return new PluginCallError("crashed", `plugin "${entry}" proc failed: ${detail}`, { retryAfterSeconds });
+      return new PluginCallError("crashed", `plugin "${entry}" process failed: ${detail}`, { retryAfterSeconds });
     });
-    rejectStart(new PluginCallError("crashed", `plugin "${entry}" proc failed: ${detail}`, { retryAfterSeconds }));
+    rejectStart(new PluginCallError("crashed", `plugin "${entry}" process failed: ${detail}`, { retryAfterSeconds }));
     const done = proc.closed.then(() => {
       this.#lastExit = `${proc.exit} (${failure.cause})`;
       this.#retired.delete(done);
@@ -732,6 +768,8 @@ export async function inspectBundle(
     bundlePath,
     netHosts: [],
     heapMb: options.heapMb ?? DEFAULTS.heapMb,
+    rssMb: DEFAULTS.rssMb,
+    rssCheckMs: DEFAULTS.rssCheckMs,
     maxFrameBytes: DEFAULTS.maxFrameBytes,
     denoDir: options.denoDir ?? defaultDenoDir(),
     scrub: scrubPath,

@@ -43,7 +43,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
   await using allowed = new LoopbackServer();
   await using forbidden = new LoopbackServer();
   let clock = 1_000_000;
-  const pool = new SandboxPool({ now: () => clock, backoffInitialMs: 250, graceMs: 200 });
+  const pool = new SandboxPool({ now: () => clock, backoffInitialMs: 250, graceMs: 200, rssMb: 300, rssCheckMs: 50 });
   const seenPids = new Set<number>();
   Deno.env.set("IMBI_ADMIN_TOKEN", "admin-secret-from-the-parent");
   const previousSink = setLogSink(() => {});
@@ -172,6 +172,18 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       seenPids.add(before);
       const error = await failure(probe(bomber, "heap"));
       assert.equal(error.kind, "crashed");
+      assert.doesNotMatch(error.message, /resident memory/, "the V8 heap cap, not the RSS poll, should stop it");
+      await waitGone(before);
+      await goodStillAnswers();
+    });
+
+    await t.step("memory outside the V8 heap is capped by the resident-memory poll", async () => {
+      const hoarder = pool.acquire("g1:hostile:buffers", hostileSpec("buffers", 20_000));
+      const before = await pidOf(hoarder);
+      seenPids.add(before);
+      const error = await failure(probe(hoarder, "buffers"));
+      assert.equal(error.kind, "crashed");
+      assert.match(error.message, /resident memory [0-9]+ MiB exceeds the 300 MiB limit/);
       await waitGone(before);
       await goodStillAnswers();
     });
