@@ -75,6 +75,31 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       assert.equal(await pidOf(good), goodPid);
     };
 
+    await t.step("starts the child with exactly the documented flags and a cleared environment", async () => {
+      const pid = await pidOf(hostile);
+      const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").slice(1, -1);
+      assert.deepEqual(argv, [
+        "run",
+        "--no-prompt",
+        "--no-config",
+        "--no-lock",
+        "--no-npm",
+        "--no-remote",
+        "--cached-only",
+        "--no-check",
+        `--allow-net=${allowed.hostPort}`,
+        `--allow-read=${bundles.path("hostile")}`,
+        "--v8-flags=--max-old-space-size=128",
+        decodeURIComponent(new URL("../core/_bootstrap.ts", import.meta.url).pathname),
+        String(16 * 1024 * 1024),
+      ]);
+      const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").filter(Boolean);
+      const names = environ.map((entry) => entry.split("=")[0]).sort();
+      assert.ok(names.every((name) => ["DENO_DIR", "DENO_NO_UPDATE_CHECK", "NO_COLOR"].includes(name!)), names.join());
+      assert.ok(!environ.some((entry) => entry.includes("admin-secret")));
+      assert.ok(!argv.join(" ").includes(TOKEN), "credentials travel over stdin, never argv");
+    });
+
     await t.step("denies fetch and connect to a host:port not in the list; the target sees zero hits", async () => {
       const denied = [
         await probe(hostile, "fetch", `${forbidden.url}/steal`),
