@@ -117,11 +117,12 @@ export async function startTestApp(
     dataDir,
     lockfilePath,
     async request(method, path, { body, token, headers = {} } = {}) {
-      const auth = token === null ? {} : { authorization: `Bearer ${token ?? adminToken}` };
-      const init: RequestInit = { method, headers: { ...auth, ...headers } };
+      const sent: Record<string, string> = { ...headers };
+      if (token !== null) sent.authorization = `Bearer ${token ?? adminToken}`;
+      const init: RequestInit = { method, headers: sent };
       if (body !== undefined) {
         init.body = typeof body === "string" ? body : JSON.stringify(body);
-        (init.headers as Record<string, string>)["content-type"] ??= "application/json";
+        sent["content-type"] ??= "application/json";
       }
       const response = await app.request(path, init);
       const text = await response.text();
