@@ -13,15 +13,8 @@ import assert from "node:assert/strict";
 import { AwsClient } from "npm:aws4fetch@^1.0.20";
 import { setLogSink } from "../core/logger.ts";
 import { computeNetHosts } from "../core/network_hosts.ts";
-import {
-  type BundledPlugin,
-  bundlePlugin,
-  checkConformance,
-  type ConformanceOptions,
-  runInSandbox,
-  type SandboxRunOptions,
-  testContext,
-} from "@imbi/plugin-sdk/testing";
+import { checkConformance, type ConformanceOptions, testContext } from "@imbi/plugin-sdk/testing";
+import { type BundledPlugin, bundlePlugin, runInSandbox, type SandboxRunOptions } from "@imbi/plugin-sdk/sandbox";
 import { startFakeGitHub } from "./support/fake_github.ts";
 import { startFakeLogzio } from "./support/fake_logzio.ts";
 import { serviceUrl } from "./support/services.ts";

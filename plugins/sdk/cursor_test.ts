@@ -1,4 +1,4 @@
-import { assertEquals, assertThrows } from "jsr:@std/assert@^1.0.0";
+import assert from "node:assert/strict";
 import { CursorExpired } from "./errors.ts";
 import { decodeCursor, encodeCursor, queryFingerprint } from "./cursor.ts";
 
@@ -11,17 +11,22 @@ const query = {
 
 Deno.test("decodeCursor() returns the state encodeCursor() wrapped for the same query", () => {
   const cursor = encodeCursor(query, { token: "abc/+=" }, { scope: "/app" });
-  assertEquals(/^[A-Za-z0-9_-]+$/.test(cursor), true);
-  assertEquals(decodeCursor(cursor, { ...query, levels: ["warn", "error"] }, { scope: "/app" }), { token: "abc/+=" });
+  assert.deepEqual(/^[A-Za-z0-9_-]+$/.test(cursor), true);
+  assert.deepEqual(decodeCursor(cursor, { ...query, levels: ["warn", "error"] }, { scope: "/app" }), {
+    token: "abc/+=",
+  });
 });
 
 Deno.test("decodeCursor() refuses a cursor of another query, scope or a malformed one with CursorExpired", () => {
   const cursor = encodeCursor(query, 1, { scope: "/app" });
-  assertThrows(() => decodeCursor(cursor, { ...query, end: "2024-01-03T00:00:00Z" }, { scope: "/app" }), CursorExpired);
-  assertThrows(() => decodeCursor(cursor, { ...query, filters: [] }, { scope: "/app" }), CursorExpired);
-  assertThrows(() => decodeCursor(cursor, query, { scope: "/other" }), CursorExpired);
-  assertThrows(() => decodeCursor("not-a-cursor", query), CursorExpired);
-  assertThrows(() => decodeCursor(btoa('{"v":2}'), query), CursorExpired);
+  assert.throws(
+    () => decodeCursor(cursor, { ...query, end: "2024-01-03T00:00:00Z" }, { scope: "/app" }),
+    CursorExpired,
+  );
+  assert.throws(() => decodeCursor(cursor, { ...query, filters: [] }, { scope: "/app" }), CursorExpired);
+  assert.throws(() => decodeCursor(cursor, query, { scope: "/other" }), CursorExpired);
+  assert.throws(() => decodeCursor("not-a-cursor", query), CursorExpired);
+  assert.throws(() => decodeCursor(btoa('{"v":2}'), query), CursorExpired);
 });
 
 Deno.test("decodeCursor() refuses a cursor older than maxAgeMs", () => {
@@ -29,13 +34,13 @@ Deno.test("decodeCursor() refuses a cursor older than maxAgeMs", () => {
   const clock = () => now;
   const cursor = encodeCursor(query, "t", { now: clock });
   now += 60_000;
-  assertEquals(decodeCursor(cursor, query, { now: clock, maxAgeMs: 60_000 }), "t");
+  assert.deepEqual(decodeCursor(cursor, query, { now: clock, maxAgeMs: 60_000 }), "t");
   now += 1;
-  assertThrows(() => decodeCursor(cursor, query, { now: clock, maxAgeMs: 60_000 }), CursorExpired);
+  assert.throws(() => decodeCursor(cursor, query, { now: clock, maxAgeMs: 60_000 }), CursorExpired);
 });
 
 Deno.test("queryFingerprint() ignores limit and level order but not filters", () => {
   const a = queryFingerprint({ ...query, limit: 10 } as typeof query);
-  assertEquals(a, queryFingerprint({ ...query, levels: ["warn", "error"] }));
-  assertEquals(a === queryFingerprint({ ...query, filters: [{ field: "app", op: "eq", value: "web" }] }), false);
+  assert.deepEqual(a, queryFingerprint({ ...query, levels: ["warn", "error"] }));
+  assert.deepEqual(a === queryFingerprint({ ...query, filters: [{ field: "app", op: "eq", value: "web" }] }), false);
 });
