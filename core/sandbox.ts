@@ -53,7 +53,8 @@ export interface SupervisorOptions {
   /** V8 old-space cap of the child, MiB (default 128). */
   heapMb: number;
   /**
-   * Resident memory cap of the child, MiB (default 512). The V8 heap cap does
+   * Resident memory cap of the child, MiB (default `2 × heapMb + 256`, 512 for
+   * the default heap). The V8 heap cap does
    * not cover ArrayBuffers and other memory outside the heap; the supervisor
    * polls `/proc/<pid>/status` and kills a child above this.
    */
@@ -81,7 +82,7 @@ export interface SupervisorOptions {
 const DEFAULTS: SupervisorOptions = {
   maxConcurrent: 8,
   heapMb: 128,
-  rssMb: 512,
+  rssMb: 0, // computed from heapMb unless given
   rssCheckMs: 500,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   idleMs: 300_000,
@@ -480,6 +481,7 @@ export class Supervisor {
     }
     this.#spec = spec;
     this.#options = { ...DEFAULTS, ...withoutUndefined(options) };
+    if (options.rssMb === undefined) this.#options.rssMb = defaultRssMb(this.#options.heapMb);
     this.#scrub = makeScrubber(spec.init.credentials);
     this.#backoffMs = this.#options.backoffInitialMs;
   }
@@ -722,6 +724,11 @@ export class Supervisor {
   }
 }
 
+/** Resident memory a child may use: its heap twice over (GC headroom) plus the runtime's own ~100 MB and margin. */
+function defaultRssMb(heapMb: number): number {
+  return heapMb * 2 + 256;
+}
+
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
@@ -768,7 +775,7 @@ export async function inspectBundle(
     bundlePath,
     netHosts: [],
     heapMb: options.heapMb ?? DEFAULTS.heapMb,
-    rssMb: DEFAULTS.rssMb,
+    rssMb: defaultRssMb(options.heapMb ?? DEFAULTS.heapMb),
     rssCheckMs: DEFAULTS.rssCheckMs,
     maxFrameBytes: DEFAULTS.maxFrameBytes,
     denoDir: options.denoDir ?? defaultDenoDir(),
