@@ -115,7 +115,11 @@ export class PluginRuntime {
     void this.#pool.drain(stale).catch((error) =>
       log.error("draining plugin processes failed", { error: String(error) })
     );
-    logRegistry(fresh, { ms: Math.round(performance.now() - started) });
+    logRegistry(fresh);
+    log.info("plugin registry swapped in", {
+      generation: fresh.generation,
+      ms: Math.round(performance.now() - started),
+    });
     return fresh;
   }
 
@@ -187,16 +191,7 @@ export class PluginRuntime {
   }
 }
 
-function logRegistry(registry: Registry, extra: Record<string, unknown> = {}): void {
-  const entries = registry.packages.flatMap((p) => p.entries);
-  log.info("plugin registry built", {
-    generation: registry.generation,
-    revision: registry.revision,
-    packages: registry.packages.length,
-    loaded: entries.filter((e) => e.status === "loaded").length,
-    refused: entries.filter((e) => e.status !== "loaded").length,
-    ...extra,
-  });
+function logRegistry(registry: Registry): void {
   for (const pkg of registry.packages) {
     for (const entry of pkg.entries) {
       if (entry.status !== "loaded") {

@@ -84,7 +84,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
   }).load();
   const token = await adminToken(config);
   const store = options.store ?? await openStore(config);
-  const packages = new PackageStore(`${config.dataDir}/packages`, {
+  const packages = new PackageStore(config.dataDir, {
     minPackageAgeMs: config.minPackageAgeMs,
     projectRoot: dirname(config.lockfilePath),
   });
