@@ -1,6 +1,6 @@
 /**
  * The trusted program of a plugin process (spec section 5). The supervisor
- * starts it as `deno run ... core/_bootstrap.ts <maxFrameBytes>` with read
+ * starts it as `deno run ... core/_bootstrap.ts <maxFrameBytes> node=<id>` with read
  * access to one bundle file and nothing else, then talks to it over
  * stdin/stdout frames (`plugin_protocol.ts`).
  *

@@ -142,13 +142,17 @@ interface ProcessOptions {
 }
 
 /** Command-line arguments of a child: these and nothing else. */
-function childArgs(options: Pick<ProcessOptions, "bundlePath" | "netHosts" | "heapMb" | "maxFrameBytes">): string[] {
+function childArgs(
+  options: Pick<ProcessOptions, "nodeId" | "bundlePath" | "netHosts" | "heapMb" | "maxFrameBytes">,
+): string[] {
   const args = ["run", "--no-prompt", "--no-config", "--no-lock", "--no-npm", "--no-remote", "--cached-only"];
   args.push("--no-check");
   if (options.netHosts.length > 0) args.push(`--allow-net=${options.netHosts.join(",")}`);
   args.push(`--allow-read=${options.bundlePath}`);
   args.push(`--v8-flags=--max-old-space-size=${options.heapMb}`);
-  args.push(decodeURIComponent(BOOTSTRAP.pathname), String(options.maxFrameBytes));
+  // The node id is only a label for `ps`; the bootstrap ignores it.
+  const label = options.nodeId.replace(/[^A-Za-z0-9_.:@-]/g, "_").slice(0, 100);
+  args.push(decodeURIComponent(BOOTSTRAP.pathname), String(options.maxFrameBytes), `node=${label}`);
   return args;
 }
 

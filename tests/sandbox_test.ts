@@ -92,6 +92,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
         "--v8-flags=--max-old-space-size=128",
         decodeURIComponent(new URL("../core/_bootstrap.ts", import.meta.url).pathname),
         String(16 * 1024 * 1024),
+        "node=hostile-main",
       ]);
       const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").filter(Boolean);
       const names = environ.map((entry) => entry.split("=")[0]).sort();
