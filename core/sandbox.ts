@@ -491,6 +491,18 @@ export class Supervisor {
   }
 
   /** A snapshot for health pages and tests. */
+  /**
+   * Replaces every credential value of this node (and its JSON-escaped form)
+   * in a text with `[redacted]`. The host runs plugin answers through this so
+   * a plugin cannot hand its own credentials to a caller.
+   *
+   * @param text Any text, e.g. a serialised result.
+   * @returns The text with credentials replaced.
+   */
+  redact(text: string): string {
+    return this.#scrub(text);
+  }
+
   get stats(): { pid: number | null; state: string; inFlight: number; spawns: number; lastExit: string | null } {
     let state: string = this.#state;
     if (state === "idle" && this.#options.now() < this.#retryAt) state = "backoff";

@@ -25,6 +25,7 @@ import { BadRequestError, NotFoundError, PluginCallError, UnavailableError } fro
 import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph_store.ts";
 import type { Directory } from "./directory.ts";
 import type { PluginRuntime } from "./runtime.ts";
+import { log } from "./logger.ts";
 import { renderTemplate } from "./template.ts";
 
 /** Which plugin answered a tab request, from which package, and why. */
@@ -149,6 +150,16 @@ export class Tabs {
         "protocol",
         `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
       );
+    }
+    const serialised = JSON.stringify(result) ?? "null";
+    const redacted = lease.supervisor.redact(serialised);
+    if (redacted !== serialised) {
+      log.warn("plugin answer held its own credentials; redacted", {
+        plugin: `${target.binding.plugin.service}/${target.binding.plugin.slug}`,
+        method,
+        requestId: request.requestId,
+      });
+      result = JSON.parse(redacted) as T;
     }
     const node = target.binding.plugin;
     const origin = target.binding.origin;
