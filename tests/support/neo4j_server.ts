@@ -196,7 +196,8 @@ export async function installNeo4j(cacheDir: string, options: InstallOptions = {
       install = await tryServerJars(version, work);
       progress(`route 2 worked: ${install.coordinates.join(", ")}`);
     }
-    await Deno.writeTextFile(`${work}/install.json`, JSON.stringify(install, null, 2) + "\n");
+    const recorded = { ...install, libDir: `${target}/lib` };
+    await Deno.writeTextFile(`${work}/install.json`, JSON.stringify(recorded, null, 2) + "\n");
     try {
       await Deno.rename(work, target);
     } catch (error) {
