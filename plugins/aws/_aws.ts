@@ -79,13 +79,13 @@ const NOT_FOUND_CODES = new Set(["ParameterNotFound", "ResourceNotFoundException
 /**
  * Maps an AWS JSON-protocol error onto the typed set.
  *
- * @param status The HTTP status.
- * @param code The error code (`__type` without its namespace).
- * @param message AWS's message (it never contains the credentials).
+ * @param error The HTTP status, the error code (`__type` without its
+ *   namespace) and AWS's message (which never contains the credentials).
  * @param what The call, e.g. `"SSM PutParameter"`.
  * @returns The error to throw.
  */
-export function awsError(status: number, code: string, message: string, what: string): PluginError {
+export function awsError(error: { status: number; code: string; message: string }, what: string): PluginError {
+  const { status, code, message } = error;
   const text = `${what} failed: ${code}${message ? `: ${message}` : ""}`;
   if (CREDENTIAL_CODES.has(code)) return new CredentialsRejected(text);
   if (THROTTLE_CODES.has(code) || status === 429) return new RateLimited(text, { retryAfter: 1 });
@@ -193,7 +193,7 @@ export class AwsJsonClient {
     }
     if (!response.ok) {
       const message = String(document.message ?? document.Message ?? text.match(/<Message>([^<]*)</)?.[1] ?? "");
-      throw awsError(response.status, errorCode(response.headers, document, text), message, what);
+      throw awsError({ status: response.status, code: errorCode(response.headers, document, text), message }, what);
     }
     return document as T;
   }

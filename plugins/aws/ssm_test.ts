@@ -95,15 +95,21 @@ Deno.test("SsmConfiguration reports an unreachable endpoint as upstream_unavaila
 });
 
 Deno.test("awsError() maps AWS error codes to the typed set", () => {
-  assert.equal(awsError(400, "UnrecognizedClientException", "", "x").kind, "credentials_rejected");
-  assert.equal(awsError(400, "InvalidSignatureException", "", "x").kind, "credentials_rejected");
-  const throttled = awsError(400, "ThrottlingException", "Rate exceeded", "x");
+  assert.equal(
+    awsError({ status: 400, code: "UnrecognizedClientException", message: "" }, "x").kind,
+    "credentials_rejected",
+  );
+  assert.equal(
+    awsError({ status: 400, code: "InvalidSignatureException", message: "" }, "x").kind,
+    "credentials_rejected",
+  );
+  const throttled = awsError({ status: 400, code: "ThrottlingException", message: "Rate exceeded" }, "x");
   assert.equal(throttled.kind, "rate_limited");
   assert.equal(throttled.retryAfter, 1);
-  assert.equal(awsError(400, "ParameterNotFound", "", "x").kind, "not_found");
-  assert.equal(awsError(400, "ValidationException", "", "x").kind, "invalid_input");
-  assert.equal(awsError(503, "ServiceUnavailable", "", "x").kind, "upstream_unavailable");
-  assert.equal(awsError(500, "InternalFailure", "", "x").kind, "upstream_unavailable");
+  assert.equal(awsError({ status: 400, code: "ParameterNotFound", message: "" }, "x").kind, "not_found");
+  assert.equal(awsError({ status: 400, code: "ValidationException", message: "" }, "x").kind, "invalid_input");
+  assert.equal(awsError({ status: 503, code: "ServiceUnavailable", message: "" }, "x").kind, "upstream_unavailable");
+  assert.equal(awsError({ status: 500, code: "InternalFailure", message: "" }, "x").kind, "upstream_unavailable");
 });
 
 Deno.test("SsmConfiguration.manifest declares only its endpoint and the shared AWS credentials", () => {

@@ -83,16 +83,15 @@ function prefixEnd(prefix: Uint8Array): Uint8Array {
 /**
  * Maps an etcd gateway error (a gRPC status in JSON) onto the typed set.
  *
- * @param status The HTTP status.
- * @param body The parsed error body (`{error, code, message}`).
+ * @param body The HTTP status and the parsed error body (`{error, code, message}`).
  * @param what The call, e.g. `"etcd put"`.
  * @returns The error to throw.
  */
 export function etcdError(
-  status: number,
-  body: { code?: number; message?: string; error?: string },
+  body: { status: number; code?: number; message?: string; error?: string },
   what: string,
 ): PluginError {
+  const status = body.status;
   const message = String(body.message ?? body.error ?? `HTTP ${status}`);
   const text = `${what} failed: ${message}`;
   const code = Number(body.code ?? 0);
@@ -166,7 +165,7 @@ export class EtcdConfiguration implements ConfigurationHandler {
     } catch {
       throw new UpstreamUnavailable(`${what}: the answer is not JSON (HTTP ${response.status})`);
     }
-    if (!response.ok || document.error !== undefined) throw etcdError(response.status, document, what);
+    if (!response.ok || document.error !== undefined) throw etcdError({ ...document, status: response.status }, what);
     return document;
   }
 

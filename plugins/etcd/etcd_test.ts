@@ -102,16 +102,23 @@ Deno.test({
 
 Deno.test("etcdError() maps gRPC codes to the typed set", () => {
   assert.equal(
-    etcdError(401, { code: 16, message: "etcdserver: invalid auth token" }, "x").kind,
+    etcdError({ status: 401, code: 16, message: "etcdserver: invalid auth token" }, "x").kind,
     "credentials_rejected",
   );
   assert.equal(
-    etcdError(400, { code: 3, message: "etcdserver: authentication failed, invalid user ID or password" }, "x").kind,
+    etcdError({ status: 400, code: 3, message: "etcdserver: authentication failed, invalid user ID or password" }, "x")
+      .kind,
     "credentials_rejected",
   );
-  assert.equal(etcdError(429, { code: 8, message: "etcdserver: too many requests" }, "x").kind, "rate_limited");
-  assert.equal(etcdError(503, { code: 14, message: "etcdserver: leader changed" }, "x").kind, "upstream_unavailable");
-  assert.equal(etcdError(400, { code: 3, message: "etcdserver: key is not provided" }, "x").kind, "invalid_input");
+  assert.equal(etcdError({ status: 429, code: 8, message: "etcdserver: too many requests" }, "x").kind, "rate_limited");
+  assert.equal(
+    etcdError({ status: 503, code: 14, message: "etcdserver: leader changed" }, "x").kind,
+    "upstream_unavailable",
+  );
+  assert.equal(
+    etcdError({ status: 400, code: 3, message: "etcdserver: key is not provided" }, "x").kind,
+    "invalid_input",
+  );
 });
 
 Deno.test("EtcdConfiguration reports an unreachable member as upstream_unavailable", async () => {

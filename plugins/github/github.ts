@@ -69,10 +69,15 @@ function fromBase64(text: string): Uint8Array {
  *
  * @param response GitHub's response.
  * @param what The call, e.g. `"GitHub GET variables"`.
- * @param now Clock in milliseconds.
+ * @param options `now`: the clock in milliseconds (tests pass a fixed one).
  * @returns The error to throw.
  */
-export function githubError(response: Response, what: string, now: () => number = Date.now): PluginError {
+export function githubError(
+  response: Response,
+  what: string,
+  options: { now?: () => number } = {},
+): PluginError {
+  const now = options.now ?? Date.now;
   const status = response.status;
   const reset = Number(response.headers.get("x-ratelimit-reset"));
   const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now);
