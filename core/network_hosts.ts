@@ -99,13 +99,23 @@ function fill(
   entry: string,
   name: string,
   values: { options: Record<string, unknown>; service: ServiceInfo },
+  nested = false,
 ): Filled {
   const fromOptions = Object.hasOwn(values.options, name) ? values.options[name] : undefined;
   if (fromOptions !== undefined && fromOptions !== null) {
     if (typeof fromOptions !== "string" || fromOptions.trim() === "") {
       throw unfilled(slug, entry, name, "is not a non-empty string");
     }
-    return { value: fromOptions.trim(), pointer: `/options/${name}` };
+    const pointer = `/options/${name}`;
+    // An option's value may itself hold placeholders (an endpoint default like
+    // "https://ssm.{region}.amazonaws.com"); they are filled once, never deeper.
+    const value = fromOptions.trim().replace(PLACEHOLDER, (_match, inner: string) => {
+      if (nested || inner === name || !PLACEHOLDER_NAME.test(inner)) {
+        throw invalid(slug, entry, pointer, `option "${name}" holds a placeholder {${inner}} that cannot be filled`);
+      }
+      return fill(slug, entry, inner, values, true).value;
+    });
+    return { value, pointer };
   }
   if ((SERVICE_FIELDS as readonly string[]).includes(name)) {
     const fromService = values.service[name as (typeof SERVICE_FIELDS)[number]];

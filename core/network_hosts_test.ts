@@ -115,3 +115,13 @@ Deno.test("computeNetHosts() throws ValidationError naming the entry and placeho
   // Service fields other than the listed ones are not placeholders.
   assert.deepEqual(rejects(["{name}.example"]).errors[0]?.pointer, "/options/name");
 });
+
+Deno.test("computeNetHosts() fills placeholders inside an option's value once (an endpoint default with {region})", () => {
+  const endpoint = "https://ssm.{region}.amazonaws.com";
+  assert.deepEqual(hosts(["{endpoint}"], { endpoint }), ["ssm.eu-west-1.amazonaws.com:443"]);
+  assert.deepEqual(hosts(["{endpoint}"], { endpoint, region: "us-east-2" }), ["ssm.us-east-2.amazonaws.com:443"]);
+  const self = rejects(["{endpoint}"], { endpoint: "https://{endpoint}.example" });
+  assert.equal(self.errors[0]!.pointer, "/options/endpoint");
+  const deeper = rejects(["{endpoint}"], { endpoint: "https://{inner}.example", inner: "{region}" });
+  assert.match(deeper.message + JSON.stringify(deeper.errors), /cannot be filled/);
+});

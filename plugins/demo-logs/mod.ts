@@ -134,7 +134,7 @@ function matches(entry: LogEntry, query: LogQuery): boolean {
 
 function test(filter: LogFilter, raw: unknown): boolean {
   const value = raw === undefined ? "" : String(raw);
-  switch (filter.op) {
+  switch (filter.op as string) {
     case "eq":
       return value === filter.value;
     case "ne":
@@ -149,6 +149,8 @@ function test(filter: LogFilter, raw: unknown): boolean {
       } catch {
         throw new InvalidInput(`"${filter.value}" is not a valid regular expression`);
       }
+    default:
+      throw new InvalidInput(`filter operator "${filter.op}" is not one of eq, ne, contains, starts_with, regex`);
   }
 }
 

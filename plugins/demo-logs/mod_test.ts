@@ -45,3 +45,8 @@ Deno.test("DemoLogs.histogram() counts every entry once", async () => {
   const all = await handler.search(ctx, { ...base, limit: 1000 });
   assert.equal(total, all.entries.length);
 });
+
+Deno.test("DemoLogs.search() refuses an unknown filter operator", async () => {
+  const filters = [{ field: "message", op: "like" as "eq", value: "x" }];
+  await assert.rejects(() => handler.search(ctx, { ...base, filters }), { kind: "invalid_input" });
+});
