@@ -39,6 +39,12 @@ export interface Config {
   pluginIdleMs: number;
   /** Minimum age of a registry version before it may be installed; 0 is off. */
   minPackageAgeMs: number;
+  /** `NPM_CONFIG_REGISTRY`; unset: the package store's default (the public npm registry). */
+  npmRegistry: string | undefined;
+  /** `JSR_URL`; unset: the package store's default (jsr.io). */
+  jsrUrl: string | undefined;
+  /** `IMBI_CATALOG`; unset: the catalog versioned with the code (`plugins/catalog.json`). */
+  catalogPath: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -76,6 +82,15 @@ function duration(env: Record<string, string | undefined>, name: string, fallbac
   } catch (error) {
     throw new ConfigError(name, (error as Error).message);
   }
+}
+
+function url(env: Record<string, string | undefined>, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) {
+    throw new ConfigError(name, `"${raw}" is not an http(s) URL`);
+  }
+  return raw;
 }
 
 /**
@@ -131,6 +146,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pluginMaxConcurrent: integer(env, "IMBI_PLUGIN_MAX_CONCURRENT", 8, 1, 1024),
     pluginIdleMs: duration(env, "IMBI_PLUGIN_IDLE", 300_000),
     minPackageAgeMs: duration(env, "IMBI_MIN_PACKAGE_AGE", 86_400_000),
+    npmRegistry: url(env, "NPM_CONFIG_REGISTRY"),
+    jsrUrl: url(env, "JSR_URL"),
+    catalogPath: env.IMBI_CATALOG || undefined,
     logLevel: logLevel as Config["logLevel"],
   };
 }

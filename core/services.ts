@@ -14,7 +14,7 @@ import type { GraphStore } from "./graph_store.ts";
 import { log } from "./logger.ts";
 import { readLockfile } from "./lockfile.ts";
 import { PackageAdminService } from "./package_admin.ts";
-import { PackageStore } from "./package_store.ts";
+import { packageStoreFor } from "./plugin_admin.ts";
 import { buildRegistry } from "./registry.ts";
 import { PluginRuntime } from "./runtime.ts";
 import { inspectBundle } from "./sandbox.ts";
@@ -84,10 +84,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
   }).load();
   const token = await adminToken(config);
   const store = options.store ?? await openStore(config);
-  const packages = new PackageStore(config.dataDir, {
-    minPackageAgeMs: config.minPackageAgeMs,
-    projectRoot: dirname(config.lockfilePath),
-  });
+  const packages = packageStoreFor(config);
   const pool = new SandboxPool({
     heapMb: config.pluginHeapMb,
     maxConcurrent: config.pluginMaxConcurrent,
@@ -111,6 +108,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     runtime,
     store,
     dataDir: config.dataDir,
+    ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
   });
   return {
     store,
@@ -124,9 +122,4 @@ export async function buildServices(config: Config, options: { store?: GraphStor
       await store.close();
     },
   };
-}
-
-function dirname(path: string): string {
-  const slash = path.lastIndexOf("/");
-  return slash < 0 ? "." : slash === 0 ? "/" : path.slice(0, slash);
 }
