@@ -12,6 +12,8 @@
  * - Reads: tab resolution is one Cypher query and one round trip
  *   (`core/_cypher_resolution.ts`).
  * - Every Cypher text is a constant; every value is a parameter.
+ * - Latency: the driver's sockets run without Nagle's algorithm (see
+ *   `core/_neo4j_socket.ts`; with it, every resolution waited ~40 ms).
  * - Faults: connection set-up, pool acquisition and managed-transaction
  *   retries are bounded (seconds, not minutes), and a failure to reach the
  *   server is an `UnavailableError` with `retryAfterSeconds`. The driver
@@ -57,6 +59,7 @@ import type {
 import { log } from "./logger.ts";
 import { EFFECTIVE_BINDINGS, RESOLVE_TAB } from "./_cypher_resolution.ts";
 import { SCHEMA } from "./_cypher_schema.ts";
+import { disableNagleForBoltPort } from "./_neo4j_socket.ts";
 
 /** Options of {@linkcode Neo4jStore.connect}. */
 export interface Neo4jStoreOptions {
@@ -415,6 +418,7 @@ export class Neo4jStore implements GraphStore {
         `Cannot connect to graph store: "${redactUrl(options.url)}" is not a neo4j:// or bolt:// URL`,
       );
     }
+    disableNagleForBoltPort(boltPort(options.url));
     const driver = neo4j.driver(options.url, neo4j.auth.basic(options.user, options.password), {
       disableLosslessIntegers: true,
       connectionTimeout: options.connectionTimeoutMs ?? 3000,
@@ -508,6 +512,28 @@ export class Neo4jStore implements GraphStore {
       throw this.#map(error);
     } finally {
       await session.close().catch(() => {});
+    }
+  }
+
+  /**
+   * One query as an auto-commit transaction: one round trip (`RUN` and
+   * `PULL` pipelined), where `executeRead` adds `BEGIN` and `COMMIT`. A
+   * connection the server dropped is retried once, on a fresh one.
+   */
+  async #readOne(cypher: string, params: Record<string, unknown>) {
+    for (let attempt = 0;; attempt++) {
+      const session = this.#session("READ");
+      try {
+        log.debug("neo4j query", { cypher });
+        const result = await session.run(cypher, params, { timeout: this.#txTimeoutMs });
+        return result.records[0] ?? null;
+      } catch (error) {
+        const code = (error as { code?: unknown }).code;
+        const dropped = code === neo4j.error.SERVICE_UNAVAILABLE || code === neo4j.error.SESSION_EXPIRED;
+        if (!dropped || attempt > 0) throw this.#map(error);
+      } finally {
+        await session.close().catch(() => {});
+      }
     }
   }
 
@@ -1216,20 +1242,19 @@ export class Neo4jStore implements GraphStore {
   /**
    * Spec section 6 steps 1 to 5 in one Cypher query and one round trip (see
    * `core/_cypher_resolution.ts`): the same answers as `mergeEdges` and
-   * `selectBinding` of `core/resolution.ts`.
+   * `selectBinding` of `core/resolution.ts`. The query runs as an
+   * auto-commit transaction, retried once on a dropped connection.
    */
   async resolveTab(query: ResolveQuery): Promise<Resolution> {
     const source = query.source === undefined || query.source === "" ? null : query.source;
-    return await this.#read(async (tx): Promise<Resolution> => {
-      const row = (await one(tx, RESOLVE_TAB, {
-        org: query.org,
-        project: query.project,
-        tab: query.tab,
-        source,
-        loaded: query.loaded,
-      }))!;
-      return toResolution(row.toObject() as ResolutionRow, source);
-    });
+    const row = (await this.#readOne(RESOLVE_TAB, {
+      org: query.org,
+      project: query.project,
+      tab: query.tab,
+      source,
+      loaded: query.loaded,
+    }))!;
+    return toResolution(row.toObject() as ResolutionRow, source);
   }
 
   /** The whole graph, every list ordered by slug and bindings in written order. */
@@ -1364,6 +1389,11 @@ function mapNeo4jError(error: unknown, retryAfterSeconds: number): unknown {
     return new UnavailableError(reason, { cause: error, retryAfterSeconds });
   }
   return error;
+}
+
+function boltPort(url: string): number {
+  const port = new URL(url.replace(/^[a-z0-9+]+:/, "http:")).port;
+  return port === "" ? 7687 : Number(port);
 }
 
 function redactUrl(url: string): string {
