@@ -2,29 +2,52 @@
 /**
  * `deno task plugins <command>`: manage `plugins.lock.json` from a shell.
  *
- * - `add <specifier-or-path> [--catalog <name>]`: resolve, fetch, verify, inspect and lock a package.
+ * - `add <specifier-or-path> [--catalog <name>]`, or `add --catalog <name>`: resolve, fetch, verify, inspect and
+ *   lock a package (from the catalog when only `--catalog` is given).
+ * - `upgrade <package> <version-or-range>`: move a package to another version, printing what changes.
+ * - `remove <package> [--force]`: remove a package; `--force` disables Plugin nodes still using it.
+ * - `rollback <revision> [--force]`: restore the packages of a kept revision.
+ * - `history [--json]`, `audit [--json]`: kept revisions, and who changed what.
  * - `list [--json]`: every package and entry point with its status and reason.
  *
  * Reads `IMBI_LOCKFILE` (default `./plugins.lock.json`), `IMBI_DATA_DIR`
  * (default `./data`), `IMBI_MIN_PACKAGE_AGE` (default `24h`, `0` is off),
- * `NPM_CONFIG_REGISTRY` and `JSR_URL`. The logic lives in
- * `core/plugin_admin.ts`, shared with the admin API; this file parses
- * arguments and prints.
+ * `IMBI_CATALOG`, `NPM_CONFIG_REGISTRY`, `JSR_URL`, and the graph store's
+ * variables (for the in-use checks of upgrade, remove and rollback). The
+ * logic lives in `core/plugin_admin.ts`, shared with the admin API; this
+ * file parses arguments and prints. A running service picks a change up on
+ * `POST /admin/plugins/reload` or a restart.
  *
  * @module
  */
 
-import { dirname, resolve } from "node:path";
-import { ConfigError, loadConfig } from "../core/config.ts";
-import { PackageError } from "../core/errors.ts";
-import { PackageStore, type ProgressEvent } from "../core/package_store.ts";
-import { addPackage, listPackages } from "../core/plugin_admin.ts";
+import { resolve } from "node:path";
+import { catalogInstallSpecifier, DEFAULT_CATALOG_PATH, readCatalog } from "../core/catalog.ts";
+import { type Config, ConfigError, loadConfig } from "../core/config.ts";
+import { ConflictError, NotFoundError, PackageError, ValidationError } from "../core/errors.ts";
+import type { GraphStore } from "../core/graph_store.ts";
+import type { PackageStore, ProgressEvent } from "../core/package_store.ts";
+import {
+  addPackage,
+  type AdminOptions,
+  auditRecords,
+  listPackages,
+  lockfileRevisions,
+  packageStoreFor,
+  removePackage,
+  rollbackLockfile,
+  upgradePackage,
+} from "../core/plugin_admin.ts";
+import { openStore } from "../core/services.ts";
 
 /** What a command needs from the environment. */
 interface Context {
+  config: Config;
   lockfilePath: string;
   store: PackageStore;
   user: string;
+  /** Opens the graph store (once); closed when the command ends. */
+  graph(): Promise<GraphStore>;
 }
 
 /** One subcommand. */
@@ -42,34 +65,170 @@ function isRegistrySpecifier(spec: string): boolean {
   return spec.startsWith("npm:") || spec.startsWith("jsr:");
 }
 
-/**
- * The subcommands by name. `upgrade`, `remove` and `rollback` join here as
- * they are built.
- */
+function common(ctx: Context): AdminOptions {
+  return { lockfilePath: ctx.lockfilePath, store: ctx.store, addedBy: ctx.user, onProgress: progress };
+}
+
+/** Splits `--flag value` options and `--switch`es from positional arguments. */
+function parseArgs(
+  args: string[],
+  spec: { values?: string[]; switches?: string[] },
+): { positional: string[]; values: Record<string, string>; switches: Set<string>; bad: string | null } {
+  const positional: string[] = [];
+  const values: Record<string, string> = {};
+  const switches = new Set<string>();
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    if (spec.values?.includes(arg)) {
+      const value = args[++i];
+      if (value === undefined) return { positional, values, switches, bad: `${arg} needs a value` };
+      values[arg] = value;
+    } else if (spec.switches?.includes(arg)) switches.add(arg);
+    else if (arg.startsWith("--")) return { positional, values, switches, bad: `unknown option ${arg}` };
+    else positional.push(arg);
+  }
+  return { positional, values, switches, bad: null };
+}
+
+const reloadHint = "a running service loads it on POST /admin/plugins/reload or a restart";
+
+/** The subcommands by name. */
 export const commands: Record<string, Command> = {
   add: {
-    usage: "add <npm:name@range | jsr:@scope/name@range | ./path> [--catalog <name>]",
-    summary: "install a package into plugins.lock.json",
+    usage: "add <npm:name@range | jsr:@scope/name@range | ./path> [--catalog <name>] | add --catalog <name>",
+    summary: "install a package into plugins.lock.json (from the catalog when only --catalog is given)",
     async run(args, ctx) {
-      const catalogAt = args.indexOf("--catalog");
-      const catalog = catalogAt >= 0 ? args[catalogAt + 1] : undefined;
-      const positional = catalogAt < 0 ? args : args.filter((_, i) => i !== catalogAt && i !== catalogAt + 1);
-      if (positional.length !== 1 || (catalogAt >= 0 && !catalog)) {
+      const { positional, values, bad } = parseArgs(args, { values: ["--catalog"] });
+      const catalogName = values["--catalog"];
+      if (bad || positional.length > 1 || (positional.length === 0 && !catalogName)) {
         console.error(`usage: deno task plugins ${this.usage}`);
         return 2;
       }
-      const spec = isRegistrySpecifier(positional[0]!) ? positional[0]! : resolve(positional[0]!);
+      let spec: string;
+      if (positional.length === 1) {
+        spec = isRegistrySpecifier(positional[0]!) ? positional[0]! : resolve(positional[0]!);
+      } else {
+        const catalog = await readCatalog(ctx.config.catalogPath ?? DEFAULT_CATALOG_PATH);
+        const entry = catalog.entries.find((e) => e.name === catalogName);
+        if (!entry) {
+          console.error(
+            `error: no catalog entry is named "${catalogName}" (known: ${
+              catalog.entries.map((e) => e.name).join(", ") || "none"
+            })`,
+          );
+          return 1;
+        }
+        spec = catalogInstallSpecifier(catalog, entry);
+      }
       const result = await addPackage(spec, {
-        lockfilePath: ctx.lockfilePath,
-        store: ctx.store,
-        source: catalog ? { kind: "catalog", name: catalog } : { kind: "manual" },
-        addedBy: ctx.user,
-        onProgress: progress,
+        ...common(ctx),
+        source: catalogName ? { kind: "catalog", name: catalogName } : { kind: "manual" },
       });
       console.log(
         `added ${result.name} ${result.entry.specifier} (${result.entry.integrity}) ` +
           `entry points: ${result.entry.entry_points.join(", ")}; lockfile revision ${result.lockfile.revision}`,
       );
+      console.error(reloadHint);
+      return 0;
+    },
+  },
+  upgrade: {
+    usage: "upgrade <package> <version-or-range>",
+    summary: "move an installed package to another version and show what changes",
+    async run(args, ctx) {
+      const { positional, bad } = parseArgs(args, {});
+      if (bad || positional.length !== 2) {
+        console.error(`usage: deno task plugins ${this.usage}`);
+        return 2;
+      }
+      const result = await upgradePackage(positional[0]!, positional[1]!, {
+        ...common(ctx),
+        graph: await ctx.graph(),
+      });
+      console.log(`upgraded ${result.name}; lockfile revision ${result.lockfile.revision}`);
+      for (const line of result.diff.summary) console.log(`  ${line}`);
+      console.error(reloadHint);
+      return 0;
+    },
+  },
+  remove: {
+    usage: "remove <package> [--force]",
+    summary: "remove a package (refused while Plugin nodes use it; --force disables them)",
+    async run(args, ctx) {
+      const { positional, switches, bad } = parseArgs(args, { switches: ["--force"] });
+      if (bad || positional.length !== 1) {
+        console.error(`usage: deno task plugins ${this.usage}`);
+        return 2;
+      }
+      const result = await removePackage(positional[0]!, {
+        ...common(ctx),
+        graph: await ctx.graph(),
+        force: switches.has("--force"),
+      });
+      console.log(`removed ${result.name} ${result.removed.specifier}; lockfile revision ${result.lockfile.revision}`);
+      for (const node of result.disabled) {
+        console.log(`  disabled Plugin node ${node.org}/${node.service}/${node.slug} (${node.plugin})`);
+      }
+      console.error(reloadHint);
+      return 0;
+    },
+  },
+  rollback: {
+    usage: "rollback <revision> [--force]",
+    summary: "restore the packages of a kept lockfile revision (see history)",
+    async run(args, ctx) {
+      const { positional, switches, bad } = parseArgs(args, { switches: ["--force"] });
+      if (bad || positional.length !== 1 || !/^\d+$/.test(positional[0]!)) {
+        console.error(`usage: deno task plugins ${this.usage}`);
+        return 2;
+      }
+      const result = await rollbackLockfile(Number(positional[0]), {
+        ...common(ctx),
+        graph: await ctx.graph(),
+        force: switches.has("--force"),
+      });
+      console.log(`restored revision ${result.restored} as lockfile revision ${result.lockfile.revision}`);
+      for (const c of result.changes) console.log(`  ${c.package}: ${c.from ?? "(absent)"} → ${c.to ?? "(absent)"}`);
+      for (const node of result.disabled) {
+        console.log(`  disabled Plugin node ${node.org}/${node.service}/${node.slug} (${node.plugin})`);
+      }
+      console.error(reloadHint);
+      return 0;
+    },
+  },
+  history: {
+    usage: "history [--json]",
+    summary: "list the kept lockfile revisions with who and when",
+    async run(args, ctx) {
+      const revisions = await lockfileRevisions({ lockfilePath: ctx.lockfilePath });
+      if (args.includes("--json")) {
+        console.log(JSON.stringify(revisions, null, 2));
+        return 0;
+      }
+      for (const r of revisions) {
+        console.log(
+          `${r.current ? "*" : " "} ${String(r.revision).padStart(4)}  ${r.written_at ?? "-".padEnd(24)}  ` +
+            `${(r.written_by ?? "-").padEnd(20)}  ${r.summary}`,
+        );
+      }
+      return 0;
+    },
+  },
+  audit: {
+    usage: "audit [--json]",
+    summary: "show who changed what, from which revision to which",
+    async run(args, ctx) {
+      const records = await auditRecords({ lockfilePath: ctx.lockfilePath, store: ctx.store });
+      if (args.includes("--json")) {
+        console.log(JSON.stringify(records, null, 2));
+        return 0;
+      }
+      for (const r of records) {
+        console.log(
+          `${r.at}  ${r.actor.padEnd(20)}  ${r.action.padEnd(8)}  ${r.package ?? "-"}  ` +
+            `revision ${r.from_revision} → ${r.to_revision}`,
+        );
+      }
       return 0;
     },
   },
@@ -102,6 +261,15 @@ function usage(): string {
     .join("\n");
 }
 
+function describe(error: PackageError): string {
+  const nodes = error.extra.plugin_nodes as
+    | { org: string; service: string; slug: string; plugin: string }[]
+    | undefined;
+  const lines = [`error: ${error.message}`];
+  for (const n of nodes ?? []) lines.push(`  in use by ${n.org}/${n.service}/${n.slug} (${n.plugin})`);
+  return lines.join("\n");
+}
+
 /**
  * Runs the CLI.
  *
@@ -115,26 +283,31 @@ export async function main(args: string[], env: Record<string, string | undefine
     console.error(usage());
     return 2;
   }
+  let graph: Promise<GraphStore> | undefined;
   try {
     const config = loadConfig(env);
-    const lockfilePath = resolve(config.lockfilePath);
-    const store = new PackageStore(config.dataDir, {
-      minPackageAgeMs: config.minPackageAgeMs,
-      projectRoot: dirname(lockfilePath),
-      ...(env.NPM_CONFIG_REGISTRY ? { npmRegistry: env.NPM_CONFIG_REGISTRY } : {}),
-      ...(env.JSR_URL ? { jsrUrl: env.JSR_URL } : {}),
-    });
     return await command.run(args.slice(1), {
-      lockfilePath,
-      store,
+      config,
+      lockfilePath: resolve(config.lockfilePath),
+      store: packageStoreFor(config),
       user: `cli:${env.USER ?? env.LOGNAME ?? "unknown"}`,
+      graph: () => (graph ??= openStore(config)),
     });
   } catch (error) {
-    if (error instanceof PackageError || error instanceof ConfigError || error instanceof SyntaxError) {
+    if (error instanceof PackageError) {
+      console.error(describe(error));
+      return 1;
+    }
+    if (
+      error instanceof ConfigError || error instanceof SyntaxError || error instanceof ValidationError ||
+      error instanceof NotFoundError || error instanceof ConflictError
+    ) {
       console.error(`error: ${error.message}`);
       return 1;
     }
     throw error;
+  } finally {
+    if (graph) await (await graph.catch(() => undefined))?.close();
   }
 }
 

@@ -699,7 +699,7 @@ export async function upgradePackage(
   options.onProgress?.({ package: name, phase: "resolve", message: `resolved to ${resolved.specifier}` });
   const prepared = await prepare(resolved, options);
   try {
-    if (prepared.stored.integrity === previous.integrity) {
+    if (prepared.stored.integrity === previous.integrity && resolved.specifier === previous.specifier) {
       throw new PackageError(
         "already_installed",
         `Package "${name}" is already installed at ${previous.version} (${previous.specifier}) with this content`,
