@@ -39,6 +39,7 @@ import {
   updateLockfile,
 } from "./lockfile.ts";
 import { type HistoryRecord, LockfileHistory } from "./lockfile_history.ts";
+import { checkSri } from "./integrity.ts";
 import { log } from "./logger.ts";
 import { PackageStore, type ProgressCallback, type ResolvedPackage, type StoredPackage } from "./package_store.ts";
 import { buildRegistry, checkEntries, type EntryStatus, type InspectBundle, type Registry } from "./registry.ts";
@@ -639,13 +640,30 @@ async function installedManifests(
 ): Promise<{ manifests: Map<string, unknown> } | { reason: string }> {
   const known = options.knownManifests?.(name, entry.integrity);
   if (known) return { manifests: known };
-  try {
-    const stored = await options.store.ensure(name, entry);
-    const checked = checkEntries(name, await (options.inspect ?? inspectBundle)(stored.bundlePath));
+  const inspect = async (bundlePath: string) => {
+    const checked = checkEntries(name, await (options.inspect ?? inspectBundle)(bundlePath));
     if (!checked.ok) return { reason: checked.reason };
     return { manifests: new Map(checked.entries.filter((e) => e.slug).map((e) => [e.slug!, e.manifest])) };
+  };
+  try {
+    return await inspect((await options.store.ensure(name, entry)).bundlePath);
   } catch (error) {
-    return { reason: (error as Error).message };
+    // A local package's directory already holds the new version, so it no longer matches its lock entry; the
+    // bundle built from the old content is still in the store, verified against the store's record of it.
+    const bundle = await storedBundle(options.store, name, entry);
+    return bundle ? await inspect(bundle) : { reason: (error as Error).message };
+  }
+}
+
+async function storedBundle(store: PackageStore, name: string, entry: LockEntry): Promise<string | undefined> {
+  const dir = join(store.root, store.dirName(name, entry.version, entry.integrity));
+  try {
+    const record = JSON.parse(await Deno.readTextFile(join(dir, "store.json")));
+    if (record.integrity !== entry.integrity || typeof record.bundle_integrity !== "string") return undefined;
+    const check = await checkSri(await Deno.readFile(join(dir, "bundle.js")), record.bundle_integrity);
+    return check.ok ? join(dir, "bundle.js") : undefined;
+  } catch {
+    return undefined;
   }
 }
 
