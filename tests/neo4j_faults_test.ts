@@ -18,6 +18,7 @@ import { log, type LogSink, setLogSink } from "../core/logger.ts";
 import { buildOrg, uniqueSlug } from "./support/graph_fixtures.ts";
 import { NEO4J_VERSION, Neo4jServer } from "./support/neo4j_server.ts";
 import { serviceUrl } from "./support/services.ts";
+import { startTestApp, type TestApp } from "./support/test_app.ts";
 
 const libDir = serviceUrl("IMBI_TEST_NEO4J_LIB");
 
@@ -96,6 +97,7 @@ Deno.test({
     );
     const logs = quietLogs();
     let store: Neo4jStore | undefined;
+    let app: TestApp | undefined;
     let recoveredMs: number | null = null;
     try {
       store = await Neo4jStore.connect({ url: server.url, user: server.user, password: server.password });
@@ -120,8 +122,33 @@ Deno.test({
       });
       assert.equal(before.kind, "selected");
       const calls = everyMethod(store, built.org, projectId, pluginId);
+      app = await startTestApp({ packages: [], store });
+      assert.equal((await app.request("GET", `/orgs/${built.org}`)).status, 200);
 
       await server.stop({ kill: true });
+
+      await t.step(
+        "HTTP: graph endpoints answer 503 problem+json with Retry-After; /readyz not ready; /healthz up",
+        async () => {
+          for (
+            const path of [
+              "/orgs",
+              `/orgs/${built.org}/projects/billing`,
+              `/orgs/${built.org}/projects/billing/configuration`,
+            ]
+          ) {
+            const r = await app!.request("GET", path);
+            assert.equal(r.status, 503, `${path}: ${r.text}`);
+            assert.equal(r.headers.get("content-type"), "application/problem+json");
+            assert.ok(Number(r.headers.get("retry-after")) > 0, `${path}: no Retry-After`);
+            assert.doesNotMatch(r.text, /bolt:|password/i);
+          }
+          const ready = await app!.request("GET", "/readyz", { token: null });
+          assert.equal(ready.status, 503);
+          assert.equal(ready.body.store.status, "down");
+          assert.equal((await app!.request("GET", "/healthz", { token: null })).status, 200);
+        },
+      );
 
       await t.step("ping() fails within a second", async () => {
         const started = performance.now();
@@ -179,8 +206,17 @@ Deno.test({
         assert.deepEqual(await store!.getOrg(built.org), { slug: built.org, name: "Back" });
         recoveredMs = Math.round(recovered);
       });
+
+      await t.step("HTTP: /readyz is ready again and graph endpoints answer, with no restart", async () => {
+        const ready = await app!.request("GET", "/readyz", { token: null });
+        assert.equal(ready.status, 200, ready.text);
+        const org = await app!.request("GET", `/orgs/${built.org}`);
+        assert.equal(org.status, 200, org.text);
+        assert.equal(org.body.name, "Back");
+      });
     } finally {
-      await store?.close();
+      if (app) await app.close();
+      else await store?.close();
       logs.restore();
       await server.dispose();
       if (recoveredMs !== null) {

@@ -13,7 +13,10 @@ import { type LockEntry, updateLockfile } from "../../core/lockfile.ts";
 import type { GraphStore } from "../../core/graph_store.ts";
 import { buildServices, type Services } from "../../core/services.ts";
 import { createApp } from "../../routes/app.ts";
+import neo4j from "neo4j-driver";
+import { Neo4jStore } from "../../core/neo4j_store.ts";
 import { countResponse, installLogScanner, scanForSecrets } from "./secret_scan.ts";
+import { serviceUrl } from "./services.ts";
 
 /** The repository root. */
 export const ROOT = new URL("../../", import.meta.url).pathname;
@@ -80,6 +83,27 @@ export interface TestApp {
 }
 
 /**
+ * The store of the end-to-end run: the shared test Neo4j when
+ * `IMBI_TEST_E2E_STORE=neo4j` (the test command's second pass, which runs
+ * the HTTP files one at a time, so emptying the graph first is safe),
+ * otherwise undefined (the service opens its embedded SQLite store).
+ */
+async function e2eStore(): Promise<GraphStore | undefined> {
+  if (Deno.env.get("IMBI_TEST_E2E_STORE") !== "neo4j") return undefined;
+  const url = serviceUrl("IMBI_TEST_NEO4J_URL");
+  if (!url) throw new Error("IMBI_TEST_E2E_STORE=neo4j needs the test Neo4j (IMBI_TEST_NEO4J_URL)");
+  const user = Deno.env.get("IMBI_TEST_NEO4J_USER") ?? "neo4j";
+  const password = Deno.env.get("IMBI_TEST_NEO4J_PASSWORD") ?? "";
+  const driver = neo4j.driver(url, neo4j.auth.basic(user, password));
+  try {
+    await driver.executeQuery("MATCH (n) DETACH DELETE n");
+  } finally {
+    await driver.close();
+  }
+  return await Neo4jStore.connect({ url, user, password });
+}
+
+/**
  * Starts the service in-process.
  *
  * @param options Packages to lock, extra environment, a store to use, the clock.
@@ -108,7 +132,8 @@ export async function startTestApp(
     IMBI_PLUGIN_TIMEOUT: "5s",
     ...options.env,
   });
-  const services = await buildServices(config, options.store ? { store: options.store } : {});
+  const store = options.store ?? await e2eStore();
+  const services = await buildServices(config, store ? { store } : {});
   const app = createApp({ ...services, version: "test", clock: options.clock ?? (() => new Date()) });
   return {
     services,
