@@ -64,6 +64,7 @@ async function exists(path: string): Promise<boolean> {
  * @returns True when it was written.
  */
 export async function seedLockfile(seed: string, lockfilePath: string): Promise<boolean> {
+  await Deno.mkdir(dirname(resolve(lockfilePath)), { recursive: true });
   const release = await fileLockfileIo.lock(lockfilePath, { staleMs: 30_000, timeoutMs: 15_000 });
   try {
     if (await exists(lockfilePath)) return false;
