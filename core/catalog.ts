@@ -13,15 +13,20 @@
  *       "description": "AWS SSM Parameter Store and CloudWatch Logs",
  *       "specifier": "npm:@imbi/plugin-aws@^1",
  *       "plugin_types": ["configuration", "logs"],
- *       "homepage": "https://github.com/AWeber-Imbi/imbi-plugins"
+ *       "homepage": "https://github.com/AWeber-Imbi/imbi/tree/main/plugins/aws",
+ *       "local_path": "./plugins/aws"
  *     }
  *   ]
  * }
  * ```
  *
  * `specifier` is `npm:` or `jsr:` with a version range, or a local path
- * relative to the catalog file's directory. A bare top-level array of
- * entries is read too.
+ * relative to the catalog file's directory; it is what an install by
+ * catalog name resolves. `homepage` and `local_path` are optional;
+ * `local_path` says where a first-party package's source lives in this
+ * repository (relative to its root), for people who lock it by path with
+ * the CLI; it is reported, never installed from implicitly. A bare
+ * top-level array of entries is read too.
  *
  * @module
  */
@@ -41,6 +46,8 @@ export interface CatalogEntry {
   /** The plugin types its entry points provide. */
   plugin_types: string[];
   homepage: string | null;
+  /** Where a first-party package's source lives in this repository, as written; informational. */
+  local_path: string | null;
 }
 
 /** A parsed catalog and where it came from. */
@@ -51,7 +58,7 @@ export interface Catalog {
 }
 
 const NAME = /^[a-z0-9][a-z0-9._-]{0,213}$/;
-const KEYS = new Set(["name", "description", "specifier", "plugin_types", "homepage"]);
+const KEYS = new Set(["name", "description", "specifier", "plugin_types", "homepage", "local_path"]);
 
 /**
  * Validates catalog text.
@@ -105,12 +112,19 @@ export function parseCatalog(text: string, fileName: string): CatalogEntry[] {
     ) {
       fail(at("homepage"), "homepage must be a URL");
     }
+    if (
+      e.local_path !== undefined && e.local_path !== null &&
+      (typeof e.local_path !== "string" || !isLocalSpecifier(e.local_path))
+    ) {
+      fail(at("local_path"), 'local_path must be a path starting with "./", "../" or "/"');
+    }
     return {
       name: e.name as string,
       description: e.description as string,
       specifier: spec,
       plugin_types: [...types as string[]],
       homepage: (e.homepage as string | undefined) ?? null,
+      local_path: (e.local_path as string | undefined) ?? null,
     };
   });
 }

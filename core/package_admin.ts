@@ -97,6 +97,8 @@ export interface CatalogView {
   specifier: string;
   plugin_types: string[];
   homepage: string | null;
+  /** Where a first-party package's source lives in this repository, as the catalog writes it. */
+  local_path: string | null;
   /** The package name, when known without a registry. */
   package: string | null;
   /** The installed version, or null. */
@@ -250,6 +252,7 @@ export class PackageAdminService {
         specifier: entry.specifier,
         plugin_types: entry.plugin_types,
         homepage: entry.homepage,
+        local_path: entry.local_path,
         package: name,
         installed: installed
           ? {

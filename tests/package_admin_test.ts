@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { AuditLog, type AuditRecord } from "../core/audit_log.ts";
-import { catalogInstallSpecifier, parseCatalog, readCatalog } from "../core/catalog.ts";
+import { catalogInstallSpecifier, DEFAULT_CATALOG_PATH, parseCatalog, readCatalog } from "../core/catalog.ts";
 import { PackageError } from "../core/errors.ts";
 import { emptyLockfile, type Lockfile, readLockfile, serializeLockfile } from "../core/lockfile.ts";
 import { LockfileHistory } from "../core/lockfile_history.ts";
@@ -109,6 +109,7 @@ Deno.test("parseCatalog() reads entries and refuses bad ones with the JSON point
     specifier: "npm:@imbi/plugin-aws@^1",
     plugin_types: ["configuration", "logs"],
     homepage: "https://example.test",
+    local_path: null,
   }]);
   const entry = { name: "x", description: "", specifier: "jsr:@a/b@^1", plugin_types: [] };
   const cases: [unknown, string][] = [
@@ -119,6 +120,7 @@ Deno.test("parseCatalog() reads entries and refuses bad ones with the JSON point
     [{ entries: [{ ...entry, plugin_types: "logs" }] }, "/entries/0/plugin_types"],
     [{ entries: [{ ...entry, homepage: "nope" }] }, "/entries/0/homepage"],
     [{ entries: [{ ...entry, extra: 1 }] }, "/entries/0/extra"],
+    [{ entries: [{ ...entry, local_path: "plugins/aws" }] }, "/entries/0/local_path"],
     [{ packages: [] }, ""],
   ];
   for (const [value, pointer] of cases) {
@@ -132,6 +134,10 @@ Deno.test("parseCatalog() reads entries and refuses bad ones with the JSON point
   const fixture = await readCatalog(`${ROOT}/tests/fixtures/admin/catalog.json`);
   const local = fixture.entries.find((e) => e.name === "local-good")!;
   assert.equal(catalogInstallSpecifier(fixture, local), `${FIXTURES}/local-good`, "relative to the catalog file");
+  // The catalog versioned with the code parses, and every entry installs from a registry with a range.
+  const shipped = await readCatalog(DEFAULT_CATALOG_PATH);
+  assert.ok(shipped.entries.length > 0);
+  for (const e of shipped.entries) assert.match(e.specifier, /^(npm|jsr):.+@[~^]?\d/, e.name);
 });
 
 function record(to: number, extra: Partial<AuditRecord> = {}): AuditRecord {
