@@ -1,0 +1,90 @@
+# syntax=docker/dockerfile:1
+#
+# Production image of the Imbi plugin runtime (README.md, "Production container").
+#
+#   docker build -t imbi-plugins .
+#   docker run -p 8000:8000 -v imbi:/var/lib/imbi imbi-plugins
+#
+# - Deno is the version pinned in .deno-version, checked against the release's sha256.
+# - The service runs `deno task serve` as the unprivileged user `imbi` (uid 10001), on 0.0.0.0:8000.
+# - Every package of the image's plugins.lock.json is fetched, verified, bundled and inspected at build time
+#   (`deno task prefetch`), and the service's own dependencies are cached, so the container starts offline.
+# - /var/lib/imbi is a volume holding the lockfile, its history, and the data directory (SQLite graph, package
+#   cache, audit log, generated admin token and keys): packages installed through the admin API survive restarts
+#   and image upgrades. On first start the volume's lockfile is seeded from the image's, and the image's
+#   prefetched packages are copied into the volume's cache when missing.
+#
+# Build arguments: NPM_CONFIG_REGISTRY and JSR_URL, when packages (and the service's own npm dependencies) come
+# from a private registry; set the same values at run time. Deno keys its npm cache by registry URL.
+
+ARG BASE_IMAGE=debian:bookworm-slim
+
+FROM ${BASE_IMAGE} AS deno
+ARG TARGETARCH
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends ca-certificates curl unzip \
+  && rm -rf /var/lib/apt/lists/*
+COPY .deno-version /tmp/deno-version
+RUN set -eu; \
+  version="$(tr -d '[:space:]' < /tmp/deno-version)"; \
+  case "${TARGETARCH:-amd64}" in \
+    amd64) target=x86_64-unknown-linux-gnu ;; \
+    arm64) target=aarch64-unknown-linux-gnu ;; \
+    *) echo "no Deno release for architecture ${TARGETARCH}" >&2; exit 1 ;; \
+  esac; \
+  base="https://github.com/denoland/deno/releases/download/v${version}"; \
+  curl -fsSL --retry 3 -o /tmp/deno.zip "${base}/deno-${target}.zip"; \
+  curl -fsSL --retry 3 -o /tmp/deno.zip.sha256sum "${base}/deno-${target}.zip.sha256sum"; \
+  expected="$(grep -oiE '[0-9a-f]{64}' /tmp/deno.zip.sha256sum | head -n 1)"; \
+  test -n "${expected}"; \
+  echo "${expected}  /tmp/deno.zip" | sha256sum -c -; \
+  unzip -q /tmp/deno.zip -d /usr/local/bin; \
+  chmod 0755 /usr/local/bin/deno; \
+  /usr/local/bin/deno --version | grep -q "^deno ${version} "
+
+FROM ${BASE_IMAGE}
+ARG NPM_CONFIG_REGISTRY
+ARG JSR_URL
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends ca-certificates tini \
+  && rm -rf /var/lib/apt/lists/*
+COPY --from=deno /usr/local/bin/deno /usr/local/bin/deno
+RUN groupadd --system --gid 10001 imbi \
+  && useradd --system --uid 10001 --gid imbi --home-dir /var/lib/imbi --no-create-home --shell /usr/sbin/nologin imbi \
+  && install -d -o imbi -g imbi -m 0750 /var/lib/imbi /opt/imbi /opt/imbi/seed /opt/imbi/deno
+
+ENV DENO_DIR=/opt/imbi/deno \
+  DENO_NO_UPDATE_CHECK=1 \
+  NO_COLOR=1 \
+  HOME=/var/lib/imbi \
+  IMBI_HOST=0.0.0.0 \
+  IMBI_PORT=8000 \
+  IMBI_DATA_DIR=/var/lib/imbi/data \
+  IMBI_LOCKFILE=/var/lib/imbi/plugins.lock.json
+
+# The code, owned by root and read-only for the service. plugins.lock.jso[n] copies the lockfile when the
+# repository has one (an image without one starts with no packages).
+WORKDIR /app
+COPY deno.json deno.lock .deno-version main.ts plugins.lock.jso[n] ./
+COPY core/ core/
+COPY routes/ routes/
+COPY cli/ cli/
+COPY plugins/ plugins/
+
+USER imbi
+# The service's own dependencies, exactly as deno.lock pins them; then every locked package fetched, verified,
+# bundled and inspected into the seed data directory. The build fails if any package or entry point would not
+# load. (An unset build argument may arrive as an empty variable, which Deno would read as a registry URL.)
+RUN set -eu; \
+  [ -n "${NPM_CONFIG_REGISTRY:-}" ] || unset NPM_CONFIG_REGISTRY; \
+  [ -n "${JSR_URL:-}" ] || unset JSR_URL; \
+  deno install --frozen --entrypoint main.ts cli/prefetch.ts cli/plugins.ts; \
+  IMBI_DATA_DIR=/opt/imbi/seed IMBI_LOCKFILE=/app/plugins.lock.json deno task prefetch
+
+VOLUME ["/var/lib/imbi"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+  CMD ["deno", "eval", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('IMBI_PORT')}/healthz`); Deno.exit(r.ok ? 0 : 1)"]
+# tini reaps plugin processes and passes SIGTERM to the whole group, so the service shuts down cleanly.
+ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
+CMD ["sh", "-c", "deno task prefetch --seed-from /opt/imbi/seed --seed-lockfile /app/plugins.lock.json --seed-only && exec deno task serve"]
