@@ -28,6 +28,7 @@ export interface AuditRecord {
   actor: string;
   /** The HTTP request id, when the change came through the admin API. */
   request_id: string | null;
+  /** What the change did. */
   action: AuditAction;
   /** The package changed; null for a rollback (which may change several). */
   package: string | null;
@@ -73,6 +74,8 @@ export class AuditLog {
   #tail: Promise<void> = Promise.resolve();
 
   /**
+   * Opens the log lazily: nothing is read or created until used.
+   *
    * @param path The log file (created with its directory on first append).
    */
   constructor(path: string) {

@@ -40,11 +40,13 @@ import semver from "semver";
 export interface CatalogEntry {
   /** What operators install it by: `{"catalog": "<name>"}`. */
   name: string;
+  /** Operator help text. */
   description: string;
   /** `npm:name@range`, `jsr:@scope/name@range`, or a local path relative to the catalog file. */
   specifier: string;
   /** The plugin types its entry points provide. */
   plugin_types: string[];
+  /** Where to read about it. */
   homepage: string | null;
   /** Where a first-party package's source lives in this repository, as written; informational. */
   local_path: string | null;
@@ -54,6 +56,7 @@ export interface CatalogEntry {
 export interface Catalog {
   /** The catalog file (absolute), or null when there is none. */
   path: string | null;
+  /** The entries, in file order. */
   entries: CatalogEntry[];
 }
 

@@ -23,12 +23,15 @@ export type HistoryAction = "install" | "upgrade" | "remove" | "rollback" | "ext
 
 /** One revision of the lockfile. */
 export interface HistoryRecord {
+  /** The lockfile revision. */
   revision: number;
   /** ISO 8601 time it was written; null for an `external` snapshot. */
   written_at: string | null;
   /** Who wrote it (`admin-api:<subject>`, `cli:<user>`); null for an `external` snapshot. */
   written_by: string | null;
+  /** The admin API request that wrote it. */
   request_id: string | null;
+  /** What produced it. */
   action: HistoryAction;
   /** The package changed, when one was. */
   package: string | null;
@@ -62,6 +65,8 @@ export class LockfileHistory {
   readonly dir: string;
 
   /**
+   * Opens the history lazily: nothing is read or created until used.
+   *
    * @param dir The history directory (created on first write).
    */
   constructor(dir: string) {

@@ -44,12 +44,15 @@ import type { EntryStatus, InspectBundle, Registry } from "./registry.ts";
 export interface AdminActor {
   /** The token subject (`admin`). */
   id: string;
+  /** The request id, for the audit log. */
   requestId: string;
 }
 
 /** The part of the plugin runtime the admin service needs. */
 export interface ReloadableRuntime {
+  /** The registry requests use now. */
   readonly registry: Registry;
+  /** Rebuilds the registry from the lockfile and swaps it in. */
   reload(): Promise<Registry>;
 }
 
@@ -77,25 +80,39 @@ export interface PackageAdminServiceOptions {
 
 /** A package as the admin API returns it after a change. */
 export interface PackageView {
+  /** The package name. */
   name: string;
+  /** The exact specifier locked. */
   specifier: string;
+  /** The exact version locked. */
   version: string;
+  /** The locked integrity. */
   integrity: string;
+  /** Catalog entry or manual. */
   source: LockEntry["source"];
+  /** When the lock entry was written. */
   added_at: string;
+  /** Who wrote it. */
   added_by: string;
   /** The package's state in the registry built after the change (`pending` if another change replaced it). */
   status: "loaded" | "partial" | "failed" | "pending";
+  /** Why it is not (fully) loaded; null when it is. */
   reason: string | null;
+  /** Its entry points with their status. */
   entries: EntryView[];
 }
 
 /** One catalog entry with what is installed and what could be. */
 export interface CatalogView {
+  /** The catalog name to install by. */
   name: string;
+  /** Operator help text. */
   description: string;
+  /** The specifier with its range, as the catalog writes it. */
   specifier: string;
+  /** The plugin types its entry points provide. */
   plugin_types: string[];
+  /** Where to read about it. */
   homepage: string | null;
   /** Where a first-party package's source lives in this repository, as the catalog writes it. */
   local_path: string | null;
@@ -160,6 +177,8 @@ export class PackageAdminService {
   #lastReload: Promise<unknown> = Promise.resolve();
 
   /**
+   * Wires the service; nothing is read or written until a method is called.
+   *
    * @param options Lockfile, stores, runtime, data directory, catalog.
    */
   constructor(options: PackageAdminServiceOptions) {

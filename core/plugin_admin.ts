@@ -23,7 +23,7 @@
 
 import { basename, dirname, join, resolve as resolvePath } from "node:path";
 import semver from "semver";
-import { type AuditAction, AuditLog } from "./audit_log.ts";
+import { type AuditAction, AuditLog, type AuditRecord } from "./audit_log.ts";
 import type { Config } from "./config.ts";
 import { ConflictError, NotFoundError, PackageError, ValidationError } from "./errors.ts";
 import type { PluginNodeRef } from "./graph_store.ts";
@@ -88,19 +88,29 @@ export interface AddPackageOptions extends AdminOptions {
 
 /** An entry point as the admin API and CLI report it. */
 export interface EntryView {
+  /** The manifest's slug, or null when it has none. */
   slug: string | null;
+  /** Position in the package's `plugins` array. */
   index: number;
+  /** The handler class's exported name. */
   class_name: string;
+  /** `loaded` (valid and compatible), `incompatible`, `invalid` or `failed`. */
   status: EntryStatus["status"];
+  /** Why it is not loaded, naming the package, the entry and the rule; null when loaded. */
   reason: string | null;
+  /** The manifest's `plugin_type`, when it has one. */
   plugin_type: string | null;
+  /** The manifest's display name. */
   name: string | null;
+  /** The manifest's `api_version` range. */
   api_version: string | null;
 }
 
 /** What {@linkcode addPackage} wrote. */
 export interface AddPackageResult {
+  /** The package name (the lockfile key). */
   name: string;
+  /** The lock entry written. */
   entry: LockEntry;
   /** The lockfile as written (its new revision). */
   lockfile: Lockfile;
@@ -459,22 +469,31 @@ interface EntryFacts {
 
 /** How one entry point changes between two versions. */
 export interface EntryChange {
+  /** The entry point. */
   slug: string;
   /** `added`, `removed`, or `changed` (only entry points with a difference are listed). */
   change: "added" | "removed" | "changed";
+  /** Present when the plugin type differs. */
   plugin_type?: { from: string | null; to: string | null };
+  /** Present when the `api_version` range differs. */
   api_version?: { from: string | null; to: string | null };
+  /** Present when `network.hosts` entries were added or removed (as written, placeholders included). */
   network_hosts?: { added: string[]; removed: string[] };
+  /** Present when credential fields were added, removed, or changed `required`/`secret`. */
   credential_fields?: { added: string[]; removed: string[]; changed: string[] };
 }
 
 /** What an upgrade changes, for an operator to read at a glance. */
 export interface PackageDiff {
+  /** The installed version. */
   from: { version: string; specifier: string; integrity: string };
+  /** The version it moves to. */
   to: { version: string; specifier: string; integrity: string };
   /** Why the previous version's manifests could not be compared, or null. */
   previous_unavailable: string | null;
+  /** Slugs added, removed and kept. */
   entry_points: { added: string[]; removed: string[]; unchanged: string[] };
+  /** Per entry point with a difference. */
   changes: EntryChange[];
   /** The same, one line each. */
   summary: string[];
@@ -625,11 +644,17 @@ export interface UpgradePackageOptions extends AdminOptions {
 
 /** What {@linkcode upgradePackage} wrote. */
 export interface UpgradePackageResult {
+  /** The package name. */
   name: string;
+  /** The lock entry replaced. */
   previous: LockEntry;
+  /** The lock entry written. */
   entry: LockEntry;
+  /** What changes between the two. */
   diff: PackageDiff;
+  /** The lockfile as written. */
   lockfile: Lockfile;
+  /** The new version's entry points as inspected. */
   entries: EntryStatus[];
 }
 
@@ -798,10 +823,13 @@ export interface RemovePackageOptions extends AdminOptions {
 
 /** What {@linkcode removePackage} did. */
 export interface RemovePackageResult {
+  /** The package name. */
   name: string;
+  /** The lock entry removed. */
   removed: LockEntry;
   /** Plugin nodes disabled because `force` was given. */
   disabled: PluginNodeRef[];
+  /** The lockfile as written. */
   lockfile: Lockfile;
 }
 
@@ -865,16 +893,25 @@ export async function removePackage(name: string, options: RemovePackageOptions)
 
 /** One lockfile revision as the admin API and CLI list it. */
 export interface RevisionView {
+  /** The lockfile revision. */
   revision: number;
-  /** True for the revision loaded now. */
+  /** True for the revision the lockfile holds now. */
   current: boolean;
+  /** When it was written; null for an `external` snapshot. */
   written_at: string | null;
+  /** Who wrote it; null for an `external` snapshot. */
   written_by: string | null;
+  /** The admin API request that wrote it. */
   request_id: string | null;
+  /** What produced it. */
   action: HistoryRecord["action"];
+  /** The package changed, when one was. */
   package: string | null;
+  /** The revision it replaced. */
   from_revision: number | null;
+  /** One line for an operator. */
   summary: string;
+  /** Every package it pins. */
   packages: { name: string; version: string; specifier: string }[];
 }
 
@@ -921,8 +958,11 @@ export interface RollbackOptions extends AdminOptions {
 
 /** A package-level change a rollback makes. */
 export interface PackageChange {
+  /** The package name. */
   package: string;
+  /** Its specifier before, or null when it was absent. */
   from: string | null;
+  /** Its specifier after, or null when it is dropped. */
   to: string | null;
 }
 
@@ -930,9 +970,13 @@ export interface PackageChange {
 export interface RollbackResult {
   /** The revision whose packages were restored. */
   restored: number;
+  /** The lockfile as written (a new revision). */
   lockfile: Lockfile;
+  /** The revision it replaced. */
   fromRevision: number;
+  /** Packages added, removed or moved. */
   changes: PackageChange[];
+  /** Plugin nodes disabled because `force` was given. */
   disabled: PluginNodeRef[];
 }
 
@@ -1056,7 +1100,9 @@ export async function rollbackLockfile(revision: number, options: RollbackOption
  * @param options The lockfile and the log (default: the store's data directory).
  * @returns The records of changes that happened.
  */
-export async function auditRecords(options: Pick<AdminOptions, "lockfilePath" | "store" | "audit">) {
+export async function auditRecords(
+  options: Pick<AdminOptions, "lockfilePath" | "store" | "audit">,
+): Promise<AuditRecord[]> {
   const audit = options.audit ?? auditLogIn(dirname(options.store.root));
   const current = await readLockfile(options.lockfilePath);
   return await audit.read({ lockfile: resolvePath(options.lockfilePath), currentRevision: current.revision });
@@ -1066,10 +1112,13 @@ export async function auditRecords(options: Pick<AdminOptions, "lockfilePath" | 
 
 /** Options of {@linkcode listPackages}. */
 export interface ListPackagesOptions {
+  /** The lockfile to load. */
   lockfilePath: string;
+  /** Where packages are verified (and fetched when the cache is cold). */
   store: PackageStore;
   /** Inspects a bundle without permissions; default `inspectBundle` of `core/sandbox.ts`. */
   inspect?: InspectBundle;
+  /** Progress of cold fetches. */
   onProgress?: ProgressCallback;
 }
 
