@@ -32,6 +32,7 @@
  * @module
  */
 
+import { checkBindings } from "./binding_rules.ts";
 import neo4j, { type Driver, type ManagedTransaction, type QueryResult } from "neo4j-driver";
 import type { PluginType } from "@imbi/plugin-sdk/types";
 import { ConflictError, type FieldError, NotFoundError, UnavailableError, ValidationError } from "./errors.ts";
@@ -1218,7 +1219,7 @@ export class Neo4jStore implements GraphStore {
       for (const r of (await run(tx, Q.pluginsOfOrg, { org: key.org, ids: [...ids] })).records) {
         known.set(r.get("id"), r.toObject() as PluginInfo);
       }
-      const rows = checkBindings(bindings, { org: key.org, scope: key, lookup: (id) => known.get(id), prefix: "" });
+      const rows = edgeRows(bindings, { org: key.org, scope: key, lookup: (id) => known.get(id), prefix: "" });
       if (key.kind === "project_type") {
         await run(tx, Q.clearProjectTypeBindings, { org: key.org, slug: key.key });
         if (rows.length > 0) await run(tx, Q.writeProjectTypeBindings, { org: key.org, slug: key.key, rows });
@@ -1525,12 +1526,12 @@ function toResolution(row: ResolutionRow, source: string | null): Resolution {
 }
 
 /**
- * Checks one scope's bindings (the SQLite store's rules and messages) and
- * returns the edge rows to write.
+ * Checks one scope's bindings with the shared rules and returns the edge rows
+ * to write.
  *
  * @throws {ValidationError} Listing every break, pointers prefixed with `prefix`.
  */
-function checkBindings(
+function edgeRows(
   bindings: Binding[],
   context: {
     org: string;
@@ -1539,77 +1540,22 @@ function checkBindings(
     prefix: string;
   },
 ): EdgeWrite[] {
-  const { org, lookup, prefix } = context;
-  const errors: FieldError[] = [];
-  const rows: EdgeWrite[] = [];
-  const seenPlugins = new Map<string, number>();
-  const defaults = new Map<string, number>();
-  bindings.forEach((binding, i) => {
-    const at = `${prefix}/bindings/${i}`;
-    const plugin = typeof binding.plugin_id === "string" ? lookup(binding.plugin_id) : undefined;
-    if (!plugin) {
-      errors.push({
-        pointer: `${at}/plugin_id`,
-        message: `"${binding.plugin_id}" names no Plugin node of organization "${org}"`,
-      });
-    } else {
-      if (binding.tab !== plugin.plugin_type) {
-        errors.push({
-          pointer: `${at}/tab`,
-          message: `tab "${binding.tab}" does not match the plugin_type "${plugin.plugin_type}" of Plugin ` +
-            `"${plugin.service}/${plugin.slug}"`,
-        });
-      }
-      const first = seenPlugins.get(binding.plugin_id);
-      if (first !== undefined) {
-        errors.push({
-          pointer: `${at}/plugin_id`,
-          message: `Plugin "${plugin.service}/${plugin.slug}" is bound twice (first at ${prefix}/bindings/${first})`,
-        });
-      } else {
-        seenPlugins.set(binding.plugin_id, i);
-      }
-    }
-    if (binding.default === true) {
-      const first = defaults.get(binding.tab);
-      if (first !== undefined) {
-        errors.push({
-          pointer: `${at}/default`,
-          message: `a second default for tab "${binding.tab}" (the first is ${prefix}/bindings/${first})`,
-        });
-      } else {
-        defaults.set(binding.tab, i);
-      }
-    }
-    const identity = binding.identity_plugin_id ?? null;
-    if (identity !== null && !(typeof identity === "string" && lookup(identity))) {
-      errors.push({
-        pointer: `${at}/identity_plugin_id`,
-        message: `"${identity}" names no Plugin node of organization "${org}"`,
-      });
-    }
-    if (plugin) {
-      rows.push({
-        plugin_id: binding.plugin_id,
-        tab: binding.tab,
-        default: binding.default === true,
-        search_template: binding.search_template ?? "",
-        identity_plugin_id: identity,
-        position: 0,
-        default_key: binding.default === true
-          ? `${context.scope.kind}\u0000${org}\u0000${context.scope.key}\u0000${binding.tab}`
-          : null,
-      });
-    }
+  const { org, scope } = context;
+  const checked = checkBindings(bindings, {
+    org,
+    scopeLabel: scope.label,
+    lookup: context.lookup,
+    prefix: context.prefix,
   });
-  if (errors.length > 0) {
-    throw new ValidationError(
-      `Bindings of ${context.scope.label} in organization "${org}" break ${errors.length} rule(s)`,
-      errors,
-    );
-  }
-  rows.forEach((row, position) => row.position = position);
-  return rows;
+  return checked.map(({ binding }, position) => ({
+    plugin_id: binding.plugin_id,
+    tab: binding.tab,
+    default: binding.default === true,
+    search_template: binding.search_template ?? "",
+    identity_plugin_id: binding.identity_plugin_id ?? null,
+    position,
+    default_key: binding.default === true ? `${scope.kind}\u0000${org}\u0000${scope.key}\u0000${binding.tab}` : null,
+  }));
 }
 
 /** A dump flattened into one list of rows per `UNWIND`, checked whole. */
@@ -1737,7 +1683,7 @@ function planImport(dump: GraphDump): ImportPlan {
         throw new NotFoundError(`Project type "${missing}" not found in organization "${org}"`);
       }
       plan.projects.push({ org, id, slug: project.slug, name: project.name, project_types: projectTypes });
-      const rows = checkBindings(project.bindings ?? [], {
+      const rows = edgeRows(project.bindings ?? [], {
         org,
         scope: { kind: "project", key: id, label: `project "${project.slug}"` },
         lookup: (pid) => plugins.get(pid),
@@ -1749,7 +1695,7 @@ function planImport(dump: GraphDump): ImportPlan {
       if (!types.has(entry.project_type)) {
         throw new NotFoundError(`Project type "${entry.project_type}" not found in organization "${org}"`);
       }
-      const rows = checkBindings(entry.bindings, {
+      const rows = edgeRows(entry.bindings, {
         org,
         scope: { kind: "project_type", key: entry.project_type, label: `project type "${entry.project_type}"` },
         lookup: (pid) => plugins.get(pid),

@@ -19,6 +19,7 @@
  * @module
  */
 
+import { checkBindings } from "./binding_rules.ts";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { PluginType } from "@imbi/plugin-sdk/types";
 import { ConflictError, type FieldError, NotFoundError, UnavailableError, ValidationError } from "./errors.ts";
@@ -525,10 +526,6 @@ export class SqliteStore implements GraphStore {
    * into one `ValidationError`, pointers prefixed with `pointerPrefix`.
    */
   #writeBindings(org: OrgRow, scope: ScopeKey, bindings: Binding[], pointerPrefix: string): void {
-    const errors: FieldError[] = [];
-    const rows: { pluginRid: number; identityRid: number | null; binding: Binding }[] = [];
-    const seenPlugins = new Map<string, number>();
-    const defaults = new Map<string, number>();
     const lookup = (id: string) =>
       this.#get<{ rid: number; slug: string; service: string; plugin_type: string }>(
         `SELECT pl.rid AS rid, pl.slug AS slug, s.slug AS service, pl.plugin_type AS plugin_type
@@ -536,65 +533,8 @@ export class SqliteStore implements GraphStore {
         id,
         org.id,
       );
-    bindings.forEach((binding, i) => {
-      const at = `${pointerPrefix}/bindings/${i}`;
-      const plugin = typeof binding.plugin_id === "string" ? lookup(binding.plugin_id) : undefined;
-      if (!plugin) {
-        errors.push({
-          pointer: `${at}/plugin_id`,
-          message: `"${binding.plugin_id}" names no Plugin node of organization "${org.slug}"`,
-        });
-      } else {
-        if (binding.tab !== plugin.plugin_type) {
-          errors.push({
-            pointer: `${at}/tab`,
-            message: `tab "${binding.tab}" does not match the plugin_type "${plugin.plugin_type}" of Plugin ` +
-              `"${plugin.service}/${plugin.slug}"`,
-          });
-        }
-        const first = seenPlugins.get(binding.plugin_id);
-        if (first !== undefined) {
-          errors.push({
-            pointer: `${at}/plugin_id`,
-            message:
-              `Plugin "${plugin.service}/${plugin.slug}" is bound twice (first at ${pointerPrefix}/bindings/${first})`,
-          });
-        } else {
-          seenPlugins.set(binding.plugin_id, i);
-        }
-      }
-      if (binding.default === true) {
-        const first = defaults.get(binding.tab);
-        if (first !== undefined) {
-          errors.push({
-            pointer: `${at}/default`,
-            message: `a second default for tab "${binding.tab}" (the first is ${pointerPrefix}/bindings/${first})`,
-          });
-        } else {
-          defaults.set(binding.tab, i);
-        }
-      }
-      let identityRid: number | null = null;
-      const identity = binding.identity_plugin_id ?? null;
-      if (identity !== null) {
-        const identityPlugin = typeof identity === "string" ? lookup(identity) : undefined;
-        if (!identityPlugin) {
-          errors.push({
-            pointer: `${at}/identity_plugin_id`,
-            message: `"${identity}" names no Plugin node of organization "${org.slug}"`,
-          });
-        } else {
-          identityRid = identityPlugin.rid;
-        }
-      }
-      if (plugin) rows.push({ pluginRid: plugin.rid, identityRid, binding });
-    });
-    if (errors.length > 0) {
-      throw new ValidationError(
-        `Bindings of ${scope.label} in organization "${org.slug}" break ${errors.length} rule(s)`,
-        errors,
-      );
-    }
+    const rows = checkBindings(bindings, { org: org.slug, scopeLabel: scope.label, lookup, prefix: pointerPrefix })
+      .map(({ binding, plugin, identity }) => ({ pluginRid: plugin.rid, identityRid: identity?.rid ?? null, binding }));
     if (scope.column === "project_rid") {
       this.#run("DELETE FROM bindings WHERE project_rid = ?", scope.key);
     } else {
