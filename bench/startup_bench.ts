@@ -7,15 +7,10 @@
  * @module
  */
 
+import { freePort } from "../tests/support/local.ts";
+
 const root = new URL("../", import.meta.url).pathname;
 const warmDir = await Deno.makeTempDir({ prefix: "imbi-startup-warm-" });
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 async function startOnce(dataDir: string): Promise<void> {
   const port = freePort();

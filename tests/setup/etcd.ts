@@ -17,6 +17,7 @@
  */
 
 import type { RunningService, TestService } from "./service.ts";
+import { freePort } from "../support/local.ts";
 
 async function findEtcd(): Promise<string | undefined> {
   for (const candidate of ["etcd", "/usr/bin/etcd"]) {
@@ -28,13 +29,6 @@ async function findEtcd(): Promise<string | undefined> {
     }
   }
   return undefined;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 async function aptGet(args: string[]): Promise<boolean> {

@@ -18,6 +18,7 @@
  */
 
 import type { RunningService, TestService } from "./service.ts";
+import { freePort } from "../support/local.ts";
 
 const MOTO_REQUIREMENT = "moto[server]>=5.0,<6";
 
@@ -28,13 +29,6 @@ async function works(command: string, args: string[]): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 async function run(command: string, args: string[], what: string): Promise<void> {

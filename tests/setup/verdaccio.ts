@@ -16,6 +16,7 @@
  */
 
 import type { RunningService, TestService } from "./service.ts";
+import { freePort, pathExists } from "../support/local.ts";
 
 const PACKAGE_JSON = {
   name: "imbi-test-verdaccio",
@@ -32,22 +33,6 @@ function paths(cacheDir: string) {
     verdaccio: `${dir}/node_modules/verdaccio/bin/verdaccio`,
     packageJson: `${dir}/package.json`,
   };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 function config(storage: string, port: number): string {
@@ -105,7 +90,7 @@ export const service: TestService = {
     const p = paths(cacheDir);
     const wanted = JSON.stringify(PACKAGE_JSON, null, 2) + "\n";
     const current = await Deno.readTextFile(p.packageJson).catch(() => "");
-    if (current === wanted && await exists(p.node) && await exists(p.verdaccio)) return;
+    if (current === wanted && await pathExists(p.node) && await pathExists(p.verdaccio)) return;
     progress("npm install verdaccio@6 node@22 (first run only)");
     await Deno.mkdir(p.dir, { recursive: true });
     await Deno.writeTextFile(p.packageJson, wanted);
@@ -116,7 +101,7 @@ export const service: TestService = {
       stdout: "piped",
       stderr: "piped",
     }).output();
-    if (!out.success || !await exists(p.node) || !await exists(p.verdaccio)) {
+    if (!out.success || !await pathExists(p.node) || !await pathExists(p.verdaccio)) {
       throw new Error(`npm install in ${p.dir} failed: ${new TextDecoder().decode(out.stderr).slice(-2000)}`);
     }
   },

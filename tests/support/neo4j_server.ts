@@ -26,6 +26,8 @@
  * @module
  */
 
+import { freePort, pathExists } from "./local.ts";
+
 /** The Neo4j version the tests run. */
 export const NEO4J_VERSION = "5.26.30";
 
@@ -73,22 +75,6 @@ export interface LaunchOptions {
   pagecache?: string;
   /** How long to wait for the server to answer, in milliseconds. */
   readyTimeoutMs?: number;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 async function run(
@@ -180,7 +166,7 @@ export async function installNeo4j(cacheDir: string, options: InstallOptions = {
   const progress = options.progress ?? (() => {});
   const target = `${cacheDir}/neo4j-${version}`;
   const marker = `${target}/install.json`;
-  if (await exists(marker)) {
+  if (await pathExists(marker)) {
     const install = JSON.parse(await Deno.readTextFile(marker)) as Neo4jInstall;
     return { ...install, libDir: `${target}/lib` };
   }
@@ -201,7 +187,7 @@ export async function installNeo4j(cacheDir: string, options: InstallOptions = {
     try {
       await Deno.rename(work, target);
     } catch (error) {
-      if (!await exists(marker)) throw error;
+      if (!await pathExists(marker)) throw error;
       await Deno.remove(work, { recursive: true });
     }
     return { ...install, libDir: `${target}/lib` };
