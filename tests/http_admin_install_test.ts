@@ -27,9 +27,10 @@ let published: Promise<void> | undefined;
 /** Publishes the probe once per run: 1.0.0 and 1.1.0 (version 1 code) and 2.0.0 (version 2 code). */
 function publishProbe(): Promise<void> {
   published ??= (async () => {
-    await publishFixture(NPM!, `${FIXTURES}/admin/probe-v1`);
-    await publishFixture(NPM!, `${FIXTURES}/admin/probe-v1`, { version: "1.1.0" });
-    await publishFixture(NPM!, `${FIXTURES}/admin/probe-v2`);
+    // The test command runs this file twice (SQLite, then Neo4j) against one registry.
+    await publishFixture(NPM!, `${FIXTURES}/admin/probe-v1`, { unlessPublished: true });
+    await publishFixture(NPM!, `${FIXTURES}/admin/probe-v1`, { version: "1.1.0", unlessPublished: true });
+    await publishFixture(NPM!, `${FIXTURES}/admin/probe-v2`, { unlessPublished: true });
   })();
   return published;
 }

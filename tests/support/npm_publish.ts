@@ -40,6 +40,22 @@ export interface PublishOptions {
   dependencies?: Record<string, string>;
   /** Changes a file before publishing: path relative to the package, and its new text. */
   files?: Record<string, string>;
+  /**
+   * Skip publishing when the registry already has this name and version
+   * (the same fixture published earlier in this test run, e.g. by the first
+   * pass of the test command). Only for fixtures whose content never varies.
+   */
+  unlessPublished?: boolean;
+}
+
+async function isPublished(registry: string, name: string, version: string): Promise<boolean> {
+  const response = await fetch(`${registry}${name.replace("/", "%2f")}`);
+  if (!response.ok) {
+    await response.body?.cancel();
+    return false;
+  }
+  const packument = await response.json() as { versions?: Record<string, unknown> };
+  return Object.hasOwn(packument.versions ?? {}, version);
 }
 
 /**
@@ -64,6 +80,9 @@ export async function publishFixture(
     if (options.name) pkg.name = options.name;
     if (options.version) pkg.version = options.version;
     if (options.dependencies) pkg.dependencies = options.dependencies;
+    if (options.unlessPublished && await isPublished(registry, pkg.name, pkg.version)) {
+      return { name: pkg.name, version: pkg.version };
+    }
     await Deno.writeTextFile(`${work}/pkg/package.json`, JSON.stringify(pkg, null, 2));
     for (const [path, text] of Object.entries(options.files ?? {})) {
       await Deno.writeTextFile(`${work}/pkg/${path}`, text);
