@@ -35,7 +35,7 @@
 import { checkBindings } from "./binding_rules.ts";
 import neo4j, { type Driver, type ManagedTransaction, type QueryResult } from "neo4j-driver";
 import type { PluginType } from "@imbi/plugin-sdk/types";
-import { ConflictError, type FieldError, NotFoundError, UnavailableError, ValidationError } from "./errors.ts";
+import { ConflictError, NotFoundError, UnavailableError, ValidationError } from "./errors.ts";
 import type {
   Binding,
   BindingOrigin,

@@ -22,7 +22,7 @@
 import { checkBindings } from "./binding_rules.ts";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { PluginType } from "@imbi/plugin-sdk/types";
-import { ConflictError, type FieldError, NotFoundError, UnavailableError, ValidationError } from "./errors.ts";
+import { ConflictError, NotFoundError, UnavailableError, ValidationError } from "./errors.ts";
 import type {
   Binding,
   BindingOrigin,
