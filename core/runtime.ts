@@ -49,7 +49,7 @@ export class PluginRuntime {
   #build: RegistryBuilder;
   #pool: SandboxPool;
   #options: RuntimeOptions;
-  #reloading: Promise<Registry> = Promise.resolve(undefined as unknown as Registry);
+  #reloading: Promise<unknown> = Promise.resolve();
   #nodeKeys = new Map<string, string>();
 
   private constructor(registry: Registry, build: RegistryBuilder, pool: SandboxPool, options: RuntimeOptions) {
@@ -160,7 +160,7 @@ export class PluginRuntime {
       this.#nodeKeys.set(node.id, key);
       if (previous !== undefined) void this.#pool.drain((k) => k === previous);
     }
-    const known = this.#pool.list().some((item) => item.key === key);
+    const known = this.#pool.has(key);
     const credentials = known ? {} : await decrypt();
     const supervisor = this.#pool.acquire(key, () => ({
       nodeId: node.id,

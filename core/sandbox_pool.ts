@@ -76,6 +76,17 @@ export class SandboxPool {
     await Promise.all(supervisors.map((supervisor) => supervisor.close()));
   }
 
+  /**
+   * Whether a live supervisor exists for a key (so `acquire` would not call
+   * `makeSpec`).
+   *
+   * @param key The key.
+   * @returns True when the key has a supervisor that is not draining.
+   */
+  has(key: string): boolean {
+    return this.#supervisors.has(key);
+  }
+
   /** Every live supervisor with its stats. */
   list(): { key: string; stats: Supervisor["stats"] }[] {
     return [...this.#supervisors].map(([key, supervisor]) => ({ key, stats: supervisor.stats }));

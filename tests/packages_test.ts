@@ -16,6 +16,7 @@ import { inspectBundle } from "../core/sandbox.ts";
 import { TestJsrRegistry } from "./support/jsr_registry.ts";
 import { publishFixture } from "./support/npm_publish.ts";
 import { serviceUrl } from "./support/services.ts";
+import { type CliOutput, runCli } from "./support/local.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const FIXTURES = `${ROOT}/tests/fixtures/packages`;
@@ -338,30 +339,8 @@ Deno.test("addPackage() refuses invalid, incompatible, export-less and clashing 
   }
 });
 
-async function cli(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys",
-      `${ROOT}/cli/plugins.ts`,
-      ...args,
-    ],
-    cwd: env.CWD ?? ROOT,
-    env: { ...env, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+function cli(args: string[], env: Record<string, string>): Promise<CliOutput> {
+  return runCli(`${ROOT}/cli/plugins.ts`, args, { env, cwd: env.CWD ?? ROOT });
 }
 
 Deno.test({

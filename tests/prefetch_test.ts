@@ -16,6 +16,7 @@ import { TestJsrRegistry } from "./support/jsr_registry.ts";
 import { publishFixture } from "./support/npm_publish.ts";
 import { installLogScanner } from "./support/secret_scan.ts";
 import { serviceUrl } from "./support/services.ts";
+import { type CliOutput, runCli } from "./support/local.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const FIXTURES = `${ROOT}/tests/fixtures`;
@@ -24,30 +25,8 @@ const CLOSED = "http://127.0.0.1:9/";
 
 installLogScanner(); // the service start-ups below log; keep it out of the test output
 
-async function prefetch(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys=hostname,osRelease",
-      `${ROOT}/cli/prefetch.ts`,
-      ...args,
-    ],
-    cwd: ROOT,
-    env: { ...env, NO_COLOR: "1", IMBI_LOG_LEVEL: "warn" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+function prefetch(args: string[], env: Record<string, string>): Promise<CliOutput> {
+  return runCli(`${ROOT}/cli/prefetch.ts`, args, { env: { ...env, IMBI_LOG_LEVEL: "warn" }, cwd: ROOT });
 }
 
 async function startOffline(dataDir: string, lockfilePath: string) {
