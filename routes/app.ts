@@ -9,6 +9,7 @@ import { Hono } from "hono";
 import { errorToResponse, problemResponse } from "./_problem.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { declaredOperations } from "./_openapi.ts";
+import { adminCredentialRoutes } from "./admin_credentials.ts";
 import { adminPluginRoutes } from "./admin_plugins.ts";
 import { bindingRoutes } from "./bindings.ts";
 import { operationRoutes } from "./operations.ts";
@@ -109,6 +110,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       bindingRoutes,
       projectTabRoutes,
       adminPluginRoutes,
+      adminCredentialRoutes,
     ]
   ) {
     app.route("/", routes(deps));
