@@ -7,7 +7,7 @@
 
 import { ConfigError, loadConfig } from "./core/config.ts";
 import { log, setLogLevel } from "./core/logger.ts";
-import { buildServices } from "./core/services.ts";
+import { buildServices } from "./core/wiring.ts";
 import { createApp } from "./routes/app.ts";
 
 const VERSION = "1.0.0";

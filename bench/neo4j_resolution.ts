@@ -13,10 +13,10 @@
  */
 
 import type { PluginType } from "@imbi/plugin-sdk/types";
-import type { GraphStore, ResolveQuery } from "../core/graph_store.ts";
+import type { GraphStore, ResolveQuery } from "../core/graph/store.ts";
 import { setLogLevel } from "../core/logger.ts";
-import { Neo4jStore } from "../core/neo4j_store.ts";
-import { SqliteStore } from "../core/sqlite_store.ts";
+import { Neo4jStore } from "../core/graph/neo4j/store.ts";
+import { SqliteStore } from "../core/graph/sqlite/store.ts";
 import { GENERATED_MANIFESTS, generateGraph, uniqueSlug } from "../tests/support/graph_fixtures.ts";
 import { installNeo4j, Neo4jServer } from "../tests/support/neo4j_server.ts";
 

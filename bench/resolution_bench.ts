@@ -10,8 +10,8 @@
  */
 
 import type { PluginType } from "@imbi/plugin-sdk/types";
-import type { ResolveQuery } from "../core/graph_store.ts";
-import { SqliteStore } from "../core/sqlite_store.ts";
+import type { ResolveQuery } from "../core/graph/store.ts";
+import { SqliteStore } from "../core/graph/sqlite/store.ts";
 import { GENERATED_MANIFESTS, generateGraph } from "../tests/support/graph_fixtures.ts";
 
 const PROJECTS = 10_000;

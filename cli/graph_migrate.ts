@@ -21,8 +21,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { describeCounts, migrateGraph, openStoreSpec, parseStoreSpec, type StoreSpec } from "../core/graph_migrate.ts";
-import type { GraphStore } from "../core/graph_store.ts";
+import { describeCounts, migrateGraph, openStoreSpec, parseStoreSpec, type StoreSpec } from "../core/graph/migrate.ts";
+import type { GraphStore } from "../core/graph/store.ts";
 import { setLogLevel } from "../core/logger.ts";
 
 const USAGE =

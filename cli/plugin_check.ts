@@ -32,8 +32,8 @@
 
 import { parseArgs } from "node:util";
 import { setLogLevel } from "../core/logger.ts";
-import { credentialFields } from "../core/manifest.ts";
-import { bundlePlugin, runInSandbox } from "@imbi/plugin-sdk/sandbox";
+import { credentialFields } from "../core/packages/manifest.ts";
+import { bundlePlugin, runInSandbox } from "../core/sandbox/test_runner.ts";
 import { checkConformance, type ConformanceReport, testContext } from "@imbi/plugin-sdk/testing";
 import type { LogQuery, ServiceInfo } from "@imbi/plugin-sdk/types";
 

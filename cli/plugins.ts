@@ -22,11 +22,11 @@
  */
 
 import { resolve } from "node:path";
-import { catalogInstallSpecifier, DEFAULT_CATALOG_PATH, readCatalog } from "../core/catalog.ts";
+import { catalogInstallSpecifier, DEFAULT_CATALOG_PATH, readCatalog } from "../core/packages/catalog.ts";
 import { type Config, ConfigError, loadConfig } from "../core/config.ts";
 import { ConflictError, NotFoundError, PackageError, ValidationError } from "../core/errors.ts";
-import type { GraphStore } from "../core/graph_store.ts";
-import type { PackageStore, ProgressEvent } from "../core/package_store.ts";
+import type { GraphStore } from "../core/graph/store.ts";
+import type { PackageStore, ProgressEvent } from "../core/packages/store.ts";
 import {
   addPackage,
   type AdminOptions,
@@ -37,8 +37,8 @@ import {
   removePackage,
   rollbackLockfile,
   upgradePackage,
-} from "../core/plugin_admin.ts";
-import { openStore } from "../core/services.ts";
+} from "../core/packages/changes.ts";
+import { openStore } from "../core/wiring.ts";
 
 /** What a command needs from the environment. */
 interface Context {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { inspectBundle } from "../core/sandbox.ts";
-import { PackageStore } from "../core/package_store.ts";
+import { inspectBundle } from "../core/sandbox/supervisor.ts";
+import { PackageStore } from "../core/packages/store.ts";
 import { serviceUrl } from "../tests/support/services.ts";
 import { buildPackage, FIRST_PARTY, publishPackage } from "./plugins_publish.ts";
 

@@ -33,11 +33,11 @@ import {
   parseLockfile,
   readLockfile,
   serializeLockfile,
-} from "../core/lockfile.ts";
-import type { ProgressEvent } from "../core/package_store.ts";
-import { packageStoreFor } from "../core/plugin_admin.ts";
-import { buildRegistry } from "../core/registry.ts";
-import { inspectBundle } from "../core/sandbox.ts";
+} from "../core/packages/lockfile.ts";
+import type { ProgressEvent } from "../core/packages/store.ts";
+import { packageStoreFor } from "../core/packages/changes.ts";
+import { buildRegistry } from "../core/packages/registry.ts";
+import { inspectBundle } from "../core/sandbox/supervisor.ts";
 
 const USAGE = "usage: deno task prefetch [--seed-from <data dir>] [--seed-lockfile <lockfile>] [--seed-only]";
 

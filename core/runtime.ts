@@ -14,12 +14,12 @@
 
 import type { PluginManifest } from "@imbi/plugin-sdk/types";
 import { PluginCallError } from "./errors.ts";
-import type { ResolvedTarget } from "./graph_store.ts";
+import type { ResolvedTarget } from "./graph/store.ts";
 import { log } from "./logger.ts";
-import { computeNetHosts } from "./network_hosts.ts";
-import type { LoadedEntry, Registry } from "./registry.ts";
-import type { SandboxPool } from "./sandbox_pool.ts";
-import type { Supervisor } from "./sandbox.ts";
+import { computeNetHosts } from "./sandbox/network_hosts.ts";
+import type { LoadedEntry, Registry } from "./packages/registry.ts";
+import type { SandboxPool } from "./sandbox/pool.ts";
+import type { Supervisor } from "./sandbox/supervisor.ts";
 
 /** Builds a registry from the lockfile on disk. */
 export type RegistryBuilder = (generation: number) => Promise<Registry>;

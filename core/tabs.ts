@@ -22,8 +22,8 @@ import type {
   ProtocolMethod,
 } from "@imbi/plugin-sdk/types";
 import { BadRequestError, NotFoundError, PluginCallError, UnavailableError } from "./errors.ts";
-import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph_store.ts";
-import type { Directory } from "./directory.ts";
+import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.ts";
+import type { Directory } from "./plugin_nodes.ts";
 import type { PluginRuntime } from "./runtime.ts";
 import { log } from "./logger.ts";
 import { renderTemplate } from "./template.ts";

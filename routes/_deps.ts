@@ -5,8 +5,8 @@
  * @module
  */
 
-import type { Directory } from "../core/directory.ts";
-import type { GraphStore } from "../core/graph_store.ts";
+import type { Directory } from "../core/plugin_nodes.ts";
+import type { GraphStore } from "../core/graph/store.ts";
 import type { PluginRuntime } from "../core/runtime.ts";
 import type { Tabs } from "../core/tabs.ts";
 

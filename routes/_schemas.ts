@@ -6,7 +6,7 @@
  */
 
 import type { JsonSchema } from "../core/json_schema.ts";
-import { SLUG_PATTERN } from "../core/manifest.ts";
+import { SLUG_PATTERN } from "../core/packages/manifest.ts";
 
 const slug: JsonSchema = { type: "string", pattern: SLUG_PATTERN.source, description: "lower-case slug" };
 const name: JsonSchema = { type: "string", minLength: 1, maxLength: 200 };

@@ -17,7 +17,7 @@ import { orgRoutes } from "./orgs.ts";
 import { projectRoutes } from "./projects.ts";
 import { projectTabRoutes } from "./project_tabs.ts";
 import { projectTypeRoutes } from "./project_types.ts";
-import { serviceRoutes } from "./services.ts";
+import { serviceRoutes } from "./third_party_services.ts";
 
 const encoder = new TextEncoder();
 

@@ -7,7 +7,7 @@
 
 import { Hono } from "hono";
 import { NotFoundError } from "../core/errors.ts";
-import type { Binding, BindingScope } from "../core/graph_store.ts";
+import type { Binding, BindingScope } from "../core/graph/store.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { operation, params, readBody } from "./_openapi.ts";
 import { bindings as bindingsSchema } from "./_schemas.ts";

@@ -6,7 +6,7 @@
 
 import { Hono } from "hono";
 import { NotFoundError } from "../core/errors.ts";
-import type { Organization } from "../core/graph_store.ts";
+import type { Organization } from "../core/graph/store.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { operation, params, readBody, readQuery } from "./_openapi.ts";
 import { listOf, namedCreate, namedUpdate, pageQuery } from "./_schemas.ts";

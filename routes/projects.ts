@@ -7,7 +7,7 @@
 import { Hono } from "hono";
 import type { JsonSchema } from "../core/json_schema.ts";
 import { NotFoundError } from "../core/errors.ts";
-import type { ProjectInput } from "../core/graph_store.ts";
+import type { ProjectInput } from "../core/graph/store.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { operation, params, readBody, readQuery } from "./_openapi.ts";
 import { listOf, pageQuery, projectCreate, projectUpdate } from "./_schemas.ts";

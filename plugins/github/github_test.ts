@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import nacl from "tweetnacl";
 import { conformanceSteps, inProcess, testContext } from "@imbi/plugin-sdk/testing";
-import { startFakeGitHub } from "../../tests/support/fake_github.ts";
+import { startFakeGitHub } from "./fake_github.ts";
 import { GitHubActionsConfiguration, githubError } from "./github.ts";
 import { openSealed, seal } from "./sealed_box.ts";
 

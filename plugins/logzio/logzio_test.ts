@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { conformanceSteps, inProcess, testContext } from "@imbi/plugin-sdk/testing";
-import { type FakeLogDoc, startFakeLogzio } from "../../tests/support/fake_logzio.ts";
+import { type FakeLogDoc, startFakeLogzio } from "./fake_logzio.ts";
 import { buildQuery, LogzioLogs } from "./logzio.ts";
 
 const BASE = Date.parse("2024-05-01T10:00:00Z");

@@ -77,8 +77,8 @@ async function main(): Promise<number> {
   if (status.success && Deno.args.length === 0 && env.IMBI_TEST_NEO4J_URL) {
     say("second pass: the HTTP end-to-end tests on Neo4j");
     const httpTests: string[] = [];
-    for await (const entry of Deno.readDir(`${root}tests`)) {
-      if (entry.isFile && /^(http_.*|openapi)_test\.ts$/.test(entry.name)) httpTests.push(`tests/${entry.name}`);
+    for await (const entry of Deno.readDir(`${root}tests/http`)) {
+      if (entry.isFile && entry.name.endsWith("_test.ts")) httpTests.push(`tests/http/${entry.name}`);
     }
     current = new Deno.Command(Deno.execPath(), {
       args: ["test", "--allow-all", ...httpTests.sort()],

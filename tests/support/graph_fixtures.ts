@@ -15,7 +15,7 @@ import type {
   PluginNode,
   Project,
   ThirdPartyService,
-} from "../../core/graph_store.ts";
+} from "../../core/graph/store.ts";
 
 /**
  * A slug no other test (or test process) uses: `prefix` plus a random suffix.

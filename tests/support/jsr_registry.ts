@@ -13,7 +13,7 @@
  * @module
  */
 
-import { hexHash, listTree } from "../../core/integrity.ts";
+import { hexHash, listTree } from "../../core/packages/integrity.ts";
 
 interface Version {
   files: Map<string, Uint8Array>;

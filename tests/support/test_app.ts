@@ -8,13 +8,13 @@
  */
 
 import { loadConfig } from "../../core/config.ts";
-import { hashTree } from "../../core/integrity.ts";
-import { type LockEntry, updateLockfile } from "../../core/lockfile.ts";
-import type { GraphStore } from "../../core/graph_store.ts";
-import { buildServices, type Services } from "../../core/services.ts";
+import { hashTree } from "../../core/packages/integrity.ts";
+import { type LockEntry, updateLockfile } from "../../core/packages/lockfile.ts";
+import type { GraphStore } from "../../core/graph/store.ts";
+import { buildServices, type Services } from "../../core/wiring.ts";
 import { createApp } from "../../routes/app.ts";
 import neo4j from "neo4j-driver";
-import { Neo4jStore } from "../../core/neo4j_store.ts";
+import { Neo4jStore } from "../../core/graph/neo4j/store.ts";
 import { countResponse, installLogScanner, scanForSecrets } from "./secret_scan.ts";
 import { serviceUrl } from "./services.ts";
 

@@ -1,0 +1,292 @@
+/**
+ * The trusted program of a plugin process (spec section 5). The supervisor
+ * starts it as `deno run ... core/_bootstrap.ts <maxFrameBytes> node=<id>` with read
+ * access to one bundle file and nothing else, then talks to it over
+ * stdin/stdout frames (`plugin_protocol.ts`).
+ *
+ * Order matters:
+ * 1. Before any `await`, a channel worker starts reading stdin and the
+ *    message handler is registered. The worker runs on its own thread, so
+ *    stdin EOF (the host closed the pipe or died) ends the process even while
+ *    plugin code keeps the main thread busy: it kills its own process after
+ *    a short grace.
+ * 2. The real stdout is taken for the channel; `Deno.stdout`,
+ *    `process.stdout` and the stdout methods of `console` are pointed at
+ *    stderr, so plugin output becomes log lines instead of corrupt frames.
+ * 3. Only then is the bundle loaded, with a run-time `import()`.
+ *
+ * Nothing here is a security boundary: plugin code runs in this same
+ * process and could undo any of it. The boundary is the process and its
+ * permission flags; the host validates every frame it reads.
+ *
+ * @module
+ */
+
+import {
+  type ChildMessage,
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeFrame,
+  FrameDecoder,
+  FrameError,
+  type HostMessage,
+  type InitMessage,
+  type InspectedEntry,
+  type InspectMessage,
+  parseHostMessage,
+  type WireError,
+} from "./protocol.ts";
+
+/** Grace the main thread gets to exit on stdin EOF before the worker kills the process. */
+const EOF_GRACE_MS = 1000;
+
+const CHANNEL_WORKER = `
+const reader = Deno.stdin.readable.getReader();
+for (;;) {
+  let step;
+  try { step = await reader.read(); } catch { break; }
+  if (step.done) break;
+  self.postMessage(step.value);
+}
+self.postMessage(null);
+setTimeout(() => Deno.kill(Deno.pid, "SIGKILL"), ${EOF_GRACE_MS});
+`;
+
+const maxFrameBytes = Number(Deno.args[0]) > 0 ? Number(Deno.args[0]) : DEFAULT_MAX_FRAME_BYTES;
+const decoder = new FrameDecoder(maxFrameBytes);
+const stdout = Deno.stdout.writable.getWriter();
+const stderr = Deno.stderr;
+const encoder = new TextEncoder();
+let writing: Promise<void> = Promise.resolve();
+let handler: Record<string, unknown> | null = null;
+let allowed: readonly string[] = [];
+let started = false;
+
+// 1. The channel, before any await.
+const channel = new Worker(
+  URL.createObjectURL(new Blob([CHANNEL_WORKER], { type: "text/javascript" })),
+  { type: "module" },
+);
+channel.onmessage = (event: MessageEvent<Uint8Array | null>) => {
+  if (event.data === null) exit(0);
+  else onBytes(event.data);
+};
+globalThis.addEventListener("unhandledrejection", (event) => {
+  event.preventDefault();
+  fatal(`unhandled rejection: ${describe(event.reason)}`);
+});
+globalThis.addEventListener("error", (event) => {
+  event.preventDefault();
+  fatal(`uncaught error: ${describe(event.error)}`);
+});
+
+// 2. Keep plugin output off the channel.
+redirectStdout();
+
+function redirectStdout(): void {
+  Object.defineProperty(Deno, "stdout", { value: stderr, configurable: false, writable: false });
+  const toStderr = console.error.bind(console);
+  for (const method of ["log", "info", "debug", "dir", "dirxml", "table"] as const) {
+    Object.defineProperty(console, method, { value: toStderr, configurable: false, writable: false });
+  }
+  const nodeProcess = (globalThis as { process?: { stdout?: unknown; stderr?: unknown } }).process;
+  if (nodeProcess) {
+    try {
+      const nodeStderr = nodeProcess.stderr;
+      Object.defineProperty(nodeProcess, "stdout", { get: () => nodeStderr, configurable: false });
+    } catch (error) {
+      log(`cannot redirect process.stdout: ${describe(error)}`);
+    }
+  }
+}
+
+function log(line: string): void {
+  try {
+    stderr.writeSync(encoder.encode(`[bootstrap] ${line}\n`));
+  } catch {
+    // stderr is gone: nothing to tell.
+  }
+}
+
+function send(message: ChildMessage): Promise<void> {
+  let frame: Uint8Array;
+  try {
+    frame = encodeFrame(message, maxFrameBytes);
+  } catch (error) {
+    if (message.type !== "result") throw error;
+    const code = error instanceof FrameError ? "too_large" : "bad_result";
+    return send({ type: "error", id: message.id, error: { code, message: describe(error) } });
+  }
+  writing = writing.then(() => stdout.write(frame)).catch(() => exit(0));
+  return writing;
+}
+
+function exit(code: number): never {
+  Deno.exit(code);
+}
+
+let dying = false;
+function fatal(message: string): void {
+  if (dying) return;
+  dying = true;
+  const timer = setTimeout(() => exit(70), 500);
+  send({ type: "fatal", message: message.slice(0, 2000) }).finally(() => {
+    clearTimeout(timer);
+    exit(70);
+  });
+}
+
+function describe(value: unknown): string {
+  if (value instanceof Error) return `${value.name}: ${value.message}`;
+  try {
+    return String(value);
+  } catch {
+    return "(a value that cannot be shown)";
+  }
+}
+
+function wireError(value: unknown): WireError {
+  const error: WireError = { code: "thrown", message: "" };
+  if (typeof value === "object" && value !== null) {
+    const fields = value as { kind?: unknown; name?: unknown; message?: unknown; retryAfter?: unknown };
+    if (typeof fields.kind === "string") error.kind = fields.kind;
+    if (typeof fields.name === "string") error.name = fields.name;
+    error.message = typeof fields.message === "string" ? fields.message : describe(value);
+    if (typeof fields.retryAfter === "number" && Number.isFinite(fields.retryAfter)) {
+      error.retry_after = fields.retryAfter;
+    }
+  } else {
+    error.message = describe(value);
+  }
+  return error;
+}
+
+function onBytes(chunk: Uint8Array): void {
+  let values: unknown[];
+  try {
+    values = decoder.push(chunk);
+  } catch (error) {
+    fatal(`host sent a bad frame: ${describe(error)}`);
+    return;
+  }
+  for (const value of values) {
+    let message: HostMessage;
+    try {
+      message = parseHostMessage(value);
+    } catch (error) {
+      fatal(`host sent a bad message: ${describe(error)}`);
+      return;
+    }
+    onMessage(message);
+  }
+}
+
+function onMessage(message: HostMessage): void {
+  switch (message.type) {
+    case "init":
+    case "inspect":
+      if (started) return fatal(`host sent a second "${message.type}"`);
+      started = true;
+      if (message.type === "init") void serve(message);
+      else void inspect(message);
+      return;
+    case "call":
+      if (handler === null) return fatal("host sent a call before the handler was ready");
+      void call(handler, message.id, message.method, message.args);
+      return;
+    case "shutdown":
+      void writing.finally(() => exit(0));
+      return;
+  }
+}
+
+// 3. The plugin, loaded at run time so its own imports obey the read permission.
+async function load(bundle: string): Promise<Record<string, unknown>> {
+  return await import(bundle) as Record<string, unknown>;
+}
+
+async function serve(message: InitMessage): Promise<void> {
+  let module: Record<string, unknown>;
+  try {
+    module = await load(message.bundle);
+  } catch (error) {
+    await send({ type: "init_failed", error: { code: "thrown", message: `import failed: ${describe(error)}` } });
+    return exit(1);
+  }
+  const plugins = module.plugins;
+  const found = Array.isArray(plugins)
+    ? plugins.find((cls) => typeof cls === "function" && manifestOf(cls)?.slug === message.entry)
+    : undefined;
+  if (found === undefined) {
+    const error: WireError = { code: "thrown", message: `the bundle exports no plugin "${message.entry}"` };
+    await send({ type: "init_failed", error });
+    return exit(1);
+  }
+  const pluginType = String(manifestOf(found)?.plugin_type);
+  allowed = Object.hasOwn(message.methods, pluginType) ? message.methods[pluginType]! : [];
+  try {
+    handler = new (found as new (init: unknown) => Record<string, unknown>)(message.init);
+  } catch (error) {
+    await send({ type: "init_failed", error: wireError(error) });
+    return exit(1);
+  }
+  await send({ type: "ready" });
+}
+
+function manifestOf(cls: unknown): Record<string, unknown> | undefined {
+  try {
+    const manifest = (cls as { manifest?: unknown }).manifest;
+    return typeof manifest === "object" && manifest !== null ? manifest as Record<string, unknown> : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+async function call(target: Record<string, unknown>, id: number, method: string, args: unknown[]): Promise<void> {
+  const fn = allowed.includes(method) ? target[method] : undefined;
+  if (typeof fn !== "function") {
+    await send({ type: "error", id, error: { code: "not_implemented", message: method } });
+    return;
+  }
+  try {
+    const value = await fn.apply(target, args);
+    await send(value === undefined ? { type: "result", id } : { type: "result", id, value });
+  } catch (error) {
+    await send({ type: "error", id, error: wireError(error) });
+  }
+}
+
+async function inspect(message: InspectMessage): Promise<void> {
+  let module: Record<string, unknown>;
+  try {
+    module = await load(message.bundle);
+  } catch (error) {
+    await send({ type: "inspected", result: { ok: false, reason: `import failed: ${describe(error)}` } });
+    return exit(0);
+  }
+  await send({ type: "inspected", result: inspectModule(module) });
+  exit(0);
+}
+
+function inspectModule(module: Record<string, unknown>): { ok: true; entries: InspectedEntry[] } | {
+  ok: false;
+  reason: string;
+} {
+  if (!("plugins" in module)) return { ok: false, reason: 'the module has no "plugins" export' };
+  const plugins = module.plugins;
+  if (!Array.isArray(plugins)) return { ok: false, reason: '"plugins" is not an array' };
+  const entries: InspectedEntry[] = [];
+  for (const [index, cls] of plugins.entries()) {
+    if (typeof cls !== "function" || typeof cls.prototype !== "object" || cls.prototype === null) {
+      return { ok: false, reason: `plugins[${index}] is not a class` };
+    }
+    const entry: InspectedEntry = { index, className: typeof cls.name === "string" ? cls.name : "" };
+    try {
+      const json = JSON.stringify((cls as { manifest?: unknown }).manifest);
+      if (typeof json === "string") entry.manifest = JSON.parse(json);
+    } catch {
+      // Not JSON (a getter that throws, a cycle, a BigInt): no manifest.
+    }
+    entries.push(entry);
+  }
+  return { ok: true, entries };
+}

@@ -1,0 +1,125 @@
+/**
+ * Builds the service's dependencies from a validated configuration: the
+ * graph store, the keyring, the package store, the sandbox pool, the plugin
+ * runtime, and the directory, tab and package-admin services on top. Used by
+ * `main.ts` and by the end-to-end tests, so both run the same wiring.
+ *
+ * @module
+ */
+
+import type { Config } from "./config.ts";
+import { keyProvider } from "./crypto.ts";
+import { Directory } from "./plugin_nodes.ts";
+import type { GraphStore } from "./graph/store.ts";
+import { log } from "./logger.ts";
+import { readLockfile } from "./packages/lockfile.ts";
+import { PackageAdminService } from "./packages/admin.ts";
+import { packageStoreFor } from "./packages/changes.ts";
+import { buildRegistry } from "./packages/registry.ts";
+import { PluginRuntime } from "./runtime.ts";
+import { inspectBundle } from "./sandbox/supervisor.ts";
+import { SandboxPool } from "./sandbox/pool.ts";
+import { SqliteStore } from "./graph/sqlite/store.ts";
+import { Tabs } from "./tabs.ts";
+
+/** Everything `createApp` needs, plus how to shut it down. */
+export interface Services {
+  store: GraphStore;
+  directory: Directory;
+  tabs: Tabs;
+  runtime: PluginRuntime;
+  admin: PackageAdminService;
+  tokens: { admin: string; read: string[] };
+  /** Stops plugin processes and closes the store. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the configured graph store.
+ *
+ * @param config The configuration.
+ * @returns The store.
+ */
+export async function openStore(config: Config): Promise<GraphStore> {
+  if (config.graph.kind === "sqlite") {
+    await Deno.mkdir(config.dataDir, { recursive: true });
+    return SqliteStore.open(config.graph.path);
+  }
+  const { Neo4jStore } = await import("./graph/neo4j/store.ts");
+  return await Neo4jStore.connect({ url: config.graph.url, user: config.graph.user, password: config.graph.password });
+}
+
+async function adminToken(config: Config): Promise<string> {
+  if (config.adminToken) return config.adminToken;
+  if (config.graph.kind !== "sqlite") {
+    throw new RangeError("IMBI_ADMIN_TOKEN must be set when the graph store is Neo4j");
+  }
+  const path = `${config.dataDir}/admin.token`;
+  try {
+    const token = (await Deno.readTextFile(path)).trim();
+    if (token.length >= 16) return token;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  await Deno.mkdir(config.dataDir, { recursive: true });
+  const bytes = crypto.getRandomValues(new Uint8Array(24));
+  const token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  await Deno.writeTextFile(path, token + "\n", { mode: 0o600 });
+  log.warn("generated an admin token; read it from the file, or set IMBI_ADMIN_TOKEN", { path });
+  return token;
+}
+
+/**
+ * Builds every dependency of the HTTP app.
+ *
+ * @param config The validated configuration.
+ * @param options `store` to use an already-open store (tests).
+ * @returns The services.
+ */
+export async function buildServices(config: Config, options: { store?: GraphStore } = {}): Promise<Services> {
+  const keyring = await keyProvider({
+    keys: config.encryptionKeys,
+    dataDir: config.dataDir,
+    allowGenerated: config.graph.kind === "sqlite",
+  }).load();
+  const token = await adminToken(config);
+  const store = options.store ?? await openStore(config);
+  const packages = packageStoreFor(config);
+  const pool = new SandboxPool({
+    heapMb: config.pluginHeapMb,
+    maxConcurrent: config.pluginMaxConcurrent,
+    idleMs: config.pluginIdleMs,
+  });
+  const runtime = await PluginRuntime.start(
+    async (generation) =>
+      await buildRegistry(await readLockfile(config.lockfilePath), {
+        store: packages,
+        inspect: inspectBundle,
+        generation,
+      }),
+    pool,
+    { timeoutCeilingMs: config.pluginTimeoutMs },
+  );
+  const directory = new Directory(store, { keyring, manifest: (slug) => runtime.manifest(slug) });
+  const tabs = new Tabs(store, { runtime, directory });
+  const admin = new PackageAdminService({
+    lockfilePath: config.lockfilePath,
+    packages,
+    runtime,
+    store,
+    dataDir: config.dataDir,
+    ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
+  });
+  return {
+    store,
+    directory,
+    tabs,
+    runtime,
+    admin,
+    tokens: { admin: token, read: config.readTokens },
+    async close() {
+      await runtime.close();
+      await store.close();
+    },
+  };
+}

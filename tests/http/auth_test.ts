@@ -1,0 +1,35 @@
+import assert from "node:assert/strict";
+import { startTestApp } from "../support/test_app.ts";
+
+Deno.test("bearer-token auth on every endpoint but the probes", async (t) => {
+  const app = await startTestApp({ packages: [] });
+  try {
+    await t.step("/healthz, /readyz and /openapi.json need no token", async () => {
+      for (const path of ["/healthz", "/readyz", "/openapi.json"]) {
+        assert.equal((await app.request("GET", path, { token: null })).status, 200, path);
+      }
+    });
+    await t.step("no token is 401 with a challenge", async () => {
+      const r = await app.request("GET", "/orgs", { token: null });
+      assert.equal(r.status, 401);
+      assert.match(r.headers.get("www-authenticate") ?? "", /^Bearer/);
+      assert.equal(r.headers.get("content-type"), "application/problem+json");
+    });
+    await t.step("a wrong token is 401", async () => {
+      assert.equal((await app.request("GET", "/orgs", { token: "not-the-token-at-all" })).status, 401);
+    });
+    await t.step("a read token reads but may not write", async () => {
+      assert.equal((await app.request("GET", "/orgs", { token: app.readToken })).status, 200);
+      const r = await app.request("POST", "/orgs", { token: app.readToken, body: { slug: "acme", name: "A" } });
+      assert.equal(r.status, 403);
+    });
+    await t.step("an unknown route is a 404 problem; a wrong method is 405", async () => {
+      const r = await app.request("GET", "/nowhere");
+      assert.equal(r.status, 404);
+      assert.equal(r.headers.get("content-type"), "application/problem+json");
+      assert.equal((await app.request("PUT", "/orgs")).status, 405);
+    });
+  } finally {
+    await app.close();
+  }
+});

@@ -1,0 +1,73 @@
+import assert from "node:assert/strict";
+import { setLogLevel } from "../../core/logger.ts";
+import { capturedLogs, makeSecret, scanForSecrets, scanStats } from "../support/secret_scan.ts";
+import { ROOT, startTestApp } from "../support/test_app.ts";
+
+Deno.test("scanForSecrets() fails on a secret in plain, base64 or URI-encoded form", () => {
+  const secret = makeSecret("probe");
+  assert.throws(() => scanForSecrets(`{"value":"${secret}"}`, "a body"), /leaked into a body/);
+  assert.throws(() => scanForSecrets(btoa(secret), "a body"));
+  assert.throws(() => scanForSecrets(encodeURIComponent(secret), "a body"));
+  scanForSecrets("nothing to see", "a body");
+});
+
+Deno.test("a plugin that tries to leak its credential reaches no response and no log line", async (t) => {
+  setLogLevel("debug");
+  const app = await startTestApp({
+    packages: [{ name: "@imbi-test/leaky", dir: `${ROOT}tests/fixtures/leaky`, entryPoints: ["leaky"] }],
+  });
+  try {
+    const secret = makeSecret("leaky-token");
+    const ok = async (method: string, path: string, body: unknown, status = 201) => {
+      const r = await app.request(method, path, { body });
+      assert.equal(r.status, status, r.text);
+      return r.body;
+    };
+    await ok("POST", "/orgs", { slug: "acme", name: "Acme" });
+    await ok("POST", "/orgs/acme/projects", { slug: "web", name: "Web" });
+    await ok("POST", "/orgs/acme/third-party-services", { slug: "vendor", name: "Vendor" });
+    await ok("POST", "/orgs/acme/third-party-services/vendor/applications", {
+      slug: "main",
+      name: "Main",
+      credentials: { api_token: secret },
+    });
+    const node = await ok("POST", "/orgs/acme/third-party-services/vendor/plugins", {
+      slug: "leaky",
+      plugin: "leaky",
+      label: "Leaky",
+    });
+    await ok("PUT", "/orgs/acme/projects/web/plugins", {
+      bindings: [{ plugin_id: node.id, tab: "configuration", default: true }],
+    }, 200);
+    const base = "/orgs/acme/projects/web/configuration";
+
+    await t.step("a credential returned as data is redacted", async () => {
+      const keys = await app.request("GET", base);
+      assert.equal(keys.status, 200, keys.text);
+      assert.equal(keys.body.items[0].key, "TOKEN_[redacted]");
+      const values = await app.request("POST", `${base}/values`, { body: {} });
+      assert.equal(values.body.items[0].value, "[redacted]");
+    });
+    await t.step("a credential in a typed error message is scrubbed", async () => {
+      const r = await app.request("PUT", `${base}/K`, { body: { value: "v", data_type: "string" } });
+      assert.equal(r.status, 502);
+      assert.match(r.body.detail, /upstream refused token/);
+    });
+    await t.step("an untyped error's message stays out of the response", async () => {
+      const r = await app.request("DELETE", `${base}/K`);
+      assert.equal(r.status, 502);
+      assert.doesNotMatch(r.body.detail, /unexpected failure/);
+    });
+    await t.step("the plugin's stderr reached the log, scrubbed", () => {
+      const lines = capturedLogs().filter((l) => l.includes("debugging with token"));
+      assert.ok(lines.length > 0, "the plugin's stderr line was not logged at all");
+    });
+    await t.step("every response and log line of this process was scanned", () => {
+      const stats = scanStats();
+      assert.ok(stats.responses >= 10 && stats.logLines > 0 && stats.secrets >= 2, JSON.stringify(stats));
+    });
+  } finally {
+    setLogLevel("info");
+    await app.close();
+  }
+});

@@ -1,0 +1,61 @@
+import assert from "node:assert/strict";
+import { bundleFixtures } from "../support/bundle_fixture.ts";
+import { cpuTicks, isAlive, waitGone } from "../support/sandbox_harness.ts";
+
+const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
+const HOST_PROGRAM = decodeURIComponent(new URL("host_program.ts", FIXTURES).pathname);
+const CONFIG = decodeURIComponent(new URL("../../deno.json", import.meta.url).pathname);
+
+/** Starts the host program, returns it and the pid of the plugin child it printed. */
+async function startHost(
+  bundlePath: string,
+  mode: "idle" | "loop",
+): Promise<{ host: Deno.ChildProcess; childPid: number }> {
+  const host = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--config", CONFIG, HOST_PROGRAM, bundlePath, mode],
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = host.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  await reader.cancel();
+  const childPid = Number(text.trim());
+  assert.ok(Number.isInteger(childPid) && childPid > 0, `host printed ${JSON.stringify(text)}`);
+  return { host, childPid };
+}
+
+Deno.test("a plugin child exits on its own when its host is SIGKILLed (stdin EOF), even in a busy loop", async (t) => {
+  await using bundles = await bundleFixtures(FIXTURES, ["hostile"]);
+
+  await t.step("an idle child exits", async () => {
+    const { host, childPid } = await startHost(bundles.path("hostile"), "idle");
+    assert.ok(isAlive(childPid));
+    host.kill("SIGKILL");
+    await host.status;
+    const ms = await waitGone(childPid, 5000);
+    assert.equal(isAlive(childPid), false);
+    assert.ok(ms < 5000);
+  });
+
+  await t.step("a child spinning in plugin code exits within the EOF grace", async () => {
+    const { host, childPid } = await startHost(bundles.path("hostile"), "loop");
+    // Wait until the child is really spinning: its CPU time grows.
+    const ticks = cpuTicks(childPid);
+    const deadline = performance.now() + 5000;
+    while (cpuTicks(childPid) <= ticks + 5) {
+      assert.ok(performance.now() < deadline, "the child never started spinning");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    host.kill("SIGKILL");
+    await host.status;
+    const ms = await waitGone(childPid, 5000);
+    assert.equal(isAlive(childPid), false);
+    // The channel worker waits 1 s for the main thread, then SIGKILLs its own process.
+    assert.ok(ms >= 500 && ms < 3000, `gone after ${Math.round(ms)} ms`);
+  });
+});

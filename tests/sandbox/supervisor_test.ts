@@ -1,0 +1,372 @@
+import assert from "node:assert/strict";
+import type { ProtocolMethod } from "@imbi/plugin-sdk/types";
+import { PluginCallError } from "../../core/errors.ts";
+import { setLogLevel, setLogSink } from "../../core/logger.ts";
+import type { SandboxSpec, Supervisor } from "../../core/sandbox/supervisor.ts";
+import { SandboxPool } from "../../core/sandbox/pool.ts";
+import { bundleFixtures } from "../support/bundle_fixture.ts";
+import { isAlive, LoopbackServer, testContext, testInit, waitGone } from "../support/sandbox_harness.ts";
+
+const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
+const SERVICE_SOURCE = decodeURIComponent(new URL("../../core/sandbox/supervisor.ts", import.meta.url).pathname);
+const TOKEN = "tok-9f8e7d6c5b4a";
+const DEADLINE_MS = 800;
+
+/** What a call threw, as a PluginCallError. */
+async function failure(promise: Promise<unknown>): Promise<PluginCallError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof PluginCallError, `expected a PluginCallError, got ${error}`);
+    return error;
+  }
+  throw new assert.AssertionError({ message: "expected the call to fail, it succeeded" });
+}
+
+/** The first value of a getValues answer. */
+function firstValue(result: unknown): string {
+  const items = result as { value: string }[];
+  assert.ok(Array.isArray(items) && items.length > 0, `unexpected result ${JSON.stringify(result)}`);
+  return items[0]!.value;
+}
+
+function probe(supervisor: Supervisor, ...keys: string[]): Promise<unknown> {
+  return supervisor.call("getValues", [testContext(), keys], { requestId: `probe-${keys[0]}` });
+}
+
+async function pidOf(supervisor: Supervisor): Promise<number> {
+  return Number(firstValue(await probe(supervisor, "pid")));
+}
+
+Deno.test("Supervisor contains hostile plugins while a good plugin in the same pool keeps answering", async (t) => {
+  await using bundles = await bundleFixtures(FIXTURES, ["good", "hostile"]);
+  await using allowed = new LoopbackServer();
+  await using forbidden = new LoopbackServer();
+  let clock = 1_000_000;
+  const pool = new SandboxPool({ now: () => clock, backoffInitialMs: 250, graceMs: 200, rssMb: 300, rssCheckMs: 50 });
+  const seenPids = new Set<number>();
+  Deno.env.set("IMBI_ADMIN_TOKEN", "admin-secret-from-the-parent");
+  const previousSink = setLogSink(() => {});
+  try {
+    const good = pool.acquire("g1:good:x", () => ({
+      nodeId: "good",
+      bundlePath: bundles.path("good"),
+      entry: "sandbox-good",
+      netHosts: [allowed.hostPort],
+      init: testInit("sandbox-good", { token: TOKEN }, { endpoint: allowed.url }),
+      timeoutMs: 5000,
+    }));
+    const hostileSpec = (name: string, timeoutMs = DEADLINE_MS): () => SandboxSpec => () => ({
+      nodeId: `hostile-${name}`,
+      bundlePath: bundles.path("hostile"),
+      entry: "sandbox-hostile",
+      netHosts: [allowed.hostPort],
+      init: testInit("sandbox-hostile", { token: TOKEN }),
+      timeoutMs,
+    });
+    const hostile = pool.acquire("g1:hostile:x", hostileSpec("main"));
+    const goodPid = await pidOf(good);
+    seenPids.add(goodPid);
+
+    /** The good plugin still answers, from the same process. */
+    const goodStillAnswers = async (): Promise<void> => {
+      const keys = await good.call("listKeys", [testContext()], { requestId: "liveness" });
+      assert.deepEqual(keys, [{ key: "greeting", data_type: "string", secret: false }]);
+      assert.equal(await pidOf(good), goodPid);
+    };
+
+    await t.step("starts the child with exactly the documented flags and a cleared environment", async () => {
+      const pid = await pidOf(hostile);
+      const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").slice(1, -1);
+      assert.deepEqual(argv, [
+        "run",
+        "--no-prompt",
+        "--no-config",
+        "--no-lock",
+        "--no-npm",
+        "--no-remote",
+        "--cached-only",
+        "--no-check",
+        `--allow-net=${allowed.hostPort}`,
+        `--allow-read=${bundles.path("hostile")}`,
+        "--v8-flags=--max-old-space-size=128",
+        decodeURIComponent(new URL("../../core/sandbox/bootstrap.ts", import.meta.url).pathname),
+        String(16 * 1024 * 1024),
+        "node=hostile-main",
+      ]);
+      const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").filter(Boolean);
+      const names = environ.map((entry) => entry.split("=")[0]).sort();
+      assert.ok(names.every((name) => ["DENO_DIR", "DENO_NO_UPDATE_CHECK", "NO_COLOR"].includes(name!)), names.join());
+      assert.ok(!environ.some((entry) => entry.includes("admin-secret")));
+      assert.ok(!argv.join(" ").includes(TOKEN), "credentials travel over stdin, never argv");
+    });
+
+    await t.step("denies fetch and connect to a host:port not in the list; the target sees zero hits", async () => {
+      const denied = [
+        await probe(hostile, "fetch", `${forbidden.url}/steal`),
+        await probe(hostile, "fetch", `http://localhost:${forbidden.hostPort.split(":")[1]}/steal`),
+        await probe(hostile, "connect", forbidden.hostPort),
+        await probe(hostile, "fetch", `${allowed.url}/redirect?to=${encodeURIComponent(`${forbidden.url}/via`)}`),
+      ];
+      for (const result of denied) assert.match(firstValue(result), /^denied: NotCapable: Requires net access/);
+      assert.equal(forbidden.hits, 0);
+      // Positive controls: the listed host:port works, for the hostile and the good plugin alike.
+      assert.equal(firstValue(await probe(hostile, "fetch", `${allowed.url}/ok`)), 'allowed: "200 ok"');
+      assert.equal(firstValue(await probe(good, "fetch", `${allowed.url}/ok`)), "200 ok");
+      await goodStillAnswers();
+    });
+
+    await t.step("denies reading files: system files, the service's source, another package's bundle", async () => {
+      for (const path of ["/etc/hostname", SERVICE_SOURCE, bundles.path("good"), `/proc/${goodPid}/environ`]) {
+        assert.match(firstValue(await probe(hostile, "read", path)), /^denied: NotCapable: Requires read access/);
+        assert.match(firstValue(await probe(hostile, "import", `file://${path}`)), /^denied: .*Requires read access/);
+      }
+      // Its own bundle is the one file it may read.
+      assert.match(firstValue(await probe(hostile, "read", bundles.path("hostile"))), /^allowed: /);
+      await goodStillAnswers();
+    });
+
+    await t.step("denies environment variables the parent has", async () => {
+      assert.equal(Deno.env.get("IMBI_ADMIN_TOKEN"), "admin-secret-from-the-parent");
+      for (const kind of ["env", "node_env"]) {
+        const value = firstValue(await probe(hostile, kind, "IMBI_ADMIN_TOKEN"));
+        assert.match(value, /^denied: NotCapable: Requires env access/);
+        assert.ok(!value.includes("admin-secret"));
+      }
+      assert.match(firstValue(await probe(hostile, "env_object")), /^denied: NotCapable/);
+      await goodStillAnswers();
+    });
+
+    await t.step("denies spawning processes, signalling the host, writing files and remote imports", async () => {
+      assert.match(firstValue(await probe(hostile, "run", "/bin/sh")), /^denied: NotCapable: Requires run access/);
+      assert.match(firstValue(await probe(hostile, "kill_parent")), /^denied: NotCapable: Requires run access/);
+      const target = `${bundles.dir}/pwned`;
+      assert.match(firstValue(await probe(hostile, "write", target)), /^denied: NotCapable: Requires write access/);
+      await assert.rejects(Deno.stat(target), Deno.errors.NotFound);
+      assert.match(firstValue(await probe(hostile, "import", "https://deno.land/x/evil/mod.ts")), /--no-remote/);
+      assert.match(firstValue(await probe(hostile, "import", "npm:left-pad@1.3.0")), /--no-npm/);
+      await goodStillAnswers();
+    });
+
+    await t.step(
+      "a self-SIGKILL fails the call with crashed and a fresh process serves after the back-off",
+      async () => {
+        const victim = pool.acquire("g1:hostile:kill", hostileSpec("kill"));
+        const before = await pidOf(victim);
+        seenPids.add(before);
+        const crashed = await failure(probe(victim, "self_kill"));
+        assert.equal(crashed.kind, "crashed");
+        assert.ok((crashed.retryAfterSeconds ?? 0) >= 1);
+        const during = await failure(probe(victim, "pid"));
+        assert.equal(during.kind, "crashed");
+        assert.equal(victim.stats.state, "backoff");
+        await waitGone(before);
+        clock += 250;
+        const after = await pidOf(victim);
+        seenPids.add(after);
+        assert.notEqual(after, before);
+        assert.equal(victim.stats.spawns, 2);
+        assert.match(victim.stats.lastExit ?? "", /SIGKILL/);
+        await goodStillAnswers();
+      },
+    );
+
+    await t.step("an infinite loop fails with timeout at the deadline; other calls on it fail crashed", async () => {
+      const looper = pool.acquire("g1:hostile:loop", hostileSpec("loop"));
+      const before = await pidOf(looper);
+      seenPids.add(before);
+      const held = failure(probe(looper, "fetch", `${allowed.url}/hold`));
+      await allowed.holding(1);
+      const started = performance.now();
+      const loop = failure(probe(looper, "loop"));
+      const [first, second] = await Promise.all([held, loop]);
+      const elapsed = performance.now() - started;
+      assert.equal(first.kind, "timeout");
+      assert.equal(second.kind, "crashed");
+      assert.ok(elapsed < DEADLINE_MS + 1000, `took ${elapsed} ms`);
+      await waitGone(before);
+      clock += 10_000;
+      const after = await pidOf(looper);
+      seenPids.add(after);
+      assert.notEqual(after, before);
+      await goodStillAnswers();
+    });
+
+    await t.step("a heap bomb crashes only its own process", async () => {
+      const bomber = pool.acquire("g1:hostile:heap", hostileSpec("heap", 20_000));
+      const before = await pidOf(bomber);
+      seenPids.add(before);
+      const error = await failure(probe(bomber, "heap"));
+      assert.equal(error.kind, "crashed");
+      assert.doesNotMatch(error.message, /resident memory/, "the V8 heap cap, not the RSS poll, should stop it");
+      await waitGone(before);
+      await goodStillAnswers();
+    });
+
+    await t.step("memory outside the V8 heap is capped by the resident-memory poll", async () => {
+      const hoarder = pool.acquire("g1:hostile:buffers", hostileSpec("buffers", 20_000));
+      const before = await pidOf(hoarder);
+      seenPids.add(before);
+      const error = await failure(probe(hoarder, "buffers"));
+      assert.equal(error.kind, "crashed");
+      assert.match(error.message, /resident memory [0-9]+ MiB exceeds the 300 MiB limit/);
+      await waitGone(before);
+      await goodStillAnswers();
+    });
+
+    await t.step("an unhandled rejection crashes the process, which is replaced", async () => {
+      const rejecter = pool.acquire("g1:hostile:reject", hostileSpec("reject"));
+      const before = await pidOf(rejecter);
+      seenPids.add(before);
+      const error = await failure(probe(rejecter, "reject"));
+      assert.equal(error.kind, "crashed");
+      assert.match(error.message, /unhandled rejection: Error: nobody catches this/);
+      clock += 10_000;
+      const after = await pidOf(rejecter);
+      seenPids.add(after);
+      assert.notEqual(after, before);
+      await goodStillAnswers();
+    });
+
+    await t.step("a 50 MB answer fails with protocol; a forged oversized frame is refused at its header", async () => {
+      const flooder = pool.acquire("g1:hostile:big", hostileSpec("big", 30_000));
+      seenPids.add(await pidOf(flooder));
+      const big = await failure(probe(flooder, "big", String(50 * 1024 * 1024)));
+      assert.equal(big.kind, "protocol");
+      assert.match(big.message, /exceeds the 16777216-byte limit/);
+      // The forged header claims 50 MB and the body never comes: only a refusal at the header
+      // answers before the 30 s deadline.
+      const before = await pidOf(flooder);
+      const forged = await failure(probe(flooder, "forge_frame"));
+      assert.equal(forged.kind, "protocol");
+      assert.match(forged.message, /a frame of 52428800 bytes exceeds the 16777216-byte limit/);
+      await waitGone(before);
+      clock += 10_000;
+      const after = await pidOf(flooder);
+      seenPids.add(after);
+      assert.notEqual(after, before);
+      const garbage = await failure(probe(flooder, "garbage"));
+      assert.equal(garbage.kind, "protocol");
+      await goodStillAnswers();
+    });
+
+    await t.step("typed SDK errors keep their kind; credentials are scrubbed from messages and logs", async () => {
+      const notFound = await failure(probe(good, "not_found", "db.password"));
+      assert.equal(notFound.kind, "not_found");
+      assert.equal(notFound.message, "no key db.password (token [redacted])");
+      const limited = await failure(probe(good, "rate_limited"));
+      assert.equal(limited.kind, "rate_limited");
+      assert.equal(limited.retryAfterSeconds, 7);
+      const missing = await failure(good.call("describePrefix", [testContext()], { requestId: "r" }));
+      assert.equal(missing.kind, "invalid_input");
+      assert.equal(missing.message, 'plugin "sandbox-good" does not implement describePrefix');
+      const unknown = await failure(good.call("search" as ProtocolMethod, [testContext()], { requestId: "r" }));
+      assert.equal(unknown.kind, "invalid_input");
+      const lines: string[] = [];
+      setLogSink((line) => lines.push(line));
+      setLogLevel("debug");
+      try {
+        assert.equal(firstValue(await probe(good, "log", "hello")), "ok");
+      } finally {
+        setLogLevel("info");
+        setLogSink(() => {});
+      }
+      const stderr = lines.map((line) => JSON.parse(line)).filter((entry) => entry.msg === "plugin stderr");
+      assert.ok(
+        stderr.some((entry) => entry.line === "plugin says hello with token [redacted]"),
+        JSON.stringify(lines),
+      );
+      assert.ok(stderr.some((entry) => entry.line === "raw stdout write"));
+      assert.ok(!lines.some((line) => line.includes(TOKEN)));
+      await goodStillAnswers();
+    });
+
+    await t.step("a stderr flood is rate-limited and the process keeps serving", async () => {
+      const lines: string[] = [];
+      setLogSink((line) => lines.push(line));
+      setLogLevel("debug");
+      try {
+        assert.equal(firstValue(await probe(hostile, "stderr_flood")), "done");
+        assert.equal(firstValue(await probe(hostile, "fetch", `${allowed.url}/ok`)), 'allowed: "200 ok"');
+      } finally {
+        setLogLevel("info");
+        setLogSink(() => {});
+      }
+      const logged = lines.filter((line) => line.includes('"plugin stderr"')).length;
+      assert.ok(logged <= 40, `${logged} stderr lines logged`);
+      await goodStillAnswers();
+    });
+
+    await t.step("calls above maxConcurrent fail with saturated", async () => {
+      const narrow = new SandboxPool({ maxConcurrent: 2 });
+      try {
+        const supervisor = narrow.acquire("k", () => ({
+          nodeId: "narrow",
+          bundlePath: bundles.path("good"),
+          entry: "sandbox-good",
+          netHosts: [allowed.hostPort],
+          init: testInit("sandbox-good"),
+          timeoutMs: 5000,
+        }));
+        const arrivedBefore = allowed.held;
+        const held = [
+          probe(supervisor, "fetch", `${allowed.url}/hold`),
+          probe(supervisor, "fetch", `${allowed.url}/hold`),
+        ];
+        await allowed.holding(arrivedBefore + 2);
+        const saturated = await failure(probe(supervisor, "pid"));
+        assert.equal(saturated.kind, "saturated");
+        assert.equal(saturated.retryAfterSeconds, 1);
+        assert.equal(supervisor.stats.inFlight, 2);
+        allowed.release();
+        for (const result of await Promise.all(held)) assert.equal(firstValue(result), "200 released");
+        assert.match(firstValue(await probe(supervisor, "pid")), /^[0-9]+$/);
+      } finally {
+        await narrow.closeAll();
+      }
+      await goodStillAnswers();
+    });
+
+    await t.step("drain lets an in-flight call finish, refuses new ones, then the process is gone", async () => {
+      await using gate = new LoopbackServer();
+      const draining = pool.acquire("g0:good:x", () => ({
+        nodeId: "old-generation",
+        bundlePath: bundles.path("good"),
+        entry: "sandbox-good",
+        netHosts: [gate.hostPort],
+        init: testInit("sandbox-good"),
+        timeoutMs: 5000,
+      }));
+      const pid = await pidOf(draining);
+      seenPids.add(pid);
+      const slow = probe(draining, "fetch", `${gate.url}/hold`);
+      await gate.holding(1);
+      let drained = false;
+      const drain = pool.drain((key) => key.startsWith("g0:")).then(() => (drained = true));
+      assert.equal(draining.stats.state, "draining");
+      assert.equal((await failure(probe(draining, "pid"))).kind, "crashed");
+      assert.ok(!pool.list().some((entry) => entry.key === "g0:good:x"));
+      assert.ok(isAlive(pid));
+      assert.equal(drained, false);
+      gate.release();
+      assert.equal(firstValue(await slow), "200 released");
+      await drain;
+      assert.equal(isAlive(pid), false);
+      assert.match(draining.stats.lastExit ?? "", /code 0 \(drained\)/);
+      await goodStillAnswers();
+    });
+
+    await t.step("closeAll leaves no child process alive", async () => {
+      for (const entry of pool.list()) if (entry.stats.pid !== null) seenPids.add(entry.stats.pid);
+      assert.ok(seenPids.size >= 8, `only ${seenPids.size} processes seen`);
+      await pool.closeAll();
+      for (const pid of seenPids) assert.equal(isAlive(pid), false, `process ${pid} is alive`);
+      assert.deepEqual(pool.list(), []);
+      assert.equal((await failure(probe(good, "pid"))).kind, "crashed");
+    });
+  } finally {
+    setLogSink(previousSink);
+    Deno.env.delete("IMBI_ADMIN_TOKEN");
+    await pool.closeAll();
+  }
+});
