@@ -7,6 +7,12 @@
  *
  * Usage: deno run -A tests/setup/run.ts [deno test arguments...]
  *
+ * Several checkouts on one machine can share one set of backends: start them
+ * once with `deno run -A tests/setup/run.ts --services-only <env.json>`
+ * (it writes their variables to the file and runs until stopped), then run
+ * tests anywhere with `IMBI_TEST_SERVICES_ENV=<env.json>`: the test command
+ * then starts nothing and reads the variables from the file.
+ *
  * @module
  */
 
@@ -32,10 +38,19 @@ function say(line: string): void {
 }
 
 async function main(): Promise<number> {
+  const shared = Deno.env.get("IMBI_TEST_SERVICES_ENV");
+  const servicesOnly = Deno.args[0] === "--services-only" ? Deno.args[1] : undefined;
+  if (Deno.args[0] === "--services-only" && !servicesOnly) {
+    say("usage: run.ts --services-only <env.json>");
+    return 2;
+  }
   await Deno.mkdir(cacheDir, { recursive: true });
-  const services = await loadServices();
+  const services = shared ? [] : await loadServices();
   const running: RunningService[] = [];
   const env: Record<string, string> = { IMBI_TEST_SERVICES: required ? "required" : "optional" };
+  if (shared) {
+    Object.assign(env, JSON.parse(await Deno.readTextFile(shared)), { IMBI_TEST_SERVICES: env.IMBI_TEST_SERVICES });
+  }
   const failures: string[] = [];
   await Promise.all(services.map(async (svc) => {
     const progress = (line: string) => say(`${svc.name}: ${line}`);
@@ -61,6 +76,16 @@ async function main(): Promise<number> {
       return 1;
     }
     say("their tests will be skipped (set IMBI_TEST_SERVICES=required to fail instead)");
+  }
+  if (servicesOnly) {
+    await Deno.writeTextFile(servicesOnly, JSON.stringify(env, null, 2));
+    say(`services up; variables in ${servicesOnly}; stop with SIGINT or SIGTERM`);
+    await new Promise<void>((resolve) => {
+      Deno.addSignalListener("SIGINT", resolve);
+      Deno.addSignalListener("SIGTERM", resolve);
+    });
+    await stopAll();
+    return 0;
   }
   const args = Deno.args.length > 0 ? Deno.args : ["--parallel"];
   const child = new Deno.Command(Deno.execPath(), {
