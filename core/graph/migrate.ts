@@ -151,7 +151,7 @@ export async function migrateGraph(
   progress({ phase: "export", message: `read ${describeCounts(counts)}`, counts });
   if (options.force && present.length > 0) {
     const clash = [];
-    for (const org of dump.organizations) if (await to.getOrg(org.slug)) clash.push(org.slug);
+    for (const org of dump.organizations) if (await to.findOrg(org.slug)) clash.push(org.slug);
     if (clash.length > 0) {
       throw new ConflictError(
         `The target already holds organization ${clash.slice(0, 10).map((s) => `"${s}"`).join(", ")}` +

@@ -183,7 +183,7 @@ Deno.test("SqliteStore rolls back a multi-step write that fails half way", async
         }),
         /injected failure/,
       );
-      assert.equal(await store.getOrg(dumpOrg), null);
+      assert.equal(await store.findOrg(dumpOrg), null);
       await assert.rejects(store.listServices(dumpOrg), NotFoundError);
     });
   } finally {
