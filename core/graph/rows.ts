@@ -81,6 +81,8 @@ export interface BindingRow {
 }
 
 /**
+ * The slug and name of a row, nothing else.
+ *
  * @param row A row with at least slug and name.
  * @returns The organization (or project type): slug and name only.
  */
@@ -89,6 +91,8 @@ export function slugAndName(row: { slug: string; name: string }): Organization &
 }
 
 /**
+ * Maps a project row.
+ *
  * @param row A project row.
  * @returns The project.
  */
@@ -100,6 +104,8 @@ export function toProject(row: ProjectRow): Project {
 }
 
 /**
+ * Maps an application row.
+ *
  * @param row An application row.
  * @returns The application with its ciphertext credentials.
  */
@@ -108,6 +114,8 @@ export function toApplication(row: ApplicationRow): ServiceApplication {
 }
 
 /**
+ * Maps a Plugin node row.
+ *
  * @param row A Plugin node row.
  * @returns The Plugin node.
  */
@@ -126,6 +134,8 @@ export function toPluginNode(row: PluginRow): PluginNode {
 }
 
 /**
+ * Maps a binding row.
+ *
  * @param row A binding row.
  * @returns The binding.
  */

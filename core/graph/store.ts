@@ -20,6 +20,9 @@
 
 import type { PluginType, ServiceInfo } from "@imbi/plugin-sdk/types";
 
+/** The kinds of plugin, and so the tabs: the SDK's `PluginType`. */
+export type { PluginType };
+
 /** `Organization {slug, name}`. */
 export interface Organization {
   /** Unique across the graph. */

@@ -72,6 +72,8 @@ export interface MergedRow {
 }
 
 /**
+ * Maps a merged edge.
+ *
  * @param row A merged edge of `RESOLVE_TAB` or `EFFECTIVE_BINDINGS`.
  * @returns The effective binding.
  */
@@ -114,6 +116,8 @@ export interface ResolutionRow {
 }
 
 /**
+ * Maps the row of tab resolution.
+ *
  * @param row The row of `RESOLVE_TAB`.
  * @param source The `?source=` sent, or null.
  * @returns The resolution, as `selectBinding` would answer it.

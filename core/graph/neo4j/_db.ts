@@ -5,7 +5,7 @@
  * @module
  */
 
-import neo4j, { type Driver, type ManagedTransaction, type QueryResult, type Record as Row } from "neo4j-driver";
+import neo4j, { type Driver, type ManagedTransaction } from "neo4j-driver";
 import { log } from "../../logger.ts";
 import { unavailable } from "../messages.ts";
 import { isDroppedConnection, mapNeo4jError } from "./errors.ts";
@@ -15,8 +15,23 @@ import { SCHEMA } from "./schema.ts";
 /** A managed transaction, as the store's parts receive it. */
 export type Tx = ManagedTransaction;
 
-/** One row of a result. */
-export type { Row };
+/** One row of a result (a `neo4j-driver` `Record`), as the store's parts read it. */
+export interface Row {
+  /** A field's value, typed by the caller as the query returns it. */
+  // deno-lint-ignore no-explicit-any
+  get(key: string): any;
+  /** Every field by name. */
+  // deno-lint-ignore no-explicit-any
+  toObject(): Record<string, any>;
+}
+
+/** A query's result, as the store's parts read it. */
+export interface Result {
+  /** The rows. */
+  records: Row[];
+  /** What a write changed. */
+  summary: { counters: { updates(): { nodesCreated: number; relationshipsCreated: number } } };
+}
 
 /**
  * Runs one query in a transaction, logging its text (never its values).
@@ -26,7 +41,7 @@ export type { Row };
  * @param params The values.
  * @returns The result.
  */
-export async function run(tx: Tx, cypher: string, params: Record<string, unknown>): Promise<QueryResult> {
+export async function run(tx: Tx, cypher: string, params: Record<string, unknown>): Promise<Result> {
   log.debug("neo4j query", { cypher });
   return await tx.run(cypher, params);
 }
@@ -60,6 +75,8 @@ export class Neo4jDb {
   #closed = false;
 
   /**
+   * Wraps a driver.
+   *
    * @param driver An open driver.
    * @param options Database, timeout, `Retry-After`.
    */

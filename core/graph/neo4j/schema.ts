@@ -29,8 +29,11 @@
 
 /** One schema statement with the name it creates. */
 export interface SchemaStatement {
+  /** The constraint's or index's name. */
   name: string;
+  /** Constraint or index. */
   kind: "constraint" | "index";
+  /** The `CREATE ... IF NOT EXISTS` text. */
   cypher: string;
 }
 

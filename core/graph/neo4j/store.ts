@@ -186,7 +186,11 @@ export class Neo4jStore implements GraphStore {
     return this.#db.read((tx) => orgs.listOrgs(tx, page));
   }
 
-  /** @throws {NotFoundError} For an unknown org. */
+  /**
+   * One organization.
+   *
+   * @throws {NotFoundError} For an unknown org.
+   */
   getOrg(slug: string): Promise<Organization> {
     return this.#db.read((tx) => find.org(tx, slug));
   }
@@ -196,17 +200,27 @@ export class Neo4jStore implements GraphStore {
     return this.#db.read((tx) => find.findOrg(tx, slug));
   }
 
-  /** @throws {ConflictError} When the slug is taken. */
+  /**
+   * Creates an organization.
+   *
+   * @throws {ConflictError} When the slug is taken.
+   */
   createOrg(org: Organization): Promise<Organization> {
     return this.#db.write((tx) => orgs.createOrg(tx, org));
   }
 
-  /** @throws {NotFoundError} For an unknown org. */
+  /**
+   * Renames an organization.
+   *
+   * @throws {NotFoundError} For an unknown org.
+   */
   updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>): Promise<Organization> {
     return this.#db.write((tx) => orgs.updateOrg(tx, slug, patch));
   }
 
   /**
+   * Deletes an empty organization.
+   *
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} While the org holds project types, projects or
    *   services; `extra` carries their counts.
@@ -215,12 +229,20 @@ export class Neo4jStore implements GraphStore {
     return this.#db.write((tx) => orgs.deleteOrg(tx, slug));
   }
 
-  /** @throws {NotFoundError} For an unknown org. */
+  /**
+   * Project types of an org, by slug.
+   *
+   * @throws {NotFoundError} For an unknown org.
+   */
   listProjectTypes(org: string, page?: Page): Promise<ProjectType[]> {
     return this.#db.read((tx) => orgs.listProjectTypes(tx, org, page));
   }
 
-  /** @throws {NotFoundError} For an unknown org or project type. */
+  /**
+   * One project type.
+   *
+   * @throws {NotFoundError} For an unknown org or project type.
+   */
   getProjectType(org: string, slug: string): Promise<ProjectType> {
     return this.#db.read((tx) => find.projectType(tx, { org, slug }));
   }
@@ -231,6 +253,8 @@ export class Neo4jStore implements GraphStore {
   }
 
   /**
+   * Creates a project type.
+   *
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
@@ -238,7 +262,11 @@ export class Neo4jStore implements GraphStore {
     return this.#db.write((tx) => orgs.createProjectType(tx, org, pt));
   }
 
-  /** @throws {NotFoundError} For an unknown org or project type. */
+  /**
+   * Renames a project type.
+   *
+   * @throws {NotFoundError} For an unknown org or project type.
+   */
   updateProjectType(org: string, slug: string, patch: Partial<Omit<ProjectType, "slug">>): Promise<ProjectType> {
     return this.#db.write((tx) => orgs.updateProjectType(tx, { org, slug }, patch));
   }
@@ -254,12 +282,20 @@ export class Neo4jStore implements GraphStore {
     return this.#db.write((tx) => orgs.deleteProjectType(tx, { org, slug }));
   }
 
-  /** @throws {NotFoundError} For an unknown org. */
+  /**
+   * Projects of an org, by slug.
+   *
+   * @throws {NotFoundError} For an unknown org.
+   */
   listProjects(org: string, page?: Page): Promise<Project[]> {
     return this.#db.read((tx) => orgs.listProjects(tx, org, page));
   }
 
-  /** By id, else by slug. @throws {NotFoundError} For an unknown org or project. */
+  /**
+   * One project, by id, else by slug.
+   *
+   * @throws {NotFoundError} For an unknown org or project.
+   */
   getProject(org: string, idOrSlug: string): Promise<Project> {
     return this.#db.read((tx) => find.project(tx, { org, slug: idOrSlug }));
   }
@@ -270,6 +306,8 @@ export class Neo4jStore implements GraphStore {
   }
 
   /**
+   * Creates a project with its project types.
+   *
    * @throws {NotFoundError} For an unknown org or project type.
    * @throws {ConflictError} For a slug taken in the org or an id taken anywhere.
    */
@@ -296,12 +334,20 @@ export class Neo4jStore implements GraphStore {
     return this.#db.write((tx) => orgs.deleteProject(tx, { org, slug: idOrSlug }));
   }
 
-  /** @throws {NotFoundError} For an unknown org. */
+  /**
+   * Services of an org, by slug.
+   *
+   * @throws {NotFoundError} For an unknown org.
+   */
   listServices(org: string, page?: Page): Promise<ThirdPartyService[]> {
     return this.#db.read((tx) => services.listServices(tx, org, page));
   }
 
-  /** @throws {NotFoundError} For an unknown org or service. */
+  /**
+   * One service.
+   *
+   * @throws {NotFoundError} For an unknown org or service.
+   */
   getService(org: string, slug: string): Promise<ThirdPartyService> {
     return this.#db.read((tx) => find.service(tx, { org, slug }));
   }
@@ -312,6 +358,8 @@ export class Neo4jStore implements GraphStore {
   }
 
   /**
+   * Creates a service.
+   *
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
@@ -333,6 +381,8 @@ export class Neo4jStore implements GraphStore {
   }
 
   /**
+   * Deletes a service.
+   *
    * @throws {NotFoundError} For an unknown org or service.
    * @throws {ConflictError} While it has applications or Plugin nodes;
    *   `extra` lists their slugs.
@@ -341,12 +391,20 @@ export class Neo4jStore implements GraphStore {
     return this.#db.write((tx) => services.deleteService(tx, { org, slug }));
   }
 
-  /** @throws {NotFoundError} For an unknown org or service. */
+  /**
+   * Applications of a service, by slug, with ciphertext credentials.
+   *
+   * @throws {NotFoundError} For an unknown org or service.
+   */
   listApplications(org: string, service: string): Promise<ServiceApplication[]> {
     return this.#db.read((tx) => services.listApplications(tx, { org, service }));
   }
 
-  /** With ciphertext credentials. @throws {NotFoundError} For an unknown org, service or application. */
+  /**
+   * One application with ciphertext credentials.
+   *
+   * @throws {NotFoundError} For an unknown org, service or application.
+   */
   getApplication(org: string, service: string, slug: string): Promise<ServiceApplication> {
     return this.#db.read((tx) => find.application(tx, { org, service, slug }));
   }
@@ -357,6 +415,8 @@ export class Neo4jStore implements GraphStore {
   }
 
   /**
+   * Creates an application (its credentials are ciphertext already).
+   *
    * @throws {NotFoundError} For an unknown org or service.
    * @throws {ConflictError} When the slug is taken in the service.
    */
@@ -379,6 +439,8 @@ export class Neo4jStore implements GraphStore {
   }
 
   /**
+   * Deletes an application.
+   *
    * @throws {NotFoundError} For an unknown org, service or application.
    * @throws {ConflictError} While a Plugin node uses it; `extra.plugins`
    *   lists their slugs.
@@ -387,12 +449,20 @@ export class Neo4jStore implements GraphStore {
     return this.#db.write((tx) => services.deleteApplication(tx, { org, service, slug }));
   }
 
-  /** @throws {NotFoundError} For an unknown org or service. */
+  /**
+   * Plugin nodes of a service, by slug.
+   *
+   * @throws {NotFoundError} For an unknown org or service.
+   */
   listPlugins(org: string, service: string): Promise<PluginNode[]> {
     return this.#db.read((tx) => services.listPlugins(tx, { org, service }));
   }
 
-  /** By id, else by slug. @throws {NotFoundError} For an unknown org, service or Plugin node. */
+  /**
+   * One Plugin node, by id, else by slug in the service.
+   *
+   * @throws {NotFoundError} For an unknown org, service or Plugin node.
+   */
   getPlugin(org: string, service: string, idOrSlug: string): Promise<PluginNode> {
     return this.#db.read((tx) => find.plugin(tx, { org, service, slug: idOrSlug }));
   }
@@ -425,6 +495,8 @@ export class Neo4jStore implements GraphStore {
   }
 
   /**
+   * Deletes a Plugin node.
+   *
    * @throws {NotFoundError} For an unknown org, service or Plugin node.
    * @throws {ConflictError} While a binding points at it (as `plugin_id` or
    *   `identity_plugin_id`); `extra.scopes` lists the binding scopes.

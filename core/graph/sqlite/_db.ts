@@ -14,7 +14,11 @@ export class SqliteDb {
   #db: DatabaseSync;
   #statements = new Map<string, StatementSync>();
 
-  /** @param db An open connection with the schema in place. */
+  /**
+   * Wraps a connection.
+   *
+   * @param db An open connection with the schema in place.
+   */
   constructor(db: DatabaseSync) {
     this.#db = db;
   }

@@ -92,6 +92,8 @@ export const SERVICE_COLUMNS = "id, slug, name, vendor, base_url, account, regio
 export const APPLICATION_COLUMNS = "id, slug, name, credentials";
 
 /**
+ * Finds an organization.
+ *
  * @param db The connection.
  * @param slug Organization slug.
  * @returns Its row, or undefined.
@@ -101,6 +103,8 @@ export function findOrg(db: SqliteDb, slug: string): OrgRow | undefined {
 }
 
 /**
+ * Gets an organization.
+ *
  * @param db The connection.
  * @param slug Organization slug.
  * @returns Its row.
@@ -111,6 +115,8 @@ export function org(db: SqliteDb, slug: string): OrgRow {
 }
 
 /**
+ * Finds a project type.
+ *
  * @param db The connection.
  * @param o The organization.
  * @param slug Project-type slug.
@@ -121,6 +127,8 @@ export function findProjectType(db: SqliteDb, o: OrgRow, slug: string): (KeyedRo
 }
 
 /**
+ * Gets a project type.
+ *
  * @param db The connection.
  * @param o The organization.
  * @param slug Project-type slug.
@@ -132,6 +140,8 @@ export function projectType(db: SqliteDb, o: OrgRow, slug: string): KeyedRow & {
 }
 
 /**
+ * Finds a project.
+ *
  * @param db The connection.
  * @param o The organization.
  * @param idOrSlug Project id, else slug.
@@ -147,6 +157,8 @@ export function findProject(db: SqliteDb, o: OrgRow, idOrSlug: string): ProjectR
 }
 
 /**
+ * Gets a project.
+ *
  * @param db The connection.
  * @param o The organization.
  * @param idOrSlug Project id, else slug.
@@ -158,6 +170,8 @@ export function project(db: SqliteDb, o: OrgRow, idOrSlug: string): ProjectRow {
 }
 
 /**
+ * Finds a service.
+ *
  * @param db The connection.
  * @param o The organization.
  * @param slug Service slug.
@@ -168,6 +182,8 @@ export function findService(db: SqliteDb, o: OrgRow, slug: string): ServiceRow |
 }
 
 /**
+ * Gets a service.
+ *
  * @param db The connection.
  * @param o The organization.
  * @param slug Service slug.
@@ -179,6 +195,8 @@ export function service(db: SqliteDb, o: OrgRow, slug: string): ServiceRow {
 }
 
 /**
+ * Finds an application.
+ *
  * @param db The connection.
  * @param svc The service.
  * @param slug Application slug.
@@ -193,6 +211,8 @@ export function findApplication(db: SqliteDb, svc: ServiceRow, slug: string): Ap
 }
 
 /**
+ * Gets an application.
+ *
  * @param db The connection.
  * @param svc The service.
  * @param slug Application slug.
@@ -204,6 +224,8 @@ export function application(db: SqliteDb, svc: ServiceRow, slug: string): Applic
 }
 
 /**
+ * Finds a Plugin node.
+ *
  * @param db The connection.
  * @param svc The service.
  * @param idOrSlug Plugin node id, else slug.
@@ -216,6 +238,8 @@ export function findPlugin(db: SqliteDb, svc: ServiceRow, idOrSlug: string): Plu
 }
 
 /**
+ * Gets a Plugin node.
+ *
  * @param db The connection.
  * @param svc The service.
  * @param idOrSlug Plugin node id, else slug.

@@ -137,7 +137,11 @@ export class SqliteStore implements GraphStore {
     return this.#db.read(() => orgs.listOrgs(this.#db, page));
   }
 
-  /** @throws {NotFoundError} For an unknown org. */
+  /**
+   * One organization.
+   *
+   * @throws {NotFoundError} For an unknown org.
+   */
   getOrg(slug: string): Promise<Organization> {
     return this.#db.read(() => slugAndName(lookups.org(this.#db, slug)));
   }
@@ -150,17 +154,27 @@ export class SqliteStore implements GraphStore {
     });
   }
 
-  /** @throws {ConflictError} When the slug is taken. */
+  /**
+   * Creates an organization.
+   *
+   * @throws {ConflictError} When the slug is taken.
+   */
   createOrg(org: Organization): Promise<Organization> {
     return this.#db.write(() => orgs.insertOrg(this.#db, org));
   }
 
-  /** @throws {NotFoundError} For an unknown org. */
+  /**
+   * Renames an organization.
+   *
+   * @throws {NotFoundError} For an unknown org.
+   */
   updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>): Promise<Organization> {
     return this.#db.write(() => orgs.updateOrg(this.#db, slug, patch));
   }
 
   /**
+   * Deletes an empty organization.
+   *
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} While the org holds project types, projects or
    *   services; `extra` carries their counts.
@@ -169,12 +183,20 @@ export class SqliteStore implements GraphStore {
     return this.#db.write(() => orgs.deleteOrg(this.#db, slug));
   }
 
-  /** @throws {NotFoundError} For an unknown org. */
+  /**
+   * Project types of an org, by slug.
+   *
+   * @throws {NotFoundError} For an unknown org.
+   */
   listProjectTypes(org: string, page?: Page): Promise<ProjectType[]> {
     return this.#db.read(() => orgs.listProjectTypes(this.#db, org, page));
   }
 
-  /** @throws {NotFoundError} For an unknown org or project type. */
+  /**
+   * One project type.
+   *
+   * @throws {NotFoundError} For an unknown org or project type.
+   */
   getProjectType(org: string, slug: string): Promise<ProjectType> {
     return this.#db.read(() => slugAndName(lookups.projectType(this.#db, lookups.org(this.#db, org), slug)));
   }
@@ -189,6 +211,8 @@ export class SqliteStore implements GraphStore {
   }
 
   /**
+   * Creates a project type.
+   *
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
@@ -196,7 +220,11 @@ export class SqliteStore implements GraphStore {
     return this.#db.write(() => orgs.insertProjectType(this.#db, lookups.org(this.#db, org), pt));
   }
 
-  /** @throws {NotFoundError} For an unknown org or project type. */
+  /**
+   * Renames a project type.
+   *
+   * @throws {NotFoundError} For an unknown org or project type.
+   */
   updateProjectType(org: string, slug: string, patch: Partial<Omit<ProjectType, "slug">>): Promise<ProjectType> {
     return this.#db.write(() => orgs.updateProjectType(this.#db, { org, slug }, patch));
   }
@@ -212,12 +240,20 @@ export class SqliteStore implements GraphStore {
     return this.#db.write(() => orgs.deleteProjectType(this.#db, { org, slug }));
   }
 
-  /** @throws {NotFoundError} For an unknown org. */
+  /**
+   * Projects of an org, by slug.
+   *
+   * @throws {NotFoundError} For an unknown org.
+   */
   listProjects(org: string, page?: Page): Promise<Project[]> {
     return this.#db.read(() => orgs.listProjects(this.#db, org, page));
   }
 
-  /** By id, else by slug. @throws {NotFoundError} For an unknown org or project. */
+  /**
+   * One project, by id, else by slug.
+   *
+   * @throws {NotFoundError} For an unknown org or project.
+   */
   getProject(org: string, idOrSlug: string): Promise<Project> {
     return this.#db.read(() => toProject(lookups.project(this.#db, lookups.org(this.#db, org), idOrSlug)));
   }
@@ -232,6 +268,8 @@ export class SqliteStore implements GraphStore {
   }
 
   /**
+   * Creates a project with its project types.
+   *
    * @throws {NotFoundError} For an unknown org or project type.
    * @throws {ConflictError} For a slug taken in the org or an id taken anywhere.
    */
@@ -258,12 +296,20 @@ export class SqliteStore implements GraphStore {
     return this.#db.write(() => orgs.deleteProject(this.#db, { org, slug: idOrSlug }));
   }
 
-  /** @throws {NotFoundError} For an unknown org. */
+  /**
+   * Services of an org, by slug.
+   *
+   * @throws {NotFoundError} For an unknown org.
+   */
   listServices(org: string, page?: Page): Promise<ThirdPartyService[]> {
     return this.#db.read(() => services.listServices(this.#db, org, page));
   }
 
-  /** @throws {NotFoundError} For an unknown org or service. */
+  /**
+   * One service.
+   *
+   * @throws {NotFoundError} For an unknown org or service.
+   */
   getService(org: string, slug: string): Promise<ThirdPartyService> {
     return this.#db.read(() => toService(services.serviceOf(this.#db, { org, service: slug })));
   }
@@ -278,6 +324,8 @@ export class SqliteStore implements GraphStore {
   }
 
   /**
+   * Creates a service.
+   *
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
@@ -299,6 +347,8 @@ export class SqliteStore implements GraphStore {
   }
 
   /**
+   * Deletes a service.
+   *
    * @throws {NotFoundError} For an unknown org or service.
    * @throws {ConflictError} While it has applications or Plugin nodes;
    *   `extra` lists their slugs.
@@ -307,12 +357,20 @@ export class SqliteStore implements GraphStore {
     return this.#db.write(() => services.deleteService(this.#db, { org, service: slug }));
   }
 
-  /** @throws {NotFoundError} For an unknown org or service. */
+  /**
+   * Applications of a service, by slug, with ciphertext credentials.
+   *
+   * @throws {NotFoundError} For an unknown org or service.
+   */
   listApplications(org: string, service: string): Promise<ServiceApplication[]> {
     return this.#db.read(() => services.listApplications(this.#db, { org, service }));
   }
 
-  /** With ciphertext credentials. @throws {NotFoundError} For an unknown org, service or application. */
+  /**
+   * One application with ciphertext credentials.
+   *
+   * @throws {NotFoundError} For an unknown org, service or application.
+   */
   getApplication(org: string, service: string, slug: string): Promise<ServiceApplication> {
     return this.#db.read(() =>
       toApplication(lookups.application(this.#db, services.serviceOf(this.#db, { org, service }), slug))
@@ -330,6 +388,8 @@ export class SqliteStore implements GraphStore {
   }
 
   /**
+   * Creates an application (its credentials are ciphertext already).
+   *
    * @throws {NotFoundError} For an unknown org or service.
    * @throws {ConflictError} When the slug is taken in the service.
    */
@@ -354,6 +414,8 @@ export class SqliteStore implements GraphStore {
   }
 
   /**
+   * Deletes an application.
+   *
    * @throws {NotFoundError} For an unknown org, service or application.
    * @throws {ConflictError} While a Plugin node uses it; `extra.plugins`
    *   lists their slugs.
@@ -362,12 +424,20 @@ export class SqliteStore implements GraphStore {
     return this.#db.write(() => services.deleteApplication(this.#db, { org, service, slug }));
   }
 
-  /** @throws {NotFoundError} For an unknown org or service. */
+  /**
+   * Plugin nodes of a service, by slug.
+   *
+   * @throws {NotFoundError} For an unknown org or service.
+   */
   listPlugins(org: string, service: string): Promise<PluginNode[]> {
     return this.#db.read(() => services.listPlugins(this.#db, { org, service }));
   }
 
-  /** By id, else by slug. @throws {NotFoundError} For an unknown org, service or Plugin node. */
+  /**
+   * One Plugin node, by id, else by slug in the service.
+   *
+   * @throws {NotFoundError} For an unknown org, service or Plugin node.
+   */
   getPlugin(org: string, service: string, idOrSlug: string): Promise<PluginNode> {
     return this.#db.read(() =>
       toPluginNode(lookups.plugin(this.#db, services.serviceOf(this.#db, { org, service }), idOrSlug))
@@ -411,6 +481,8 @@ export class SqliteStore implements GraphStore {
   }
 
   /**
+   * Deletes a Plugin node.
+   *
    * @throws {NotFoundError} For an unknown org, service or Plugin node.
    * @throws {ConflictError} While a binding points at it (as `plugin_id` or
    *   `identity_plugin_id`); `extra.scopes` lists the binding scopes.
