@@ -19,6 +19,7 @@ import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
 import { NEO4J_VERSION, Neo4jServer } from "../support/neo4j_server.ts";
 import { serviceUrl } from "../support/services.ts";
 import { startTestApp, type TestApp } from "../support/test_app.ts";
+import { boundProjectSpec, resolveConfiguration } from "./_specs.ts";
 
 const libDir = serviceUrl("IMBI_TEST_NEO4J_LIB");
 
@@ -79,7 +80,7 @@ function everyMethod(store: GraphStore, org: string, projectId: string, pluginId
     getBindings: () => store.getBindings(scope),
     replaceBindings: () => store.replaceBindings(scope, []),
     effectiveBindings: () => store.effectiveBindings(org, projectId),
-    resolveTab: () => store.resolveTab({ org, project: projectId, tab: "configuration", loaded: ["demo-config"] }),
+    resolveTab: () => resolveConfiguration(store, { org, project: projectId }),
     exportAll: () => store.exportAll(),
     importAll: () => store.importAll({ organizations: [] }),
   };
@@ -107,25 +108,10 @@ Deno.test({
     let recoveredMs: number | null = null;
     try {
       store = await Neo4jStore.connect({ url: server.url, user: server.user, password: server.password });
-      const built = await buildOrg(store, {
-        slug: uniqueSlug(),
-        project_types: ["web"],
-        services: [{
-          slug: "aws",
-          applications: [{ slug: "main", credentials: { key: "v1:k1:AAA" } }],
-          plugins: [{ slug: "ssm", plugin: "demo-config", plugin_type: "configuration" }],
-        }],
-        projects: [{ slug: "billing", project_types: ["web"] }],
-        project_type_bindings: { web: [{ plugin: "aws/ssm", default: true }] },
-      });
+      const built = await buildOrg(store, boundProjectSpec(uniqueSlug()));
       const projectId = built.projects.billing!.id;
       const pluginId = built.pluginId("aws/ssm");
-      const before = await store.resolveTab({
-        org: built.org,
-        project: "billing",
-        tab: "configuration",
-        loaded: ["demo-config"],
-      });
+      const before = await resolveConfiguration(store, { org: built.org, project: "billing" });
       assert.equal(before.kind, "selected");
       const calls = everyMethod(store, built.org, projectId, pluginId);
       app = await startTestApp({ packages: [], store });
@@ -200,12 +186,7 @@ Deno.test({
           }
         }
         assert.ok(recovered !== null, "the store did not recover within 10 s of Neo4j answering again");
-        const after = await store!.resolveTab({
-          org: built.org,
-          project: "billing",
-          tab: "configuration",
-          loaded: ["demo-config"],
-        });
+        const after = await resolveConfiguration(store!, { org: built.org, project: "billing" });
         assert.deepEqual(after, before);
         // Writes work again too, through the pool's fresh connections.
         await store!.updateOrg(built.org, { name: "Back" });

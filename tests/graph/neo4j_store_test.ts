@@ -17,6 +17,7 @@ import { setLogLevel, setLogSink } from "../../core/logger.ts";
 import { storeContract } from "./store_contract.ts";
 import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
 import { serviceUrl } from "../support/services.ts";
+import { boundProjectSpec, resolveConfiguration, twoPluginsSpec } from "./_specs.ts";
 
 const url = serviceUrl("IMBI_TEST_NEO4J_URL");
 const ignore = url === undefined;
@@ -63,17 +64,7 @@ Deno.test({
   fn: async () => {
     const store = await connect();
     try {
-      const built = await buildOrg(store, {
-        slug: uniqueSlug(),
-        project_types: ["web"],
-        services: [{
-          slug: "svc",
-          plugins: [
-            { slug: "a", plugin: "demo-config", plugin_type: "configuration" },
-            { slug: "b", plugin: "demo-config", plugin_type: "configuration" },
-          ],
-        }],
-      });
+      const built = await buildOrg(store, twoPluginsSpec(uniqueSlug()));
       // One default per scope and tab is also a relationship uniqueness constraint:
       // a dump (checked whole before writing) cannot sneak two in, and neither can
       // two writers; here the store's check fires first with a 422.
@@ -181,24 +172,9 @@ Deno.test({
       if (entry.msg === "neo4j query" && entry.cypher) queries.push(entry.cypher);
     });
     try {
-      const built = await buildOrg(store, {
-        slug: uniqueSlug(),
-        project_types: ["web"],
-        services: [{
-          slug: "aws",
-          applications: [{ slug: "main", credentials: { key: "v1:k1:AAA" } }],
-          plugins: [{ slug: "ssm", plugin: "demo-config", plugin_type: "configuration" }],
-        }],
-        projects: [{ slug: "billing", project_types: ["web"] }],
-        project_type_bindings: { web: [{ plugin: "aws/ssm", default: true }] },
-      });
+      const built = await buildOrg(store, boundProjectSpec(uniqueSlug()));
       setLogLevel("debug");
-      const resolution = await store.resolveTab({
-        org: built.org,
-        project: "billing",
-        tab: "configuration",
-        loaded: ["demo-config"],
-      });
+      const resolution = await resolveConfiguration(store, { org: built.org, project: "billing" });
       setLogLevel("info");
       assert.equal(resolution.kind, "selected");
       if (resolution.kind !== "selected") return;
