@@ -35,6 +35,16 @@ storeContract("neo4j", async () => {
   return { store, cleanup: () => store.close() };
 }, { ignore });
 
+/** Collects the Cypher text of every query the store logs; returns the sink to restore. */
+function captureQueries(): { queries: string[]; previousSink: ReturnType<typeof setLogSink> } {
+  const queries: string[] = [];
+  const previousSink = setLogSink((line) => {
+    const entry = JSON.parse(line) as { msg: string; cypher?: string };
+    if (entry.msg === "neo4j query" && entry.cypher) queries.push(entry.cypher);
+  });
+  return { queries, previousSink };
+}
+
 Deno.test({
   name: "Neo4jStore.connect() creates every constraint and index once, however often it runs",
   ignore,
@@ -88,11 +98,7 @@ Deno.test({
   ignore,
   fn: async () => {
     const store = await connect();
-    const queries: string[] = [];
-    const previousSink = setLogSink((line) => {
-      const entry = JSON.parse(line) as { msg: string; cypher?: string };
-      if (entry.msg === "neo4j query" && entry.cypher) queries.push(entry.cypher);
-    });
+    const { queries, previousSink } = captureQueries();
     setLogLevel("debug");
     try {
       const marker = `x'}) DETACH DELETE n //"\`${crypto.randomUUID().slice(0, 8)}`;
@@ -166,11 +172,7 @@ Deno.test({
   ignore,
   fn: async () => {
     const store = await connect();
-    const queries: string[] = [];
-    const previousSink = setLogSink((line) => {
-      const entry = JSON.parse(line) as { msg: string; cypher?: string };
-      if (entry.msg === "neo4j query" && entry.cypher) queries.push(entry.cypher);
-    });
+    const { queries, previousSink } = captureQueries();
     try {
       const built = await buildOrg(store, boundProjectSpec(uniqueSlug()));
       setLogLevel("debug");

@@ -1,7 +1,7 @@
 /**
  * The Neo4j store's schema: uniqueness constraints and indexes, created with
  * `IF NOT EXISTS` at every connect. Private to `core/`: only
- * `core/neo4j_store.ts` and its tests import it.
+ * `core/graph/neo4j/store.ts` and its tests import it.
  *
  * The graph of spec section 6 in Neo4j:
  *

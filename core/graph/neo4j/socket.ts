@@ -1,6 +1,6 @@
 /**
  * Turns Nagle's algorithm off on the Neo4j driver's sockets. Private to
- * `core/`: only `core/neo4j_store.ts` imports it.
+ * `core/`: only `core/graph/neo4j/store.ts` imports it.
  *
  * Why: `neo4j-driver` opens its sockets with `node:net` / `node:tls` and
  * never calls `setNoDelay`, and under Deno those sockets keep Nagle on. The
