@@ -57,3 +57,14 @@ export function disableNagleForBoltPort(port: number): void {
   wrap(net as unknown as { connect: unknown });
   wrap(tls as unknown as { connect: unknown });
 }
+
+/**
+ * The port a Neo4j URL connects to.
+ *
+ * @param url A `neo4j://` or `bolt://` URL (with `+s` or `+ssc`).
+ * @returns Its port, 7687 when it names none.
+ */
+export function boltPort(url: string): number {
+  const port = new URL(url.replace(/^[a-z0-9+]+:/, "http:")).port;
+  return port === "" ? 7687 : Number(port);
+}

@@ -20,10 +20,9 @@
  *   reconnects by itself when the server is back; nothing needs a restart.
  *
  * The parts live beside this file by resource (`_orgs.ts`, `_services.ts`,
- * `_bindings.ts`, `_dump.ts` with `import_plan.ts`). The write rules and
- * messages are the graph's (`../rules.ts`, `../messages.ts`), shared with the
- * SQLite store, and the store contract suite (`tests/graph/store_contract.ts`)
- * holds both to them.
+ * `_bindings.ts`, `_dump.ts`, `import_plan.ts`); the rules and messages are
+ * the graph's (`../rules.ts`, `../messages.ts`), shared with the SQLite
+ * store; `tests/graph/store_contract.ts` holds both to them.
  *
  * @example
  * ```ts
@@ -65,7 +64,7 @@ import * as orgs from "./_orgs.ts";
 import * as services from "./_services.ts";
 import { Q } from "./queries.ts";
 import { RESOLVE_TAB } from "./resolution.ts";
-import { disableNagleForBoltPort } from "./socket.ts";
+import { boltPort, disableNagleForBoltPort } from "./socket.ts";
 
 /** Options of {@linkcode Neo4jStore.connect}. */
 export interface Neo4jStoreOptions {
@@ -589,11 +588,6 @@ export class Neo4jStore implements GraphStore {
   importAll(graph: GraphDump): Promise<void> {
     return this.#db.write((tx) => dump.importAll(tx, graph));
   }
-}
-
-function boltPort(url: string): number {
-  const port = new URL(url.replace(/^[a-z0-9+]+:/, "http:")).port;
-  return port === "" ? 7687 : Number(port);
 }
 
 function redactUrl(url: string): string {
