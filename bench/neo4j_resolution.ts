@@ -12,51 +12,26 @@
  * @module
  */
 
-import type { PluginType } from "@imbi/plugin-sdk/types";
-import type { GraphStore, ResolveQuery } from "../core/graph/store.ts";
+import type { GraphStore } from "../core/graph/store.ts";
 import { setLogLevel } from "../core/logger.ts";
 import { Neo4jStore } from "../core/graph/neo4j/store.ts";
 import { SqliteStore } from "../core/graph/sqlite/store.ts";
-import { GENERATED_MANIFESTS, generateGraph, uniqueSlug } from "../tests/support/graph_fixtures.ts";
+import { generateGraph, uniqueSlug } from "../tests/support/graph_fixtures.ts";
 import { installNeo4j, Neo4jServer } from "../tests/support/neo4j_server.ts";
+import { percentile, PROJECTS, resolutionQueries, timeResolutions } from "./_resolution.ts";
 
-const PROJECTS = 10_000;
-const SAMPLES = 1_000;
 const WARM_UP = 200;
-const LOADED = Object.values(GENERATED_MANIFESTS);
 const root = new URL("../", import.meta.url).pathname;
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
-/** Every tenth project, alternating tabs and id/slug lookups: as in `bench/resolution_bench.ts`. */
-function queriesFor(org: ReturnType<typeof generateGraph>["organizations"][number]): ResolveQuery[] {
-  const queries: ResolveQuery[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const project = org.projects[(i * 10 + 7) % org.projects.length]!;
-    const tab: PluginType = i % 2 === 0 ? "configuration" : "logs";
-    queries.push({ org: org.slug, project: i % 3 === 0 ? project.slug : project.id, tab, loaded: LOADED });
-  }
-  return queries;
-}
 
 async function measure(store: GraphStore, extra: Record<string, unknown>): Promise<void> {
   const dump = generateGraph({ projects: PROJECTS, seed: 42, org: uniqueSlug("bench") });
   const importStarted = performance.now();
   await store.importAll(dump);
   const importMs = performance.now() - importStarted;
-  const queries = queriesFor(dump.organizations[0]!);
-  for (let i = 0; i < WARM_UP; i++) await store.resolveTab(queries[(i * 7) % queries.length]!);
-  const times: number[] = [];
-  const kinds = new Map<string, number>();
-  for (const q of queries) {
-    const start = performance.now();
-    const result = await store.resolveTab(q);
-    times.push(performance.now() - start);
-    kinds.set(result.kind, (kinds.get(result.kind) ?? 0) + 1);
-  }
-  times.sort((a, b) => a - b);
+  const { sorted: times, outcomes } = await timeResolutions(store, {
+    queries: resolutionQueries(dump.organizations[0]!),
+    warmUp: WARM_UP,
+  });
   const line = JSON.stringify({
     store: store.kind,
     projects: PROJECTS,
@@ -65,7 +40,7 @@ async function measure(store: GraphStore, extra: Record<string, unknown>): Promi
     p99_ms: Number(percentile(times, 99).toFixed(3)),
     max_ms: Number(times.at(-1)!.toFixed(3)),
     import_ms: Math.round(importMs),
-    outcomes: Object.fromEntries(kinds),
+    outcomes,
     ...extra,
   });
   await Deno.stdout.write(new TextEncoder().encode(line + "\n"));

@@ -9,14 +9,10 @@
  * @module
  */
 
-import type { PluginType } from "@imbi/plugin-sdk/types";
 import type { ResolveQuery } from "../core/graph/store.ts";
 import { SqliteStore } from "../core/graph/sqlite/store.ts";
-import { GENERATED_MANIFESTS, generateGraph } from "../tests/support/graph_fixtures.ts";
-
-const PROJECTS = 10_000;
-const SAMPLES = 1_000;
-const LOADED = Object.values(GENERATED_MANIFESTS);
+import { generateGraph } from "../tests/support/graph_fixtures.ts";
+import { percentile, PROJECTS, resolutionQueries, timeResolutions } from "./_resolution.ts";
 
 /** Builds the graph in a temp-file store; returns it and the queries to run. */
 async function setup(): Promise<
@@ -26,14 +22,7 @@ async function setup(): Promise<
   const store = SqliteStore.open(`${dir}/graph.db`);
   const dump = generateGraph({ projects: PROJECTS, seed: 42 });
   await store.importAll(dump);
-  const org = dump.organizations[0]!;
-  // Every tenth project, alternating tabs and id/slug lookups: deterministic.
-  const queries: ResolveQuery[] = [];
-  for (let i = 0; i < SAMPLES; i++) {
-    const project = org.projects[(i * 10 + 7) % org.projects.length]!;
-    const tab: PluginType = i % 2 === 0 ? "configuration" : "logs";
-    queries.push({ org: org.slug, project: i % 3 === 0 ? project.slug : project.id, tab, loaded: LOADED });
-  }
+  const queries = resolutionQueries(dump.organizations[0]!);
   return {
     store,
     queries,
@@ -45,29 +34,16 @@ async function setup(): Promise<
   };
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
-
 async function report(): Promise<void> {
   const { store, queries, dispose } = await setup();
   try {
-    for (const q of queries.slice(0, 100)) await store.resolveTab(q); // warm-up
-    const times: number[] = [];
-    const kinds = new Map<string, number>();
-    for (const q of queries) {
-      const start = performance.now();
-      const result = await store.resolveTab(q);
-      times.push(performance.now() - start);
-      kinds.set(result.kind, (kinds.get(result.kind) ?? 0) + 1);
-    }
-    times.sort((a, b) => a - b);
+    const { sorted, outcomes } = await timeResolutions(store, { queries, warmUp: 100 });
     const line = JSON.stringify({
       projects: PROJECTS,
-      resolutions: times.length,
-      median_ms: Number(percentile(times, 50).toFixed(4)),
-      p99_ms: Number(percentile(times, 99).toFixed(4)),
-      outcomes: Object.fromEntries(kinds),
+      resolutions: sorted.length,
+      median_ms: Number(percentile(sorted, 50).toFixed(4)),
+      p99_ms: Number(percentile(sorted, 99).toFixed(4)),
+      outcomes,
     });
     await Deno.stdout.write(new TextEncoder().encode(line + "\n"));
   } finally {

@@ -1,225 +1,95 @@
 /**
- * Writes that need more than the graph: plugin options checked against the
- * manifest's JSON Schema (defaults applied), required credential fields,
- * network hosts that can be computed, `search_template` placeholders, and
- * credential encryption. Reads that must hide secrets go through the views
- * here too. Structural rules stay in the store.
+ * Plugin node writes that need more than the graph: options checked against
+ * the manifest's JSON Schema (defaults applied), the application holding the
+ * required credential fields, network hosts that can be computed, and
+ * `search_template` placeholders of bindings; and the view of a node with
+ * its load status and hosts. Structural rules stay in the store
+ * (`core/graph/rules.ts`); application credentials are `core/credentials.ts`.
  *
  * @module
  */
 
 import type { PluginManifest } from "@imbi/plugin-sdk/types";
-import { type FieldError, NotFoundError, ValidationError } from "./errors.ts";
+import { type FieldError, ValidationError } from "./errors.ts";
 import type {
   Binding,
   BindingScope,
   GraphStore,
   PluginNode,
+  PluginNodePatch,
   ServiceApplication,
   ThirdPartyService,
 } from "./graph/store.ts";
-import { Keyring } from "./crypto.ts";
+import type { Keyring } from "./crypto.ts";
+import {
+  type ApplicationCreate,
+  type ApplicationUpdate,
+  type ApplicationView,
+  type Credentials,
+  type ManifestLookup,
+  missingCredentials,
+} from "./credentials.ts";
 import { type JsonSchema, validate } from "./json_schema.ts";
 import { credentialFields } from "./packages/manifest.ts";
 import { computeNetHosts } from "./sandbox/network_hosts.ts";
 import { checkTemplate } from "./template.ts";
 
-/** Finds the manifest of a loaded entry point by its slug. */
-export type ManifestLookup = (slug: string) => PluginManifest | undefined;
-
-/** An application as responses show it: field names, and values only of non-secret fields. */
-export interface ApplicationView {
-  slug: string;
-  name: string;
-  credential_fields: string[];
-  credentials: Record<string, string>;
-}
-
 /** A Plugin node as responses show it, with the hosts its sandbox may reach. */
 export interface PluginView extends PluginNode {
+  /** Whether its manifest is loaded right now. */
   status: "loaded" | "not_loaded";
+  /** The hosts computed from its manifest, options and service; empty when not loaded. */
   network: { hosts: string[] };
 }
 
 /** Body of a Plugin node create. */
 export interface PluginCreate {
+  /** Unique within the service. */
   slug: string;
+  /** The manifest slug of a loaded entry point. */
   plugin: string;
+  /** The application holding its credentials; absent or null uses the service's only one. */
   application?: string | null;
+  /** Display name. */
   label: string;
+  /** Options, checked against the manifest (defaults applied). */
   options?: Record<string, unknown>;
+  /** Default true. */
   enabled?: boolean;
 }
 
 /** Body of a Plugin node update. */
 export interface PluginUpdate {
+  /** Another application of the service, or null for the service's only one. */
   application?: string | null;
+  /** New display name. */
   label?: string;
+  /** New options, checked against the manifest. */
   options?: Record<string, unknown>;
+  /** Enable or disable. */
   enabled?: boolean;
 }
 
 /**
- * The context string a credential ciphertext is bound to.
- *
- * @param org Organization slug.
- * @param service Service slug.
- * @param application Application slug.
- * @param field Credential field name.
- * @returns The AES-GCM additional data.
+ * Plugin node and binding writes that need manifests, over a graph store.
+ * The credential operations of {@linkcode Credentials} are reachable here
+ * too, so the routes hold one object.
  */
-export function credentialContext(org: string, service: string, application: string, field: string): string {
-  return `${org}/${service}/${application}/${field}`;
-}
-
-/** Write rules that need manifests and the keyring, over a graph store. */
-export class Directory {
+export class PluginNodes {
   #store: GraphStore;
-  #keyring: Keyring;
+  #credentials: Credentials;
   #manifest: ManifestLookup;
 
   /**
+   * Builds the service over a store.
+   *
    * @param store The graph store.
-   * @param options The keyring and the manifest lookup of the current registry.
+   * @param options The credentials service and the manifest lookup of the current registry.
    */
-  constructor(store: GraphStore, options: { keyring: Keyring; manifest: ManifestLookup }) {
+  constructor(store: GraphStore, options: { credentials: Credentials; manifest: ManifestLookup }) {
     this.#store = store;
-    this.#keyring = options.keyring;
+    this.#credentials = options.credentials;
     this.#manifest = options.manifest;
-  }
-
-  /** The keyring, for callers that decrypt (tab resolution). */
-  get keyring(): Keyring {
-    return this.#keyring;
-  }
-
-  async #encrypt(org: string, service: string, app: string, values: Record<string, string>) {
-    const out: Record<string, string> = {};
-    for (const [field, value] of Object.entries(values)) {
-      out[field] = await this.#keyring.encrypt(value, credentialContext(org, service, app, field));
-    }
-    return out;
-  }
-
-  /**
-   * Decrypts every credential of an application.
-   *
-   * @param org Organization slug.
-   * @param service Service slug.
-   * @param app The stored application.
-   * @returns Field name to plaintext.
-   */
-  async decryptCredentials(org: string, service: string, app: ServiceApplication): Promise<Record<string, string>> {
-    const out: Record<string, string> = {};
-    for (const [field, sealed] of Object.entries(app.credentials)) {
-      out[field] = await this.#keyring.decrypt(sealed, credentialContext(org, service, app.slug, field));
-    }
-    return out;
-  }
-
-  /** Field names declared `secret: false` by the manifests of the service's Plugin nodes. */
-  async #publicFields(org: string, service: string): Promise<Set<string>> {
-    const open = new Set<string>();
-    const closed = new Set<string>();
-    for (const node of await this.#store.listPlugins(org, service)) {
-      const manifest = this.#manifest(node.plugin);
-      if (!manifest) continue;
-      for (const field of credentialFields(manifest)) (field.secret ? closed : open).add(field.name);
-    }
-    for (const name of closed) open.delete(name);
-    return open;
-  }
-
-  /**
-   * Shows an application without its secrets.
-   *
-   * @param org Organization slug.
-   * @param service Service slug.
-   * @param app The stored application.
-   * @returns The view: every field name, values of non-secret fields only.
-   */
-  async applicationView(org: string, service: string, app: ServiceApplication): Promise<ApplicationView> {
-    const open = await this.#publicFields(org, service);
-    const credentials: Record<string, string> = {};
-    for (const [field, sealed] of Object.entries(app.credentials)) {
-      if (open.has(field)) {
-        credentials[field] = await this.#keyring.decrypt(sealed, credentialContext(org, service, app.slug, field));
-      }
-    }
-    return { slug: app.slug, name: app.name, credential_fields: Object.keys(app.credentials).sort(), credentials };
-  }
-
-  /**
-   * Creates an application, encrypting every credential value.
-   *
-   * @param org Organization slug.
-   * @param service Service slug.
-   * @param input Slug, name and plaintext credentials.
-   * @returns The view of the stored application.
-   */
-  async createApplication(
-    org: string,
-    service: string,
-    input: { slug: string; name: string; credentials: Record<string, string> },
-  ): Promise<ApplicationView> {
-    const credentials = await this.#encrypt(org, service, input.slug, input.credentials);
-    const app = await this.#store.createApplication(org, service, { slug: input.slug, name: input.name, credentials });
-    return await this.applicationView(org, service, app);
-  }
-
-  /**
-   * Updates an application: a credential set to `null` is removed, others are
-   * replaced. Refuses a change that leaves a Plugin node using the
-   * application without a required field.
-   *
-   * @param org Organization slug.
-   * @param service Service slug.
-   * @param slug Application slug.
-   * @param patch New name and credential changes.
-   * @returns The view of the stored application.
-   * @throws {ValidationError} Naming the Plugin node and the missing fields.
-   */
-  async updateApplication(
-    org: string,
-    service: string,
-    slug: string,
-    patch: { name?: string; credentials?: Record<string, string | null> },
-  ): Promise<ApplicationView> {
-    const current = await this.#store.getApplication(org, service, slug);
-    if (!current) {
-      throw new NotFoundError(`Application "${slug}" not found in service "${service}"`);
-    }
-    const credentials = { ...current.credentials };
-    if (patch.credentials) {
-      for (const [field, value] of Object.entries(patch.credentials)) {
-        if (value === null) delete credentials[field];
-        else credentials[field] = await this.#keyring.encrypt(value, credentialContext(org, service, slug, field));
-      }
-      const errors: FieldError[] = [];
-      for (const node of await this.#store.listPlugins(org, service)) {
-        if (node.application !== slug) continue;
-        const missing = this.#missingCredentials(node.plugin, credentials);
-        if (missing.length > 0) {
-          errors.push({
-            pointer: "/credentials",
-            message: `Plugin "${node.slug}" (${node.plugin}) needs ${missing.map((m) => `"${m}"`).join(", ")}`,
-          });
-        }
-      }
-      if (errors.length > 0) {
-        throw new ValidationError("The change leaves plugins without required credentials", errors);
-      }
-    }
-    const next: Partial<Omit<ServiceApplication, "slug">> = { credentials };
-    if (patch.name !== undefined) next.name = patch.name;
-    const app = await this.#store.updateApplication(org, service, slug, next);
-    return await this.applicationView(org, service, app);
-  }
-
-  #missingCredentials(pluginSlug: string, credentials: Record<string, string>): string[] {
-    const manifest = this.#manifest(pluginSlug);
-    if (!manifest) return [];
-    return credentialFields(manifest).filter((f) => f.required && !(f.name in credentials)).map((f) => f.name);
   }
 
   /**
@@ -233,7 +103,7 @@ export class Directory {
     const manifest = this.#manifest(node.plugin);
     let hosts: string[] = [];
     if (manifest) {
-      const service = await this.#store.getService(org, node.service);
+      const service = await this.#store.findService(org, node.service);
       try {
         hosts = service ? computeNetHosts(manifest, { options: node.options, service }) : [];
       } catch {
@@ -280,14 +150,14 @@ export class Directory {
         }]);
       }
     } else {
-      const app = await this.#store.getApplication(org, service.slug, application);
+      const app = await this.#store.findApplication(org, service.slug, application);
       if (!app) {
         throw new ValidationError("Unknown application", [{
           pointer: "/application",
           message: `service "${service.slug}" has no application "${application}"`,
         }]);
       }
-      const missing = this.#missingCredentials(manifest.slug, app.credentials);
+      const missing = missingCredentials(manifest, app.credentials);
       if (missing.length > 0) {
         throw new ValidationError("Missing credentials", [{
           pointer: "/application",
@@ -304,14 +174,6 @@ export class Directory {
     return { manifest, options, application };
   }
 
-  async #service(org: string, slug: string): Promise<ThirdPartyService> {
-    const service = await this.#store.getService(org, slug);
-    if (!service) {
-      throw new NotFoundError(`Third-party service "${slug}" not found in organization "${org}"`);
-    }
-    return service;
-  }
-
   /**
    * Creates a Plugin node after every manifest rule passes.
    *
@@ -319,10 +181,11 @@ export class Directory {
    * @param service Service slug.
    * @param input The body.
    * @returns The view of the stored node.
+   * @throws {NotFoundError} For an unknown org or service.
    * @throws {ValidationError} With pointers into the body.
    */
   async createPlugin(org: string, service: string, input: PluginCreate): Promise<PluginView> {
-    const svc = await this.#service(org, service);
+    const svc = await this.#store.getService(org, service);
     const checked = await this.#checkPlugin(org, svc, {
       plugin: input.plugin,
       application: input.application ?? null,
@@ -349,19 +212,17 @@ export class Directory {
    * @param idOrSlug The node.
    * @param patch The changes.
    * @returns The view of the stored node.
+   * @throws {NotFoundError} For an unknown org, service or Plugin node.
    */
   async updatePlugin(org: string, service: string, idOrSlug: string, patch: PluginUpdate): Promise<PluginView> {
-    const svc = await this.#service(org, service);
+    const svc = await this.#store.getService(org, service);
     const current = await this.#store.getPlugin(org, service, idOrSlug);
-    if (!current) {
-      throw new NotFoundError(`Plugin "${idOrSlug}" not found in service "${service}"`);
-    }
     const next = {
       application: patch.application !== undefined ? patch.application : current.application,
       options: patch.options ?? current.options,
     };
     const touchesRules = patch.options !== undefined || patch.application !== undefined;
-    const update: Parameters<GraphStore["updatePlugin"]>[3] = {};
+    const update: PluginNodePatch = {};
     if (touchesRules) {
       const checked = await this.#checkPlugin(org, svc, { plugin: current.plugin, ...next });
       update.options = checked.options;
@@ -392,30 +253,33 @@ export class Directory {
     return await this.#store.replaceBindings(scope, bindings);
   }
 
-  /**
-   * Re-encrypts every stored credential with the current key (after a key
-   * rotation), one application at a time.
-   *
-   * @returns How many values moved to the current key.
-   */
-  async reencryptAll(): Promise<{ applications: number; values: number }> {
-    let applications = 0;
-    let values = 0;
-    for (const org of (await this.#store.exportAll()).organizations) {
-      for (const service of org.services) {
-        for (const app of service.applications) {
-          const stale = Object.entries(app.credentials).filter(([, c]) =>
-            Keyring.kidOf(c) !== this.#keyring.currentKid
-          );
-          if (stale.length === 0) continue;
-          const plain = await this.decryptCredentials(org.slug, service.slug, app);
-          const credentials = await this.#encrypt(org.slug, service.slug, app.slug, plain);
-          await this.#store.updateApplication(org.slug, service.slug, app.slug, { credentials });
-          applications++;
-          values += stale.length;
-        }
-      }
-    }
-    return { applications, values };
+  /** The keyring of {@linkcode Credentials.keyring}. */
+  get keyring(): Keyring {
+    return this.#credentials.keyring;
+  }
+
+  /** {@linkcode Credentials.decryptCredentials}. */
+  decryptCredentials(org: string, service: string, app: ServiceApplication): Promise<Record<string, string>> {
+    return this.#credentials.decryptCredentials(org, service, app);
+  }
+
+  /** {@linkcode Credentials.applicationView}. */
+  applicationView(org: string, service: string, app: ServiceApplication): Promise<ApplicationView> {
+    return this.#credentials.applicationView(org, service, app);
+  }
+
+  /** {@linkcode Credentials.createApplication}. */
+  createApplication(org: string, service: string, input: ApplicationCreate): Promise<ApplicationView> {
+    return this.#credentials.createApplication(org, service, input);
+  }
+
+  /** {@linkcode Credentials.updateApplication}. */
+  updateApplication(org: string, service: string, slug: string, patch: ApplicationUpdate): Promise<ApplicationView> {
+    return this.#credentials.updateApplication(org, service, slug, patch);
+  }
+
+  /** {@linkcode Credentials.reencryptAll}. */
+  reencryptAll(): Promise<{ applications: number; values: number }> {
+    return this.#credentials.reencryptAll();
   }
 }

@@ -23,7 +23,8 @@ import type {
 } from "@imbi/plugin-sdk/types";
 import { BadRequestError, NotFoundError, PluginCallError, UnavailableError } from "./errors.ts";
 import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.ts";
-import type { Directory } from "./plugin_nodes.ts";
+import type { Credentials } from "./credentials.ts";
+import { notFound } from "./graph/messages.ts";
 import type { PluginRuntime } from "./runtime.ts";
 import { log } from "./logger.ts";
 import { renderTemplate } from "./template.ts";
@@ -61,16 +62,16 @@ export interface TabAnswer<T> {
 export class Tabs {
   #store: GraphStore;
   #runtime: PluginRuntime;
-  #directory: Directory;
+  #credentials: Credentials;
 
   /**
    * @param store The graph store.
-   * @param options The runtime (registry and sandboxes) and the directory (decryption).
+   * @param options The runtime (registry and sandboxes) and the credentials (decryption).
    */
-  constructor(store: GraphStore, options: { runtime: PluginRuntime; directory: Directory }) {
+  constructor(store: GraphStore, options: { runtime: PluginRuntime; credentials: Credentials }) {
     this.#store = store;
     this.#runtime = options.runtime;
-    this.#directory = options.directory;
+    this.#credentials = options.credentials;
   }
 
   async #resolve(tab: PluginType, request: TabRequest): Promise<ResolvedTarget & { reason: SelectionReason }> {
@@ -83,12 +84,8 @@ export class Tabs {
     });
     switch (resolution.kind) {
       case "project_not_found": {
-        const org = await this.#store.getOrg(request.org);
-        throw new NotFoundError(
-          org
-            ? `Project "${request.project}" not found in organization "${request.org}"`
-            : `Organization "${request.org}" not found`,
-        );
+        await this.#store.getOrg(request.org);
+        throw notFound("project", { org: request.org, slug: request.project });
       }
       case "none":
         if (resolution.dropped.length > 0) {
@@ -125,7 +122,7 @@ export class Tabs {
     const target = await this.#resolve(tab, request);
     const lease = await this.#runtime.lease(target, async () => {
       const app = target.application;
-      return app ? await this.#directory.decryptCredentials(target.org.slug, target.service.slug, app) : {};
+      return app ? await this.#credentials.decryptCredentials(target.org.slug, target.service.slug, app) : {};
     });
     const project = target.project;
     const ctx: CallContext = {

@@ -1,7 +1,7 @@
 /**
  * Builds the service's dependencies from a validated configuration: the
  * graph store, the keyring, the package store, the sandbox pool, the plugin
- * runtime, and the directory, tab and package-admin services on top. Used by
+ * runtime, and the credentials, Plugin node, tab and package-admin services on top. Used by
  * `main.ts` and by the end-to-end tests, so both run the same wiring.
  *
  * @module
@@ -9,7 +9,8 @@
 
 import type { Config } from "./config.ts";
 import { keyProvider } from "./crypto.ts";
-import { Directory } from "./plugin_nodes.ts";
+import { Credentials } from "./credentials.ts";
+import { PluginNodes } from "./plugin_nodes.ts";
 import type { GraphStore } from "./graph/store.ts";
 import { log } from "./logger.ts";
 import { readLockfile } from "./packages/lockfile.ts";
@@ -25,7 +26,7 @@ import { Tabs } from "./tabs.ts";
 /** Everything `createApp` needs, plus how to shut it down. */
 export interface Services {
   store: GraphStore;
-  directory: Directory;
+  directory: PluginNodes;
   tabs: Tabs;
   runtime: PluginRuntime;
   admin: PackageAdminService;
@@ -100,8 +101,10 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     pool,
     { timeoutCeilingMs: config.pluginTimeoutMs },
   );
-  const directory = new Directory(store, { keyring, manifest: (slug) => runtime.manifest(slug) });
-  const tabs = new Tabs(store, { runtime, directory });
+  const manifest = (slug: string) => runtime.manifest(slug);
+  const credentials = new Credentials(store, { keyring, manifest });
+  const directory = new PluginNodes(store, { credentials, manifest });
+  const tabs = new Tabs(store, { runtime, credentials });
   const admin = new PackageAdminService({
     lockfilePath: config.lockfilePath,
     packages,

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Directory } from "../core/plugin_nodes.ts";
+import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
 import type { PluginRuntime } from "../core/runtime.ts";
 import type { Tabs } from "../core/tabs.ts";
@@ -13,7 +13,7 @@ import type { Tabs } from "../core/tabs.ts";
 /** The application's dependencies. */
 export interface AppDeps {
   store: GraphStore;
-  directory: Directory;
+  directory: PluginNodes;
   tabs: Tabs;
   runtime: PluginRuntime;
   /** Package operations behind the admin API (install, upgrade, remove, rollback). */

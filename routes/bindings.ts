@@ -6,7 +6,6 @@
  */
 
 import { Hono } from "hono";
-import { NotFoundError } from "../core/errors.ts";
 import type { Binding, BindingScope } from "../core/graph/store.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { operation, params, readBody } from "./_openapi.ts";
@@ -68,14 +67,11 @@ export function bindingRoutes(deps: AppDeps): Hono<AppEnv> {
   const { store, directory, runtime } = deps;
   const app = new Hono<AppEnv>();
   const typeScope = async (org: string, pt: string): Promise<BindingScope> => {
-    if (!(await store.getProjectType(org, pt))) {
-      throw new NotFoundError(`Project type "${pt}" not found in organization "${org}"`);
-    }
+    await store.getProjectType(org, pt);
     return { kind: "project_type", org, slug: pt };
   };
   const projectScope = async (org: string, id: string): Promise<BindingScope> => {
     const project = await store.getProject(org, id);
-    if (!project) throw new NotFoundError(`Project "${id}" not found in organization "${org}"`);
     return { kind: "project", org, id: project.id };
   };
 
@@ -100,7 +96,6 @@ export function bindingRoutes(deps: AppDeps): Hono<AppEnv> {
   app.get(ops.tabs.route, async (c) => {
     const { org, id } = params(c);
     const effective = await store.effectiveBindings(org, id);
-    if (!effective) throw new NotFoundError(`Project "${id}" not found in organization "${org}"`);
     const loaded = new Set(runtime.registry.loadedSlugs());
     const tabs: Record<string, unknown[]> = { configuration: [], logs: [] };
     for (const b of effective) {

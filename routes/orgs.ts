@@ -5,7 +5,6 @@
  */
 
 import { Hono } from "hono";
-import { NotFoundError } from "../core/errors.ts";
 import type { Organization } from "../core/graph/store.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { operation, params, readBody, readQuery } from "./_openapi.ts";
@@ -72,7 +71,6 @@ export function orgRoutes(deps: AppDeps): Hono<AppEnv> {
   });
   app.get(read.route, async (c) => {
     const org = await deps.store.getOrg(params(c).org);
-    if (!org) throw new NotFoundError(`Organization "${params(c).org}" not found`);
     return c.json(org);
   });
   app.patch(update.route, async (c) => {

@@ -5,7 +5,6 @@
  */
 
 import { Hono } from "hono";
-import { NotFoundError } from "../core/errors.ts";
 import type { ProjectType } from "../core/graph/store.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { operation, params, readBody, readQuery } from "./_openapi.ts";
@@ -66,7 +65,7 @@ export function projectTypeRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get(list.route, async (c) => {
     const org = params(c).org;
-    if (!(await deps.store.getOrg(org))) throw new NotFoundError(`Organization "${org}" not found`);
+    await deps.store.getOrg(org);
     return c.json({ items: await deps.store.listProjectTypes(org, readQuery(c, list)) });
   });
   app.post(create.route, async (c) => {
@@ -75,7 +74,6 @@ export function projectTypeRoutes(deps: AppDeps): Hono<AppEnv> {
   });
   app.get(read.route, async (c) => {
     const pt = await deps.store.getProjectType(params(c).org, params(c).pt);
-    if (!pt) throw new NotFoundError(`Project type "${params(c).pt}" not found in organization "${params(c).org}"`);
     return c.json(pt);
   });
   app.patch(update.route, async (c) => {

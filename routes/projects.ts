@@ -6,7 +6,6 @@
 
 import { Hono } from "hono";
 import type { JsonSchema } from "../core/json_schema.ts";
-import { NotFoundError } from "../core/errors.ts";
 import type { ProjectInput } from "../core/graph/store.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { operation, params, readBody, readQuery } from "./_openapi.ts";
@@ -71,7 +70,7 @@ export function projectRoutes(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   app.get(list.route, async (c) => {
     const org = params(c).org;
-    if (!(await deps.store.getOrg(org))) throw new NotFoundError(`Organization "${org}" not found`);
+    await deps.store.getOrg(org);
     return c.json({ items: await deps.store.listProjects(org, readQuery(c, list)) });
   });
   app.post(create.route, async (c) => {
@@ -80,7 +79,6 @@ export function projectRoutes(deps: AppDeps): Hono<AppEnv> {
   });
   app.get(read.route, async (c) => {
     const project = await deps.store.getProject(params(c).org, params(c).id);
-    if (!project) throw new NotFoundError(`Project "${params(c).id}" not found in organization "${params(c).org}"`);
     return c.json(project);
   });
   app.patch(update.route, async (c) => {

@@ -7,7 +7,6 @@
 
 import { Hono } from "hono";
 import type { JsonSchema } from "../core/json_schema.ts";
-import { NotFoundError } from "../core/errors.ts";
 import type { ThirdPartyService } from "../core/graph/store.ts";
 import type { PluginCreate, PluginUpdate } from "../core/plugin_nodes.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
@@ -177,19 +176,9 @@ const ops = {
 export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
   const { store, directory } = deps;
   const app = new Hono<AppEnv>();
-  const requireService = async (org: string, svc: string) => {
-    if (!(await store.getService(org, svc))) {
-      throw new NotFoundError(
-        (await store.getOrg(org))
-          ? `Third-party service "${svc}" not found in organization "${org}"`
-          : `Organization "${org}" not found`,
-      );
-    }
-  };
-
   app.get(ops.listServices.route, async (c) => {
     const org = params(c).org;
-    if (!(await store.getOrg(org))) throw new NotFoundError(`Organization "${org}" not found`);
+    await store.getOrg(org);
     return c.json({ items: await store.listServices(org, readQuery(c, ops.listServices)) });
   });
   app.post(ops.createService.route, async (c) => {
@@ -202,7 +191,6 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
   });
   app.get(ops.readService.route, async (c) => {
     const { org, svc } = params(c);
-    await requireService(org, svc);
     return c.json(await store.getService(org, svc));
   });
   app.patch(ops.updateService.route, async (c) => {
@@ -216,27 +204,26 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.get(ops.listApps.route, async (c) => {
     const { org, svc } = params(c);
-    await requireService(org, svc);
+    await store.getService(org, svc);
     const apps = await store.listApplications(org, svc);
     return c.json({ items: await Promise.all(apps.map((a) => directory.applicationView(org, svc, a))) });
   });
   app.post(ops.createApp.route, async (c) => {
     const { org, svc } = params(c);
     const body = await readBody<{ slug: string; name: string; credentials: Record<string, string> }>(c, ops.createApp);
-    await requireService(org, svc);
+    await store.getService(org, svc);
     return c.json(await directory.createApplication(org, svc, body), 201);
   });
   app.get(ops.readApp.route, async (c) => {
     const { org, svc, app: slug } = params(c);
-    await requireService(org, svc);
+    await store.getService(org, svc);
     const stored = await store.getApplication(org, svc, slug);
-    if (!stored) throw new NotFoundError(`Application "${slug}" not found in service "${svc}"`);
     return c.json(await directory.applicationView(org, svc, stored));
   });
   app.patch(ops.updateApp.route, async (c) => {
     const { org, svc, app: slug } = params(c);
     const body = await readBody<{ name?: string; credentials?: Record<string, string | null> }>(c, ops.updateApp);
-    await requireService(org, svc);
+    await store.getService(org, svc);
     return c.json(await directory.updateApplication(org, svc, slug, body));
   });
   app.delete(ops.deleteApp.route, async (c) => {
@@ -247,7 +234,7 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
 
   app.get(ops.listPlugins.route, async (c) => {
     const { org, svc } = params(c);
-    await requireService(org, svc);
+    await store.getService(org, svc);
     const nodes = await store.listPlugins(org, svc);
     return c.json({ items: await Promise.all(nodes.map((n) => directory.pluginView(org, n))) });
   });
@@ -258,9 +245,8 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
   });
   app.get(ops.readPlugin.route, async (c) => {
     const { org, svc, plugin } = params(c);
-    await requireService(org, svc);
+    await store.getService(org, svc);
     const node = await store.getPlugin(org, svc, plugin);
-    if (!node) throw new NotFoundError(`Plugin "${plugin}" not found in service "${svc}"`);
     return c.json(await directory.pluginView(org, node));
   });
   app.patch(ops.updatePlugin.route, async (c) => {

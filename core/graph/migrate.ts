@@ -18,29 +18,43 @@ import type { GraphDump, GraphStore } from "./store.ts";
 
 /** Nodes and edges of a graph, by kind. */
 export interface GraphCounts {
+  /** Organization nodes. */
   organizations: number;
+  /** ProjectType nodes. */
   project_types: number;
+  /** Project nodes. */
   projects: number;
+  /** ThirdPartyService nodes. */
   services: number;
+  /** ServiceApplication nodes. */
   applications: number;
+  /** Plugin nodes. */
   plugins: number;
   /** `BELONGS_TO`: project types, projects and services to their org. */
   belongs_to: number;
   /** `(Project)-[:HAS_TYPE]->(ProjectType)`. */
   has_type: number;
+  /** `(ThirdPartyService)-[:HAS_APPLICATION]->(ServiceApplication)`. */
   has_application: number;
+  /** `(ThirdPartyService)-[:HAS_PLUGIN]->(Plugin)`. */
   has_plugin: number;
+  /** `(Plugin)-[:USES_APPLICATION]->(ServiceApplication)`. */
   uses_application: number;
   /** `USES_PLUGIN` edges of projects and project types. */
   uses_plugin: number;
+  /** Every node. */
   nodes: number;
+  /** Every edge. */
   edges: number;
 }
 
 /** One step of a migration, for a progress display. */
 export interface MigrateProgress {
+  /** Which step. */
   phase: "check" | "export" | "import" | "verify" | "done";
+  /** What happened, for a person. */
   message: string;
+  /** The graph's counts, where the step has them. */
   counts?: GraphCounts;
 }
 
@@ -151,7 +165,7 @@ export async function migrateGraph(
   progress({ phase: "export", message: `read ${describeCounts(counts)}`, counts });
   if (options.force && present.length > 0) {
     const clash = [];
-    for (const org of dump.organizations) if (await to.getOrg(org.slug)) clash.push(org.slug);
+    for (const org of dump.organizations) if (await to.findOrg(org.slug)) clash.push(org.slug);
     if (clash.length > 0) {
       throw new ConflictError(
         `The target already holds organization ${clash.slice(0, 10).map((s) => `"${s}"`).join(", ")}` +

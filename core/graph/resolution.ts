@@ -11,6 +11,7 @@ import type {
   Binding,
   BindingOrigin,
   CandidateSummary,
+  DroppedCandidate,
   EffectiveBinding,
   PluginNode,
   SelectionReason,
@@ -18,8 +19,26 @@ import type {
 
 /** One raw `USES_PLUGIN` edge with its origin and Plugin node. */
 export interface RawEdge extends Binding {
+  /** The project, or the project type the edge belongs to. */
   origin: BindingOrigin;
+  /** The Plugin node the edge points at. */
   plugin: PluginNode;
+}
+
+/** Why more than one candidate is left. */
+export type Ambiguity = "source" | "defaults" | "several";
+
+/**
+ * Says why a selection is ambiguous, for the 400 body.
+ *
+ * @param why Which rule left several candidates.
+ * @param source The `?source=` given, for `"source"`.
+ * @returns The sentence.
+ */
+export function ambiguityMessage(why: Ambiguity, source?: string): string {
+  if (why === "source") return `source "${source}" matches more than one plugin; use its id or service/slug`;
+  if (why === "defaults") return "more than one project type sets a default for this tab; choose one with ?source=";
+  return "several plugins are bound to this tab and none is the default; choose one with ?source=";
 }
 
 /**
@@ -48,7 +67,12 @@ export function mergeEdges(edges: RawEdge[]): EffectiveBinding[] {
   );
 }
 
-/** Summarises a candidate for error bodies. */
+/**
+ * Summarises a candidate for error bodies.
+ *
+ * @param binding A merged edge.
+ * @returns Its Plugin node's id, slug, service, manifest slug and label.
+ */
 export function summarise(binding: EffectiveBinding): CandidateSummary {
   const p = binding.plugin;
   return { plugin_id: p.id, slug: p.slug, service: p.service, plugin: p.plugin, label: p.label };
@@ -56,7 +80,7 @@ export function summarise(binding: EffectiveBinding): CandidateSummary {
 
 /** The outcome of {@linkcode selectBinding}. */
 export type Selection =
-  | { kind: "none"; dropped: { plugin_id: string; slug: string; reason: "disabled" | "not_loaded" }[] }
+  | { kind: "none"; dropped: DroppedCandidate[] }
   | { kind: "source_not_found"; source: string; candidates: CandidateSummary[] }
   | { kind: "ambiguous"; candidates: CandidateSummary[]; why: string }
   | { kind: "selected"; binding: EffectiveBinding; reason: SelectionReason };
@@ -75,7 +99,7 @@ export function selectBinding(
   options: { source?: string | undefined; loaded: ReadonlySet<string> | string[] },
 ): Selection {
   const loaded = options.loaded instanceof Set ? options.loaded : new Set(options.loaded);
-  const dropped: { plugin_id: string; slug: string; reason: "disabled" | "not_loaded" }[] = [];
+  const dropped: DroppedCandidate[] = [];
   const candidates = merged.filter((b) => {
     const reason = !b.plugin.enabled ? "disabled" : !loaded.has(b.plugin.plugin) ? "not_loaded" : null;
     if (reason) dropped.push({ plugin_id: b.plugin.id, slug: b.plugin.slug, reason });
@@ -89,7 +113,7 @@ export function selectBinding(
       return {
         kind: "ambiguous",
         candidates: matches.map(summarise),
-        why: `source "${source}" matches more than one plugin; use its id or service/slug`,
+        why: ambiguityMessage("source", source),
       };
     }
     const droppedMatch = matchSource(merged, source);
@@ -110,14 +134,14 @@ export function selectBinding(
     return {
       kind: "ambiguous",
       candidates: typeDefaults.map(summarise),
-      why: "more than one project type sets a default for this tab; choose one with ?source=",
+      why: ambiguityMessage("defaults"),
     };
   }
   if (candidates.length === 1) return { kind: "selected", binding: candidates[0]!, reason: "only_candidate" };
   return {
     kind: "ambiguous",
     candidates: candidates.map(summarise),
-    why: "several plugins are bound to this tab and none is the default; choose one with ?source=",
+    why: ambiguityMessage("several"),
   };
 }
 

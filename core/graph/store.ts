@@ -1,10 +1,15 @@
 /**
  * The graph model of spec section 6 and the store interface every graph
  * store (embedded SQLite, Neo4j) implements. Stores enforce the structural
- * write rules (uniqueness, references, one default per scope and tab, tab
- * equals plugin type, deletion of things in use); rules that need plugin
- * manifests (options schema, credential fields, template placeholders) are
- * checked by `core/directory.ts` before the store is called.
+ * write rules (`core/graph/rules.ts`: uniqueness, references, one default per
+ * scope and tab, tab equals plugin type, deletion of things in use); rules
+ * that need plugin manifests (options schema, credential fields, template
+ * placeholders) are checked by `core/plugin_nodes.ts` and
+ * `core/credentials.ts` before the store is called.
+ *
+ * Lookups come in pairs: `getX()` throws the one `NotFoundError` of
+ * `core/graph/messages.ts` (naming the org when it is the org that is
+ * missing), `findX()` answers null.
  *
  * Errors: `NotFoundError` for a missing org/parent/thing, `ConflictError` for
  * duplicates and deletions of things in use, `ValidationError` for rule
@@ -13,42 +18,50 @@
  * @module
  */
 
-import type { PluginType } from "@imbi/plugin-sdk/types";
+import type { PluginType, ServiceInfo } from "@imbi/plugin-sdk/types";
+
+/** The kinds of plugin, and so the tabs: the SDK's `PluginType`. */
+export type { PluginType };
 
 /** `Organization {slug, name}`. */
 export interface Organization {
+  /** Unique across the graph. */
   slug: string;
+  /** Display name. */
   name: string;
 }
 
 /** `ProjectType {slug, name}`, in an organization. */
 export interface ProjectType {
+  /** Unique within its organization. */
   slug: string;
+  /** Display name. */
   name: string;
 }
 
 /** `Project {id, slug, name}` with the slugs of its project types. */
 export interface Project {
+  /** Globally unique id (a UUID unless given on create). */
   id: string;
+  /** Unique within its organization. */
   slug: string;
+  /** Display name. */
   name: string;
   /** Slugs of the project's project types, sorted. */
   project_types: string[];
 }
 
-/** `ThirdPartyService`: the vendor identity and per-tenant settings. */
-export interface ThirdPartyService {
-  slug: string;
-  name: string;
-  vendor: string | null;
-  base_url: string | null;
-  account: string | null;
-  region: string | null;
-}
+/**
+ * `ThirdPartyService`: the vendor identity and per-tenant settings, the same
+ * shape the plugin SDK hands a handler as `service`.
+ */
+export type ThirdPartyService = ServiceInfo;
 
 /** `ServiceApplication` as stored: every credential value is ciphertext. */
 export interface ServiceApplication {
+  /** Unique within its service. */
   slug: string;
+  /** Display name. */
   name: string;
   /** Field name to ciphertext (see `core/crypto.ts`). */
   credentials: Record<string, string>;
@@ -66,18 +79,27 @@ export interface PluginNode {
   application: string | null;
   /** The manifest slug of the handler. */
   plugin: string;
+  /** The handler's kind, and the tab it can be bound to. */
   plugin_type: PluginType;
+  /** Display name. */
   label: string;
+  /** Handler options, checked against the manifest's schema. */
   options: Record<string, unknown>;
+  /** A disabled node is never selected. */
   enabled: boolean;
 }
 
 /** One `USES_PLUGIN` edge's properties. */
 export interface Binding {
+  /** The Plugin node the edge points at. */
   plugin_id: string;
+  /** The tab; equals the Plugin node's `plugin_type`. */
   tab: PluginType;
+  /** At most one default per scope and tab. */
   default: boolean;
+  /** Search template with `{placeholder}`s (see `core/template.ts`). */
   search_template: string;
+  /** A Plugin node that identifies the project, or null. */
   identity_plugin_id: string | null;
 }
 
@@ -91,7 +113,9 @@ export type BindingOrigin = { kind: "project" } | { kind: "project_type"; slug: 
 
 /** A merged edge with the Plugin node it points at. */
 export interface EffectiveBinding extends Binding {
+  /** The project's own edge, or the project type's that won the merge. */
   origin: BindingOrigin;
+  /** The Plugin node `plugin_id` names. */
   plugin: PluginNode;
 }
 
@@ -100,18 +124,37 @@ export type SelectionReason = "source" | "project_default" | "project_type_defau
 
 /** A short description of a candidate, for 400 and 404 bodies. */
 export interface CandidateSummary {
+  /** The Plugin node's id. */
   plugin_id: string;
+  /** The Plugin node's slug. */
   slug: string;
+  /** Its service's slug. */
   service: string;
+  /** Its manifest slug. */
   plugin: string;
+  /** Its label. */
   label: string;
+}
+
+/** A bound Plugin node that step 3 dropped, and why. */
+export interface DroppedCandidate {
+  /** The Plugin node's id. */
+  plugin_id: string;
+  /** The Plugin node's slug. */
+  slug: string;
+  /** Disabled, or its manifest is not loaded. */
+  reason: "disabled" | "not_loaded";
 }
 
 /** Everything needed to call the chosen handler, read in one go. */
 export interface ResolvedTarget {
+  /** The project's organization. */
   org: Organization;
+  /** The project, found by id or slug. */
   project: Project;
+  /** The chosen edge with its Plugin node. */
   binding: EffectiveBinding;
+  /** The Plugin node's service. */
   service: ThirdPartyService;
   /** The application with ciphertext credentials, or null if none is linked. */
   application: ServiceApplication | null;
@@ -123,7 +166,7 @@ export type Resolution =
   | {
     kind: "none";
     /** Bound plugins that were dropped in step 3, and why. */
-    dropped: { plugin_id: string; slug: string; reason: "disabled" | "not_loaded" }[];
+    dropped: DroppedCandidate[];
   }
   | { kind: "source_not_found"; source: string; candidates: CandidateSummary[] }
   | { kind: "ambiguous"; candidates: CandidateSummary[]; why: string }
@@ -131,9 +174,11 @@ export type Resolution =
 
 /** Input of {@linkcode GraphStore.resolveTab}. */
 export interface ResolveQuery {
+  /** Organization slug. */
   org: string;
   /** Project id or slug. */
   project: string;
+  /** The tab to resolve. */
   tab: PluginType;
   /** `?source=`: Plugin id, Plugin slug, or `service/slug`. */
   source?: string;
@@ -145,39 +190,60 @@ export interface ResolveQuery {
 export interface ProjectInput {
   /** Optional; generated when absent. */
   id?: string;
+  /** Unique within the organization. */
   slug: string;
+  /** Display name. */
   name: string;
+  /** Slugs of existing project types of the organization. */
   project_types: string[];
 }
 
 /** Fields a Plugin node create carries (id is assigned by the store). */
 export type PluginNodeInput = Omit<PluginNode, "id"> & { id?: string };
 
+/** The fields of a Plugin node an update may change. */
+export type PluginNodePatch = Partial<Omit<PluginNode, "id" | "service" | "plugin" | "plugin_type">>;
+
 /** A Plugin node somewhere in the graph, for admin reports. */
 export interface PluginNodeRef {
+  /** Organization slug. */
   org: string;
+  /** Service slug. */
   service: string;
+  /** Plugin node id. */
   id: string;
+  /** Plugin node slug. */
   slug: string;
+  /** Manifest slug. */
   plugin: string;
+}
+
+/** One organization of a {@linkcode GraphDump}, with everything it holds. */
+export interface OrgDump extends Organization {
+  /** Its project types, by slug. */
+  project_types: ProjectType[];
+  /** Its projects, by slug, with their own bindings in written order. */
+  projects: (Project & { bindings: Binding[] })[];
+  /** Its services, by slug, with their applications and Plugin nodes. */
+  services: (ThirdPartyService & {
+    applications: ServiceApplication[];
+    plugins: PluginNode[];
+  })[];
+  /** Bindings of the project types that have any, by project-type slug. */
+  project_type_bindings: { project_type: string; bindings: Binding[] }[];
 }
 
 /** A whole graph, for `graph:migrate` and contract tests. */
 export interface GraphDump {
-  organizations: (Organization & {
-    project_types: ProjectType[];
-    projects: (Project & { bindings: Binding[] })[];
-    services: (ThirdPartyService & {
-      applications: ServiceApplication[];
-      plugins: PluginNode[];
-    })[];
-    project_type_bindings: { project_type: string; bindings: Binding[] }[];
-  })[];
+  /** Every organization, by slug. */
+  organizations: OrgDump[];
 }
 
 /** Paging of list calls. */
 export interface Page {
+  /** At most this many items; all when absent. */
   limit?: number;
+  /** Skip this many items first. Default 0. */
   offset?: number;
 }
 
@@ -187,41 +253,70 @@ export interface GraphStore {
   readonly kind: string;
   /** Throws `UnavailableError` when the store cannot answer. */
   ping(): Promise<void>;
+  /** Releases the connection(s); later calls fail with `UnavailableError`. */
   close(): Promise<void>;
 
+  /** Organizations by slug. */
   listOrgs(page?: Page): Promise<Organization[]>;
-  getOrg(slug: string): Promise<Organization | null>;
+  /** One organization; `NotFoundError` when absent. */
+  getOrg(slug: string): Promise<Organization>;
+  /** One organization, or null. */
+  findOrg(slug: string): Promise<Organization | null>;
+  /** 409 for a taken slug. */
   createOrg(org: Organization): Promise<Organization>;
+  /** Renames an organization. */
   updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>): Promise<Organization>;
   /** Refuses (409) while the org holds anything. */
   deleteOrg(slug: string): Promise<void>;
 
+  /** Project types of an org, by slug. */
   listProjectTypes(org: string, page?: Page): Promise<ProjectType[]>;
-  getProjectType(org: string, slug: string): Promise<ProjectType | null>;
+  /** One project type; `NotFoundError` for it or its org. */
+  getProjectType(org: string, slug: string): Promise<ProjectType>;
+  /** One project type, or null (also for an unknown org). */
+  findProjectType(org: string, slug: string): Promise<ProjectType | null>;
+  /** 409 for a slug taken in the org. */
   createProjectType(org: string, pt: ProjectType): Promise<ProjectType>;
+  /** Renames a project type. */
   updateProjectType(org: string, slug: string, patch: Partial<Omit<ProjectType, "slug">>): Promise<ProjectType>;
   /** Refuses (409) while projects have this type; drops its bindings. */
   deleteProjectType(org: string, slug: string): Promise<void>;
 
+  /** Projects of an org, by slug. */
   listProjects(org: string, page?: Page): Promise<Project[]>;
-  /** By id, else by slug. */
-  getProject(org: string, idOrSlug: string): Promise<Project | null>;
+  /** By id, else by slug; `NotFoundError` for it or its org. */
+  getProject(org: string, idOrSlug: string): Promise<Project>;
+  /** By id, else by slug; null when absent (also for an unknown org). */
+  findProject(org: string, idOrSlug: string): Promise<Project | null>;
   /** 404 (NotFoundError) for an unknown project type; 409 for a duplicate slug or id. */
   createProject(org: string, input: ProjectInput): Promise<Project>;
+  /** Patches name, slug and the set of project types. */
   updateProject(org: string, idOrSlug: string, patch: Partial<Omit<ProjectInput, "id">>): Promise<Project>;
   /** Drops the project's bindings too. */
   deleteProject(org: string, idOrSlug: string): Promise<void>;
 
+  /** Services of an org, by slug. */
   listServices(org: string, page?: Page): Promise<ThirdPartyService[]>;
-  getService(org: string, slug: string): Promise<ThirdPartyService | null>;
+  /** One service; `NotFoundError` for it or its org. */
+  getService(org: string, slug: string): Promise<ThirdPartyService>;
+  /** One service, or null (also for an unknown org). */
+  findService(org: string, slug: string): Promise<ThirdPartyService | null>;
+  /** 409 for a slug taken in the org. */
   createService(org: string, svc: ThirdPartyService): Promise<ThirdPartyService>;
+  /** Patches a service; `null` clears an optional field. */
   updateService(org: string, slug: string, patch: Partial<Omit<ThirdPartyService, "slug">>): Promise<ThirdPartyService>;
   /** Refuses (409) while it has applications or Plugin nodes. */
   deleteService(org: string, slug: string): Promise<void>;
 
+  /** Applications of a service, by slug, with ciphertext credentials. */
   listApplications(org: string, service: string): Promise<ServiceApplication[]>;
-  getApplication(org: string, service: string, slug: string): Promise<ServiceApplication | null>;
+  /** One application; `NotFoundError` for it, its service or its org. */
+  getApplication(org: string, service: string, slug: string): Promise<ServiceApplication>;
+  /** One application, or null (also for an unknown org or service). */
+  findApplication(org: string, service: string, slug: string): Promise<ServiceApplication | null>;
+  /** 409 for a slug taken in the service. */
   createApplication(org: string, service: string, app: ServiceApplication): Promise<ServiceApplication>;
+  /** Patches name and credentials; `credentials` replaces the whole map. */
   updateApplication(
     org: string,
     service: string,
@@ -231,17 +326,16 @@ export interface GraphStore {
   /** Refuses (409) while a Plugin node uses it. */
   deleteApplication(org: string, service: string, slug: string): Promise<void>;
 
+  /** Plugin nodes of a service, by slug. */
   listPlugins(org: string, service: string): Promise<PluginNode[]>;
-  /** By id, else by slug within the service. */
-  getPlugin(org: string, service: string, idOrSlug: string): Promise<PluginNode | null>;
+  /** By id, else by slug within the service; `NotFoundError` for it, its service or its org. */
+  getPlugin(org: string, service: string, idOrSlug: string): Promise<PluginNode>;
+  /** By id, else by slug within the service; null when absent. */
+  findPlugin(org: string, service: string, idOrSlug: string): Promise<PluginNode | null>;
   /** 409 on a duplicate slug in the service; 404 for an unknown application. */
   createPlugin(org: string, service: string, input: PluginNodeInput): Promise<PluginNode>;
-  updatePlugin(
-    org: string,
-    service: string,
-    idOrSlug: string,
-    patch: Partial<Omit<PluginNode, "id" | "service" | "plugin" | "plugin_type">>,
-  ): Promise<PluginNode>;
+  /** Patches slug, application (`null` unlinks), label, options and enabled. */
+  updatePlugin(org: string, service: string, idOrSlug: string, patch: PluginNodePatch): Promise<PluginNode>;
   /** Refuses (409) while a binding points at it. */
   deletePlugin(org: string, service: string, idOrSlug: string): Promise<void>;
   /** Plugin nodes, in every org, whose manifest slug is one of `manifestSlugs`. */
@@ -249,6 +343,7 @@ export interface GraphStore {
   /** Sets `enabled = false` on the given Plugin node ids. */
   disablePluginNodes(ids: string[]): Promise<void>;
 
+  /** The bindings of a scope in written order; `NotFoundError` for an unknown scope. */
   getBindings(scope: BindingScope): Promise<Binding[]>;
   /**
    * Replaces all bindings of a scope in one transaction. Rules, each a 422
@@ -258,11 +353,15 @@ export interface GraphStore {
    * twice. An unknown scope is a `NotFoundError`.
    */
   replaceBindings(scope: BindingScope, bindings: Binding[]): Promise<Binding[]>;
-  /** The merged bindings of a project for every tab (project edges win). */
-  effectiveBindings(org: string, project: string): Promise<EffectiveBinding[] | null>;
+  /**
+   * The merged bindings of a project for every tab (project edges win);
+   * `NotFoundError` for an unknown project or org.
+   */
+  effectiveBindings(org: string, project: string): Promise<EffectiveBinding[]>;
   /** Spec section 6 steps 1 to 5: find, merge, filter, select, traverse. */
   resolveTab(query: ResolveQuery): Promise<Resolution>;
 
+  /** The whole graph, every list ordered by slug and bindings in written order. */
   exportAll(): Promise<GraphDump>;
   /**
    * Loads a dump in one transaction, all or nothing. Refuses (409) when any

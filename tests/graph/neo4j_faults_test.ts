@@ -19,6 +19,7 @@ import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
 import { NEO4J_VERSION, Neo4jServer } from "../support/neo4j_server.ts";
 import { serviceUrl } from "../support/services.ts";
 import { startTestApp, type TestApp } from "../support/test_app.ts";
+import { boundProjectSpec, resolveConfiguration } from "./_specs.ts";
 
 const libDir = serviceUrl("IMBI_TEST_NEO4J_LIB");
 
@@ -30,31 +31,37 @@ function everyMethod(store: GraphStore, org: string, projectId: string, pluginId
     ping: () => store.ping(),
     listOrgs: () => store.listOrgs(),
     getOrg: () => store.getOrg(org),
+    findOrg: () => store.findOrg(org),
     createOrg: () => store.createOrg({ slug: uniqueSlug(), name: "N" }),
     updateOrg: () => store.updateOrg(org, { name: "N" }),
     deleteOrg: () => store.deleteOrg(uniqueSlug()),
     listProjectTypes: () => store.listProjectTypes(org),
     getProjectType: () => store.getProjectType(org, "web"),
+    findProjectType: () => store.findProjectType(org, "web"),
     createProjectType: () => store.createProjectType(org, { slug: "api", name: "API" }),
     updateProjectType: () => store.updateProjectType(org, "web", { name: "W" }),
     deleteProjectType: () => store.deleteProjectType(org, "web"),
     listProjects: () => store.listProjects(org),
     getProject: () => store.getProject(org, projectId),
+    findProject: () => store.findProject(org, projectId),
     createProject: () => store.createProject(org, { slug: "q", name: "Q", project_types: [] }),
     updateProject: () => store.updateProject(org, projectId, { name: "P" }),
     deleteProject: () => store.deleteProject(org, projectId),
     listServices: () => store.listServices(org),
     getService: () => store.getService(org, "aws"),
+    findService: () => store.findService(org, "aws"),
     createService: () => store.createService(org, svc),
     updateService: () => store.updateService(org, "aws", { name: "A" }),
     deleteService: () => store.deleteService(org, "aws"),
     listApplications: () => store.listApplications(org, "aws"),
     getApplication: () => store.getApplication(org, "aws", "main"),
+    findApplication: () => store.findApplication(org, "aws", "main"),
     createApplication: () => store.createApplication(org, "aws", { slug: "b", name: "B", credentials: {} }),
     updateApplication: () => store.updateApplication(org, "aws", "main", { name: "M" }),
     deleteApplication: () => store.deleteApplication(org, "aws", "main"),
     listPlugins: () => store.listPlugins(org, "aws"),
     getPlugin: () => store.getPlugin(org, "aws", pluginId),
+    findPlugin: () => store.findPlugin(org, "aws", pluginId),
     createPlugin: () =>
       store.createPlugin(org, "aws", {
         slug: "x",
@@ -73,7 +80,7 @@ function everyMethod(store: GraphStore, org: string, projectId: string, pluginId
     getBindings: () => store.getBindings(scope),
     replaceBindings: () => store.replaceBindings(scope, []),
     effectiveBindings: () => store.effectiveBindings(org, projectId),
-    resolveTab: () => store.resolveTab({ org, project: projectId, tab: "configuration", loaded: ["demo-config"] }),
+    resolveTab: () => resolveConfiguration(store, { org, project: projectId }),
     exportAll: () => store.exportAll(),
     importAll: () => store.importAll({ organizations: [] }),
   };
@@ -101,25 +108,10 @@ Deno.test({
     let recoveredMs: number | null = null;
     try {
       store = await Neo4jStore.connect({ url: server.url, user: server.user, password: server.password });
-      const built = await buildOrg(store, {
-        slug: uniqueSlug(),
-        project_types: ["web"],
-        services: [{
-          slug: "aws",
-          applications: [{ slug: "main", credentials: { key: "v1:k1:AAA" } }],
-          plugins: [{ slug: "ssm", plugin: "demo-config", plugin_type: "configuration" }],
-        }],
-        projects: [{ slug: "billing", project_types: ["web"] }],
-        project_type_bindings: { web: [{ plugin: "aws/ssm", default: true }] },
-      });
+      const built = await buildOrg(store, boundProjectSpec(uniqueSlug()));
       const projectId = built.projects.billing!.id;
       const pluginId = built.pluginId("aws/ssm");
-      const before = await store.resolveTab({
-        org: built.org,
-        project: "billing",
-        tab: "configuration",
-        loaded: ["demo-config"],
-      });
+      const before = await resolveConfiguration(store, { org: built.org, project: "billing" });
       assert.equal(before.kind, "selected");
       const calls = everyMethod(store, built.org, projectId, pluginId);
       app = await startTestApp({ packages: [], store });
@@ -194,12 +186,7 @@ Deno.test({
           }
         }
         assert.ok(recovered !== null, "the store did not recover within 10 s of Neo4j answering again");
-        const after = await store!.resolveTab({
-          org: built.org,
-          project: "billing",
-          tab: "configuration",
-          loaded: ["demo-config"],
-        });
+        const after = await resolveConfiguration(store!, { org: built.org, project: "billing" });
         assert.deepEqual(after, before);
         // Writes work again too, through the pool's fresh connections.
         await store!.updateOrg(built.org, { name: "Back" });

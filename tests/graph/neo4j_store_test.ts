@@ -17,6 +17,7 @@ import { setLogLevel, setLogSink } from "../../core/logger.ts";
 import { storeContract } from "./store_contract.ts";
 import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
 import { serviceUrl } from "../support/services.ts";
+import { boundProjectSpec, resolveConfiguration, twoPluginsSpec } from "./_specs.ts";
 
 const url = serviceUrl("IMBI_TEST_NEO4J_URL");
 const ignore = url === undefined;
@@ -33,6 +34,16 @@ storeContract("neo4j", async () => {
   const store = await connect();
   return { store, cleanup: () => store.close() };
 }, { ignore });
+
+/** Collects the Cypher text of every query the store logs; returns the sink to restore. */
+function captureQueries(): { queries: string[]; previousSink: ReturnType<typeof setLogSink> } {
+  const queries: string[] = [];
+  const previousSink = setLogSink((line) => {
+    const entry = JSON.parse(line) as { msg: string; cypher?: string };
+    if (entry.msg === "neo4j query" && entry.cypher) queries.push(entry.cypher);
+  });
+  return { queries, previousSink };
+}
 
 Deno.test({
   name: "Neo4jStore.connect() creates every constraint and index once, however often it runs",
@@ -63,17 +74,7 @@ Deno.test({
   fn: async () => {
     const store = await connect();
     try {
-      const built = await buildOrg(store, {
-        slug: uniqueSlug(),
-        project_types: ["web"],
-        services: [{
-          slug: "svc",
-          plugins: [
-            { slug: "a", plugin: "demo-config", plugin_type: "configuration" },
-            { slug: "b", plugin: "demo-config", plugin_type: "configuration" },
-          ],
-        }],
-      });
+      const built = await buildOrg(store, twoPluginsSpec(uniqueSlug()));
       // One default per scope and tab is also a relationship uniqueness constraint:
       // a dump (checked whole before writing) cannot sneak two in, and neither can
       // two writers; here the store's check fires first with a 422.
@@ -97,11 +98,7 @@ Deno.test({
   ignore,
   fn: async () => {
     const store = await connect();
-    const queries: string[] = [];
-    const previousSink = setLogSink((line) => {
-      const entry = JSON.parse(line) as { msg: string; cypher?: string };
-      if (entry.msg === "neo4j query" && entry.cypher) queries.push(entry.cypher);
-    });
+    const { queries, previousSink } = captureQueries();
     setLogLevel("debug");
     try {
       const marker = `x'}) DETACH DELETE n //"\`${crypto.randomUUID().slice(0, 8)}`;
@@ -175,30 +172,11 @@ Deno.test({
   ignore,
   fn: async () => {
     const store = await connect();
-    const queries: string[] = [];
-    const previousSink = setLogSink((line) => {
-      const entry = JSON.parse(line) as { msg: string; cypher?: string };
-      if (entry.msg === "neo4j query" && entry.cypher) queries.push(entry.cypher);
-    });
+    const { queries, previousSink } = captureQueries();
     try {
-      const built = await buildOrg(store, {
-        slug: uniqueSlug(),
-        project_types: ["web"],
-        services: [{
-          slug: "aws",
-          applications: [{ slug: "main", credentials: { key: "v1:k1:AAA" } }],
-          plugins: [{ slug: "ssm", plugin: "demo-config", plugin_type: "configuration" }],
-        }],
-        projects: [{ slug: "billing", project_types: ["web"] }],
-        project_type_bindings: { web: [{ plugin: "aws/ssm", default: true }] },
-      });
+      const built = await buildOrg(store, boundProjectSpec(uniqueSlug()));
       setLogLevel("debug");
-      const resolution = await store.resolveTab({
-        org: built.org,
-        project: "billing",
-        tab: "configuration",
-        loaded: ["demo-config"],
-      });
+      const resolution = await resolveConfiguration(store, { org: built.org, project: "billing" });
       setLogLevel("info");
       assert.equal(resolution.kind, "selected");
       if (resolution.kind !== "selected") return;

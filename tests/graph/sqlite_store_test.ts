@@ -11,6 +11,7 @@ import { SqliteStore } from "../../core/graph/sqlite/store.ts";
 import { NotFoundError, UnavailableError } from "../../core/errors.ts";
 import { storeContract } from "./store_contract.ts";
 import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
+import { resolveConfiguration, twoPluginsSpec } from "./_specs.ts";
 
 /** A store on a fresh file in a temp dir that `cleanup` removes. */
 async function openTempStore(options: { busyTimeoutMs?: number } = {}) {
@@ -51,12 +52,7 @@ Deno.test("SqliteStore.open() creates the schema once and keeps data across reop
         const again = SqliteStore.open(path);
         try {
           assert.deepEqual(await again.exportAll(), before);
-          const resolution = await again.resolveTab({
-            org: built.org,
-            project: "p",
-            tab: "configuration",
-            loaded: ["demo-config"],
-          });
+          const resolution = await resolveConfiguration(again, { org: built.org, project: "p" });
           assert.equal(resolution.kind, "selected");
         } finally {
           await again.close();
@@ -134,18 +130,10 @@ Deno.test("SqliteStore rolls back a multi-step write that fails half way", async
                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;
               CREATE TRIGGER fail_projects BEFORE INSERT ON projects WHEN NEW.slug = 'boom'
                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`);
-    const built = await buildOrg(store, {
-      slug: uniqueSlug(),
-      project_types: ["web"],
-      services: [{
-        slug: "svc",
-        plugins: [
-          { slug: "a", plugin: "demo-config", plugin_type: "configuration" },
-          { slug: "b", plugin: "demo-config", plugin_type: "configuration" },
-        ],
-      }],
-      projects: [{ slug: "p", project_types: ["web"] }],
-    });
+    const built = await buildOrg(
+      store,
+      twoPluginsSpec(uniqueSlug(), { projects: [{ slug: "p", project_types: ["web"] }] }),
+    );
     await t.step("replaceBindings(): the delete and the first insert are undone", async () => {
       const scope = { kind: "project" as const, org: built.org, id: "p" };
       const old = [built.binding({ plugin: "svc/a", default: true, search_template: "old" })];
@@ -183,7 +171,7 @@ Deno.test("SqliteStore rolls back a multi-step write that fails half way", async
         }),
         /injected failure/,
       );
-      assert.equal(await store.getOrg(dumpOrg), null);
+      assert.equal(await store.findOrg(dumpOrg), null);
       await assert.rejects(store.listServices(dumpOrg), NotFoundError);
     });
   } finally {

@@ -72,8 +72,8 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       const mine = (await store.listOrgs()).filter((o) => o.slug.endsWith(suffix));
       assert.deepEqual(mine, [{ slug: a, name: "A" }, { slug: b, name: "B" }]);
     });
-    await t.step("getOrg() of an unknown slug is null", async () => {
-      assert.equal(await store.getOrg(uniqueSlug("nope")), null);
+    await t.step("findOrg() of an unknown slug is null", async () => {
+      assert.equal(await store.findOrg(uniqueSlug("nope")), null);
     });
     await t.step("createOrg() refuses a duplicate slug", async () => {
       const org = uniqueSlug();
@@ -94,7 +94,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       const org = uniqueSlug();
       await store.createOrg({ slug: org, name: "Gone" });
       await store.deleteOrg(org);
-      assert.equal(await store.getOrg(org), null);
+      assert.equal(await store.findOrg(org), null);
       await rejectsWith(store.deleteOrg(org), NotFoundError);
     });
     await t.step("deleteOrg() refuses an org that holds a project type, project or service", async () => {
@@ -108,7 +108,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
         const org = uniqueSlug();
         await buildOrg(store, { slug: org, ...spec });
         await rejectsWith(store.deleteOrg(org), ConflictError);
-        assert.notEqual(await store.getOrg(org), null);
+        assert.notEqual(await store.findOrg(org), null);
       }
     });
   });
@@ -126,7 +126,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
         name: "Website",
       });
       await store.deleteProjectType(org, "web");
-      assert.equal(await store.getProjectType(org, "web"), null);
+      assert.equal(await store.findProjectType(org, "web"), null);
       assert.deepEqual(await store.listProjectTypes(org), [{ slug: "api", name: "API" }]);
     });
     await t.step("listProjectTypes() pages with limit and offset", async () => {
@@ -153,7 +153,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       await store.createOrg({ slug: org, name: "O" });
       await rejectsWith(store.updateProjectType(org, "ghost", { name: "G" }), NotFoundError);
       await rejectsWith(store.deleteProjectType(org, "ghost"), NotFoundError);
-      assert.equal(await store.getProjectType(missing, "web"), null);
+      assert.equal(await store.findProjectType(missing, "web"), null);
     });
     await t.step("deleteProjectType() refuses while projects have the type, listing them", async () => {
       const org = uniqueSlug();
@@ -166,7 +166,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       assert.match(error.message, /site-a/);
       assert.match(error.message, /site-b/);
       assert.deepEqual(error.extra.projects, ["site-a", "site-b"]);
-      assert.notEqual(await store.getProjectType(org, "web"), null);
+      assert.notEqual(await store.findProjectType(org, "web"), null);
     });
     await t.step("deleteProjectType() drops the type's bindings", async () => {
       const built = await buildOrg(store, {
@@ -197,8 +197,8 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       assert.deepEqual(project, { id: project.id, slug: "billing", name: "Billing", project_types: ["api", "web"] });
       assert.deepEqual(await store.getProject(org, project.id), project);
       assert.deepEqual(await store.getProject(org, "billing"), project);
-      assert.equal(await store.getProject(org, "nope"), null);
-      assert.equal(await store.getProject(uniqueSlug("nope"), project.id), null);
+      assert.equal(await store.findProject(org, "nope"), null);
+      assert.equal(await store.findProject(uniqueSlug("nope"), project.id), null);
     });
     await t.step("createProject() keeps a given id; listProjects() is by slug and pages", async () => {
       const org = uniqueSlug();
@@ -215,7 +215,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       const built = await buildOrg(store, { slug: uniqueSlug(), projects: [{ slug: "p" }] });
       const other = uniqueSlug();
       await store.createOrg({ slug: other, name: "Other" });
-      assert.equal(await store.getProject(other, built.projects.p!.id), null);
+      assert.equal(await store.findProject(other, built.projects.p!.id), null);
     });
     await t.step("createProject() refuses an unknown project type or org with NotFoundError", async () => {
       const org = uniqueSlug();
@@ -225,7 +225,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
         NotFoundError,
       );
       assert.match(error.message, /"ghost"/);
-      assert.equal(await store.getProject(org, "p"), null);
+      assert.equal(await store.findProject(org, "p"), null);
       await rejectsWith(
         store.createProject(uniqueSlug("nope"), { slug: "p", name: "P", project_types: [] }),
         NotFoundError,
@@ -240,7 +240,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
         store.createProject(two, { id: built.projects.p!.id, slug: "q", name: "Q", project_types: [] }),
         ConflictError,
       );
-      assert.equal(await store.getProject(two, "q"), null);
+      assert.equal(await store.findProject(two, "q"), null);
     });
     await t.step("updateProject() changes name, slug and project types", async () => {
       const org = uniqueSlug();
@@ -268,7 +268,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       });
       const id = built.projects.p!.id;
       await store.deleteProject(built.org, id);
-      assert.equal(await store.getProject(built.org, id), null);
+      assert.equal(await store.findProject(built.org, id), null);
       await rejectsWith(store.deleteProject(built.org, id), NotFoundError);
       // Nothing references the Plugin node any more.
       await store.deletePlugin(built.org, "svc", "cfg");
@@ -305,7 +305,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       assert.deepEqual(updated, { ...aws, name: "Amazon", region: null });
       assert.deepEqual(await store.getService(org, "aws"), updated);
       await store.deleteService(org, "aws");
-      assert.equal(await store.getService(org, "aws"), null);
+      assert.equal(await store.findService(org, "aws"), null);
       await rejectsWith(store.deleteService(org, "aws"), NotFoundError);
       await rejectsWith(store.updateService(org, "aws", { name: "X" }), NotFoundError);
     });
@@ -354,7 +354,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
         name: "Renamed",
       });
       await store.deleteApplication(org, "aws", "backup");
-      assert.equal(await store.getApplication(org, "aws", "backup"), null);
+      assert.equal(await store.findApplication(org, "aws", "backup"), null);
     });
     await t.step("an unknown service or application is NotFoundError naming it", async () => {
       const org = uniqueSlug();
@@ -365,7 +365,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       );
       assert.match(error.message, /"ghost"/);
       await rejectsWith(store.listApplications(org, "ghost"), NotFoundError);
-      assert.equal(await store.getApplication(org, "ghost", "a"), null);
+      assert.equal(await store.findApplication(org, "ghost", "a"), null);
       await store.createService(org, {
         slug: "svc",
         name: "S",
@@ -390,8 +390,8 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       assert.match(withApp.message, /main/);
       const withPlugin = await rejectsWith(store.deleteService(org, "with-plugin"), ConflictError);
       assert.match(withPlugin.message, /cfg/);
-      assert.notEqual(await store.getService(org, "with-app"), null);
-      assert.notEqual(await store.getService(org, "with-plugin"), null);
+      assert.notEqual(await store.findService(org, "with-app"), null);
+      assert.notEqual(await store.findService(org, "with-plugin"), null);
     });
     await t.step("deleteApplication() refuses while a Plugin node uses it, naming it", async () => {
       const org = uniqueSlug();
@@ -405,7 +405,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       });
       const error = await rejectsWith(store.deleteApplication(org, "aws", "main"), ConflictError);
       assert.match(error.message, /"ssm"/);
-      assert.notEqual(await store.getApplication(org, "aws", "main"), null);
+      assert.notEqual(await store.findApplication(org, "aws", "main"), null);
     });
   });
 
@@ -433,8 +433,8 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       assert.deepEqual(node, { ...input("ssm", { application: "main" }), id: node.id });
       assert.deepEqual(await store.getPlugin(org, "aws", node.id), node);
       assert.deepEqual(await store.getPlugin(org, "aws", "ssm"), node);
-      assert.equal(await store.getPlugin(org, "aws", "ghost"), null);
-      assert.equal(await store.getPlugin(org, "ghost", "ssm"), null);
+      assert.equal(await store.findPlugin(org, "aws", "ghost"), null);
+      assert.equal(await store.findPlugin(org, "ghost", "ssm"), null);
       await store.createPlugin(org, "aws", input("a-first"));
       assert.deepEqual((await store.listPlugins(org, "aws")).map((p) => p.slug), ["a-first", "ssm"]);
     });
@@ -443,7 +443,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       const id = crypto.randomUUID();
       assert.equal((await store.createPlugin(one, "aws", input("ssm", { id }))).id, id);
       await rejectsWith(store.createPlugin(two, "aws", input("other", { id })), ConflictError);
-      assert.equal(await store.getPlugin(two, "aws", "other"), null);
+      assert.equal(await store.findPlugin(two, "aws", "other"), null);
     });
     await t.step("Plugin slugs are unique per service, not across services", async () => {
       const org = uniqueSlug();
@@ -460,12 +460,12 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       );
       assert.match(error.message, /"ghost"/);
       await rejectsWith(store.createPlugin(org, "ghost", input("ssm")), NotFoundError);
-      assert.equal(await store.getPlugin(org, "aws", "ssm"), null);
+      assert.equal(await store.findPlugin(org, "aws", "ssm"), null);
     });
     await t.step("createPlugin() with application null uses the service's only application", async () => {
       const one = await svcOrg(["main"]);
       assert.equal((await store.createPlugin(one, "aws", input("ssm"))).application, "main");
-      assert.equal((await store.getPlugin(one, "aws", "ssm"))!.application, "main");
+      assert.equal((await store.findPlugin(one, "aws", "ssm"))!.application, "main");
     });
     await t.step("createPlugin() with application null stays null with zero or two applications", async () => {
       const none = await svcOrg([]);
@@ -540,7 +540,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       );
       const identity = await rejectsWith(store.deletePlugin(built.org, "aws", "id"), ConflictError);
       assert.match(identity.message, /billing/);
-      assert.notEqual(await store.getPlugin(built.org, "aws", "ssm"), null);
+      assert.notEqual(await store.findPlugin(built.org, "aws", "ssm"), null);
     });
   });
 
@@ -578,8 +578,8 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
         }],
       });
       await store.disablePluginNodes([built.pluginId("svc/a"), crypto.randomUUID()]);
-      assert.equal((await store.getPlugin(built.org, "svc", "a"))!.enabled, false);
-      assert.equal((await store.getPlugin(built.org, "svc", "b"))!.enabled, true);
+      assert.equal((await store.findPlugin(built.org, "svc", "a"))!.enabled, false);
+      assert.equal((await store.findPlugin(built.org, "svc", "b"))!.enabled, true);
       await store.disablePluginNodes([]);
     });
   });
@@ -1058,10 +1058,99 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       assert.deepEqual(await store.effectiveBindings(built.org, built.projects.billing!.id), effective);
       assert.deepEqual(await store.effectiveBindings(built.org, "empty"), []);
     });
-    await t.step("effectiveBindings() is null for an unknown project or org", async () => {
+    await t.step("effectiveBindings() is NotFoundError for an unknown project or org", async () => {
       const built = await buildOrg(store, { slug: uniqueSlug(), projects: [{ slug: "p" }] });
-      assert.equal(await store.effectiveBindings(built.org, "ghost"), null);
-      assert.equal(await store.effectiveBindings(uniqueSlug("nope"), "p"), null);
+      const missing = uniqueSlug("nope");
+      const project = await rejectsWith(store.effectiveBindings(built.org, "ghost"), NotFoundError);
+      assert.equal(project.message, `Project "ghost" not found in organization "${built.org}"`);
+      const org = await rejectsWith(store.effectiveBindings(missing, "p"), NotFoundError);
+      assert.equal(org.message, `Organization "${missing}" not found`);
+    });
+  });
+
+  area("getX() and findX()", async (t, store) => {
+    const built = await buildOrg(store, {
+      slug: uniqueSlug(),
+      project_types: ["web"],
+      projects: [{ slug: "p", project_types: ["web"] }],
+      services: [{
+        slug: "aws",
+        applications: [{ slug: "main" }],
+        plugins: [{ slug: "ssm", plugin: "demo-config", plugin_type: "configuration" }],
+      }],
+    });
+    const org = built.org;
+    const missing = uniqueSlug("nope");
+    // Each lookup: the getter and finder of one kind, an absent thing in a present org, the same in a missing org.
+    const lookups: {
+      kind: string;
+      get: (org: string, slug: string) => Promise<unknown>;
+      find: (org: string, slug: string) => Promise<unknown>;
+      present: string;
+      absent: string;
+    }[] = [
+      {
+        kind: "getProjectType()",
+        get: (o, s) => store.getProjectType(o, s),
+        find: (o, s) => store.findProjectType(o, s),
+        present: "web",
+        absent: `Project type "ghost" not found in organization "${org}"`,
+      },
+      {
+        kind: "getProject()",
+        get: (o, s) => store.getProject(o, s),
+        find: (o, s) => store.findProject(o, s),
+        present: "p",
+        absent: `Project "ghost" not found in organization "${org}"`,
+      },
+      {
+        kind: "getService()",
+        get: (o, s) => store.getService(o, s),
+        find: (o, s) => store.findService(o, s),
+        present: "aws",
+        absent: `Third-party service "ghost" not found in organization "${org}"`,
+      },
+      {
+        kind: "getApplication()",
+        get: (o, s) => store.getApplication(o, "aws", s),
+        find: (o, s) => store.findApplication(o, "aws", s),
+        present: "main",
+        absent: `Application "ghost" not found in service "aws"`,
+      },
+      {
+        kind: "getPlugin()",
+        get: (o, s) => store.getPlugin(o, "aws", s),
+        find: (o, s) => store.findPlugin(o, "aws", s),
+        present: "ssm",
+        absent: `Plugin "ghost" not found in service "aws"`,
+      },
+    ];
+    await t.step("getOrg() throws the one NotFoundError; findOrg() is null", async () => {
+      assert.deepEqual(await store.getOrg(org), await store.findOrg(org));
+      const error = await rejectsWith(store.getOrg(missing), NotFoundError);
+      assert.equal(error.message, `Organization "${missing}" not found`);
+      assert.equal(await store.findOrg(missing), null);
+    });
+    for (const lookup of lookups) {
+      await t.step(`${lookup.kind} throws the one NotFoundError naming the missing thing or org`, async () => {
+        assert.deepEqual(await lookup.get(org, lookup.present), await lookup.find(org, lookup.present));
+        assert.notEqual(await lookup.find(org, lookup.present), null);
+        assert.equal((await rejectsWith(lookup.get(org, "ghost"), NotFoundError)).message, lookup.absent);
+        assert.equal(
+          (await rejectsWith(lookup.get(missing, lookup.present), NotFoundError)).message,
+          `Organization "${missing}" not found`,
+        );
+        assert.equal(await lookup.find(org, "ghost"), null);
+        assert.equal(await lookup.find(missing, lookup.present), null);
+      });
+    }
+    await t.step("getApplication() and getPlugin() name a missing service", async () => {
+      for (
+        const lookup of [() => store.getApplication(org, "ghost", "main"), () => store.getPlugin(org, "ghost", "ssm")]
+      ) {
+        const error = await rejectsWith(lookup(), NotFoundError);
+        assert.equal(error.message, `Third-party service "ghost" not found in organization "${org}"`);
+      }
     });
   });
 
@@ -1199,7 +1288,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       const second = renamed(dump);
       const both: GraphDump = { organizations: [...second.dump.organizations, ...dump.organizations] };
       await rejectsWith(store.importAll(both), ConflictError);
-      assert.equal(await store.getOrg(second.slugs[0]!), null);
+      assert.equal(await store.findOrg(second.slugs[0]!), null);
       assert.deepEqual(await store.getOrg(slugs[0]!), { slug: slugs[0]!, name: "Already here" });
     });
     await t.step("importAll() refuses a dump that breaks a binding rule and writes nothing", async () => {
@@ -1209,7 +1298,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       dump.organizations[0]!.projects[0]!.bindings[1]!.plugin_id = crypto.randomUUID();
       const error = await rejectsWith(store.importAll(dump), ValidationError);
       assert.ok(pointers(error).every((p) => p.endsWith("/bindings/1/plugin_id")), pointers(error).join());
-      assert.equal(await store.getOrg(slugs[0]!), null);
+      assert.equal(await store.findOrg(slugs[0]!), null);
       assert.deepEqual(await store.findPluginNodes(["demo-logs"]).then((r) => r.filter((n) => n.org === slugs[0])), []);
     });
   });

@@ -1,10 +1,10 @@
 /**
- * The read queries of tab resolution in Cypher. Private to `core/`: only
- * `core/neo4j_store.ts` imports it.
+ * The read queries of tab resolution in Cypher. Private to
+ * `core/graph/neo4j/`.
  *
  * {@linkcode RESOLVE_TAB} is spec section 6 steps 1 to 5 in one query and one
  * round trip, with the same answers as `mergeEdges` and `selectBinding` in
- * `core/resolution.ts` (the store contract suite holds both stores to them):
+ * `core/graph/resolution.ts` (the store contract suite holds both stores to them):
  *
  * 1. The project in the org, by id, else by slug.
  * 2. Its `USES_PLUGIN` edges for the tab and those of its project types,
@@ -26,7 +26,7 @@
  * @module
  */
 
-// A list's entries matching $source (see `matchSource` in core/resolution.ts).
+// A list's entries matching $source (see `matchSource` in core/graph/resolution.ts).
 // `$$LIST` is replaced by a list variable's name below: the text is fixed at
 // module load and never holds input.
 const MATCH_SOURCE = `CASE

@@ -1,7 +1,7 @@
 /**
  * The Neo4j store's schema: uniqueness constraints and indexes, created with
  * `IF NOT EXISTS` at every connect. Private to `core/`: only
- * `core/neo4j_store.ts` and its tests import it.
+ * `core/graph/neo4j/store.ts` and its tests import it.
  *
  * The graph of spec section 6 in Neo4j:
  *
@@ -29,8 +29,11 @@
 
 /** One schema statement with the name it creates. */
 export interface SchemaStatement {
+  /** The constraint's or index's name. */
   name: string;
+  /** Constraint or index. */
   kind: "constraint" | "index";
+  /** The `CREATE ... IF NOT EXISTS` text. */
   cypher: string;
 }
 

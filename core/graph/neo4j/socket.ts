@@ -1,6 +1,6 @@
 /**
  * Turns Nagle's algorithm off on the Neo4j driver's sockets. Private to
- * `core/`: only `core/neo4j_store.ts` imports it.
+ * `core/`: only `core/graph/neo4j/store.ts` imports it.
  *
  * Why: `neo4j-driver` opens its sockets with `node:net` / `node:tls` and
  * never calls `setNoDelay`, and under Deno those sockets keep Nagle on. The
@@ -56,4 +56,15 @@ export function disableNagleForBoltPort(port: number): void {
   installed = true;
   wrap(net as unknown as { connect: unknown });
   wrap(tls as unknown as { connect: unknown });
+}
+
+/**
+ * The port a Neo4j URL connects to.
+ *
+ * @param url A `neo4j://` or `bolt://` URL (with `+s` or `+ssc`).
+ * @returns Its port, 7687 when it names none.
+ */
+export function boltPort(url: string): number {
+  const port = new URL(url.replace(/^[a-z0-9+]+:/, "http:")).port;
+  return port === "" ? 7687 : Number(port);
 }

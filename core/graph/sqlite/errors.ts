@@ -1,11 +1,12 @@
 /**
- * Maps `node:sqlite` failures to the store's error classes. Private to
- * `core/`: only `core/sqlite_store.ts` imports it.
+ * Maps `node:sqlite` failures to the store's error classes, with the
+ * messages of `core/graph/messages.ts`.
  *
  * @module
  */
 
 import { ConflictError, UnavailableError } from "../../errors.ts";
+import { concurrentWrite, unavailable } from "../messages.ts";
 
 /** Primary result codes that mean "the store cannot answer right now". */
 const UNAVAILABLE_CODES = new Set([
@@ -50,14 +51,14 @@ export function mapSqliteError(error: unknown): unknown {
   const errcode = (error as { errcode?: unknown }).errcode;
   if (typeof errcode === "number") {
     if (UNAVAILABLE_CODES.has(errcode & 0xff)) {
-      return new UnavailableError("The graph store is unavailable", { cause: error });
+      return unavailable({ cause: error });
     }
     if (errcode === SQLITE_CONSTRAINT_UNIQUE || errcode === SQLITE_CONSTRAINT_PRIMARYKEY) {
-      return new ConflictError("The write conflicts with a concurrent write; retry it", { cause: error });
+      return concurrentWrite(error);
     }
   }
   if (UNAVAILABLE_MESSAGES.some((m) => error.message.includes(m))) {
-    return new UnavailableError("The graph store is unavailable", { cause: error });
+    return unavailable({ cause: error });
   }
   return error;
 }

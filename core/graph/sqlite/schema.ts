@@ -1,6 +1,6 @@
 /**
  * The SQLite store's schema, as numbered migrations applied at open. Private
- * to `core/`: only `core/sqlite_store.ts` imports it.
+ * to `core/`: only `core/graph/sqlite/store.ts` imports it.
  *
  * Internal integer keys join the tables; the public ids (project ids, Plugin
  * node ids) are unique text columns. Every lookup resolution makes is backed

@@ -1,0 +1,244 @@
+/**
+ * Service applications and their credentials: every value is encrypted with
+ * the keyring before the graph store sees it (bound to
+ * `org/service/application/field`), decrypted only for a handler call, shown
+ * without its secrets, re-encrypted after a key rotation, and kept complete
+ * for the Plugin nodes that use the application.
+ *
+ * @module
+ */
+
+import type { PluginManifest } from "@imbi/plugin-sdk/types";
+import { type FieldError, ValidationError } from "./errors.ts";
+import type { GraphStore, ServiceApplication } from "./graph/store.ts";
+import { Keyring } from "./crypto.ts";
+import { credentialFields } from "./packages/manifest.ts";
+
+/** Finds the manifest of a loaded entry point by its slug. */
+export type ManifestLookup = (slug: string) => PluginManifest | undefined;
+
+/** An application as responses show it: field names, and values only of non-secret fields. */
+export interface ApplicationView {
+  /** Unique within its service. */
+  slug: string;
+  /** Display name. */
+  name: string;
+  /** Every stored credential field name, sorted. */
+  credential_fields: string[];
+  /** Plaintext values of the fields every manifest declares `secret: false`. */
+  credentials: Record<string, string>;
+}
+
+/** Body of an application create: plaintext credentials. */
+export interface ApplicationCreate {
+  /** Unique within the service. */
+  slug: string;
+  /** Display name. */
+  name: string;
+  /** Field name to plaintext value. */
+  credentials: Record<string, string>;
+}
+
+/** Body of an application update: a credential set to `null` is removed. */
+export interface ApplicationUpdate {
+  /** New display name. */
+  name?: string;
+  /** Field name to new plaintext value, or null to remove the field. */
+  credentials?: Record<string, string | null>;
+}
+
+/**
+ * The context string a credential ciphertext is bound to.
+ *
+ * @param org Organization slug.
+ * @param service Service slug.
+ * @param application Application slug.
+ * @param field Credential field name.
+ * @returns The AES-GCM additional data.
+ */
+export function credentialContext(org: string, service: string, application: string, field: string): string {
+  return `${org}/${service}/${application}/${field}`;
+}
+
+/**
+ * The required credential fields of a manifest that `credentials` lacks.
+ *
+ * @param manifest The handler's manifest; none (not loaded) requires nothing.
+ * @param credentials The application's credentials (any values).
+ * @returns The missing field names, in manifest order.
+ */
+export function missingCredentials(
+  manifest: PluginManifest | undefined,
+  credentials: Record<string, unknown>,
+): string[] {
+  if (!manifest) return [];
+  return credentialFields(manifest).filter((f) => f.required && !(f.name in credentials)).map((f) => f.name);
+}
+
+/** Applications with encrypted credentials, over a graph store. */
+export class Credentials {
+  #store: GraphStore;
+  #keyring: Keyring;
+  #manifest: ManifestLookup;
+
+  /**
+   * Builds the service over a store.
+   *
+   * @param store The graph store.
+   * @param options The keyring and the manifest lookup of the current registry.
+   */
+  constructor(store: GraphStore, options: { keyring: Keyring; manifest: ManifestLookup }) {
+    this.#store = store;
+    this.#keyring = options.keyring;
+    this.#manifest = options.manifest;
+  }
+
+  /** The keyring (its current key id answers the re-encryption endpoint). */
+  get keyring(): Keyring {
+    return this.#keyring;
+  }
+
+  async #encrypt(org: string, service: string, app: string, values: Record<string, string>) {
+    const out: Record<string, string> = {};
+    for (const [field, value] of Object.entries(values)) {
+      out[field] = await this.#keyring.encrypt(value, credentialContext(org, service, app, field));
+    }
+    return out;
+  }
+
+  /**
+   * Decrypts every credential of an application.
+   *
+   * @param org Organization slug.
+   * @param service Service slug.
+   * @param app The stored application.
+   * @returns Field name to plaintext.
+   */
+  async decryptCredentials(org: string, service: string, app: ServiceApplication): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const [field, sealed] of Object.entries(app.credentials)) {
+      out[field] = await this.#keyring.decrypt(sealed, credentialContext(org, service, app.slug, field));
+    }
+    return out;
+  }
+
+  /** Field names declared `secret: false` by the manifests of the service's Plugin nodes. */
+  async #publicFields(org: string, service: string): Promise<Set<string>> {
+    const open = new Set<string>();
+    const closed = new Set<string>();
+    for (const node of await this.#store.listPlugins(org, service)) {
+      const manifest = this.#manifest(node.plugin);
+      if (!manifest) continue;
+      for (const field of credentialFields(manifest)) (field.secret ? closed : open).add(field.name);
+    }
+    for (const name of closed) open.delete(name);
+    return open;
+  }
+
+  /**
+   * Shows an application without its secrets.
+   *
+   * @param org Organization slug.
+   * @param service Service slug.
+   * @param app The stored application.
+   * @returns The view: every field name, values of non-secret fields only.
+   */
+  async applicationView(org: string, service: string, app: ServiceApplication): Promise<ApplicationView> {
+    const open = await this.#publicFields(org, service);
+    const credentials: Record<string, string> = {};
+    for (const [field, sealed] of Object.entries(app.credentials)) {
+      if (open.has(field)) {
+        credentials[field] = await this.#keyring.decrypt(sealed, credentialContext(org, service, app.slug, field));
+      }
+    }
+    return { slug: app.slug, name: app.name, credential_fields: Object.keys(app.credentials).sort(), credentials };
+  }
+
+  /**
+   * Creates an application, encrypting every credential value.
+   *
+   * @param org Organization slug.
+   * @param service Service slug.
+   * @param input Slug, name and plaintext credentials.
+   * @returns The view of the stored application.
+   */
+  async createApplication(org: string, service: string, input: ApplicationCreate): Promise<ApplicationView> {
+    const credentials = await this.#encrypt(org, service, input.slug, input.credentials);
+    const app = await this.#store.createApplication(org, service, { slug: input.slug, name: input.name, credentials });
+    return await this.applicationView(org, service, app);
+  }
+
+  /**
+   * Updates an application: a credential set to `null` is removed, others are
+   * replaced. Refuses a change that leaves a Plugin node using the
+   * application without a required field.
+   *
+   * @param org Organization slug.
+   * @param service Service slug.
+   * @param slug Application slug.
+   * @param patch New name and credential changes.
+   * @returns The view of the stored application.
+   * @throws {NotFoundError} For an unknown org, service or application.
+   * @throws {ValidationError} Naming the Plugin node and the missing fields.
+   */
+  async updateApplication(
+    org: string,
+    service: string,
+    slug: string,
+    patch: ApplicationUpdate,
+  ): Promise<ApplicationView> {
+    const current = await this.#store.getApplication(org, service, slug);
+    const credentials = { ...current.credentials };
+    if (patch.credentials) {
+      for (const [field, value] of Object.entries(patch.credentials)) {
+        if (value === null) delete credentials[field];
+        else credentials[field] = await this.#keyring.encrypt(value, credentialContext(org, service, slug, field));
+      }
+      const errors: FieldError[] = [];
+      for (const node of await this.#store.listPlugins(org, service)) {
+        if (node.application !== slug) continue;
+        const missing = missingCredentials(this.#manifest(node.plugin), credentials);
+        if (missing.length > 0) {
+          errors.push({
+            pointer: "/credentials",
+            message: `Plugin "${node.slug}" (${node.plugin}) needs ${missing.map((m) => `"${m}"`).join(", ")}`,
+          });
+        }
+      }
+      if (errors.length > 0) {
+        throw new ValidationError("The change leaves plugins without required credentials", errors);
+      }
+    }
+    const next: Partial<Omit<ServiceApplication, "slug">> = { credentials };
+    if (patch.name !== undefined) next.name = patch.name;
+    const app = await this.#store.updateApplication(org, service, slug, next);
+    return await this.applicationView(org, service, app);
+  }
+
+  /**
+   * Re-encrypts every stored credential with the current key (after a key
+   * rotation), one application at a time.
+   *
+   * @returns How many values moved to the current key.
+   */
+  async reencryptAll(): Promise<{ applications: number; values: number }> {
+    let applications = 0;
+    let values = 0;
+    for (const org of (await this.#store.exportAll()).organizations) {
+      for (const service of org.services) {
+        for (const app of service.applications) {
+          const stale = Object.entries(app.credentials).filter(([, c]) =>
+            Keyring.kidOf(c) !== this.#keyring.currentKid
+          );
+          if (stale.length === 0) continue;
+          const plain = await this.decryptCredentials(org.slug, service.slug, app);
+          const credentials = await this.#encrypt(org.slug, service.slug, app.slug, plain);
+          await this.#store.updateApplication(org.slug, service.slug, app.slug, { credentials });
+          applications++;
+          values += stale.length;
+        }
+      }
+    }
+    return { applications, values };
+  }
+}

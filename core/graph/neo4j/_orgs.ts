@@ -1,0 +1,142 @@
+/**
+ * Organizations, project types and projects in the Neo4j store. Each
+ * function runs inside a transaction the store opened. Private to
+ * `core/graph/neo4j/`.
+ *
+ * @module
+ */
+
+import neo4j from "neo4j-driver";
+import { alreadyExists, assertOrgEmpty, assertProjectTypeUnused, idTaken, type OrgHoldings } from "../messages.ts";
+import { type ProjectRow, slugAndName, toProject } from "../rows.ts";
+import { paging } from "../rules.ts";
+import type { Organization, Page, Project, ProjectInput, ProjectType } from "../store.ts";
+import { one, run, type Tx } from "./_db.ts";
+import * as find from "./_lookups.ts";
+import { Q } from "./queries.ts";
+
+const NO_LIMIT = 2 ** 31 - 1;
+
+/** Cypher's SKIP and LIMIT of a page, as integers. */
+export function skipLimit(page: Page | undefined): { limit: unknown; offset: unknown } {
+  const { limit, offset } = paging(page);
+  return { limit: neo4j.int(Math.min(limit ?? NO_LIMIT, NO_LIMIT)), offset: neo4j.int(offset) };
+}
+
+/** Organizations by slug. */
+export async function listOrgs(tx: Tx, page: Page | undefined): Promise<Organization[]> {
+  return (await run(tx, Q.listOrgs, skipLimit(page))).records.map((r) => slugAndName(r.toObject() as Organization));
+}
+
+/** Creates an organization; 409 for a taken slug. */
+export async function createOrg(tx: Tx, input: Organization): Promise<Organization> {
+  const value = slugAndName(input);
+  if (await find.findOrg(tx, value.slug)) throw alreadyExists("org", value);
+  await run(tx, Q.createOrg, { org: value.slug, name: value.name });
+  return value;
+}
+
+/** Renames an organization. */
+export async function updateOrg(
+  tx: Tx,
+  slug: string,
+  patch: Partial<Omit<Organization, "slug">>,
+): Promise<Organization> {
+  const current = await find.org(tx, slug);
+  const row = await one(tx, Q.updateOrg, { org: slug, name: patch.name ?? current.name });
+  return slugAndName(row!.toObject() as Organization);
+}
+
+/** Deletes an empty organization, holding its lock. */
+export async function deleteOrg(tx: Tx, slug: string): Promise<void> {
+  await find.org(tx, slug, { lock: true });
+  assertOrgEmpty(slug, (await one(tx, Q.orgHoldings, { org: slug }))!.toObject() as OrgHoldings);
+  await run(tx, Q.deleteOrg, { org: slug });
+}
+
+/** Project types of an org, by slug. */
+export async function listProjectTypes(tx: Tx, org: string, page: Page | undefined): Promise<ProjectType[]> {
+  await find.org(tx, org);
+  return (await run(tx, Q.listProjectTypes, { org, ...skipLimit(page) })).records.map((r) =>
+    slugAndName(r.toObject() as ProjectType)
+  );
+}
+
+/** Creates a project type; 409 for a slug taken in the org. */
+export async function createProjectType(tx: Tx, org: string, input: ProjectType): Promise<ProjectType> {
+  const value = slugAndName(input);
+  await find.org(tx, org);
+  if (await find.findProjectType(tx, { org, slug: value.slug })) {
+    throw alreadyExists("project_type", { org, slug: value.slug });
+  }
+  await run(tx, Q.createProjectType, { org, slug: value.slug, name: value.name });
+  return value;
+}
+
+/** Renames a project type. */
+export async function updateProjectType(
+  tx: Tx,
+  ref: { org: string; slug: string },
+  patch: Partial<Omit<ProjectType, "slug">>,
+): Promise<ProjectType> {
+  const current = await find.projectType(tx, ref);
+  const row = await one(tx, Q.updateProjectType, { ...ref, name: patch.name ?? current.name });
+  return slugAndName(row!.toObject() as ProjectType);
+}
+
+/** Deletes a project type no project has, with its bindings, holding its lock. */
+export async function deleteProjectType(tx: Tx, ref: { org: string; slug: string }): Promise<void> {
+  await find.projectType(tx, ref, { lock: true });
+  assertProjectTypeUnused(
+    ref.slug,
+    (await run(tx, Q.projectsOfType, ref)).records.map((r) => r.get("slug") as string),
+  );
+  await run(tx, Q.deleteProjectType, ref);
+}
+
+/** Projects of an org, by slug. */
+export async function listProjects(tx: Tx, org: string, page: Page | undefined): Promise<Project[]> {
+  await find.org(tx, org);
+  return (await run(tx, Q.listProjects, { org, ...skipLimit(page) })).records.map((r) =>
+    toProject(r.get("project") as ProjectRow)
+  );
+}
+
+/** Creates a project with its project types. */
+export async function createProject(tx: Tx, org: string, input: ProjectInput): Promise<Project> {
+  const id = input.id ?? crypto.randomUUID();
+  await find.org(tx, org);
+  if (await one(tx, Q.projectIdTaken, { id })) throw idTaken("project", id);
+  if (await one(tx, Q.projectSlugTaken, { org, slug: input.slug })) {
+    throw alreadyExists("project", { org, slug: input.slug });
+  }
+  const types = await find.projectTypesExist(tx, org, input.project_types);
+  await run(tx, Q.createProject, { org, id, slug: input.slug, name: input.name, types });
+  return { id, slug: input.slug, name: input.name, project_types: types };
+}
+
+/** Patches name, slug and the set of project types, holding the project's lock. */
+export async function updateProject(
+  tx: Tx,
+  ref: { org: string; slug: string },
+  patch: Partial<Omit<ProjectInput, "id">>,
+): Promise<Project> {
+  const { org } = ref;
+  const current = await find.project(tx, ref, { lock: true });
+  const slug = patch.slug ?? current.slug;
+  if (slug !== current.slug && await one(tx, Q.projectSlugTaken, { org, slug })) {
+    throw alreadyExists("project", { org, slug });
+  }
+  await run(tx, Q.updateProject, { org, id: current.id, slug, name: patch.name ?? current.name });
+  if (patch.project_types !== undefined) {
+    const types = await find.projectTypesExist(tx, org, patch.project_types);
+    await run(tx, Q.setProjectTypes, { org, id: current.id, types });
+  }
+  return toProject((await one(tx, Q.projectById, { org, id: current.id }))!.get("project"));
+}
+
+/** Deletes a project with its bindings. */
+export async function deleteProject(tx: Tx, ref: { org: string; slug: string }): Promise<void> {
+  const p = await find.project(tx, ref);
+  await run(tx, Q.deleteProject, { org: ref.org, id: p.id });
+}

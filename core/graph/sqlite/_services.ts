@@ -1,0 +1,280 @@
+/**
+ * Third-party services, their applications and their Plugin nodes in the
+ * SQLite store. Each function runs inside a transaction the store opened.
+ * Private to `core/graph/sqlite/`.
+ *
+ * @module
+ */
+
+import {
+  alreadyExists,
+  assertApplicationUnused,
+  assertPluginUnbound,
+  assertServiceEmpty,
+  type BindingUser,
+  idTaken,
+} from "../messages.ts";
+import {
+  checkPluginType,
+  newApplication,
+  newPluginNode,
+  patchApplication,
+  patchPluginNode,
+  patchService,
+  toService,
+} from "../rules.ts";
+import { toApplication, toPluginNode } from "../rows.ts";
+import type {
+  Page,
+  PluginNode,
+  PluginNodeInput,
+  PluginNodePatch,
+  PluginNodeRef,
+  ServiceApplication,
+  ThirdPartyService,
+} from "../store.ts";
+import type { SqliteDb } from "./_db.ts";
+import {
+  application,
+  APPLICATION_COLUMNS,
+  type ApplicationRow,
+  findApplication,
+  findService,
+  type KeyedRow,
+  org,
+  type OrgRow,
+  plugin,
+  PLUGIN_COLUMNS,
+  PLUGIN_FROM,
+  type PluginRowWithKey,
+  service,
+  SERVICE_COLUMNS,
+  type ServiceRow,
+} from "./_lookups.ts";
+import { limitOffset } from "./_orgs.ts";
+
+/** Where a service is: its org's slug and its own. */
+export interface ServiceRef {
+  /** Organization slug. */
+  org: string;
+  /** Service slug. */
+  service: string;
+}
+
+/** Finds a service by org and service slug; 404 for either. */
+export function serviceOf(db: SqliteDb, ref: ServiceRef): ServiceRow {
+  return service(db, org(db, ref.org), ref.service);
+}
+
+/** Services of an org, by slug. */
+export function listServices(db: SqliteDb, slug: string, page: Page | undefined): ThirdPartyService[] {
+  const [limit, offset] = limitOffset(page);
+  return db.all<ServiceRow>(
+    `SELECT ${SERVICE_COLUMNS} FROM services WHERE org_id = ? ORDER BY slug LIMIT ? OFFSET ?`,
+    org(db, slug).id,
+    limit,
+    offset,
+  ).map(toService);
+}
+
+/** Creates a service; 409 for a slug taken in the org. */
+export function insertService(db: SqliteDb, o: OrgRow, svc: ThirdPartyService): ThirdPartyService {
+  const value = toService(svc);
+  if (findService(db, o, value.slug)) throw alreadyExists("service", { org: o.slug, slug: value.slug });
+  db.run(
+    "INSERT INTO services (org_id, slug, name, vendor, base_url, account, region) VALUES (?, ?, ?, ?, ?, ?, ?)",
+    o.id,
+    value.slug,
+    value.name,
+    value.vendor,
+    value.base_url,
+    value.account,
+    value.region,
+  );
+  return value;
+}
+
+/** Patches a service; `null` clears an optional field. */
+export function updateService(
+  db: SqliteDb,
+  ref: ServiceRef,
+  patch: Partial<Omit<ThirdPartyService, "slug">>,
+): ThirdPartyService {
+  const row = serviceOf(db, ref);
+  const next = patchService(row, patch);
+  db.run(
+    "UPDATE services SET name = ?, vendor = ?, base_url = ?, account = ?, region = ? WHERE id = ?",
+    next.name,
+    next.vendor,
+    next.base_url,
+    next.account,
+    next.region,
+    row.id,
+  );
+  return next;
+}
+
+/** Deletes a service without applications and Plugin nodes. */
+export function deleteService(db: SqliteDb, ref: ServiceRef): void {
+  const row = serviceOf(db, ref);
+  const slugs = (table: string) =>
+    db.all<{ slug: string }>(`SELECT slug FROM ${table} WHERE service_id = ? ORDER BY slug`, row.id).map((r) => r.slug);
+  assertServiceEmpty(ref.service, { applications: slugs("applications"), plugins: slugs("plugins") });
+  db.run("DELETE FROM services WHERE id = ?", row.id);
+}
+
+/** Applications of a service, by slug. */
+export function listApplications(db: SqliteDb, ref: ServiceRef): ServiceApplication[] {
+  return db.all<ApplicationRow>(
+    `SELECT ${APPLICATION_COLUMNS} FROM applications WHERE service_id = ? ORDER BY slug`,
+    serviceOf(db, ref).id,
+  ).map(toApplication);
+}
+
+/** Creates an application; 409 for a slug taken in the service. */
+export function insertApplication(db: SqliteDb, svc: ServiceRow, app: ServiceApplication): ServiceApplication {
+  const value = newApplication(app);
+  if (findApplication(db, svc, value.slug)) throw alreadyExists("application", { service: svc.slug, slug: value.slug });
+  db.run(
+    "INSERT INTO applications (service_id, slug, name, credentials) VALUES (?, ?, ?, ?)",
+    svc.id,
+    value.slug,
+    value.name,
+    JSON.stringify(value.credentials),
+  );
+  return value;
+}
+
+/** Patches name and credentials; `credentials` replaces the whole map. */
+export function updateApplication(
+  db: SqliteDb,
+  ref: ServiceRef & { slug: string },
+  patch: Partial<Omit<ServiceApplication, "slug">>,
+): ServiceApplication {
+  const row = application(db, serviceOf(db, ref), ref.slug);
+  const next = patchApplication(toApplication(row), patch);
+  db.run(
+    "UPDATE applications SET name = ?, credentials = ? WHERE id = ?",
+    next.name,
+    JSON.stringify(next.credentials),
+    row.id,
+  );
+  return next;
+}
+
+/** Deletes an application no Plugin node uses. */
+export function deleteApplication(db: SqliteDb, ref: ServiceRef & { slug: string }): void {
+  const row = application(db, serviceOf(db, ref), ref.slug);
+  assertApplicationUnused(
+    ref.slug,
+    db.all<{ slug: string }>("SELECT slug FROM plugins WHERE application_id = ? ORDER BY slug", row.id)
+      .map((r) => r.slug),
+  );
+  db.run("DELETE FROM applications WHERE id = ?", row.id);
+}
+
+/** Plugin nodes of a service, by slug. */
+export function listPlugins(db: SqliteDb, ref: ServiceRef): PluginNode[] {
+  return db.all<PluginRowWithKey>(
+    `SELECT ${PLUGIN_COLUMNS} FROM ${PLUGIN_FROM} WHERE pl.service_id = ? ORDER BY pl.slug`,
+    serviceOf(db, ref).id,
+  ).map(toPluginNode);
+}
+
+/**
+ * Creates a Plugin node. With `defaultApplication`, a node without an
+ * application uses the service's only application (an import keeps none).
+ */
+export function insertPlugin(
+  db: SqliteDb,
+  svc: ServiceRow,
+  input: PluginNodeInput,
+  options: { defaultApplication: boolean },
+): PluginNode {
+  checkPluginType(input);
+  if (input.id !== undefined && db.get("SELECT 1 FROM plugins WHERE id = ?", input.id)) {
+    throw idTaken("plugin", input.id);
+  }
+  if (db.get("SELECT 1 FROM plugins WHERE service_id = ? AND slug = ?", svc.id, input.slug)) {
+    throw alreadyExists("plugin", { service: svc.slug, slug: input.slug });
+  }
+  let app: KeyedRow | null = null;
+  if (input.application !== null && input.application !== undefined) {
+    app = application(db, svc, input.application);
+  } else if (options.defaultApplication) {
+    // USES_APPLICATION defaults to the service's only application.
+    const apps = db.all<KeyedRow>("SELECT id, slug FROM applications WHERE service_id = ? LIMIT 2", svc.id);
+    if (apps.length === 1) app = apps[0]!;
+  }
+  const node = newPluginNode(input, { service: svc.slug, application: app?.slug ?? null });
+  db.run(
+    `INSERT INTO plugins (id, service_id, application_id, slug, plugin, plugin_type, label, options, enabled)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    node.id,
+    svc.id,
+    app?.id ?? null,
+    node.slug,
+    node.plugin,
+    node.plugin_type,
+    node.label,
+    JSON.stringify(node.options),
+    node.enabled ? 1 : 0,
+  );
+  return node;
+}
+
+/** Patches slug, application (`null` unlinks), label, options and enabled. */
+export function updatePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }, patch: PluginNodePatch): PluginNode {
+  const svc = serviceOf(db, ref);
+  const row = plugin(db, svc, ref.slug);
+  const next = patchPluginNode(toPluginNode(row), patch);
+  if (next.slug !== row.slug && db.get("SELECT 1 FROM plugins WHERE service_id = ? AND slug = ?", svc.id, next.slug)) {
+    throw alreadyExists("plugin", { service: svc.slug, slug: next.slug });
+  }
+  let applicationId = db.get<{ application_id: number | null }>(
+    "SELECT application_id FROM plugins WHERE rid = ?",
+    row.rid,
+  )!.application_id;
+  if (patch.application === null) applicationId = null;
+  else if (patch.application !== undefined) applicationId = application(db, svc, patch.application).id;
+  db.run(
+    "UPDATE plugins SET slug = ?, label = ?, options = ?, enabled = ?, application_id = ? WHERE rid = ?",
+    next.slug,
+    next.label,
+    JSON.stringify(next.options),
+    next.enabled ? 1 : 0,
+    applicationId,
+    row.rid,
+  );
+  return toPluginNode(
+    db.get<PluginRowWithKey>(`SELECT ${PLUGIN_COLUMNS} FROM ${PLUGIN_FROM} WHERE pl.rid = ?`, row.rid)!,
+  );
+}
+
+/** Deletes a Plugin node no binding points at. */
+export function deletePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }): void {
+  const svc = serviceOf(db, ref);
+  const row = plugin(db, svc, ref.slug);
+  const users = db.all<BindingUser>(
+    `SELECT DISTINCT 'project_type' AS kind, pt.slug AS key, pt.slug AS slug FROM bindings b
+       JOIN project_types pt ON pt.id = b.project_type_id WHERE b.plugin_rid = ?1 OR b.identity_plugin_rid = ?1
+     UNION
+     SELECT DISTINCT 'project' AS kind, p.id AS key, p.slug AS slug FROM bindings b
+       JOIN projects p ON p.rid = b.project_rid WHERE b.plugin_rid = ?1 OR b.identity_plugin_rid = ?1
+     ORDER BY 1 DESC, 3`,
+    row.rid,
+  );
+  assertPluginUnbound({ org: ref.org, service: svc.slug, slug: row.slug }, users);
+  db.run("DELETE FROM plugins WHERE rid = ?", row.rid);
+}
+
+/** Plugin nodes in every org whose manifest slug is listed, by org, service and slug. */
+export function findPluginNodes(db: SqliteDb, manifestSlugs: string[]): PluginNodeRef[] {
+  return db.all<PluginNodeRef>(
+    `SELECT o.slug AS org, s.slug AS service, pl.id AS id, pl.slug AS slug, pl.plugin AS plugin
+       FROM plugins pl JOIN services s ON s.id = pl.service_id JOIN organizations o ON o.id = s.org_id
+      WHERE pl.plugin IN (SELECT value FROM json_each(?))
+      ORDER BY o.slug, s.slug, pl.slug`,
+    JSON.stringify(manifestSlugs),
+  ).map((r) => ({ org: r.org, service: r.service, id: r.id, slug: r.slug, plugin: r.plugin }));
+}
