@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { inspectBundle } from "../core/sandbox/supervisor.ts";
+import { inspectBundle } from "../core/sandbox/inspect.ts";
 import { PackageStore } from "../core/packages/store.ts";
 import { serviceUrl } from "../tests/support/services.ts";
 import { buildPackage, FIRST_PARTY, publishPackage } from "./plugins_publish.ts";

@@ -3,7 +3,7 @@
  * section 5): frames of a 4-byte big-endian length and UTF-8 JSON, and the
  * messages they carry, a discriminated union on `type` in each direction.
  *
- * The trusted child program (`_bootstrap.ts`) imports this file too, and runs
+ * The trusted child program (`bootstrap.ts`) imports this file too, and runs
  * with `--no-config`: keep its imports type-only.
  *
  * @module

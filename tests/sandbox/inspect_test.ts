@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { inspectBundle } from "../../core/sandbox/supervisor.ts";
+import { inspectBundle } from "../../core/sandbox/inspect.ts";
 import { bundleFixtures } from "../support/bundle_fixture.ts";
 
 const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);

@@ -8,7 +8,7 @@ import { bundleFixtures } from "../support/bundle_fixture.ts";
 import { isAlive, LoopbackServer, testContext, testInit, waitGone } from "../support/sandbox_harness.ts";
 
 const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
-const SERVICE_SOURCE = decodeURIComponent(new URL("../../core/sandbox/supervisor.ts", import.meta.url).pathname);
+const SERVICE_SOURCE = decodeURIComponent(new URL("../../core/sandbox/process.ts", import.meta.url).pathname);
 const TOKEN = "tok-9f8e7d6c5b4a";
 const DEADLINE_MS = 800;
 
