@@ -13,7 +13,8 @@
 
 import type { HandlerInit, ProtocolMethod } from "@imbi/plugin-sdk/types";
 import { PROTOCOL_METHODS } from "@imbi/plugin-sdk/types";
-import { PluginCallError, type PluginErrorKind } from "../errors.ts";
+import { isHandlerErrorKind } from "@imbi/plugin-sdk/errors";
+import { PluginCallError } from "../errors.ts";
 import { log } from "../logger.ts";
 import type { WireError } from "./protocol.ts";
 import {
@@ -103,14 +104,6 @@ const DEFAULTS: SupervisorOptions = {
 };
 
 const ALL_METHODS: ReadonlySet<string> = new Set(Object.values(PROTOCOL_METHODS).flat());
-const HANDLER_KINDS: ReadonlySet<string> = new Set([
-  "credentials_rejected",
-  "not_found",
-  "rate_limited",
-  "upstream_unavailable",
-  "cursor_expired",
-  "invalid_input",
-]);
 const NET_ENTRY = /^(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\]):[0-9]{1,5}$/;
 
 /**
@@ -323,8 +316,7 @@ export class Supervisor {
           settle.resolve();
         } else if (message.type === "init_failed" && this.#state === "starting") {
           const why = this.#scrub(message.error.message);
-          const typed = message.error.kind !== undefined && HANDLER_KINDS.has(message.error.kind);
-          const kind = typed ? message.error.kind as PluginErrorKind : "crashed";
+          const kind = isHandlerErrorKind(message.error.kind) ? message.error.kind : "crashed";
           settle.reject(new PluginCallError(kind, `plugin "${entry}" failed to start: ${why}`));
           proc.fail({ cause: "crashed", detail: `failed to start: ${why}` });
         } else if (message.type === "fatal") {
@@ -397,11 +389,11 @@ export class Supervisor {
       case "bad_result":
         return new PluginCallError("internal", `plugin "${entry}" answered ${method} with a value that is not JSON`);
       case "thrown":
-        if (error.kind !== undefined && HANDLER_KINDS.has(error.kind)) {
+        if (isHandlerErrorKind(error.kind)) {
           const options = error.retry_after !== undefined && error.retry_after >= 0
             ? { retryAfterSeconds: Math.ceil(error.retry_after) }
             : {};
-          return new PluginCallError(error.kind as PluginErrorKind, message, options);
+          return new PluginCallError(error.kind, message, options);
         }
         return new PluginCallError(
           "internal",
