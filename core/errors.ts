@@ -85,10 +85,20 @@ export type PluginErrorKind = HandlerErrorKind | (typeof HOST_ERROR_KINDS)[numbe
  * supervisor.
  */
 export class PluginCallError extends Error {
+  /** Always `"PluginCallError"`. */
   override name = "PluginCallError";
+  /** What went wrong; decides the HTTP status. */
   readonly kind: PluginErrorKind;
   /** Seconds until a retry may succeed (rate limits, respawn back-off). */
   readonly retryAfterSeconds: number | undefined;
+
+  /**
+   * Makes the failure of one plugin call.
+   *
+   * @param kind What went wrong.
+   * @param message The plugin's text (scrubbed) or the host's.
+   * @param options `cause`, and `retryAfterSeconds`.
+   */
   constructor(
     kind: PluginErrorKind,
     message: string,

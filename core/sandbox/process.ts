@@ -160,7 +160,11 @@ export class PluginProcess {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #rssTimer: ReturnType<typeof setInterval> | undefined;
 
-  /** @param options What to start and whom to report to. */
+  /**
+   * Spawns the child at once; it loads nothing until it is sent `init` or `inspect`.
+   *
+   * @param options What to start and whom to report to.
+   */
   constructor(options: ProcessOptions) {
     this.#options = options;
     this.#child = new Deno.Command(Deno.execPath(), {

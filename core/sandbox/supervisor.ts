@@ -138,6 +138,8 @@ export class Supervisor {
   #rejectStart: ((error: PluginCallError) => void) | null = null;
 
   /**
+   * Makes the supervisor of one node; no process starts until the first call.
+   *
    * @param spec What the process serves.
    * @param options Limits; defaults as in {@link SupervisorOptions}.
    * @throws {TypeError} When the bundle path or a net entry is unusable as a flag value.

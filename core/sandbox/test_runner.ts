@@ -47,9 +47,13 @@ export interface SandboxRunner extends HandlerRunner {
 
 /** A bundled package and the manifests of its entry points. */
 export interface BundledPlugin {
+  /** The package name, e.g. `@imbi/plugin-aws`. */
   name: string;
+  /** Its exact version. */
   version: string;
+  /** Absolute path of its single-file bundle. */
   bundlePath: string;
+  /** The valid manifest of every entry point, in export order. */
   manifests: PluginManifest[];
 }
 

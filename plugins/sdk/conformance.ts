@@ -83,7 +83,9 @@ export type ConformanceOptions = ConfigurationConformanceOptions | LogsConforman
 
 /** One check and how it went. */
 export interface CheckResult {
+  /** What the check proves, e.g. `"deleteKey() removes a key and is idempotent"`. */
   name: string;
+  /** True when it passed. */
   ok: boolean;
   /** Why it failed. */
   error?: string;
@@ -91,8 +93,11 @@ export interface CheckResult {
 
 /** Every check of one handler. */
 export interface ConformanceReport {
+  /** The handler's manifest slug. */
   slug: string;
+  /** The protocol it was checked against. */
   plugin_type: string;
+  /** Every check, in the order they ran. */
   results: CheckResult[];
   /** True when every check passed. */
   ok: boolean;
@@ -106,6 +111,7 @@ interface Check {
 
 /** A conformance failure: the message says what the protocol expected. */
 export class ConformanceError extends Error {
+  /** Always `"ConformanceError"`. */
   override name = "ConformanceError";
 }
 
