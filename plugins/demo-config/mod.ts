@@ -17,6 +17,7 @@ import {
   type ConfigKey,
   type ConfigurationHandler,
   type ConfigValue,
+  findDataType,
   type HandlerInit,
   InvalidInput,
   type PluginManifest,
@@ -111,12 +112,10 @@ export class DemoConfig implements ConfigurationHandler {
   async setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
     await this.#pause();
     if (!/^[A-Za-z0-9_.\/-]{1,256}$/.test(key)) throw new InvalidInput(`"${key}" is not a valid key`);
-    if (!DATA_TYPES.some((t) => t.name === input.data_type)) {
-      throw new InvalidInput(`data_type must be one of ${DATA_TYPES.map((t) => t.name).join(", ")}`);
-    }
+    const type = findDataType(DATA_TYPES, input.data_type);
     const last_modified = new Date().toISOString();
-    this.#space(ctx).set(key, { value: input.value, data_type: input.data_type, last_modified });
-    return { key, data_type: input.data_type, secret: input.data_type === "secret", last_modified };
+    this.#space(ctx).set(key, { value: input.value, data_type: type.name, last_modified });
+    return { key, data_type: type.name, secret: type.secret, last_modified };
   }
 
   /** Deletes a key; deleting a missing key succeeds. */

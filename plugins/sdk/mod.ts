@@ -24,6 +24,7 @@
 
 export * from "./types.ts";
 export * from "./errors.ts";
+export * from "./config_items.ts";
 export * from "./cursor.ts";
 export * from "./http.ts";
 export * from "./log_query.ts";

@@ -18,5 +18,6 @@
  */
 
 export * from "./conformance.ts";
+export * from "./fake_backend.ts";
 export * from "./in_process.ts";
 export * from "./test_context.ts";
