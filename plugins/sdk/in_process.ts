@@ -69,11 +69,11 @@ export function applyOptionDefaults(
 /**
  * Completes a test's partial init into what the host would pass.
  *
- * @param handler The handler class (its manifest supplies option defaults and the slug).
+ * @param handler The handler class, or anything with its manifest (which supplies option defaults and the slug).
  * @param init The test's options, credentials, plugin and service fields.
  * @returns A full {@linkcode HandlerInit}.
  */
-export function completeInit(handler: HandlerClass, init: TestInit = {}): HandlerInit {
+export function completeInit(handler: Pick<HandlerClass, "manifest">, init: TestInit = {}): HandlerInit {
   const slug = handler.manifest.slug;
   return {
     options: applyOptionDefaults(handler.manifest.options, init.options),
