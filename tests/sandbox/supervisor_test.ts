@@ -1,27 +1,15 @@
 import assert from "node:assert/strict";
 import type { ProtocolMethod } from "@imbi/plugin-sdk/types";
-import { PluginCallError } from "../../core/errors.ts";
 import { setLogLevel, setLogSink } from "../../core/logger.ts";
 import type { SandboxSpec, Supervisor } from "../../core/sandbox/supervisor.ts";
 import { SandboxPool } from "../../core/sandbox/pool.ts";
 import { bundleFixtures } from "../support/bundle_fixture.ts";
-import { isAlive, LoopbackServer, testContext, testInit, waitGone } from "../support/sandbox_harness.ts";
+import { failure, isAlive, LoopbackServer, testContext, testInit, waitGone } from "../support/sandbox_harness.ts";
 
 const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
 const SERVICE_SOURCE = decodeURIComponent(new URL("../../core/sandbox/process.ts", import.meta.url).pathname);
 const TOKEN = "tok-9f8e7d6c5b4a";
 const DEADLINE_MS = 800;
-
-/** What a call threw, as a PluginCallError. */
-async function failure(promise: Promise<unknown>): Promise<PluginCallError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PluginCallError, `expected a PluginCallError, got ${error}`);
-    return error;
-  }
-  throw new assert.AssertionError({ message: "expected the call to fail, it succeeded" });
-}
 
 /** The first value of a getValues answer. */
 function firstValue(result: unknown): string {
@@ -65,6 +53,20 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       timeoutMs,
     });
     const hostile = pool.acquire("g1:hostile:x", hostileSpec("main"));
+    /** A hostile supervisor of its own, with its first process running (its pid recorded). */
+    const hostileProcess = async (name: string, timeoutMs?: number) => {
+      const supervisor = pool.acquire(`g1:hostile:${name}`, hostileSpec(name, timeoutMs));
+      const pid = await pidOf(supervisor);
+      seenPids.add(pid);
+      return { supervisor, pid };
+    };
+    /** Once the back-off has passed, the next call starts a fresh process. */
+    const replacedAfter = async (backoffMs: number, supervisor: Supervisor, before: number) => {
+      clock += backoffMs;
+      const after = await pidOf(supervisor);
+      seenPids.add(after);
+      assert.notEqual(after, before);
+    };
     const goodPid = await pidOf(good);
     seenPids.add(goodPid);
 
@@ -151,9 +153,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
     await t.step(
       "a self-SIGKILL fails the call with crashed and a fresh process serves after the back-off",
       async () => {
-        const victim = pool.acquire("g1:hostile:kill", hostileSpec("kill"));
-        const before = await pidOf(victim);
-        seenPids.add(before);
+        const { supervisor: victim, pid: before } = await hostileProcess("kill");
         const crashed = await failure(probe(victim, "self_kill"));
         assert.equal(crashed.kind, "crashed");
         assert.ok((crashed.retryAfterSeconds ?? 0) >= 1);
@@ -161,10 +161,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
         assert.equal(during.kind, "crashed");
         assert.equal(victim.stats.state, "backoff");
         await waitGone(before);
-        clock += 250;
-        const after = await pidOf(victim);
-        seenPids.add(after);
-        assert.notEqual(after, before);
+        await replacedAfter(250, victim, before);
         assert.equal(victim.stats.spawns, 2);
         assert.match(victim.stats.lastExit ?? "", /SIGKILL/);
         await goodStillAnswers();
@@ -172,9 +169,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
     );
 
     await t.step("an infinite loop fails with timeout at the deadline; other calls on it fail crashed", async () => {
-      const looper = pool.acquire("g1:hostile:loop", hostileSpec("loop"));
-      const before = await pidOf(looper);
-      seenPids.add(before);
+      const { supervisor: looper, pid: before } = await hostileProcess("loop");
       const held = failure(probe(looper, "fetch", `${allowed.url}/hold`));
       await allowed.holding(1);
       const started = performance.now();
@@ -185,17 +180,12 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       assert.equal(second.kind, "crashed");
       assert.ok(elapsed < DEADLINE_MS + 1000, `took ${elapsed} ms`);
       await waitGone(before);
-      clock += 10_000;
-      const after = await pidOf(looper);
-      seenPids.add(after);
-      assert.notEqual(after, before);
+      await replacedAfter(10_000, looper, before);
       await goodStillAnswers();
     });
 
     await t.step("a heap bomb crashes only its own process", async () => {
-      const bomber = pool.acquire("g1:hostile:heap", hostileSpec("heap", 20_000));
-      const before = await pidOf(bomber);
-      seenPids.add(before);
+      const { supervisor: bomber, pid: before } = await hostileProcess("heap", 20_000);
       const error = await failure(probe(bomber, "heap"));
       assert.equal(error.kind, "crashed");
       assert.doesNotMatch(error.message, /resident memory/, "the V8 heap cap, not the RSS poll, should stop it");
@@ -204,9 +194,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
     });
 
     await t.step("memory outside the V8 heap is capped by the resident-memory poll", async () => {
-      const hoarder = pool.acquire("g1:hostile:buffers", hostileSpec("buffers", 20_000));
-      const before = await pidOf(hoarder);
-      seenPids.add(before);
+      const { supervisor: hoarder, pid: before } = await hostileProcess("buffers", 20_000);
       const error = await failure(probe(hoarder, "buffers"));
       assert.equal(error.kind, "crashed");
       assert.match(error.message, /resident memory [0-9]+ MiB exceeds the 300 MiB limit/);
@@ -215,22 +203,16 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
     });
 
     await t.step("an unhandled rejection crashes the process, which is replaced", async () => {
-      const rejecter = pool.acquire("g1:hostile:reject", hostileSpec("reject"));
-      const before = await pidOf(rejecter);
-      seenPids.add(before);
+      const { supervisor: rejecter, pid: before } = await hostileProcess("reject");
       const error = await failure(probe(rejecter, "reject"));
       assert.equal(error.kind, "crashed");
       assert.match(error.message, /unhandled rejection: Error: nobody catches this/);
-      clock += 10_000;
-      const after = await pidOf(rejecter);
-      seenPids.add(after);
-      assert.notEqual(after, before);
+      await replacedAfter(10_000, rejecter, before);
       await goodStillAnswers();
     });
 
     await t.step("a 50 MB answer fails with protocol; a forged oversized frame is refused at its header", async () => {
-      const flooder = pool.acquire("g1:hostile:big", hostileSpec("big", 30_000));
-      seenPids.add(await pidOf(flooder));
+      const { supervisor: flooder } = await hostileProcess("big", 30_000);
       const big = await failure(probe(flooder, "big", String(50 * 1024 * 1024)));
       assert.equal(big.kind, "protocol");
       assert.match(big.message, /exceeds the 16777216-byte limit/);
@@ -241,10 +223,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       assert.equal(forged.kind, "protocol");
       assert.match(forged.message, /a frame of 52428800 bytes exceeds the 16777216-byte limit/);
       await waitGone(before);
-      clock += 10_000;
-      const after = await pidOf(flooder);
-      seenPids.add(after);
-      assert.notEqual(after, before);
+      await replacedAfter(10_000, flooder, before);
       const garbage = await failure(probe(flooder, "garbage"));
       assert.equal(garbage.kind, "protocol");
       await goodStillAnswers();
