@@ -11,24 +11,22 @@
  * @module
  */
 
-import type {
-  CallContext,
-  ConfigKey,
-  ConfigValue,
-  HistogramBucket,
-  LogField,
-  LogPage,
-  LogQuery,
-  PluginType,
-  ProtocolMethod,
-} from "@imbi/plugin-sdk/types";
 import {
+  type CallContext,
+  type ConfigKey,
+  type ConfigValue,
+  type HistogramBucket,
+  type LogField,
+  type LogPage,
+  type LogQuery,
   parseConfigKey,
   parseConfigKeys,
   parseConfigValues,
   parseHistogram,
   parseLogFields,
   parseLogPage,
+  type PluginType,
+  type ProtocolMethod,
 } from "@imbi/plugin-sdk";
 import { BadRequestError, NotFoundError, PluginCallError, UnavailableError } from "./errors.ts";
 import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import type { ProtocolMethod } from "@imbi/plugin-sdk/types";
+import type { HandlerInit, ProtocolMethod } from "@imbi/plugin-sdk/types";
 import { setLogLevel, setLogSink } from "../../core/logger.ts";
 import type { SandboxSpec, Supervisor } from "../../core/sandbox/supervisor.ts";
 import { SandboxPool } from "../../core/sandbox/pool.ts";
@@ -36,14 +36,22 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
   Deno.env.set("IMBI_ADMIN_TOKEN", "admin-secret-from-the-parent");
   const previousSink = setLogSink(() => {});
   try {
-    const good = pool.acquire("g1:good:x", () => ({
-      nodeId: "good",
+    /** The well-behaved plugin as node `nodeId`, reaching `netHost` only. */
+    const goodSpec = (nodeId: string, options: { netHost: string; init?: HandlerInit }): () => SandboxSpec => () => ({
+      nodeId,
       bundlePath: bundles.path("good"),
       entry: "sandbox-good",
-      netHosts: [allowed.hostPort],
-      init: testInit("sandbox-good", { token: TOKEN }, { endpoint: allowed.url }),
+      netHosts: [options.netHost],
+      init: options.init ?? testInit("sandbox-good"),
       timeoutMs: 5000,
-    }));
+    });
+    const good = pool.acquire(
+      "g1:good:x",
+      goodSpec("good", {
+        netHost: allowed.hostPort,
+        init: testInit("sandbox-good", { token: TOKEN }, { endpoint: allowed.url }),
+      }),
+    );
     const hostileSpec = (name: string, timeoutMs = DEADLINE_MS): () => SandboxSpec => () => ({
       nodeId: `hostile-${name}`,
       bundlePath: bundles.path("hostile"),
@@ -279,14 +287,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
     await t.step("calls above maxConcurrent fail with saturated", async () => {
       const narrow = new SandboxPool({ maxConcurrent: 2 });
       try {
-        const supervisor = narrow.acquire("k", () => ({
-          nodeId: "narrow",
-          bundlePath: bundles.path("good"),
-          entry: "sandbox-good",
-          netHosts: [allowed.hostPort],
-          init: testInit("sandbox-good"),
-          timeoutMs: 5000,
-        }));
+        const supervisor = narrow.acquire("k", goodSpec("narrow", { netHost: allowed.hostPort }));
         const arrivedBefore = allowed.held;
         const held = [
           probe(supervisor, "fetch", `${allowed.url}/hold`),
@@ -308,14 +309,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
 
     await t.step("drain lets an in-flight call finish, refuses new ones, then the process is gone", async () => {
       await using gate = new LoopbackServer();
-      const draining = pool.acquire("g0:good:x", () => ({
-        nodeId: "old-generation",
-        bundlePath: bundles.path("good"),
-        entry: "sandbox-good",
-        netHosts: [gate.hostPort],
-        init: testInit("sandbox-good"),
-        timeoutMs: 5000,
-      }));
+      const draining = pool.acquire("g0:good:x", goodSpec("old-generation", { netHost: gate.hostPort }));
       const pid = await pidOf(draining);
       seenPids.add(pid);
       const slow = probe(draining, "fetch", `${gate.url}/hold`);
