@@ -27,7 +27,7 @@
  * @module
  */
 
-import sodium from "npm:libsodium-wrappers@^0.8.4";
+import sodium from "libsodium-wrappers";
 import { type FakeBackend, serveFakeBackend } from "@imbi/plugin-sdk/testing";
 
 /** A running fake. */
