@@ -5,10 +5,11 @@
  *
  * The package has a `deno.json` (name `@imbi/plugin-<name>`, version 1.0.0,
  * exports `./mod.ts`, an import map for the SDK), a `mod.ts` exporting
- * `plugins` with one working handler that needs no backend (in-memory
- * configuration, or generated log entries), a `mod_test.ts` that runs the
- * conformance suite, and a README. Replace the handler's insides with calls
- * to your backend and keep the tests green.
+ * `plugins` with one working handler that needs no backend (a renamed copy
+ * of the first-party demo plugin of that type: `plugins/demo-config` keeps
+ * configuration in memory, `plugins/demo-logs` generates log entries), a
+ * `mod_test.ts` that runs the conformance suite, and a README. Replace the
+ * handler's insides with calls to your backend and keep the tests green.
  *
  * The SDK comes from `--sdk` (default `npm:@imbi/plugin-sdk@^1.0.0`), or from
  * a local checkout with `--sdk-path plugins/sdk`. Inside the Imbi repository,
@@ -38,189 +39,55 @@ function className(name: string, type: ScaffoldOptions["type"]): string {
   return `${base}${type === "logs" ? "Logs" : "Configuration"}`;
 }
 
-function configurationModule(name: string, cls: string): string {
+/** The first-party demo plugin each type's scaffold is copied from. */
+const TEMPLATES: Record<ScaffoldOptions["type"], URL> = {
+  configuration: new URL("../plugins/demo-config/mod.ts", import.meta.url),
+  logs: new URL("../plugins/demo-logs/mod.ts", import.meta.url),
+};
+
+function header(name: string, type: ScaffoldOptions["type"]): string {
+  const what = type === "logs"
+    ? `It generates one entry every \`interval_seconds\` of any window, levels
+ * rotating; replace \`#fetchEntries\` with a call to your backend`
+    : `It keeps values in the plugin process's memory, one namespace per rendered
+ * search_template; replace \`#space\` and its Map with calls to your backend`;
   return `/**
- * \`${name}\`: an Imbi configuration plugin. This scaffold keeps values in the
- * plugin process's memory, one namespace per rendered search_template;
- * replace the Map with calls to your backend (through \`fetch\`, to the
- * hosts in \`network.hosts\` only).
+ * \`${name}\`: an Imbi ${type} plugin, scaffolded by \`deno task plugin:new\`
+ * from Imbi's demo plugin of that type.
+ *
+ * ${what}
+ * (through \`fetch\`, to the hosts in \`network.hosts\` only), and keep the
+ * protocol's rules: the conformance suite in \`mod_test.ts\` checks them.
  *
  * @module
  */
-
-import {
-  type CallContext,
-  type ConfigKey,
-  type ConfigurationHandler,
-  type ConfigValue,
-  type HandlerInit,
-  InvalidInput,
-  type PluginManifest,
-} from "@imbi/plugin-sdk";
-
-const DATA_TYPES = [
-  { name: "string", label: "String", secret: false },
-  { name: "secret", label: "Secret", secret: true },
-];
-
-/** Configuration kept in memory (replace with your backend). */
-export class ${cls} implements ConfigurationHandler {
-  /** The manifest the host reads without running any handler code. */
-  static manifest: PluginManifest = {
-    slug: "${name}",
-    name: "${name}",
-    description: "Configuration for Imbi projects",
-    plugin_type: "configuration",
-    api_version: "^1.0.0",
-    options: { type: "object", properties: {}, additionalProperties: false },
-    credentials: [],
-    network: { hosts: [] },
-    data_types: DATA_TYPES,
-  };
-
-  #store = new Map<string, Map<string, { value: string; data_type: string; modified: string }>>();
-
-  /** @param _init Options with defaults applied, decrypted credentials, the Plugin node and its service. */
-  constructor(_init: HandlerInit) {}
-
-  #space(ctx: CallContext) {
-    let space = this.#store.get(ctx.search_template);
-    if (!space) this.#store.set(ctx.search_template, space = new Map());
-    return space;
-  }
-
-  #item(key: string, v: { value: string; data_type: string; modified: string }): ConfigValue {
-    const secret = DATA_TYPES.find((t) => t.name === v.data_type)?.secret ?? false;
-    return { key, data_type: v.data_type, secret, last_modified: v.modified, value: v.value };
-  }
-
-  /** Every key, without values. */
-  listKeys(ctx: CallContext): Promise<ConfigKey[]> {
-    return this.getValues(ctx).then((items) => items.map(({ value: _value, ...key }) => key));
-  }
-
-  /** Values of every key, or of \`keys\`; missing keys are omitted. */
-  getValues(ctx: CallContext, keys?: string[]): Promise<ConfigValue[]> {
-    const items = [...this.#space(ctx)].map(([key, v]) => this.#item(key, v));
-    const wanted = keys ? new Set(keys) : undefined;
-    return Promise.resolve(items.filter((i) => !wanted || wanted.has(i.key)).sort((a, b) => (a.key < b.key ? -1 : 1)));
-  }
-
-  /** Creates or overwrites a key. */
-  setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
-    const type = DATA_TYPES.find((t) => t.name === input.data_type);
-    if (!type) throw new InvalidInput(\`Unknown data_type \${JSON.stringify(input.data_type)}\`);
-    if (typeof key !== "string" || key === "") throw new InvalidInput("The key must be a non-empty string");
-    this.#space(ctx).set(key, { value: String(input.value), data_type: type.name, modified: new Date().toISOString() });
-    return Promise.resolve({ key, data_type: type.name, secret: type.secret });
-  }
-
-  /** Deletes a key; deleting a missing key succeeds. */
-  deleteKey(ctx: CallContext, key: string): Promise<void> {
-    this.#space(ctx).delete(key);
-    return Promise.resolve();
-  }
-
-  /** Where the keys live. */
-  describePrefix(ctx: CallContext): Promise<string | null> {
-    return Promise.resolve(\`memory:\${ctx.search_template}\`);
-  }
-}
-
-/** The entry points of this package. */
-export const plugins = [${cls}];
 `;
 }
 
-function logsModule(name: string, cls: string): string {
-  return `/**
- * \`${name}\`: an Imbi logs plugin. This scaffold generates one entry every
- * five minutes of any window (levels rotate); replace \`#fetchEntries\` with
- * a call to your backend (through \`fetch\`, to the hosts in
- * \`network.hosts\` only) and keep the paging and error rules.
- *
- * @module
+/** Replaces the one match of `pattern`; a template without exactly one match has changed shape. */
+function replaceOnce(source: string, pattern: RegExp, replacement: string): string {
+  const global = new RegExp(pattern.source, pattern.flags.includes("g") ? pattern.flags : `${pattern.flags}g`);
+  const count = source.match(global)?.length ?? 0;
+  if (count !== 1) throw new Error(`The scaffold template has ${count} matches of ${pattern}, expected one`);
+  return source.replace(pattern, () => replacement);
+}
+
+/**
+ * The demo plugin's module, renamed: its header, class name, slug, name and
+ * description become the new plugin's.
  */
-
-import {
-  type CallContext,
-  checkLogQuery,
-  decodeCursor,
-  encodeCursor,
-  type HandlerInit,
-  type LogEntry,
-  type LogField,
-  type LogPage,
-  type LogQuery,
-  type LogsHandler,
-  matchesLogQuery,
-  type PluginManifest,
-} from "@imbi/plugin-sdk";
-
-const STEP_MS = 5 * 60_000;
-const LEVELS = ["info", "warn", "error", "debug"];
-
-/** Logs of a project, newest first (generated here; replace with your backend). */
-export class ${cls} implements LogsHandler {
-  /** The manifest the host reads without running any handler code. */
-  static manifest: PluginManifest = {
-    slug: "${name}",
-    name: "${name}",
-    description: "Logs for Imbi projects",
-    plugin_type: "logs",
-    api_version: "^1.0.0",
-    options: { type: "object", properties: {}, additionalProperties: false },
-    credentials: [],
-    network: { hosts: [] },
-    hints: { supports_histogram: false },
-  };
-
-  /** @param _init Options with defaults applied, decrypted credentials, the Plugin node and its service. */
-  constructor(_init: HandlerInit) {}
-
-  /** Every entry of the window up to \`beforeMs\`, newest first (at most 5000). */
-  #fetchEntries(ctx: CallContext, startMs: number, beforeMs: number): LogEntry[] {
-    const out: LogEntry[] = [];
-    for (let t = Math.floor(beforeMs / STEP_MS) * STEP_MS; t >= startMs && out.length < 5000; t -= STEP_MS) {
-      const n = t / STEP_MS;
-      out.push({
-        timestamp: new Date(t).toISOString(),
-        level: LEVELS[n % LEVELS.length],
-        message: \`sample event \${n} of \${ctx.search_template}\`,
-        fields: { sequence: n },
-      });
-    }
-    return out;
-  }
-
-  /** One page of matching entries, newest first; the cursor is the boundary timestamp. */
-  search(ctx: CallContext, query: LogQuery): Promise<LogPage> {
-    const { startMs, endMs } = checkLogQuery(query);
-    const scope = ctx.search_template;
-    const before = query.cursor ? decodeCursor<number>(query.cursor, query, { scope }) - 1 : endMs;
-    const matching = this.#fetchEntries(ctx, startMs, before).filter((e) => matchesLogQuery(e, query));
-    const entries = matching.slice(0, query.limit);
-    const page: LogPage = { entries, warnings: [] };
-    if (matching.length > query.limit) {
-      page.next_cursor = encodeCursor(query, Date.parse(entries.at(-1)!.timestamp), { scope });
-    }
-    return Promise.resolve(page);
-  }
-
-  /** The fields entries carry. */
-  schema(_ctx: CallContext): Promise<LogField[]> {
-    return Promise.resolve([
-      { name: "timestamp", label: "Time", type: "datetime" },
-      { name: "level", label: "Level", type: "keyword" },
-      { name: "message", label: "Message", type: "text" },
-      { name: "sequence", label: "Sequence", type: "number" },
-    ]);
-  }
-}
-
-/** The entry points of this package. */
-export const plugins = [${cls}];
-`;
+function pluginModule(template: string, name: string, type: ScaffoldOptions["type"]): string {
+  const demoClass = /^export const plugins = \[(\w+)\];$/m.exec(template)?.[1];
+  if (!demoClass) throw new Error("The scaffold template does not export one plugin class");
+  let source = replaceOnce(template, /^\/\*\*\n[\s\S]*?\*\/\n/, header(name, type));
+  source = source.replace(new RegExp(`\\b${demoClass}\\b`, "g"), className(name, type));
+  source = replaceOnce(source, /^ {4}slug: ".*",$/m, `    slug: "${name}",`);
+  source = replaceOnce(source, /^ {4}name: ".*",$/m, `    name: "${name}",`);
+  return replaceOnce(
+    source,
+    /^ {4}description: ".*",$/m,
+    `    description: "${type === "logs" ? "Logs" : "Configuration"} for Imbi projects",`,
+  );
 }
 
 function testModule(name: string, cls: string, type: ScaffoldOptions["type"]): string {
@@ -282,7 +149,7 @@ export async function scaffold(options: ScaffoldOptions): Promise<string[]> {
       null,
       2,
     ) + "\n",
-    "mod.ts": options.type === "logs" ? logsModule(options.name, cls) : configurationModule(options.name, cls),
+    "mod.ts": pluginModule(await (await fetch(TEMPLATES[options.type])).text(), options.name, options.type),
     "mod_test.ts": testModule(options.name, cls, options.type),
     "README.md": readme(options.name, options.type),
   };

@@ -1,25 +1,11 @@
 import assert from "node:assert/strict";
-import { inspectBundle } from "../core/sandbox/supervisor.ts";
+import { inspectBundle } from "../core/sandbox/inspect.ts";
 import { PackageStore } from "../core/packages/store.ts";
+import { registryToken } from "../tests/support/npm_publish.ts";
 import { serviceUrl } from "../tests/support/services.ts";
 import { buildPackage, FIRST_PARTY, publishPackage } from "./plugins_publish.ts";
 
 const registry = serviceUrl("IMBI_TEST_NPM_REGISTRY");
-
-/** A token of a fresh user of the test registry (Verdaccio's CouchDB-style user API). */
-async function registryToken(url: string): Promise<string> {
-  const user = `imbi-publish-${crypto.randomUUID().slice(0, 8)}`;
-  const response = await fetch(`${url}-/user/org.couchdb.user:${user}`, {
-    method: "PUT",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ name: user, password: crypto.randomUUID(), email: `${user}@example.test`, type: "user" }),
-  });
-  const body = await response.json();
-  if (!response.ok || typeof body.token !== "string") {
-    throw new Error(`cannot create a registry user: ${JSON.stringify(body)}`);
-  }
-  return body.token;
-}
 
 Deno.test("buildPackage() makes a dependency-free npm package that lists its entry points", async () => {
   const out = await Deno.makeTempDir({ prefix: "imbi_build_test_" });

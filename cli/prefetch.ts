@@ -37,7 +37,7 @@ import {
 import type { ProgressEvent } from "../core/packages/store.ts";
 import { packageStoreFor } from "../core/packages/changes.ts";
 import { buildRegistry } from "../core/packages/registry.ts";
-import { inspectBundle } from "../core/sandbox/supervisor.ts";
+import { inspectBundle } from "../core/sandbox/inspect.ts";
 
 const USAGE = "usage: deno task prefetch [--seed-from <data dir>] [--seed-lockfile <lockfile>] [--seed-only]";
 

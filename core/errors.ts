@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { HandlerErrorKind } from "@imbi/plugin-sdk/errors";
+
 /** One bad field: a JSON pointer into the checked document and the rule it broke. */
 export interface FieldError {
   /** JSON pointer (RFC 6901) of the bad field, `""` for the whole document. */
@@ -67,19 +69,15 @@ export class UnavailableError extends Error {
   }
 }
 
-/** The kinds of failure a plugin handler may signal (spec section 2.2). */
-export type PluginErrorKind =
-  | "credentials_rejected"
-  | "not_found"
-  | "rate_limited"
-  | "upstream_unavailable"
-  | "cursor_expired"
-  | "invalid_input"
-  | "timeout"
-  | "crashed"
-  | "saturated"
-  | "protocol"
-  | "internal";
+/** Failures only the host can see: the plugin process itself broke, not the handler's backend. */
+export const HOST_ERROR_KINDS = ["timeout", "crashed", "saturated", "protocol", "internal"] as const;
+
+/**
+ * The kinds of failure a plugin call may end in (spec section 2.2): a kind
+ * the handler signalled (the SDK's {@linkcode HandlerErrorKind}) or one of
+ * the {@linkcode HOST_ERROR_KINDS}.
+ */
+export type PluginErrorKind = HandlerErrorKind | (typeof HOST_ERROR_KINDS)[number];
 
 /**
  * A plugin call failed. `kind` decides the HTTP status; `message` is the
@@ -87,10 +85,20 @@ export type PluginErrorKind =
  * supervisor.
  */
 export class PluginCallError extends Error {
+  /** Always `"PluginCallError"`. */
   override name = "PluginCallError";
+  /** What went wrong; decides the HTTP status. */
   readonly kind: PluginErrorKind;
   /** Seconds until a retry may succeed (rate limits, respawn back-off). */
   readonly retryAfterSeconds: number | undefined;
+
+  /**
+   * Makes the failure of one plugin call.
+   *
+   * @param kind What went wrong.
+   * @param message The plugin's text (scrubbed) or the host's.
+   * @param options `cause`, and `retryAfterSeconds`.
+   */
   constructor(
     kind: PluginErrorKind,
     message: string,

@@ -4,23 +4,30 @@
  * and say which plugin answered and why.
  *
  * Everything a plugin returns is untrusted: results are checked against the
- * protocol's shapes, and a malformed answer is a `protocol` failure (502),
+ * protocol's shapes (the SDK's `parse*` functions, which the conformance
+ * suite runs too), and a malformed answer is a `protocol` failure (502),
  * never passed through.
  *
  * @module
  */
 
-import type {
-  CallContext,
-  ConfigKey,
-  ConfigValue,
-  HistogramBucket,
-  LogField,
-  LogPage,
-  LogQuery,
-  PluginType,
-  ProtocolMethod,
-} from "@imbi/plugin-sdk/types";
+import {
+  type CallContext,
+  type ConfigKey,
+  type ConfigValue,
+  type HistogramBucket,
+  type LogField,
+  type LogPage,
+  type LogQuery,
+  parseConfigKey,
+  parseConfigKeys,
+  parseConfigValues,
+  parseHistogram,
+  parseLogFields,
+  parseLogPage,
+  type PluginType,
+  type ProtocolMethod,
+} from "@imbi/plugin-sdk";
 import { BadRequestError, NotFoundError, PluginCallError, UnavailableError } from "./errors.ts";
 import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.ts";
 import type { Credentials } from "./credentials.ts";
@@ -179,7 +186,7 @@ export class Tabs {
 
   /** Configuration: every key, no values. */
   listKeys(request: TabRequest): Promise<TabAnswer<ConfigKey[]>> {
-    return this.#call("configuration", request, "listKeys", (ctx) => [ctx], (v) => checkList(v, checkKey));
+    return this.#call("configuration", request, "listKeys", (ctx) => [ctx], parseConfigKeys);
   }
 
   /** Configuration: values of some or all keys (missing keys omitted). */
@@ -189,7 +196,7 @@ export class Tabs {
       request,
       "getValues",
       (ctx) => (keys ? [ctx, keys] : [ctx]),
-      (v) => checkList(v, checkValue),
+      parseConfigValues,
     );
   }
 
@@ -199,7 +206,7 @@ export class Tabs {
     key: string,
     input: { value: string; data_type: string },
   ): Promise<TabAnswer<ConfigKey>> {
-    return this.#call("configuration", request, "setValue", (ctx) => [ctx, key, input], checkKey);
+    return this.#call("configuration", request, "setValue", (ctx) => [ctx, key, input], parseConfigKey);
   }
 
   /** Configuration: deletes one key (idempotent). */
@@ -209,85 +216,16 @@ export class Tabs {
 
   /** Logs: one page of entries, newest first. */
   search(request: TabRequest, query: LogQuery): Promise<TabAnswer<LogPage>> {
-    return this.#call("logs", request, "search", (ctx) => [ctx, query], (v) => checkPage(v, query.limit));
+    return this.#call("logs", request, "search", (ctx) => [ctx, query], (v) => parseLogPage(v, query.limit));
   }
 
   /** Logs: the searchable fields. */
   schema(request: TabRequest): Promise<TabAnswer<LogField[]>> {
-    return this.#call("logs", request, "schema", (ctx) => [ctx], (v) =>
-      checkList(v, (f) => {
-        const o = object(f);
-        return { name: str(o.name, "name"), label: str(o.label, "label"), type: str(o.type, "type") };
-      }));
+    return this.#call("logs", request, "schema", (ctx) => [ctx], parseLogFields);
   }
 
   /** Logs: counts per time bucket. */
   histogram(request: TabRequest, query: LogQuery, buckets: number): Promise<TabAnswer<HistogramBucket[]>> {
-    return this.#call("logs", request, "histogram", (ctx) => [ctx, query, buckets], (v) =>
-      checkList(v, (b) => {
-        const o = object(b);
-        if (typeof o.count !== "number" || o.count < 0) throw new TypeError("count must be a non-negative number");
-        const levels = object(o.levels ?? {});
-        for (const n of Object.values(levels)) {
-          if (typeof n !== "number") throw new TypeError("levels must map to numbers");
-        }
-        return { timestamp: time(o.timestamp), count: o.count, levels: levels as Record<string, number> };
-      }));
+    return this.#call("logs", request, "histogram", (ctx) => [ctx, query, buckets], parseHistogram);
   }
-}
-
-function object(value: unknown): Record<string, unknown> {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new TypeError("expected an object");
-  return value as Record<string, unknown>;
-}
-
-function str(value: unknown, field: string): string {
-  if (typeof value !== "string") throw new TypeError(`${field} must be a string`);
-  return value;
-}
-
-function time(value: unknown): string {
-  if (typeof value !== "string" || Number.isNaN(Date.parse(value))) {
-    throw new TypeError("timestamp must be an ISO 8601 time");
-  }
-  return new Date(value).toISOString();
-}
-
-function checkList<T>(value: unknown, item: (v: unknown) => T): T[] {
-  if (!Array.isArray(value)) throw new TypeError("expected a list");
-  return value.map(item);
-}
-
-function checkKey(value: unknown): ConfigKey {
-  const o = object(value);
-  if (typeof o.secret !== "boolean") throw new TypeError("secret must be a boolean");
-  const key: ConfigKey = { key: str(o.key, "key"), data_type: str(o.data_type, "data_type"), secret: o.secret };
-  if (o.last_modified !== undefined && o.last_modified !== null) key.last_modified = time(o.last_modified);
-  return key;
-}
-
-function checkValue(value: unknown): ConfigValue {
-  return { ...checkKey(value), value: str(object(value).value, "value") };
-}
-
-function checkPage(value: unknown, limit: number): LogPage {
-  const o = object(value);
-  const entries = checkList(o.entries, (e) => {
-    const entry = object(e);
-    const out: LogPage["entries"][number] = {
-      timestamp: time(entry.timestamp),
-      message: str(entry.message, "message"),
-      fields: object(entry.fields ?? {}),
-    };
-    if (entry.level !== undefined && entry.level !== null) out.level = str(entry.level, "level");
-    return out;
-  });
-  if (entries.length > limit) throw new TypeError(`returned ${entries.length} entries for a limit of ${limit}`);
-  for (let i = 1; i < entries.length; i++) {
-    if (entries[i - 1]!.timestamp < entries[i]!.timestamp) throw new TypeError("entries are not newest first");
-  }
-  const warnings = o.warnings === undefined ? [] : checkList(o.warnings, (w) => str(w, "warning"));
-  const page: LogPage = { entries, warnings };
-  if (o.next_cursor !== undefined && o.next_cursor !== null) page.next_cursor = str(o.next_cursor, "next_cursor");
-  return page;
 }

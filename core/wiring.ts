@@ -18,7 +18,7 @@ import { PackageAdminService } from "./packages/admin.ts";
 import { packageStoreFor } from "./packages/changes.ts";
 import { buildRegistry } from "./packages/registry.ts";
 import { PluginRuntime } from "./runtime.ts";
-import { inspectBundle } from "./sandbox/supervisor.ts";
+import { inspectBundle } from "./sandbox/inspect.ts";
 import { SandboxPool } from "./sandbox/pool.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
 import { Tabs } from "./tabs.ts";

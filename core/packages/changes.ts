@@ -43,7 +43,7 @@ import { checkSri } from "./integrity.ts";
 import { log } from "../logger.ts";
 import { PackageStore, type ProgressCallback, type ResolvedPackage, type StoredPackage } from "./store.ts";
 import { buildRegistry, checkEntries, type EntryStatus, type InspectBundle, type Registry } from "./registry.ts";
-import { inspectBundle } from "../sandbox/supervisor.ts";
+import { inspectBundle } from "../sandbox/inspect.ts";
 
 /** The part of the graph store package removal needs (Plugin nodes using an entry point). */
 export interface PluginNodeGraph {

@@ -12,7 +12,7 @@ import type { LockEntry, Lockfile } from "./lockfile.ts";
 import { log } from "../logger.ts";
 import { parseManifest, SLUG_PATTERN } from "./manifest.ts";
 import type { ProgressCallback, StoredPackage } from "./store.ts";
-import type { InspectResult } from "../sandbox/supervisor.ts";
+import type { InspectResult } from "../sandbox/inspect.ts";
 
 /** What inspecting a bundle found (from `core/sandbox.ts`). */
 export type { InspectResult };

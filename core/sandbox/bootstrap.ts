@@ -1,8 +1,9 @@
 /**
- * The trusted program of a plugin process (spec section 5). The supervisor
- * starts it as `deno run ... core/_bootstrap.ts <maxFrameBytes> node=<id>` with read
+ * The trusted program of a plugin process (spec section 5). The host
+ * (`process.ts`) starts it as
+ * `deno run ... core/sandbox/bootstrap.ts <maxFrameBytes> node=<id>` with read
  * access to one bundle file and nothing else, then talks to it over
- * stdin/stdout frames (`plugin_protocol.ts`).
+ * stdin/stdout frames (`protocol.ts`).
  *
  * Order matters:
  * 1. Before any `await`, a channel worker starts reading stdin and the

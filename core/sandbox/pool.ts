@@ -26,7 +26,11 @@ export class SandboxPool {
   #supervisors = new Map<string, Supervisor>();
   #draining = new Set<Supervisor>();
 
-  /** @param options Passed to every supervisor this pool creates. */
+  /**
+   * Makes an empty pool.
+   *
+   * @param options Passed to every supervisor this pool creates.
+   */
   constructor(options: Partial<SupervisorOptions> = {}) {
     this.#options = options;
   }

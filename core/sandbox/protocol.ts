@@ -3,7 +3,7 @@
  * section 5): frames of a 4-byte big-endian length and UTF-8 JSON, and the
  * messages they carry, a discriminated union on `type` in each direction.
  *
- * The trusted child program (`_bootstrap.ts`) imports this file too, and runs
+ * The trusted child program (`bootstrap.ts`) imports this file too, and runs
  * with `--no-config`: keep its imports type-only.
  *
  * @module
@@ -21,6 +21,7 @@ const HEADER_BYTES = 4;
 
 /** Host → child: load the bundle and construct one handler. First message of a serving process. */
 export interface InitMessage {
+  /** The discriminator. */
   type: "init";
   /** `file:` URL of the package's single-file bundle. */
   bundle: string;
@@ -34,22 +35,29 @@ export interface InitMessage {
 
 /** Host → child: load the bundle, report its exported manifests, exit. Never constructs a handler. */
 export interface InspectMessage {
+  /** The discriminator. */
   type: "inspect";
+  /** `file:` URL of the single-file bundle to inspect. */
   bundle: string;
 }
 
 /** Host → child: call one handler method. */
 export interface CallMessage {
+  /** The discriminator. */
   type: "call";
   /** Call id, unique within one process. */
   id: number;
+  /** The handler method, one of its plugin type's methods. */
   method: string;
+  /** Its arguments, the call context first. */
   args: unknown[];
+  /** The host request's id, for logs. */
   request_id: string;
 }
 
 /** Host → child: finish and exit now. */
 export interface ShutdownMessage {
+  /** The discriminator. */
   type: "shutdown";
 }
 
@@ -69,11 +77,13 @@ export type WireErrorCode =
 
 /** A failure as it crosses the channel. */
 export interface WireError {
+  /** Why the call failed. */
   code: WireErrorCode;
   /** The handler error's `kind` field, unchecked: the host decides what it means. */
   kind?: string;
   /** The thrown value's class name, for logs. */
   name?: string;
+  /** The thrown value's message, not yet scrubbed of secrets. */
   message: string;
   /** The handler error's `retryAfter`, in seconds. */
   retry_after?: number;
@@ -81,38 +91,51 @@ export interface WireError {
 
 /** Child → host: the handler is constructed; calls may follow. */
 export interface ReadyMessage {
+  /** The discriminator. */
   type: "ready";
 }
 
 /** Child → host: loading the bundle or constructing the handler failed; the child exits. */
 export interface InitFailedMessage {
+  /** The discriminator. */
   type: "init_failed";
+  /** What failed: the import, a missing entry, or the constructor's throw. */
   error: WireError;
 }
 
 /** Child → host: a call's result. `value` is absent when the handler returned undefined. */
 export interface ResultMessage {
+  /** The discriminator. */
   type: "result";
+  /** The id of the call answered. */
   id: number;
+  /** The handler's result, as JSON. */
   value?: unknown;
 }
 
 /** Child → host: a call failed. */
 export interface ErrorMessage {
+  /** The discriminator. */
   type: "error";
+  /** The id of the call answered. */
   id: number;
+  /** Why it failed. */
   error: WireError;
 }
 
 /** Child → host: an unhandled rejection or uncaught error; the child exits next. */
 export interface FatalMessage {
+  /** The discriminator. */
   type: "fatal";
+  /** What happened, at most 2000 characters. */
   message: string;
 }
 
 /** One exported handler class as inspection saw it. */
 export interface InspectedEntry {
+  /** Position in the `plugins` array. */
   index: number;
+  /** The class's `name`, `""` when it has none. */
   className: string;
   /** The static manifest round-tripped through JSON; undefined when absent or not JSON. */
   manifest?: unknown;
@@ -120,7 +143,9 @@ export interface InspectedEntry {
 
 /** Child → host: the answer to `inspect`. */
 export interface InspectedMessage {
+  /** The discriminator. */
   type: "inspected";
+  /** Every exported class, or why the module is not a plugin package. */
   result: { ok: true; entries: InspectedEntry[] } | { ok: false; reason: string };
 }
 
@@ -137,9 +162,18 @@ export type ChildMessage =
 
 /** A frame broke the channel's rules; the sending process must be replaced. */
 export class FrameError extends Error {
+  /** Always `"FrameError"`. */
   override name = "FrameError";
   /** `too_large`: above the limit; `malformed`: not UTF-8 JSON or not a valid message. */
   readonly reason: "too_large" | "malformed";
+
+  /**
+   * Makes a frame error.
+   *
+   * @param reason `too_large` or `malformed`.
+   * @param message What was wrong with the frame.
+   * @param options `cause`.
+   */
   constructor(reason: FrameError["reason"], message: string, options?: ErrorOptions) {
     super(message, options);
     this.reason = reason;
@@ -187,7 +221,11 @@ export class FrameDecoder {
   #bodyFill = 0;
   #text = new TextDecoder("utf-8", { fatal: true });
 
-  /** @param maxFrameBytes The largest body accepted. */
+  /**
+   * Makes a decoder for one stream.
+   *
+   * @param maxFrameBytes The largest body accepted.
+   */
   constructor(maxFrameBytes: number) {
     this.#max = maxFrameBytes;
   }

@@ -1,13 +1,10 @@
 /**
- * The plugin sandbox (spec section 5): each installed capability runs in its
- * own Deno subprocess with explicit permission flags, supervised here.
- *
- * - {@link Supervisor} owns the process of one Plugin node: spawns it on
- *   demand, multiplexes concurrent calls over one framed channel, enforces
- *   per-call deadlines and a concurrency cap, replaces a failed process
- *   (after a back-off), reaps it when idle, drains and closes it.
- * - {@link inspectBundle} reads a bundle's exported manifests in a child
- *   that has no permission but reading that one file.
+ * The supervisor of one Plugin node's sandbox (spec section 5): it spawns
+ * the node's plugin process on demand, multiplexes concurrent calls over
+ * it, enforces per-call deadlines and a concurrency cap, replaces a failed
+ * process after a back-off, reaps it when idle, drains and closes it. The
+ * process itself is {@linkcode PluginProcess}; the service keeps one
+ * supervisor per node in a {@linkcode SandboxPool}.
  *
  * See `docs/sandbox.md` for flags, protocol, limits and what is contained.
  *
@@ -16,19 +13,20 @@
 
 import type { HandlerInit, ProtocolMethod } from "@imbi/plugin-sdk/types";
 import { PROTOCOL_METHODS } from "@imbi/plugin-sdk/types";
-import { PluginCallError, type PluginErrorKind } from "../errors.ts";
+import { isHandlerErrorKind } from "@imbi/plugin-sdk/errors";
+import { PluginCallError } from "../errors.ts";
 import { log } from "../logger.ts";
+import type { WireError } from "./protocol.ts";
 import {
-  type ChildMessage,
-  DEFAULT_MAX_FRAME_BYTES,
-  encodeFrame,
-  FrameDecoder,
-  FrameError,
-  type HostMessage,
-  type InspectedMessage,
-  parseChildMessage,
-  type WireError,
-} from "./protocol.ts";
+  checkBundlePath,
+  defaultDenoDir,
+  defaultRssMb,
+  type Failure,
+  PluginProcess,
+  PROCESS_DEFAULTS,
+  toFileUrl,
+} from "./process.ts";
+import { makeRedactor } from "./redact.ts";
 
 /** What one plugin process serves. */
 export interface SandboxSpec {
@@ -79,12 +77,24 @@ export interface SupervisorOptions {
   now: () => number;
 }
 
+/** A snapshot of a supervisor, for health pages and tests. */
+export interface SupervisorStats {
+  /** The live process's id, or null when none runs. */
+  pid: number | null;
+  /** `idle`, `starting`, `ready`, `backoff`, `draining` or `closed`. */
+  state: string;
+  /** Calls in flight. */
+  inFlight: number;
+  /** Processes started so far. */
+  spawns: number;
+  /** How the last process ended and why, e.g. `code 0 (idle)`. */
+  lastExit: string | null;
+}
+
 const DEFAULTS: SupervisorOptions = {
+  ...PROCESS_DEFAULTS,
   maxConcurrent: 8,
-  heapMb: 128,
   rssMb: 0, // computed from heapMb unless given
-  rssCheckMs: 500,
-  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
   idleMs: 300_000,
   backoffInitialMs: 250,
   backoffMaxMs: 30_000,
@@ -93,354 +103,8 @@ const DEFAULTS: SupervisorOptions = {
   now: () => Date.now(),
 };
 
-/** The result of {@link inspectBundle}. */
-export type InspectResult =
-  | { ok: true; entries: { index: number; className: string; manifest: unknown }[] }
-  | { ok: false; reason: string };
-
-const BOOTSTRAP = new URL("./bootstrap.ts", import.meta.url);
 const ALL_METHODS: ReadonlySet<string> = new Set(Object.values(PROTOCOL_METHODS).flat());
-const HANDLER_KINDS: ReadonlySet<string> = new Set([
-  "credentials_rejected",
-  "not_found",
-  "rate_limited",
-  "upstream_unavailable",
-  "cursor_expired",
-  "invalid_input",
-]);
 const NET_ENTRY = /^(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\]):[0-9]{1,5}$/;
-const STDERR_LINE_MAX = 1000;
-const STDERR_LINES_PER_SECOND = 20;
-const REDACTED = "[redacted]";
-
-// ------------------------------------------------------------ the process
-
-/** Why a process stopped serving. */
-type Failure = { cause: "timeout"; callId: number } | { cause: "crashed" | "protocol"; detail: string };
-
-interface Pending {
-  resolve: (answer: { ok: true; value: unknown } | { ok: false; error: WireError }) => void;
-  reject: (error: PluginCallError) => void;
-  timer: ReturnType<typeof setTimeout>;
-  method: string;
-}
-
-interface ProcessOptions {
-  nodeId: string;
-  bundlePath: string;
-  netHosts: string[];
-  heapMb: number;
-  rssMb: number;
-  rssCheckMs: number;
-  maxFrameBytes: number;
-  denoDir: string | undefined;
-  scrub: (text: string) => string;
-  /** Non-call messages: ready, init_failed, inspected, fatal. */
-  onMessage: (message: ChildMessage) => void;
-  /** The process stopped serving (exactly once, unless it was shut down on purpose). */
-  onFailure: (failure: Failure) => void;
-}
-
-/** Command-line arguments of a child: these and nothing else. */
-function childArgs(
-  options: Pick<ProcessOptions, "nodeId" | "bundlePath" | "netHosts" | "heapMb" | "maxFrameBytes">,
-): string[] {
-  const args = ["run", "--no-prompt", "--no-config", "--no-lock", "--no-npm", "--no-remote", "--cached-only"];
-  args.push("--no-check");
-  if (options.netHosts.length > 0) args.push(`--allow-net=${options.netHosts.join(",")}`);
-  args.push(`--allow-read=${options.bundlePath}`);
-  args.push(`--v8-flags=--max-old-space-size=${options.heapMb}`);
-  // The node id is only a label for `ps`; the bootstrap ignores it.
-  const label = options.nodeId.replace(/[^A-Za-z0-9_.:@-]/g, "_").slice(0, 100);
-  args.push(decodeURIComponent(BOOTSTRAP.pathname), String(options.maxFrameBytes), `node=${label}`);
-  return args;
-}
-
-function checkBundlePath(bundlePath: string): void {
-  if (!bundlePath.startsWith("/") || bundlePath.includes(",") || /[\n\0]/.test(bundlePath)) {
-    throw new TypeError(`Cannot sandbox bundle ${JSON.stringify(bundlePath)}: not an absolute path without commas`);
-  }
-}
-
-function defaultDenoDir(): string | undefined {
-  try {
-    const dir = Deno.env.get("DENO_DIR");
-    if (dir) return dir;
-    const home = Deno.env.get("HOME");
-    return home ? `${home}/.cache/deno` : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** One child process and its channel. Internal: the supervisor and inspectBundle drive it. */
-class PluginProcess {
-  readonly pid: number;
-  readonly startedAt = performance.now();
-  /** Resolves once the process exited and its pipes are drained. */
-  readonly closed: Promise<void>;
-  /** How the process ended, once it did. */
-  exit: string | null = null;
-  #options: ProcessOptions;
-  #child: Deno.ChildProcess;
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
-  #pending = new Map<number, Pending>();
-  #nextId = 1;
-  #failed = false;
-  #expected = false;
-  #graceTimer: ReturnType<typeof setTimeout> | undefined;
-  #rssTimer: ReturnType<typeof setInterval> | undefined;
-
-  constructor(options: ProcessOptions) {
-    this.#options = options;
-    const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
-    if (options.denoDir) env.DENO_DIR = options.denoDir;
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: childArgs(options),
-      clearEnv: true,
-      env,
-      cwd: "/",
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.pid = this.#child.pid;
-    if (options.rssCheckMs > 0) this.#rssTimer = setInterval(() => this.#checkRss(), options.rssCheckMs);
-    this.#stdin = this.#child.stdin.getWriter();
-    // The exit counts only once every frame the child wrote has been read.
-    const exited = Promise.all([this.#child.status, this.#readFrames()]).then(([status]) => this.#onExit(status));
-    this.closed = Promise.all([exited, this.#readLogs()]).then(async () => {
-      clearTimeout(this.#graceTimer);
-      await this.#stdin.close().catch(() => {});
-    });
-  }
-
-  /** Calls in flight. */
-  get inFlight(): number {
-    return this.#pending.size;
-  }
-
-  /** True once the process stopped serving, for whatever reason. */
-  get done(): boolean {
-    return this.#failed || this.#expected;
-  }
-
-  /** Sends a host message; write errors surface as the process's exit. */
-  send(message: HostMessage): void {
-    const frame = encodeFrame(message, this.#options.maxFrameBytes);
-    this.#stdin.write(frame).catch(() => {});
-  }
-
-  /**
-   * Sends one call and waits for its answer or the deadline.
-   *
-   * @throws {PluginCallError} `invalid_input` when the arguments do not fit a frame.
-   */
-  call(
-    method: string,
-    args: unknown[],
-    requestId: string,
-    timeoutMs: number,
-  ): Promise<{ ok: true; value: unknown } | { ok: false; error: WireError }> {
-    if (this.done) {
-      return Promise.reject(
-        new PluginCallError("crashed", "the plugin process stopped serving", { retryAfterSeconds: 1 }),
-      );
-    }
-    const id = this.#nextId++;
-    let frame: Uint8Array;
-    try {
-      frame = encodeFrame({ type: "call", id, method, args, request_id: requestId }, this.#options.maxFrameBytes);
-    } catch (cause) {
-      const why = cause instanceof FrameError ? "exceed the frame size limit" : "are not JSON";
-      throw new PluginCallError("invalid_input", `the arguments of ${method} ${why}`, { cause });
-    }
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail({ cause: "timeout", callId: id }), timeoutMs);
-      // Every pending call is settled by its answer, by fail() or by the exit's rejectAll().
-      this.#pending.set(id, { resolve, reject, timer, method });
-      this.#stdin.write(frame).catch(() => {});
-    });
-  }
-
-  /**
-   * Stops serving: SIGKILL now, and reject every pending call with what
-   * `errorFor` makes of it. Reports the failure to the owner once.
-   */
-  fail(failure: Failure): void {
-    if (this.#failed || this.#expected) return;
-    this.#failed = true;
-    this.kill("SIGKILL");
-    this.#options.onFailure(failure);
-  }
-
-  /** Rejects every pending call; `errorFor` gets the call id and method. */
-  rejectAll(errorFor: (id: number, method: string) => PluginCallError): void {
-    for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
-      pending.reject(errorFor(id, pending.method));
-    }
-    this.#pending.clear();
-  }
-
-  /** Asks the child to exit (shutdown frame, stdin EOF), SIGKILL after `graceMs`. */
-  shutdown(graceMs: number): Promise<void> {
-    if (!this.#failed) this.#expected = true;
-    if (this.exit === null) {
-      try {
-        this.send({ type: "shutdown" });
-      } catch {
-        // Cannot happen for a shutdown frame; the grace timer covers it anyway.
-      }
-      this.#stdin.close().catch(() => {});
-      this.#graceTimer = setTimeout(() => this.kill("SIGKILL"), graceMs);
-    }
-    return this.closed;
-  }
-
-  /** Sends a signal unless the process already exited. */
-  kill(signal: Deno.Signal): void {
-    if (this.exit !== null) return;
-    try {
-      this.#child.kill(signal);
-    } catch {
-      // Already gone.
-    }
-  }
-
-  #checkRss(): void {
-    let kib: number;
-    try {
-      const status = Deno.readTextFileSync(`/proc/${this.pid}/status`);
-      kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
-    } catch {
-      // No /proc (not Linux), no read permission, or the process is gone: nothing to enforce.
-      clearInterval(this.#rssTimer);
-      return;
-    }
-    const limit = this.#options.rssMb * 1024;
-    if (kib > limit) {
-      this.fail({
-        cause: "crashed",
-        detail: `resident memory ${Math.round(kib / 1024)} MiB exceeds the ${this.#options.rssMb} MiB limit`,
-      });
-    }
-  }
-
-  #onExit(status: Deno.CommandStatus): void {
-    this.exit = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
-    clearTimeout(this.#graceTimer);
-    clearInterval(this.#rssTimer);
-    if (!this.#failed && !this.#expected) this.fail({ cause: "crashed", detail: `exited with ${this.exit}` });
-    // Expected exits (shutdown) have no pending calls left; a failure already rejected them.
-    this.rejectAll(() => new PluginCallError("crashed", "the plugin process exited"));
-  }
-
-  async #readFrames(): Promise<void> {
-    const decoder = new FrameDecoder(this.#options.maxFrameBytes);
-    const reader = this.#child.stdout.getReader();
-    try {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        for (const raw of decoder.push(value)) this.#onMessage(parseChildMessage(raw));
-      }
-    } catch (error) {
-      const detail = this.#options.scrub(error instanceof Error ? error.message : String(error));
-      this.fail({ cause: "protocol", detail });
-      await reader.cancel().catch(() => {});
-    } finally {
-      reader.releaseLock();
-    }
-  }
-
-  #onMessage(message: ChildMessage): void {
-    if (message.type === "result" || message.type === "error") {
-      const pending = this.#pending.get(message.id);
-      if (!pending) throw new FrameError("malformed", `an answer to unknown call ${message.id}`);
-      this.#pending.delete(message.id);
-      clearTimeout(pending.timer);
-      pending.resolve(
-        message.type === "result" ? { ok: true, value: message.value } : {
-          ok: false,
-          error: message.error,
-        },
-      );
-      return;
-    }
-    this.#options.onMessage(message);
-  }
-
-  async #readLogs(): Promise<void> {
-    const { nodeId, scrub } = this.#options;
-    const pid = this.pid;
-    let windowStart = performance.now();
-    let lines = 0;
-    let suppressed = 0;
-    const emit = (line: string) => {
-      const now = performance.now();
-      if (now - windowStart >= 1000) {
-        if (suppressed > 0) log.warn("plugin stderr rate-limited", { nodeId, pid, suppressed });
-        windowStart = now;
-        lines = 0;
-        suppressed = 0;
-      }
-      if (++lines > STDERR_LINES_PER_SECOND) {
-        suppressed++;
-        return;
-      }
-      log.debug("plugin stderr", { nodeId, pid, line: scrub(line) });
-    };
-    let buffer = "";
-    let skipping = false;
-    const text = new TextDecoder();
-    for await (const chunk of this.#child.stderr) {
-      buffer += text.decode(chunk, { stream: true });
-      let newline: number;
-      while ((newline = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, newline);
-        buffer = buffer.slice(newline + 1);
-        if (skipping) skipping = false;
-        else emit(line.length > STDERR_LINE_MAX ? line.slice(0, STDERR_LINE_MAX) + " [truncated]" : line);
-      }
-      if (buffer.length > STDERR_LINE_MAX) {
-        // Keep at most one line's worth; the rest of an endless line is dropped.
-        if (!skipping) emit(buffer.slice(0, STDERR_LINE_MAX) + " [truncated]");
-        skipping = true;
-        buffer = "";
-      }
-    }
-    if (buffer !== "" && !skipping) emit(buffer.slice(0, STDERR_LINE_MAX));
-    if (suppressed > 0) log.warn("plugin stderr rate-limited", { nodeId, pid, suppressed });
-  }
-}
-
-// --------------------------------------------------------------- scrubbing
-
-/**
- * Makes a function that replaces every credential value (4 characters or
- * more, each line of a multi-line value too, and their JSON-escaped forms)
- * with `[redacted]`.
- */
-function makeScrubber(credentials: Record<string, string>): (text: string) => string {
-  const secrets = new Set<string>();
-  for (const value of Object.values(credentials)) {
-    if (typeof value !== "string") continue;
-    for (const piece of [value, ...value.split(/\r?\n/).map((line) => line.trim())]) {
-      if (piece.length < 4) continue;
-      secrets.add(piece);
-      secrets.add(JSON.stringify(piece).slice(1, -1));
-    }
-  }
-  const ordered = [...secrets].sort((a, b) => b.length - a.length);
-  return (text) => {
-    let out = text;
-    for (const secret of ordered) out = out.replaceAll(secret, REDACTED);
-    return out;
-  };
-}
-
-// -------------------------------------------------------------- supervisor
 
 /**
  * Supervises the process of one Plugin node. The process starts on the
@@ -474,6 +138,8 @@ export class Supervisor {
   #rejectStart: ((error: PluginCallError) => void) | null = null;
 
   /**
+   * Makes the supervisor of one node; no process starts until the first call.
+   *
    * @param spec What the process serves.
    * @param options Limits; defaults as in {@link SupervisorOptions}.
    * @throws {TypeError} When the bundle path or a net entry is unusable as a flag value.
@@ -486,11 +152,10 @@ export class Supervisor {
     this.#spec = spec;
     this.#options = { ...DEFAULTS, ...withoutUndefined(options) };
     if (options.rssMb === undefined) this.#options.rssMb = defaultRssMb(this.#options.heapMb);
-    this.#scrub = makeScrubber(spec.init.credentials);
+    this.#scrub = makeRedactor(spec.init.credentials);
     this.#backoffMs = this.#options.backoffInitialMs;
   }
 
-  /** A snapshot for health pages and tests. */
   /**
    * Replaces every credential value of this node (and its JSON-escaped form)
    * in a text with `[redacted]`. The host runs plugin answers through this so
@@ -503,7 +168,8 @@ export class Supervisor {
     return this.#scrub(text);
   }
 
-  get stats(): { pid: number | null; state: string; inFlight: number; spawns: number; lastExit: string | null } {
+  /** A snapshot for health pages and tests. */
+  get stats(): SupervisorStats {
     let state: string = this.#state;
     if (state === "idle" && this.#options.now() < this.#retryAt) state = "backoff";
     return {
@@ -553,7 +219,7 @@ export class Supervisor {
     clearTimeout(this.#idleTimer);
     try {
       const proc = await this.#started();
-      const answer = await proc.call(method, args, options.requestId, this.#spec.timeoutMs);
+      const answer = await proc.call(method, args, { requestId: options.requestId, timeoutMs: this.#spec.timeoutMs });
       this.#backoffMs = this.#options.backoffInitialMs;
       if (answer.ok) return answer.value;
       throw this.#handlerError(method, answer.error);
@@ -652,8 +318,7 @@ export class Supervisor {
           settle.resolve();
         } else if (message.type === "init_failed" && this.#state === "starting") {
           const why = this.#scrub(message.error.message);
-          const typed = message.error.kind !== undefined && HANDLER_KINDS.has(message.error.kind);
-          const kind = typed ? message.error.kind as PluginErrorKind : "crashed";
+          const kind = isHandlerErrorKind(message.error.kind) ? message.error.kind : "crashed";
           settle.reject(new PluginCallError(kind, `plugin "${entry}" failed to start: ${why}`));
           proc.fail({ cause: "crashed", detail: `failed to start: ${why}` });
         } else if (message.type === "fatal") {
@@ -726,11 +391,11 @@ export class Supervisor {
       case "bad_result":
         return new PluginCallError("internal", `plugin "${entry}" answered ${method} with a value that is not JSON`);
       case "thrown":
-        if (error.kind !== undefined && HANDLER_KINDS.has(error.kind)) {
+        if (isHandlerErrorKind(error.kind)) {
           const options = error.retry_after !== undefined && error.retry_after >= 0
             ? { retryAfterSeconds: Math.ceil(error.retry_after) }
             : {};
-          return new PluginCallError(error.kind as PluginErrorKind, message, options);
+          return new PluginCallError(error.kind, message, options);
         }
         return new PluginCallError(
           "internal",
@@ -740,97 +405,10 @@ export class Supervisor {
   }
 }
 
-/** Resident memory a child may use: its heap twice over (GC headroom) plus the runtime's own ~100 MB and margin. */
-function defaultRssMb(heapMb: number): number {
-  return heapMb * 2 + 256;
-}
-
 function withoutUndefined<T extends object>(value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
-function toFileUrl(path: string): string {
-  const url = new URL("file:///");
-  url.pathname = path;
-  return url.href;
-}
-
 function methodLists(): Record<string, string[]> {
   return Object.fromEntries(Object.entries(PROTOCOL_METHODS).map(([type, list]) => [type, [...list]]));
-}
-
-// ----------------------------------------------------------------- inspect
-
-/**
- * Reads the manifests a bundle exports, in a child with no permission but
- * reading that one file (no net, no env), a short deadline and the heap cap.
- * Module code runs (that is what importing does); handler constructors and
- * methods never do.
- *
- * @param bundlePath Absolute path of the single-file bundle.
- * @param options `timeoutMs` (default 5000), `heapMb` (128), `denoDir`.
- * @returns The classes of `plugins` with their manifests as JSON, or why not.
- * @throws {TypeError} When the path is not absolute or contains a comma.
- */
-export async function inspectBundle(
-  bundlePath: string,
-  options: { timeoutMs?: number; heapMb?: number; denoDir?: string } = {},
-): Promise<InspectResult> {
-  checkBundlePath(bundlePath);
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const nodeId = `inspect:${bundlePath.split("/").pop()}`;
-  const scrubPath = (text: string) =>
-    text.replaceAll(toFileUrl(bundlePath), "<bundle>").replaceAll(bundlePath, "<bundle>").split("\n")[0]!.slice(
-      0,
-      300,
-    );
-  let settle!: (result: InspectResult) => void;
-  const answer = new Promise<InspectResult>((resolve) => (settle = resolve));
-  const child: PluginProcess = new PluginProcess({
-    nodeId,
-    bundlePath,
-    netHosts: [],
-    heapMb: options.heapMb ?? DEFAULTS.heapMb,
-    rssMb: defaultRssMb(options.heapMb ?? DEFAULTS.heapMb),
-    rssCheckMs: DEFAULTS.rssCheckMs,
-    maxFrameBytes: DEFAULTS.maxFrameBytes,
-    denoDir: options.denoDir ?? defaultDenoDir(),
-    scrub: scrubPath,
-    onMessage: (message) => {
-      if (message.type === "inspected") settle(inspected(message.result, scrubPath));
-      else if (message.type === "fatal") {
-        settle({ ok: false, reason: `the module failed: ${scrubPath(message.message)}` });
-      } else child.fail({ cause: "protocol", detail: `unexpected "${message.type}" message` });
-    },
-    onFailure: (failure) => {
-      const reason = failure.cause === "timeout"
-        ? "inspection timed out"
-        : failure.cause === "protocol"
-        ? `inspection broke the channel: ${failure.detail}`
-        : `the inspector process ${failure.detail}`;
-      settle({ ok: false, reason });
-    },
-  });
-  child.send({ type: "inspect", bundle: toFileUrl(bundlePath) });
-  const timer = setTimeout(() => {
-    settle({ ok: false, reason: `inspection did not finish within ${timeoutMs} ms` });
-  }, timeoutMs);
-  try {
-    return await answer;
-  } finally {
-    clearTimeout(timer);
-    await child.shutdown(0);
-  }
-}
-
-function inspected(result: InspectedMessage["result"], scrub: (text: string) => string): InspectResult {
-  if (!result.ok) return { ok: false, reason: scrub(result.reason) };
-  return {
-    ok: true,
-    entries: result.entries.map((entry) => ({
-      index: entry.index,
-      className: entry.className,
-      manifest: entry.manifest,
-    })),
-  };
 }

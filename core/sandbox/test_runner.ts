@@ -16,10 +16,11 @@ import { validate } from "../json_schema.ts";
 import { parseManifest } from "../packages/manifest.ts";
 import { computeNetHosts } from "./network_hosts.ts";
 import { PackageStore } from "../packages/store.ts";
-import { inspectBundle, Supervisor } from "./supervisor.ts";
+import { inspectBundle } from "./inspect.ts";
+import { Supervisor } from "./supervisor.ts";
 import type { HandlerRunner } from "@imbi/plugin-sdk/testing";
-import { HandlerCallError, type TestInit } from "@imbi/plugin-sdk/testing";
-import type { PluginManifest, ProtocolMethod, ServiceInfo } from "@imbi/plugin-sdk/types";
+import { completeInit, HandlerCallError, type TestInit } from "@imbi/plugin-sdk/testing";
+import type { PluginManifest, ProtocolMethod } from "@imbi/plugin-sdk/types";
 
 /** Options of {@linkcode runInSandbox}. */
 export interface SandboxRunOptions extends TestInit {
@@ -46,9 +47,13 @@ export interface SandboxRunner extends HandlerRunner {
 
 /** A bundled package and the manifests of its entry points. */
 export interface BundledPlugin {
+  /** The package name, e.g. `@imbi/plugin-aws`. */
   name: string;
+  /** Its exact version. */
   version: string;
+  /** Absolute path of its single-file bundle. */
   bundlePath: string;
+  /** The valid manifest of every entry point, in export order. */
   manifests: PluginManifest[];
 }
 
@@ -141,32 +146,26 @@ export async function runInSandbox(pkg: string | URL, options: SandboxRunOptions
       }`,
     );
   }
-  const pluginOptions = checked.value as Record<string, unknown>;
-  const service: ServiceInfo = {
-    slug: "test-service",
-    name: "Test service",
-    vendor: null,
-    base_url: null,
-    account: null,
-    region: null,
-    ...options.service,
-  };
-  const netHosts = options.netHosts ?? computeNetHosts(manifest, { options: pluginOptions, service });
-  const plugin = options.plugin ??
-    { id: `test-${manifest.slug}-${crypto.randomUUID().slice(0, 8)}`, slug: manifest.slug };
+  const init = completeInit({ manifest }, {
+    options: checked.value as Record<string, unknown>,
+    credentials: options.credentials,
+    service: options.service,
+    plugin: options.plugin ?? { id: `test-${manifest.slug}-${crypto.randomUUID().slice(0, 8)}`, slug: manifest.slug },
+  });
+  const netHosts = options.netHosts ?? computeNetHosts(manifest, { options: init.options, service: init.service });
   const supervisor = new Supervisor({
-    nodeId: plugin.id,
+    nodeId: init.plugin.id,
     bundlePath: bundled.bundlePath,
     entry: manifest.slug,
     netHosts,
-    init: { options: pluginOptions, credentials: options.credentials ?? {}, plugin, service },
+    init,
     timeoutMs: options.timeoutMs ?? manifest.timeout_ms ?? 10_000,
   });
   return {
     manifest,
     netHosts,
     bundlePath: bundled.bundlePath,
-    options: pluginOptions,
+    options: init.options,
     async call<T>(method: ProtocolMethod, args: unknown[]): Promise<T> {
       try {
         return await supervisor.call(method, args, { requestId: crypto.randomUUID() }) as T;

@@ -197,4 +197,32 @@ export class AwsJsonClient {
     }
     return document as T;
   }
+
+  /**
+   * Calls a paged action page after page, following its next-page token
+   * until a page has none (or the caller stops iterating).
+   *
+   * @param action The action name, e.g. `"GetParametersByPath"`.
+   * @param tokenField The field that carries the token in both the response
+   *   and the next request: `"NextToken"` (SSM) or `"nextToken"` (Logs).
+   * @param body The request document, or a function that makes it before each page.
+   * @returns Every page's response document, with its token field.
+   * @throws {PluginError} The typed failure of a call.
+   */
+  async *pages<T extends Record<string, unknown>>(
+    action: string,
+    tokenField: string,
+    body: Record<string, unknown> | (() => Record<string, unknown>),
+  ): AsyncGenerator<T & Record<typeof tokenField, string | undefined>> {
+    let token: string | undefined;
+    do {
+      const request = typeof body === "function" ? body() : body;
+      const page = await this.call<T & Record<string, string | undefined>>(
+        action,
+        token === undefined ? request : { ...request, [tokenField]: token },
+      );
+      yield page;
+      token = page[tokenField];
+    } while (token);
+  }
 }

@@ -196,23 +196,23 @@ export class CloudWatchLogs implements LogsHandler {
     };
   }
 
-  /** Drains FilterLogEvents over [fromMs, toMs], every page of it. */
+  /** Drains FilterLogEvents over [fromMs, toMs], every page of it, reading at most `budget` events. */
   async #slice(group: string, fromMs: number, toMs: number, pattern: string, budget: number) {
     const events: FilteredEvent[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.#client.call<{ events?: FilteredEvent[]; nextToken?: string }>("FilterLogEvents", {
-        logGroupName: group,
-        startTime: fromMs,
-        endTime: toMs,
-        limit: Math.min(10000, Math.max(1, budget - events.length)),
-        ...(pattern ? { filterPattern: pattern } : {}),
-        ...(token ? { nextToken: token } : {}),
-      });
+    const body = () => ({
+      logGroupName: group,
+      startTime: fromMs,
+      endTime: toMs,
+      limit: Math.min(10000, Math.max(1, budget - events.length)),
+      ...(pattern ? { filterPattern: pattern } : {}),
+    });
+    let truncated = false;
+    for await (const page of this.#client.pages<{ events?: FilteredEvent[] }>("FilterLogEvents", "nextToken", body)) {
       events.push(...(page.events ?? []));
-      token = page.nextToken;
-    } while (token && events.length < budget);
-    return { events, truncated: Boolean(token) };
+      truncated = Boolean(page.nextToken);
+      if (events.length >= budget) break;
+    }
+    return { events, truncated };
   }
 
   /** One page of matching events, newest first. */

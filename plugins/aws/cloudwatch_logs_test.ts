@@ -1,34 +1,11 @@
 import assert from "node:assert/strict";
-import { AwsClient } from "aws4fetch";
 import { conformanceSteps, inProcess, testContext } from "@imbi/plugin-sdk/testing";
 import { CloudWatchLogs, filterPattern } from "./cloudwatch_logs.ts";
-
-const motoUrl = Deno.env.get("IMBI_TEST_MOTO_URL");
-const ignore = !motoUrl && Deno.env.get("IMBI_TEST_SERVICES") !== "required";
-const credentials = {
-  access_key_id: Deno.env.get("IMBI_TEST_MOTO_ACCESS_KEY_ID") ?? "",
-  secret_access_key: Deno.env.get("IMBI_TEST_MOTO_SECRET_ACCESS_KEY") ?? "",
-};
-
-async function logs(action: string, body: Record<string, unknown>): Promise<void> {
-  const client = new AwsClient({
-    accessKeyId: credentials.access_key_id,
-    secretAccessKey: credentials.secret_access_key,
-    service: "logs",
-    region: "us-east-1",
-    retries: 0,
-  });
-  const response = await client.fetch(motoUrl!, {
-    method: "POST",
-    headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `Logs_20140328.${action}` },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${action}: ${response.status} ${text}`);
-}
+import { cloudWatchLogsApi, motoInit as init, motoUrl, withoutMoto as ignore } from "./moto.ts";
 
 /** Seeds a fresh log group: 13 JSON events over three hours in two streams, two sharing one millisecond. */
 async function seed(): Promise<{ group: string; start: string; end: string; base: number }> {
+  const logs = cloudWatchLogsApi(motoUrl!);
   const group = `/test/${crypto.randomUUID().slice(0, 8)}`;
   const base = Date.now() - 4 * 3600_000;
   await logs("CreateLogGroup", { logGroupName: group });
@@ -55,12 +32,6 @@ async function seed(): Promise<{ group: string; start: string; end: string; base
   }
   return { group, base, start: new Date(base).toISOString(), end: new Date(base + 4 * 3600_000).toISOString() };
 }
-
-const init = (creds = credentials) => ({
-  options: { endpoint: motoUrl },
-  credentials: creds,
-  service: { region: "us-east-1" },
-});
 
 Deno.test({
   name: "CloudWatchLogs keeps the logs protocol against moto",

@@ -11,10 +11,12 @@
  */
 
 import {
+  byKey,
   type CallContext,
   type ConfigKey,
   type ConfigurationHandler,
   type ConfigValue,
+  findDataType,
   type HandlerInit,
   InvalidInput,
   type PluginManifest,
@@ -34,10 +36,6 @@ interface Parameter {
   Type: string;
   Value?: string;
   LastModifiedDate?: number | string;
-}
-
-function byKey(a: { key: string }, b: { key: string }): number {
-  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
 /** Options of an `aws-ssm` capability. */
@@ -111,18 +109,12 @@ export class SsmConfiguration implements ConfigurationHandler {
 
   async #byPath(prefix: string, decrypt: boolean): Promise<Parameter[]> {
     const out: Parameter[] = [];
-    let token: string | undefined;
-    do {
-      const page = await this.#client.call<{ Parameters?: Parameter[]; NextToken?: string }>("GetParametersByPath", {
-        Path: prefix,
-        Recursive: true,
-        WithDecryption: decrypt,
-        MaxResults: 10,
-        ...(token ? { NextToken: token } : {}),
-      });
+    const body = { Path: prefix, Recursive: true, WithDecryption: decrypt, MaxResults: 10 };
+    for await (
+      const page of this.#client.pages<{ Parameters?: Parameter[] }>("GetParametersByPath", "NextToken", body)
+    ) {
       out.push(...(page.Parameters ?? []));
-      token = page.NextToken;
-    } while (token);
+    }
     return out;
   }
 
@@ -165,12 +157,7 @@ export class SsmConfiguration implements ConfigurationHandler {
   /** Creates or overwrites a parameter with the type of `data_type`. */
   async setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
     const prefix = normalisePrefix(ctx.search_template);
-    const type = TYPES.find((t) => t.name === input.data_type);
-    if (!type) {
-      throw new InvalidInput(
-        `Unknown data_type ${JSON.stringify(input.data_type)}; use ${TYPES.map((t) => t.name).join(", ")}`,
-      );
-    }
+    const type = findDataType(TYPES, input.data_type);
     if (typeof input.value !== "string" || input.value === "") {
       throw new InvalidInput("Parameter Store values must be non-empty strings");
     }

@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
-import { conformanceSteps, inProcess, testContext } from "@imbi/plugin-sdk/testing";
+import { completeInit, conformanceSteps, inProcess, testContext } from "@imbi/plugin-sdk/testing";
 import { SsmConfiguration } from "./ssm.ts";
 import { awsError } from "./_aws.ts";
+import { motoInit as init, motoKeys, withoutMoto as ignore } from "./moto.ts";
 
-const motoUrl = Deno.env.get("IMBI_TEST_MOTO_URL");
-const ignore = !motoUrl && Deno.env.get("IMBI_TEST_SERVICES") !== "required";
-const credentials = {
-  access_key_id: Deno.env.get("IMBI_TEST_MOTO_ACCESS_KEY_ID") ?? "",
-  secret_access_key: Deno.env.get("IMBI_TEST_MOTO_SECRET_ACCESS_KEY") ?? "",
-};
-const init = (creds = credentials) => ({
-  options: { endpoint: motoUrl },
-  credentials: creds,
-  service: { region: "us-east-1" },
-});
+const credentials = motoKeys();
 
 Deno.test({
   name: "SsmConfiguration keeps the configuration protocol against moto",
@@ -32,7 +23,7 @@ Deno.test({
   name: "SsmConfiguration maps data types to parameter types and reads SecureString decrypted",
   ignore,
   async fn() {
-    const handler = new SsmConfiguration(inProcessInit());
+    const handler = new SsmConfiguration(completeInit(SsmConfiguration, init()));
     const ctx = testContext(`/acme/${crypto.randomUUID().slice(0, 8)}/`);
     await handler.setValue(ctx, "HOSTS", { value: "a,b", data_type: "string_list" });
     await handler.setValue(ctx, "db/password", { value: "s3cret", data_type: "secure_string" });
@@ -51,16 +42,6 @@ Deno.test({
     assert.deepEqual(await handler.listKeys(ctx), []);
   },
 });
-
-function inProcessInit(creds = credentials) {
-  const { options, service } = init(creds);
-  return {
-    options: { ...options, endpoint: options.endpoint ?? "" },
-    credentials: creds,
-    plugin: { id: "p1", slug: "aws-ssm" },
-    service: { slug: "aws", name: "AWS", vendor: "aws", base_url: null, account: null, region: service.region },
-  };
-}
 
 Deno.test({
   name: "SsmConfiguration reports a bad signature and an unknown key as credentials_rejected",

@@ -6,7 +6,8 @@
  *
  * Options: `seed` (key to value, applied under every prefix on first use),
  * `latency_ms` (an artificial delay per call, for demonstrating deadlines and
- * reloads).
+ * reloads). `deno task plugin:new --type configuration` copies this file as
+ * its template.
  *
  * @module
  */
@@ -16,6 +17,7 @@ import {
   type ConfigKey,
   type ConfigurationHandler,
   type ConfigValue,
+  findDataType,
   type HandlerInit,
   InvalidInput,
   type PluginManifest,
@@ -33,6 +35,7 @@ interface Options {
 
 /** In-memory configuration, one namespace per rendered `search_template`. */
 export class DemoConfig implements ConfigurationHandler {
+  /** The manifest the host reads without running any handler code. */
   static manifest: PluginManifest = {
     slug: "demo-config",
     name: "Demo configuration",
@@ -61,10 +64,12 @@ export class DemoConfig implements ConfigurationHandler {
   #options: Options;
   #spaces = new Map<string, Map<string, { value: string; data_type: string; last_modified: string }>>();
 
+  /** @param init Options with defaults applied, decrypted credentials, the Plugin node and its service. */
   constructor(init: HandlerInit) {
     this.#options = init.options as unknown as Options;
   }
 
+  /** The keys under one rendered search_template. Replace the Map with calls to your backend. */
   #space(ctx: CallContext) {
     let space = this.#spaces.get(ctx.search_template);
     if (!space) {
@@ -82,6 +87,7 @@ export class DemoConfig implements ConfigurationHandler {
     if (this.#options.latency_ms > 0) await new Promise((r) => setTimeout(r, this.#options.latency_ms));
   }
 
+  /** Every key, without values. */
   async listKeys(ctx: CallContext): Promise<ConfigKey[]> {
     await this.#pause();
     return [...this.#space(ctx).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, item]) => ({
@@ -92,6 +98,7 @@ export class DemoConfig implements ConfigurationHandler {
     }));
   }
 
+  /** Values of every key, or of `keys`; missing keys are omitted. */
   async getValues(ctx: CallContext, keys?: string[]): Promise<ConfigValue[]> {
     const listed = await this.listKeys(ctx);
     const space = this.#space(ctx);
@@ -101,22 +108,23 @@ export class DemoConfig implements ConfigurationHandler {
     }));
   }
 
+  /** Creates or overwrites a key. */
   async setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
     await this.#pause();
     if (!/^[A-Za-z0-9_.\/-]{1,256}$/.test(key)) throw new InvalidInput(`"${key}" is not a valid key`);
-    if (!DATA_TYPES.some((t) => t.name === input.data_type)) {
-      throw new InvalidInput(`data_type must be one of ${DATA_TYPES.map((t) => t.name).join(", ")}`);
-    }
+    const type = findDataType(DATA_TYPES, input.data_type);
     const last_modified = new Date().toISOString();
-    this.#space(ctx).set(key, { value: input.value, data_type: input.data_type, last_modified });
-    return { key, data_type: input.data_type, secret: input.data_type === "secret", last_modified };
+    this.#space(ctx).set(key, { value: input.value, data_type: type.name, last_modified });
+    return { key, data_type: type.name, secret: type.secret, last_modified };
   }
 
+  /** Deletes a key; deleting a missing key succeeds. */
   async deleteKey(ctx: CallContext, key: string): Promise<void> {
     await this.#pause();
     this.#space(ctx).delete(key);
   }
 
+  /** Where the keys live. */
   async describePrefix(ctx: CallContext): Promise<string | null> {
     return await Promise.resolve(`memory:${ctx.search_template}`);
   }

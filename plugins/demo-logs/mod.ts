@@ -2,28 +2,33 @@
  * A logs plugin that makes up a deterministic stream of entries for each
  * project: one entry every `interval_seconds`, levels and messages cycling.
  * No backend, no network; the logs plugin of the README walk-through and the
- * end-to-end tests.
+ * end-to-end tests, and the template `deno task plugin:new --type logs`
+ * copies.
  *
  * @module
  */
 
 import {
   type CallContext,
-  CursorExpired,
+  type CheckedQuery,
+  checkLogQuery,
+  decodeCursor,
+  encodeCursor,
   type HandlerInit,
   type HistogramBucket,
-  InvalidInput,
   type LogEntry,
   type LogField,
-  type LogFilter,
   type LogPage,
   type LogQuery,
   type LogsHandler,
+  matchesLogQuery,
   type PluginManifest,
 } from "@imbi/plugin-sdk";
 
 const LEVELS = ["info", "info", "debug", "warn", "info", "error"];
 const MESSAGES = ["request served", "cache refreshed", "slow query", "retrying upstream", "job finished"];
+/** The most entries one window yields. */
+const MAX_ENTRIES = 100_000;
 
 interface Options {
   interval_seconds: number;
@@ -32,6 +37,7 @@ interface Options {
 
 /** Synthetic logs, newest first, with filters, levels and cursors. */
 export class DemoLogs implements LogsHandler {
+  /** The manifest the host reads without running any handler code. */
   static manifest: PluginManifest = {
     slug: "demo-logs",
     name: "Demo logs",
@@ -52,6 +58,7 @@ export class DemoLogs implements LogsHandler {
 
   #options: Options;
 
+  /** @param init Options with defaults applied, decrypted credentials, the Plugin node and its service. */
   constructor(init: HandlerInit) {
     this.#options = init.options as unknown as Options;
   }
@@ -60,15 +67,15 @@ export class DemoLogs implements LogsHandler {
     if (this.#options.latency_ms > 0) await new Promise((r) => setTimeout(r, this.#options.latency_ms));
   }
 
-  #entries(ctx: CallContext, query: LogQuery): LogEntry[] {
+  /**
+   * Every entry of the window up to `beforeMs` that matches the query, newest
+   * first. Replace this with a call to your backend (through `fetch`, to the
+   * hosts in `network.hosts` only).
+   */
+  #fetchEntries(ctx: CallContext, query: LogQuery, window: CheckedQuery & { beforeMs: number }): LogEntry[] {
     const step = this.#options.interval_seconds * 1000;
-    const start = Date.parse(query.start);
-    const end = Date.parse(query.end);
-    if (Number.isNaN(start) || Number.isNaN(end) || end < start) {
-      throw new InvalidInput("start and end must be ISO 8601 times with start before end");
-    }
     const entries: LogEntry[] = [];
-    for (let t = Math.floor(end / step) * step; t >= start && entries.length < 100_000; t -= step) {
+    for (let t = Math.floor(window.beforeMs / step) * step; t >= window.startMs; t -= step) {
       const n = t / step;
       const entry: LogEntry = {
         timestamp: new Date(t).toISOString(),
@@ -76,31 +83,28 @@ export class DemoLogs implements LogsHandler {
         message: `${ctx.project.slug}: ${MESSAGES[n % MESSAGES.length]}`,
         fields: { project: ctx.project.slug, stream: ctx.search_template, sequence: n },
       };
-      if (matches(entry, query)) entries.push(entry);
+      if (matchesLogQuery(entry, query)) entries.push(entry);
+      if (entries.length >= MAX_ENTRIES) break;
     }
     return entries;
   }
 
+  /** One page of matching entries, newest first; the cursor holds the page's last timestamp. */
   async search(ctx: CallContext, query: LogQuery): Promise<LogPage> {
     await this.#pause();
-    const fingerprint = fingerprintOf(ctx, query);
-    let offset = 0;
-    if (query.cursor) {
-      const [fp, at] = query.cursor.split(".");
-      if (fp !== fingerprint || !/^\d+$/.test(at ?? "")) throw new CursorExpired();
-      offset = Number(at);
+    const window = checkLogQuery(query);
+    const scope = `${ctx.project.id}|${ctx.search_template}`;
+    const beforeMs = query.cursor ? decodeCursor<number>(query.cursor, query, { scope }) - 1 : window.endMs;
+    const matching = this.#fetchEntries(ctx, query, { ...window, beforeMs });
+    const page: LogPage = { entries: matching.slice(0, query.limit), warnings: [] };
+    if (matching.length > query.limit) {
+      page.next_cursor = encodeCursor(query, Date.parse(page.entries.at(-1)!.timestamp), { scope });
     }
-    const all = this.#entries(ctx, query);
-    const entries = all.slice(offset, offset + query.limit);
-    const next = offset + entries.length;
-    return {
-      entries,
-      ...(next < all.length ? { next_cursor: `${fingerprint}.${next}` } : {}),
-      warnings: [],
-    };
+    return page;
   }
 
-  async schema(): Promise<LogField[]> {
+  /** The fields entries carry. */
+  async schema(_ctx: CallContext): Promise<LogField[]> {
     return await Promise.resolve([
       { name: "project", label: "Project", type: "string" },
       { name: "stream", label: "Stream", type: "string" },
@@ -108,64 +112,24 @@ export class DemoLogs implements LogsHandler {
     ]);
   }
 
+  /** Counts per time bucket of every matching entry, with a count per level. */
   async histogram(ctx: CallContext, query: LogQuery, buckets: number): Promise<HistogramBucket[]> {
     await this.#pause();
-    const start = Date.parse(query.start);
-    const end = Date.parse(query.end);
-    const width = Math.max(1, Math.ceil((end - start) / buckets));
+    // A histogram reads the whole window: its page size does not matter.
+    const window = checkLogQuery({ ...query, limit: 1 });
+    const width = Math.max(1, Math.ceil((window.endMs - window.startMs) / buckets));
     const out: HistogramBucket[] = Array.from({ length: buckets }, (_, i) => ({
-      timestamp: new Date(start + i * width).toISOString(),
+      timestamp: new Date(window.startMs + i * width).toISOString(),
       count: 0,
       levels: {},
     }));
-    for (const entry of this.#entries(ctx, query)) {
-      const bucket = out[Math.min(buckets - 1, Math.floor((Date.parse(entry.timestamp) - start) / width))]!;
+    for (const entry of this.#fetchEntries(ctx, query, { ...window, beforeMs: window.endMs })) {
+      const bucket = out[Math.min(buckets - 1, Math.floor((Date.parse(entry.timestamp) - window.startMs) / width))]!;
       bucket.count++;
       bucket.levels[entry.level!] = (bucket.levels[entry.level!] ?? 0) + 1;
     }
     return out;
   }
-}
-
-function matches(entry: LogEntry, query: LogQuery): boolean {
-  if (query.levels.length > 0 && !query.levels.includes(entry.level!)) return false;
-  return query.filters.every((f) => test(f, f.field === "message" ? entry.message : entry.fields[f.field]));
-}
-
-function test(filter: LogFilter, raw: unknown): boolean {
-  const value = raw === undefined ? "" : String(raw);
-  switch (filter.op as string) {
-    case "eq":
-      return value === filter.value;
-    case "ne":
-      return value !== filter.value;
-    case "contains":
-      return value.includes(filter.value);
-    case "starts_with":
-      return value.startsWith(filter.value);
-    case "regex":
-      try {
-        return new RegExp(filter.value).test(value);
-      } catch {
-        throw new InvalidInput(`"${filter.value}" is not a valid regular expression`);
-      }
-    default:
-      throw new InvalidInput(`filter operator "${filter.op}" is not one of eq, ne, contains, starts_with, regex`);
-  }
-}
-
-function fingerprintOf(ctx: CallContext, query: LogQuery): string {
-  const text = JSON.stringify([
-    ctx.project.id,
-    ctx.search_template,
-    query.start,
-    query.end,
-    query.filters,
-    query.levels,
-  ]);
-  let hash = 2166136261;
-  for (let i = 0; i < text.length; i++) hash = Math.imul(hash ^ text.charCodeAt(i), 16777619) >>> 0;
-  return hash.toString(36);
 }
 
 /** The package's entry points. */

@@ -12,18 +12,22 @@
  */
 
 import {
+  byKey,
   type CallContext,
   type ConfigKey,
   type ConfigurationHandler,
   type ConfigValue,
   CredentialsRejected,
+  findDataType,
   type HandlerInit,
   InvalidInput,
   NotFound,
   type PluginError,
   type PluginManifest,
   RateLimited,
+  selectKeys,
   UpstreamUnavailable,
+  withoutValues,
 } from "@imbi/plugin-sdk";
 
 const DATA_TYPES = [
@@ -52,16 +56,6 @@ interface Envelope {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-
-function b64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-function fromB64(text: string | undefined): Uint8Array {
-  return Uint8Array.from(atob(text ?? ""), (c) => c.charCodeAt(0));
-}
 
 function hasControl(text: string): boolean {
   for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) < 0x20) return true;
@@ -212,14 +206,13 @@ export class EtcdConfiguration implements ConfigurationHandler {
 
   async #range(prefix: string): Promise<ConfigValue[]> {
     const bytes = encoder.encode(prefix);
-    const doc = await this.#call("/v3/kv/range", { key: b64(bytes), range_end: b64(prefixEnd(bytes)) });
-    const items = ((doc.kvs ?? []) as KeyValue[]).map((kv) => this.#decode(prefix, kv));
-    return items.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const doc = await this.#call("/v3/kv/range", { key: bytes.toBase64(), range_end: prefixEnd(bytes).toBase64() });
+    return ((doc.kvs ?? []) as KeyValue[]).map((kv) => this.#decode(prefix, kv)).sort(byKey);
   }
 
   #decode(prefix: string, kv: KeyValue): ConfigValue {
-    const key = decoder.decode(fromB64(kv.key)).slice(prefix.length);
-    const raw = decoder.decode(fromB64(kv.value));
+    const key = decoder.decode(Uint8Array.fromBase64(kv.key)).slice(prefix.length);
+    const raw = decoder.decode(Uint8Array.fromBase64(kv.value ?? ""));
     let envelope: Partial<Envelope> | undefined;
     try {
       const parsed = JSON.parse(raw);
@@ -239,24 +232,18 @@ export class EtcdConfiguration implements ConfigurationHandler {
 
   /** Every key under the prefix, without values. */
   async listKeys(ctx: CallContext): Promise<ConfigKey[]> {
-    return (await this.#range(this.#prefix(ctx))).map(({ value: _value, ...key }) => key);
+    return withoutValues(await this.#range(this.#prefix(ctx)));
   }
 
   /** Values of every key, or of `keys`; missing keys are omitted. */
   async getValues(ctx: CallContext, keys?: string[]): Promise<ConfigValue[]> {
-    const all = await this.#range(this.#prefix(ctx));
-    if (keys === undefined) return all;
-    const wanted = new Set(keys);
-    return all.filter((item) => wanted.has(item.key));
+    return selectKeys(await this.#range(this.#prefix(ctx)), keys);
   }
 
   /** Creates or overwrites a key; `json` values must parse as JSON. */
   async setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
     const name = this.#key(this.#prefix(ctx), key);
-    const type = DATA_TYPES.find((t) => t.name === input.data_type);
-    if (!type) {
-      throw new InvalidInput(`Unknown data_type ${JSON.stringify(input.data_type)}; use string, json or secret`);
-    }
+    const type = findDataType(DATA_TYPES, input.data_type);
     if (typeof input.value !== "string") throw new InvalidInput("The value must be a string");
     if (type.name === "json") {
       try {
@@ -272,8 +259,8 @@ export class EtcdConfiguration implements ConfigurationHandler {
       modified: new Date().toISOString(),
     };
     await this.#call("/v3/kv/put", {
-      key: b64(encoder.encode(name)),
-      value: b64(encoder.encode(JSON.stringify(envelope))),
+      key: encoder.encode(name).toBase64(),
+      value: encoder.encode(JSON.stringify(envelope)).toBase64(),
     });
     return { key, data_type: type.name, secret: type.secret };
   }
@@ -281,7 +268,7 @@ export class EtcdConfiguration implements ConfigurationHandler {
   /** Deletes a key; a missing one is not an error. */
   async deleteKey(ctx: CallContext, key: string): Promise<void> {
     const name = this.#key(this.#prefix(ctx), key);
-    await this.#call("/v3/kv/deleterange", { key: b64(encoder.encode(name)) });
+    await this.#call("/v3/kv/deleterange", { key: encoder.encode(name).toBase64() });
   }
 
   /** Where the keys live, e.g. `etcd://etcd.internal:2379/config/acme/api/`. */

@@ -1,21 +1,11 @@
 import assert from "node:assert/strict";
 import { conformanceSteps, inProcess, testContext } from "@imbi/plugin-sdk/testing";
 import { EtcdConfiguration, etcdError } from "./etcd.ts";
+import { etcdApi } from "./etcd_api.ts";
 
 const etcdUrl = Deno.env.get("IMBI_TEST_ETCD_URL");
 const ignore = !etcdUrl && Deno.env.get("IMBI_TEST_SERVICES") !== "required";
 const unique = () => `/imbi-test/${crypto.randomUUID().slice(0, 8)}/`;
-
-async function gateway(url: string, path: string, body: unknown, token?: string) {
-  const response = await fetch(`${url}${path}`, {
-    method: "POST",
-    headers: token ? { authorization: token } : {},
-    body: JSON.stringify(body),
-  });
-  const doc = await response.json();
-  if (doc.error) throw new Error(`${path}: ${doc.error}`);
-  return doc;
-}
 
 Deno.test({
   name: "EtcdConfiguration keeps the configuration protocol against etcd",
@@ -39,10 +29,11 @@ Deno.test({
       service: { slug: "s", name: "s", vendor: null, base_url: null, account: null, region: null },
     });
     const ctx = testContext(prefix.slice(0, -1));
+    const gateway = etcdApi(etcdUrl!);
     await handler.setValue(ctx, "token", { value: "hunter2", data_type: "secret" });
     await handler.setValue(ctx, "limits", { value: '{"rps":5}', data_type: "json" });
-    await gateway(etcdUrl!, "/v3/kv/put", { key: btoa(`${prefix}plain`), value: btoa("raw value") });
-    await gateway(etcdUrl!, "/v3/kv/put", { key: btoa(`${prefix}x`.slice(0, -2) + "y"), value: btoa("outside") });
+    await gateway("/v3/kv/put", { key: btoa(`${prefix}plain`), value: btoa("raw value") });
+    await gateway("/v3/kv/put", { key: btoa(`${prefix}x`.slice(0, -2) + "y"), value: btoa("outside") });
     const keys = await handler.listKeys(ctx);
     assert.deepEqual(keys.map((k) => [k.key, k.data_type, k.secret, Boolean(k.last_modified)]), [
       ["limits", "json", false, true],
@@ -51,8 +42,8 @@ Deno.test({
     ]);
     const values = await handler.getValues(ctx, ["token", "plain", "nope"]);
     assert.deepEqual(values.map((v) => [v.key, v.value]), [["plain", "raw value"], ["token", "hunter2"]]);
-    const stored = await gateway(etcdUrl!, "/v3/kv/range", { key: btoa(`${prefix}token`) });
-    assert.equal(JSON.parse(atob(stored.kvs[0].value)).data_type, "secret");
+    const stored = await gateway("/v3/kv/range", { key: btoa(`${prefix}token`) });
+    assert.equal(JSON.parse(atob((stored.kvs as { value: string }[])[0]!.value)).data_type, "secret");
     await assert.rejects(handler.setValue(ctx, "bad", { value: "{", data_type: "json" }), { kind: "invalid_input" });
     assert.equal(await handler.describePrefix(ctx), `etcd://${new URL(etcdUrl!).host}${prefix}`);
   },

@@ -27,12 +27,11 @@
  * @module
  */
 
-import sodium from "npm:libsodium-wrappers@^0.8.4";
+import sodium from "libsodium-wrappers";
+import { type FakeBackend, serveFakeBackend } from "@imbi/plugin-sdk/testing";
 
 /** A running fake. */
-export interface FakeGitHub extends AsyncDisposable {
-  /** Base URL (what a GitHub Enterprise `base_url` would be). */
-  url: string;
+export interface FakeGitHub extends FakeBackend {
   /** The token requests must carry. */
   token: string;
   /** A token the fake answers as rate limited. */
@@ -45,7 +44,6 @@ export interface FakeGitHub extends AsyncDisposable {
   variables(fullName: string): Map<string, string>;
   /** Every request line received (`METHOD /path`). */
   requests: string[];
-  close(): Promise<void>;
 }
 
 interface Repo {
@@ -99,7 +97,7 @@ export async function startFakeGitHub(repos: string[] = []): Promise<FakeGitHub>
     return items.slice((pageNo - 1) * perPage, pageNo * perPage);
   };
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+  const backend = serveFakeBackend(async (request) => {
     const url = new URL(request.url);
     requests.push(`${request.method} ${url.pathname}`);
     const auth = request.headers.get("authorization");
@@ -202,9 +200,8 @@ export async function startFakeGitHub(repos: string[] = []): Promise<FakeGitHub>
         return error(404, "Not Found");
     }
   });
-  const url = `http://127.0.0.1:${server.addr.port}`;
   return {
-    url,
+    ...backend,
     token,
     rateLimitedToken,
     addRepo,
@@ -212,7 +209,5 @@ export async function startFakeGitHub(repos: string[] = []): Promise<FakeGitHub>
     variables: (fullName) =>
       new Map([...(store.get(fullName.toLowerCase())?.variables ?? new Map()).entries()].map(([k, v]) => [k, v.value])),
     requests,
-    close: () => server.shutdown(),
-    [Symbol.asyncDispose]: () => server.shutdown(),
   };
 }

@@ -18,6 +18,7 @@
  */
 
 import {
+  byKey,
   type CallContext,
   type ConfigKey,
   type ConfigurationHandler,
@@ -25,12 +26,15 @@ import {
   CredentialsRejected,
   errorForStatus,
   fetchUpstream,
+  findDataType,
   type HandlerInit,
   InvalidInput,
   parseRetryAfter,
   type PluginError,
   type PluginManifest,
   RateLimited,
+  selectKeys,
+  withoutValues,
 } from "@imbi/plugin-sdk";
 import { seal } from "./sealed_box.ts";
 
@@ -50,16 +54,6 @@ interface Variable {
 interface Secret {
   name: string;
   updated_at?: string;
-}
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-function fromBase64(text: string): Uint8Array {
-  return Uint8Array.from(atob(text), (c) => c.charCodeAt(0));
 }
 
 /**
@@ -168,35 +162,26 @@ export class GitHubActionsConfiguration implements ConfigurationHandler {
     return name;
   }
 
-  async #variables(base: string): Promise<Variable[]> {
-    const out: Variable[] = [];
+  /** Every item of a paged list, e.g. `GET .../variables` (`{total_count, variables}`), `perPage` at a time. */
+  async #list<T>(base: string, kind: "variables" | "secrets", perPage: number): Promise<T[]> {
+    const out: T[] = [];
     for (let page = 1; page < 1000; page++) {
-      const doc = await this.#json<{ total_count: number; variables: Variable[] }>(
+      const doc = await this.#json<{ total_count: number } & Record<typeof kind, T[]>>(
         "GET",
-        `${base}/variables?per_page=30&page=${page}`,
+        `${base}/${kind}?per_page=${perPage}&page=${page}`,
       );
-      out.push(...doc.variables);
-      if (doc.variables.length < 30 || out.length >= doc.total_count) break;
-    }
-    return out;
-  }
-
-  async #secrets(base: string): Promise<Secret[]> {
-    const out: Secret[] = [];
-    for (let page = 1; page < 1000; page++) {
-      const doc = await this.#json<{ total_count: number; secrets: Secret[] }>(
-        "GET",
-        `${base}/secrets?per_page=100&page=${page}`,
-      );
-      out.push(...doc.secrets);
-      if (doc.secrets.length < 100 || out.length >= doc.total_count) break;
+      out.push(...doc[kind]);
+      if (doc[kind].length < perPage || out.length >= doc.total_count) break;
     }
     return out;
   }
 
   async #all(ctx: CallContext): Promise<ConfigValue[]> {
     const base = this.#repo(ctx);
-    const [variables, secrets] = await Promise.all([this.#variables(base), this.#secrets(base)]);
+    const [variables, secrets] = await Promise.all([
+      this.#list<Variable>(base, "variables", 30),
+      this.#list<Secret>(base, "secrets", 100),
+    ]);
     const items = new Map<string, ConfigValue>();
     for (const s of secrets) {
       items.set(s.name, {
@@ -217,27 +202,23 @@ export class GitHubActionsConfiguration implements ConfigurationHandler {
         ...(v.updated_at ? { last_modified: new Date(v.updated_at).toISOString() } : {}),
       });
     }
-    return [...items.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return [...items.values()].sort(byKey);
   }
 
   /** Variables and secrets of the repository, without values. */
   async listKeys(ctx: CallContext): Promise<ConfigKey[]> {
-    return (await this.#all(ctx)).map(({ value: _value, ...key }) => key);
+    return withoutValues(await this.#all(ctx));
   }
 
   /** Variable values; secrets with `value: ""` (GitHub never returns them). Missing keys are omitted. */
   async getValues(ctx: CallContext, keys?: string[]): Promise<ConfigValue[]> {
-    const all = await this.#all(ctx);
-    if (keys === undefined) return all;
-    const wanted = new Set(keys.map((k) => String(k).toUpperCase()));
-    return all.filter((item) => wanted.has(item.key));
+    return selectKeys(await this.#all(ctx), keys?.map((k) => String(k).toUpperCase()));
   }
 
   /** Creates or updates a variable, or seals and writes a secret. */
   async setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
     const base = this.#repo(ctx);
-    const type = DATA_TYPES.find((t) => t.name === input.data_type);
-    if (!type) throw new InvalidInput(`Unknown data_type ${JSON.stringify(input.data_type)}; use variable or secret`);
+    const type = findDataType(DATA_TYPES, input.data_type);
     if (typeof input.value !== "string") throw new InvalidInput("The value must be a string");
     const name = this.#name(key);
     if (type.name === "variable") {
@@ -254,9 +235,9 @@ export class GitHubActionsConfiguration implements ConfigurationHandler {
       await this.#deleteIfPresent(`${base}/secrets/${name}`);
     } else {
       const publicKey = await this.#json<{ key_id: string; key: string }>("GET", `${base}/secrets/public-key`);
-      const sealed = seal(new TextEncoder().encode(input.value), fromBase64(publicKey.key));
+      const sealed = seal(new TextEncoder().encode(input.value), Uint8Array.fromBase64(publicKey.key));
       await this.#json("PUT", `${base}/secrets/${name}`, {
-        encrypted_value: toBase64(sealed),
+        encrypted_value: sealed.toBase64(),
         key_id: publicKey.key_id,
       });
       await this.#deleteIfPresent(`${base}/variables/${name}`);

@@ -25,6 +25,9 @@
  * @module
  */
 
+import { lookupField } from "@imbi/plugin-sdk";
+import { type FakeBackend, serveFakeBackend } from "@imbi/plugin-sdk/testing";
+
 /** One stored log document. */
 export interface FakeLogDoc {
   _id: string;
@@ -32,9 +35,7 @@ export interface FakeLogDoc {
 }
 
 /** A running fake. */
-export interface FakeLogzio extends AsyncDisposable {
-  /** Base URL, e.g. `http://127.0.0.1:41234`. */
-  url: string;
+export interface FakeLogzio extends FakeBackend {
   /** The token requests must carry. */
   token: string;
   /** A token the fake answers with 429. */
@@ -43,7 +44,6 @@ export interface FakeLogzio extends AsyncDisposable {
   requests: Record<string, unknown>[];
   /** Adds documents. */
   add(docs: FakeLogDoc[]): void;
-  close(): Promise<void>;
 }
 
 const TOP_LEVEL = new Set(["query", "from", "size", "sort", "_source", "post_filter", "aggs", "aggregations"]);
@@ -52,14 +52,7 @@ const NO_NEST = new Set(["date_histogram", "geohash_grid", "histogram", "ip_rang
 class BadRequest extends Error {}
 
 function field(doc: FakeLogDoc, name: string): unknown {
-  if (name === "_id") return doc._id;
-  if (Object.hasOwn(doc._source, name)) return doc._source[name];
-  let value: unknown = doc._source;
-  for (const part of name.split(".")) {
-    if (value === null || typeof value !== "object") return undefined;
-    value = (value as Record<string, unknown>)[part];
-  }
-  return value;
+  return name === "_id" ? doc._id : lookupField(doc._source, name);
 }
 
 function only(clause: Record<string, unknown>): [string, unknown] {
@@ -272,7 +265,7 @@ export function startFakeLogzio(docs: FakeLogDoc[] = []): FakeLogzio {
   const requests: Record<string, unknown>[] = [];
   const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
     new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json", ...headers } });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (request) => {
+  const backend = serveFakeBackend(async (request) => {
     const url = new URL(request.url);
     if (request.method !== "POST" || url.pathname !== "/v1/search") return json(404, { message: "Not found" });
     const given = request.headers.get("x-api-token");
@@ -292,14 +285,5 @@ export function startFakeLogzio(docs: FakeLogDoc[] = []): FakeLogzio {
       throw error;
     }
   });
-  const url = `http://127.0.0.1:${server.addr.port}`;
-  return {
-    url,
-    token,
-    throttledToken,
-    requests,
-    add: (more) => void store.push(...more),
-    close: () => server.shutdown(),
-    [Symbol.asyncDispose]: () => server.shutdown(),
-  };
+  return { ...backend, token, throttledToken, requests, add: (more) => void store.push(...more) };
 }

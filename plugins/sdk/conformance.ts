@@ -41,6 +41,7 @@ import type {
   PluginManifest,
   ProtocolMethod,
 } from "./types.ts";
+import { parseConfigKey, parseHistogram, parseLogFields, parseLogPage } from "./results.ts";
 
 /** Something that can call a handler's protocol methods: in process or through the sandbox. */
 export interface HandlerRunner {
@@ -83,7 +84,9 @@ export type ConformanceOptions = ConfigurationConformanceOptions | LogsConforman
 
 /** One check and how it went. */
 export interface CheckResult {
+  /** What the check proves, e.g. `"deleteKey() removes a key and is idempotent"`. */
   name: string;
+  /** True when it passed. */
   ok: boolean;
   /** Why it failed. */
   error?: string;
@@ -91,8 +94,11 @@ export interface CheckResult {
 
 /** Every check of one handler. */
 export interface ConformanceReport {
+  /** The handler's manifest slug. */
   slug: string;
+  /** The protocol it was checked against. */
   plugin_type: string;
+  /** Every check, in the order they ran. */
   results: CheckResult[];
   /** True when every check passed. */
   ok: boolean;
@@ -106,11 +112,22 @@ interface Check {
 
 /** A conformance failure: the message says what the protocol expected. */
 export class ConformanceError extends Error {
+  /** Always `"ConformanceError"`. */
   override name = "ConformanceError";
 }
 
 function expect(condition: unknown, message: string): asserts condition {
   if (!condition) throw new ConformanceError(message);
+}
+
+/** Runs one of the host's result parsers: what the host would refuse fails the check too. */
+function shaped(parse: () => unknown, where: string): void {
+  try {
+    parse();
+  } catch (error) {
+    if (error instanceof TypeError) throw new ConformanceError(`${where}: ${error.message}`);
+    throw error;
+  }
 }
 
 function isIsoDate(value: unknown): boolean {
@@ -143,11 +160,9 @@ function sampleFor(dataType: string, n: number, samples: Record<string, string>)
 }
 
 function checkKeyShape(item: unknown, where: string): asserts item is ConfigKey {
-  expect(item !== null && typeof item === "object", `${where} must be an object`);
-  const k = item as Record<string, unknown>;
-  expect(typeof k.key === "string" && k.key !== "", `${where}.key must be a non-empty string`);
-  expect(typeof k.data_type === "string", `${where}.data_type must be a string`);
-  expect(typeof k.secret === "boolean", `${where}.secret must be a boolean`);
+  shaped(() => parseConfigKey(item), where);
+  const k = item as ConfigKey;
+  expect(k.key !== "", `${where}.key must be a non-empty string`);
   expect(k.last_modified === undefined || isIsoDate(k.last_modified), `${where}.last_modified must be ISO 8601`);
 }
 
@@ -320,37 +335,27 @@ function rejectedCheck(runner: HandlerRunner | undefined, ctx: CallContext, meth
   }];
 }
 
+/**
+ * A page the host accepts (its parser), and stricter: `warnings` present,
+ * a non-empty `next_cursor` when present, ISO timestamps inside the window,
+ * `fields` present, no `null` level.
+ */
 function checkPage(page: LogPage, query: LogQuery, where: string): void {
-  expect(page !== null && typeof page === "object", `${where} must return an object`);
-  expect(Array.isArray(page.entries), `${where}.entries must be a list`);
-  expect(
-    Array.isArray(page.warnings) && page.warnings.every((w) => typeof w === "string"),
-    `${where}.warnings must be a list of strings`,
-  );
+  shaped(() => parseLogPage(page, query.limit), where);
+  expect(Array.isArray(page.warnings), `${where}.warnings must be a list of strings`);
   expect(
     page.next_cursor === undefined || (typeof page.next_cursor === "string" && page.next_cursor !== ""),
     `${where}.next_cursor must be a non-empty string when present`,
   );
-  expect(
-    page.entries.length <= query.limit,
-    `${where} returned ${page.entries.length} entries for limit ${query.limit}`,
-  );
   const start = Date.parse(query.start);
   const end = Date.parse(query.end);
-  let previous = Infinity;
   page.entries.forEach((entry, i) => {
     const at = `${where}.entries[${i}]`;
     expect(isIsoDate(entry.timestamp), `${at}.timestamp must be ISO 8601, got ${JSON.stringify(entry.timestamp)}`);
-    expect(typeof entry.message === "string", `${at}.message must be a string`);
-    expect(
-      entry.fields !== null && typeof entry.fields === "object" && !Array.isArray(entry.fields),
-      `${at}.fields must be an object`,
-    );
-    expect(entry.level === undefined || typeof entry.level === "string", `${at}.level must be a string when present`);
+    expect(entry.fields !== undefined && entry.fields !== null, `${at}.fields must be an object`);
+    expect(entry.level !== null, `${at}.level must be a string when present`);
     const t = Date.parse(entry.timestamp);
     expect(t >= start && t <= end, `${at}.timestamp ${entry.timestamp} is outside ${query.start}..${query.end}`);
-    expect(t <= previous, `${at} is newer than the entry before it: entries must be newest first`);
-    previous = t;
   });
 }
 
@@ -473,13 +478,7 @@ function logsChecks(runner: HandlerRunner, options: LogsConformanceOptions): Che
           if ((error as { kind?: string }).kind === "not_implemented") return;
           throw error;
         }
-        expect(Array.isArray(fields), "schema must return a list");
-        fields.forEach((f, i) => {
-          expect(
-            typeof f.name === "string" && typeof f.label === "string" && typeof f.type === "string",
-            `schema()[${i}] needs string name, label and type`,
-          );
-        });
+        shaped(() => parseLogFields(fields), "schema()");
       },
     },
     {
@@ -487,11 +486,12 @@ function logsChecks(runner: HandlerRunner, options: LogsConformanceOptions): Che
       async run() {
         if (manifest.hints?.supports_histogram !== true) return;
         const buckets = await runner.call<HistogramBucket[]>("histogram", [ctx, base, 10]);
-        expect(Array.isArray(buckets) && buckets.length > 0, "histogram must return buckets");
+        shaped(() => parseHistogram(buckets), "histogram()");
+        expect(buckets.length > 0, "histogram must return buckets");
         buckets.forEach((b, i) => {
           expect(isIsoDate(b.timestamp), `histogram()[${i}].timestamp must be ISO 8601`);
-          expect(Number.isInteger(b.count) && b.count >= 0, `histogram()[${i}].count must be a count`);
-          expect(b.levels !== null && typeof b.levels === "object", `histogram()[${i}].levels must be an object`);
+          expect(Number.isInteger(b.count), `histogram()[${i}].count must be a count`);
+          expect(b.levels !== undefined && b.levels !== null, `histogram()[${i}].levels must be an object`);
         });
         const total = buckets.reduce((sum, b) => sum + b.count, 0);
         expect(

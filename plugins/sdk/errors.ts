@@ -9,21 +9,51 @@
  * @module
  */
 
+/** Every kind a handler may signal, in the order of the spec. The host imports this list. */
+export const HANDLER_ERROR_KINDS = [
+  "credentials_rejected",
+  "not_found",
+  "rate_limited",
+  "upstream_unavailable",
+  "cursor_expired",
+  "invalid_input",
+] as const;
+
 /** Kinds a handler may signal. */
-export type HandlerErrorKind =
-  | "credentials_rejected"
-  | "not_found"
-  | "rate_limited"
-  | "upstream_unavailable"
-  | "cursor_expired"
-  | "invalid_input";
+export type HandlerErrorKind = (typeof HANDLER_ERROR_KINDS)[number];
+
+/**
+ * Whether a value is one of the {@linkcode HANDLER_ERROR_KINDS}: the host's
+ * test for a `kind` that crossed the wire.
+ *
+ * @param value Anything, e.g. the `kind` field of a thrown value.
+ * @returns True for a handler error kind.
+ */
+export function isHandlerErrorKind(value: unknown): value is HandlerErrorKind {
+  return (HANDLER_ERROR_KINDS as readonly unknown[]).includes(value);
+}
+
+/** Options of every typed handler failure. */
+export interface PluginErrorOptions extends ErrorOptions {
+  /** Seconds until a retry may succeed, where the backend said. */
+  retryAfter?: number;
+}
 
 /** Base class of every typed handler failure. */
 export class PluginError extends Error {
+  /** What went wrong, as the host maps it to an HTTP status. */
   readonly kind: HandlerErrorKind;
   /** Seconds until a retry may succeed, where the backend said. */
   readonly retryAfter: number | undefined;
-  constructor(kind: HandlerErrorKind, message: string, options: ErrorOptions & { retryAfter?: number } = {}) {
+
+  /**
+   * Makes a typed failure; the subclasses below fill in `kind`.
+   *
+   * @param kind What went wrong.
+   * @param message Shown to the user: never put a credential in it.
+   * @param options `cause`, and `retryAfter` in seconds.
+   */
+  constructor(kind: HandlerErrorKind, message: string, options: PluginErrorOptions = {}) {
     super(message, options);
     this.name = new.target.name;
     this.kind = kind;
@@ -31,44 +61,42 @@ export class PluginError extends Error {
   }
 }
 
-/** The backend refused the credentials. */
-export class CredentialsRejected extends PluginError {
-  constructor(message = "The backend rejected the credentials", options?: ErrorOptions) {
-    super("credentials_rejected", message, options);
-  }
+/** The constructor of one kind's class: `new NotFound(message?, {cause, retryAfter}?)`. */
+export type PluginErrorClass = new (message?: string, options?: PluginErrorOptions) => PluginError;
+
+/**
+ * Makes the class of one kind, whose message defaults to `defaultMessage`.
+ * The six classes below are made with it; an error's `name` is its own
+ * class's name.
+ *
+ * @param kind The kind every instance carries.
+ * @param defaultMessage The message when none is given.
+ * @returns A subclass of {@linkcode PluginError} to extend.
+ */
+export function pluginErrorClass(kind: HandlerErrorKind, defaultMessage: string): PluginErrorClass {
+  return class extends PluginError {
+    constructor(message: string = defaultMessage, options: PluginErrorOptions = {}) {
+      super(kind, message, options);
+    }
+  };
 }
+
+/** The backend refused the credentials. */
+export class CredentialsRejected
+  extends pluginErrorClass("credentials_rejected", "The backend rejected the credentials") {}
 
 /** The thing asked for does not exist in the backend. */
-export class NotFound extends PluginError {
-  constructor(message = "Not found", options?: ErrorOptions) {
-    super("not_found", message, options);
-  }
-}
+export class NotFound extends pluginErrorClass("not_found", "Not found") {}
 
 /** The backend throttled the call; `retryAfter` seconds until it may succeed. */
-export class RateLimited extends PluginError {
-  constructor(message = "Rate limited by the backend", options: ErrorOptions & { retryAfter?: number } = {}) {
-    super("rate_limited", message, options);
-  }
-}
+export class RateLimited extends pluginErrorClass("rate_limited", "Rate limited by the backend") {}
 
 /** The backend is down or answered with a server error. */
-export class UpstreamUnavailable extends PluginError {
-  constructor(message = "The backend is unavailable", options?: ErrorOptions) {
-    super("upstream_unavailable", message, options);
-  }
-}
+export class UpstreamUnavailable extends pluginErrorClass("upstream_unavailable", "The backend is unavailable") {}
 
 /** A cursor is stale or belongs to another query. */
-export class CursorExpired extends PluginError {
-  constructor(message = "The cursor has expired or belongs to another query", options?: ErrorOptions) {
-    super("cursor_expired", message, options);
-  }
-}
+export class CursorExpired
+  extends pluginErrorClass("cursor_expired", "The cursor has expired or belongs to another query") {}
 
 /** The input is not acceptable to the backend (bad key, bad data type). */
-export class InvalidInput extends PluginError {
-  constructor(message = "Invalid input", options?: ErrorOptions) {
-    super("invalid_input", message, options);
-  }
-}
+export class InvalidInput extends pluginErrorClass("invalid_input", "Invalid input") {}

@@ -3,7 +3,7 @@
  * process: quick unit tests of a plugin's logic. Arguments and results go
  * through JSON exactly as they would over the sandbox channel, and failures
  * keep their typed `kind`. It grants nothing and checks no network
- * permission; use the sandbox runner of `@imbi/plugin-sdk/testing` for that.
+ * permission; `deno task plugin:check` runs the same suite in the sandbox.
  *
  * @module
  */
@@ -13,19 +13,32 @@ import type { HandlerClass, HandlerInit, ProtocolMethod } from "./types.ts";
 
 /** What a test passes to build a handler; unset fields get harmless test values. */
 export interface TestInit {
+  /** The node's options, before defaults (the manifest's schema fills those in). */
   options?: Record<string, unknown>;
+  /** The credentials, by field name (default: none). */
   credentials?: Record<string, string>;
+  /** The Plugin node (default: `test-<slug>`). */
   plugin?: { id: string; slug: string };
+  /** Fields of the service (default: a `test-service` without vendor, URL or region). */
   service?: Partial<HandlerInit["service"]>;
 }
 
 /** A handler failure as it crosses the wire: message and typed kind. */
 export class HandlerCallError extends Error {
+  /** Always `"HandlerCallError"`. */
   override name = "HandlerCallError";
   /** The typed kind (`"not_found"`, ...), `"not_implemented"`, or `"internal"` for an untyped throw. */
   readonly kind: string;
   /** Seconds until a retry may succeed, when the handler said. */
   readonly retryAfter: number | undefined;
+
+  /**
+   * Makes the failure of one call.
+   *
+   * @param kind The typed kind, `"not_implemented"` or `"internal"`.
+   * @param message The handler's message.
+   * @param options `cause` (what the handler threw), `retryAfter` in seconds.
+   */
   constructor(kind: string, message: string, options: ErrorOptions & { retryAfter?: number } = {}) {
     super(message, options);
     this.kind = kind;
@@ -56,11 +69,11 @@ export function applyOptionDefaults(
 /**
  * Completes a test's partial init into what the host would pass.
  *
- * @param handler The handler class (its manifest supplies option defaults and the slug).
+ * @param handler The handler class, or anything with its manifest (which supplies option defaults and the slug).
  * @param init The test's options, credentials, plugin and service fields.
  * @returns A full {@linkcode HandlerInit}.
  */
-export function completeInit(handler: HandlerClass, init: TestInit = {}): HandlerInit {
+export function completeInit(handler: Pick<HandlerClass, "manifest">, init: TestInit = {}): HandlerInit {
   const slug = handler.manifest.slug;
   return {
     options: applyOptionDefaults(handler.manifest.options, init.options),

@@ -69,8 +69,21 @@ export function checkLogQuery(query: LogQuery): CheckedQuery {
  */
 export function entryField(entry: LogEntry, field: string): unknown {
   if (field === "message" || field === "level" || field === "timestamp") return entry[field];
-  if (Object.hasOwn(entry.fields, field)) return entry.fields[field];
-  let value: unknown = entry.fields;
+  return lookupField(entry.fields, field);
+}
+
+/**
+ * A field of a JSON document by name: its own key of that name if it has
+ * one (`"http.status"` as a flat key), else by dotted path
+ * (`{http: {status: 200}}`).
+ *
+ * @param document A parsed JSON object, e.g. a backend's log record.
+ * @param field The field name.
+ * @returns The value, or undefined.
+ */
+export function lookupField(document: Record<string, unknown>, field: string): unknown {
+  if (Object.hasOwn(document, field)) return document[field];
+  let value: unknown = document;
   for (const part of field.split(".")) {
     if (value === null || typeof value !== "object") return undefined;
     value = (value as Record<string, unknown>)[part];

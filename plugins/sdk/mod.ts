@@ -24,9 +24,11 @@
 
 export * from "./types.ts";
 export * from "./errors.ts";
+export * from "./config_items.ts";
 export * from "./cursor.ts";
 export * from "./http.ts";
 export * from "./log_query.ts";
+export * from "./results.ts";
 
 /** The plugin API version this SDK describes. */
 export const SDK_API_VERSION = "1.0.0";

@@ -1,30 +1,13 @@
 import assert from "node:assert/strict";
-import { AwsClient } from "npm:aws4fetch@^1.0.20";
 import { serviceUrl } from "../support/services.ts";
 import { startTestApp } from "../support/test_app.ts";
+import { cloudWatchLogsApi } from "../../plugins/aws/moto.ts";
 
 const moto = serviceUrl("IMBI_TEST_MOTO_URL");
 const keyId = Deno.env.get("IMBI_TEST_MOTO_ACCESS_KEY_ID") ?? "";
 const secretKey = Deno.env.get("IMBI_TEST_MOTO_SECRET_ACCESS_KEY") ?? "";
 const ROOT = new URL("../../", import.meta.url).pathname;
 const AWS = { name: "@imbi/plugin-aws", dir: `${ROOT}plugins/aws`, entryPoints: ["aws-ssm", "aws-cloudwatch-logs"] };
-
-async function cloudwatch(action: string, body: Record<string, unknown>): Promise<void> {
-  const client = new AwsClient({
-    accessKeyId: keyId,
-    secretAccessKey: secretKey,
-    service: "logs",
-    region: "us-east-1",
-    retries: 0,
-  });
-  const response = await client.fetch(moto!, {
-    method: "POST",
-    headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `Logs_20140328.${action}` },
-    body: JSON.stringify(body),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${action}: ${response.status} ${text}`);
-}
 
 Deno.test({
   name: "README walk-through: SSM and CloudWatch Logs tabs on one AWS service record, against moto",
@@ -97,6 +80,7 @@ Deno.test({
       });
 
       await t.step("Logs tab: newest first from aws-cloudwatch-logs", async () => {
+        const cloudwatch = cloudWatchLogsApi(moto!, { access_key_id: keyId, secret_access_key: secretKey });
         const group = `/apps/${org}/web`;
         const now = Date.now();
         await cloudwatch("CreateLogGroup", { logGroupName: group });

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readLockfile } from "../../core/packages/lockfile.ts";
 import { PackageStore } from "../../core/packages/store.ts";
 import { buildRegistry } from "../../core/packages/registry.ts";
-import { inspectBundle } from "../../core/sandbox/supervisor.ts";
+import { inspectBundle } from "../../core/sandbox/inspect.ts";
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 Deno.test("the repository's plugins.lock.json loads every first-party entry point", async () => {

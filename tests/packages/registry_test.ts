@@ -9,7 +9,7 @@ import { hashTree } from "../../core/packages/integrity.ts";
 import type { LockEntry, Lockfile } from "../../core/packages/lockfile.ts";
 import { PackageStore } from "../../core/packages/store.ts";
 import { buildRegistry, type PackageStatus } from "../../core/packages/registry.ts";
-import { inspectBundle } from "../../core/sandbox/supervisor.ts";
+import { inspectBundle } from "../../core/sandbox/inspect.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");

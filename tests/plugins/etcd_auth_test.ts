@@ -6,22 +6,12 @@
 import assert from "node:assert/strict";
 import { inProcess, testContext } from "@imbi/plugin-sdk/testing";
 import { EtcdConfiguration } from "../../plugins/etcd/etcd.ts";
+import { etcdApi } from "../../plugins/etcd/etcd_api.ts";
 import { startEtcd } from "../setup/etcd.ts";
 
 const etcdUrl = Deno.env.get("IMBI_TEST_ETCD_URL");
 const etcdBin = Deno.env.get("IMBI_TEST_ETCD_BIN");
 const ignore = !etcdUrl && Deno.env.get("IMBI_TEST_SERVICES") !== "required";
-
-async function gateway(url: string, path: string, body: unknown, token?: string) {
-  const response = await fetch(`${url}${path}`, {
-    method: "POST",
-    headers: token ? { authorization: token } : {},
-    body: JSON.stringify(body),
-  });
-  const doc = await response.json();
-  if (doc.error) throw new Error(`${path}: ${doc.error}`);
-  return doc;
-}
 
 Deno.test({
   name: "EtcdConfiguration authenticates with user and password and rejects a wrong password",
@@ -29,10 +19,11 @@ Deno.test({
   async fn() {
     const member = await startEtcd(etcdBin!, await Deno.makeTempDir({ prefix: "imbi-etcd-auth-" }));
     try {
-      await gateway(member.url, "/v3/auth/user/add", { name: "root", password: "rootpw" });
-      await gateway(member.url, "/v3/auth/role/add", { name: "root" });
-      await gateway(member.url, "/v3/auth/user/grant", { user: "root", role: "root" });
-      await gateway(member.url, "/v3/auth/enable", {});
+      const gateway = etcdApi(member.url);
+      await gateway("/v3/auth/user/add", { name: "root", password: "rootpw" });
+      await gateway("/v3/auth/role/add", { name: "root" });
+      await gateway("/v3/auth/user/grant", { user: "root", role: "root" });
+      await gateway("/v3/auth/enable", {});
       const ctx = testContext("/secure/");
       const good = inProcess(EtcdConfiguration, {
         options: { endpoint: member.url },

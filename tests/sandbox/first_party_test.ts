@@ -10,16 +10,16 @@
  */
 
 import assert from "node:assert/strict";
-import { AwsClient } from "npm:aws4fetch@^1.0.20";
 import { setLogSink } from "../../core/logger.ts";
 import { computeNetHosts } from "../../core/sandbox/network_hosts.ts";
-import { checkConformance, type ConformanceOptions, testContext } from "@imbi/plugin-sdk/testing";
+import { checkConformance, type ConformanceOptions, serveFakeBackend, testContext } from "@imbi/plugin-sdk/testing";
 import {
   type BundledPlugin,
   bundlePlugin,
   runInSandbox,
   type SandboxRunOptions,
 } from "../../core/sandbox/test_runner.ts";
+import { cloudWatchLogsApi, motoKeys } from "../../plugins/aws/moto.ts";
 import { startFakeGitHub } from "../../plugins/github/fake_github.ts";
 import { startFakeLogzio } from "../../plugins/logzio/fake_logzio.ts";
 import { serviceUrl } from "../support/services.ts";
@@ -27,10 +27,7 @@ import { serviceUrl } from "../support/services.ts";
 const plugin = (name: string) => new URL(`../../plugins/${name}/`, import.meta.url);
 const motoUrl = serviceUrl("IMBI_TEST_MOTO_URL");
 const etcdUrl = serviceUrl("IMBI_TEST_ETCD_URL");
-const aws = {
-  access_key_id: Deno.env.get("IMBI_TEST_MOTO_ACCESS_KEY_ID") ?? "",
-  secret_access_key: Deno.env.get("IMBI_TEST_MOTO_SECRET_ACCESS_KEY") ?? "",
-};
+const aws = motoKeys();
 
 /** Every log line the host writes while `fn` runs. */
 async function capturingLogs<T>(fn: () => Promise<T>): Promise<{ result: T; lines: string[] }> {
@@ -44,13 +41,13 @@ async function capturingLogs<T>(fn: () => Promise<T>): Promise<{ result: T; line
 }
 
 /** A loopback server that counts the requests it gets (none may arrive). */
-function canary(): { port: number; hits: () => number; close: () => Promise<void> } {
+function canary(): { hostPort: string; hits: () => number; close: () => Promise<void> } {
   let hits = 0;
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, () => {
+  const server = serveFakeBackend(() => {
     hits++;
     return new Response("{}");
   });
-  return { port: server.addr.port, hits: () => hits, close: () => server.shutdown() };
+  return { hostPort: new URL(server.url).host, hits: () => hits, close: server.close };
 }
 
 /**
@@ -79,7 +76,7 @@ async function proveEntry(
   }
 
   const trap = canary();
-  const fenced = await runInSandbox(plugin(pkg), { ...run, netHosts: [`127.0.0.1:${trap.port}`] });
+  const fenced = await runInSandbox(plugin(pkg), { ...run, netHosts: [trap.hostPort] });
   try {
     const method = fenced.manifest.plugin_type === "logs" ? "search" : "listKeys";
     const args = method === "search"
@@ -116,22 +113,7 @@ Deno.test({
 });
 
 async function seedLogGroup(): Promise<string> {
-  const client = new AwsClient({
-    accessKeyId: aws.access_key_id,
-    secretAccessKey: aws.secret_access_key,
-    service: "logs",
-    region: "us-east-1",
-    retries: 0,
-  });
-  const call = async (action: string, body: unknown) => {
-    const r = await client.fetch(motoUrl!, {
-      method: "POST",
-      headers: { "content-type": "application/x-amz-json-1.1", "x-amz-target": `Logs_20140328.${action}` },
-      body: JSON.stringify(body),
-    });
-    if (!r.ok) throw new Error(`${action}: ${await r.text()}`);
-    await r.body?.cancel();
-  };
+  const call = cloudWatchLogsApi(motoUrl!, aws);
   const group = `/sandbox/${crypto.randomUUID().slice(0, 8)}`;
   await call("CreateLogGroup", { logGroupName: group });
   await call("CreateLogStream", { logGroupName: group, logStreamName: "app" });

@@ -1,21 +1,10 @@
 import assert from "node:assert/strict";
-import { PluginCallError } from "../../core/errors.ts";
 import { setLogSink } from "../../core/logger.ts";
 import { type SandboxSpec, Supervisor, type SupervisorOptions } from "../../core/sandbox/supervisor.ts";
 import { bundleFixtures } from "../support/bundle_fixture.ts";
-import { isAlive, LoopbackServer, testContext, testInit, waitGone } from "../support/sandbox_harness.ts";
+import { failure, isAlive, LoopbackServer, testContext, testInit, waitGone } from "../support/sandbox_harness.ts";
 
 const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
-
-async function failure(promise: Promise<unknown>): Promise<PluginCallError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PluginCallError, `expected a PluginCallError, got ${error}`);
-    return error;
-  }
-  throw new assert.AssertionError({ message: "expected the call to fail, it succeeded" });
-}
 
 function probe(supervisor: Supervisor, ...keys: string[]): Promise<unknown> {
   return supervisor.call("getValues", [testContext(), keys], { requestId: "r" });

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { PluginManifest, ServiceInfo } from "@imbi/plugin-sdk/types";
 import { ValidationError } from "../../core/errors.ts";
 import { computeNetHosts } from "../../core/sandbox/network_hosts.ts";
+import { thrown } from "../support/thrown.ts";
 
 const service: ServiceInfo = {
   slug: "aws-prod",
@@ -20,18 +21,8 @@ function hosts(entries: string[], options: Record<string, unknown> = {}, svc: Se
   return computeNetHosts(manifest(entries), { options, service: svc });
 }
 
-function throwsValidation(fn: () => unknown): ValidationError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof ValidationError, `expected a ValidationError, got ${error}`);
-    return error;
-  }
-  throw new assert.AssertionError({ message: "expected a ValidationError, nothing was thrown" });
-}
-
 function rejects(entries: string[], options: Record<string, unknown> = {}): ValidationError {
-  return throwsValidation(() => hosts(entries, options));
+  return thrown(() => hosts(entries, options), ValidationError);
 }
 
 Deno.test("computeNetHosts() gives port 443 to an entry without a port and keeps explicit ports", () => {
@@ -110,7 +101,7 @@ Deno.test("computeNetHosts() throws ValidationError naming the entry and placeho
     assert.deepEqual(error.message.includes("{bucket}"), true);
   }
   // A service field that is null does not fill its placeholder.
-  const error = throwsValidation(() => hosts(["logs.{region}.example"], {}, { ...service, region: null }));
+  const error = thrown(() => hosts(["logs.{region}.example"], {}, { ...service, region: null }), ValidationError);
   assert.deepEqual(error.errors[0]?.pointer, "/options/region");
   // Service fields other than the listed ones are not placeholders.
   assert.deepEqual(rejects(["{name}.example"]).errors[0]?.pointer, "/options/name");

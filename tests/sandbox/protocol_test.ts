@@ -6,15 +6,10 @@ import {
   parseChildMessage,
   parseHostMessage,
 } from "../../core/sandbox/protocol.ts";
+import { thrown } from "../support/thrown.ts";
 
 function frameError(fn: () => unknown): FrameError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof FrameError, `expected a FrameError, got ${error}`);
-    return error;
-  }
-  throw new assert.AssertionError({ message: "expected a FrameError, nothing was thrown" });
+  return thrown(fn, FrameError);
 }
 
 Deno.test("FrameDecoder reassembles frames split at every byte and joined in one chunk", () => {

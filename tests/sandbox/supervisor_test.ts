@@ -1,27 +1,15 @@
 import assert from "node:assert/strict";
-import type { ProtocolMethod } from "@imbi/plugin-sdk/types";
-import { PluginCallError } from "../../core/errors.ts";
+import type { HandlerInit, ProtocolMethod } from "@imbi/plugin-sdk/types";
 import { setLogLevel, setLogSink } from "../../core/logger.ts";
 import type { SandboxSpec, Supervisor } from "../../core/sandbox/supervisor.ts";
 import { SandboxPool } from "../../core/sandbox/pool.ts";
 import { bundleFixtures } from "../support/bundle_fixture.ts";
-import { isAlive, LoopbackServer, testContext, testInit, waitGone } from "../support/sandbox_harness.ts";
+import { failure, isAlive, LoopbackServer, testContext, testInit, waitGone } from "../support/sandbox_harness.ts";
 
 const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
-const SERVICE_SOURCE = decodeURIComponent(new URL("../../core/sandbox/supervisor.ts", import.meta.url).pathname);
+const SERVICE_SOURCE = decodeURIComponent(new URL("../../core/sandbox/process.ts", import.meta.url).pathname);
 const TOKEN = "tok-9f8e7d6c5b4a";
 const DEADLINE_MS = 800;
-
-/** What a call threw, as a PluginCallError. */
-async function failure(promise: Promise<unknown>): Promise<PluginCallError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PluginCallError, `expected a PluginCallError, got ${error}`);
-    return error;
-  }
-  throw new assert.AssertionError({ message: "expected the call to fail, it succeeded" });
-}
 
 /** The first value of a getValues answer. */
 function firstValue(result: unknown): string {
@@ -48,14 +36,22 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
   Deno.env.set("IMBI_ADMIN_TOKEN", "admin-secret-from-the-parent");
   const previousSink = setLogSink(() => {});
   try {
-    const good = pool.acquire("g1:good:x", () => ({
-      nodeId: "good",
+    /** The well-behaved plugin as node `nodeId`, reaching `netHost` only. */
+    const goodSpec = (nodeId: string, options: { netHost: string; init?: HandlerInit }): () => SandboxSpec => () => ({
+      nodeId,
       bundlePath: bundles.path("good"),
       entry: "sandbox-good",
-      netHosts: [allowed.hostPort],
-      init: testInit("sandbox-good", { token: TOKEN }, { endpoint: allowed.url }),
+      netHosts: [options.netHost],
+      init: options.init ?? testInit("sandbox-good"),
       timeoutMs: 5000,
-    }));
+    });
+    const good = pool.acquire(
+      "g1:good:x",
+      goodSpec("good", {
+        netHost: allowed.hostPort,
+        init: testInit("sandbox-good", { token: TOKEN }, { endpoint: allowed.url }),
+      }),
+    );
     const hostileSpec = (name: string, timeoutMs = DEADLINE_MS): () => SandboxSpec => () => ({
       nodeId: `hostile-${name}`,
       bundlePath: bundles.path("hostile"),
@@ -65,6 +61,20 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       timeoutMs,
     });
     const hostile = pool.acquire("g1:hostile:x", hostileSpec("main"));
+    /** A hostile supervisor of its own, with its first process running (its pid recorded). */
+    const hostileProcess = async (name: string, timeoutMs?: number) => {
+      const supervisor = pool.acquire(`g1:hostile:${name}`, hostileSpec(name, timeoutMs));
+      const pid = await pidOf(supervisor);
+      seenPids.add(pid);
+      return { supervisor, pid };
+    };
+    /** Once the back-off has passed, the next call starts a fresh process. */
+    const replacedAfter = async (backoffMs: number, supervisor: Supervisor, before: number) => {
+      clock += backoffMs;
+      const after = await pidOf(supervisor);
+      seenPids.add(after);
+      assert.notEqual(after, before);
+    };
     const goodPid = await pidOf(good);
     seenPids.add(goodPid);
 
@@ -151,9 +161,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
     await t.step(
       "a self-SIGKILL fails the call with crashed and a fresh process serves after the back-off",
       async () => {
-        const victim = pool.acquire("g1:hostile:kill", hostileSpec("kill"));
-        const before = await pidOf(victim);
-        seenPids.add(before);
+        const { supervisor: victim, pid: before } = await hostileProcess("kill");
         const crashed = await failure(probe(victim, "self_kill"));
         assert.equal(crashed.kind, "crashed");
         assert.ok((crashed.retryAfterSeconds ?? 0) >= 1);
@@ -161,10 +169,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
         assert.equal(during.kind, "crashed");
         assert.equal(victim.stats.state, "backoff");
         await waitGone(before);
-        clock += 250;
-        const after = await pidOf(victim);
-        seenPids.add(after);
-        assert.notEqual(after, before);
+        await replacedAfter(250, victim, before);
         assert.equal(victim.stats.spawns, 2);
         assert.match(victim.stats.lastExit ?? "", /SIGKILL/);
         await goodStillAnswers();
@@ -172,9 +177,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
     );
 
     await t.step("an infinite loop fails with timeout at the deadline; other calls on it fail crashed", async () => {
-      const looper = pool.acquire("g1:hostile:loop", hostileSpec("loop"));
-      const before = await pidOf(looper);
-      seenPids.add(before);
+      const { supervisor: looper, pid: before } = await hostileProcess("loop");
       const held = failure(probe(looper, "fetch", `${allowed.url}/hold`));
       await allowed.holding(1);
       const started = performance.now();
@@ -185,17 +188,12 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       assert.equal(second.kind, "crashed");
       assert.ok(elapsed < DEADLINE_MS + 1000, `took ${elapsed} ms`);
       await waitGone(before);
-      clock += 10_000;
-      const after = await pidOf(looper);
-      seenPids.add(after);
-      assert.notEqual(after, before);
+      await replacedAfter(10_000, looper, before);
       await goodStillAnswers();
     });
 
     await t.step("a heap bomb crashes only its own process", async () => {
-      const bomber = pool.acquire("g1:hostile:heap", hostileSpec("heap", 20_000));
-      const before = await pidOf(bomber);
-      seenPids.add(before);
+      const { supervisor: bomber, pid: before } = await hostileProcess("heap", 20_000);
       const error = await failure(probe(bomber, "heap"));
       assert.equal(error.kind, "crashed");
       assert.doesNotMatch(error.message, /resident memory/, "the V8 heap cap, not the RSS poll, should stop it");
@@ -204,9 +202,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
     });
 
     await t.step("memory outside the V8 heap is capped by the resident-memory poll", async () => {
-      const hoarder = pool.acquire("g1:hostile:buffers", hostileSpec("buffers", 20_000));
-      const before = await pidOf(hoarder);
-      seenPids.add(before);
+      const { supervisor: hoarder, pid: before } = await hostileProcess("buffers", 20_000);
       const error = await failure(probe(hoarder, "buffers"));
       assert.equal(error.kind, "crashed");
       assert.match(error.message, /resident memory [0-9]+ MiB exceeds the 300 MiB limit/);
@@ -215,22 +211,16 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
     });
 
     await t.step("an unhandled rejection crashes the process, which is replaced", async () => {
-      const rejecter = pool.acquire("g1:hostile:reject", hostileSpec("reject"));
-      const before = await pidOf(rejecter);
-      seenPids.add(before);
+      const { supervisor: rejecter, pid: before } = await hostileProcess("reject");
       const error = await failure(probe(rejecter, "reject"));
       assert.equal(error.kind, "crashed");
       assert.match(error.message, /unhandled rejection: Error: nobody catches this/);
-      clock += 10_000;
-      const after = await pidOf(rejecter);
-      seenPids.add(after);
-      assert.notEqual(after, before);
+      await replacedAfter(10_000, rejecter, before);
       await goodStillAnswers();
     });
 
     await t.step("a 50 MB answer fails with protocol; a forged oversized frame is refused at its header", async () => {
-      const flooder = pool.acquire("g1:hostile:big", hostileSpec("big", 30_000));
-      seenPids.add(await pidOf(flooder));
+      const { supervisor: flooder } = await hostileProcess("big", 30_000);
       const big = await failure(probe(flooder, "big", String(50 * 1024 * 1024)));
       assert.equal(big.kind, "protocol");
       assert.match(big.message, /exceeds the 16777216-byte limit/);
@@ -241,10 +231,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       assert.equal(forged.kind, "protocol");
       assert.match(forged.message, /a frame of 52428800 bytes exceeds the 16777216-byte limit/);
       await waitGone(before);
-      clock += 10_000;
-      const after = await pidOf(flooder);
-      seenPids.add(after);
-      assert.notEqual(after, before);
+      await replacedAfter(10_000, flooder, before);
       const garbage = await failure(probe(flooder, "garbage"));
       assert.equal(garbage.kind, "protocol");
       await goodStillAnswers();
@@ -300,14 +287,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
     await t.step("calls above maxConcurrent fail with saturated", async () => {
       const narrow = new SandboxPool({ maxConcurrent: 2 });
       try {
-        const supervisor = narrow.acquire("k", () => ({
-          nodeId: "narrow",
-          bundlePath: bundles.path("good"),
-          entry: "sandbox-good",
-          netHosts: [allowed.hostPort],
-          init: testInit("sandbox-good"),
-          timeoutMs: 5000,
-        }));
+        const supervisor = narrow.acquire("k", goodSpec("narrow", { netHost: allowed.hostPort }));
         const arrivedBefore = allowed.held;
         const held = [
           probe(supervisor, "fetch", `${allowed.url}/hold`),
@@ -329,14 +309,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
 
     await t.step("drain lets an in-flight call finish, refuses new ones, then the process is gone", async () => {
       await using gate = new LoopbackServer();
-      const draining = pool.acquire("g0:good:x", () => ({
-        nodeId: "old-generation",
-        bundlePath: bundles.path("good"),
-        entry: "sandbox-good",
-        netHosts: [gate.hostPort],
-        init: testInit("sandbox-good"),
-        timeoutMs: 5000,
-      }));
+      const draining = pool.acquire("g0:good:x", goodSpec("old-generation", { netHost: gate.hostPort }));
       const pid = await pidOf(draining);
       seenPids.add(pid);
       const slow = probe(draining, "fetch", `${gate.url}/hold`);

@@ -8,7 +8,14 @@
 
 const tokens = new Map<string, Promise<string>>();
 
-async function token(registry: string): Promise<string> {
+/**
+ * Creates a user of the test registry (Verdaccio's CouchDB-style user API).
+ *
+ * @param registry Base URL with trailing slash.
+ * @returns The new user's token.
+ * @throws {Error} When the registry refuses.
+ */
+export async function registryToken(registry: string): Promise<string> {
   const user = `imbi-test-${crypto.randomUUID().slice(0, 8)}`;
   const res = await fetch(`${registry}-/user/org.couchdb.user:${user}`, {
     method: "PUT",
@@ -71,7 +78,7 @@ export async function publishFixture(
   dir: string,
   options: PublishOptions = {},
 ): Promise<{ name: string; version: string }> {
-  if (!tokens.has(registry)) tokens.set(registry, token(registry));
+  if (!tokens.has(registry)) tokens.set(registry, registryToken(registry));
   const authToken = await tokens.get(registry)!;
   const work = await Deno.makeTempDir({ prefix: "imbi-npm-publish-" });
   try {

@@ -7,9 +7,22 @@
  */
 
 import type { CallContext, HandlerInit } from "@imbi/plugin-sdk/types";
+import { PluginCallError } from "../../core/errors.ts";
+import { rejection } from "./thrown.ts";
+
+/**
+ * What a supervisor call failed with.
+ *
+ * @param promise The call.
+ * @returns Its PluginCallError.
+ * @throws {Error} An assertion error when the call succeeds or fails otherwise.
+ */
+export function failure(promise: Promise<unknown>): Promise<PluginCallError> {
+  return rejection(promise, PluginCallError);
+}
 
 /** A call context for tests. */
-export function testContext(requestId = crypto.randomUUID()): CallContext {
+export function testContext(requestId: string = crypto.randomUUID()): CallContext {
   return {
     org: { slug: "acme" },
     project: { id: "p1", slug: "web", name: "Web", project_types: ["api"] },

@@ -1,0 +1,387 @@
+/**
+ * One plugin child process and its framed channel (spec section 5): the
+ * exact argv and environment it starts with, calls multiplexed by id with a
+ * deadline each, the resident-memory poll, and its stderr turned into
+ * rate-limited log lines. The {@linkcode Supervisor} and
+ * {@linkcode inspectBundle} drive it; nothing else should.
+ *
+ * See `docs/sandbox.md` for the flags and what they contain.
+ *
+ * @module
+ */
+
+import { PluginCallError } from "../errors.ts";
+import { log } from "../logger.ts";
+import {
+  type ChildMessage,
+  DEFAULT_MAX_FRAME_BYTES,
+  encodeFrame,
+  FrameDecoder,
+  FrameError,
+  type HostMessage,
+  parseChildMessage,
+  type WireError,
+} from "./protocol.ts";
+
+/** The trusted program every child runs. */
+const BOOTSTRAP = new URL("./bootstrap.ts", import.meta.url);
+const STDERR_LINE_MAX = 1000;
+const STDERR_LINES_PER_SECOND = 20;
+
+/** Defaults of the process limits, shared by the supervisor and the inspector. */
+export const PROCESS_DEFAULTS: { heapMb: number; rssCheckMs: number; maxFrameBytes: number } = {
+  heapMb: 128,
+  rssCheckMs: 500,
+  maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+};
+
+/** Why a process stopped serving. */
+export type Failure = { cause: "timeout"; callId: number } | { cause: "crashed" | "protocol"; detail: string };
+
+/** A call's answer as the child sent it: the handler's value, or its failure on the wire. */
+export type CallAnswer = { ok: true; value: unknown } | { ok: false; error: WireError };
+
+/** What one child process is started with and whom it reports to. */
+export interface ProcessOptions {
+  /** Plugin node id: a label for `ps` and logs. */
+  nodeId: string;
+  /** Absolute path of the single-file bundle, the one file the child may read. */
+  bundlePath: string;
+  /** Exact `host:port` entries for `--allow-net` (empty: no network). */
+  netHosts: string[];
+  /** V8 old-space cap, MiB. */
+  heapMb: number;
+  /** Resident memory cap, MiB, enforced by polling `/proc/<pid>/status`. */
+  rssMb: number;
+  /** How often resident memory is polled, ms (0 turns the poll off). */
+  rssCheckMs: number;
+  /** Largest frame either side accepts. */
+  maxFrameBytes: number;
+  /** `DENO_DIR` of the child, when set. */
+  denoDir: string | undefined;
+  /** Applied to every text from the child before it is logged or reported. */
+  scrub: (text: string) => string;
+  /** Non-call messages: ready, init_failed, inspected, fatal. */
+  onMessage: (message: ChildMessage) => void;
+  /** The process stopped serving (exactly once, unless it was shut down on purpose). */
+  onFailure: (failure: Failure) => void;
+}
+
+interface Pending {
+  resolve: (answer: CallAnswer) => void;
+  reject: (error: PluginCallError) => void;
+  timer: ReturnType<typeof setTimeout>;
+  method: string;
+}
+
+/** Command-line arguments of a child: these and nothing else. */
+function childArgs(
+  options: Pick<ProcessOptions, "nodeId" | "bundlePath" | "netHosts" | "heapMb" | "maxFrameBytes">,
+): string[] {
+  const args = ["run", "--no-prompt", "--no-config", "--no-lock", "--no-npm", "--no-remote", "--cached-only"];
+  args.push("--no-check");
+  if (options.netHosts.length > 0) args.push(`--allow-net=${options.netHosts.join(",")}`);
+  args.push(`--allow-read=${options.bundlePath}`);
+  args.push(`--v8-flags=--max-old-space-size=${options.heapMb}`);
+  // The node id is only a label for `ps`; the bootstrap ignores it.
+  const label = options.nodeId.replace(/[^A-Za-z0-9_.:@-]/g, "_").slice(0, 100);
+  args.push(decodeURIComponent(BOOTSTRAP.pathname), String(options.maxFrameBytes), `node=${label}`);
+  return args;
+}
+
+/** Environment of a child: these variables and nothing else. */
+function childEnv(denoDir: string | undefined): Record<string, string> {
+  const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
+  if (denoDir) env.DENO_DIR = denoDir;
+  return env;
+}
+
+/**
+ * Refuses a bundle path that cannot be a `--allow-read` value.
+ *
+ * @param bundlePath The path to check.
+ * @throws {TypeError} When the path is not absolute, or holds a comma, newline or NUL.
+ */
+export function checkBundlePath(bundlePath: string): void {
+  if (!bundlePath.startsWith("/") || bundlePath.includes(",") || /[\n\0]/.test(bundlePath)) {
+    throw new TypeError(`Cannot sandbox bundle ${JSON.stringify(bundlePath)}: not an absolute path without commas`);
+  }
+}
+
+/**
+ * The `DENO_DIR` a child gets by default: the host's `DENO_DIR`, else Deno's
+ * default under `HOME`, else none (also when env access is denied).
+ */
+export function defaultDenoDir(): string | undefined {
+  try {
+    const dir = Deno.env.get("DENO_DIR");
+    if (dir) return dir;
+    const home = Deno.env.get("HOME");
+    return home ? `${home}/.cache/deno` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Resident memory a child may use: its heap twice over (GC headroom) plus the runtime's own ~100 MB and margin. */
+export function defaultRssMb(heapMb: number): number {
+  return heapMb * 2 + 256;
+}
+
+/**
+ * The `file:` URL of an absolute path, as the bootstrap imports it.
+ *
+ * @param path An absolute path.
+ * @returns Its `file:` URL.
+ */
+export function toFileUrl(path: string): string {
+  const url = new URL("file:///");
+  url.pathname = path;
+  return url.href;
+}
+
+/** One child process and its channel. The supervisor and `inspectBundle` drive it. */
+export class PluginProcess {
+  /** The child's process id. */
+  readonly pid: number;
+  /** `performance.now()` at spawn. */
+  readonly startedAt: number = performance.now();
+  /** Resolves once the process exited and its pipes are drained. */
+  readonly closed: Promise<void>;
+  /** How the process ended, once it did. */
+  exit: string | null = null;
+  #options: ProcessOptions;
+  #child: Deno.ChildProcess;
+  #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  #pending = new Map<number, Pending>();
+  #nextId = 1;
+  #failed = false;
+  #expected = false;
+  #graceTimer: ReturnType<typeof setTimeout> | undefined;
+  #rssTimer: ReturnType<typeof setInterval> | undefined;
+
+  /**
+   * Spawns the child at once; it loads nothing until it is sent `init` or `inspect`.
+   *
+   * @param options What to start and whom to report to.
+   */
+  constructor(options: ProcessOptions) {
+    this.#options = options;
+    this.#child = new Deno.Command(Deno.execPath(), {
+      args: childArgs(options),
+      clearEnv: true,
+      env: childEnv(options.denoDir),
+      cwd: "/",
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.pid = this.#child.pid;
+    if (options.rssCheckMs > 0) this.#rssTimer = setInterval(() => this.#checkRss(), options.rssCheckMs);
+    this.#stdin = this.#child.stdin.getWriter();
+    // The exit counts only once every frame the child wrote has been read.
+    const exited = Promise.all([this.#child.status, this.#readFrames()]).then(([status]) => this.#onExit(status));
+    this.closed = Promise.all([exited, this.#readLogs()]).then(async () => {
+      clearTimeout(this.#graceTimer);
+      await this.#stdin.close().catch(() => {});
+    });
+  }
+
+  /** Calls in flight. */
+  get inFlight(): number {
+    return this.#pending.size;
+  }
+
+  /** True once the process stopped serving, for whatever reason. */
+  get done(): boolean {
+    return this.#failed || this.#expected;
+  }
+
+  /** Sends a host message; write errors surface as the process's exit. */
+  send(message: HostMessage): void {
+    const frame = encodeFrame(message, this.#options.maxFrameBytes);
+    this.#stdin.write(frame).catch(() => {});
+  }
+
+  /**
+   * Sends one call and waits for its answer or the deadline.
+   *
+   * @param method The handler method.
+   * @param args Its arguments (JSON).
+   * @param options `requestId` for the child's logs, `timeoutMs` the call's deadline.
+   * @returns The child's answer.
+   * @throws {PluginCallError} `invalid_input` when the arguments do not fit a frame.
+   */
+  call(method: string, args: unknown[], options: { requestId: string; timeoutMs: number }): Promise<CallAnswer> {
+    if (this.done) {
+      return Promise.reject(
+        new PluginCallError("crashed", "the plugin process stopped serving", { retryAfterSeconds: 1 }),
+      );
+    }
+    const id = this.#nextId++;
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame(
+        { type: "call", id, method, args, request_id: options.requestId },
+        this.#options.maxFrameBytes,
+      );
+    } catch (cause) {
+      const why = cause instanceof FrameError ? "exceed the frame size limit" : "are not JSON";
+      throw new PluginCallError("invalid_input", `the arguments of ${method} ${why}`, { cause });
+    }
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => this.fail({ cause: "timeout", callId: id }), options.timeoutMs);
+      // Every pending call is settled by its answer, by fail() or by the exit's rejectAll().
+      this.#pending.set(id, { resolve, reject, timer, method });
+      this.#stdin.write(frame).catch(() => {});
+    });
+  }
+
+  /**
+   * Stops serving: SIGKILL now, and report the failure to the owner once.
+   * The owner rejects the pending calls with {@linkcode PluginProcess.rejectAll}.
+   */
+  fail(failure: Failure): void {
+    if (this.#failed || this.#expected) return;
+    this.#failed = true;
+    this.kill("SIGKILL");
+    this.#options.onFailure(failure);
+  }
+
+  /** Rejects every pending call; `errorFor` gets the call id and method. */
+  rejectAll(errorFor: (id: number, method: string) => PluginCallError): void {
+    for (const [id, pending] of this.#pending) {
+      clearTimeout(pending.timer);
+      pending.reject(errorFor(id, pending.method));
+    }
+    this.#pending.clear();
+  }
+
+  /** Asks the child to exit (shutdown frame, stdin EOF), SIGKILL after `graceMs`. */
+  shutdown(graceMs: number): Promise<void> {
+    if (!this.#failed) this.#expected = true;
+    if (this.exit === null) {
+      try {
+        this.send({ type: "shutdown" });
+      } catch {
+        // Cannot happen for a shutdown frame; the grace timer covers it anyway.
+      }
+      this.#stdin.close().catch(() => {});
+      this.#graceTimer = setTimeout(() => this.kill("SIGKILL"), graceMs);
+    }
+    return this.closed;
+  }
+
+  /** Sends a signal unless the process already exited. */
+  kill(signal: Deno.Signal): void {
+    if (this.exit !== null) return;
+    try {
+      this.#child.kill(signal);
+    } catch {
+      // Already gone.
+    }
+  }
+
+  #checkRss(): void {
+    let kib: number;
+    try {
+      const status = Deno.readTextFileSync(`/proc/${this.pid}/status`);
+      kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
+    } catch {
+      // No /proc (not Linux), no read permission, or the process is gone: nothing to enforce.
+      clearInterval(this.#rssTimer);
+      return;
+    }
+    const limit = this.#options.rssMb * 1024;
+    if (kib > limit) {
+      this.fail({
+        cause: "crashed",
+        detail: `resident memory ${Math.round(kib / 1024)} MiB exceeds the ${this.#options.rssMb} MiB limit`,
+      });
+    }
+  }
+
+  #onExit(status: Deno.CommandStatus): void {
+    this.exit = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
+    clearTimeout(this.#graceTimer);
+    clearInterval(this.#rssTimer);
+    if (!this.#failed && !this.#expected) this.fail({ cause: "crashed", detail: `exited with ${this.exit}` });
+    // Expected exits (shutdown) have no pending calls left; a failure already rejected them.
+    this.rejectAll(() => new PluginCallError("crashed", "the plugin process exited"));
+  }
+
+  async #readFrames(): Promise<void> {
+    const decoder = new FrameDecoder(this.#options.maxFrameBytes);
+    const reader = this.#child.stdout.getReader();
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        for (const raw of decoder.push(value)) this.#onMessage(parseChildMessage(raw));
+      }
+    } catch (error) {
+      const detail = this.#options.scrub(error instanceof Error ? error.message : String(error));
+      this.fail({ cause: "protocol", detail });
+      await reader.cancel().catch(() => {});
+    } finally {
+      reader.releaseLock();
+    }
+  }
+
+  #onMessage(message: ChildMessage): void {
+    if (message.type === "result" || message.type === "error") {
+      const pending = this.#pending.get(message.id);
+      if (!pending) throw new FrameError("malformed", `an answer to unknown call ${message.id}`);
+      this.#pending.delete(message.id);
+      clearTimeout(pending.timer);
+      pending.resolve(
+        message.type === "result" ? { ok: true, value: message.value } : { ok: false, error: message.error },
+      );
+      return;
+    }
+    this.#options.onMessage(message);
+  }
+
+  async #readLogs(): Promise<void> {
+    const { nodeId, scrub } = this.#options;
+    const pid = this.pid;
+    let windowStart = performance.now();
+    let lines = 0;
+    let suppressed = 0;
+    const emit = (line: string) => {
+      const now = performance.now();
+      if (now - windowStart >= 1000) {
+        if (suppressed > 0) log.warn("plugin stderr rate-limited", { nodeId, pid, suppressed });
+        windowStart = now;
+        lines = 0;
+        suppressed = 0;
+      }
+      if (++lines > STDERR_LINES_PER_SECOND) {
+        suppressed++;
+        return;
+      }
+      log.debug("plugin stderr", { nodeId, pid, line: scrub(line) });
+    };
+    let buffer = "";
+    let skipping = false;
+    const text = new TextDecoder();
+    for await (const chunk of this.#child.stderr) {
+      buffer += text.decode(chunk, { stream: true });
+      let newline: number;
+      while ((newline = buffer.indexOf("\n")) >= 0) {
+        const line = buffer.slice(0, newline);
+        buffer = buffer.slice(newline + 1);
+        if (skipping) skipping = false;
+        else emit(line.length > STDERR_LINE_MAX ? line.slice(0, STDERR_LINE_MAX) + " [truncated]" : line);
+      }
+      if (buffer.length > STDERR_LINE_MAX) {
+        // Keep at most one line's worth; the rest of an endless line is dropped.
+        if (!skipping) emit(buffer.slice(0, STDERR_LINE_MAX) + " [truncated]");
+        skipping = true;
+        buffer = "";
+      }
+    }
+    if (buffer !== "" && !skipping) emit(buffer.slice(0, STDERR_LINE_MAX));
+    if (suppressed > 0) log.warn("plugin stderr rate-limited", { nodeId, pid, suppressed });
+  }
+}
