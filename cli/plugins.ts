@@ -14,7 +14,7 @@
  * (default `./data`), `IMBI_MIN_PACKAGE_AGE` (default `24h`, `0` is off),
  * `IMBI_CATALOG`, `NPM_CONFIG_REGISTRY`, `JSR_URL`, and the graph store's
  * variables (for the in-use checks of upgrade, remove and rollback). The
- * logic lives in `core/plugin_admin.ts`, shared with the admin API; this
+ * logic lives in `core/packages/changes/`, shared with the admin API; this
  * file parses arguments and prints. A running service picks a change up on
  * `POST /admin/plugins/reload` or a restart.
  *
@@ -26,18 +26,19 @@ import { catalogInstallSpecifier, DEFAULT_CATALOG_PATH, readCatalog } from "../c
 import { type Config, ConfigError, loadConfig } from "../core/config.ts";
 import { ConflictError, NotFoundError, PackageError, ValidationError } from "../core/errors.ts";
 import type { GraphStore } from "../core/graph/store.ts";
-import type { PackageStore, ProgressEvent } from "../core/packages/store.ts";
+import { type PackageStore, packageStoreFor, type ProgressEvent } from "../core/packages/store.ts";
 import {
   addPackage,
-  type AdminOptions,
   auditRecords,
+  type ChangeOptions,
   listPackages,
   lockfileRevisions,
-  packageStoreFor,
+  type PluginNodeGraph,
+  type PluginNodeRef,
   removePackage,
   rollbackLockfile,
   upgradePackage,
-} from "../core/packages/changes.ts";
+} from "../core/packages/changes/mod.ts";
 import { openStore } from "../core/wiring.ts";
 
 /** What a command needs from the environment. */
@@ -65,32 +66,58 @@ function isRegistrySpecifier(spec: string): boolean {
   return spec.startsWith("npm:") || spec.startsWith("jsr:");
 }
 
-function common(ctx: Context): AdminOptions {
+function common(ctx: Context): ChangeOptions {
   return { lockfilePath: ctx.lockfilePath, store: ctx.store, addedBy: ctx.user, onProgress: progress };
 }
 
-/** Splits `--flag value` options and `--switch`es from positional arguments. */
+/** Options of a change that checks Plugin nodes: {@linkcode common} and the graph store. */
+async function withGraph(ctx: Context): Promise<ChangeOptions & { graph: PluginNodeGraph }> {
+  return { ...common(ctx), graph: await ctx.graph() };
+}
+
+/** Parsed arguments of one subcommand. */
+interface Args {
+  positional: string[];
+  values: Record<string, string>;
+  switches: Set<string>;
+}
+
+/**
+ * Splits `--flag value` options and `--switch`es from positional arguments;
+ * prints the command's usage when they do not fit.
+ */
 function parseArgs(
+  command: Command,
   args: string[],
-  spec: { values?: string[]; switches?: string[] },
-): { positional: string[]; values: Record<string, string>; switches: Set<string>; bad: string | null } {
-  const positional: string[] = [];
-  const values: Record<string, string> = {};
-  const switches = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
+  spec: { values?: string[]; switches?: string[]; fits: (parsed: Args) => boolean },
+): Args | undefined {
+  const parsed: Args = { positional: [], values: {}, switches: new Set() };
+  let bad = false;
+  for (let i = 0; i < args.length && !bad; i++) {
     const arg = args[i]!;
     if (spec.values?.includes(arg)) {
       const value = args[++i];
-      if (value === undefined) return { positional, values, switches, bad: `${arg} needs a value` };
-      values[arg] = value;
-    } else if (spec.switches?.includes(arg)) switches.add(arg);
-    else if (arg.startsWith("--")) return { positional, values, switches, bad: `unknown option ${arg}` };
-    else positional.push(arg);
+      if (value === undefined) bad = true;
+      else parsed.values[arg] = value;
+    } else if (spec.switches?.includes(arg)) parsed.switches.add(arg);
+    else if (arg.startsWith("--")) bad = true;
+    else parsed.positional.push(arg);
   }
-  return { positional, values, switches, bad: null };
+  if (!bad && spec.fits(parsed)) return parsed;
+  console.error(`usage: deno task plugins ${command.usage}`);
+  return undefined;
 }
 
-const reloadHint = "a running service loads it on POST /admin/plugins/reload or a restart";
+/** Prints what a change did, and that a running service has not loaded it yet. */
+function changed(line: string, details: { lines?: string[]; disabled?: PluginNodeRef[] } = {}): number {
+  console.log(line);
+  for (const detail of details.lines ?? []) console.log(`  ${detail}`);
+  for (const node of details.disabled ?? []) {
+    console.log(`  disabled Plugin node ${node.org}/${node.service}/${node.slug} (${node.plugin})`);
+  }
+  console.error("a running service loads it on POST /admin/plugins/reload or a restart");
+  return 0;
+}
 
 /** The subcommands by name. */
 export const commands: Record<string, Command> = {
@@ -98,15 +125,16 @@ export const commands: Record<string, Command> = {
     usage: "add <npm:name@range | jsr:@scope/name@range | ./path> [--catalog <name>] | add --catalog <name>",
     summary: "install a package into plugins.lock.json (from the catalog when only --catalog is given)",
     async run(args, ctx) {
-      const { positional, values, bad } = parseArgs(args, { values: ["--catalog"] });
-      const catalogName = values["--catalog"];
-      if (bad || positional.length > 1 || (positional.length === 0 && !catalogName)) {
-        console.error(`usage: deno task plugins ${this.usage}`);
-        return 2;
-      }
+      const parsed = parseArgs(this, args, {
+        values: ["--catalog"],
+        fits: (p) => p.positional.length === 1 || (p.positional.length === 0 && !!p.values["--catalog"]),
+      });
+      if (!parsed) return 2;
+      const catalogName = parsed.values["--catalog"];
+      const given = parsed.positional[0];
       let spec: string;
-      if (positional.length === 1) {
-        spec = isRegistrySpecifier(positional[0]!) ? positional[0]! : resolve(positional[0]!);
+      if (given !== undefined) {
+        spec = isRegistrySpecifier(given) ? given : resolve(given);
       } else {
         const catalog = await readCatalog(ctx.config.catalogPath ?? DEFAULT_CATALOG_PATH);
         const entry = catalog.entries.find((e) => e.name === catalogName);
@@ -124,76 +152,54 @@ export const commands: Record<string, Command> = {
         ...common(ctx),
         source: catalogName ? { kind: "catalog", name: catalogName } : { kind: "manual" },
       });
-      console.log(
+      return changed(
         `added ${result.name} ${result.entry.specifier} (${result.entry.integrity}) ` +
           `entry points: ${result.entry.entry_points.join(", ")}; lockfile revision ${result.lockfile.revision}`,
       );
-      console.error(reloadHint);
-      return 0;
     },
   },
   upgrade: {
     usage: "upgrade <package> <version-or-range>",
     summary: "move an installed package to another version and show what changes",
     async run(args, ctx) {
-      const { positional, bad } = parseArgs(args, {});
-      if (bad || positional.length !== 2) {
-        console.error(`usage: deno task plugins ${this.usage}`);
-        return 2;
-      }
-      const result = await upgradePackage(positional[0]!, positional[1]!, {
-        ...common(ctx),
-        graph: await ctx.graph(),
+      const parsed = parseArgs(this, args, { fits: (p) => p.positional.length === 2 });
+      if (!parsed) return 2;
+      const [name, version] = parsed.positional as [string, string];
+      const result = await upgradePackage(name, version, await withGraph(ctx));
+      return changed(`upgraded ${result.name}; lockfile revision ${result.lockfile.revision}`, {
+        lines: result.diff.summary,
       });
-      console.log(`upgraded ${result.name}; lockfile revision ${result.lockfile.revision}`);
-      for (const line of result.diff.summary) console.log(`  ${line}`);
-      console.error(reloadHint);
-      return 0;
     },
   },
   remove: {
     usage: "remove <package> [--force]",
     summary: "remove a package (refused while Plugin nodes use it; --force disables them)",
     async run(args, ctx) {
-      const { positional, switches, bad } = parseArgs(args, { switches: ["--force"] });
-      if (bad || positional.length !== 1) {
-        console.error(`usage: deno task plugins ${this.usage}`);
-        return 2;
-      }
-      const result = await removePackage(positional[0]!, {
-        ...common(ctx),
-        graph: await ctx.graph(),
-        force: switches.has("--force"),
-      });
-      console.log(`removed ${result.name} ${result.removed.specifier}; lockfile revision ${result.lockfile.revision}`);
-      for (const node of result.disabled) {
-        console.log(`  disabled Plugin node ${node.org}/${node.service}/${node.slug} (${node.plugin})`);
-      }
-      console.error(reloadHint);
-      return 0;
+      const parsed = parseArgs(this, args, { switches: ["--force"], fits: (p) => p.positional.length === 1 });
+      if (!parsed) return 2;
+      const force = parsed.switches.has("--force");
+      const result = await removePackage(parsed.positional[0]!, { ...await withGraph(ctx), force });
+      return changed(
+        `removed ${result.name} ${result.removed.specifier}; lockfile revision ${result.lockfile.revision}`,
+        { disabled: result.disabled },
+      );
     },
   },
   rollback: {
     usage: "rollback <revision> [--force]",
     summary: "restore the packages of a kept lockfile revision (see history)",
     async run(args, ctx) {
-      const { positional, switches, bad } = parseArgs(args, { switches: ["--force"] });
-      if (bad || positional.length !== 1 || !/^\d+$/.test(positional[0]!)) {
-        console.error(`usage: deno task plugins ${this.usage}`);
-        return 2;
-      }
-      const result = await rollbackLockfile(Number(positional[0]), {
-        ...common(ctx),
-        graph: await ctx.graph(),
-        force: switches.has("--force"),
+      const parsed = parseArgs(this, args, {
+        switches: ["--force"],
+        fits: (p) => p.positional.length === 1 && /^\d+$/.test(p.positional[0]!),
       });
-      console.log(`restored revision ${result.restored} as lockfile revision ${result.lockfile.revision}`);
-      for (const c of result.changes) console.log(`  ${c.package}: ${c.from ?? "(absent)"} → ${c.to ?? "(absent)"}`);
-      for (const node of result.disabled) {
-        console.log(`  disabled Plugin node ${node.org}/${node.service}/${node.slug} (${node.plugin})`);
-      }
-      console.error(reloadHint);
-      return 0;
+      if (!parsed) return 2;
+      const force = parsed.switches.has("--force");
+      const result = await rollbackLockfile(Number(parsed.positional[0]), { ...await withGraph(ctx), force });
+      return changed(`restored revision ${result.restored} as lockfile revision ${result.lockfile.revision}`, {
+        lines: result.changes.map((c) => `${c.package}: ${c.from ?? "(absent)"} → ${c.to ?? "(absent)"}`),
+        disabled: result.disabled,
+      });
     },
   },
   history: {

@@ -14,7 +14,7 @@ import { parseManifest, SLUG_PATTERN } from "./manifest.ts";
 import type { ProgressCallback, StoredPackage } from "./store.ts";
 import type { InspectResult } from "../sandbox/supervisor.ts";
 
-/** What inspecting a bundle found (from `core/sandbox.ts`). */
+/** What inspecting a bundle found (by the sandbox's `inspectBundle`). */
 export type { InspectResult };
 
 /** Runs a bundle with no permissions and returns each exported handler class's static manifest. */
@@ -41,6 +41,47 @@ export interface EntryStatus {
   reason: string | null;
   /** The manifest as exported (validated when loaded). */
   manifest: unknown;
+}
+
+/** An entry point as the admin API and CLI report it. */
+export interface EntryView {
+  /** The manifest's slug, or null when it has none. */
+  slug: string | null;
+  /** Position in the package's `plugins` array. */
+  index: number;
+  /** The handler class's exported name. */
+  class_name: string;
+  /** `loaded` (valid and compatible), `incompatible`, `invalid` or `failed`. */
+  status: EntryState;
+  /** Why it is not loaded, naming the package, the entry and the rule; null when loaded. */
+  reason: string | null;
+  /** The manifest's `plugin_type`, when it has one. */
+  plugin_type: string | null;
+  /** The manifest's display name. */
+  name: string | null;
+  /** The manifest's `api_version` range. */
+  api_version: string | null;
+}
+
+/**
+ * Reduces an inspected entry to what an operator reads.
+ *
+ * @param entry An entry status from inspection or the registry.
+ * @returns Slug, status, reason and the manifest's headline fields.
+ */
+export function entryView(entry: EntryStatus): EntryView {
+  const m = (entry.manifest ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === "string" ? value : null);
+  return {
+    slug: entry.slug,
+    index: entry.index,
+    class_name: entry.className,
+    status: entry.status,
+    reason: entry.reason,
+    plugin_type: text(m.plugin_type),
+    name: text(m.name),
+    api_version: text(m.api_version),
+  };
 }
 
 /** A package's state: `loaded` (every entry), `partial` (some refused), `failed` (none: fetch, verify or inspect failed). */
@@ -121,7 +162,7 @@ export function checkEntries(
 export interface BuildRegistryOptions {
   /** Where verified bundles come from (a `PackageStore`). */
   store: PackageSource;
-  /** Inspects a bundle without permissions (`inspectBundle` of `core/sandbox.ts`). */
+  /** Inspects a bundle without permissions (the sandbox's `inspectBundle`). */
   inspect: InspectBundle;
   /** Number of this build; grows with every reload. Default 1. */
   generation?: number;

@@ -18,7 +18,7 @@ import { PackageError } from "../../core/errors.ts";
 import { emptyLockfile, type Lockfile, readLockfile, serializeLockfile } from "../../core/packages/lockfile.ts";
 import { LockfileHistory } from "../../core/packages/history.ts";
 import { PackageStore } from "../../core/packages/store.ts";
-import { addPackage, diffPackages } from "../../core/packages/changes.ts";
+import { addPackage, diffPackages } from "../../core/packages/changes/mod.ts";
 import { SqliteStore } from "../../core/graph/sqlite/store.ts";
 import { installLogScanner } from "../support/secret_scan.ts";
 

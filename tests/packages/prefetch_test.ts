@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../core/config.ts";
 import { isLocalSpecifier, readLockfile } from "../../core/packages/lockfile.ts";
-import { addPackage, packageStoreFor } from "../../core/packages/changes.ts";
+import { addPackage } from "../../core/packages/changes/mod.ts";
+import { packageStoreFor } from "../../core/packages/store.ts";
 import { buildServices } from "../../core/wiring.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
 import { publishFixture } from "../support/npm_publish.ts";

@@ -11,7 +11,7 @@ import { log } from "../../core/logger.ts";
 import { hashTree } from "../../core/packages/integrity.ts";
 import { type LockEntry, readLockfile } from "../../core/packages/lockfile.ts";
 import { PackageStore, type ProgressEvent } from "../../core/packages/store.ts";
-import { addPackage } from "../../core/packages/changes.ts";
+import { addPackage } from "../../core/packages/changes/mod.ts";
 import { inspectBundle } from "../../core/sandbox/supervisor.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
 import { publishFixture } from "../support/npm_publish.ts";
