@@ -25,16 +25,22 @@ const NPM_STORAGE = Deno.env.get("IMBI_TEST_NPM_STORAGE");
 const CLOSED = "http://127.0.0.1:9/"; // the discard port: nothing listens there
 const DAY = 86_400_000;
 
+/** A package the tamper test corrupts in the registry's storage: a new name per run, never reused. */
+const TAMPER = `@imbi-test/plugin-tamper-${crypto.randomUUID().slice(0, 8)}`;
+
 let published: Promise<void> | undefined;
 
-/** Publishes the npm fixtures once per run: helper 1.0.0, plugin-good 1.0.0, 1.1.0 and 2.0.0, plugin-tamper 1.0.0. */
+/**
+ * Publishes the npm fixtures once per run: helper 1.0.0, plugin-good 1.0.0, 1.1.0 and 2.0.0 (kept when a
+ * previous run against the same registry published them), and {@linkcode TAMPER} 1.0.0.
+ */
 function publishOnce(): Promise<void> {
   published ??= (async () => {
-    await publishFixture(NPM!, `${FIXTURES}/npm-helper`);
+    await publishFixture(NPM!, `${FIXTURES}/npm-helper`, { unlessPublished: true });
     for (const version of ["1.0.0", "1.1.0", "2.0.0"]) {
-      await publishFixture(NPM!, `${FIXTURES}/npm-good`, { version });
+      await publishFixture(NPM!, `${FIXTURES}/npm-good`, { version, unlessPublished: true });
     }
-    await publishFixture(NPM!, `${FIXTURES}/npm-good`, { name: "@imbi-test/plugin-tamper" });
+    await publishFixture(NPM!, `${FIXTURES}/npm-good`, { name: TAMPER });
   })();
   return published;
 }
@@ -176,7 +182,7 @@ Deno.test({
     const data = await tempDir();
     try {
       const store = new PackageStore(data, { npmRegistry: NPM!, minPackageAgeMs: 0 });
-      const stored = await store.fetch(await store.resolve("npm:@imbi-test/plugin-tamper@1.0.0"));
+      const stored = await store.fetch(await store.resolve(`npm:${TAMPER}@1.0.0`));
       const entry = lockEntryFor(stored, ["npm-good-config"]);
 
       // One byte of the cached tarball changed.
@@ -184,8 +190,8 @@ Deno.test({
       const original = tgz.slice();
       tgz[100] = tgz[100]! ^ 0xff;
       await Deno.writeFile(`${stored.dir}/package.tgz`, tgz);
-      const cached = await rejectsWith(store.ensure("@imbi-test/plugin-tamper", entry), "refused");
-      assert.match(cached.message, /npm:@imbi-test\/plugin-tamper@1\.0\.0/);
+      const cached = await rejectsWith(store.ensure(TAMPER, entry), "refused");
+      assert.ok(cached.message.includes(`npm:${TAMPER}@1.0.0`), cached.message);
       assert.match(
         cached.message,
         new RegExp(`expected ${escape(stored.integrity)}, actual sha512-[A-Za-z0-9+/=]+\\)`),
@@ -195,18 +201,18 @@ Deno.test({
       // One byte of the cached bundle changed.
       const bundle = await Deno.readTextFile(stored.bundlePath);
       await Deno.writeTextFile(stored.bundlePath, bundle.replace("hello from helper", "hello from hacker"));
-      const bundleError = await rejectsWith(store.ensure("@imbi-test/plugin-tamper", entry), "refused");
+      const bundleError = await rejectsWith(store.ensure(TAMPER, entry), "refused");
       assert.match(bundleError.message, /bundle\.js changed.*expected sha256-\S+, actual sha256-\S+\)/);
 
       // The registry now serves different bytes for the pinned version (cold cache).
       await Deno.remove(stored.dir, { recursive: true });
       assert.ok(NPM_STORAGE, "IMBI_TEST_NPM_STORAGE is exported by the verdaccio test service");
-      const stash = `${NPM_STORAGE}/@imbi-test/plugin-tamper/plugin-tamper-1.0.0.tgz`;
+      const stash = `${NPM_STORAGE}/${TAMPER}/${TAMPER.split("/")[1]}-1.0.0.tgz`;
       const served = await Deno.readFile(stash);
       served[served.length - 30] = served[served.length - 30]! ^ 0xff;
       await Deno.writeFile(stash, served);
-      const registryError = await rejectsWith(store.ensure("@imbi-test/plugin-tamper", entry), "refused");
-      assert.match(registryError.message, /npm:@imbi-test\/plugin-tamper@1\.0\.0/);
+      const registryError = await rejectsWith(store.ensure(TAMPER, entry), "refused");
+      assert.ok(registryError.message.includes(`npm:${TAMPER}@1.0.0`), registryError.message);
       assert.ok(registryError.message.includes(`expected ${stored.integrity}, actual sha512-`), registryError.message);
       assert.deepEqual(storeDirs(store), [], "a refused fetch leaves nothing in the store");
       assert.deepEqual([...Deno.readDirSync(`${store.root}/.staging`)], []);
