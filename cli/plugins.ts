@@ -34,7 +34,7 @@ import {
   listPackages,
   lockfileRevisions,
   type PluginNodeGraph,
-  type PluginNodeRef,
+  type PluginNodeInUse,
   removePackage,
   rollbackLockfile,
   upgradePackage,
@@ -109,7 +109,7 @@ function parseArgs(
 }
 
 /** Prints what a change did, and that a running service has not loaded it yet. */
-function changed(line: string, details: { lines?: string[]; disabled?: PluginNodeRef[] } = {}): number {
+function changed(line: string, details: { lines?: string[]; disabled?: PluginNodeInUse[] } = {}): number {
   console.log(line);
   for (const detail of details.lines ?? []) console.log(`  ${detail}`);
   for (const node of details.disabled ?? []) {

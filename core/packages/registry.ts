@@ -7,10 +7,9 @@
  * @module
  */
 
-import type { PluginManifest } from "@imbi/plugin-sdk/types";
 import type { LockEntry, Lockfile } from "./lockfile.ts";
 import { log } from "../logger.ts";
-import { parseManifest, SLUG_PATTERN } from "./manifest.ts";
+import { parseManifest, type PluginManifest, SLUG_PATTERN } from "./manifest.ts";
 import type { ProgressCallback, StoredPackage } from "./store.ts";
 import type { InspectResult } from "../sandbox/supervisor.ts";
 
@@ -22,6 +21,7 @@ export type InspectBundle = (bundlePath: string) => Promise<InspectResult>;
 
 /** The part of `PackageStore` the registry needs. */
 export interface PackageSource {
+  /** Makes a locked package's verified bundle ready (see `PackageStore.ensure`). */
   ensure(name: string, entry: LockEntry, options?: { onProgress?: ProgressCallback }): Promise<StoredPackage>;
 }
 
@@ -36,6 +36,7 @@ export interface EntryStatus {
   index: number;
   /** The handler class's name, as exported. */
   className: string;
+  /** Whether it loads, and if not, why in one word. */
   status: EntryState;
   /** Why it is not loaded (names the package, the entry and the rule); null when loaded. */
   reason: string | null;
@@ -89,28 +90,41 @@ export type PackageState = "loaded" | "partial" | "failed";
 
 /** One package of the lockfile with its entries. */
 export interface PackageStatus {
+  /** The package name (the lockfile key). */
   name: string;
+  /** The exact specifier locked. */
   specifier: string;
+  /** The exact version locked. */
   version: string;
+  /** The locked integrity. */
   integrity: string;
+  /** Whether every, some or none of its entry points load. */
   status: PackageState;
   /** Why the package failed or which entries were refused; null when everything loaded. */
   reason: string | null;
+  /** Its entry points with their status. */
   entries: EntryStatus[];
 }
 
 /** A loaded entry point: everything the sandbox needs to run it. */
 export interface LoadedEntry {
+  /** The manifest's slug. */
   slug: string;
+  /** The validated manifest. */
   manifest: PluginManifest;
+  /** The package it comes from. */
   packageName: string;
+  /** The package's exact version. */
   version: string;
+  /** The package's locked specifier. */
   specifier: string;
+  /** The package's locked integrity. */
   integrity: string;
   /** The package's verified `bundle.js`. */
   bundlePath: string;
   /** Position of the handler class in the bundle's `plugins` array. */
   index: number;
+  /** The handler class's exported name. */
   className: string;
 }
 
@@ -190,6 +204,8 @@ export class Registry {
   #loaded: Map<string, LoadedEntry>;
 
   /**
+   * Wraps a build's results; {@linkcode buildRegistry} is the way to make one.
+   *
    * @param packages Package statuses.
    * @param loaded The loaded entries by slug.
    * @param meta Generation, revision and build time.

@@ -17,7 +17,6 @@
  */
 
 import { dirname, resolve as resolvePath } from "node:path";
-import type { Config } from "../config.ts";
 import { PackageError } from "../errors.ts";
 import { log } from "../logger.ts";
 import { bundlePackage } from "./bundle.ts";
@@ -190,6 +189,20 @@ export function parseRegistrySpecifier(spec: string): { kind: "npm" | "jsr"; nam
   return { kind, name, range };
 }
 
+/** The configuration {@linkcode packageStoreFor} reads (the service's `Config` has it). */
+export interface PackageStoreConfig {
+  /** The service's data directory; the store is its `packages` folder. */
+  dataDir: string;
+  /** The lockfile; local specifiers are relative to its directory. */
+  lockfilePath: string;
+  /** Minimum age of a registry version before install, in milliseconds (0 is off). */
+  minPackageAgeMs: number;
+  /** The npm registry, when configured. */
+  npmRegistry?: string | undefined;
+  /** The JSR registry, when configured. */
+  jsrUrl?: string | undefined;
+}
+
 /**
  * The package store the configuration describes: `<IMBI_DATA_DIR>/packages`,
  * local paths relative to the lockfile's directory, the age policy and the
@@ -199,7 +212,7 @@ export function parseRegistrySpecifier(spec: string): { kind: "npm" | "jsr"; nam
  * @param config The configuration.
  * @returns The store.
  */
-export function packageStoreFor(config: Config): PackageStore {
+export function packageStoreFor(config: PackageStoreConfig): PackageStore {
   return new PackageStore(config.dataDir, {
     minPackageAgeMs: config.minPackageAgeMs,
     projectRoot: dirname(resolvePath(config.lockfilePath)),

@@ -20,7 +20,6 @@
 import { basename, dirname, resolve as resolvePath } from "node:path";
 import { type AuditAction, AuditLog } from "../audit.ts";
 import { PackageError } from "../../errors.ts";
-import type { PluginNodeRef } from "../../graph/store.ts";
 import { LockfileHistory } from "../history.ts";
 import {
   fileLockfileIo,
@@ -35,13 +34,24 @@ import { checkEntries, type EntryStatus, entryView, type InspectBundle } from ".
 import type { PackageStore, ProgressCallback, ResolvedPackage, StoredPackage } from "../store.ts";
 import { inspectBundle } from "../../sandbox/supervisor.ts";
 
-/** A Plugin node as the graph store reports it (re-exported for the in-use checks' callers). */
-export type { PluginNodeRef };
+/** A Plugin node that uses an entry point, as refusals and reports name it (the graph store's `PluginNodeRef`). */
+export interface PluginNodeInUse {
+  /** The org's slug. */
+  org: string;
+  /** The third-party service's slug. */
+  service: string;
+  /** The node's id. */
+  id: string;
+  /** The node's slug. */
+  slug: string;
+  /** The entry point's slug (the plugin it runs). */
+  plugin: string;
+}
 
 /** The part of the graph store upgrades, removals and rollbacks need (Plugin nodes using an entry point). */
 export interface PluginNodeGraph {
   /** Plugin nodes, in every org, whose manifest slug is one of `manifestSlugs`. */
-  findPluginNodes(manifestSlugs: string[]): Promise<PluginNodeRef[]>;
+  findPluginNodes(manifestSlugs: string[]): Promise<PluginNodeInUse[]>;
   /** Sets `enabled = false` on the given Plugin node ids. */
   disablePluginNodes(ids: string[]): Promise<void>;
 }

@@ -23,7 +23,7 @@
  */
 
 export { addPackage, type AddPackageOptions, type AddPackageResult } from "./add.ts";
-export { type ChangeOptions, type PluginNodeGraph, type PluginNodeRef, type TaskLimit } from "./commit.ts";
+export { type ChangeOptions, type PluginNodeGraph, type PluginNodeInUse, type TaskLimit } from "./commit.ts";
 export { diffPackages, type EntryChange, type PackageDiff } from "./diff.ts";
 export { auditRecords, listPackages, type ListPackagesOptions, lockfileRevisions, type RevisionView } from "./list.ts";
 export { removePackage, type RemovePackageOptions, type RemovePackageResult } from "./remove.ts";

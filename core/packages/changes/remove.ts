@@ -7,8 +7,8 @@
 
 import { log } from "../../logger.ts";
 import { type LockEntry, type Lockfile, readLockfile } from "../lockfile.ts";
-import { describeNodes, inUse, notInstalled } from "./_refusals.ts";
-import { type ChangeOptions, commit, type PluginNodeGraph, type PluginNodeRef } from "./commit.ts";
+import { installedEntry, refuseIfUsed } from "./_checks.ts";
+import { type ChangeOptions, commit, type PluginNodeGraph, type PluginNodeInUse } from "./commit.ts";
 
 /** Options of {@linkcode removePackage}. */
 export interface RemovePackageOptions extends ChangeOptions {
@@ -25,7 +25,7 @@ export interface RemovePackageResult {
   /** The lock entry removed. */
   removed: LockEntry;
   /** Plugin nodes disabled because `force` was given. */
-  disabled: PluginNodeRef[];
+  disabled: PluginNodeInUse[];
   /** The lockfile as written. */
   lockfile: Lockfile;
 }
@@ -42,25 +42,20 @@ export interface RemovePackageResult {
  * @throws {PackageError} `not_installed`; `in_use` (with `extra.plugin_nodes`).
  */
 export async function removePackage(name: string, options: RemovePackageOptions): Promise<RemovePackageResult> {
-  const refuse = async (entry: LockEntry): Promise<PluginNodeRef[]> => {
-    const nodes = await options.graph.findPluginNodes(entry.entry_points);
-    if (nodes.length > 0 && !options.force) {
-      throw inUse(
-        `Cannot remove "${name}": Plugin nodes use its entry points: ${describeNodes(nodes)}. ` +
-          `Delete them, or remove with force=true to disable them`,
-        { name, nodes },
-      );
-    }
-    return nodes;
-  };
-  const current = (await readLockfile(options.lockfilePath)).packages[name];
-  if (!current) throw notInstalled(name);
-  await refuse(current);
+  const refuse = (entry: LockEntry): Promise<PluginNodeInUse[]> =>
+    refuseIfUsed(entry.entry_points, {
+      graph: options.graph,
+      force: options.force === true,
+      name,
+      message: (nodes) =>
+        `Cannot remove "${name}": Plugin nodes use its entry points: ${nodes}. ` +
+        `Delete them, or remove with force=true to disable them`,
+    });
+  await refuse(installedEntry(await readLockfile(options.lockfilePath), name));
   let removed!: LockEntry;
-  let disabled: PluginNodeRef[] = [];
+  let disabled: PluginNodeInUse[] = [];
   const { lockfile } = await commit(options, async (draft) => {
-    const entry = draft.packages[name];
-    if (!entry) throw notInstalled(name);
+    const entry = installedEntry(draft, name);
     const nodes = await refuse(entry);
     if (nodes.length > 0) {
       await options.graph.disablePluginNodes(nodes.map((n) => n.id));

@@ -6,7 +6,7 @@
 
 import { ConflictError, NotFoundError, PackageError } from "../../errors.ts";
 import { type Lockfile, readLockfile } from "../lockfile.ts";
-import { describeNodes, inUse } from "./_refusals.ts";
+import { refuseIfUsed } from "./_checks.ts";
 import {
   changeContext,
   type ChangeOptions,
@@ -14,7 +14,7 @@ import {
   type Held,
   hold,
   type PluginNodeGraph,
-  type PluginNodeRef,
+  type PluginNodeInUse,
   whileHeld,
 } from "./commit.ts";
 
@@ -47,7 +47,7 @@ export interface RollbackResult {
   /** Packages added, removed or moved. */
   changes: PackageChange[];
   /** Plugin nodes disabled because `force` was given. */
-  disabled: PluginNodeRef[];
+  disabled: PluginNodeInUse[];
 }
 
 function packageChanges(from: Lockfile["packages"], to: Lockfile["packages"]): PackageChange[] {
@@ -118,21 +118,20 @@ export async function rollbackLockfile(revision: number, options: RollbackOption
     );
     const failed = ensured.find((r): r is PromiseRejectedResult => r.status === "rejected");
     if (failed) throw failed.reason;
-    const refuse = async (from: Lockfile["packages"]): Promise<PluginNodeRef[]> => {
+    const refuse = (from: Lockfile["packages"]): Promise<PluginNodeInUse[]> => {
       const dropped = droppedSlugs(from, target);
-      const nodes = dropped.length > 0 ? await options.graph.findPluginNodes(dropped) : [];
-      if (nodes.length > 0 && !options.force) {
-        throw inUse(
+      return refuseIfUsed(dropped, {
+        graph: options.graph,
+        force: options.force === true,
+        name: null,
+        message: (nodes) =>
           `Cannot roll back to revision ${revision}: it drops entry point ${dropped.join(", ")}, which Plugin ` +
-            `nodes use: ${describeNodes(nodes)}. Remove those packages with force first, or delete the nodes`,
-          { name: null, nodes },
-        );
-      }
-      return nodes;
+          `nodes use: ${nodes}. Remove those packages with force first, or delete the nodes`,
+      });
     };
     await refuse(current.packages);
     let changes: PackageChange[] = [];
-    let disabled: PluginNodeRef[] = [];
+    let disabled: PluginNodeInUse[] = [];
     const { lockfile, fromRevision } = await commit(options, async (draft) => {
       const nodes = await refuse(draft.packages);
       if (nodes.length > 0) await options.graph.disablePluginNodes(nodes.map((n) => n.id));

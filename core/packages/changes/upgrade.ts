@@ -10,7 +10,7 @@ import { ConflictError, PackageError, ValidationError } from "../../errors.ts";
 import { isLocalSpecifier, type LockEntry, type Lockfile, readLockfile } from "../lockfile.ts";
 import { checkEntries, type EntryStatus } from "../registry.ts";
 import type { ResolvedPackage } from "../store.ts";
-import { describeNodes, inUse, notInstalled } from "./_refusals.ts";
+import { installedEntry, refuseIfUsed } from "./_checks.ts";
 import {
   changeContext,
   type ChangeOptions,
@@ -123,8 +123,7 @@ export async function upgradePackage(
     ]);
   }
   const current = await readLockfile(options.lockfilePath);
-  const previous = current.packages[name];
-  if (!previous) throw notInstalled(name);
+  const previous = installedEntry(current, name);
   const resolved = await resolveUpgrade({ ...previous, name }, { ...options, versionOrRange });
   const prepared = await prepare(resolved, options);
   return await whileHeld(prepared, async () => {
@@ -146,14 +145,13 @@ export async function upgradePackage(
     });
     const refuseDropped = async (entryPoints: string[]) => {
       const dropped = entryPoints.filter((s) => !prepared.slugs.includes(s));
-      const nodes = dropped.length > 0 ? await options.graph.findPluginNodes(dropped) : [];
-      if (nodes.length > 0) {
-        throw inUse(
+      await refuseIfUsed(dropped, {
+        graph: options.graph,
+        name,
+        message: (nodes) =>
           `Cannot upgrade "${name}" to ${resolved.version}: it drops entry point ${dropped.join(", ")}, which ` +
-            `Plugin nodes use: ${describeNodes(nodes)}. Remove or re-point those nodes first`,
-          { name, nodes },
-        );
-      }
+          `Plugin nodes use: ${nodes}. Remove or re-point those nodes first`,
+      });
     };
     await refuseDropped(previous.entry_points);
     const entry: LockEntry = {
@@ -166,8 +164,7 @@ export async function upgradePackage(
       added_by: actor,
     };
     const { lockfile } = await commit(options, async (draft) => {
-      const present = draft.packages[name];
-      if (!present) throw notInstalled(name);
+      const present = installedEntry(draft, name);
       if (present.integrity !== previous.integrity) {
         throw new ConflictError(
           `Package "${name}" changed to ${present.specifier} while this upgrade was prepared; look and try again`,
