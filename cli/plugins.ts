@@ -51,11 +51,22 @@ interface Context {
   graph(): Promise<GraphStore>;
 }
 
+/** Parsed arguments of one subcommand. */
+interface Args {
+  positional: string[];
+  values: Record<string, string>;
+  switches: Set<string>;
+}
+
 /** One subcommand. */
 interface Command {
   usage: string;
   summary: string;
-  run(args: string[], ctx: Context): Promise<number>;
+  /** Its options: `--name value` ones and switches; any other `--option` is a usage error. Without: all passed on. */
+  flags?: { values?: string[]; switches?: string[] };
+  /** Whether the parsed arguments fit the usage; default: any do. */
+  fits?: (args: Args) => boolean;
+  run(args: Args, ctx: Context): Promise<number>;
 }
 
 function progress(event: ProgressEvent): void {
@@ -75,37 +86,36 @@ async function withGraph(ctx: Context): Promise<ChangeOptions & { graph: PluginN
   return { ...common(ctx), graph: await ctx.graph() };
 }
 
-/** Parsed arguments of one subcommand. */
-interface Args {
-  positional: string[];
-  values: Record<string, string>;
-  switches: Set<string>;
-}
-
 /**
- * Splits `--flag value` options and `--switch`es from positional arguments;
- * prints the command's usage when they do not fit.
+ * Splits a command's `--name value` options and switches from its positional
+ * arguments, or prints its usage when they do not fit.
  */
-function parseArgs(
-  command: Command,
-  args: string[],
-  spec: { values?: string[]; switches?: string[]; fits: (parsed: Args) => boolean },
-): Args | undefined {
+function parseArgs(command: Command, args: string[]): Args | undefined {
   const parsed: Args = { positional: [], values: {}, switches: new Set() };
+  const flags = command.flags;
   let bad = false;
   for (let i = 0; i < args.length && !bad; i++) {
     const arg = args[i]!;
-    if (spec.values?.includes(arg)) {
+    if (flags?.values?.includes(arg)) {
       const value = args[++i];
       if (value === undefined) bad = true;
       else parsed.values[arg] = value;
-    } else if (spec.switches?.includes(arg)) parsed.switches.add(arg);
-    else if (arg.startsWith("--")) bad = true;
+    } else if (!flags || flags.switches?.includes(arg)) {
+      if (arg.startsWith("--")) parsed.switches.add(arg);
+      else parsed.positional.push(arg);
+    } else if (arg.startsWith("--")) bad = true;
     else parsed.positional.push(arg);
   }
-  if (!bad && spec.fits(parsed)) return parsed;
+  if (!bad && (command.fits?.(parsed) ?? true)) return parsed;
   console.error(`usage: deno task plugins ${command.usage}`);
   return undefined;
+}
+
+/** Prints a listing as JSON (`--json`) or as lines. */
+function listed(args: Args, listing: { json: unknown; lines: string[] }): number {
+  if (args.switches.has("--json")) console.log(JSON.stringify(listing.json, null, 2));
+  else for (const line of listing.lines) console.log(line);
+  return 0;
 }
 
 /** Prints what a change did, and that a running service has not loaded it yet. */
@@ -124,14 +134,11 @@ export const commands: Record<string, Command> = {
   add: {
     usage: "add <npm:name@range | jsr:@scope/name@range | ./path> [--catalog <name>] | add --catalog <name>",
     summary: "install a package into plugins.lock.json (from the catalog when only --catalog is given)",
+    flags: { values: ["--catalog"] },
+    fits: (a) => a.positional.length === 1 || (a.positional.length === 0 && !!a.values["--catalog"]),
     async run(args, ctx) {
-      const parsed = parseArgs(this, args, {
-        values: ["--catalog"],
-        fits: (p) => p.positional.length === 1 || (p.positional.length === 0 && !!p.values["--catalog"]),
-      });
-      if (!parsed) return 2;
-      const catalogName = parsed.values["--catalog"];
-      const given = parsed.positional[0];
+      const catalogName = args.values["--catalog"];
+      const given = args.positional[0];
       let spec: string;
       if (given !== undefined) {
         spec = isRegistrySpecifier(given) ? given : resolve(given);
@@ -161,10 +168,10 @@ export const commands: Record<string, Command> = {
   upgrade: {
     usage: "upgrade <package> <version-or-range>",
     summary: "move an installed package to another version and show what changes",
+    flags: {},
+    fits: (a) => a.positional.length === 2,
     async run(args, ctx) {
-      const parsed = parseArgs(this, args, { fits: (p) => p.positional.length === 2 });
-      if (!parsed) return 2;
-      const [name, version] = parsed.positional as [string, string];
+      const [name, version] = args.positional as [string, string];
       const result = await upgradePackage(name, version, await withGraph(ctx));
       return changed(`upgraded ${result.name}; lockfile revision ${result.lockfile.revision}`, {
         lines: result.diff.summary,
@@ -174,11 +181,11 @@ export const commands: Record<string, Command> = {
   remove: {
     usage: "remove <package> [--force]",
     summary: "remove a package (refused while Plugin nodes use it; --force disables them)",
+    flags: { switches: ["--force"] },
+    fits: (a) => a.positional.length === 1,
     async run(args, ctx) {
-      const parsed = parseArgs(this, args, { switches: ["--force"], fits: (p) => p.positional.length === 1 });
-      if (!parsed) return 2;
-      const force = parsed.switches.has("--force");
-      const result = await removePackage(parsed.positional[0]!, { ...await withGraph(ctx), force });
+      const force = args.switches.has("--force");
+      const result = await removePackage(args.positional[0]!, { ...await withGraph(ctx), force });
       return changed(
         `removed ${result.name} ${result.removed.specifier}; lockfile revision ${result.lockfile.revision}`,
         { disabled: result.disabled },
@@ -188,14 +195,11 @@ export const commands: Record<string, Command> = {
   rollback: {
     usage: "rollback <revision> [--force]",
     summary: "restore the packages of a kept lockfile revision (see history)",
+    flags: { switches: ["--force"] },
+    fits: (a) => a.positional.length === 1 && /^\d+$/.test(a.positional[0]!),
     async run(args, ctx) {
-      const parsed = parseArgs(this, args, {
-        switches: ["--force"],
-        fits: (p) => p.positional.length === 1 && /^\d+$/.test(p.positional[0]!),
-      });
-      if (!parsed) return 2;
-      const force = parsed.switches.has("--force");
-      const result = await rollbackLockfile(Number(parsed.positional[0]), { ...await withGraph(ctx), force });
+      const force = args.switches.has("--force");
+      const result = await rollbackLockfile(Number(args.positional[0]), { ...await withGraph(ctx), force });
       return changed(`restored revision ${result.restored} as lockfile revision ${result.lockfile.revision}`, {
         lines: result.changes.map((c) => `${c.package}: ${c.from ?? "(absent)"} → ${c.to ?? "(absent)"}`),
         disabled: result.disabled,
@@ -207,17 +211,13 @@ export const commands: Record<string, Command> = {
     summary: "list the kept lockfile revisions with who and when",
     async run(args, ctx) {
       const revisions = await lockfileRevisions({ lockfilePath: ctx.lockfilePath });
-      if (args.includes("--json")) {
-        console.log(JSON.stringify(revisions, null, 2));
-        return 0;
-      }
-      for (const r of revisions) {
-        console.log(
+      return listed(args, {
+        json: revisions,
+        lines: revisions.map((r) =>
           `${r.current ? "*" : " "} ${String(r.revision).padStart(4)}  ${r.written_at ?? "-".padEnd(24)}  ` +
-            `${(r.written_by ?? "-").padEnd(20)}  ${r.summary}`,
-        );
-      }
-      return 0;
+          `${(r.written_by ?? "-").padEnd(20)}  ${r.summary}`
+        ),
+      });
     },
   },
   audit: {
@@ -225,17 +225,13 @@ export const commands: Record<string, Command> = {
     summary: "show who changed what, from which revision to which",
     async run(args, ctx) {
       const records = await auditRecords({ lockfilePath: ctx.lockfilePath, store: ctx.store });
-      if (args.includes("--json")) {
-        console.log(JSON.stringify(records, null, 2));
-        return 0;
-      }
-      for (const r of records) {
-        console.log(
+      return listed(args, {
+        json: records,
+        lines: records.map((r) =>
           `${r.at}  ${r.actor.padEnd(20)}  ${r.action.padEnd(8)}  ${r.package ?? "-"}  ` +
-            `revision ${r.from_revision} → ${r.to_revision}`,
-        );
-      }
-      return 0;
+          `revision ${r.from_revision} → ${r.to_revision}`
+        ),
+      });
     },
   },
   list: {
@@ -243,18 +239,17 @@ export const commands: Record<string, Command> = {
     summary: "show every package and entry point with status and reason",
     async run(args, ctx) {
       const registry = await listPackages({ lockfilePath: ctx.lockfilePath, store: ctx.store, onProgress: progress });
-      if (args.includes("--json")) {
-        console.log(JSON.stringify({ revision: registry.revision, packages: registry.packages }, null, 2));
-        return 0;
-      }
-      if (registry.packages.length === 0) console.log(`no packages in ${ctx.lockfilePath}`);
-      for (const pkg of registry.packages) {
-        console.log(`${pkg.name} ${pkg.specifier} ${pkg.status}${pkg.status === "failed" ? `: ${pkg.reason}` : ""}`);
-        for (const e of pkg.entries) {
-          console.log(`  ${e.slug ?? `plugins[${e.index}]`} ${e.status}${e.reason ? `: ${e.reason}` : ""}`);
-        }
-      }
-      return 0;
+      return listed(args, {
+        json: { revision: registry.revision, packages: registry.packages },
+        lines: registry.packages.length === 0 ? [`no packages in ${ctx.lockfilePath}`] : registry.packages.flatMap(
+          (pkg) => [
+            `${pkg.name} ${pkg.specifier} ${pkg.status}${pkg.status === "failed" ? `: ${pkg.reason}` : ""}`,
+            ...pkg.entries.map((e) =>
+              `  ${e.slug ?? `plugins[${e.index}]`} ${e.status}${e.reason ? `: ${e.reason}` : ""}`
+            ),
+          ],
+        ),
+      });
     },
   },
 };
@@ -292,7 +287,9 @@ export async function main(args: string[], env: Record<string, string | undefine
   let graph: Promise<GraphStore> | undefined;
   try {
     const config = loadConfig(env);
-    return await command.run(args.slice(1), {
+    const parsed = parseArgs(command, args.slice(1));
+    if (!parsed) return 2;
+    return await command.run(parsed, {
       config,
       lockfilePath: resolve(config.lockfilePath),
       store: packageStoreFor(config),
