@@ -67,7 +67,7 @@ Deno.test("deno task prefetch fills a fresh data directory so the service starts
     await addPackage("jsr:@imbi-test/jsr-good@^1", { lockfilePath, store: scratch });
     await addPackage(`${FIXTURES}/packages/local-good`, { lockfilePath, store: scratch });
     if (NPM) {
-      await publishFixture(NPM, `${FIXTURES}/admin/probe-v1`, {
+      await publishFixture(NPM, `${FIXTURES}/admin/probe`, {
         name: "@imbi-test/prefetch-probe",
         unlessPublished: true,
       });
