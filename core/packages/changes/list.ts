@@ -9,10 +9,8 @@ import { resolve as resolvePath } from "node:path";
 import type { AuditRecord } from "../audit.ts";
 import type { HistoryRecord } from "../history.ts";
 import { readLockfile } from "../lockfile.ts";
-import { buildRegistry, type InspectBundle, type Registry } from "../registry.ts";
-import type { PackageStore, ProgressCallback } from "../store.ts";
-import { inspectBundle } from "../../sandbox/supervisor.ts";
-import { auditOf, type ChangeOptions, historyOf } from "./commit.ts";
+import { buildRegistry, type Registry } from "../registry.ts";
+import { auditOf, changeContext, type ChangeOptions, historyOf } from "./commit.ts";
 
 /** One lockfile revision as the admin API and CLI list it. */
 export interface RevisionView {
@@ -87,17 +85,8 @@ export async function auditRecords(
 
 // ------------------------------------------------------------ list
 
-/** Options of {@linkcode listPackages}. */
-export interface ListPackagesOptions {
-  /** The lockfile to load. */
-  lockfilePath: string;
-  /** Where packages are verified (and fetched when the cache is cold). */
-  store: PackageStore;
-  /** Inspects a bundle without permissions; default the sandbox's `inspectBundle`. */
-  inspect?: InspectBundle;
-  /** Progress of cold fetches. */
-  onProgress?: ProgressCallback;
-}
+/** Options of {@linkcode listPackages}: the lockfile, where packages are verified (and fetched when the cache is cold), the inspector, and progress of cold fetches. */
+export type ListPackagesOptions = Pick<ChangeOptions, "lockfilePath" | "store" | "inspect" | "onProgress">;
 
 /**
  * Builds the registry the lockfile describes, for listing every package and
@@ -111,7 +100,7 @@ export async function listPackages(options: ListPackagesOptions): Promise<Regist
   const lockfile = await readLockfile(options.lockfilePath);
   return await buildRegistry(lockfile, {
     store: options.store,
-    inspect: options.inspect ?? inspectBundle,
+    inspect: changeContext(options).inspect,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
 }
