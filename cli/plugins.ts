@@ -14,7 +14,7 @@
  * (default `./data`), `IMBI_MIN_PACKAGE_AGE` (default `24h`, `0` is off),
  * `IMBI_CATALOG`, `NPM_CONFIG_REGISTRY`, `JSR_URL`, and the graph store's
  * variables (for the in-use checks of upgrade, remove and rollback). The
- * logic lives in `core/plugin_admin.ts`, shared with the admin API; this
+ * logic lives in `core/packages/changes/`, shared with the admin API; this
  * file parses arguments and prints. A running service picks a change up on
  * `POST /admin/plugins/reload` or a restart.
  *
@@ -26,18 +26,19 @@ import { catalogInstallSpecifier, DEFAULT_CATALOG_PATH, readCatalog } from "../c
 import { type Config, ConfigError, loadConfig } from "../core/config.ts";
 import { ConflictError, NotFoundError, PackageError, ValidationError } from "../core/errors.ts";
 import type { GraphStore } from "../core/graph/store.ts";
-import type { PackageStore, ProgressEvent } from "../core/packages/store.ts";
+import { type PackageStore, packageStoreFor, type ProgressEvent } from "../core/packages/store.ts";
 import {
   addPackage,
-  type AdminOptions,
   auditRecords,
+  type ChangeOptions,
   listPackages,
   lockfileRevisions,
-  packageStoreFor,
+  type PluginNodeGraph,
+  type PluginNodeInUse,
   removePackage,
   rollbackLockfile,
   upgradePackage,
-} from "../core/packages/changes.ts";
+} from "../core/packages/changes/mod.ts";
 import { openStore } from "../core/wiring.ts";
 
 /** What a command needs from the environment. */
@@ -50,11 +51,22 @@ interface Context {
   graph(): Promise<GraphStore>;
 }
 
+/** Parsed arguments of one subcommand. */
+interface Args {
+  positional: string[];
+  values: Record<string, string>;
+  switches: Set<string>;
+}
+
 /** One subcommand. */
 interface Command {
   usage: string;
   summary: string;
-  run(args: string[], ctx: Context): Promise<number>;
+  /** Its options: `--name value` ones and switches; any other `--option` is a usage error. Without: all passed on. */
+  flags?: { values?: string[]; switches?: string[] };
+  /** Whether the parsed arguments fit the usage; default: any do. */
+  fits?: (args: Args) => boolean;
+  run(args: Args, ctx: Context): Promise<number>;
 }
 
 function progress(event: ProgressEvent): void {
@@ -65,48 +77,71 @@ function isRegistrySpecifier(spec: string): boolean {
   return spec.startsWith("npm:") || spec.startsWith("jsr:");
 }
 
-function common(ctx: Context): AdminOptions {
+function common(ctx: Context): ChangeOptions {
   return { lockfilePath: ctx.lockfilePath, store: ctx.store, addedBy: ctx.user, onProgress: progress };
 }
 
-/** Splits `--flag value` options and `--switch`es from positional arguments. */
-function parseArgs(
-  args: string[],
-  spec: { values?: string[]; switches?: string[] },
-): { positional: string[]; values: Record<string, string>; switches: Set<string>; bad: string | null } {
-  const positional: string[] = [];
-  const values: Record<string, string> = {};
-  const switches = new Set<string>();
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (spec.values?.includes(arg)) {
-      const value = args[++i];
-      if (value === undefined) return { positional, values, switches, bad: `${arg} needs a value` };
-      values[arg] = value;
-    } else if (spec.switches?.includes(arg)) switches.add(arg);
-    else if (arg.startsWith("--")) return { positional, values, switches, bad: `unknown option ${arg}` };
-    else positional.push(arg);
-  }
-  return { positional, values, switches, bad: null };
+/** Options of a change that checks Plugin nodes: {@linkcode common} and the graph store. */
+async function withGraph(ctx: Context): Promise<ChangeOptions & { graph: PluginNodeGraph }> {
+  return { ...common(ctx), graph: await ctx.graph() };
 }
 
-const reloadHint = "a running service loads it on POST /admin/plugins/reload or a restart";
+/**
+ * Splits a command's `--name value` options and switches from its positional
+ * arguments, or prints its usage when they do not fit.
+ */
+function parseArgs(command: Command, args: string[]): Args | undefined {
+  const parsed: Args = { positional: [], values: {}, switches: new Set() };
+  const flags = command.flags;
+  let bad = false;
+  for (let i = 0; i < args.length && !bad; i++) {
+    const arg = args[i]!;
+    if (flags?.values?.includes(arg)) {
+      const value = args[++i];
+      if (value === undefined) bad = true;
+      else parsed.values[arg] = value;
+    } else if (!flags || flags.switches?.includes(arg)) {
+      if (arg.startsWith("--")) parsed.switches.add(arg);
+      else parsed.positional.push(arg);
+    } else if (arg.startsWith("--")) bad = true;
+    else parsed.positional.push(arg);
+  }
+  if (!bad && (command.fits?.(parsed) ?? true)) return parsed;
+  console.error(`usage: deno task plugins ${command.usage}`);
+  return undefined;
+}
+
+/** Prints a listing as JSON (`--json`) or as lines. */
+function listed(args: Args, listing: { json: unknown; lines: string[] }): number {
+  if (args.switches.has("--json")) console.log(JSON.stringify(listing.json, null, 2));
+  else for (const line of listing.lines) console.log(line);
+  return 0;
+}
+
+/** Prints what a change did, and that a running service has not loaded it yet. */
+function changed(line: string, details: { lines?: string[]; disabled?: PluginNodeInUse[] } = {}): number {
+  console.log(line);
+  for (const detail of details.lines ?? []) console.log(`  ${detail}`);
+  for (const node of details.disabled ?? []) {
+    console.log(`  disabled Plugin node ${node.org}/${node.service}/${node.slug} (${node.plugin})`);
+  }
+  console.error("a running service loads it on POST /admin/plugins/reload or a restart");
+  return 0;
+}
 
 /** The subcommands by name. */
 export const commands: Record<string, Command> = {
   add: {
     usage: "add <npm:name@range | jsr:@scope/name@range | ./path> [--catalog <name>] | add --catalog <name>",
     summary: "install a package into plugins.lock.json (from the catalog when only --catalog is given)",
+    flags: { values: ["--catalog"] },
+    fits: (a) => a.positional.length === 1 || (a.positional.length === 0 && !!a.values["--catalog"]),
     async run(args, ctx) {
-      const { positional, values, bad } = parseArgs(args, { values: ["--catalog"] });
-      const catalogName = values["--catalog"];
-      if (bad || positional.length > 1 || (positional.length === 0 && !catalogName)) {
-        console.error(`usage: deno task plugins ${this.usage}`);
-        return 2;
-      }
+      const catalogName = args.values["--catalog"];
+      const given = args.positional[0];
       let spec: string;
-      if (positional.length === 1) {
-        spec = isRegistrySpecifier(positional[0]!) ? positional[0]! : resolve(positional[0]!);
+      if (given !== undefined) {
+        spec = isRegistrySpecifier(given) ? given : resolve(given);
       } else {
         const catalog = await readCatalog(ctx.config.catalogPath ?? DEFAULT_CATALOG_PATH);
         const entry = catalog.entries.find((e) => e.name === catalogName);
@@ -124,76 +159,51 @@ export const commands: Record<string, Command> = {
         ...common(ctx),
         source: catalogName ? { kind: "catalog", name: catalogName } : { kind: "manual" },
       });
-      console.log(
+      return changed(
         `added ${result.name} ${result.entry.specifier} (${result.entry.integrity}) ` +
           `entry points: ${result.entry.entry_points.join(", ")}; lockfile revision ${result.lockfile.revision}`,
       );
-      console.error(reloadHint);
-      return 0;
     },
   },
   upgrade: {
     usage: "upgrade <package> <version-or-range>",
     summary: "move an installed package to another version and show what changes",
+    flags: {},
+    fits: (a) => a.positional.length === 2,
     async run(args, ctx) {
-      const { positional, bad } = parseArgs(args, {});
-      if (bad || positional.length !== 2) {
-        console.error(`usage: deno task plugins ${this.usage}`);
-        return 2;
-      }
-      const result = await upgradePackage(positional[0]!, positional[1]!, {
-        ...common(ctx),
-        graph: await ctx.graph(),
+      const [name, version] = args.positional as [string, string];
+      const result = await upgradePackage(name, version, await withGraph(ctx));
+      return changed(`upgraded ${result.name}; lockfile revision ${result.lockfile.revision}`, {
+        lines: result.diff.summary,
       });
-      console.log(`upgraded ${result.name}; lockfile revision ${result.lockfile.revision}`);
-      for (const line of result.diff.summary) console.log(`  ${line}`);
-      console.error(reloadHint);
-      return 0;
     },
   },
   remove: {
     usage: "remove <package> [--force]",
     summary: "remove a package (refused while Plugin nodes use it; --force disables them)",
+    flags: { switches: ["--force"] },
+    fits: (a) => a.positional.length === 1,
     async run(args, ctx) {
-      const { positional, switches, bad } = parseArgs(args, { switches: ["--force"] });
-      if (bad || positional.length !== 1) {
-        console.error(`usage: deno task plugins ${this.usage}`);
-        return 2;
-      }
-      const result = await removePackage(positional[0]!, {
-        ...common(ctx),
-        graph: await ctx.graph(),
-        force: switches.has("--force"),
-      });
-      console.log(`removed ${result.name} ${result.removed.specifier}; lockfile revision ${result.lockfile.revision}`);
-      for (const node of result.disabled) {
-        console.log(`  disabled Plugin node ${node.org}/${node.service}/${node.slug} (${node.plugin})`);
-      }
-      console.error(reloadHint);
-      return 0;
+      const force = args.switches.has("--force");
+      const result = await removePackage(args.positional[0]!, { ...await withGraph(ctx), force });
+      return changed(
+        `removed ${result.name} ${result.removed.specifier}; lockfile revision ${result.lockfile.revision}`,
+        { disabled: result.disabled },
+      );
     },
   },
   rollback: {
     usage: "rollback <revision> [--force]",
     summary: "restore the packages of a kept lockfile revision (see history)",
+    flags: { switches: ["--force"] },
+    fits: (a) => a.positional.length === 1 && /^\d+$/.test(a.positional[0]!),
     async run(args, ctx) {
-      const { positional, switches, bad } = parseArgs(args, { switches: ["--force"] });
-      if (bad || positional.length !== 1 || !/^\d+$/.test(positional[0]!)) {
-        console.error(`usage: deno task plugins ${this.usage}`);
-        return 2;
-      }
-      const result = await rollbackLockfile(Number(positional[0]), {
-        ...common(ctx),
-        graph: await ctx.graph(),
-        force: switches.has("--force"),
+      const force = args.switches.has("--force");
+      const result = await rollbackLockfile(Number(args.positional[0]), { ...await withGraph(ctx), force });
+      return changed(`restored revision ${result.restored} as lockfile revision ${result.lockfile.revision}`, {
+        lines: result.changes.map((c) => `${c.package}: ${c.from ?? "(absent)"} → ${c.to ?? "(absent)"}`),
+        disabled: result.disabled,
       });
-      console.log(`restored revision ${result.restored} as lockfile revision ${result.lockfile.revision}`);
-      for (const c of result.changes) console.log(`  ${c.package}: ${c.from ?? "(absent)"} → ${c.to ?? "(absent)"}`);
-      for (const node of result.disabled) {
-        console.log(`  disabled Plugin node ${node.org}/${node.service}/${node.slug} (${node.plugin})`);
-      }
-      console.error(reloadHint);
-      return 0;
     },
   },
   history: {
@@ -201,17 +211,13 @@ export const commands: Record<string, Command> = {
     summary: "list the kept lockfile revisions with who and when",
     async run(args, ctx) {
       const revisions = await lockfileRevisions({ lockfilePath: ctx.lockfilePath });
-      if (args.includes("--json")) {
-        console.log(JSON.stringify(revisions, null, 2));
-        return 0;
-      }
-      for (const r of revisions) {
-        console.log(
+      return listed(args, {
+        json: revisions,
+        lines: revisions.map((r) =>
           `${r.current ? "*" : " "} ${String(r.revision).padStart(4)}  ${r.written_at ?? "-".padEnd(24)}  ` +
-            `${(r.written_by ?? "-").padEnd(20)}  ${r.summary}`,
-        );
-      }
-      return 0;
+          `${(r.written_by ?? "-").padEnd(20)}  ${r.summary}`
+        ),
+      });
     },
   },
   audit: {
@@ -219,17 +225,13 @@ export const commands: Record<string, Command> = {
     summary: "show who changed what, from which revision to which",
     async run(args, ctx) {
       const records = await auditRecords({ lockfilePath: ctx.lockfilePath, store: ctx.store });
-      if (args.includes("--json")) {
-        console.log(JSON.stringify(records, null, 2));
-        return 0;
-      }
-      for (const r of records) {
-        console.log(
+      return listed(args, {
+        json: records,
+        lines: records.map((r) =>
           `${r.at}  ${r.actor.padEnd(20)}  ${r.action.padEnd(8)}  ${r.package ?? "-"}  ` +
-            `revision ${r.from_revision} → ${r.to_revision}`,
-        );
-      }
-      return 0;
+          `revision ${r.from_revision} → ${r.to_revision}`
+        ),
+      });
     },
   },
   list: {
@@ -237,18 +239,17 @@ export const commands: Record<string, Command> = {
     summary: "show every package and entry point with status and reason",
     async run(args, ctx) {
       const registry = await listPackages({ lockfilePath: ctx.lockfilePath, store: ctx.store, onProgress: progress });
-      if (args.includes("--json")) {
-        console.log(JSON.stringify({ revision: registry.revision, packages: registry.packages }, null, 2));
-        return 0;
-      }
-      if (registry.packages.length === 0) console.log(`no packages in ${ctx.lockfilePath}`);
-      for (const pkg of registry.packages) {
-        console.log(`${pkg.name} ${pkg.specifier} ${pkg.status}${pkg.status === "failed" ? `: ${pkg.reason}` : ""}`);
-        for (const e of pkg.entries) {
-          console.log(`  ${e.slug ?? `plugins[${e.index}]`} ${e.status}${e.reason ? `: ${e.reason}` : ""}`);
-        }
-      }
-      return 0;
+      return listed(args, {
+        json: { revision: registry.revision, packages: registry.packages },
+        lines: registry.packages.length === 0 ? [`no packages in ${ctx.lockfilePath}`] : registry.packages.flatMap(
+          (pkg) => [
+            `${pkg.name} ${pkg.specifier} ${pkg.status}${pkg.status === "failed" ? `: ${pkg.reason}` : ""}`,
+            ...pkg.entries.map((e) =>
+              `  ${e.slug ?? `plugins[${e.index}]`} ${e.status}${e.reason ? `: ${e.reason}` : ""}`
+            ),
+          ],
+        ),
+      });
     },
   },
 };
@@ -286,7 +287,9 @@ export async function main(args: string[], env: Record<string, string | undefine
   let graph: Promise<GraphStore> | undefined;
   try {
     const config = loadConfig(env);
-    return await command.run(args.slice(1), {
+    const parsed = parseArgs(command, args.slice(1));
+    if (!parsed) return 2;
+    return await command.run(parsed, {
       config,
       lockfilePath: resolve(config.lockfilePath),
       store: packageStoreFor(config),

@@ -42,8 +42,9 @@ Deno.test({
     const data = await Deno.makeTempDir({ prefix: "imbi_publish_store_" });
     try {
       const token = await registryToken(registry!);
-      // A fresh patch version per run, so a rerun against the same registry publishes again.
-      const version = `1.0.${Math.floor(Math.random() * 1e6)}`;
+      // A fresh, ever-growing patch version per run: a rerun against the same registry publishes again, and npm
+      // refuses a version below the newest one as "latest".
+      const version = `1.0.${Date.now()}`;
       for (const name of FIRST_PARTY) {
         const built = await buildPackage(name, `${out}/${name}`, { version });
         await publishPackage(built, registry!, { token });

@@ -34,8 +34,8 @@ import {
   readLockfile,
   serializeLockfile,
 } from "../core/packages/lockfile.ts";
-import type { ProgressEvent } from "../core/packages/store.ts";
-import { packageStoreFor } from "../core/packages/changes.ts";
+import { packageStoreFor, type ProgressEvent } from "../core/packages/store.ts";
+import { pathExists } from "../core/packages/files.ts";
 import { buildRegistry } from "../core/packages/registry.ts";
 import { inspectBundle } from "../core/sandbox/inspect.ts";
 
@@ -43,16 +43,6 @@ const USAGE = "usage: deno task prefetch [--seed-from <data dir>] [--seed-lockfi
 
 function progress(event: ProgressEvent): void {
   console.error(`  ${event.phase.padEnd(8)} ${event.message}`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
-  }
 }
 
 /**
@@ -67,7 +57,7 @@ export async function seedLockfile(seed: string, lockfilePath: string): Promise<
   await Deno.mkdir(dirname(resolve(lockfilePath)), { recursive: true });
   const release = await fileLockfileIo.lock(lockfilePath, { staleMs: 30_000, timeoutMs: 15_000 });
   try {
-    if (await exists(lockfilePath)) return false;
+    if (await pathExists(lockfilePath)) return false;
     const text = await fileLockfileIo.read(seed);
     if (text === undefined) return false;
     const lockfile: Lockfile = parseLockfile(text, seed);
@@ -113,14 +103,14 @@ export async function seedPackages(seedRoot: string, storeRoot: string): Promise
   for (const entry of entries) {
     if (!entry.isDirectory || entry.name.startsWith(".")) continue;
     const target = join(storeRoot, entry.name);
-    if (await exists(target)) continue;
+    if (await pathExists(target)) continue;
     const staging = join(storeRoot, ".staging", `seed-${crypto.randomUUID()}`);
     try {
       await copyTree(join(seedRoot, entry.name), staging);
       await Deno.rename(staging, target);
       copied.push(entry.name);
     } catch (error) {
-      if (!(await exists(target))) throw error;
+      if (!(await pathExists(target))) throw error;
     } finally {
       await Deno.remove(staging, { recursive: true }).catch(() => {});
     }

@@ -15,7 +15,7 @@ import type { GraphStore } from "./graph/store.ts";
 import { log } from "./logger.ts";
 import { readLockfile } from "./packages/lockfile.ts";
 import { PackageAdminService } from "./packages/admin.ts";
-import { packageStoreFor } from "./packages/changes.ts";
+import { packageStoreFor } from "./packages/store.ts";
 import { buildRegistry } from "./packages/registry.ts";
 import { PluginRuntime } from "./runtime.ts";
 import { inspectBundle } from "./sandbox/inspect.ts";

@@ -1,9 +1,8 @@
 /**
- * The admin API's package operations (spec section 3, `routes/admin_plugins.ts`):
+ * The admin API's package use cases (spec section 3, `routes/admin_plugins.ts`):
  * catalog, install, upgrade, remove, history, rollback and audit. Each change
- * goes through the functions of `core/plugin_admin.ts` (the ones the CLI
- * uses), then reloads the plugin runtime so the change is live without a
- * restart.
+ * goes through the package changes of `changes/` (the ones the CLI uses),
+ * then reloads the plugin runtime so the change is live without a restart.
  *
  * Changes that finish while a reload is already queued share that reload,
  * and fetching and bundling run at most `maxConcurrentFetches` at a time, so
@@ -14,20 +13,23 @@
  */
 
 import semver from "semver";
-import { type Catalog, catalogInstallSpecifier, DEFAULT_CATALOG_PATH, readCatalog } from "./catalog.ts";
+import {
+  type Catalog,
+  type CatalogEntry,
+  catalogInstallSpecifier,
+  DEFAULT_CATALOG_PATH,
+  readCatalog,
+} from "./catalog.ts";
 import { PackageError, ValidationError } from "../errors.ts";
 import { type LockEntry, readLockfile } from "./lockfile.ts";
 import { log } from "../logger.ts";
 import { LockfileHistory } from "./history.ts";
-import { type AuditLog, type AuditRecord } from "./audit.ts";
+import { AuditLog, type AuditRecord } from "./audit.ts";
 import { type PackageStore, parseRegistrySpecifier, type ResolvedPackage } from "./store.ts";
 import {
   addPackage,
-  type AdminOptions,
-  auditLogIn,
   auditRecords,
-  type EntryView,
-  entryView,
+  type ChangeOptions,
   lockfileRevisions,
   type PackageChange,
   type PackageDiff,
@@ -37,8 +39,8 @@ import {
   rollbackLockfile,
   type TaskLimit,
   upgradePackage,
-} from "./changes.ts";
-import type { EntryStatus, InspectBundle, Registry } from "./registry.ts";
+} from "./changes/mod.ts";
+import { type EntryStatus, type EntryView, entryView, type InspectBundle, type Registry } from "./registry.ts";
 
 /** Who asked, as the admin routes pass it. */
 export interface AdminActor {
@@ -103,19 +105,7 @@ export interface PackageView {
 }
 
 /** One catalog entry with what is installed and what could be. */
-export interface CatalogView {
-  /** The catalog name to install by. */
-  name: string;
-  /** Operator help text. */
-  description: string;
-  /** The specifier with its range, as the catalog writes it. */
-  specifier: string;
-  /** The plugin types its entry points provide. */
-  plugin_types: string[];
-  /** Where to read about it. */
-  homepage: string | null;
-  /** Where a first-party package's source lives in this repository, as the catalog writes it. */
-  local_path: string | null;
+export interface CatalogView extends CatalogEntry {
   /** The package name, when known without a registry. */
   package: string | null;
   /** The installed version, or null. */
@@ -191,10 +181,10 @@ export class PackageAdminService {
     this.#now = options.now ?? (() => new Date());
     this.#limit = semaphore(options.maxConcurrentFetches ?? 2);
     this.#history = LockfileHistory.beside(options.lockfilePath);
-    this.#audit = auditLogIn(options.dataDir);
+    this.#audit = AuditLog.inDataDir(options.dataDir);
   }
 
-  #options(actor: AdminActor): AdminOptions {
+  #options(actor: AdminActor): ChangeOptions {
     return {
       lockfilePath: this.#lockfilePath,
       store: this.#packages,
@@ -266,12 +256,7 @@ export class PackageAdminService {
         ? available.version
         : null;
       return {
-        name: entry.name,
-        description: entry.description,
-        specifier: entry.specifier,
-        plugin_types: entry.plugin_types,
-        homepage: entry.homepage,
-        local_path: entry.local_path,
+        ...entry,
         package: name,
         installed: installed
           ? {

@@ -14,7 +14,7 @@
  * @module
  */
 
-import { dirname } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { log } from "../logger.ts";
 
 /** What a change did. */
@@ -80,6 +80,16 @@ export class AuditLog {
    */
   constructor(path: string) {
     this.path = path;
+  }
+
+  /**
+   * The audit log of a data directory.
+   *
+   * @param dataDir The service's data directory.
+   * @returns Its `audit.jsonl`.
+   */
+  static inDataDir(dataDir: string): AuditLog {
+    return new AuditLog(join(resolve(dataDir), "audit.jsonl"));
   }
 
   /**

@@ -12,7 +12,9 @@ import type { VersionChoice } from "./npm.ts";
 
 /** `<JSR_URL>/@scope/name/<version>_meta.json`, the parts this code reads. */
 export interface JsrVersionMeta {
+  /** Every file of the version by path (`/mod.ts`), with its size and `sha256-<hex>` checksum. */
   manifest: Record<string, { size: number; checksum: string }>;
+  /** The version's `exports`, as its deno.json declared them. */
   exports?: Record<string, string>;
 }
 

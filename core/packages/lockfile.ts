@@ -33,6 +33,7 @@ export interface LockEntry {
   integrity: string;
   /** The slugs the package was seen to export when it was added, in export order. */
   entry_points: string[];
+  /** Where the request came from: a catalog entry, or a specifier given by hand. */
   source: LockSource;
   /** ISO 8601 time the entry was written. */
   added_at: string;
@@ -42,9 +43,11 @@ export interface LockEntry {
 
 /** The whole lockfile. */
 export interface Lockfile {
+  /** The format's version, {@linkcode LOCKFILE_VERSION}. */
   lockfile_version: typeof LOCKFILE_VERSION;
   /** Grows by one with every write; 0 for a lockfile that does not exist yet. */
   revision: number;
+  /** Every locked package by name. */
   packages: Record<string, LockEntry>;
 }
 

@@ -5,7 +5,10 @@
  */
 
 import semver from "semver";
-import type { PluginManifest } from "@imbi/plugin-sdk/types";
+import type { PluginManifest as SdkPluginManifest } from "@imbi/plugin-sdk/types";
+
+/** A plugin's manifest, as the plugin SDK defines it (`@imbi/plugin-sdk/types`). */
+export type PluginManifest = SdkPluginManifest;
 import { checkSchema } from "../json_schema.ts";
 
 /** The host's one plugin-API version. An entry loads only if its range includes it. */

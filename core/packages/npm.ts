@@ -11,8 +11,11 @@ import { checkSri, sriHash } from "./integrity.ts";
 
 /** The parts of a packument this code reads. */
 export interface Packument {
+  /** The package name. */
   name: string;
+  /** Every published version with where its tarball is and its hashes. */
   versions: Record<string, { dist?: { tarball?: string; integrity?: string; shasum?: string } }>;
+  /** When each version was published (ISO 8601), by version. */
   time?: Record<string, string>;
 }
 
@@ -62,7 +65,9 @@ export async function fetchPackument(registry: string, name: string): Promise<Pa
 
 /** A version that satisfies a range, with when it was published. */
 export interface VersionChoice {
+  /** The exact version. */
   version: string;
+  /** When the registry published it; null when it does not say. */
   publishedAt: Date | null;
 }
 

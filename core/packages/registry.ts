@@ -7,14 +7,13 @@
  * @module
  */
 
-import type { PluginManifest } from "@imbi/plugin-sdk/types";
 import type { LockEntry, Lockfile } from "./lockfile.ts";
 import { log } from "../logger.ts";
-import { parseManifest, SLUG_PATTERN } from "./manifest.ts";
+import { parseManifest, type PluginManifest, SLUG_PATTERN } from "./manifest.ts";
 import type { ProgressCallback, StoredPackage } from "./store.ts";
 import type { InspectResult } from "../sandbox/inspect.ts";
 
-/** What inspecting a bundle found (from `core/sandbox.ts`). */
+/** What inspecting a bundle found (by the sandbox's `inspectBundle`). */
 export type { InspectResult };
 
 /** Runs a bundle with no permissions and returns each exported handler class's static manifest. */
@@ -22,6 +21,7 @@ export type InspectBundle = (bundlePath: string) => Promise<InspectResult>;
 
 /** The part of `PackageStore` the registry needs. */
 export interface PackageSource {
+  /** Makes a locked package's verified bundle ready (see `PackageStore.ensure`). */
   ensure(name: string, entry: LockEntry, options?: { onProgress?: ProgressCallback }): Promise<StoredPackage>;
 }
 
@@ -36,6 +36,7 @@ export interface EntryStatus {
   index: number;
   /** The handler class's name, as exported. */
   className: string;
+  /** Whether it loads, and if not, why in one word. */
   status: EntryState;
   /** Why it is not loaded (names the package, the entry and the rule); null when loaded. */
   reason: string | null;
@@ -43,33 +44,87 @@ export interface EntryStatus {
   manifest: unknown;
 }
 
+/** An entry point as the admin API and CLI report it. */
+export interface EntryView {
+  /** The manifest's slug, or null when it has none. */
+  slug: string | null;
+  /** Position in the package's `plugins` array. */
+  index: number;
+  /** The handler class's exported name. */
+  class_name: string;
+  /** `loaded` (valid and compatible), `incompatible`, `invalid` or `failed`. */
+  status: EntryState;
+  /** Why it is not loaded, naming the package, the entry and the rule; null when loaded. */
+  reason: string | null;
+  /** The manifest's `plugin_type`, when it has one. */
+  plugin_type: string | null;
+  /** The manifest's display name. */
+  name: string | null;
+  /** The manifest's `api_version` range. */
+  api_version: string | null;
+}
+
+/**
+ * Reduces an inspected entry to what an operator reads.
+ *
+ * @param entry An entry status from inspection or the registry.
+ * @returns Slug, status, reason and the manifest's headline fields.
+ */
+export function entryView(entry: EntryStatus): EntryView {
+  const m = (entry.manifest ?? {}) as Record<string, unknown>;
+  const text = (value: unknown) => (typeof value === "string" ? value : null);
+  return {
+    slug: entry.slug,
+    index: entry.index,
+    class_name: entry.className,
+    status: entry.status,
+    reason: entry.reason,
+    plugin_type: text(m.plugin_type),
+    name: text(m.name),
+    api_version: text(m.api_version),
+  };
+}
+
 /** A package's state: `loaded` (every entry), `partial` (some refused), `failed` (none: fetch, verify or inspect failed). */
 export type PackageState = "loaded" | "partial" | "failed";
 
 /** One package of the lockfile with its entries. */
 export interface PackageStatus {
+  /** The package name (the lockfile key). */
   name: string;
+  /** The exact specifier locked. */
   specifier: string;
+  /** The exact version locked. */
   version: string;
+  /** The locked integrity. */
   integrity: string;
+  /** Whether every, some or none of its entry points load. */
   status: PackageState;
   /** Why the package failed or which entries were refused; null when everything loaded. */
   reason: string | null;
+  /** Its entry points with their status. */
   entries: EntryStatus[];
 }
 
 /** A loaded entry point: everything the sandbox needs to run it. */
 export interface LoadedEntry {
+  /** The manifest's slug. */
   slug: string;
+  /** The validated manifest. */
   manifest: PluginManifest;
+  /** The package it comes from. */
   packageName: string;
+  /** The package's exact version. */
   version: string;
+  /** The package's locked specifier. */
   specifier: string;
+  /** The package's locked integrity. */
   integrity: string;
   /** The package's verified `bundle.js`. */
   bundlePath: string;
   /** Position of the handler class in the bundle's `plugins` array. */
   index: number;
+  /** The handler class's exported name. */
   className: string;
 }
 
@@ -121,7 +176,7 @@ export function checkEntries(
 export interface BuildRegistryOptions {
   /** Where verified bundles come from (a `PackageStore`). */
   store: PackageSource;
-  /** Inspects a bundle without permissions (`inspectBundle` of `core/sandbox.ts`). */
+  /** Inspects a bundle without permissions (the sandbox's `inspectBundle`). */
   inspect: InspectBundle;
   /** Number of this build; grows with every reload. Default 1. */
   generation?: number;
@@ -149,6 +204,8 @@ export class Registry {
   #loaded: Map<string, LoadedEntry>;
 
   /**
+   * Wraps a build's results; {@linkcode buildRegistry} is the way to make one.
+   *
    * @param packages Package statuses.
    * @param loaded The loaded entries by slug.
    * @param meta Generation, revision and build time.

@@ -10,16 +10,23 @@
  * - `bundle.js`, the only file a plugin process may read;
  * - `store.json`, the record of what was verified (integrity, source tree and bundle hashes).
  *
+ * The registries' protocols live in `npm.ts` and `jsr.ts`, local directories
+ * in `local.ts`, and the bundler in `bundle.ts`.
+ *
  * @module
  */
 
-import { relative, resolve as resolvePath } from "node:path";
+import { dirname, resolve as resolvePath } from "node:path";
 import { PackageError } from "../errors.ts";
-import { checkSri, hashTree, integrityPrefix, sriHash } from "./integrity.ts";
-import { isLocalSpecifier, type LockEntry } from "./lockfile.ts";
 import { log } from "../logger.ts";
-import { chooseVersion, downloadTarball, fetchPackument, formatDuration, packumentVersions } from "./npm.ts";
+import { bundlePackage } from "./bundle.ts";
+import { exportsEntry, packageJsonEntry } from "./entry_module.ts";
+import { pathExists, readJsonObject } from "./files.ts";
+import { checkSri, hashTree, integrityPrefix, sriHash } from "./integrity.ts";
 import { downloadJsrVersion, jsrVersions, parseVersionMeta, verifyJsrFile } from "./jsr.ts";
+import { localSpecifier, readLocalPackage } from "./local.ts";
+import { isLocalSpecifier, type LockEntry } from "./lockfile.ts";
+import { chooseVersion, downloadTarball, fetchPackument, packumentVersions } from "./npm.ts";
 import { readTarball } from "./tar.ts";
 
 /** Where a package comes from. */
@@ -27,6 +34,7 @@ export type PackageKind = "npm" | "jsr" | "local";
 
 /** A specifier resolved to one exact version. */
 export interface ResolvedPackage {
+  /** The registry it comes from, or `local` for a path. */
   kind: PackageKind;
   /** Package name: `@scope/name` or `name` (a local package's deno.json/package.json name). */
   name: string;
@@ -40,8 +48,11 @@ export interface ResolvedPackage {
 
 /** A package in the store, verified. */
 export interface StoredPackage {
+  /** Package name. */
   name: string;
+  /** Exact version. */
   version: string;
+  /** The specifier the lockfile records. */
   specifier: string;
   /** The lock integrity of its content. */
   integrity: string;
@@ -55,6 +66,7 @@ export interface StoredPackage {
 export interface ProgressEvent {
   /** The package being worked on. */
   package: string;
+  /** The step it is in. */
   phase: "resolve" | "download" | "verify" | "bundle" | "ready";
   /** A line an operator can read. */
   message: string;
@@ -100,6 +112,30 @@ interface StoreRecord {
   stored_at: string;
 }
 
+/** A package's content laid out in a staging directory, verified, ready to bundle. */
+interface Staged {
+  integrity: string;
+  /** The directory `deno bundle` runs in. */
+  bundleCwd: string;
+  entry: string;
+  /** A config that keeps the project's own out of the bundle's resolution. */
+  configPath?: string;
+  sourceTree: string | null;
+}
+
+type Progress = (phase: ProgressEvent["phase"], message: string) => void;
+
+/** Where and how one fetch stages a package. */
+interface StageOptions {
+  /** The fetch's own staging directory. */
+  staging: string;
+  /** Names the package in messages. */
+  label: string;
+  progress: Progress;
+  /** The lock integrity the content must have, when there is one. */
+  expectedIntegrity: string | undefined;
+}
+
 const RECORD = "store.json";
 
 function env(name: string): string | undefined {
@@ -114,14 +150,22 @@ function sanitize(name: string): string {
   return name.replace(/^@/, "").replaceAll("/", "__").replace(/[^A-Za-z0-9._-]/g, "_");
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
+function kindOf(specifier: string): PackageKind {
+  return specifier.startsWith("npm:") ? "npm" : specifier.startsWith("jsr:") ? "jsr" : "local";
+}
+
+async function writeFiles(root: string, files: Iterable<[string, Uint8Array]>): Promise<void> {
+  for (const [path, bytes] of files) {
+    const target = `${root}/${path}`;
+    await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
+    await Deno.writeFile(target, bytes);
   }
+}
+
+function refused(label: string, what: string, expected: string, actual: string, name: string): PackageError {
+  return new PackageError("refused", `Refusing ${label}: ${what} (expected ${expected}, actual ${actual})`, {
+    extra: { package: name, expected, actual },
+  });
 }
 
 /**
@@ -145,62 +189,35 @@ export function parseRegistrySpecifier(spec: string): { kind: "npm" | "jsr"; nam
   return { kind, name, range };
 }
 
-function entryFromPackageJson(pkg: Record<string, unknown>): string | undefined {
-  const pick = (value: unknown): string | undefined => {
-    if (typeof value === "string") return value;
-    if (value && typeof value === "object" && !Array.isArray(value)) {
-      const v = value as Record<string, unknown>;
-      for (const key of ["deno", "import", "module", "default", "node"]) {
-        const found = pick(v[key]);
-        if (found) return found;
-      }
-    }
-    return undefined;
-  };
-  const exp = pkg.exports;
-  if (typeof exp === "string") return exp;
-  if (exp && typeof exp === "object" && !Array.isArray(exp)) {
-    const e = exp as Record<string, unknown>;
-    const found = "." in e ? pick(e["."]) : pick(e);
-    if (found) return found;
-  }
-  if (typeof pkg.module === "string") return pkg.module;
-  if (typeof pkg.main === "string") return pkg.main;
-  return "index.js";
+/** The configuration {@linkcode packageStoreFor} reads (the service's `Config` has it). */
+export interface PackageStoreConfig {
+  /** The service's data directory; the store is its `packages` folder. */
+  dataDir: string;
+  /** The lockfile; local specifiers are relative to its directory. */
+  lockfilePath: string;
+  /** Minimum age of a registry version before install, in milliseconds (0 is off). */
+  minPackageAgeMs: number;
+  /** The npm registry, when configured. */
+  npmRegistry?: string | undefined;
+  /** The JSR registry, when configured. */
+  jsrUrl?: string | undefined;
 }
 
-function entryFromExports(exports: unknown): string | undefined {
-  if (typeof exports === "string") return exports;
-  if (exports && typeof exports === "object" && !Array.isArray(exports)) {
-    const main = (exports as Record<string, unknown>)["."];
-    if (typeof main === "string") return main;
-  }
-  return undefined;
-}
-
-function safeEntry(entry: string, label: string): string {
-  const clean = entry.replace(/^\.\//, "");
-  if (clean.startsWith("/") || clean.split("/").includes("..") || clean === "") {
-    throw new PackageError("refused", `${label} names an entry module outside the package: ${entry}`);
-  }
-  return `./${clean}`;
-}
-
-async function readJson(path: string): Promise<Record<string, unknown> | undefined> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-  const value = JSON.parse(text);
-  return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
-}
-
-function refused(label: string, what: string, expected: string, actual: string, name: string): PackageError {
-  return new PackageError("refused", `Refusing ${label}: ${what} (expected ${expected}, actual ${actual})`, {
-    extra: { package: name, expected, actual },
+/**
+ * The package store the configuration describes: `<IMBI_DATA_DIR>/packages`,
+ * local paths relative to the lockfile's directory, the age policy and the
+ * registries. The service, the CLI and the prefetch use this one function so
+ * they share one cache.
+ *
+ * @param config The configuration.
+ * @returns The store.
+ */
+export function packageStoreFor(config: PackageStoreConfig): PackageStore {
+  return new PackageStore(config.dataDir, {
+    minPackageAgeMs: config.minPackageAgeMs,
+    projectRoot: dirname(resolvePath(config.lockfilePath)),
+    ...(config.npmRegistry ? { npmRegistry: config.npmRegistry } : {}),
+    ...(config.jsrUrl ? { jsrUrl: config.jsrUrl } : {}),
   });
 }
 
@@ -230,6 +247,8 @@ export class PackageStore {
   #bundleTimeoutMs: number;
 
   /**
+   * Opens the store lazily: nothing is read or created until used.
+   *
    * @param dataDir The service's data directory; the store lives in its `packages` folder.
    * @param options Registries, age policy, project root and clock.
    */
@@ -255,7 +274,12 @@ export class PackageStore {
    */
   async resolve(specOrPath: string): Promise<ResolvedPackage> {
     const parsed = parseRegistrySpecifier(specOrPath);
-    if (!parsed) return await this.#resolveLocal(specOrPath);
+    if (!parsed) {
+      const dir = resolvePath(this.projectRoot, specOrPath);
+      const meta = await readLocalPackage(dir, specOrPath);
+      const specifier = localSpecifier(this.projectRoot, dir);
+      return { kind: "local", name: meta.name, version: meta.version, specifier, publishedAt: null };
+    }
     const { kind, name, range } = parsed;
     const versions = kind === "npm"
       ? packumentVersions(await fetchPackument(this.npmRegistry, name))
@@ -274,36 +298,6 @@ export class PackageStore {
     };
   }
 
-  async #resolveLocal(path: string): Promise<ResolvedPackage> {
-    const dir = resolvePath(this.projectRoot, path);
-    const meta = await this.#localMeta(dir, path);
-    const rel = relative(this.projectRoot, dir);
-    const specifier = rel === ".." || rel.startsWith("../") ? (rel === ".." ? "../" : rel) : `./${rel}`;
-    return { kind: "local", name: meta.name, version: meta.version, specifier, publishedAt: null };
-  }
-
-  async #localMeta(dir: string, shown: string): Promise<{ name: string; version: string; entry: string }> {
-    let stat: Deno.FileInfo;
-    try {
-      stat = await Deno.stat(dir);
-    } catch {
-      throw new PackageError("registry", `"${shown}" is not an npm:/jsr: specifier and no directory ${dir} exists`);
-    }
-    if (!stat.isDirectory) throw new PackageError("registry", `${dir} is not a directory`);
-    const deno = await readJson(`${dir}/deno.json`);
-    const pkg = await readJson(`${dir}/package.json`);
-    const source = deno && typeof deno.name === "string" ? deno : pkg;
-    const file = source === deno ? "deno.json" : "package.json";
-    if (!source || typeof source.name !== "string" || source.name === "") {
-      throw new PackageError("registry", `The local package at ${dir} has no deno.json or package.json with a name`);
-    }
-    if (typeof source.version !== "string" || !/^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$/.test(source.version)) {
-      throw new PackageError("registry", `The local package at ${dir} has no exact "version" in its ${file}`);
-    }
-    const entry = source === deno ? entryFromExports(deno.exports) ?? "./mod.ts" : entryFromPackageJson(pkg!)!;
-    return { name: source.name, version: source.version, entry: safeEntry(entry, `${file} of ${dir}`) };
-  }
-
   /**
    * Downloads (or, for a local path, hashes) a resolved package, verifies it,
    * bundles it, and moves the result into the store in one rename. A failure
@@ -317,82 +311,30 @@ export class PackageStore {
    */
   async fetch(resolved: ResolvedPackage, options: FetchOptions = {}): Promise<StoredPackage> {
     const label = resolved.kind === "local" ? `${resolved.name} (${resolved.specifier})` : resolved.specifier;
-    const progress = (phase: ProgressEvent["phase"], message: string) =>
-      options.onProgress?.({ package: resolved.name, phase, message });
+    const progress: Progress = (phase, message) => options.onProgress?.({ package: resolved.name, phase, message });
     await Deno.mkdir(`${this.root}/.staging`, { recursive: true });
     await this.#sweepStaging();
     const staging = await Deno.makeTempDir({ dir: `${this.root}/.staging`, prefix: `${sanitize(resolved.name)}-` });
     try {
-      let integrity: string;
-      let bundleCwd: string;
-      let entry: string;
-      let configPath: string | undefined;
-      let sourceTree: string | null = null;
-      if (resolved.kind === "npm") {
-        progress("download", `fetching ${label} from ${this.npmRegistry}`);
-        const packument = await fetchPackument(this.npmRegistry, resolved.name);
-        let lastReport = 0;
-        const got = await downloadTarball(packument, resolved.version, {
-          registry: this.npmRegistry,
-          ...(options.expectedIntegrity ? { expectedIntegrity: options.expectedIntegrity } : {}),
-          onProgress: (received, total) => {
-            if (received - lastReport < 256 * 1024 && received !== total) return;
-            lastReport = received;
-            progress("download", `${label}: ${received} of ${total ?? "?"} bytes`);
-          },
-        });
-        integrity = got.integrity;
-        progress("verify", `${label}: tarball matches ${integrity.slice(0, 20)}…`);
-        await Deno.writeFile(`${staging}/package.tgz`, got.tarball);
-        for (const file of await readTarball(got.tarball)) {
-          const target = `${staging}/source/${file.path}`;
-          await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-          await Deno.writeFile(target, file.bytes);
-        }
-        const pkg = await readJson(`${staging}/source/package.json`);
-        if (!pkg) throw new PackageError("refused", `${label} has no package.json`);
-        entry = safeEntry(entryFromPackageJson(pkg)!, `package.json of ${label}`);
-        bundleCwd = `${staging}/source`;
-        sourceTree = await hashTree(bundleCwd);
-      } else if (resolved.kind === "jsr") {
-        progress("download", `fetching ${label} from ${this.jsrUrl}`);
-        const got = await downloadJsrVersion(this.jsrUrl, resolved.name, resolved.version, {
-          ...(options.expectedIntegrity ? { expectedIntegrity: options.expectedIntegrity } : {}),
-          onFile: (path, done, total) => progress("download", `${label}: ${path} (${done}/${total})`),
-        });
-        integrity = got.integrity;
-        progress("verify", `${label}: ${got.files.size} files match the version meta ${integrity.slice(0, 20)}…`);
-        await Deno.writeFile(`${staging}/meta.json`, got.metaBytes);
-        for (const [path, bytes] of got.files) {
-          const target = `${staging}/source/${path}`;
-          await Deno.mkdir(target.slice(0, target.lastIndexOf("/")), { recursive: true });
-          await Deno.writeFile(target, bytes);
-        }
-        entry = safeEntry(entryFromExports(got.meta.exports) ?? "./mod.ts", `the exports of ${label}`);
-        bundleCwd = `${staging}/source`;
-        sourceTree = await hashTree(bundleCwd);
-        // Published JSR files carry full specifiers; keep the project's own config out of their resolution.
-        configPath = `${staging}/bundle.config.json`;
-        await Deno.writeTextFile(configPath, "{}\n");
-      } else {
-        const dir = this.localDir(resolved.specifier);
-        const meta = await this.#localMeta(dir, resolved.specifier);
-        progress("verify", `hashing ${dir}`);
-        integrity = await hashTree(dir);
-        if (options.expectedIntegrity && options.expectedIntegrity !== integrity) {
-          throw refused(
-            label,
-            `the directory ${dir} changed since it was locked`,
-            options.expectedIntegrity,
-            integrity,
-            resolved.name,
-          );
-        }
-        entry = meta.entry;
-        bundleCwd = dir;
-      }
+      const at: StageOptions = { staging, label, progress, expectedIntegrity: options.expectedIntegrity };
+      const { integrity, bundleCwd, entry, configPath, sourceTree } = resolved.kind === "npm"
+        ? await this.#stageNpm(resolved, at)
+        : resolved.kind === "jsr"
+        ? await this.#stageJsr(resolved, at)
+        : await this.#stageLocal(resolved, at);
       progress("bundle", `bundling ${label}`);
-      await this.#bundle(bundleCwd, entry, `${staging}/bundle.js`, configPath, label);
+      await bundlePackage(entry, {
+        cwd: bundleCwd,
+        out: `${staging}/bundle.js`,
+        label,
+        ...(configPath ? { configPath } : {}),
+        globalCache: bundleCwd.startsWith(this.root),
+        denoPath: this.#deno,
+        timeoutMs: this.#bundleTimeoutMs,
+        minPackageAgeMs: this.minPackageAgeMs,
+        npmRegistry: this.npmRegistry,
+        jsrUrl: this.jsrUrl,
+      });
       if (resolved.kind === "local") {
         const after = await hashTree(bundleCwd);
         if (after !== integrity) {
@@ -415,15 +357,74 @@ export class PackageStore {
         await Deno.rename(staging, dir);
       } catch (error) {
         // Another fetch of the same content got there first: keep theirs if it verifies.
-        if (!await exists(dir)) throw error;
+        if (!await pathExists(dir)) throw error;
         await this.#verifyStored(dir, { ...resolved, integrity });
       }
       progress("ready", `${label} stored as ${dir}`);
       log.info("package stored", { package: resolved.name, version: resolved.version, integrity, dir });
-      return { ...this.#stored(resolved, integrity, dir) };
+      return this.#stored(resolved, integrity, dir);
     } finally {
       await Deno.remove(staging, { recursive: true }).catch(() => {});
     }
+  }
+
+  async #stageNpm(resolved: ResolvedPackage, at: StageOptions): Promise<Staged> {
+    const { staging, label, progress } = at;
+    progress("download", `fetching ${label} from ${this.npmRegistry}`);
+    const packument = await fetchPackument(this.npmRegistry, resolved.name);
+    let lastReport = 0;
+    const got = await downloadTarball(packument, resolved.version, {
+      registry: this.npmRegistry,
+      ...(at.expectedIntegrity ? { expectedIntegrity: at.expectedIntegrity } : {}),
+      onProgress: (received, total) => {
+        if (received - lastReport < 256 * 1024 && received !== total) return;
+        lastReport = received;
+        progress("download", `${label}: ${received} of ${total ?? "?"} bytes`);
+      },
+    });
+    progress("verify", `${label}: tarball matches ${got.integrity.slice(0, 20)}…`);
+    await Deno.writeFile(`${staging}/package.tgz`, got.tarball);
+    await writeFiles(`${staging}/source`, (await readTarball(got.tarball)).map((f) => [f.path, f.bytes]));
+    const pkg = await readJsonObject(`${staging}/source/package.json`);
+    if (!pkg) throw new PackageError("refused", `${label} has no package.json`);
+    const bundleCwd = `${staging}/source`;
+    return {
+      integrity: got.integrity,
+      bundleCwd,
+      entry: packageJsonEntry(pkg, `package.json of ${label}`),
+      sourceTree: await hashTree(bundleCwd),
+    };
+  }
+
+  async #stageJsr(resolved: ResolvedPackage, at: StageOptions): Promise<Staged> {
+    const { staging, label, progress } = at;
+    progress("download", `fetching ${label} from ${this.jsrUrl}`);
+    const got = await downloadJsrVersion(this.jsrUrl, resolved.name, resolved.version, {
+      ...(at.expectedIntegrity ? { expectedIntegrity: at.expectedIntegrity } : {}),
+      onFile: (path, done, total) => progress("download", `${label}: ${path} (${done}/${total})`),
+    });
+    progress("verify", `${label}: ${got.files.size} files match the version meta ${got.integrity.slice(0, 20)}…`);
+    await Deno.writeFile(`${staging}/meta.json`, got.metaBytes);
+    await writeFiles(`${staging}/source`, got.files);
+    const bundleCwd = `${staging}/source`;
+    const entry = exportsEntry(got.meta.exports, `the exports of ${label}`);
+    const sourceTree = await hashTree(bundleCwd);
+    // Published JSR files carry full specifiers; keep the project's own config out of their resolution.
+    const configPath = `${staging}/bundle.config.json`;
+    await Deno.writeTextFile(configPath, "{}\n");
+    return { integrity: got.integrity, bundleCwd, entry, configPath, sourceTree };
+  }
+
+  async #stageLocal(resolved: ResolvedPackage, at: StageOptions): Promise<Staged> {
+    const dir = this.localDir(resolved.specifier);
+    const meta = await readLocalPackage(dir, resolved.specifier);
+    at.progress("verify", `hashing ${dir}`);
+    const integrity = await hashTree(dir);
+    if (at.expectedIntegrity && at.expectedIntegrity !== integrity) {
+      const what = `the directory ${dir} changed since it was locked`;
+      throw refused(at.label, what, at.expectedIntegrity, integrity, resolved.name);
+    }
+    return { integrity, bundleCwd: dir, entry: meta.entry, sourceTree: null };
   }
 
   /**
@@ -443,11 +444,7 @@ export class PackageStore {
     entry: LockEntry,
     options: Omit<FetchOptions, "expectedIntegrity"> = {},
   ): Promise<StoredPackage> {
-    const kind: PackageKind = entry.specifier.startsWith("npm:")
-      ? "npm"
-      : entry.specifier.startsWith("jsr:")
-      ? "jsr"
-      : "local";
+    const kind = kindOf(entry.specifier);
     const resolved: ResolvedPackage = {
       kind,
       name,
@@ -463,17 +460,12 @@ export class PackageStore {
         });
       });
       if (actual !== entry.integrity) {
-        throw refused(
-          `${name} (${entry.specifier})`,
-          `${dir} no longer matches plugins.lock.json`,
-          entry.integrity,
-          actual,
-          name,
-        );
+        const label = `${name} (${entry.specifier})`;
+        throw refused(label, `${dir} no longer matches plugins.lock.json`, entry.integrity, actual, name);
       }
     }
     const dir = `${this.root}/${this.dirName(name, entry.version, entry.integrity)}`;
-    if (await exists(dir)) {
+    if (await pathExists(dir)) {
       await this.#verifyStored(dir, { ...resolved, integrity: entry.integrity });
       options.onProgress?.({ package: name, phase: "ready", message: `${entry.specifier}: cached copy verified` });
       return this.#stored(resolved, entry.integrity, dir);
@@ -482,9 +474,32 @@ export class PackageStore {
   }
 
   /**
+   * The bundle the store keeps for a lock entry, checked against the store's
+   * record of it but without looking at the package's source: for reading
+   * the manifests of a local package whose directory has moved on.
+   *
+   * @param name The package name.
+   * @param entry Its lock entry.
+   * @returns The path of its `bundle.js`, or undefined when there is none or it does not verify.
+   */
+  async cachedBundle(name: string, entry: LockEntry): Promise<string | undefined> {
+    const dir = `${this.root}/${this.dirName(name, entry.version, entry.integrity)}`;
+    try {
+      const record = JSON.parse(await Deno.readTextFile(`${dir}/${RECORD}`));
+      if (record.integrity !== entry.integrity || typeof record.bundle_integrity !== "string") return undefined;
+      const check = await checkSri(await Deno.readFile(`${dir}/bundle.js`), record.bundle_integrity);
+      return check.ok ? `${dir}/bundle.js` : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
    * The absolute directory of a local specifier.
    *
    * @param specifier `./path`, `../path` or `/path`.
+   * @returns The directory, resolved against the project root.
+   * @throws {TypeError} When `specifier` is not a local path.
    */
   localDir(specifier: string): string {
     if (!isLocalSpecifier(specifier)) throw new TypeError(`"${specifier}" is not a local path`);
@@ -497,6 +512,7 @@ export class PackageStore {
    * @param name Package name.
    * @param version Exact version.
    * @param integrity Lock integrity.
+   * @returns `<sanitized name>@<version>-<hash prefix>`.
    */
   dirName(name: string, version: string, integrity: string): string {
     return `${sanitize(name)}@${version}-${integrityPrefix(integrity)}`;
@@ -515,6 +531,7 @@ export class PackageStore {
 
   async #verifyStored(dir: string, pkg: ResolvedPackage & { integrity: string }): Promise<void> {
     const label = `${pkg.specifier} (cached in ${dir})`;
+    const refuse = (what: string, expected: string, actual: string) => refused(label, what, expected, actual, pkg.name);
     let record: StoreRecord;
     try {
       record = JSON.parse(await Deno.readTextFile(`${dir}/${RECORD}`));
@@ -522,36 +539,16 @@ export class PackageStore {
       throw new PackageError("refused", `Refusing ${label}: its ${RECORD} is missing or unreadable`, { cause: error });
     }
     if (record.integrity !== pkg.integrity || record.name !== pkg.name || record.version !== pkg.version) {
-      throw refused(
-        label,
-        `the store record is for ${record.name}@${record.version}`,
-        pkg.integrity,
-        String(record.integrity),
-        pkg.name,
-      );
+      throw refuse(`the store record is for ${record.name}@${record.version}`, pkg.integrity, String(record.integrity));
     }
     if (pkg.kind === "npm") {
       const check = await checkSri(await Deno.readFile(`${dir}/package.tgz`), pkg.integrity);
-      if (!check.ok) {
-        throw refused(
-          label,
-          "the cached tarball does not match plugins.lock.json",
-          pkg.integrity,
-          check.actual,
-          pkg.name,
-        );
-      }
+      if (!check.ok) throw refuse("the cached tarball does not match plugins.lock.json", pkg.integrity, check.actual);
     } else if (pkg.kind === "jsr") {
       const metaBytes = await Deno.readFile(`${dir}/meta.json`);
       const check = await checkSri(metaBytes, pkg.integrity);
       if (!check.ok) {
-        throw refused(
-          label,
-          "the cached version meta does not match plugins.lock.json",
-          pkg.integrity,
-          check.actual,
-          pkg.name,
-        );
+        throw refuse("the cached version meta does not match plugins.lock.json", pkg.integrity, check.actual);
       }
       const meta = parseVersionMeta(metaBytes, pkg.specifier);
       for (const [path, file] of Object.entries(meta.manifest)) {
@@ -561,69 +558,12 @@ export class PackageStore {
     if (record.source_tree !== null) {
       const tree = await hashTree(`${dir}/source`);
       if (tree !== record.source_tree) {
-        throw refused(
-          label,
-          "the cached source tree changed since it was verified",
-          record.source_tree,
-          tree,
-          pkg.name,
-        );
+        throw refuse("the cached source tree changed since it was verified", record.source_tree, tree);
       }
     }
     const bundle = await checkSri(await Deno.readFile(`${dir}/bundle.js`), record.bundle_integrity);
     if (!bundle.ok) {
-      throw refused(
-        label,
-        "the cached bundle.js changed since it was built",
-        record.bundle_integrity,
-        bundle.actual,
-        pkg.name,
-      );
-    }
-  }
-
-  async #bundle(cwd: string, entry: string, out: string, config: string | undefined, label: string): Promise<void> {
-    const minutes = Math.ceil(this.minPackageAgeMs / 60_000);
-    const args = [
-      "bundle",
-      "--quiet",
-      "--platform=deno",
-      "--format=esm",
-      "--no-lock",
-      `--minimum-dependency-age=${minutes}`,
-      // Registry packages resolve their dependencies into Deno's global cache, never a node_modules folder.
-      ...(cwd.startsWith(this.root) ? ["--node-modules-dir=none"] : []),
-      ...(config ? [`--config=${config}`] : []),
-      "-o",
-      out,
-      entry,
-    ];
-    const child = new Deno.Command(this.#deno, {
-      args,
-      cwd,
-      env: { NPM_CONFIG_REGISTRY: this.npmRegistry, JSR_URL: this.jsrUrl, NO_COLOR: "1" },
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const timer = setTimeout(() => {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited */ }
-    }, this.#bundleTimeoutMs);
-    const result = await child.output();
-    clearTimeout(timer);
-    if (!result.success || !await exists(out)) {
-      const stderr = new TextDecoder().decode(result.stderr).trim();
-      const lines = stderr.split("\n").filter((l) => !/experimental|^Warning|Stack backtrace|^\s+\d+: /.test(l));
-      throw new PackageError(
-        "refused",
-        `Cannot bundle ${label} (deno bundle exit ${result.code}, dependency age policy ${
-          formatDuration(this.minPackageAgeMs)
-        }): ` +
-          lines.join(" ").slice(0, 800),
-        { extra: { package: label } },
-      );
+      throw refuse("the cached bundle.js changed since it was built", record.bundle_integrity, bundle.actual);
     }
   }
 

@@ -10,6 +10,7 @@
 export interface TarFile {
   /** Path inside the archive with the first component (npm's `package/`) removed. */
   path: string;
+  /** The file's content. */
   bytes: Uint8Array;
 }
 

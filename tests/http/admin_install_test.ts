@@ -28,9 +28,9 @@ let published: Promise<void> | undefined;
 function publishProbe(): Promise<void> {
   published ??= (async () => {
     // The test command runs this file twice (SQLite, then Neo4j) against one registry.
-    await publishFixture(NPM!, `${FIXTURES}/admin/probe-v1`, { unlessPublished: true });
-    await publishFixture(NPM!, `${FIXTURES}/admin/probe-v1`, { version: "1.1.0", unlessPublished: true });
-    await publishFixture(NPM!, `${FIXTURES}/admin/probe-v2`, { unlessPublished: true });
+    for (const version of ["1.0.0", "1.1.0", "2.0.0"]) {
+      await publishFixture(NPM!, `${FIXTURES}/admin/probe`, { version, unlessPublished: true });
+    }
   })();
   return published;
 }

@@ -1,13 +1,7 @@
 import assert from "node:assert/strict";
 import { startGate } from "../support/gate.ts";
-import { DEMO_PACKAGES, lockLocalPackages, ROOT, startTestApp } from "../support/test_app.ts";
-
-const probe = (v: number) => ({
-  name: "@imbi-test/reload-probe",
-  dir: `${ROOT}tests/fixtures/reload/v${v}`,
-  version: `${v}.0.0`,
-  entryPoints: ["reload-probe"],
-});
+import { DEMO_PACKAGES, lockLocalPackages, startTestApp } from "../support/test_app.ts";
+import { reloadProbe } from "../fixtures/reload/versions.ts";
 
 Deno.test("GET /admin/plugins", async (t) => {
   const app = await startTestApp();
@@ -32,7 +26,7 @@ Deno.test("GET /admin/plugins", async (t) => {
 
 Deno.test("POST /admin/plugins/reload", async (t) => {
   const gate = startGate();
-  const app = await startTestApp({ packages: [probe(1)] });
+  const app = await startTestApp({ packages: [await reloadProbe(1)] });
   try {
     const ok = async (method: string, path: string, body?: unknown) => {
       const r = await app.request(method, path, { body });
@@ -62,7 +56,7 @@ Deno.test("POST /admin/plugins/reload", async (t) => {
         const oldPid = app.services.runtime.pool.list()[0]!.stats.pid;
         assert.ok(oldPid);
 
-        await lockLocalPackages(app.lockfilePath, [probe(2)]);
+        await lockLocalPackages(app.lockfilePath, [await reloadProbe(2, app.dataDir)]);
         const reload = await app.request("POST", "/admin/plugins/reload");
         assert.equal(reload.status, 200, reload.text);
         assert.equal(reload.body.items[0].version, "2.0.0");

@@ -1,6 +1,6 @@
 /**
- * The shared package-administration core (`core/plugin_admin.ts` and the
- * catalog, history and audit modules under it) and the `plugins` CLI that
+ * The package changes the CLI and the admin API share (`core/packages/changes/`,
+ * with the catalog, history and audit modules) and the `plugins` CLI that
  * drives it from a shell: diffs, catalog parsing, history and audit records
  * of writers that died, a refused install leaving no trace in the package
  * store, and add → upgrade → history → rollback → remove → audit as a
@@ -14,16 +14,16 @@ import {
   parseCatalog,
   readCatalog,
 } from "../../core/packages/catalog.ts";
-import { PackageError } from "../../core/errors.ts";
 import { emptyLockfile, type Lockfile, readLockfile, serializeLockfile } from "../../core/packages/lockfile.ts";
 import { LockfileHistory } from "../../core/packages/history.ts";
 import { PackageStore } from "../../core/packages/store.ts";
-import { addPackage, diffPackages } from "../../core/packages/changes.ts";
+import { addPackage, diffPackages } from "../../core/packages/changes/mod.ts";
 import { SqliteStore } from "../../core/graph/sqlite/store.ts";
+import { runCli } from "../support/local.ts";
 import { installLogScanner } from "../support/secret_scan.ts";
+import { FIXTURES, lockEntry, rejectsWith, ROOT, storeDirs, tempDir } from "./_helpers.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-const FIXTURES = `${ROOT}/tests/fixtures/packages`;
+const PACKAGES = `${FIXTURES}/packages`;
 
 installLogScanner(); // keeps the expected warnings of refused installs out of the test output
 
@@ -135,10 +135,10 @@ Deno.test("parseCatalog() reads entries and refuses bad ones with the JSON point
       JSON.stringify(value),
     );
   }
-  assert.deepEqual(await readCatalog(`${ROOT}/tests/fixtures/admin/no-such-catalog.json`), { path: null, entries: [] });
-  const fixture = await readCatalog(`${ROOT}/tests/fixtures/admin/catalog.json`);
+  assert.deepEqual(await readCatalog(`${FIXTURES}/admin/no-such-catalog.json`), { path: null, entries: [] });
+  const fixture = await readCatalog(`${FIXTURES}/admin/catalog.json`);
   const local = fixture.entries.find((e) => e.name === "local-good")!;
-  assert.equal(catalogInstallSpecifier(fixture, local), `${FIXTURES}/local-good`, "relative to the catalog file");
+  assert.equal(catalogInstallSpecifier(fixture, local), `${PACKAGES}/local-good`, "relative to the catalog file");
   // The catalog versioned with the code parses, and every entry installs from a registry with a range.
   const shipped = await readCatalog(DEFAULT_CATALOG_PATH);
   assert.ok(shipped.entries.length > 0);
@@ -161,259 +161,211 @@ function record(to: number, extra: Partial<AuditRecord> = {}): AuditRecord {
 }
 
 Deno.test("AuditLog.read() keeps the last line per revision, drops revisions that never landed and torn lines", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const audit = new AuditLog(`${dir}/audit.jsonl`);
-    await audit.append(record(1));
-    await audit.append(record(2, { package: "died-before-rename" }));
-    await audit.append(record(2));
-    await audit.append(record(3, { package: "died-again" }));
-    await audit.append(record(1, { lockfile: "/other/plugins.lock.json" }));
-    await Deno.writeTextFile(`${dir}/audit.jsonl`, '{"at":"2026-01-01T00:00:00.000Z","act', { append: true });
-    const read = await audit.read({ lockfile: "/srv/plugins.lock.json", currentRevision: 2 });
-    assert.deepEqual(read.map((r) => [r.to_revision, r.package]), [[2, "p2"], [1, "p1"]]);
-    assert.deepEqual(await new AuditLog(`${dir}/none.jsonl`).read({ lockfile: "/x", currentRevision: 9 }), []);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const audit = new AuditLog(`${dir}/audit.jsonl`);
+  await audit.append(record(1));
+  await audit.append(record(2, { package: "died-before-rename" }));
+  await audit.append(record(2));
+  await audit.append(record(3, { package: "died-again" }));
+  await audit.append(record(1, { lockfile: "/other/plugins.lock.json" }));
+  await Deno.writeTextFile(`${dir}/audit.jsonl`, '{"at":"2026-01-01T00:00:00.000Z","act', { append: true });
+  const read = await audit.read({ lockfile: "/srv/plugins.lock.json", currentRevision: 2 });
+  assert.deepEqual(read.map((r) => [r.to_revision, r.package]), [[2, "p2"], [1, "p1"]]);
+  assert.deepEqual(await new AuditLog(`${dir}/none.jsonl`).read({ lockfile: "/x", currentRevision: 9 }), []);
 });
 
 function lockfileWith(revision: number, names: string[]): Lockfile {
   const lock = emptyLockfile();
   lock.revision = revision;
   for (const name of names) {
-    lock.packages[name] = {
+    lock.packages[name] = lockEntry({
       specifier: `npm:${name}@1.0.0`,
       version: "1.0.0",
       integrity: "sha256-" + btoa(String.fromCharCode(...new Uint8Array(32).fill(7))),
       entry_points: [name],
-      source: { kind: "manual" },
-      added_at: "2026-01-01T00:00:00.000Z",
-      added_by: "test",
-    };
+    });
   }
   return lock;
 }
 
 Deno.test("LockfileHistory lists kept revisions up to the current one and snapshots a hand-written one", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const history = LockfileHistory.beside(`${dir}/plugins.lock.json`);
-    assert.equal(history.dir, `${dir}/plugins.lock.history`);
-    const written = (revision: number, names: string[]) => ({
-      revision,
-      written_at: "2026-01-01T00:00:00.000Z",
-      written_by: "cli:test",
-      request_id: null,
-      action: "install" as const,
-      package: names.at(-1) ?? null,
-      from_revision: revision - 1,
-      summary: `install ${names.at(-1)}`,
-      lockfile: lockfileWith(revision, names),
-    });
-    await history.write(written(1, ["pkg-a"]));
-    await history.write(written(2, ["pkg-a", "pkg-b"]));
-    await history.write(written(3, ["pkg-a", "pkg-b", "never-landed"]));
-    const listed = await history.list(lockfileWith(2, ["pkg-a", "pkg-b"]));
-    assert.deepEqual(listed.map((r) => [r.revision, r.action]), [[2, "install"], [1, "install"]]);
-    // The file at revision 2 was edited by hand: the listing and reconcile() show what is really there.
-    const edited = lockfileWith(2, ["pkg-a", "by-hand"]);
-    assert.deepEqual((await history.list(edited))[0]!.action, "external");
-    await history.reconcile(edited);
-    const kept = await history.get(2);
-    assert.equal(kept!.action, "external");
-    assert.equal(serializeLockfile(kept!.lockfile), serializeLockfile(edited));
-    await history.reconcile(edited);
-    assert.deepEqual((await Array.fromAsync(Deno.readDir(history.dir))).map((e) => e.name).sort(), [
-      "r00000001.json",
-      "r00000002.json",
-      "r00000003.json",
-    ]);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  await using tmp = await tempDir();
+  const dir = tmp.path;
+  const history = LockfileHistory.beside(`${dir}/plugins.lock.json`);
+  assert.equal(history.dir, `${dir}/plugins.lock.history`);
+  const written = (revision: number, names: string[]) => ({
+    revision,
+    written_at: "2026-01-01T00:00:00.000Z",
+    written_by: "cli:test",
+    request_id: null,
+    action: "install" as const,
+    package: names.at(-1) ?? null,
+    from_revision: revision - 1,
+    summary: `install ${names.at(-1)}`,
+    lockfile: lockfileWith(revision, names),
+  });
+  await history.write(written(1, ["pkg-a"]));
+  await history.write(written(2, ["pkg-a", "pkg-b"]));
+  await history.write(written(3, ["pkg-a", "pkg-b", "never-landed"]));
+  const listed = await history.list(lockfileWith(2, ["pkg-a", "pkg-b"]));
+  assert.deepEqual(listed.map((r) => [r.revision, r.action]), [[2, "install"], [1, "install"]]);
+  // The file at revision 2 was edited by hand: the listing and reconcile() show what is really there.
+  const edited = lockfileWith(2, ["pkg-a", "by-hand"]);
+  assert.deepEqual((await history.list(edited))[0]!.action, "external");
+  await history.reconcile(edited);
+  const kept = await history.get(2);
+  assert.equal(kept!.action, "external");
+  assert.equal(serializeLockfile(kept!.lockfile), serializeLockfile(edited));
+  await history.reconcile(edited);
+  assert.deepEqual((await Array.fromAsync(Deno.readDir(history.dir))).map((e) => e.name).sort(), [
+    "r00000001.json",
+    "r00000002.json",
+    "r00000003.json",
+  ]);
 });
-
-function storeDirs(store: PackageStore): string[] {
-  try {
-    return [...Deno.readDirSync(store.root)].map((e) => e.name).filter((n) => !n.startsWith(".")).sort();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return [];
-    throw error;
-  }
-}
-
-async function rejects(promise: Promise<unknown>, kind: PackageError["kind"]): Promise<PackageError> {
-  try {
-    await promise;
-  } catch (error) {
-    assert.ok(error instanceof PackageError, String(error));
-    assert.equal(error.kind, kind, error.message);
-    return error;
-  }
-  assert.fail(`expected a PackageError of kind ${kind}`);
-}
 
 Deno.test("addPackage() removes the store directory a refused install created, and keeps one that was there before", async () => {
-  const data = await Deno.makeTempDir();
-  try {
-    const store = new PackageStore(data, { projectRoot: ROOT });
-    const one = `${data}/one/plugins.lock.json`;
-    const two = `${data}/two/plugins.lock.json`;
-    await Deno.mkdir(`${data}/one`);
-    await Deno.mkdir(`${data}/two`);
-    await addPackage(`${FIXTURES}/clash-a`, { lockfilePath: one, store });
-    const withA = storeDirs(store);
-    assert.equal(withA.length, 1);
+  await using tmp = await tempDir();
+  const data = tmp.path;
+  const store = new PackageStore(data, { projectRoot: ROOT });
+  const one = `${data}/one/plugins.lock.json`;
+  const two = `${data}/two/plugins.lock.json`;
+  await Deno.mkdir(`${data}/one`);
+  await Deno.mkdir(`${data}/two`);
+  await addPackage(`${PACKAGES}/clash-a`, { lockfilePath: one, store });
+  const withA = storeDirs(store);
+  assert.equal(withA.length, 1);
 
-    await rejects(addPackage(`${FIXTURES}/incompatible`, { lockfilePath: one, store }), "refused");
-    await rejects(addPackage(`${FIXTURES}/clash-b`, { lockfilePath: one, store }), "refused");
-    assert.deepEqual(storeDirs(store), withA, "refused installs left no store directory");
+  await rejectsWith(addPackage(`${PACKAGES}/incompatible`, { lockfilePath: one, store }), "refused");
+  await rejectsWith(addPackage(`${PACKAGES}/clash-b`, { lockfilePath: one, store }), "refused");
+  assert.deepEqual(storeDirs(store), withA, "refused installs left no store directory");
 
-    await addPackage(`${FIXTURES}/clash-b`, { lockfilePath: two, store });
-    const withB = storeDirs(store);
-    assert.equal(withB.length, 2);
-    await rejects(addPackage(`${FIXTURES}/clash-b`, { lockfilePath: one, store }), "refused");
-    assert.deepEqual(storeDirs(store), withB, "a directory another lockfile uses is kept");
+  await addPackage(`${PACKAGES}/clash-b`, { lockfilePath: two, store });
+  const withB = storeDirs(store);
+  assert.equal(withB.length, 2);
+  await rejectsWith(addPackage(`${PACKAGES}/clash-b`, { lockfilePath: one, store }), "refused");
+  assert.deepEqual(storeDirs(store), withB, "a directory another lockfile uses is kept");
 
-    // Two concurrent attempts at the same content: one refusal must not delete what the other installs.
-    const [refused, added] = await Promise.allSettled([
-      addPackage(`${FIXTURES}/two-entries`, {
-        lockfilePath: two,
-        store,
-        // Refused after the fetch, while the other attempt may still hold the directory.
-        inspect: () => Promise.resolve({ ok: false, reason: "inspection refused for the test" }),
-      }),
-      addPackage(`${FIXTURES}/two-entries`, { lockfilePath: two, store }),
-    ]);
-    assert.equal(refused.status, "rejected");
-    assert.equal(added.status, "fulfilled", added.status === "rejected" ? String(added.reason) : "");
-    const lock = await readLockfile(two);
-    const entry = lock.packages["@imbi-test/two-entries"]!;
-    assert.ok(
-      storeDirs(store).includes(store.dirName("@imbi-test/two-entries", entry.version, entry.integrity)),
-      "the installed package's directory survived the other attempt's refusal",
-    );
-  } finally {
-    await Deno.remove(data, { recursive: true });
-  }
+  // Two concurrent attempts at the same content: one refusal must not delete what the other installs.
+  const [refused, added] = await Promise.allSettled([
+    addPackage(`${PACKAGES}/two-entries`, {
+      lockfilePath: two,
+      store,
+      // Refused after the fetch, while the other attempt may still hold the directory.
+      inspect: () => Promise.resolve({ ok: false, reason: "inspection refused for the test" }),
+    }),
+    addPackage(`${PACKAGES}/two-entries`, { lockfilePath: two, store }),
+  ]);
+  assert.equal(refused.status, "rejected");
+  assert.equal(added.status, "fulfilled", added.status === "rejected" ? String(added.reason) : "");
+  const lock = await readLockfile(two);
+  const entry = lock.packages["@imbi-test/two-entries"]!;
+  assert.ok(
+    storeDirs(store).includes(store.dirName("@imbi-test/two-entries", entry.version, entry.integrity)),
+    "the installed package's directory survived the other attempt's refusal",
+  );
 });
 
-async function cli(
-  args: string[],
-  options: { cwd: string; env: Record<string, string> },
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const { cwd, env } = options;
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `--config=${ROOT}/deno.json`, `${ROOT}/cli/plugins.ts`, ...args],
-    cwd,
-    env: { ...env, NO_COLOR: "1", IMBI_LOG_LEVEL: "warn" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+function cli(args: string[], options: { cwd: string; env: Record<string, string> }) {
+  return runCli(`${ROOT}/cli/plugins.ts`, args, { cwd: options.cwd, env: { ...options.env, IMBI_LOG_LEVEL: "warn" } });
 }
 
 Deno.test("plugins CLI: add, upgrade with a diff, history, rollback, remove (refused while used, then forced), audit", async () => {
-  const work = await Deno.makeTempDir({ prefix: "imbi-cli-admin-" });
-  try {
-    const pkg = `${work}/plugins/probe`;
-    await Deno.mkdir(pkg, { recursive: true });
-    const write = async (version: string, hosts: string[]) => {
-      await Deno.writeTextFile(
-        `${pkg}/deno.json`,
-        JSON.stringify({ name: "@imbi-test/cli-probe", version, exports: "./mod.ts" }),
-      );
-      await Deno.writeTextFile(
-        `${pkg}/mod.ts`,
-        `export class Probe {\n  static manifest = ${
-          JSON.stringify(manifest("cli-probe", { network: { hosts } }))
-        };\n}\nexport const plugins = [Probe];\n`,
-      );
-    };
-    await write("1.0.0", ["one.example"]);
-    const env = {
-      IMBI_LOCKFILE: `${work}/plugins.lock.json`,
-      IMBI_DATA_DIR: `${work}/data`,
-      USER: "ops",
-    };
-    const run = async (args: string[], code = 0) => {
-      const r = await cli(args, { cwd: work, env });
-      assert.equal(r.code, code, `plugins ${args.join(" ")}: ${r.stderr}${r.stdout}`);
-      return r;
-    };
-
-    const add = await run(["add", "./plugins/probe"]);
-    assert.match(add.stdout, /added @imbi-test\/cli-probe \.\/plugins\/probe .*lockfile revision 1/);
-    assert.match(add.stderr, /bundle +bundling @imbi-test\/cli-probe/, "progress while fetching");
-
-    await write("2.0.0", ["one.example", "two.example"]);
-    const upgrade = await run(["upgrade", "@imbi-test/cli-probe", "^2"]);
-    assert.match(upgrade.stdout, /upgraded @imbi-test\/cli-probe; lockfile revision 2/);
-    assert.match(upgrade.stdout, /1\.0\.0 → 2\.0\.0/);
-    assert.match(upgrade.stdout, /cli-probe: network hosts added two\.example/);
-    const wrong = await run(["upgrade", "@imbi-test/cli-probe", "^3"], 1);
-    assert.match(wrong.stderr, /has version 2\.0\.0, which is not "\^3"/);
-
-    const history = await run(["history"]);
-    assert.match(history.stdout, /^\* +2 .* cli:ops +upgrade @imbi-test\/cli-probe 1\.0\.0 → 2\.0\.0$/m);
-    assert.match(history.stdout, /^ +1 .* cli:ops +install @imbi-test\/cli-probe 1\.0\.0$/m);
-
-    // Revision 1 pins the directory's old content: refused while the directory holds version 2.
-    const stale = await run(["rollback", "1"], 1);
-    assert.match(
-      stale.stderr,
-      /Cannot roll back to revision 1: package "@imbi-test\/cli-probe" \(\.\/plugins\/probe\)/,
+  await using tmp = await tempDir("imbi-cli-admin-");
+  const work = tmp.path;
+  const pkg = `${work}/plugins/probe`;
+  await Deno.mkdir(pkg, { recursive: true });
+  const write = async (version: string, hosts: string[]) => {
+    await Deno.writeTextFile(
+      `${pkg}/deno.json`,
+      JSON.stringify({ name: "@imbi-test/cli-probe", version, exports: "./mod.ts" }),
     );
-    await write("1.0.0", ["one.example"]);
-    const rollback = await run(["rollback", "1"]);
-    assert.match(rollback.stdout, /restored revision 1 as lockfile revision 3/);
-    assert.equal((await readLockfile(env.IMBI_LOCKFILE)).packages["@imbi-test/cli-probe"]!.version, "1.0.0");
+    await Deno.writeTextFile(
+      `${pkg}/mod.ts`,
+      `export class Probe {\n  static manifest = ${
+        JSON.stringify(manifest("cli-probe", { network: { hosts } }))
+      };\n}\nexport const plugins = [Probe];\n`,
+    );
+  };
+  await write("1.0.0", ["one.example"]);
+  const env = {
+    IMBI_LOCKFILE: `${work}/plugins.lock.json`,
+    IMBI_DATA_DIR: `${work}/data`,
+    USER: "ops",
+  };
+  const run = async (args: string[], code = 0) => {
+    const r = await cli(args, { cwd: work, env });
+    assert.equal(r.code, code, `plugins ${args.join(" ")}: ${r.stderr}${r.stdout}`);
+    return r;
+  };
 
-    const graph = SqliteStore.open(`${work}/data/graph.sqlite`);
-    try {
-      await graph.createOrg({ slug: "acme", name: "Acme" });
-      await graph.createService("acme", {
-        slug: "svc",
-        name: "Svc",
-        vendor: null,
-        base_url: null,
-        account: null,
-        region: null,
-      });
-      await graph.createPlugin("acme", "svc", {
-        slug: "probe",
-        service: "svc",
-        application: null,
-        plugin: "cli-probe",
-        plugin_type: "configuration",
-        label: "Probe",
-        options: {},
-        enabled: true,
-      });
-    } finally {
-      await graph.close();
-    }
-    const used = await run(["remove", "@imbi-test/cli-probe"], 1);
-    assert.match(used.stderr, /Cannot remove "@imbi-test\/cli-probe": Plugin nodes use its entry points/);
-    assert.match(used.stderr, /in use by acme\/svc\/probe \(cli-probe\)/);
-    const forced = await run(["remove", "@imbi-test/cli-probe", "--force"]);
-    assert.match(forced.stdout, /removed @imbi-test\/cli-probe .*lockfile revision 4/);
-    assert.match(forced.stdout, /disabled Plugin node acme\/svc\/probe \(cli-probe\)/);
+  const add = await run(["add", "./plugins/probe"]);
+  assert.match(add.stdout, /added @imbi-test\/cli-probe \.\/plugins\/probe .*lockfile revision 1/);
+  assert.match(add.stderr, /bundle +bundling @imbi-test\/cli-probe/, "progress while fetching");
 
-    const audit = JSON.parse((await run(["audit", "--json"])).stdout) as AuditRecord[];
-    assert.deepEqual(audit.map((a) => [a.action, a.from_revision, a.to_revision, a.actor]), [
-      ["remove", 3, 4, "cli:ops"],
-      ["rollback", 2, 3, "cli:ops"],
-      ["upgrade", 1, 2, "cli:ops"],
-      ["install", 0, 1, "cli:ops"],
-    ]);
-    assert.equal(audit[0]!.detail.force, true);
-    const usage = await run(["rollback", "latest"], 2);
-    assert.match(usage.stderr, /usage: deno task plugins rollback <revision>/);
+  await write("2.0.0", ["one.example", "two.example"]);
+  const upgrade = await run(["upgrade", "@imbi-test/cli-probe", "^2"]);
+  assert.match(upgrade.stdout, /upgraded @imbi-test\/cli-probe; lockfile revision 2/);
+  assert.match(upgrade.stdout, /1\.0\.0 → 2\.0\.0/);
+  assert.match(upgrade.stdout, /cli-probe: network hosts added two\.example/);
+  const wrong = await run(["upgrade", "@imbi-test/cli-probe", "^3"], 1);
+  assert.match(wrong.stderr, /has version 2\.0\.0, which is not "\^3"/);
+
+  const history = await run(["history"]);
+  assert.match(history.stdout, /^\* +2 .* cli:ops +upgrade @imbi-test\/cli-probe 1\.0\.0 → 2\.0\.0$/m);
+  assert.match(history.stdout, /^ +1 .* cli:ops +install @imbi-test\/cli-probe 1\.0\.0$/m);
+
+  // Revision 1 pins the directory's old content: refused while the directory holds version 2.
+  const stale = await run(["rollback", "1"], 1);
+  assert.match(
+    stale.stderr,
+    /Cannot roll back to revision 1: package "@imbi-test\/cli-probe" \(\.\/plugins\/probe\)/,
+  );
+  await write("1.0.0", ["one.example"]);
+  const rollback = await run(["rollback", "1"]);
+  assert.match(rollback.stdout, /restored revision 1 as lockfile revision 3/);
+  assert.equal((await readLockfile(env.IMBI_LOCKFILE)).packages["@imbi-test/cli-probe"]!.version, "1.0.0");
+
+  const graph = SqliteStore.open(`${work}/data/graph.sqlite`);
+  try {
+    await graph.createOrg({ slug: "acme", name: "Acme" });
+    await graph.createService("acme", {
+      slug: "svc",
+      name: "Svc",
+      vendor: null,
+      base_url: null,
+      account: null,
+      region: null,
+    });
+    await graph.createPlugin("acme", "svc", {
+      slug: "probe",
+      service: "svc",
+      application: null,
+      plugin: "cli-probe",
+      plugin_type: "configuration",
+      label: "Probe",
+      options: {},
+      enabled: true,
+    });
   } finally {
-    await Deno.remove(work, { recursive: true });
+    await graph.close();
   }
+  const used = await run(["remove", "@imbi-test/cli-probe"], 1);
+  assert.match(used.stderr, /Cannot remove "@imbi-test\/cli-probe": Plugin nodes use its entry points/);
+  assert.match(used.stderr, /in use by acme\/svc\/probe \(cli-probe\)/);
+  const forced = await run(["remove", "@imbi-test/cli-probe", "--force"]);
+  assert.match(forced.stdout, /removed @imbi-test\/cli-probe .*lockfile revision 4/);
+  assert.match(forced.stdout, /disabled Plugin node acme\/svc\/probe \(cli-probe\)/);
+
+  const audit = JSON.parse((await run(["audit", "--json"])).stdout) as AuditRecord[];
+  assert.deepEqual(audit.map((a) => [a.action, a.from_revision, a.to_revision, a.actor]), [
+    ["remove", 3, 4, "cli:ops"],
+    ["rollback", 2, 3, "cli:ops"],
+    ["upgrade", 1, 2, "cli:ops"],
+    ["install", 0, 1, "cli:ops"],
+  ]);
+  assert.equal(audit[0]!.detail.force, true);
+  const usage = await run(["rollback", "latest"], 2);
+  assert.match(usage.stderr, /usage: deno task plugins rollback <revision>/);
 });

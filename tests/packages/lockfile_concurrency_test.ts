@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../core/config.ts";
 import { readLockfile } from "../../core/packages/lockfile.ts";
-import { addPackage, packageStoreFor } from "../../core/packages/changes.ts";
+import { addPackage } from "../../core/packages/changes/mod.ts";
+import { packageStoreFor } from "../../core/packages/store.ts";
 import { buildServices } from "../../core/wiring.ts";
 import { createApp } from "../../routes/app.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";

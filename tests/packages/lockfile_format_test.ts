@@ -12,13 +12,9 @@ import {
 } from "../../core/packages/lockfile.ts";
 
 function throwsSyntax(fn: () => unknown): SyntaxError {
-  try {
-    fn();
-  } catch (error) {
-    assert.ok(error instanceof SyntaxError, `expected a SyntaxError, got ${error}`);
-    return error;
-  }
-  throw new assert.AssertionError({ message: "expected a SyntaxError, nothing was thrown" });
+  let thrown: unknown;
+  assert.throws(fn, (error) => (thrown = error) instanceof SyntaxError, "expected a SyntaxError");
+  return thrown as SyntaxError;
 }
 
 const SHA512 = "sha512-" + btoa(String.fromCharCode(...new Uint8Array(64).fill(7)));

@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { loadConfig } from "../../core/config.ts";
 import { isLocalSpecifier, readLockfile } from "../../core/packages/lockfile.ts";
-import { addPackage, packageStoreFor } from "../../core/packages/changes.ts";
+import { addPackage } from "../../core/packages/changes/mod.ts";
+import { packageStoreFor } from "../../core/packages/store.ts";
 import { buildServices } from "../../core/wiring.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
 import { publishFixture } from "../support/npm_publish.ts";
@@ -66,7 +67,10 @@ Deno.test("deno task prefetch fills a fresh data directory so the service starts
     await addPackage("jsr:@imbi-test/jsr-good@^1", { lockfilePath, store: scratch });
     await addPackage(`${FIXTURES}/packages/local-good`, { lockfilePath, store: scratch });
     if (NPM) {
-      await publishFixture(NPM, `${FIXTURES}/admin/probe-v1`, { name: "@imbi-test/prefetch-probe" });
+      await publishFixture(NPM, `${FIXTURES}/admin/probe`, {
+        name: "@imbi-test/prefetch-probe",
+        unlessPublished: true,
+      });
       await addPackage("npm:@imbi-test/prefetch-probe@1", { lockfilePath, store: scratch });
       expected.push("@imbi-test/prefetch-probe");
     }

@@ -11,21 +11,18 @@ import { PackageStore } from "../../core/packages/store.ts";
 import { buildRegistry, type PackageStatus } from "../../core/packages/registry.ts";
 import { inspectBundle } from "../../core/sandbox/inspect.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
+import { FIXTURES as TEST_FIXTURES, lockEntry, ROOT, tempDir } from "./_helpers.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-const FIXTURES = `${ROOT}/tests/fixtures/packages`;
+const FIXTURES = `${TEST_FIXTURES}/packages`;
 
 async function localEntry(dir: string, entryPoints: string[]): Promise<LockEntry> {
   const config = JSON.parse(await Deno.readTextFile(`${FIXTURES}/${dir}/deno.json`));
-  return {
+  return lockEntry({
     specifier: `./tests/fixtures/packages/${dir}`,
     version: config.version,
     integrity: await hashTree(`${FIXTURES}/${dir}`),
     entry_points: entryPoints,
-    source: { kind: "manual" },
-    added_at: "2026-01-01T00:00:00.000Z",
-    added_by: "test",
-  };
+  });
 }
 
 function pkg(registry: { packages: readonly PackageStatus[] }, name: string): PackageStatus {
@@ -35,13 +32,9 @@ function pkg(registry: { packages: readonly PackageStatus[] }, name: string): Pa
 }
 
 async function withStore<T>(fn: (store: PackageStore, jsr: TestJsrRegistry) => Promise<T>): Promise<T> {
-  const data = await Deno.makeTempDir({ prefix: "imbi-registry-test-" });
+  await using data = await tempDir("imbi-registry-test-");
   await using jsr = TestJsrRegistry.start();
-  try {
-    return await fn(new PackageStore(data, { jsrUrl: jsr.url, minPackageAgeMs: 0, projectRoot: ROOT }), jsr);
-  } finally {
-    await Deno.remove(data, { recursive: true });
-  }
+  return await fn(new PackageStore(data.path, { jsrUrl: jsr.url, minPackageAgeMs: 0, projectRoot: ROOT }), jsr);
 }
 
 Deno.test("buildRegistry() gives every entry point a status and reason while the good packages load", async () => {

@@ -1,0 +1,94 @@
+/**
+ * Helpers the package tests share: where the fixtures are, temporary
+ * directories that remove themselves, lock entries with test defaults, the
+ * package store's listing, and refusals of a given kind.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { PackageError } from "../../core/errors.ts";
+import type { LockEntry } from "../../core/packages/lockfile.ts";
+import type { PackageStore } from "../../core/packages/store.ts";
+
+/** The repository root, without a trailing slash. */
+export const ROOT: string = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** `tests/fixtures`, absolute. */
+export const FIXTURES: string = `${ROOT}/tests/fixtures`;
+
+/** A directory that exists until the `await using` scope that holds it ends. */
+export interface TempDir extends AsyncDisposable {
+  /** Its absolute path. */
+  path: string;
+}
+
+/**
+ * Makes a temporary directory, removed with everything in it when the
+ * `await using` scope ends.
+ *
+ * @param prefix The directory name's prefix.
+ * @returns The directory.
+ * @example
+ * ```ts
+ * await using data = await tempDir();
+ * const store = new PackageStore(data.path);
+ * ```
+ */
+export async function tempDir(prefix = "imbi-packages-test-"): Promise<TempDir> {
+  const path = await Deno.makeTempDir({ prefix });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }) };
+}
+
+/**
+ * A lock entry with the test defaults: a manual source, a fixed time, added by `test`.
+ *
+ * @param fields Specifier, version and integrity; entry points default to none.
+ * @returns The entry.
+ */
+export function lockEntry(
+  fields: Pick<LockEntry, "specifier" | "version" | "integrity"> & Partial<LockEntry>,
+): LockEntry {
+  return {
+    specifier: fields.specifier,
+    version: fields.version,
+    integrity: fields.integrity,
+    entry_points: fields.entry_points ?? [],
+    source: fields.source ?? { kind: "manual" },
+    added_at: fields.added_at ?? "2026-01-01T00:00:00.000Z",
+    added_by: fields.added_by ?? "test",
+  };
+}
+
+/**
+ * The package directories in a store, sorted, without its `.staging` area.
+ *
+ * @param store The store.
+ * @returns Directory names; none when the store does not exist yet.
+ */
+export function storeDirs(store: PackageStore): string[] {
+  try {
+    return [...Deno.readDirSync(store.root)].map((e) => e.name).filter((n) => !n.startsWith(".")).sort();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+}
+
+/**
+ * Asserts that a promise rejects with a PackageError of one kind.
+ *
+ * @param promise The operation.
+ * @param kind The kind it must be refused with.
+ * @returns The error, for further assertions on its message and extra.
+ */
+export async function rejectsWith(promise: Promise<unknown>, kind: PackageError["kind"]): Promise<PackageError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof PackageError, String(error));
+    assert.equal(error.kind, kind, error.message);
+    return error;
+  }
+  assert.fail(`expected a PackageError of kind ${kind}`);
+}
