@@ -23,6 +23,20 @@ Deno.test("bearer-token auth on every endpoint but the probes", async (t) => {
       const r = await app.request("POST", "/orgs", { token: app.readToken, body: { slug: "acme", name: "A" } });
       assert.equal(r.status, 403);
     });
+    await t.step("a read token may call exactly the reads: GETs outside /admin and configuration values", async () => {
+      const doc = (await app.request("GET", "/openapi.json", { token: null })).body;
+      for (const [template, methods] of Object.entries<Record<string, { security?: unknown[] }>>(doc.paths)) {
+        const path = template.replace(/\{[^}]+\}/g, "x");
+        for (const [method, operation] of Object.entries(methods)) {
+          const token = operation.security ? null : app.readToken;
+          const r = await app.request(method.toUpperCase(), path, { token, body: method === "get" ? undefined : {} });
+          const read = (method === "get" && !template.startsWith("/admin")) ||
+            (method === "post" && template.endsWith("/configuration/values"));
+          if (operation.security) assert.notEqual(r.status, 401, `${method} ${template}`);
+          else assert.equal(r.status === 403, !read, `${method} ${template}: ${r.status}`);
+        }
+      }
+    });
     await t.step("an unknown route is a 404 problem; a wrong method is 405", async () => {
       const r = await app.request("GET", "/nowhere");
       assert.equal(r.status, 404);

@@ -1,16 +1,19 @@
 import assert from "node:assert/strict";
-import { declaredOperations } from "../../routes/_openapi.ts";
 import { startTestApp } from "../support/test_app.ts";
 
 Deno.test("GET /openapi.json", async (t) => {
   const app = await startTestApp({ packages: [] });
   try {
     const r = await app.request("GET", "/openapi.json", { token: null });
-    await t.step("describes every declared operation", () => {
+    await t.step("describes every operation the app routes", () => {
       assert.equal(r.status, 200);
       assert.equal(r.body.openapi, "3.1.0");
-      for (const op of declaredOperations()) {
-        assert.ok(r.body.paths[op.path]?.[op.method], `${op.method} ${op.path} missing`);
+      const routes = app.hono.routes.filter((route) => route.method !== "ALL");
+      assert.ok(routes.length >= 40, `only ${routes.length} routes`);
+      for (const route of routes) {
+        const path = route.path.replace(/:([A-Za-z0-9_]+)(\{[^/]*\})?/g, "{$1}");
+        const method = route.method.toLowerCase();
+        assert.ok(r.body.paths[path]?.[method], `${method} ${path} missing`);
       }
     });
     await t.step("request bodies are the same schemas that validate", () => {

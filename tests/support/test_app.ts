@@ -69,6 +69,8 @@ export interface TestResponse {
 /** A running service for one test. */
 export interface TestApp {
   services: Services;
+  /** The Hono app itself (its `routes` list every registered handler). */
+  hono: ReturnType<typeof createApp>;
   adminToken: string;
   readToken: string;
   dataDir: string;
@@ -137,6 +139,7 @@ export async function startTestApp(
   const app = createApp({ ...services, version: "test", clock: options.clock ?? (() => new Date()) });
   return {
     services,
+    hono: app,
     adminToken,
     readToken,
     dataDir,
