@@ -16,10 +16,9 @@
 import { type Context, Hono, type Input, type MiddlewareHandler } from "hono";
 import { NotFoundError } from "../core/errors.ts";
 import type { GraphStore } from "../core/graph/store.ts";
-import type { JsonSchema } from "../core/json_schema.ts";
 import type { AppEnv } from "./_deps.ts";
 import { created, deleted, ok, type OperationMiddleware, operations, type QuerySchema } from "./_openapi.ts";
-import { listOf } from "./_schemas.ts";
+import { listOf, type Schema } from "./_schemas.ts";
 
 /** The summaries of a collection's five operations, and the success descriptions of list and read. */
 export interface CrudWords {
@@ -61,11 +60,11 @@ export interface CrudOperations<CB, UB, Q> {
  * @returns The declarations, for {@linkcode crudRoutes}.
  */
 export function crudOperations<
-  const CB extends JsonSchema,
-  const UB extends JsonSchema,
+  const CB extends Schema,
+  const UB extends Schema,
   const Q extends QuerySchema | undefined = undefined,
 >(
-  spec: { tag: string; view: JsonSchema; create: CB; update: UB; query?: Q; words: CrudWords },
+  spec: { tag: string; view: Schema; create: CB; update: UB; query?: Q; words: CrudWords },
 ): CrudOperations<CB, UB, Q> {
   const { view, words } = spec;
   const op = operations(spec.tag);
@@ -77,8 +76,6 @@ export function crudOperations<
     remove: op.admin<undefined, undefined>(words.remove, { success: deleted }),
   };
 }
-
-type Declared<I extends Input> = MiddlewareHandler<AppEnv, string, I>;
 
 /** A collection's paths and the calls behind its five operations. */
 export interface CrudHandlers<C extends string, P extends string, L extends Input, CI extends Input, UI extends Input> {
@@ -108,11 +105,11 @@ export interface CrudHandlers<C extends string, P extends string, L extends Inpu
  */
 export function crudRoutes<C extends string, P extends string, L extends Input, CI extends Input, UI extends Input>(
   ops: {
-    list: Declared<L>;
-    create: Declared<CI>;
-    read: Declared<Input>;
-    update: Declared<UI>;
-    remove: Declared<Input>;
+    list: MiddlewareHandler<AppEnv, string, L>;
+    create: MiddlewareHandler<AppEnv, string, CI>;
+    read: MiddlewareHandler<AppEnv>;
+    update: MiddlewareHandler<AppEnv, string, UI>;
+    remove: MiddlewareHandler<AppEnv>;
   },
   handlers: CrudHandlers<C, P, L, CI, UI>,
 ): Hono<AppEnv> {

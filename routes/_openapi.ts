@@ -22,12 +22,13 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { FromSchema, JSONSchema } from "json-schema-to-ts";
 import { BadRequestError, ValidationError } from "../core/errors.ts";
-import { type JsonSchema, validate } from "../core/json_schema.ts";
+import { type JsonSchema, validate, type ValidationResult } from "../core/json_schema.ts";
 import type { AppEnv } from "./_deps.ts";
 import { type AuthLevel, authorize } from "./_auth.ts";
+import type { Schema } from "./_schemas.ts";
 
 /** Query parameters: name to schema. A parameter that may be repeated has `type: "array"`. */
-export type QuerySchema = Record<string, JsonSchema>;
+export type QuerySchema = Readonly<Record<string, Schema>>;
 
 /** The success response of an operation. */
 export interface Success {
@@ -36,12 +37,12 @@ export interface Success {
   /** What it returns, in words. */
   description: string;
   /** What it returns, as a schema. */
-  schema?: JsonSchema;
+  schema?: Schema;
 }
 
 /** What an operation declares besides its method and path (its route gives those). */
 export interface OperationSpec<
-  B extends JsonSchema | undefined = JsonSchema | undefined,
+  B extends Schema | undefined = Schema | undefined,
   Q extends QuerySchema | undefined = QuerySchema | undefined,
 > {
   /** The OpenAPI tag it is listed under. */
@@ -67,7 +68,7 @@ export interface Operation extends OperationSpec {
 }
 
 /** The TypeScript type of what a (literal) schema validates; defaulted properties are always present. */
-export type JsonOf<S> = JsonSchema extends S ? unknown : S extends JSONSchema ? FromSchema<S> : never;
+export type JsonOf<S> = Schema extends S ? unknown : S extends JSONSchema ? FromSchema<S> : never;
 
 /** The TypeScript type of a validated query: defaulted parameters are always present. */
 export type QueryOf<Q> = JsonOf<{ type: "object"; properties: Q; additionalProperties: false }>;
@@ -77,10 +78,10 @@ export type QueryOf<Q> = JsonOf<{ type: "object"; properties: Q; additionalPrope
  * `c.req.valid("query")`, typed from their schemas.
  */
 export type OperationInput<B, Q> = {
-  out: (B extends JsonSchema ? { json: JsonOf<B> } : Empty) & (Q extends QuerySchema ? { query: QueryOf<Q> } : Empty);
+  out:
+    & (B extends Schema ? { json: JsonOf<B> } : Record<never, never>)
+    & (Q extends QuerySchema ? { query: QueryOf<Q> } : Record<never, never>);
 };
-
-type Empty = Record<never, never>;
 
 /** The middleware an operation declaration is, typed for its handler. */
 export type OperationMiddleware<B, Q> = MiddlewareHandler<AppEnv, string, OperationInput<B, Q>>;
@@ -101,14 +102,14 @@ function operation(spec: OperationSpec): MiddlewareHandler<AppEnv> {
 }
 
 /** What an operation declares besides its tag, auth level and summary. */
-export type OperationDetails<B extends JsonSchema | undefined, Q extends QuerySchema | undefined> = Omit<
+export type OperationDetails<B extends Schema | undefined, Q extends QuerySchema | undefined> = Omit<
   OperationSpec<B, Q>,
   "tag" | "auth" | "summary"
 >;
 
 /** Declares one operation: its summary, then its schemas and success response. */
 export type Declare = <
-  const B extends JsonSchema | undefined = undefined,
+  const B extends Schema | undefined = undefined,
   const Q extends QuerySchema | undefined = undefined,
 >(summary: string, details: OperationDetails<B, Q>) => OperationMiddleware<B, Q>;
 
@@ -139,7 +140,7 @@ export function operations(tag: string): Operations {
  * @param schema Its schema, when documented.
  * @returns The success declaration.
  */
-export function ok(description: string, schema?: JsonSchema): Success {
+export function ok(description: string, schema?: Schema): Success {
   return schema ? { status: 200, description, schema } : { status: 200, description };
 }
 
@@ -150,12 +151,17 @@ export function ok(description: string, schema?: JsonSchema): Success {
  * @param schema Its schema, when documented.
  * @returns The success declaration.
  */
-export function created(description: string, schema?: JsonSchema): Success {
+export function created(description: string, schema?: Schema): Success {
   return schema ? { status: 201, description, schema } : { status: 201, description };
 }
 
 /** The 204 of a delete. */
 export const deleted: Success = { status: 204, description: "Deleted" };
+
+/** Core's validator. It only reads the schema, whose arrays are read-only here in type only. */
+function check(schema: Schema, value: unknown): ValidationResult {
+  return validate(schema as JsonSchema, value);
+}
 
 /**
  * Parses and validates a JSON body.
@@ -163,7 +169,7 @@ export const deleted: Success = { status: 204, description: "Deleted" };
  * @throws {BadRequestError} For malformed JSON or a wrong content type.
  * @throws {ValidationError} With a pointer per bad field.
  */
-async function readBody(c: Context, schema: JsonSchema): Promise<NonNullable<unknown>> {
+async function readBody(c: Context, schema: Schema): Promise<NonNullable<unknown>> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
     throw new BadRequestError("The request body must be JSON (Content-Type: application/json)");
@@ -174,7 +180,7 @@ async function readBody(c: Context, schema: JsonSchema): Promise<NonNullable<unk
   } catch (error) {
     throw new BadRequestError(`The request body is not valid JSON: ${(error as Error).message}`);
   }
-  const result = validate(schema, raw);
+  const result = check(schema, raw);
   if (!result.ok) throw new ValidationError("The request body is not valid", result.errors);
   return result.value ?? {}; // every body schema is an object: never null here
 }
@@ -200,9 +206,9 @@ function readQuery(c: Context, query: QuerySchema): Record<string, unknown> {
       continue;
     }
     const converted = values.map((v) => (schema.type === "integer" && /^-?\d+$/.test(v) ? Number(v) : v));
-    const check = validate(schema, repeatable ? converted : converted[0]);
-    if (!check.ok) errors.push(...check.errors.map((e) => ({ pointer: `/${name}${e.pointer}`, message: e.message })));
-    else out[name] = check.value;
+    const result = check(schema, repeatable ? converted : converted[0]);
+    if (!result.ok) errors.push(...result.errors.map((e) => ({ pointer: `/${name}${e.pointer}`, message: e.message })));
+    else out[name] = result.value;
   }
   if (errors.length > 0) throw new BadRequestError("Invalid query parameters", { errors });
   return out;

@@ -5,12 +5,11 @@
  */
 
 import { type Context, Hono } from "hono";
-import type { JsonSchema } from "../core/json_schema.ts";
 import type { Actor, AppDeps, AppEnv } from "./_deps.ts";
 import { created, ok, operations } from "./_openapi.ts";
-import { listOf, pluginInstall, pluginRollback, pluginUpgrade } from "./_schemas.ts";
+import { listOf, pluginInstall, pluginRollback, pluginUpgrade, type Schema } from "./_schemas.ts";
 
-const entryStatus: JsonSchema = {
+const entryStatus: Schema = {
   type: "object",
   properties: {
     slug: { type: ["string", "null"] },
@@ -18,7 +17,7 @@ const entryStatus: JsonSchema = {
     reason: { type: ["string", "null"] },
   },
 };
-const packageStatus: JsonSchema = {
+const packageStatus: Schema = {
   type: "object",
   properties: {
     name: { type: "string" },
