@@ -68,6 +68,7 @@ export function crudOperations<
 ): CrudOperations<CB, UB, Q> {
   const { view, words } = spec;
   const op = operations(spec.tag);
+  // Type arguments spelled out: inferring them from generic schemas sends FromSchema too deep.
   return {
     list: op.read<undefined, Q>(words.list, { query: spec.query, success: ok(words.many, listOf(view)) }),
     create: op.admin<CB>(words.create, { body: spec.create, success: created("Created", view) }),
