@@ -12,12 +12,17 @@ import type { Tabs } from "../core/tabs.ts";
 
 /** The application's dependencies. */
 export interface AppDeps {
+  /** The graph store. */
   store: GraphStore;
+  /** Directory use cases: credentials, Plugin nodes, bindings. */
   directory: PluginNodes;
+  /** The Configuration and Logs tabs. */
   tabs: Tabs;
+  /** The plugin registry and process pool. */
   runtime: PluginRuntime;
   /** Package operations behind the admin API (install, upgrade, remove, rollback). */
   admin: PackageAdmin;
+  /** The admin token and the read-only tokens. */
   tokens: { admin: string; read: string[] };
   /** The service's version, for `/openapi.json` and `/healthz`. */
   version: string;
@@ -25,15 +30,29 @@ export interface AppDeps {
   clock: () => Date;
 }
 
+/**
+ * How a request's bearer token checked out: the admin token, a read-only
+ * token, none given, or one that matches no token.
+ */
+export type Access = "admin" | "read" | "missing" | "invalid";
+
 /** Per-request values set by the middleware. */
 export type AppEnv = {
-  Variables: { requestId: string; actor: string };
+  Variables: {
+    /** The request id, given or generated; echoed as `x-request-id`. */
+    requestId: string;
+    /** How the bearer token checked out. */
+    access: Access;
+    /** `admin` or `read:<n>`, the token that authenticated (unset otherwise). */
+    actor: string;
+  };
 };
 
 /** Who asked, for the audit log. */
 export interface Actor {
   /** `admin` or `read:<n>`, the token that authenticated. */
   id: string;
+  /** The request id. */
   requestId: string;
 }
 
@@ -42,11 +61,18 @@ export interface Actor {
  * result and throws `PackageError` (409, 422, 502) or `ValidationError`.
  */
 export interface PackageAdmin {
+  /** The curated catalog with what is installed. */
   catalog(): Promise<unknown[]>;
+  /** Installs a package by catalog name or specifier, then reloads. */
   install(request: { catalog?: string; specifier?: string }, actor: Actor): Promise<unknown>;
+  /** Moves a package to another version or range, then reloads. */
   upgrade(packageName: string, version: string, actor: Actor): Promise<unknown>;
+  /** Removes a package (`force` disables the Plugin nodes that use it). */
   remove(packageName: string, options: { force: boolean }, actor: Actor): Promise<unknown>;
+  /** Previous lockfile revisions, newest first. */
   history(): Promise<unknown[]>;
+  /** Restores a previous lockfile revision, then reloads. */
   rollback(revision: number, actor: Actor): Promise<unknown>;
+  /** Every package change, newest first. */
   audit(): Promise<unknown[]>;
 }

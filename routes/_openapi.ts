@@ -1,55 +1,175 @@
 /**
- * The operation table: every route declares its method, path, summary and
- * the JSON Schemas of its body and query here, and both the request
- * validation and `GET /openapi.json` read them from this one place.
+ * The operation table. Every route declares its operation once, between its
+ * path and its handler:
+ *
+ * ```ts
+ * const op = operations("Directory");
+ * const rename = op.admin("Rename an organization", { body: namedUpdate, success: ok("Updated", orgView) });
+ * app.patch("/orgs/:org", rename, async (c) => c.json(await store.updateOrg(c.req.param("org"), c.req.valid("json"))));
+ * ```
+ *
+ * The declaration is the route's first middleware: it enforces the declared
+ * auth level, then validates the query and the body against their JSON
+ * Schemas, and the handler reads both typed from those schemas
+ * (`c.req.valid("query")`, `c.req.valid("json")`) while Hono types the path
+ * parameters from the path. `/openapi.json` is built from the same
+ * declarations, read back from the app's routes with
+ * {@linkcode declaredOperations}.
  *
  * @module
  */
 
-import type { Context } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
+import type { FromSchema, JSONSchema } from "json-schema-to-ts";
 import { BadRequestError, ValidationError } from "../core/errors.ts";
-import { type JsonSchema, validate } from "../core/json_schema.ts";
+import { type JsonSchema, validate, type ValidationResult } from "../core/json_schema.ts";
+import type { AppEnv } from "./_deps.ts";
+import { type AuthLevel, authorize } from "./_auth.ts";
+import type { Schema } from "./_schemas.ts";
 
-/** One documented operation. */
-export interface Operation {
-  method: "get" | "post" | "put" | "patch" | "delete";
+/** Query parameters: name to schema. A parameter that may be repeated has `type: "array"`. */
+export type QuerySchema = Readonly<Record<string, Schema>>;
+
+/** The success response of an operation. */
+export interface Success {
+  /** The status code. */
+  status: number;
+  /** What it returns, in words. */
+  description: string;
+  /** What it returns, as a schema. */
+  schema?: Schema;
+}
+
+/** What an operation declares besides its method and path (its route gives those). */
+export interface OperationSpec<
+  B extends Schema | undefined = Schema | undefined,
+  Q extends QuerySchema | undefined = QuerySchema | undefined,
+> {
+  /** The OpenAPI tag it is listed under. */
+  tag: string;
+  /** One line on what it does. */
+  summary: string;
+  /** Who may call it. */
+  auth: AuthLevel;
+  /** The request body schema, when there is one. */
+  body?: B;
+  /** The query parameters, when there are any. */
+  query?: Q;
+  /** The success response. */
+  success: Success;
+}
+
+/** A declared operation as `/openapi.json` lists it. */
+export interface Operation extends OperationSpec {
+  /** The HTTP method, lower case. */
+  method: string;
   /** OpenAPI style: `/orgs/{org}`. */
   path: string;
-  summary: string;
-  tag: string;
-  /** The request body schema, when there is one. */
-  body?: JsonSchema;
-  /** Query parameters. */
-  query?: Record<string, JsonSchema & { repeatable?: boolean }>;
-  /** Success status and what it returns. */
-  success: { status: number; description: string; schema?: JsonSchema };
-  /** Needs the admin token (otherwise any token). `false` for the public probes. */
-  auth: "admin" | "read" | "none";
 }
 
-const operations: Operation[] = [];
+/** The TypeScript type of what a (literal) schema validates; defaulted properties are always present. */
+export type JsonOf<S> = Schema extends S ? unknown : S extends JSONSchema ? FromSchema<S> : never;
+
+/** The TypeScript type of a validated query: defaulted parameters are always present. */
+export type QueryOf<Q> = JsonOf<{ type: "object"; properties: Q; additionalProperties: false }>;
 
 /**
- * Declares an operation and returns it, with the Hono path for routing.
- *
- * @param operation The declaration.
- * @returns The operation plus `route`, its Hono path (`/orgs/:org`).
+ * What a declared operation hands its handler: `c.req.valid("json")` and
+ * `c.req.valid("query")`, typed from their schemas.
  */
-export function operation(operation: Operation): Operation & { route: string } {
-  operations.push(operation);
-  return { ...operation, route: operation.path.replace(/\{([^}]+)\}/g, ":$1") };
+export type OperationInput<B, Q> = {
+  out:
+    & (B extends Schema ? { json: JsonOf<B> } : Record<never, never>)
+    & (Q extends QuerySchema ? { query: QueryOf<Q> } : Record<never, never>);
+};
+
+/** The middleware an operation declaration is, typed for its handler. */
+export type OperationMiddleware<B, Q> = MiddlewareHandler<AppEnv, string, OperationInput<B, Q>>;
+
+/** The declaration behind each operation middleware. */
+const declarations = new WeakMap<object, OperationSpec>();
+
+function operation(spec: OperationSpec): MiddlewareHandler<AppEnv> {
+  const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
+    const refused = authorize(c, spec.auth);
+    if (refused) return refused;
+    if (spec.query) c.req.addValidatedData("query", readQuery(c, spec.query));
+    if (spec.body) c.req.addValidatedData("json", await readBody(c, spec.body));
+    await next();
+  };
+  declarations.set(middleware, spec);
+  return middleware;
+}
+
+/** What an operation declares besides its tag, auth level and summary. */
+export type OperationDetails<B extends Schema | undefined, Q extends QuerySchema | undefined> = Omit<
+  OperationSpec<B, Q>,
+  "tag" | "auth" | "summary"
+>;
+
+/** Declares one operation: its summary, then its schemas and success response. */
+export type Declare = <
+  const B extends Schema | undefined = undefined,
+  const Q extends QuerySchema | undefined = undefined,
+>(summary: string, details: OperationDetails<B, Q>) => OperationMiddleware<B, Q>;
+
+/** Declares operations under one tag: `admin`, `read` or `none` after who may call them. */
+export type Operations = Record<AuthLevel, Declare>;
+
+/**
+ * Declares operations under one tag. Each declaration is the middleware
+ * that goes between a route's path and its handler.
+ *
+ * @param tag The OpenAPI tag.
+ * @returns One declaring method per auth level.
+ * @example
+ * ```ts
+ * const op = operations("Directory");
+ * app.get("/orgs", op.read("List organizations", { query: pageQuery, success: ok("The organizations") }), handler);
+ * ```
+ */
+export function operations(tag: string): Operations {
+  const declare = (auth: AuthLevel): Declare => (summary, details) => operation({ ...details, tag, summary, auth });
+  return { admin: declare("admin"), read: declare("read"), none: declare("none") };
 }
 
 /**
- * Parses and validates a JSON body against the operation's schema.
+ * A 200 success.
  *
- * @param c The request context.
- * @param op The operation.
- * @returns The body with defaults applied.
+ * @param description What it returns.
+ * @param schema Its schema, when documented.
+ * @returns The success declaration.
+ */
+export function ok(description: string, schema?: Schema): Success {
+  return schema ? { status: 200, description, schema } : { status: 200, description };
+}
+
+/**
+ * A 201 success.
+ *
+ * @param description What it returns.
+ * @param schema Its schema, when documented.
+ * @returns The success declaration.
+ */
+export function created(description: string, schema?: Schema): Success {
+  return schema ? { status: 201, description, schema } : { status: 201, description };
+}
+
+/** The 204 of a delete. */
+export const deleted: Success = { status: 204, description: "Deleted" };
+
+/** Core's validator. It only reads the schema, whose arrays are read-only here in type only. */
+function check(schema: Schema, value: unknown): ValidationResult {
+  return validate(schema as JsonSchema, value);
+}
+
+/**
+ * Parses and validates a JSON body.
+ *
  * @throws {BadRequestError} For malformed JSON or a wrong content type.
  * @throws {ValidationError} With a pointer per bad field.
  */
-export async function readBody<T>(c: Context, op: Operation): Promise<T> {
+async function readBody(c: Context, schema: Schema): Promise<NonNullable<unknown>> {
   const type = c.req.header("content-type") ?? "";
   if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
     throw new BadRequestError("The request body must be JSON (Content-Type: application/json)");
@@ -60,87 +180,125 @@ export async function readBody<T>(c: Context, op: Operation): Promise<T> {
   } catch (error) {
     throw new BadRequestError(`The request body is not valid JSON: ${(error as Error).message}`);
   }
-  const result = validate(op.body ?? {}, raw);
+  const result = check(schema, raw);
   if (!result.ok) throw new ValidationError("The request body is not valid", result.errors);
-  return result.value as T;
+  return result.value ?? {}; // every body schema is an object: never null here
 }
 
 /**
- * Reads and validates query parameters declared by the operation.
+ * Reads and validates query parameters: a list for `type: "array"` ones,
+ * integers converted, defaults applied.
  *
- * @param c The request context.
- * @param op The operation.
- * @returns Parameter name to value (a list for repeatable ones); integers converted.
  * @throws {BadRequestError} With a pointer per bad parameter.
  */
-export function readQuery(c: Context, op: Operation): Record<string, unknown> {
+function readQuery(c: Context, query: QuerySchema): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   const errors: { pointer: string; message: string }[] = [];
-  for (const [name, schema] of Object.entries(op.query ?? {})) {
+  for (const [name, schema] of Object.entries(query)) {
     const values = c.req.queries(name) ?? [];
     if (values.length === 0) {
       if (schema.default !== undefined) out[name] = schema.default;
       continue;
     }
-    if (!schema.repeatable && values.length > 1) {
+    const repeatable = schema.type === "array";
+    if (!repeatable && values.length > 1) {
       errors.push({ pointer: `/${name}`, message: "must be given once" });
       continue;
     }
     const converted = values.map((v) => (schema.type === "integer" && /^-?\d+$/.test(v) ? Number(v) : v));
-    const check = validate(
-      schema.repeatable ? { type: "array", items: schema.items ?? {} } : schema,
-      schema.repeatable ? converted : converted[0],
-    );
-    if (!check.ok) errors.push(...check.errors.map((e) => ({ pointer: `/${name}${e.pointer}`, message: e.message })));
-    else out[name] = check.value;
+    const result = check(schema, repeatable ? converted : converted[0]);
+    if (!result.ok) errors.push(...result.errors.map((e) => ({ pointer: `/${name}${e.pointer}`, message: e.message })));
+    else out[name] = result.value;
   }
   if (errors.length > 0) throw new BadRequestError("Invalid query parameters", { errors });
   return out;
 }
 
+/** Hono's `/orgs/:org` and `/admin/plugins/:package{.+}` as OpenAPI's `/orgs/{org}`. */
+function openApiPath(route: string): string {
+  return route.replace(/:([A-Za-z0-9_]+)(\{[^/]*\})?/g, "{$1}");
+}
+
 /**
- * The OpenAPI 3.1 document of every declared operation.
+ * Every operation an app declares, in the order its routes were added.
+ * Declarations are found on the routes' handlers, so they must be mounted
+ * with `app.route()` from sub-apps without their own `onError`.
  *
+ * @param app The app, with every resource mounted.
+ * @returns The operations.
+ */
+export function declaredOperations(
+  app: { routes: readonly { method: string; path: string; handler: object }[] },
+): Operation[] {
+  return app.routes.flatMap((route) => {
+    const spec = declarations.get(route.handler);
+    return spec ? [{ ...spec, method: route.method.toLowerCase(), path: openApiPath(route.path) }] : [];
+  });
+}
+
+const PROBLEM_SCHEMA = {
+  type: "object",
+  required: ["type", "title", "status", "detail"],
+  properties: {
+    type: { type: "string" },
+    title: { type: "string" },
+    status: { type: "integer" },
+    detail: { type: "string" },
+    errors: {
+      type: "array",
+      items: { type: "object", properties: { pointer: { type: "string" }, message: { type: "string" } } },
+    },
+  },
+};
+
+function operationId(op: Operation): string {
+  const words = op.path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, ch) => (ch ?? "").toUpperCase());
+  return `${op.method}${words}`;
+}
+
+function describe(op: Operation): Record<string, unknown> {
+  const params = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
+    name: m[1],
+    in: "path",
+    required: true,
+    schema: { type: "string" },
+  }));
+  const query = Object.entries(op.query ?? {}).map(([name, schema]) =>
+    schema.type === "array"
+      ? { name, in: "query", required: false, explode: true, schema: { type: "array", items: schema.items ?? {} } }
+      : { name, in: "query", required: false, schema }
+  );
+  const { status, description, schema } = op.success;
+  return {
+    summary: op.summary,
+    tags: [op.tag],
+    operationId: operationId(op),
+    parameters: [...params, ...query],
+    ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: op.body } } } } : {}),
+    responses: {
+      [String(status)]: { description, ...(schema ? { content: { "application/json": { schema } } } : {}) },
+      default: {
+        description: "An RFC 9457 problem",
+        content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+      },
+    },
+    ...(op.auth === "none" ? { security: [] } : {}),
+  };
+}
+
+/**
+ * The OpenAPI 3.1 document of some operations.
+ *
+ * @param operations What {@linkcode declaredOperations} found.
  * @param info Title and version.
  * @returns The document.
  */
-export function openApiDocument(info: { title: string; version: string }): Record<string, unknown> {
+export function openApiDocument(
+  operations: readonly Operation[],
+  info: { title: string; version: string },
+): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of operations) {
-    const params = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
-      name: m[1],
-      in: "path",
-      required: true,
-      schema: { type: "string" },
-    }));
-    const query = Object.entries(op.query ?? {}).map(([name, schema]) => {
-      const { repeatable, ...rest } = schema;
-      return repeatable
-        ? { name, in: "query", required: false, explode: true, schema: { type: "array", items: rest.items ?? {} } }
-        : { name, in: "query", required: false, schema: rest };
-    });
-    paths[op.path] ??= {};
-    paths[op.path]![op.method] = {
-      summary: op.summary,
-      tags: [op.tag],
-      operationId: `${op.method}${
-        op.path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, ch) => (ch ?? "").toUpperCase())
-      }`,
-      parameters: [...params, ...query],
-      ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: op.body } } } } : {}),
-      responses: {
-        [String(op.success.status)]: {
-          description: op.success.description,
-          ...(op.success.schema ? { content: { "application/json": { schema: op.success.schema } } } : {}),
-        },
-        default: {
-          description: "An RFC 9457 problem",
-          content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
-        },
-      },
-      ...(op.auth === "none" ? { security: [] } : {}),
-    };
-  }
+  for (const op of operations) (paths[op.path] ??= {})[op.method] = describe(op);
   return {
     openapi: "3.1.0",
     info,
@@ -148,42 +306,7 @@ export function openApiDocument(info: { title: string; version: string }): Recor
     security: [{ bearer: [] }],
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-      schemas: {
-        Problem: {
-          type: "object",
-          required: ["type", "title", "status", "detail"],
-          properties: {
-            type: { type: "string" },
-            title: { type: "string" },
-            status: { type: "integer" },
-            detail: { type: "string" },
-            errors: {
-              type: "array",
-              items: { type: "object", properties: { pointer: { type: "string" }, message: { type: "string" } } },
-            },
-          },
-        },
-      },
+      schemas: { Problem: PROBLEM_SCHEMA },
     },
   };
 }
-
-/** Every declared operation (for tests that walk the API). */
-export function declaredOperations(): readonly Operation[] {
-  return operations;
-}
-
-/**
- * The path parameters of a request. Routes are declared through
- * {@linkcode operation}, so Hono cannot infer their names; this reads them
- * as plain strings (a declared parameter is always present).
- *
- * @param c The request context.
- * @returns Parameter name to decoded value.
- */
-export function params(c: Context): PathParams {
-  return c.req.param() as unknown as PathParams;
-}
-
-/** Every path parameter name the API declares. */
-export type PathParams = Record<"org" | "pt" | "id" | "svc" | "app" | "plugin" | "key" | "package", string>;

@@ -20,14 +20,21 @@ import {
 } from "../core/errors.ts";
 import { DecryptionError } from "../core/crypto.ts";
 import { log } from "../core/logger.ts";
+import type { AppEnv } from "./_deps.ts";
 
 /** An RFC 9457 problem document. */
 export interface Problem {
+  /** A slug under `https://imbi.dev/problems/`, or a full URI. */
   type: string;
+  /** The same for every problem of the type. */
   title: string;
+  /** The HTTP status. */
   status: number;
+  /** What went wrong this time. */
   detail: string;
+  /** One entry per bad field, with its JSON pointer. */
   errors?: FieldError[];
+  /** Extension members. */
   [extra: string]: unknown;
 }
 
@@ -57,6 +64,20 @@ const PACKAGE_STATUS: Record<PackageError["kind"], number> = {
 };
 
 /**
+ * The problems a request itself causes: type, title and status. Route code
+ * adds the `detail`.
+ */
+export const PROBLEMS = {
+  badRequest: { type: "bad-request", title: "Bad request", status: 400 },
+  unauthorized: { type: "unauthorized", title: "Unauthorized", status: 401 },
+  forbidden: { type: "forbidden", title: "Forbidden", status: 403 },
+  notFound: { type: "not-found", title: "Not found", status: 404 },
+  methodNotAllowed: { type: "method-not-allowed", title: "Method not allowed", status: 405 },
+  conflict: { type: "conflict", title: "Conflict", status: 409 },
+  validation: { type: "validation", title: "Validation failed", status: 422 },
+} satisfies Record<string, Omit<Problem, "detail">>;
+
+/**
  * Builds a problem response.
  *
  * @param problem The document; `type` may be a short slug.
@@ -80,32 +101,18 @@ export function problemResponse(problem: Problem, headers: Record<string, string
  * @param c The request context, for the request id.
  * @returns The response.
  */
-export function errorToResponse(error: unknown, c: Context): Response {
-  const requestId = c.get("requestId" as never) as string | undefined;
+export function errorToResponse(error: unknown, c: Context<AppEnv>): Response {
+  const requestId: string | undefined = c.get("requestId");
   if (error instanceof ValidationError) {
-    return problemResponse({
-      type: "validation",
-      title: "Validation failed",
-      status: 422,
-      detail: error.message,
-      errors: error.errors,
-    });
+    return problemResponse({ ...PROBLEMS.validation, detail: error.message, errors: error.errors });
   }
   if (error instanceof BadRequestError) {
-    return problemResponse({
-      type: "bad-request",
-      title: "Bad request",
-      status: 400,
-      detail: error.message,
-      ...(error.errors.length > 0 ? { errors: error.errors } : {}),
-      ...error.extra,
-    });
+    const errors = error.errors.length > 0 ? { errors: error.errors } : {};
+    return problemResponse({ ...PROBLEMS.badRequest, detail: error.message, ...errors, ...error.extra });
   }
-  if (error instanceof NotFoundError) {
-    return problemResponse({ type: "not-found", title: "Not found", status: 404, detail: error.message });
-  }
+  if (error instanceof NotFoundError) return problemResponse({ ...PROBLEMS.notFound, detail: error.message });
   if (error instanceof ConflictError) {
-    return problemResponse({ type: "conflict", title: "Conflict", status: 409, detail: error.message, ...error.extra });
+    return problemResponse({ ...PROBLEMS.conflict, detail: error.message, ...error.extra });
   }
   if (error instanceof UnavailableError) {
     log.warn("unavailable", { requestId, detail: error.message });

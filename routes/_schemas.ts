@@ -1,6 +1,7 @@
 /**
- * JSON Schemas of request and response bodies. Requests are validated with
- * these and `/openapi.json` publishes the same objects.
+ * JSON Schemas of request and response bodies and of query parameters.
+ * Requests are validated with these, handlers are typed from them, and
+ * `/openapi.json` publishes the same objects.
  *
  * @module
  */
@@ -8,33 +9,59 @@
 import type { JsonSchema } from "../core/json_schema.ts";
 import { SLUG_PATTERN } from "../core/packages/manifest.ts";
 
-const slug: JsonSchema = { type: "string", pattern: SLUG_PATTERN.source, description: "lower-case slug" };
-const name: JsonSchema = { type: "string", minLength: 1, maxLength: 200 };
-const nullableText: JsonSchema = { type: ["string", "null"], maxLength: 500 };
+/** `T` with every property and array read-only, all the way down. */
+export type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepReadonly<U>[]
+  : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+  : T;
+
+/**
+ * A JSON Schema as the routes declare it: core's `JsonSchema`, read-only, so
+ * that a schema written `as const satisfies Schema` keeps its literal type
+ * and what it validates can be typed from it.
+ */
+export type Schema = DeepReadonly<JsonSchema>;
+
+const slug = { type: "string", pattern: SLUG_PATTERN.source, description: "lower-case slug" } as const satisfies Schema;
+const name = { type: "string", minLength: 1, maxLength: 200 } as const satisfies Schema;
+const nullableText = { type: ["string", "null"], maxLength: 500 } as const satisfies Schema;
 
 /** `{items: [...]}` of a list endpoint. */
-export function listOf(item: JsonSchema): JsonSchema {
+export function listOf(item: Schema): Schema {
   return { type: "object", required: ["items"], properties: { items: { type: "array", items: item } } };
 }
 
-/** Organization and project type bodies. */
-export const namedCreate: JsonSchema = {
+/** Paging query of list endpoints. */
+export const pageQuery = {
+  limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
+  offset: { type: "integer", minimum: 0, default: 0 },
+} as const satisfies Record<string, Schema>;
+
+/** Organization and project type bodies, and how responses show them. */
+export const namedCreate = {
   type: "object",
   required: ["slug", "name"],
   properties: { slug, name },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 /** Organization and project type updates. */
-export const namedUpdate: JsonSchema = {
+export const namedUpdate = {
   type: "object",
   required: ["name"],
   properties: { name },
   additionalProperties: false,
-};
+} as const satisfies Schema;
+
+/** The schemas of a collection of slug-and-name items (organizations, project types), for `crudOperations()`. */
+export const namedCollection = {
+  view: namedCreate,
+  create: namedCreate,
+  update: namedUpdate,
+  query: pageQuery,
+} as const;
 
 /** A project create. */
-export const projectCreate: JsonSchema = {
+export const projectCreate = {
   type: "object",
   required: ["slug", "name"],
   properties: {
@@ -44,41 +71,47 @@ export const projectCreate: JsonSchema = {
     project_types: { type: "array", items: slug, maxItems: 50, default: [] },
   },
   additionalProperties: false,
-};
+} as const satisfies Schema;
+
+/** A project as responses show it. */
+export const projectView = {
+  type: "object",
+  properties: { ...projectCreate.properties, id: { type: "string" } },
+} as const satisfies Schema;
 
 /** A project update. */
-export const projectUpdate: JsonSchema = {
+export const projectUpdate = {
   type: "object",
   properties: { slug, name, project_types: { type: "array", items: slug, maxItems: 50 } },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 const serviceFields = {
   vendor: nullableText,
   base_url: { type: ["string", "null"], format: "uri", maxLength: 2000 },
   account: nullableText,
   region: { type: ["string", "null"], pattern: "^[a-z0-9-]{1,40}$" },
-} satisfies Record<string, JsonSchema>;
+} as const satisfies Record<string, Schema>;
 
 /** A third-party service create. */
-export const serviceCreate: JsonSchema = {
+export const serviceCreate = {
   type: "object",
   required: ["slug", "name"],
   properties: { slug, name, ...serviceFields },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 /** A third-party service update. */
-export const serviceUpdate: JsonSchema = {
+export const serviceUpdate = {
   type: "object",
   properties: { name, ...serviceFields },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
-const credentialValue: JsonSchema = { type: "string", minLength: 1, maxLength: 65536 };
+const credentialValue = { type: "string", minLength: 1, maxLength: 65536 } as const satisfies Schema;
 
 /** A service application create: credentials are write-only. */
-export const applicationCreate: JsonSchema = {
+export const applicationCreate = {
   type: "object",
   required: ["slug", "name"],
   properties: {
@@ -87,20 +120,20 @@ export const applicationCreate: JsonSchema = {
     credentials: { type: "object", additionalProperties: credentialValue, default: {} },
   },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 /** A service application update: a credential set to null is removed. */
-export const applicationUpdate: JsonSchema = {
+export const applicationUpdate = {
   type: "object",
   properties: {
     name,
     credentials: { type: "object", additionalProperties: { type: ["string", "null"], minLength: 1, maxLength: 65536 } },
   },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 /** A service application as responses show it. */
-export const applicationView: JsonSchema = {
+export const applicationView = {
   type: "object",
   properties: {
     slug,
@@ -112,10 +145,10 @@ export const applicationView: JsonSchema = {
       additionalProperties: { type: "string" },
     },
   },
-};
+} as const satisfies Schema;
 
 /** A Plugin node create. */
-export const pluginCreate: JsonSchema = {
+export const pluginCreate = {
   type: "object",
   required: ["slug", "plugin", "label"],
   properties: {
@@ -127,10 +160,23 @@ export const pluginCreate: JsonSchema = {
     enabled: { type: "boolean", default: true },
   },
   additionalProperties: false,
-};
+} as const satisfies Schema;
+
+/** A Plugin node as responses show it. */
+export const pluginView = {
+  type: "object",
+  properties: {
+    ...pluginCreate.properties,
+    id: { type: "string" },
+    service: { type: "string" },
+    plugin_type: { type: "string", enum: ["configuration", "logs"] },
+    status: { type: "string", enum: ["loaded", "not_loaded"] },
+    network: { type: "object", properties: { hosts: { type: "array", items: { type: "string" } } } },
+  },
+} as const satisfies Schema;
 
 /** A Plugin node update. */
-export const pluginUpdate: JsonSchema = {
+export const pluginUpdate = {
   type: "object",
   properties: {
     application: { type: ["string", "null"] },
@@ -139,10 +185,10 @@ export const pluginUpdate: JsonSchema = {
     enabled: { type: "boolean" },
   },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 /** The bindings of a project type or project (replace all). */
-export const bindings: JsonSchema = {
+export const bindings = {
   type: "object",
   required: ["bindings"],
   properties: {
@@ -164,17 +210,17 @@ export const bindings: JsonSchema = {
     },
   },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 /** `POST .../configuration/values`. */
-export const configValues: JsonSchema = {
+export const configValues = {
   type: "object",
   properties: { keys: { type: "array", items: { type: "string", minLength: 1, maxLength: 1024 }, maxItems: 1000 } },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 /** `PUT .../configuration/{key}`. */
-export const configPut: JsonSchema = {
+export const configPut = {
   type: "object",
   required: ["value", "data_type"],
   properties: {
@@ -182,58 +228,48 @@ export const configPut: JsonSchema = {
     data_type: { type: "string", minLength: 1, maxLength: 100 },
   },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 /** `POST /admin/plugins`. */
-export const pluginInstall: JsonSchema = {
+export const pluginInstall = {
   type: "object",
   properties: {
     catalog: { type: "string", minLength: 1, maxLength: 214 },
     specifier: { type: "string", minLength: 1, maxLength: 500 },
   },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 /** `PATCH /admin/plugins/{package}`. */
-export const pluginUpgrade: JsonSchema = {
+export const pluginUpgrade = {
   type: "object",
   required: ["version"],
   properties: { version: { type: "string", minLength: 1, maxLength: 100, description: "exact version or range" } },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 /** `POST /admin/plugins/rollback`. */
-export const pluginRollback: JsonSchema = {
+export const pluginRollback = {
   type: "object",
   required: ["revision"],
   properties: { revision: { type: "integer", minimum: 0 } },
   additionalProperties: false,
-};
+} as const satisfies Schema;
 
 /** Query of the logs endpoints. */
 export const logsQuery = {
   start: { type: "string", description: "ISO 8601; default one hour before end" },
   end: { type: "string", description: "ISO 8601; default now" },
-  filter: {
-    type: "string",
-    repeatable: true,
-    items: { type: "string", pattern: "^[^:]+:(eq|ne|contains|starts_with|regex):" },
-  },
-  level: { type: "string", repeatable: true, items: { type: "string", pattern: "^[a-z]{1,20}$" } },
+  filter: { type: "array", items: { type: "string", pattern: "^[^:]+:(eq|ne|contains|starts_with|regex):" } },
+  level: { type: "array", items: { type: "string", pattern: "^[a-z]{1,20}$" } },
   limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
   cursor: { type: "string", maxLength: 4096 },
   source: { type: "string", maxLength: 200 },
   environment: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" },
-} satisfies Record<string, JsonSchema & { repeatable?: boolean }>;
+} as const satisfies Record<string, Schema>;
 
 /** Query shared by tab endpoints. */
-export const tabQuery = {
-  source: logsQuery.source,
-  environment: logsQuery.environment,
-} satisfies Record<string, JsonSchema>;
-
-/** Paging query of list endpoints. */
-export const pageQuery = {
-  limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
-  offset: { type: "integer", minimum: 0, default: 0 },
-} satisfies Record<string, JsonSchema>;
+export const tabQuery = { source: logsQuery.source, environment: logsQuery.environment } as const satisfies Record<
+  string,
+  Schema
+>;

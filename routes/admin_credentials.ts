@@ -8,26 +8,13 @@
 
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "./_deps.ts";
-import { operation } from "./_openapi.ts";
+import { ok, operations } from "./_openapi.ts";
 
-const reencrypt = operation({
-  method: "post",
-  path: "/admin/credentials/reencrypt",
-  summary: "Re-encrypt every stored credential with the current (first) key",
-  tag: "Admin",
-  success: {
-    status: 200,
-    description: "How many applications and values moved to the current key",
-    schema: {
-      type: "object",
-      properties: {
-        key_id: { type: "string" },
-        applications: { type: "integer" },
-        values: { type: "integer" },
-      },
-    },
-  },
-  auth: "admin",
+const reencrypt = operations("Admin").admin("Re-encrypt every stored credential with the current (first) key", {
+  success: ok("How many applications and values moved to the current key", {
+    type: "object",
+    properties: { key_id: { type: "string" }, applications: { type: "integer" }, values: { type: "integer" } },
+  }),
 });
 
 /**
@@ -36,11 +23,9 @@ const reencrypt = operation({
  * @param deps The application's dependencies.
  * @returns The Hono app.
  */
-export function adminCredentialRoutes(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.post(reencrypt.route, async (c) => {
-    const moved = await deps.directory.reencryptAll();
-    return c.json({ key_id: deps.directory.keyring.currentKid, ...moved });
+export function adminCredentialRoutes({ directory }: AppDeps): Hono<AppEnv> {
+  return new Hono<AppEnv>().post("/admin/credentials/reencrypt", reencrypt, async (c) => {
+    const moved = await directory.reencryptAll();
+    return c.json({ key_id: directory.keyring.currentKid, ...moved });
   });
-  return app;
 }

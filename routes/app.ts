@@ -1,14 +1,15 @@
 /**
- * `createApp`: mounts every route file, bearer-token auth, request ids, and
- * the one error mapping.
+ * `createApp`: request ids, bearer-token auth, every resource's routes, the
+ * 404/405 answers and the one error mapping.
  *
  * @module
  */
 
 import { Hono } from "hono";
-import { errorToResponse, problemResponse } from "./_problem.ts";
+import { authenticate, authorize } from "./_auth.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
-import { declaredOperations } from "./_openapi.ts";
+import { declaredOperations, type Operation } from "./_openapi.ts";
+import { errorToResponse, problemResponse, PROBLEMS } from "./_problem.ts";
 import { adminCredentialRoutes } from "./admin_credentials.ts";
 import { adminPluginRoutes } from "./admin_plugins.ts";
 import { bindingRoutes } from "./bindings.ts";
@@ -19,41 +20,19 @@ import { projectTabRoutes } from "./project_tabs.ts";
 import { projectTypeRoutes } from "./project_types.ts";
 import { serviceRoutes } from "./third_party_services.ts";
 
-const encoder = new TextEncoder();
-
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  let diff = a.length ^ b.length;
-  for (let i = 0; i < a.length; i++) diff |= a[i]! ^ (b[i] ?? 0);
-  return diff === 0;
-}
-
-const PUBLIC_PATHS = new Set(["/healthz", "/readyz", "/openapi.json"]);
-const READ_METHODS = new Set(["GET", "HEAD"]);
-
 /**
- * Whether a request is a read that a read-only token may make: GETs outside
- * `/admin`, and asking for configuration values.
- */
-function isRead(method: string, path: string): boolean {
-  if (path.startsWith("/admin")) return false;
-  if (READ_METHODS.has(method)) return true;
-  return method === "POST" && /\/configuration\/values$/.test(path);
-}
-
-/**
- * Builds the HTTP application.
+ * Builds the HTTP application. Every request gets a request id and has its
+ * bearer token checked; each operation then enforces the auth level it
+ * declares. A request no operation matches needs a valid token (unless its
+ * path is one of the public probes') and is answered 405 when its path is
+ * declared for another method, 404 otherwise.
  *
  * @param deps Stores, runtime, tokens and clock.
  * @returns The Hono app; serve `app.fetch`.
  */
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
-  const adminDigest = digest(deps.tokens.admin);
-  const readDigests = Promise.all(deps.tokens.read.map(digest));
+  let operations: readonly Operation[] = [];
 
   app.use(async (c, next) => {
     const given = c.req.header("x-request-id");
@@ -62,47 +41,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.header("x-request-id", requestId);
     await next();
   });
+  app.use(authenticate(deps.tokens));
 
-  app.use(async (c, next) => {
-    if (PUBLIC_PATHS.has(c.req.path)) return await next();
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(\S+)$/i.exec(header);
-    const challenge = { "www-authenticate": 'Bearer realm="imbi"' };
-    if (!match) {
-      return problemResponse({
-        type: "unauthorized",
-        title: "Unauthorized",
-        status: 401,
-        detail: "Send a bearer token: Authorization: Bearer <token>",
-      }, challenge);
-    }
-    const presented = await digest(match[1]!);
-    if (sameBytes(presented, await adminDigest)) {
-      c.set("actor", "admin");
-      return await next();
-    }
-    const readIndex = (await readDigests).findIndex((d) => sameBytes(presented, d));
-    if (readIndex < 0) {
-      return problemResponse(
-        { type: "unauthorized", title: "Unauthorized", status: 401, detail: "The bearer token is not valid" },
-        challenge,
-      );
-    }
-    c.set("actor", `read:${readIndex}`);
-    if (!isRead(c.req.method, c.req.path)) {
-      return problemResponse({
-        type: "forbidden",
-        title: "Forbidden",
-        status: 403,
-        detail: "This token may only read; writes and /admin need the admin token",
-      });
-    }
-    return await next();
-  });
-
+  app.route("/", operationRoutes(deps, { operations: () => operations }));
   for (
     const routes of [
-      operationRoutes,
       orgRoutes,
       projectTypeRoutes,
       projectRoutes,
@@ -115,20 +58,20 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   ) {
     app.route("/", routes(deps));
   }
+  operations = declaredOperations(app);
 
+  const declaredPaths = operations.map((op) => ({
+    pattern: new RegExp(`^${op.path.replace(/\{[^}]+\}/g, "[^/]+")}$`),
+    auth: op.auth,
+  }));
   app.notFound((c) => {
     const path = c.req.path;
-    const known = declaredOperations().some((op) =>
-      new RegExp(`^${op.path.replace(/\{[^}]+\}/g, "[^/]+")}$`).test(path)
-    );
-    return known
-      ? problemResponse({
-        type: "method-not-allowed",
-        title: "Method not allowed",
-        status: 405,
-        detail: `${c.req.method} is not supported on ${path}`,
-      })
-      : problemResponse({ type: "not-found", title: "Not found", status: 404, detail: `No route for ${path}` });
+    const atPath = declaredPaths.filter((p) => p.pattern.test(path));
+    const refused = authorize(c, atPath.length > 0 && atPath.every((p) => p.auth === "none") ? "none" : "read");
+    if (refused) return refused;
+    return atPath.length > 0
+      ? problemResponse({ ...PROBLEMS.methodNotAllowed, detail: `${c.req.method} is not supported on ${path}` })
+      : problemResponse({ ...PROBLEMS.notFound, detail: `No route for ${path}` });
   });
   app.onError((error, c) => errorToResponse(error, c));
   return app;

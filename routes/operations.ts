@@ -6,60 +6,50 @@
 
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "./_deps.ts";
-import { openApiDocument, operation } from "./_openapi.ts";
+import { ok, openApiDocument, type Operation, operations } from "./_openapi.ts";
 
-const TAG = "Operations";
+const op = operations("Operations");
 const ops = {
-  health: operation({
-    method: "get",
-    path: "/healthz",
-    summary: "Liveness: the process answers",
-    tag: TAG,
-    success: { status: 200, description: '`{status: "ok"}`' },
-    auth: "none",
+  health: op.none("Liveness: the process answers", { success: ok('`{status: "ok"}`') }),
+  ready: op.none("Readiness: the graph store answers and the registry is built (503 otherwise)", {
+    success: ok("`{status, store, registry}`"),
   }),
-  ready: operation({
-    method: "get",
-    path: "/readyz",
-    summary: "Readiness: the graph store answers and the registry is built (503 otherwise)",
-    tag: TAG,
-    success: { status: 200, description: "`{status, store, registry}`" },
-    auth: "none",
-  }),
-  openapi: operation({
-    method: "get",
-    path: "/openapi.json",
-    summary: "This API's OpenAPI 3.1 document",
-    tag: TAG,
-    success: { status: 200, description: "The document" },
-    auth: "none",
-  }),
+  openapi: op.none("This API's OpenAPI 3.1 document", { success: ok("The document") }),
 };
 
 /**
  * Operations routes (no token needed).
  *
  * @param deps The application's dependencies.
+ * @param options `operations`: every operation the app declares, for
+ *   `/openapi.json` (read per request, so it may be filled in after mounting).
  * @returns The Hono app.
  */
-export function operationRoutes(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
-  app.get(ops.health.route, (c) => c.json({ status: "ok", version: deps.version }));
-  app.get(ops.ready.route, async (c) => {
-    const registry = deps.runtime.registry;
-    const summary = {
-      generation: registry.generation,
-      revision: registry.revision,
-      loaded: registry.loadedSlugs().length,
-    };
-    try {
-      await deps.store.ping();
-      return c.json({ status: "ready", store: { kind: deps.store.kind, status: "up" }, registry: summary });
-    } catch {
-      c.header("retry-after", "5");
-      return c.json({ status: "not_ready", store: { kind: deps.store.kind, status: "down" }, registry: summary }, 503);
-    }
-  });
-  app.get(ops.openapi.route, (c) => c.json(openApiDocument({ title: "Imbi plugin runtime", version: deps.version })));
-  return app;
+export function operationRoutes(
+  deps: AppDeps,
+  options: { operations: () => readonly Operation[] },
+): Hono<AppEnv> {
+  const { store, runtime, version } = deps;
+  return new Hono<AppEnv>()
+    .get("/healthz", ops.health, (c) => c.json({ status: "ok", version }))
+    .get("/readyz", ops.ready, async (c) => {
+      const registry = runtime.registry;
+      const summary = {
+        generation: registry.generation,
+        revision: registry.revision,
+        loaded: registry.loadedSlugs().length,
+      };
+      try {
+        await store.ping();
+        return c.json({ status: "ready", store: { kind: store.kind, status: "up" }, registry: summary });
+      } catch {
+        c.header("retry-after", "5");
+        return c.json({ status: "not_ready", store: { kind: store.kind, status: "down" }, registry: summary }, 503);
+      }
+    })
+    .get(
+      "/openapi.json",
+      ops.openapi,
+      (c) => c.json(openApiDocument(options.operations(), { title: "Imbi plugin runtime", version })),
+    );
 }

@@ -5,98 +5,52 @@
  * @module
  */
 
-import { Hono } from "hono";
-import type { Context } from "hono";
+import { type Context, Hono } from "hono";
 import type { FilterOp, LogQuery } from "@imbi/plugin-sdk/types";
 import { BadRequestError } from "../core/errors.ts";
-import type { TabRequest } from "../core/tabs.ts";
+import type { TabAnswer, TabRequest } from "../core/tabs.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
-import { operation, params, readBody, readQuery } from "./_openapi.ts";
+import { ok, operations, type QueryOf } from "./_openapi.ts";
 import { configPut, configValues, logsQuery, tabQuery } from "./_schemas.ts";
 
-const TAG = "Tabs";
-const P = "/orgs/{org}/projects/{id}";
+const op = operations("Tabs");
+const histogramQuery = { ...logsQuery, buckets: { type: "integer", minimum: 1, maximum: 500, default: 60 } } as const;
 const ops = {
-  listKeys: operation({
-    method: "get",
-    path: `${P}/configuration`,
-    summary: "Configuration keys (no values)",
-    tag: TAG,
-    query: tabQuery,
-    success: { status: 200, description: "`{source, items, prefix}`" },
-    auth: "read",
-  }),
-  values: operation({
-    method: "post",
-    path: `${P}/configuration/values`,
-    summary: "Configuration values of some or all keys (missing keys omitted)",
-    tag: TAG,
+  listKeys: op.read("Configuration keys (no values)", { query: tabQuery, success: ok("`{source, items, prefix}`") }),
+  values: op.read("Configuration values of some or all keys (missing keys omitted)", {
     query: tabQuery,
     body: configValues,
-    success: { status: 200, description: "`{source, items}`" },
-    auth: "read",
+    success: ok("`{source, items}`"),
   }),
-  put: operation({
-    method: "put",
-    path: `${P}/configuration/{key}`,
-    summary: "Write one configuration key",
-    tag: TAG,
-    query: tabQuery,
-    body: configPut,
-    success: { status: 200, description: "`{source, item}`" },
-    auth: "admin",
-  }),
-  delete: operation({
-    method: "delete",
-    path: `${P}/configuration/{key}`,
-    summary: "Delete one configuration key (idempotent)",
-    tag: TAG,
-    query: tabQuery,
-    success: { status: 200, description: "`{source}`" },
-    auth: "admin",
-  }),
-  logs: operation({
-    method: "get",
-    path: `${P}/logs`,
-    summary: "Search logs, newest first",
-    tag: TAG,
+  put: op.admin("Write one configuration key", { query: tabQuery, body: configPut, success: ok("`{source, item}`") }),
+  delete: op.admin("Delete one configuration key (idempotent)", { query: tabQuery, success: ok("`{source}`") }),
+  logs: op.read("Search logs, newest first", {
     query: logsQuery,
-    success: { status: 200, description: "`{source, entries, next_cursor?, warnings}`" },
-    auth: "read",
+    success: ok("`{source, entries, next_cursor?, warnings}`"),
   }),
-  schema: operation({
-    method: "get",
-    path: `${P}/logs/schema`,
-    summary: "Searchable log fields",
-    tag: TAG,
-    query: tabQuery,
-    success: { status: 200, description: "`{source, fields}`" },
-    auth: "read",
-  }),
-  histogram: operation({
-    method: "get",
-    path: `${P}/logs/histogram`,
-    summary: "Log counts per time bucket",
-    tag: TAG,
-    query: { ...logsQuery, buckets: { type: "integer", minimum: 1, maximum: 500, default: 60 } },
-    success: { status: 200, description: "`{source, buckets}`" },
-    auth: "read",
-  }),
+  schema: op.read("Searchable log fields", { query: tabQuery, success: ok("`{source, fields}`") }),
+  histogram: op.read("Log counts per time bucket", { query: histogramQuery, success: ok("`{source, buckets}`") }),
 };
 
-function tabRequest(c: Context<AppEnv>, query: Record<string, unknown>): TabRequest {
-  return {
-    org: params(c).org,
-    project: params(c).id,
-    source: query.source as string | undefined,
-    environment: query.environment as string | undefined,
-    requestId: c.get("requestId"),
-  };
+/** Where the tab routes hang. */
+const PROJECT = "/orgs/:org/projects/:id";
+
+/** A request to a tab route, with the tab query validated. */
+type TabContext = Context<AppEnv, typeof PROJECT, { out: { query: QueryOf<typeof tabQuery> } }>;
+
+function tabRequest(c: TabContext): TabRequest {
+  const { source, environment } = c.req.valid("query");
+  return { org: c.req.param("org"), project: c.req.param("id"), source, environment, requestId: c.get("requestId") };
 }
 
-function logQuery(query: Record<string, unknown>, now: Date): LogQuery {
-  const parse = (name: string, fallback: number) => {
-    const raw = query[name] as string | undefined;
+/** A tab's answer as the API shows it: the source block and the result under `field`. */
+function reply<T>(answer: TabAnswer<T>, field: string): Record<string, unknown> {
+  return { source: answer.source, [field]: answer.result };
+}
+
+function logQuery(query: QueryOf<typeof logsQuery>, now: Date): LogQuery {
+  const parse = (name: "start" | "end", fallback: number) => {
+    const raw = query[name];
     if (raw === undefined) return fallback;
     const at = Date.parse(raw);
     if (Number.isNaN(at)) {
@@ -113,7 +67,7 @@ function logQuery(query: Record<string, unknown>, now: Date): LogQuery {
       errors: [{ pointer: "/start", message: "must not be after end" }],
     });
   }
-  const filters = ((query.filter as string[] | undefined) ?? []).map((text) => {
+  const filters = (query.filter ?? []).map((text) => {
     const [field, op, ...rest] = text.split(":");
     return { field: field!, op: op as FilterOp, value: rest.join(":") };
   });
@@ -121,9 +75,9 @@ function logQuery(query: Record<string, unknown>, now: Date): LogQuery {
     start: new Date(start).toISOString(),
     end: new Date(end).toISOString(),
     filters,
-    levels: (query.level as string[] | undefined) ?? [],
-    limit: query.limit as number,
-    ...(query.cursor !== undefined ? { cursor: query.cursor as string } : {}),
+    levels: query.level ?? [],
+    limit: query.limit,
+    ...(query.cursor !== undefined ? { cursor: query.cursor } : {}),
   };
 }
 
@@ -134,41 +88,30 @@ function logQuery(query: Record<string, unknown>, now: Date): LogQuery {
  * @returns The Hono app.
  */
 export function projectTabRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { tabs } = deps;
-  const app = new Hono<AppEnv>();
-  app.get(ops.listKeys.route, async (c) => {
-    const answer = await tabs.listKeys(tabRequest(c, readQuery(c, ops.listKeys)));
-    return c.json({ source: answer.source, items: answer.result });
-  });
-  app.post(ops.values.route, async (c) => {
-    const request = tabRequest(c, readQuery(c, ops.values));
-    const body = await readBody<{ keys?: string[] }>(c, ops.values);
-    const answer = await tabs.getValues(request, body.keys);
-    return c.json({ source: answer.source, items: answer.result });
-  });
-  app.put(ops.put.route, async (c) => {
-    const request = tabRequest(c, readQuery(c, ops.put));
-    const body = await readBody<{ value: string; data_type: string }>(c, ops.put);
-    const answer = await tabs.setValue(request, params(c).key, body);
-    return c.json({ source: answer.source, item: answer.result });
-  });
-  app.delete(ops.delete.route, async (c) => {
-    const answer = await tabs.deleteKey(tabRequest(c, readQuery(c, ops.delete)), params(c).key);
-    return c.json({ source: answer.source });
-  });
-  app.get(ops.logs.route, async (c) => {
-    const query = readQuery(c, ops.logs);
-    const answer = await tabs.search(tabRequest(c, query), logQuery(query, deps.clock()));
-    return c.json({ source: answer.source, ...answer.result });
-  });
-  app.get(ops.schema.route, async (c) => {
-    const answer = await tabs.schema(tabRequest(c, readQuery(c, ops.schema)));
-    return c.json({ source: answer.source, fields: answer.result });
-  });
-  app.get(ops.histogram.route, async (c) => {
-    const query = readQuery(c, ops.histogram);
-    const answer = await tabs.histogram(tabRequest(c, query), logQuery(query, deps.clock()), query.buckets as number);
-    return c.json({ source: answer.source, buckets: answer.result });
-  });
-  return app;
+  const { tabs, clock } = deps;
+  return new Hono<AppEnv>()
+    .basePath(PROJECT)
+    .get("/configuration", ops.listKeys, async (c) => c.json(reply(await tabs.listKeys(tabRequest(c)), "items")))
+    .post("/configuration/values", ops.values, async (c) => {
+      const answer = await tabs.getValues(tabRequest(c), c.req.valid("json").keys);
+      return c.json(reply(answer, "items"));
+    })
+    .put("/configuration/:key", ops.put, async (c) => {
+      const answer = await tabs.setValue(tabRequest(c), c.req.param("key"), c.req.valid("json"));
+      return c.json(reply(answer, "item"));
+    })
+    .delete("/configuration/:key", ops.delete, async (c) => {
+      const answer = await tabs.deleteKey(tabRequest(c), c.req.param("key"));
+      return c.json({ source: answer.source });
+    })
+    .get("/logs", ops.logs, async (c) => {
+      const answer = await tabs.search(tabRequest(c), logQuery(c.req.valid("query"), clock()));
+      return c.json({ source: answer.source, ...answer.result });
+    })
+    .get("/logs/schema", ops.schema, async (c) => c.json(reply(await tabs.schema(tabRequest(c)), "fields")))
+    .get("/logs/histogram", ops.histogram, async (c) => {
+      const query = c.req.valid("query");
+      const answer = await tabs.histogram(tabRequest(c), logQuery(query, clock()), query.buckets);
+      return c.json(reply(answer, "buckets"));
+    });
 }

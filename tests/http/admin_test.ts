@@ -1,50 +1,31 @@
 import assert from "node:assert/strict";
 import { startGate } from "../support/gate.ts";
+import { configurationAnswer, seedBoundPlugin } from "../support/seed.ts";
 import { DEMO_PACKAGES, lockLocalPackages, startTestApp } from "../support/test_app.ts";
 import { reloadProbe } from "../fixtures/reload/versions.ts";
 
 Deno.test("GET /admin/plugins", async (t) => {
-  const app = await startTestApp();
-  try {
-    await t.step("lists every package and entry point with its status", async () => {
-      const r = await app.request("GET", "/admin/plugins");
-      assert.equal(r.status, 200, r.text);
-      const names = r.body.items.map((p: { name: string }) => p.name).sort();
-      assert.deepEqual(names, DEMO_PACKAGES.map((p) => p.name).sort());
-      for (const pkg of r.body.items) {
-        assert.equal(pkg.entries[0].status, "loaded", JSON.stringify(pkg));
-      }
-    });
-    await t.step("needs the admin token", async () => {
-      assert.equal((await app.request("GET", "/admin/plugins", { token: app.readToken })).status, 403);
-      assert.equal((await app.request("GET", "/admin/plugins", { token: null })).status, 401);
-    });
-  } finally {
-    await app.close();
-  }
+  await using app = await startTestApp();
+  await t.step("lists every package and entry point with its status", async () => {
+    const r = await app.request("GET", "/admin/plugins");
+    assert.equal(r.status, 200, r.text);
+    const names = r.body.items.map((p: { name: string }) => p.name).sort();
+    assert.deepEqual(names, DEMO_PACKAGES.map((p) => p.name).sort());
+    for (const pkg of r.body.items) {
+      assert.equal(pkg.entries[0].status, "loaded", JSON.stringify(pkg));
+    }
+  });
+  await t.step("needs the admin token", async () => {
+    assert.equal((await app.request("GET", "/admin/plugins", { token: app.readToken })).status, 403);
+    assert.equal((await app.request("GET", "/admin/plugins", { token: null })).status, 401);
+  });
 });
 
 Deno.test("POST /admin/plugins/reload", async (t) => {
   const gate = startGate();
   const app = await startTestApp({ packages: [await reloadProbe(1)] });
   try {
-    const ok = async (method: string, path: string, body?: unknown) => {
-      const r = await app.request(method, path, { body });
-      assert.ok(r.status < 300, `${method} ${path}: ${r.text}`);
-      return r.body;
-    };
-    await ok("POST", "/orgs", { slug: "acme", name: "Acme" });
-    await ok("POST", "/orgs/acme/projects", { slug: "web", name: "Web" });
-    await ok("POST", "/orgs/acme/third-party-services", { slug: "gate", name: "Gate" });
-    const node = await ok("POST", "/orgs/acme/third-party-services/gate/plugins", {
-      slug: "probe",
-      plugin: "reload-probe",
-      label: "Probe",
-      options: { gate_url: gate.url },
-    });
-    await ok("PUT", "/orgs/acme/projects/web/plugins", {
-      bindings: [{ plugin_id: node.id, tab: "configuration", default: true }],
-    });
+    await seedBoundPlugin(app, { plugin: "reload-probe", options: { gate_url: gate.url } });
 
     await t.step(
       "a request in flight finishes on the old handler; new ones use the new one; old processes close",
@@ -62,15 +43,9 @@ Deno.test("POST /admin/plugins/reload", async (t) => {
         assert.equal(reload.body.items[0].version, "2.0.0");
 
         gate.open();
-        const fresh = await app.request("GET", "/orgs/acme/projects/web/configuration");
-        assert.equal(fresh.status, 200, fresh.text);
-        assert.equal(fresh.body.items[0].key, "VERSION_2");
-        assert.equal(fresh.body.source.version, "2.0.0");
-
-        const old = await inFlight;
-        assert.equal(old.status, 200, old.text);
-        assert.equal(old.body.items[0].key, "VERSION_1");
-        assert.equal(old.body.source.version, "1.0.0");
+        const fresh = await configurationAnswer(app.request("GET", "/orgs/acme/projects/web/configuration"));
+        assert.deepEqual(fresh, { key: "VERSION_2", version: "2.0.0" });
+        assert.deepEqual(await configurationAnswer(inFlight), { key: "VERSION_1", version: "1.0.0" });
 
         const deadline = Date.now() + 10_000;
         while (app.services.runtime.pool.list().some((p) => oldKeys.includes(p.key)) && Date.now() < deadline) {

@@ -1,12 +1,12 @@
 import assert from "node:assert/strict";
+import { seedProject } from "../support/seed.ts";
 import { serviceUrl } from "../support/services.ts";
-import { startTestApp } from "../support/test_app.ts";
+import { ROOT, startTestApp } from "../support/test_app.ts";
 import { cloudWatchLogsApi } from "../../plugins/aws/moto.ts";
 
 const moto = serviceUrl("IMBI_TEST_MOTO_URL");
 const keyId = Deno.env.get("IMBI_TEST_MOTO_ACCESS_KEY_ID") ?? "";
 const secretKey = Deno.env.get("IMBI_TEST_MOTO_SECRET_ACCESS_KEY") ?? "";
-const ROOT = new URL("../../", import.meta.url).pathname;
 const AWS = { name: "@imbi/plugin-aws", dir: `${ROOT}plugins/aws`, entryPoints: ["aws-ssm", "aws-cloudwatch-logs"] };
 
 Deno.test({
@@ -16,37 +16,24 @@ Deno.test({
     const app = await startTestApp({ packages: [AWS] });
     const org = `acme-${crypto.randomUUID().slice(0, 8)}`;
     try {
-      const ok = async (method: string, path: string, body: unknown, status = 201) => {
-        const r = await app.request(method, path, { body });
-        assert.equal(r.status, status, `${method} ${path}: ${r.text}`);
-        return r.body;
-      };
-      await ok("POST", "/orgs", { slug: org, name: "Acme" });
-      await ok("POST", `/orgs/${org}/project-types`, { slug: "http-api", name: "HTTP API" });
-      await ok("POST", `/orgs/${org}/projects`, { slug: "web", name: "Web", project_types: ["http-api"] });
-      await ok("POST", `/orgs/${org}/third-party-services`, {
-        slug: "aws-prod",
-        name: "AWS production",
-        vendor: "aws",
-        region: "us-east-1",
+      const service = `/orgs/${org}/third-party-services/aws-prod`;
+      await seedProject(app, org);
+      await app.ok("POST", `/orgs/${org}/third-party-services`, {
+        body: { slug: "aws-prod", name: "AWS production", vendor: "aws", region: "us-east-1" },
       });
-      const app_ = await ok("POST", `/orgs/${org}/third-party-services/aws-prod/applications`, {
-        slug: "imbi",
-        name: "Imbi IAM user",
-        credentials: { access_key_id: keyId, secret_access_key: secretKey },
+      const app_ = await app.ok("POST", `${service}/applications`, {
+        body: {
+          slug: "imbi",
+          name: "Imbi IAM user",
+          credentials: { access_key_id: keyId, secret_access_key: secretKey },
+        },
       });
       assert.deepEqual(app_.credential_fields, ["access_key_id", "secret_access_key"]);
-      const ssm = await ok("POST", `/orgs/${org}/third-party-services/aws-prod/plugins`, {
-        slug: "ssm",
-        plugin: "aws-ssm",
-        label: "Parameter Store",
-        options: { endpoint: moto },
+      const ssm = await app.ok("POST", `${service}/plugins`, {
+        body: { slug: "ssm", plugin: "aws-ssm", label: "Parameter Store", options: { endpoint: moto } },
       });
-      const logs = await ok("POST", `/orgs/${org}/third-party-services/aws-prod/plugins`, {
-        slug: "logs",
-        plugin: "aws-cloudwatch-logs",
-        label: "CloudWatch Logs",
-        options: { endpoint: moto },
+      const logs = await app.ok("POST", `${service}/plugins`, {
+        body: { slug: "logs", plugin: "aws-cloudwatch-logs", label: "CloudWatch Logs", options: { endpoint: moto } },
       });
       await t.step("both capabilities share the service's one application and reach only moto", () => {
         assert.equal(ssm.application, "imbi");
@@ -56,20 +43,24 @@ Deno.test({
         assert.deepEqual(logs.network.hosts, [host]);
       });
       await t.step("a non-secret credential field is shown, the secret one is not", async () => {
-        const r = await app.request("GET", `/orgs/${org}/third-party-services/aws-prod/applications/imbi`);
+        const r = await app.request("GET", `${service}/applications/imbi`);
         assert.deepEqual(Object.keys(r.body.credentials), ["access_key_id"]);
       });
-      await ok("PUT", `/orgs/${org}/project-types/http-api/plugins`, {
-        bindings: [
-          { plugin_id: ssm.id, tab: "configuration", default: true, search_template: "/{org.slug}/{project.slug}/" },
-          { plugin_id: logs.id, tab: "logs", default: true, search_template: "/apps/{org.slug}/{project.slug}" },
-        ],
-      }, 200);
+      await app.ok("PUT", `/orgs/${org}/project-types/http-api/plugins`, {
+        body: {
+          bindings: [
+            { plugin_id: ssm.id, tab: "configuration", default: true, search_template: "/{org.slug}/{project.slug}/" },
+            { plugin_id: logs.id, tab: "logs", default: true, search_template: "/apps/{org.slug}/{project.slug}" },
+          ],
+        },
+      });
       const base = `/orgs/${org}/projects/web`;
 
       await t.step("Configuration tab: write, list and read parameters through aws-ssm", async () => {
-        await ok("PUT", `${base}/configuration/DATABASE_URL`, { value: "postgres://db/web", data_type: "string" }, 200);
-        await ok("PUT", `${base}/configuration/API_KEY`, { value: "k-123", data_type: "secure_string" }, 200);
+        await app.ok("PUT", `${base}/configuration/DATABASE_URL`, {
+          body: { value: "postgres://db/web", data_type: "string" },
+        });
+        await app.ok("PUT", `${base}/configuration/API_KEY`, { body: { value: "k-123", data_type: "secure_string" } });
         const keys = await app.request("GET", `${base}/configuration`);
         assert.equal(keys.status, 200, keys.text);
         assert.equal(keys.body.source.plugin, "aws-ssm");
@@ -80,9 +71,9 @@ Deno.test({
       });
 
       await t.step("Logs tab: newest first from aws-cloudwatch-logs", async () => {
-        const cloudwatch = cloudWatchLogsApi(moto!, { access_key_id: keyId, secret_access_key: secretKey });
         const group = `/apps/${org}/web`;
         const now = Date.now();
+        const cloudwatch = cloudWatchLogsApi(moto!, { access_key_id: keyId, secret_access_key: secretKey });
         await cloudwatch("CreateLogGroup", { logGroupName: group });
         await cloudwatch("CreateLogStream", { logGroupName: group, logStreamName: "web-1" });
         await cloudwatch("PutLogEvents", {
@@ -101,9 +92,9 @@ Deno.test({
       });
 
       await t.step("bad credentials are a 502 that names no secret", async () => {
-        await ok("PATCH", `/orgs/${org}/third-party-services/aws-prod/applications/imbi`, {
-          credentials: { secret_access_key: "wrong-secret-value" },
-        }, 200);
+        await app.ok("PATCH", `${service}/applications/imbi`, {
+          body: { credentials: { secret_access_key: "wrong-secret-value" } },
+        });
         const r = await app.request("GET", `${base}/configuration`);
         assert.equal(r.status, 502, r.text);
         assert.equal(r.body.type, "https://imbi.dev/problems/plugin-credentials-rejected");

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { setLogLevel } from "../../core/logger.ts";
 import { capturedLogs, makeSecret, scanForSecrets, scanStats } from "../support/secret_scan.ts";
+import { seedBoundPlugin } from "../support/seed.ts";
 import { ROOT, startTestApp } from "../support/test_app.ts";
 
 Deno.test("scanForSecrets() fails on a secret in plain, base64 or URI-encoded form", () => {
@@ -18,27 +19,7 @@ Deno.test("a plugin that tries to leak its credential reaches no response and no
   });
   try {
     const secret = makeSecret("leaky-token");
-    const ok = async (method: string, path: string, body: unknown, status = 201) => {
-      const r = await app.request(method, path, { body });
-      assert.equal(r.status, status, r.text);
-      return r.body;
-    };
-    await ok("POST", "/orgs", { slug: "acme", name: "Acme" });
-    await ok("POST", "/orgs/acme/projects", { slug: "web", name: "Web" });
-    await ok("POST", "/orgs/acme/third-party-services", { slug: "vendor", name: "Vendor" });
-    await ok("POST", "/orgs/acme/third-party-services/vendor/applications", {
-      slug: "main",
-      name: "Main",
-      credentials: { api_token: secret },
-    });
-    const node = await ok("POST", "/orgs/acme/third-party-services/vendor/plugins", {
-      slug: "leaky",
-      plugin: "leaky",
-      label: "Leaky",
-    });
-    await ok("PUT", "/orgs/acme/projects/web/plugins", {
-      bindings: [{ plugin_id: node.id, tab: "configuration", default: true }],
-    }, 200);
+    await seedBoundPlugin(app, { plugin: "leaky", credentials: { api_token: secret } });
     const base = "/orgs/acme/projects/web/configuration";
 
     await t.step("a credential returned as data is redacted", async () => {

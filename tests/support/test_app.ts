@@ -7,6 +7,7 @@
  * @module
  */
 
+import assert from "node:assert/strict";
 import { loadConfig } from "../../core/config.ts";
 import { hashTree } from "../../core/packages/integrity.ts";
 import { type LockEntry, updateLockfile } from "../../core/packages/lockfile.ts";
@@ -66,20 +67,44 @@ export interface TestResponse {
   text: string;
 }
 
+/** Options of a test request. */
+export interface RequestOptions {
+  /** JSON-encoded unless a string. */
+  body?: unknown;
+  /** The bearer token: the admin token unless given, `null` for none. */
+  token?: string | null;
+  /** Extra request headers. */
+  headers?: Record<string, string>;
+}
+
 /** A running service for one test. */
 export interface TestApp {
+  /** The services behind the app. */
   services: Services;
+  /** The Hono app itself (its `routes` list every registered handler). */
+  hono: ReturnType<typeof createApp>;
+  /** The admin token. */
   adminToken: string;
+  /** The one read-only token. */
   readToken: string;
+  /** The temporary data directory. */
   dataDir: string;
+  /** The lockfile in it. */
   lockfilePath: string;
   /** Calls the app with the admin token unless `token` is given (`null` for none). */
-  request(
-    method: string,
-    path: string,
-    options?: { body?: unknown; token?: string | null; headers?: Record<string, string> },
-  ): Promise<TestResponse>;
+  request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
+  /**
+   * Calls the app and asserts the answer is `status` (by default 201 for a
+   * POST, 200 otherwise).
+   *
+   * @returns The parsed body.
+   */
+  // deno-lint-ignore no-explicit-any
+  ok(method: string, path: string, options?: RequestOptions & { status?: number }): Promise<any>;
+  /** Stops the service and removes its data directory. */
   close(): Promise<void>;
+  /** {@linkcode TestApp.close}, for `await using app = await startTestApp()`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /**
@@ -135,38 +160,47 @@ export async function startTestApp(
   const store = options.store ?? await e2eStore();
   const services = await buildServices(config, store ? { store } : {});
   const app = createApp({ ...services, version: "test", clock: options.clock ?? (() => new Date()) });
+  const request: TestApp["request"] = async (method, path, { body, token, headers = {} } = {}) => {
+    const sent: Record<string, string> = { ...headers };
+    if (token !== null) sent.authorization = `Bearer ${token ?? adminToken}`;
+    const init: RequestInit = { method, headers: sent };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      sent["content-type"] ??= "application/json";
+    }
+    const response = await app.request(path, init);
+    const text = await response.text();
+    countResponse();
+    scanForSecrets(text, `the response to ${method} ${path}`);
+    for (const [name, value] of response.headers) {
+      scanForSecrets(`${name}: ${value}`, `a header of ${method} ${path}`);
+    }
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: response.status, headers: response.headers, body: parsed, text };
+  };
+  const close = async () => {
+    await services.close();
+    await Deno.remove(dataDir, { recursive: true });
+  };
   return {
     services,
+    hono: app,
     adminToken,
     readToken,
     dataDir,
     lockfilePath,
-    async request(method, path, { body, token, headers = {} } = {}) {
-      const sent: Record<string, string> = { ...headers };
-      if (token !== null) sent.authorization = `Bearer ${token ?? adminToken}`;
-      const init: RequestInit = { method, headers: sent };
-      if (body !== undefined) {
-        init.body = typeof body === "string" ? body : JSON.stringify(body);
-        sent["content-type"] ??= "application/json";
-      }
-      const response = await app.request(path, init);
-      const text = await response.text();
-      countResponse();
-      scanForSecrets(text, `the response to ${method} ${path}`);
-      for (const [name, value] of response.headers) {
-        scanForSecrets(`${name}: ${value}`, `a header of ${method} ${path}`);
-      }
-      let parsed: unknown = undefined;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      return { status: response.status, headers: response.headers, body: parsed, text };
+    request,
+    async ok(method, path, { status = method === "POST" ? 201 : 200, ...options } = {}) {
+      const response = await request(method, path, options);
+      assert.equal(response.status, status, `${method} ${path}: ${response.text}`);
+      return response.body;
     },
-    async close() {
-      await services.close();
-      await Deno.remove(dataDir, { recursive: true });
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
