@@ -9,10 +9,14 @@
  */
 
 import type { PluginManifest } from "@imbi/plugin-sdk/types";
-import { type FieldError, ValidationError } from "./errors.ts";
-import type { GraphStore, ServiceApplication } from "./graph/store.ts";
+import { ConflictError, type FieldError, PreconditionFailedError, ValidationError } from "./errors.ts";
+import { etagOf, type Tagged, tagged } from "./graph/etag.ts";
+import type { ApplicationPatch, GraphStore, PluginNode, ServiceApplication, WriteOptions } from "./graph/store.ts";
 import { Keyring } from "./crypto.ts";
 import { credentialFields } from "./packages/manifest.ts";
+
+/** How often a re-encryption reads an application again after a concurrent write. */
+const REENCRYPT_ATTEMPTS = 5;
 
 /** Finds the manifest of a loaded entry point by its slug. */
 export type ManifestLookup = (slug: string) => PluginManifest | undefined;
@@ -160,59 +164,66 @@ export class Credentials {
    * @param org Organization slug.
    * @param service Service slug.
    * @param input Slug, name and plaintext credentials.
-   * @returns The view of the stored application.
+   * @returns The view of the stored application, with its ETag.
    */
-  async createApplication(org: string, service: string, input: ApplicationCreate): Promise<ApplicationView> {
+  async createApplication(org: string, service: string, input: ApplicationCreate): Promise<Tagged<ApplicationView>> {
     const credentials = await this.#encrypt(org, service, input.slug, input.credentials);
     const app = await this.#store.createApplication(org, service, { slug: input.slug, name: input.name, credentials });
-    return await this.applicationView(org, service, app);
+    return tagged(app, await this.applicationView(org, service, app));
   }
 
   /**
    * Updates an application: a credential set to `null` is removed, others are
-   * replaced. Refuses a change that leaves a Plugin node using the
-   * application without a required field.
+   * replaced, the rest kept. The new values are encrypted first; the merge
+   * into the stored map and the check that every Plugin node using the
+   * application keeps its required fields run in one store transaction, so
+   * concurrent updates of different fields all survive.
    *
    * @param org Organization slug.
    * @param service Service slug.
    * @param slug Application slug.
    * @param patch New name and credential changes.
-   * @returns The view of the stored application.
+   * @param options `ifMatch`, to write only over the state the caller read.
+   * @returns The view of the stored application, with its ETag.
    * @throws {NotFoundError} For an unknown org, service or application.
    * @throws {ValidationError} Naming the Plugin node and the missing fields.
+   * @throws {PreconditionFailedError} When `ifMatch` does not hold.
    */
   async updateApplication(
     org: string,
     service: string,
     slug: string,
     patch: ApplicationUpdate,
-  ): Promise<ApplicationView> {
-    const current = await this.#store.getApplication(org, service, slug);
-    const credentials = { ...current.credentials };
-    if (patch.credentials) {
-      for (const [field, value] of Object.entries(patch.credentials)) {
-        if (value === null) delete credentials[field];
-        else credentials[field] = await this.#keyring.encrypt(value, credentialContext(org, service, slug, field));
-      }
-      const errors: FieldError[] = [];
-      for (const node of await this.#store.listPlugins(org, service)) {
-        if (node.application !== slug) continue;
-        const missing = missingCredentials(this.#manifest(node.plugin), credentials);
-        if (missing.length > 0) {
-          errors.push({
-            pointer: "/credentials",
-            message: `Plugin "${node.slug}" (${node.plugin}) needs ${missing.map((m) => `"${m}"`).join(", ")}`,
-          });
-        }
-      }
-      if (errors.length > 0) {
-        throw new ValidationError("The change leaves plugins without required credentials", errors);
+    options: WriteOptions = {},
+  ): Promise<Tagged<ApplicationView>> {
+    const changes: Record<string, string | null> = {};
+    for (const [field, value] of Object.entries(patch.credentials ?? {})) {
+      changes[field] = value === null
+        ? null
+        : await this.#keyring.encrypt(value, credentialContext(org, service, slug, field));
+    }
+    const update: ApplicationPatch = { credential_changes: changes };
+    if (patch.name !== undefined) update.name = patch.name;
+    const check = patch.credentials
+      ? (next: ServiceApplication, users: PluginNode[]) => this.#complete(next, users)
+      : undefined;
+    const app = await this.#store.updateApplication(org, service, slug, update, { ...options, check });
+    return tagged(app, await this.applicationView(org, service, app));
+  }
+
+  /** Refuses credentials that leave a Plugin node using the application without a required field. */
+  #complete(app: ServiceApplication, users: PluginNode[]): void {
+    const errors: FieldError[] = [];
+    for (const node of users) {
+      const missing = missingCredentials(this.#manifest(node.plugin), app.credentials);
+      if (missing.length > 0) {
+        errors.push({
+          pointer: "/credentials",
+          message: `Plugin "${node.slug}" (${node.plugin}) needs ${missing.map((m) => `"${m}"`).join(", ")}`,
+        });
       }
     }
-    const next: Partial<Omit<ServiceApplication, "slug">> = { credentials };
-    if (patch.name !== undefined) next.name = patch.name;
-    const app = await this.#store.updateApplication(org, service, slug, next);
-    return await this.applicationView(org, service, app);
+    if (errors.length > 0) throw new ValidationError("The change leaves plugins without required credentials", errors);
   }
 
   /**
@@ -227,18 +238,43 @@ export class Credentials {
     for (const org of (await this.#store.exportAll()).organizations) {
       for (const service of org.services) {
         for (const app of service.applications) {
-          const stale = Object.entries(app.credentials).filter(([, c]) =>
-            Keyring.kidOf(c) !== this.#keyring.currentKid
-          );
-          if (stale.length === 0) continue;
-          const plain = await this.decryptCredentials(org.slug, service.slug, app);
-          const credentials = await this.#encrypt(org.slug, service.slug, app.slug, plain);
-          await this.#store.updateApplication(org.slug, service.slug, app.slug, { credentials });
-          applications++;
-          values += stale.length;
+          const moved = await this.#reencrypt(org.slug, service.slug, app);
+          if (moved > 0) applications++;
+          values += moved;
         }
       }
     }
     return { applications, values };
+  }
+
+  /**
+   * Moves one application's values to the current key: a compare-and-set on
+   * the state it read, read again when a concurrent write got in first, so
+   * a credential changed meanwhile is never overwritten with its old value.
+   *
+   * @returns How many values were not under the current key.
+   */
+  async #reencrypt(org: string, service: string, read: ServiceApplication): Promise<number> {
+    let app: ServiceApplication | null = read;
+    for (let attempt = 1; app; attempt++) {
+      const stale = Object.values(app.credentials).filter((c) => Keyring.kidOf(c) !== this.#keyring.currentKid);
+      if (stale.length === 0) return 0;
+      const plain = await this.decryptCredentials(org, service, app);
+      const credentials = await this.#encrypt(org, service, app.slug, plain);
+      try {
+        await this.#store.updateApplication(org, service, app.slug, { credentials }, { ifMatch: [etagOf(app)] });
+        return stale.length;
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+        if (attempt >= REENCRYPT_ATTEMPTS) {
+          throw new ConflictError(
+            `Application "${app.slug}" of service "${service}" kept changing during re-encryption; run it again`,
+            { cause: error },
+          );
+        }
+        app = await this.#store.findApplication(org, service, app.slug);
+      }
+    }
+    return 0; // deleted meanwhile: nothing left to move
   }
 }

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { IfMatch } from "../core/graph/etag.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
 import type { PluginRuntime } from "../core/runtime.ts";
@@ -45,6 +46,8 @@ export type AppEnv = {
     access: Access;
     /** `admin` or `read:<n>`, the token that authenticated (unset otherwise). */
     actor: string;
+    /** The parsed `If-Match` of an operation that declares it (unset when absent). */
+    ifMatch: IfMatch | undefined;
   };
 };
 

@@ -5,8 +5,10 @@
  */
 
 import type { Hono } from "hono";
+import { tagged } from "../core/graph/etag.ts";
 import { crudOperations, crudRoutes } from "./_crud.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
+import { writeOptions } from "./_etag.ts";
 import { namedCollection } from "./_schemas.ts";
 
 const ops = crudOperations({
@@ -37,9 +39,12 @@ export function projectTypeRoutes({ store }: AppDeps): Hono<AppEnv> {
       await store.getOrg(c.req.param("org"));
       return await store.listProjectTypes(c.req.param("org"), c.req.valid("query"));
     },
-    create: (c) => store.createProjectType(c.req.param("org"), c.req.valid("json")),
-    read: (c) => store.getProjectType(c.req.param("org"), c.req.param("pt")),
-    update: (c) => store.updateProjectType(c.req.param("org"), c.req.param("pt"), c.req.valid("json")),
-    remove: (c) => store.deleteProjectType(c.req.param("org"), c.req.param("pt")),
+    create: async (c) => tagged(await store.createProjectType(c.req.param("org"), c.req.valid("json"))),
+    read: async (c) => tagged(await store.getProjectType(c.req.param("org"), c.req.param("pt"))),
+    update: async (c) => {
+      const { org, pt } = c.req.param();
+      return tagged(await store.updateProjectType(org, pt, c.req.valid("json"), writeOptions(c)));
+    },
+    remove: (c) => store.deleteProjectType(c.req.param("org"), c.req.param("pt"), writeOptions(c)),
   });
 }

@@ -13,6 +13,7 @@
 import type { PluginType } from "@imbi/plugin-sdk/types";
 import { type FieldError, ValidationError } from "../errors.ts";
 import type {
+  ApplicationPatch,
   Binding,
   Page,
   PluginNode,
@@ -126,21 +127,20 @@ export function newApplication(app: ServiceApplication): ServiceApplication {
 }
 
 /**
- * An application after an update: `credentials` replaces the whole map.
+ * An application after an update: `credentials` replaces the whole map, then
+ * `credential_changes` sets (a ciphertext) or removes (null) single fields.
  *
  * @param current The stored application.
  * @param patch The changes.
  * @returns The application to store.
  */
-export function patchApplication(
-  current: ServiceApplication,
-  patch: Partial<Omit<ServiceApplication, "slug">>,
-): ServiceApplication {
-  return {
-    slug: current.slug,
-    name: patch.name ?? current.name,
-    credentials: patch.credentials === undefined ? current.credentials : { ...patch.credentials },
-  };
+export function patchApplication(current: ServiceApplication, patch: ApplicationPatch): ServiceApplication {
+  const credentials = { ...(patch.credentials ?? current.credentials) };
+  for (const [field, sealed] of Object.entries(patch.credential_changes ?? {})) {
+    if (sealed === null) delete credentials[field];
+    else credentials[field] = sealed;
+  }
+  return { slug: current.slug, name: patch.name ?? current.name, credentials };
 }
 
 /**

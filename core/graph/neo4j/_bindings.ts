@@ -5,7 +5,8 @@
  * @module
  */
 
-import { notFound } from "../messages.ts";
+import { assertIfMatch } from "../etag.ts";
+import { bindingSetName, notFound } from "../messages.ts";
 import { type Ambiguity, ambiguityMessage } from "../resolution.ts";
 import {
   type ApplicationRow,
@@ -29,6 +30,7 @@ import type {
   Resolution,
   SelectionReason,
   ThirdPartyService,
+  WriteOptions,
 } from "../store.ts";
 import { one, run, type Tx } from "./_db.ts";
 import * as find from "./_lookups.ts";
@@ -37,8 +39,16 @@ import { Q } from "./queries.ts";
 import { EFFECTIVE_BINDINGS } from "./resolution.ts";
 
 /** Replaces a scope's bindings, holding the scope node's lock; returns them as stored. */
-export async function replaceBindings(tx: Tx, scope: BindingScope, bindings: Binding[]): Promise<Binding[]> {
+export async function replaceBindings(
+  tx: Tx,
+  scope: BindingScope,
+  bindings: Binding[],
+  options: WriteOptions = {},
+): Promise<Binding[]> {
   const key = await find.scope(tx, scope, { lock: true });
+  if (options.ifMatch) {
+    assertIfMatch(options.ifMatch, await find.readBindings(tx, key), bindingSetName(key.label, key.org));
+  }
   const ids = new Set<string>();
   for (const b of bindings) {
     if (typeof b.plugin_id === "string") ids.add(b.plugin_id);

@@ -143,17 +143,19 @@ export async function application(tx: Tx, ref: InService, options: LockOption = 
 }
 
 /** A Plugin node by id, else slug, or null (also for an unknown org or service). */
-export async function findPlugin(tx: Tx, ref: InService): Promise<PluginNode | null> {
-  const row = await one(tx, Q.getPlugin, { org: ref.org, service: ref.service, plugin: ref.slug });
+export async function findPlugin(tx: Tx, ref: InService, options: LockOption = {}): Promise<PluginNode | null> {
+  const row = await one(tx, options.lock ? Q.lockPlugin : Q.getPlugin, {
+    org: ref.org,
+    service: ref.service,
+    plugin: ref.slug,
+  });
   return row ? toPluginNode(row.get("plugin")) : null;
 }
 
 /** A Plugin node by id, else slug; 404 for it, its service or its org. */
 export async function plugin(tx: Tx, ref: InService, options: LockOption = {}): Promise<PluginNode> {
   await service(tx, { org: ref.org, slug: ref.service });
-  const node = await findPlugin(tx, ref) ?? raise(notFound("plugin", ref));
-  if (options.lock) await run(tx, Q.lockPlugin, { id: node.id });
-  return node;
+  return await findPlugin(tx, ref, options) ?? raise(notFound("plugin", ref));
 }
 
 /** Project-type slugs deduplicated and sorted; 404 for one the org lacks. */

@@ -7,10 +7,18 @@
  */
 
 import neo4j from "neo4j-driver";
-import { alreadyExists, assertOrgEmpty, assertProjectTypeUnused, idTaken, type OrgHoldings } from "../messages.ts";
+import { assertIfMatch } from "../etag.ts";
+import {
+  alreadyExists,
+  assertOrgEmpty,
+  assertProjectTypeUnused,
+  idTaken,
+  nodeName,
+  type OrgHoldings,
+} from "../messages.ts";
 import { type ProjectRow, slugAndName, toProject } from "../rows.ts";
 import { paging } from "../rules.ts";
-import type { Organization, Page, Project, ProjectInput, ProjectType } from "../store.ts";
+import type { Organization, Page, Project, ProjectInput, ProjectType, WriteOptions } from "../store.ts";
 import { one, run, type Tx } from "./_db.ts";
 import * as find from "./_lookups.ts";
 import { Q } from "./queries.ts";
@@ -36,20 +44,28 @@ export async function createOrg(tx: Tx, input: Organization): Promise<Organizati
   return value;
 }
 
-/** Renames an organization. */
+/** An organization with its write lock held, after `ifMatch` held for it. */
+async function lockedOrg(tx: Tx, slug: string, options: WriteOptions): Promise<Organization> {
+  const current = await find.org(tx, slug, { lock: true });
+  assertIfMatch(options.ifMatch, current, nodeName("org", { slug }));
+  return current;
+}
+
+/** Renames an organization, holding its lock. */
 export async function updateOrg(
   tx: Tx,
   slug: string,
   patch: Partial<Omit<Organization, "slug">>,
+  options: WriteOptions = {},
 ): Promise<Organization> {
-  const current = await find.org(tx, slug);
+  const current = await lockedOrg(tx, slug, options);
   const row = await one(tx, Q.updateOrg, { org: slug, name: patch.name ?? current.name });
   return slugAndName(row!.toObject() as Organization);
 }
 
 /** Deletes an empty organization, holding its lock. */
-export async function deleteOrg(tx: Tx, slug: string): Promise<void> {
-  await find.org(tx, slug, { lock: true });
+export async function deleteOrg(tx: Tx, slug: string, options: WriteOptions = {}): Promise<void> {
+  await lockedOrg(tx, slug, options);
   assertOrgEmpty(slug, (await one(tx, Q.orgHoldings, { org: slug }))!.toObject() as OrgHoldings);
   await run(tx, Q.deleteOrg, { org: slug });
 }
@@ -73,20 +89,36 @@ export async function createProjectType(tx: Tx, org: string, input: ProjectType)
   return value;
 }
 
-/** Renames a project type. */
+/** A project type with its write lock held, after `ifMatch` held for it. */
+async function lockedProjectType(
+  tx: Tx,
+  ref: { org: string; slug: string },
+  options: WriteOptions,
+): Promise<ProjectType> {
+  const current = await find.projectType(tx, ref, { lock: true });
+  assertIfMatch(options.ifMatch, current, nodeName("project_type", ref));
+  return current;
+}
+
+/** Renames a project type, holding its lock. */
 export async function updateProjectType(
   tx: Tx,
   ref: { org: string; slug: string },
   patch: Partial<Omit<ProjectType, "slug">>,
+  options: WriteOptions = {},
 ): Promise<ProjectType> {
-  const current = await find.projectType(tx, ref);
+  const current = await lockedProjectType(tx, ref, options);
   const row = await one(tx, Q.updateProjectType, { ...ref, name: patch.name ?? current.name });
   return slugAndName(row!.toObject() as ProjectType);
 }
 
 /** Deletes a project type no project has, with its bindings, holding its lock. */
-export async function deleteProjectType(tx: Tx, ref: { org: string; slug: string }): Promise<void> {
-  await find.projectType(tx, ref, { lock: true });
+export async function deleteProjectType(
+  tx: Tx,
+  ref: { org: string; slug: string },
+  options: WriteOptions = {},
+): Promise<void> {
+  await lockedProjectType(tx, ref, options);
   assertProjectTypeUnused(
     ref.slug,
     (await run(tx, Q.projectsOfType, ref)).records.map((r) => r.get("slug") as string),
@@ -115,14 +147,22 @@ export async function createProject(tx: Tx, org: string, input: ProjectInput): P
   return { id, slug: input.slug, name: input.name, project_types: types };
 }
 
+/** A project with its write lock held, after `ifMatch` held for it. */
+async function lockedProject(tx: Tx, ref: { org: string; slug: string }, options: WriteOptions): Promise<Project> {
+  const current = await find.project(tx, ref, { lock: true });
+  assertIfMatch(options.ifMatch, current, nodeName("project", ref));
+  return current;
+}
+
 /** Patches name, slug and the set of project types, holding the project's lock. */
 export async function updateProject(
   tx: Tx,
   ref: { org: string; slug: string },
   patch: Partial<Omit<ProjectInput, "id">>,
+  options: WriteOptions = {},
 ): Promise<Project> {
   const { org } = ref;
-  const current = await find.project(tx, ref, { lock: true });
+  const current = await lockedProject(tx, ref, options);
   const slug = patch.slug ?? current.slug;
   if (slug !== current.slug && await one(tx, Q.projectSlugTaken, { org, slug })) {
     throw alreadyExists("project", { org, slug });
@@ -135,8 +175,12 @@ export async function updateProject(
   return toProject((await one(tx, Q.projectById, { org, id: current.id }))!.get("project"));
 }
 
-/** Deletes a project with its bindings. */
-export async function deleteProject(tx: Tx, ref: { org: string; slug: string }): Promise<void> {
-  const p = await find.project(tx, ref);
+/** Deletes a project with its bindings, holding its lock. */
+export async function deleteProject(
+  tx: Tx,
+  ref: { org: string; slug: string },
+  options: WriteOptions = {},
+): Promise<void> {
+  const p = await lockedProject(tx, ref, options);
   await run(tx, Q.deleteProject, { org: ref.org, id: p.id });
 }

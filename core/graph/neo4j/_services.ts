@@ -6,6 +6,7 @@
  * @module
  */
 
+import { assertIfMatch } from "../etag.ts";
 import {
   alreadyExists,
   assertApplicationUnused,
@@ -13,6 +14,7 @@ import {
   assertServiceEmpty,
   type BindingUser,
   idTaken,
+  nodeName,
 } from "../messages.ts";
 import { type ApplicationRow, type PluginRow, toApplication, toPluginNode } from "../rows.ts";
 import {
@@ -25,13 +27,17 @@ import {
   toService,
 } from "../rules.ts";
 import type {
+  ApplicationPatch,
+  ApplicationWriteOptions,
   Page,
   PluginNode,
   PluginNodeInput,
   PluginNodePatch,
   PluginNodeRef,
+  PluginWriteOptions,
   ServiceApplication,
   ThirdPartyService,
+  WriteOptions,
 } from "../store.ts";
 import { one, run, type Tx } from "./_db.ts";
 import * as find from "./_lookups.ts";
@@ -53,19 +59,35 @@ export async function createService(tx: Tx, org: string, svc: ThirdPartyService)
   return value;
 }
 
-/** Patches a service; `null` clears an optional field. */
+/** A service with its write lock held, after `ifMatch` held for it. */
+async function lockedService(
+  tx: Tx,
+  ref: { org: string; slug: string },
+  options: WriteOptions,
+): Promise<ThirdPartyService> {
+  const current = await find.service(tx, ref, { lock: true });
+  assertIfMatch(options.ifMatch, current, nodeName("service", ref));
+  return current;
+}
+
+/** Patches a service, holding its lock; `null` clears an optional field. */
 export async function updateService(
   tx: Tx,
   ref: { org: string; slug: string },
   patch: Partial<Omit<ThirdPartyService, "slug">>,
+  options: WriteOptions = {},
 ): Promise<ThirdPartyService> {
-  const next = patchService(await find.service(tx, ref), patch);
+  const next = patchService(await lockedService(tx, ref, options), patch);
   return toService((await one(tx, Q.updateService, { org: ref.org, ...next }))!.get("service"));
 }
 
 /** Deletes a service without applications and Plugin nodes, holding its lock. */
-export async function deleteService(tx: Tx, ref: { org: string; slug: string }): Promise<void> {
-  await find.service(tx, ref, { lock: true });
+export async function deleteService(
+  tx: Tx,
+  ref: { org: string; slug: string },
+  options: WriteOptions = {},
+): Promise<void> {
+  await lockedService(tx, ref, options);
   const row = (await one(tx, Q.serviceHoldings, ref))!;
   assertServiceEmpty(ref.slug, { applications: row.get("applications"), plugins: row.get("plugins") });
   await run(tx, Q.deleteService, ref);
@@ -92,20 +114,36 @@ export async function createApplication(
   return value;
 }
 
-/** Patches name and credentials; `credentials` replaces the whole map. */
+/** An application with its write lock held, after `ifMatch` held for it. */
+async function lockedApplication(tx: Tx, ref: find.InService, options: WriteOptions): Promise<ServiceApplication> {
+  const current = await find.application(tx, ref, { lock: true });
+  assertIfMatch(options.ifMatch, current, nodeName("application", ref));
+  return current;
+}
+
+/**
+ * Patches name and credentials, holding the application's lock from the read
+ * to the write: `credentials` replaces the whole map, `credential_changes`
+ * merges into it; `check` sees the result and the Plugin nodes using it.
+ */
 export async function updateApplication(
   tx: Tx,
   ref: find.InService,
-  patch: Partial<Omit<ServiceApplication, "slug">>,
+  patch: ApplicationPatch,
+  options: ApplicationWriteOptions = {},
 ): Promise<ServiceApplication> {
-  const next = patchApplication(await find.application(tx, ref), patch);
+  const next = patchApplication(await lockedApplication(tx, ref, options), patch);
+  if (options.check) {
+    const users = (await run(tx, Q.applicationPlugins, { ...ref })).records;
+    options.check(next, users.map((r) => toPluginNode(r.get("plugin") as PluginRow)));
+  }
   await run(tx, Q.updateApplication, { ...ref, name: next.name, credentials: JSON.stringify(next.credentials) });
   return next;
 }
 
 /** Deletes an application no Plugin node uses, holding its lock. */
-export async function deleteApplication(tx: Tx, ref: find.InService): Promise<void> {
-  await find.application(tx, ref, { lock: true });
+export async function deleteApplication(tx: Tx, ref: find.InService, options: WriteOptions = {}): Promise<void> {
+  await lockedApplication(tx, ref, options);
   assertApplicationUnused(ref.slug, (await run(tx, Q.applicationUsers, { ...ref })).records.map((r) => r.get("slug")));
   await run(tx, Q.deleteApplication, { ...ref });
 }
@@ -116,51 +154,82 @@ export async function listPlugins(tx: Tx, ref: { org: string; service: string })
   return (await run(tx, Q.listPlugins, ref)).records.map((r) => toPluginNode(r.get("plugin") as PluginRow));
 }
 
-/** Creates a Plugin node; without an application it uses the service's only one. */
+/**
+ * Creates a Plugin node; without an application it uses the service's only
+ * one. `check` sees the node with its service and application (whose lock it
+ * holds, so a concurrent credential change waits).
+ */
 export async function createPlugin(
   tx: Tx,
   ref: { org: string; service: string },
   input: PluginNodeInput,
+  options: Pick<PluginWriteOptions, "check"> = {},
 ): Promise<PluginNode> {
   const { org, service } = ref;
   checkPluginType(input);
-  await find.service(tx, { org, slug: service });
+  const svc = await find.service(tx, { org, slug: service });
   if (input.id !== undefined && await one(tx, Q.pluginIdTaken, { id: input.id })) throw idTaken("plugin", input.id);
   if (await one(tx, Q.pluginSlugTaken, { org, service, slug: input.slug })) {
     throw alreadyExists("plugin", { service, slug: input.slug });
   }
-  let application: string | null = null;
+  let app: ServiceApplication | null = null;
   if (input.application !== null && input.application !== undefined) {
-    application = (await find.application(tx, { org, service, slug: input.application })).slug;
+    app = await find.application(tx, { org, service, slug: input.application }, { lock: !!options.check });
   } else {
     // USES_APPLICATION defaults to the service's only application.
     const apps = (await run(tx, Q.onlyApplication, { org, service })).records;
-    if (apps.length === 1) application = apps[0]!.get("slug");
+    if (apps.length === 1) {
+      const slug = apps[0]!.get("slug") as string;
+      app = options.check ? await find.application(tx, { org, service, slug }, { lock: true }) : toApplication(
+        apps[0]!.toObject() as ApplicationRow,
+      );
+    }
   }
-  const node = newPluginNode(input, { service, application });
+  const node = newPluginNode(input, { service, application: app?.slug ?? null });
+  options.check?.(node, { service: svc, application: app });
   await run(tx, Q.createPlugin, { ...node, org, options: JSON.stringify(node.options) });
   return node;
 }
 
-/** Patches slug, application (`null` unlinks), label, options and enabled, holding the node's lock. */
-export async function updatePlugin(tx: Tx, ref: find.InService, patch: PluginNodePatch): Promise<PluginNode> {
-  const { org, service } = ref;
+/** A Plugin node with its write lock held, after `ifMatch` held for it. */
+async function lockedPlugin(tx: Tx, ref: find.InService, options: WriteOptions): Promise<PluginNode> {
   const current = await find.plugin(tx, ref, { lock: true });
+  assertIfMatch(options.ifMatch, current, nodeName("plugin", ref));
+  return current;
+}
+
+/**
+ * Patches slug, application (`null` unlinks), label, options and enabled,
+ * holding the node's lock from the read to the write; `check` sees the
+ * result with its service and application (whose lock it holds too).
+ */
+export async function updatePlugin(
+  tx: Tx,
+  ref: find.InService,
+  patch: PluginNodePatch,
+  options: PluginWriteOptions = {},
+): Promise<PluginNode> {
+  const { org, service } = ref;
+  const current = await lockedPlugin(tx, ref, options);
   const next = patchPluginNode(current, patch);
   if (next.slug !== current.slug && await one(tx, Q.pluginSlugTaken, { org, service, slug: next.slug })) {
     throw alreadyExists("plugin", { service, slug: next.slug });
   }
   if (patch.application === null) next.application = null;
-  else if (patch.application !== undefined) {
-    next.application = (await find.application(tx, { org, service, slug: patch.application })).slug;
+  else if (patch.application !== undefined) next.application = patch.application;
+  if (options.check || patch.application) {
+    const app = next.application === null
+      ? null
+      : await find.application(tx, { org, service, slug: next.application }, { lock: !!options.check });
+    options.check?.(next, { service: await find.service(tx, { org, slug: service }), application: app });
   }
   const row = await one(tx, Q.updatePlugin, { ...next, options: JSON.stringify(next.options) });
   return toPluginNode(row!.get("plugin"));
 }
 
 /** Deletes a Plugin node no binding points at, holding its lock. */
-export async function deletePlugin(tx: Tx, ref: find.InService): Promise<void> {
-  const node = await find.plugin(tx, ref, { lock: true });
+export async function deletePlugin(tx: Tx, ref: find.InService, options: WriteOptions = {}): Promise<void> {
+  const node = await lockedPlugin(tx, ref, options);
   const users = (await run(tx, Q.pluginUsers, { id: node.id })).records.map((r) => r.toObject() as BindingUser);
   assertPluginUnbound({ org: ref.org, service: ref.service, slug: node.slug }, users);
   await run(tx, Q.deletePlugin, { id: node.id });

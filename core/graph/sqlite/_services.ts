@@ -6,6 +6,7 @@
  * @module
  */
 
+import { assertIfMatch } from "../etag.ts";
 import {
   alreadyExists,
   assertApplicationUnused,
@@ -13,6 +14,7 @@ import {
   assertServiceEmpty,
   type BindingUser,
   idTaken,
+  nodeName,
 } from "../messages.ts";
 import {
   checkPluginType,
@@ -25,13 +27,17 @@ import {
 } from "../rules.ts";
 import { toApplication, toPluginNode } from "../rows.ts";
 import type {
+  ApplicationPatch,
+  ApplicationWriteOptions,
   Page,
   PluginNode,
   PluginNodeInput,
   PluginNodePatch,
   PluginNodeRef,
+  PluginWriteOptions,
   ServiceApplication,
   ThirdPartyService,
+  WriteOptions,
 } from "../store.ts";
 import type { SqliteDb } from "./_db.ts";
 import {
@@ -40,7 +46,6 @@ import {
   type ApplicationRow,
   findApplication,
   findService,
-  type KeyedRow,
   org,
   type OrgRow,
   plugin,
@@ -94,13 +99,21 @@ export function insertService(db: SqliteDb, o: OrgRow, svc: ThirdPartyService): 
   return value;
 }
 
+/** A service's row, after `ifMatch` held for it. */
+function serviceAsRead(db: SqliteDb, ref: ServiceRef, options: WriteOptions): ServiceRow {
+  const row = serviceOf(db, ref);
+  assertIfMatch(options.ifMatch, toService(row), nodeName("service", { org: ref.org, slug: ref.service }));
+  return row;
+}
+
 /** Patches a service; `null` clears an optional field. */
 export function updateService(
   db: SqliteDb,
   ref: ServiceRef,
   patch: Partial<Omit<ThirdPartyService, "slug">>,
+  options: WriteOptions = {},
 ): ThirdPartyService {
-  const row = serviceOf(db, ref);
+  const row = serviceAsRead(db, ref, options);
   const next = patchService(row, patch);
   db.run(
     "UPDATE services SET name = ?, vendor = ?, base_url = ?, account = ?, region = ? WHERE id = ?",
@@ -115,8 +128,8 @@ export function updateService(
 }
 
 /** Deletes a service without applications and Plugin nodes. */
-export function deleteService(db: SqliteDb, ref: ServiceRef): void {
-  const row = serviceOf(db, ref);
+export function deleteService(db: SqliteDb, ref: ServiceRef, options: WriteOptions = {}): void {
+  const row = serviceAsRead(db, ref, options);
   const slugs = (table: string) =>
     db.all<{ slug: string }>(`SELECT slug FROM ${table} WHERE service_id = ? ORDER BY slug`, row.id).map((r) => r.slug);
   assertServiceEmpty(ref.service, { applications: slugs("applications"), plugins: slugs("plugins") });
@@ -145,14 +158,33 @@ export function insertApplication(db: SqliteDb, svc: ServiceRow, app: ServiceApp
   return value;
 }
 
-/** Patches name and credentials; `credentials` replaces the whole map. */
+/** An application's row, after `ifMatch` held for it. */
+function applicationAsRead(db: SqliteDb, ref: ServiceRef & { slug: string }, options: WriteOptions): ApplicationRow {
+  const row = application(db, serviceOf(db, ref), ref.slug);
+  assertIfMatch(options.ifMatch, toApplication(row), nodeName("application", ref));
+  return row;
+}
+
+/**
+ * Patches name and credentials: `credentials` replaces the whole map,
+ * `credential_changes` merges into it; `check` sees the result and the
+ * Plugin nodes using the application.
+ */
 export function updateApplication(
   db: SqliteDb,
   ref: ServiceRef & { slug: string },
-  patch: Partial<Omit<ServiceApplication, "slug">>,
+  patch: ApplicationPatch,
+  options: ApplicationWriteOptions = {},
 ): ServiceApplication {
-  const row = application(db, serviceOf(db, ref), ref.slug);
+  const row = applicationAsRead(db, ref, options);
   const next = patchApplication(toApplication(row), patch);
+  if (options.check) {
+    const users = db.all<PluginRowWithKey>(
+      `SELECT ${PLUGIN_COLUMNS} FROM ${PLUGIN_FROM} WHERE pl.application_id = ? ORDER BY pl.slug`,
+      row.id,
+    );
+    options.check(next, users.map(toPluginNode));
+  }
   db.run(
     "UPDATE applications SET name = ?, credentials = ? WHERE id = ?",
     next.name,
@@ -163,8 +195,8 @@ export function updateApplication(
 }
 
 /** Deletes an application no Plugin node uses. */
-export function deleteApplication(db: SqliteDb, ref: ServiceRef & { slug: string }): void {
-  const row = application(db, serviceOf(db, ref), ref.slug);
+export function deleteApplication(db: SqliteDb, ref: ServiceRef & { slug: string }, options: WriteOptions = {}): void {
+  const row = applicationAsRead(db, ref, options);
   assertApplicationUnused(
     ref.slug,
     db.all<{ slug: string }>("SELECT slug FROM plugins WHERE application_id = ? ORDER BY slug", row.id)
@@ -184,12 +216,13 @@ export function listPlugins(db: SqliteDb, ref: ServiceRef): PluginNode[] {
 /**
  * Creates a Plugin node. With `defaultApplication`, a node without an
  * application uses the service's only application (an import keeps none).
+ * `check` sees the node with its service and application before it is written.
  */
 export function insertPlugin(
   db: SqliteDb,
   svc: ServiceRow,
   input: PluginNodeInput,
-  options: { defaultApplication: boolean },
+  options: { defaultApplication: boolean } & Pick<PluginWriteOptions, "check">,
 ): PluginNode {
   checkPluginType(input);
   if (input.id !== undefined && db.get("SELECT 1 FROM plugins WHERE id = ?", input.id)) {
@@ -198,15 +231,19 @@ export function insertPlugin(
   if (db.get("SELECT 1 FROM plugins WHERE service_id = ? AND slug = ?", svc.id, input.slug)) {
     throw alreadyExists("plugin", { service: svc.slug, slug: input.slug });
   }
-  let app: KeyedRow | null = null;
+  let app: ApplicationRow | null = null;
   if (input.application !== null && input.application !== undefined) {
     app = application(db, svc, input.application);
   } else if (options.defaultApplication) {
     // USES_APPLICATION defaults to the service's only application.
-    const apps = db.all<KeyedRow>("SELECT id, slug FROM applications WHERE service_id = ? LIMIT 2", svc.id);
+    const apps = db.all<ApplicationRow>(
+      `SELECT ${APPLICATION_COLUMNS} FROM applications WHERE service_id = ? LIMIT 2`,
+      svc.id,
+    );
     if (apps.length === 1) app = apps[0]!;
   }
   const node = newPluginNode(input, { service: svc.slug, application: app?.slug ?? null });
+  options.check?.(node, { service: toService(svc), application: app && toApplication(app) });
   db.run(
     `INSERT INTO plugins (id, service_id, application_id, slug, plugin, plugin_type, label, options, enabled)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -223,27 +260,37 @@ export function insertPlugin(
   return node;
 }
 
-/** Patches slug, application (`null` unlinks), label, options and enabled. */
-export function updatePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }, patch: PluginNodePatch): PluginNode {
+/**
+ * Patches slug, application (`null` unlinks), label, options and enabled;
+ * `check` sees the result with its service and application.
+ */
+export function updatePlugin(
+  db: SqliteDb,
+  ref: ServiceRef & { slug: string },
+  patch: PluginNodePatch,
+  options: PluginWriteOptions = {},
+): PluginNode {
   const svc = serviceOf(db, ref);
-  const row = plugin(db, svc, ref.slug);
+  const row = pluginAsRead(db, svc, ref, options);
   const next = patchPluginNode(toPluginNode(row), patch);
   if (next.slug !== row.slug && db.get("SELECT 1 FROM plugins WHERE service_id = ? AND slug = ?", svc.id, next.slug)) {
     throw alreadyExists("plugin", { service: svc.slug, slug: next.slug });
   }
-  let applicationId = db.get<{ application_id: number | null }>(
-    "SELECT application_id FROM plugins WHERE rid = ?",
+  let app = db.get<ApplicationRow>(
+    `SELECT ${APPLICATION_COLUMNS} FROM applications WHERE id = (SELECT application_id FROM plugins WHERE rid = ?)`,
     row.rid,
-  )!.application_id;
-  if (patch.application === null) applicationId = null;
-  else if (patch.application !== undefined) applicationId = application(db, svc, patch.application).id;
+  ) ?? null;
+  if (patch.application === null) app = null;
+  else if (patch.application !== undefined) app = application(db, svc, patch.application);
+  next.application = app?.slug ?? null;
+  options.check?.(next, { service: toService(svc), application: app && toApplication(app) });
   db.run(
     "UPDATE plugins SET slug = ?, label = ?, options = ?, enabled = ?, application_id = ? WHERE rid = ?",
     next.slug,
     next.label,
     JSON.stringify(next.options),
     next.enabled ? 1 : 0,
-    applicationId,
+    app?.id ?? null,
     row.rid,
   );
   return toPluginNode(
@@ -251,10 +298,22 @@ export function updatePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }, p
   );
 }
 
-/** Deletes a Plugin node no binding points at. */
-export function deletePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }): void {
-  const svc = serviceOf(db, ref);
+/** A Plugin node's row, after `ifMatch` held for it. */
+function pluginAsRead(
+  db: SqliteDb,
+  svc: ServiceRow,
+  ref: ServiceRef & { slug: string },
+  options: WriteOptions,
+): PluginRowWithKey {
   const row = plugin(db, svc, ref.slug);
+  assertIfMatch(options.ifMatch, toPluginNode(row), nodeName("plugin", ref));
+  return row;
+}
+
+/** Deletes a Plugin node no binding points at. */
+export function deletePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }, options: WriteOptions = {}): void {
+  const svc = serviceOf(db, ref);
+  const row = pluginAsRead(db, svc, ref, options);
   const users = db.all<BindingUser>(
     `SELECT DISTINCT 'project_type' AS kind, pt.slug AS key, pt.slug AS slug FROM bindings b
        JOIN project_types pt ON pt.id = b.project_type_id WHERE b.plugin_rid = ?1 OR b.identity_plugin_rid = ?1
