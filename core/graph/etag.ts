@@ -92,16 +92,18 @@ export function ifMatchHolds(ifMatch: IfMatch | undefined, etag: string): boolea
 /**
  * The compare of a compare-and-set, inside the write's transaction.
  *
- * @param ifMatch The write's `If-Match`; undefined always holds.
  * @param current The resource's stored state, read in the transaction.
+ * @param options The write's `ifMatch`; absent always holds.
  * @param what Names the resource for the message, e.g. `Organization "acme"`.
+ * @returns `current`.
  * @throws {PreconditionFailedError} When the condition does not hold.
  */
-export function assertIfMatch(ifMatch: IfMatch | undefined, current: unknown, what: string): void {
-  if (ifMatch === undefined || ifMatch === "*") return;
-  if (!ifMatchHolds(ifMatch, etagOf(current))) {
+export function assertIfMatch<T>(current: T, options: { ifMatch?: IfMatch | undefined }, what: string): T {
+  const { ifMatch } = options;
+  if (ifMatch !== undefined && ifMatch !== "*" && !ifMatchHolds(ifMatch, etagOf(current))) {
     throw new PreconditionFailedError(
       `${what} has changed since it was read: If-Match ${ifMatch.join(", ")} does not match its current ETag`,
     );
   }
+  return current;
 }

@@ -46,9 +46,7 @@ export async function replaceBindings(
   options: WriteOptions = {},
 ): Promise<Binding[]> {
   const key = await find.scope(tx, scope, { lock: true });
-  if (options.ifMatch) {
-    assertIfMatch(options.ifMatch, await find.readBindings(tx, key), bindingSetName(key.label, key.org));
-  }
+  if (options.ifMatch) assertIfMatch(await find.readBindings(tx, key), options, bindingSetName(key.label, key.org));
   const ids = new Set<string>();
   for (const b of bindings) {
     if (typeof b.plugin_id === "string") ids.add(b.plugin_id);

@@ -7,15 +7,7 @@
  */
 
 import neo4j from "neo4j-driver";
-import { assertIfMatch } from "../etag.ts";
-import {
-  alreadyExists,
-  assertOrgEmpty,
-  assertProjectTypeUnused,
-  idTaken,
-  nodeName,
-  type OrgHoldings,
-} from "../messages.ts";
+import { alreadyExists, assertOrgEmpty, assertProjectTypeUnused, idTaken, type OrgHoldings } from "../messages.ts";
 import { type ProjectRow, slugAndName, toProject } from "../rows.ts";
 import { paging } from "../rules.ts";
 import type { Organization, Page, Project, ProjectInput, ProjectType, WriteOptions } from "../store.ts";
@@ -44,13 +36,6 @@ export async function createOrg(tx: Tx, input: Organization): Promise<Organizati
   return value;
 }
 
-/** An organization with its write lock held, after `ifMatch` held for it. */
-async function lockedOrg(tx: Tx, slug: string, options: WriteOptions): Promise<Organization> {
-  const current = await find.org(tx, slug, { lock: true });
-  assertIfMatch(options.ifMatch, current, nodeName("org", { slug }));
-  return current;
-}
-
 /** Renames an organization, holding its lock. */
 export async function updateOrg(
   tx: Tx,
@@ -58,14 +43,14 @@ export async function updateOrg(
   patch: Partial<Omit<Organization, "slug">>,
   options: WriteOptions = {},
 ): Promise<Organization> {
-  const current = await lockedOrg(tx, slug, options);
+  const current = await find.org(tx, slug, { lock: true, ...options });
   const row = await one(tx, Q.updateOrg, { org: slug, name: patch.name ?? current.name });
   return slugAndName(row!.toObject() as Organization);
 }
 
 /** Deletes an empty organization, holding its lock. */
 export async function deleteOrg(tx: Tx, slug: string, options: WriteOptions = {}): Promise<void> {
-  await lockedOrg(tx, slug, options);
+  await find.org(tx, slug, { lock: true, ...options });
   assertOrgEmpty(slug, (await one(tx, Q.orgHoldings, { org: slug }))!.toObject() as OrgHoldings);
   await run(tx, Q.deleteOrg, { org: slug });
 }
@@ -89,17 +74,6 @@ export async function createProjectType(tx: Tx, org: string, input: ProjectType)
   return value;
 }
 
-/** A project type with its write lock held, after `ifMatch` held for it. */
-async function lockedProjectType(
-  tx: Tx,
-  ref: { org: string; slug: string },
-  options: WriteOptions,
-): Promise<ProjectType> {
-  const current = await find.projectType(tx, ref, { lock: true });
-  assertIfMatch(options.ifMatch, current, nodeName("project_type", ref));
-  return current;
-}
-
 /** Renames a project type, holding its lock. */
 export async function updateProjectType(
   tx: Tx,
@@ -107,7 +81,7 @@ export async function updateProjectType(
   patch: Partial<Omit<ProjectType, "slug">>,
   options: WriteOptions = {},
 ): Promise<ProjectType> {
-  const current = await lockedProjectType(tx, ref, options);
+  const current = await find.projectType(tx, ref, { lock: true, ...options });
   const row = await one(tx, Q.updateProjectType, { ...ref, name: patch.name ?? current.name });
   return slugAndName(row!.toObject() as ProjectType);
 }
@@ -118,7 +92,7 @@ export async function deleteProjectType(
   ref: { org: string; slug: string },
   options: WriteOptions = {},
 ): Promise<void> {
-  await lockedProjectType(tx, ref, options);
+  await find.projectType(tx, ref, { lock: true, ...options });
   assertProjectTypeUnused(
     ref.slug,
     (await run(tx, Q.projectsOfType, ref)).records.map((r) => r.get("slug") as string),
@@ -147,13 +121,6 @@ export async function createProject(tx: Tx, org: string, input: ProjectInput): P
   return { id, slug: input.slug, name: input.name, project_types: types };
 }
 
-/** A project with its write lock held, after `ifMatch` held for it. */
-async function lockedProject(tx: Tx, ref: { org: string; slug: string }, options: WriteOptions): Promise<Project> {
-  const current = await find.project(tx, ref, { lock: true });
-  assertIfMatch(options.ifMatch, current, nodeName("project", ref));
-  return current;
-}
-
 /** Patches name, slug and the set of project types, holding the project's lock. */
 export async function updateProject(
   tx: Tx,
@@ -162,7 +129,7 @@ export async function updateProject(
   options: WriteOptions = {},
 ): Promise<Project> {
   const { org } = ref;
-  const current = await lockedProject(tx, ref, options);
+  const current = await find.project(tx, ref, { lock: true, ...options });
   const slug = patch.slug ?? current.slug;
   if (slug !== current.slug && await one(tx, Q.projectSlugTaken, { org, slug })) {
     throw alreadyExists("project", { org, slug });
@@ -181,6 +148,6 @@ export async function deleteProject(
   ref: { org: string; slug: string },
   options: WriteOptions = {},
 ): Promise<void> {
-  const p = await lockedProject(tx, ref, options);
+  const p = await find.project(tx, ref, { lock: true, ...options });
   await run(tx, Q.deleteProject, { org: ref.org, id: p.id });
 }

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { assertIfMatch } from "../etag.ts";
 import {
   alreadyExists,
   assertApplicationUnused,
@@ -14,7 +13,6 @@ import {
   assertServiceEmpty,
   type BindingUser,
   idTaken,
-  nodeName,
 } from "../messages.ts";
 import { type ApplicationRow, type PluginRow, toApplication, toPluginNode } from "../rows.ts";
 import {
@@ -59,17 +57,6 @@ export async function createService(tx: Tx, org: string, svc: ThirdPartyService)
   return value;
 }
 
-/** A service with its write lock held, after `ifMatch` held for it. */
-async function lockedService(
-  tx: Tx,
-  ref: { org: string; slug: string },
-  options: WriteOptions,
-): Promise<ThirdPartyService> {
-  const current = await find.service(tx, ref, { lock: true });
-  assertIfMatch(options.ifMatch, current, nodeName("service", ref));
-  return current;
-}
-
 /** Patches a service, holding its lock; `null` clears an optional field. */
 export async function updateService(
   tx: Tx,
@@ -77,7 +64,7 @@ export async function updateService(
   patch: Partial<Omit<ThirdPartyService, "slug">>,
   options: WriteOptions = {},
 ): Promise<ThirdPartyService> {
-  const next = patchService(await lockedService(tx, ref, options), patch);
+  const next = patchService(await find.service(tx, ref, { lock: true, ...options }), patch);
   return toService((await one(tx, Q.updateService, { org: ref.org, ...next }))!.get("service"));
 }
 
@@ -87,7 +74,7 @@ export async function deleteService(
   ref: { org: string; slug: string },
   options: WriteOptions = {},
 ): Promise<void> {
-  await lockedService(tx, ref, options);
+  await find.service(tx, ref, { lock: true, ...options });
   const row = (await one(tx, Q.serviceHoldings, ref))!;
   assertServiceEmpty(ref.slug, { applications: row.get("applications"), plugins: row.get("plugins") });
   await run(tx, Q.deleteService, ref);
@@ -114,13 +101,6 @@ export async function createApplication(
   return value;
 }
 
-/** An application with its write lock held, after `ifMatch` held for it. */
-async function lockedApplication(tx: Tx, ref: find.InService, options: WriteOptions): Promise<ServiceApplication> {
-  const current = await find.application(tx, ref, { lock: true });
-  assertIfMatch(options.ifMatch, current, nodeName("application", ref));
-  return current;
-}
-
 /**
  * Patches name and credentials, holding the application's lock from the read
  * to the write: `credentials` replaces the whole map, `credential_changes`
@@ -132,7 +112,7 @@ export async function updateApplication(
   patch: ApplicationPatch,
   options: ApplicationWriteOptions = {},
 ): Promise<ServiceApplication> {
-  const next = patchApplication(await lockedApplication(tx, ref, options), patch);
+  const next = patchApplication(await find.application(tx, ref, { lock: true, ...options }), patch);
   if (options.check) {
     const users = (await run(tx, Q.applicationPlugins, { ...ref })).records;
     options.check(next, users.map((r) => toPluginNode(r.get("plugin") as PluginRow)));
@@ -143,7 +123,7 @@ export async function updateApplication(
 
 /** Deletes an application no Plugin node uses, holding its lock. */
 export async function deleteApplication(tx: Tx, ref: find.InService, options: WriteOptions = {}): Promise<void> {
-  await lockedApplication(tx, ref, options);
+  await find.application(tx, ref, { lock: true, ...options });
   assertApplicationUnused(ref.slug, (await run(tx, Q.applicationUsers, { ...ref })).records.map((r) => r.get("slug")));
   await run(tx, Q.deleteApplication, { ...ref });
 }
@@ -191,13 +171,6 @@ export async function createPlugin(
   return node;
 }
 
-/** A Plugin node with its write lock held, after `ifMatch` held for it. */
-async function lockedPlugin(tx: Tx, ref: find.InService, options: WriteOptions): Promise<PluginNode> {
-  const current = await find.plugin(tx, ref, { lock: true });
-  assertIfMatch(options.ifMatch, current, nodeName("plugin", ref));
-  return current;
-}
-
 /**
  * Patches slug, application (`null` unlinks), label, options and enabled,
  * holding the node's lock from the read to the write; `check` sees the
@@ -210,7 +183,7 @@ export async function updatePlugin(
   options: PluginWriteOptions = {},
 ): Promise<PluginNode> {
   const { org, service } = ref;
-  const current = await lockedPlugin(tx, ref, options);
+  const current = await find.plugin(tx, ref, { lock: true, ...options });
   const next = patchPluginNode(current, patch);
   if (next.slug !== current.slug && await one(tx, Q.pluginSlugTaken, { org, service, slug: next.slug })) {
     throw alreadyExists("plugin", { service, slug: next.slug });
@@ -229,7 +202,7 @@ export async function updatePlugin(
 
 /** Deletes a Plugin node no binding points at, holding its lock. */
 export async function deletePlugin(tx: Tx, ref: find.InService, options: WriteOptions = {}): Promise<void> {
-  const node = await lockedPlugin(tx, ref, options);
+  const node = await find.plugin(tx, ref, { lock: true, ...options });
   const users = (await run(tx, Q.pluginUsers, { id: node.id })).records.map((r) => r.toObject() as BindingUser);
   assertPluginUnbound({ org: ref.org, service: ref.service, slug: node.slug }, users);
   await run(tx, Q.deletePlugin, { id: node.id });

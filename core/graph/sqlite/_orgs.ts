@@ -6,15 +6,7 @@
  * @module
  */
 
-import { assertIfMatch } from "../etag.ts";
-import {
-  alreadyExists,
-  assertOrgEmpty,
-  assertProjectTypeUnused,
-  idTaken,
-  nodeName,
-  type OrgHoldings,
-} from "../messages.ts";
+import { alreadyExists, assertOrgEmpty, assertProjectTypeUnused, idTaken, type OrgHoldings } from "../messages.ts";
 import { paging, projectTypeSlugs } from "../rules.ts";
 import { slugAndName, toProject } from "../rows.ts";
 import type { Organization, Page, Project, ProjectInput, ProjectType, WriteOptions } from "../store.ts";
@@ -58,7 +50,7 @@ export function updateOrg(
   patch: Partial<Omit<Organization, "slug">>,
   options: WriteOptions = {},
 ): Organization {
-  const row = orgAsRead(db, slug, options);
+  const row = org(db, slug, options);
   const name = patch.name ?? row.name;
   db.run("UPDATE organizations SET name = ? WHERE id = ?", name, row.id);
   return { slug: row.slug, name };
@@ -66,7 +58,7 @@ export function updateOrg(
 
 /** Deletes an empty organization. */
 export function deleteOrg(db: SqliteDb, slug: string, options: WriteOptions = {}): void {
-  const row = orgAsRead(db, slug, options);
+  const row = org(db, slug, options);
   assertOrgEmpty(
     slug,
     db.get<OrgHoldings>(
@@ -105,7 +97,7 @@ export function updateProjectType(
   patch: Partial<Omit<ProjectType, "slug">>,
   options: WriteOptions = {},
 ): ProjectType {
-  const row = projectTypeAsRead(db, ref, options);
+  const row = projectType(db, org(db, ref.org), ref.slug, options);
   const name = patch.name ?? row.name;
   db.run("UPDATE project_types SET name = ? WHERE id = ?", name, row.id);
   return { slug: row.slug, name };
@@ -113,7 +105,7 @@ export function updateProjectType(
 
 /** Deletes a project type no project has, with its bindings. */
 export function deleteProjectType(db: SqliteDb, ref: { org: string; slug: string }, options: WriteOptions = {}): void {
-  const row = projectTypeAsRead(db, ref, options);
+  const row = projectType(db, org(db, ref.org), ref.slug, options);
   assertProjectTypeUnused(
     ref.slug,
     db.all<{ slug: string }>(
@@ -164,7 +156,7 @@ export function updateProject(
   options: WriteOptions = {},
 ): Project {
   const o = org(db, ref.org);
-  const row = projectAsRead(db, o, ref.slug, options);
+  const row = project(db, o, ref.slug, options);
   const slug = patch.slug ?? row.slug;
   if (slug !== row.slug && db.get("SELECT 1 FROM projects WHERE org_id = ? AND slug = ?", o.id, slug)) {
     throw alreadyExists("project", { org: o.slug, slug });
@@ -176,35 +168,10 @@ export function updateProject(
 
 /** Deletes a project with its bindings. */
 export function deleteProject(db: SqliteDb, ref: { org: string; slug: string }, options: WriteOptions = {}): void {
-  const row = projectAsRead(db, org(db, ref.org), ref.slug, options);
+  const row = project(db, org(db, ref.org), ref.slug, options);
   db.run("DELETE FROM bindings WHERE project_rid = ?", row.rid);
   db.run("DELETE FROM project_project_types WHERE project_rid = ?", row.rid);
   db.run("DELETE FROM projects WHERE rid = ?", row.rid);
-}
-
-/** An organization's row, after `ifMatch` held for it. */
-function orgAsRead(db: SqliteDb, slug: string, options: WriteOptions): OrgRow {
-  const row = org(db, slug);
-  assertIfMatch(options.ifMatch, slugAndName(row), nodeName("org", { slug }));
-  return row;
-}
-
-/** A project type's row, after `ifMatch` held for it. */
-function projectTypeAsRead(
-  db: SqliteDb,
-  ref: { org: string; slug: string },
-  options: WriteOptions,
-): KeyedRow & { name: string } {
-  const row = projectType(db, org(db, ref.org), ref.slug);
-  assertIfMatch(options.ifMatch, slugAndName(row), nodeName("project_type", ref));
-  return row;
-}
-
-/** A project's row, after `ifMatch` held for it. */
-function projectAsRead(db: SqliteDb, o: OrgRow, idOrSlug: string, options: WriteOptions): ProjectRow {
-  const row = project(db, o, idOrSlug);
-  assertIfMatch(options.ifMatch, toProject(row), nodeName("project", { org: o.slug, slug: idOrSlug }));
-  return row;
 }
 
 /** Resolves project-type slugs, deduplicated and sorted; 404 for an unknown one. */

@@ -6,7 +6,6 @@
  * @module
  */
 
-import { assertIfMatch } from "../etag.ts";
 import {
   alreadyExists,
   assertApplicationUnused,
@@ -14,7 +13,6 @@ import {
   assertServiceEmpty,
   type BindingUser,
   idTaken,
-  nodeName,
 } from "../messages.ts";
 import {
   checkPluginType,
@@ -99,13 +97,6 @@ export function insertService(db: SqliteDb, o: OrgRow, svc: ThirdPartyService): 
   return value;
 }
 
-/** A service's row, after `ifMatch` held for it. */
-function serviceAsRead(db: SqliteDb, ref: ServiceRef, options: WriteOptions): ServiceRow {
-  const row = serviceOf(db, ref);
-  assertIfMatch(options.ifMatch, toService(row), nodeName("service", { org: ref.org, slug: ref.service }));
-  return row;
-}
-
 /** Patches a service; `null` clears an optional field. */
 export function updateService(
   db: SqliteDb,
@@ -113,7 +104,7 @@ export function updateService(
   patch: Partial<Omit<ThirdPartyService, "slug">>,
   options: WriteOptions = {},
 ): ThirdPartyService {
-  const row = serviceAsRead(db, ref, options);
+  const row = service(db, org(db, ref.org), ref.service, options);
   const next = patchService(row, patch);
   db.run(
     "UPDATE services SET name = ?, vendor = ?, base_url = ?, account = ?, region = ? WHERE id = ?",
@@ -129,7 +120,7 @@ export function updateService(
 
 /** Deletes a service without applications and Plugin nodes. */
 export function deleteService(db: SqliteDb, ref: ServiceRef, options: WriteOptions = {}): void {
-  const row = serviceAsRead(db, ref, options);
+  const row = service(db, org(db, ref.org), ref.service, options);
   const slugs = (table: string) =>
     db.all<{ slug: string }>(`SELECT slug FROM ${table} WHERE service_id = ? ORDER BY slug`, row.id).map((r) => r.slug);
   assertServiceEmpty(ref.service, { applications: slugs("applications"), plugins: slugs("plugins") });
@@ -158,13 +149,6 @@ export function insertApplication(db: SqliteDb, svc: ServiceRow, app: ServiceApp
   return value;
 }
 
-/** An application's row, after `ifMatch` held for it. */
-function applicationAsRead(db: SqliteDb, ref: ServiceRef & { slug: string }, options: WriteOptions): ApplicationRow {
-  const row = application(db, serviceOf(db, ref), ref.slug);
-  assertIfMatch(options.ifMatch, toApplication(row), nodeName("application", ref));
-  return row;
-}
-
 /**
  * Patches name and credentials: `credentials` replaces the whole map,
  * `credential_changes` merges into it; `check` sees the result and the
@@ -176,7 +160,7 @@ export function updateApplication(
   patch: ApplicationPatch,
   options: ApplicationWriteOptions = {},
 ): ServiceApplication {
-  const row = applicationAsRead(db, ref, options);
+  const row = application(db, serviceOf(db, ref), ref.slug, options);
   const next = patchApplication(toApplication(row), patch);
   if (options.check) {
     const users = db.all<PluginRowWithKey>(
@@ -196,7 +180,7 @@ export function updateApplication(
 
 /** Deletes an application no Plugin node uses. */
 export function deleteApplication(db: SqliteDb, ref: ServiceRef & { slug: string }, options: WriteOptions = {}): void {
-  const row = applicationAsRead(db, ref, options);
+  const row = application(db, serviceOf(db, ref), ref.slug, options);
   assertApplicationUnused(
     ref.slug,
     db.all<{ slug: string }>("SELECT slug FROM plugins WHERE application_id = ? ORDER BY slug", row.id)
@@ -271,7 +255,7 @@ export function updatePlugin(
   options: PluginWriteOptions = {},
 ): PluginNode {
   const svc = serviceOf(db, ref);
-  const row = pluginAsRead(db, svc, ref, options);
+  const row = plugin(db, svc, ref.slug, options);
   const next = patchPluginNode(toPluginNode(row), patch);
   if (next.slug !== row.slug && db.get("SELECT 1 FROM plugins WHERE service_id = ? AND slug = ?", svc.id, next.slug)) {
     throw alreadyExists("plugin", { service: svc.slug, slug: next.slug });
@@ -298,22 +282,10 @@ export function updatePlugin(
   );
 }
 
-/** A Plugin node's row, after `ifMatch` held for it. */
-function pluginAsRead(
-  db: SqliteDb,
-  svc: ServiceRow,
-  ref: ServiceRef & { slug: string },
-  options: WriteOptions,
-): PluginRowWithKey {
-  const row = plugin(db, svc, ref.slug);
-  assertIfMatch(options.ifMatch, toPluginNode(row), nodeName("plugin", ref));
-  return row;
-}
-
 /** Deletes a Plugin node no binding points at. */
 export function deletePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }, options: WriteOptions = {}): void {
   const svc = serviceOf(db, ref);
-  const row = pluginAsRead(db, svc, ref, options);
+  const row = plugin(db, svc, ref.slug, options);
   const users = db.all<BindingUser>(
     `SELECT DISTINCT 'project_type' AS kind, pt.slug AS key, pt.slug AS slug FROM bindings b
        JOIN project_types pt ON pt.id = b.project_type_id WHERE b.plugin_rid = ?1 OR b.identity_plugin_rid = ?1

@@ -504,7 +504,7 @@ export class SqliteStore implements GraphStore {
     return this.#db.write(() => {
       const { org, scope: key } = lookups.scope(this.#db, scope);
       if (options.ifMatch) {
-        assertIfMatch(options.ifMatch, bindings.readBindings(this.#db, key), bindingSetName(key.label, org.slug));
+        assertIfMatch(bindings.readBindings(this.#db, key), options, bindingSetName(key.label, org.slug));
       }
       bindings.writeBindings(this.#db, org, key, { bindings: list, pointerPrefix: "" });
       return bindings.readBindings(this.#db, key);
