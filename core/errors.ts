@@ -64,6 +64,7 @@ export class ConflictError extends Error {
  * since the caller read it.
  */
 export class PreconditionFailedError extends Error {
+  /** Always `"PreconditionFailedError"`. */
   override name = "PreconditionFailedError";
 }
 

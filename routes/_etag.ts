@@ -10,11 +10,32 @@
  * @module
  */
 
-import type { Context } from "hono";
 import { BadRequestError } from "../core/errors.ts";
 import type { IfMatch, Tagged } from "../core/graph/etag.ts";
 import type { WriteOptions } from "../core/graph/store.ts";
-import type { AppEnv } from "./_deps.ts";
+
+/** What {@linkcode readIfMatch} reads of a request context (Hono's `c.req.header`). */
+export interface RequestHeaders {
+  /** The request. */
+  req: {
+    /** A request header's value, or undefined. */
+    header(name: string): string | undefined;
+  };
+}
+
+/** What {@linkcode writeOptions} reads of a request context: the parsed `If-Match`. */
+export interface IfMatchVariable {
+  /** The request variable the operation declaration set. */
+  get(key: "ifMatch"): IfMatch | undefined;
+}
+
+/** What {@linkcode taggedJson} uses of a request context (Hono's `c.header` and `c.json`). */
+export interface JsonResponder {
+  /** Sets a response header. */
+  header(name: string, value: string): void;
+  /** A JSON response. */
+  json(value: unknown, status: 200 | 201): Response;
+}
 
 /** One list member: an optionally weak, quoted entity tag, then a comma or the end. */
 const MEMBER = /\s*((?:W\/)?"[\x21\x23-\x7E\x80-\xFF]*")\s*(?:,|$)/y;
@@ -53,7 +74,7 @@ export function parseIfMatch(value: string): IfMatch | null {
  * @returns The condition, or undefined when the header is absent.
  * @throws {BadRequestError} Naming the header when its value is malformed.
  */
-export function readIfMatch(c: Context): IfMatch | undefined {
+export function readIfMatch(c: RequestHeaders): IfMatch | undefined {
   const value = c.req.header("if-match");
   if (value === undefined) return undefined;
   const parsed = parseIfMatch(value);
@@ -71,7 +92,7 @@ export function readIfMatch(c: Context): IfMatch | undefined {
  * @param c The request context.
  * @returns The options to pass to the store or use case.
  */
-export function writeOptions(c: Context<AppEnv>): WriteOptions {
+export function writeOptions(c: IfMatchVariable): WriteOptions {
   return { ifMatch: c.get("ifMatch") };
 }
 
@@ -83,7 +104,7 @@ export function writeOptions(c: Context<AppEnv>): WriteOptions {
  * @param status 200 or 201.
  * @returns The response.
  */
-export function taggedJson(c: Context<AppEnv>, resource: Tagged<unknown>, status: 200 | 201 = 200): Response {
+export function taggedJson(c: JsonResponder, resource: Tagged<unknown>, status: 200 | 201 = 200): Response {
   c.header("etag", resource.etag);
   return c.json(resource.value, status);
 }

@@ -13,9 +13,9 @@ import {
   type FieldError,
   NotFoundError,
   PackageError,
-  PreconditionFailedError,
   PluginCallError,
   type PluginErrorKind,
+  PreconditionFailedError,
   UnavailableError,
   ValidationError,
 } from "../core/errors.ts";
