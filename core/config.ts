@@ -46,6 +46,8 @@ export interface Config {
   /** `IMBI_CATALOG`; unset: the catalog versioned with the code (`plugins/catalog.json`). */
   catalogPath: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** `IMBI_REPLICA_ID`: this process's name in the audit log and `/admin/replicas`; unset: `<hostname>:<pid>`. */
+  replicaId: string | undefined;
 }
 
 /**
@@ -132,6 +134,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!/^[A-Za-z0-9.:\[\]-]+$/.test(host)) {
     throw new ConfigError("IMBI_HOST", `"${host}" is not a host name or address`);
   }
+  const replicaId = env.IMBI_REPLICA_ID || undefined;
+  if (replicaId !== undefined && !/^[A-Za-z0-9._:@-]{1,128}$/.test(replicaId)) {
+    throw new ConfigError("IMBI_REPLICA_ID", `"${replicaId}" must be 1 to 128 letters, digits or . _ : @ -`);
+  }
   return {
     port: integer(env, "IMBI_PORT", 8000, 0, 65535),
     host,
@@ -150,5 +156,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     jsrUrl: url(env, "JSR_URL"),
     catalogPath: env.IMBI_CATALOG || undefined,
     logLevel: logLevel as Config["logLevel"],
+    replicaId,
   };
 }

@@ -20,6 +20,7 @@ Deno.test("loadConfig() names the variable with a bad value", async (t) => {
     [{ IMBI_MIN_PACKAGE_AGE: "soon" }, "IMBI_MIN_PACKAGE_AGE"],
     [{ IMBI_PLUGIN_TIMEOUT: "10" }, "IMBI_PLUGIN_TIMEOUT"],
     [{ IMBI_LOG_LEVEL: "loud" }, "IMBI_LOG_LEVEL"],
+    [{ IMBI_REPLICA_ID: "web 1" }, "IMBI_REPLICA_ID"],
   ];
   for (const [env, variable] of cases) {
     await t.step(variable, () => {

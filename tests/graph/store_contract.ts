@@ -23,6 +23,7 @@ import { ConflictError, NotFoundError, ValidationError } from "../../core/errors
 import type { Binding, BindingScope, GraphDump, GraphStore, Resolution, ResolveQuery } from "../../core/graph/store.ts";
 import { buildOrg, type BuiltOrg, type OrgSpec, uniqueSlug } from "../support/graph_fixtures.ts";
 import { writeContract } from "./_write_contract.ts";
+import { controlContract } from "./control_contract.ts";
 
 /** Opens a store for one `Deno.test`; `cleanup` closes it and removes what it owns. */
 export type OpenStore = () => Promise<{ store: GraphStore; cleanup: () => Promise<void> }>;
@@ -54,6 +55,8 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       },
     });
   };
+
+  controlContract(name, open, options);
 
   area("ping() and kind", async (t, store) => {
     await t.step("ping() answers and kind names the store", async () => {
