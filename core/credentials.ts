@@ -11,7 +11,15 @@
 import type { PluginManifest } from "@imbi/plugin-sdk/types";
 import { ConflictError, type FieldError, PreconditionFailedError, ValidationError } from "./errors.ts";
 import { etagOf, type Tagged, tagged } from "./graph/etag.ts";
-import type { ApplicationPatch, GraphStore, PluginNode, ServiceApplication, WriteOptions } from "./graph/store.ts";
+import type { AuditStamp } from "./graph/audit_changes.ts";
+import type {
+  ApplicationPatch,
+  CreateOptions,
+  GraphStore,
+  PluginNode,
+  ServiceApplication,
+  WriteOptions,
+} from "./graph/store.ts";
 import { Keyring } from "./crypto.ts";
 import { credentialFields } from "./packages/manifest.ts";
 
@@ -164,11 +172,22 @@ export class Credentials {
    * @param org Organization slug.
    * @param service Service slug.
    * @param input Slug, name and plaintext credentials.
+   * @param options The audit stamp the store records the create with.
    * @returns The view of the stored application, with its ETag.
    */
-  async createApplication(org: string, service: string, input: ApplicationCreate): Promise<Tagged<ApplicationView>> {
+  async createApplication(
+    org: string,
+    service: string,
+    input: ApplicationCreate,
+    options: CreateOptions = {},
+  ): Promise<Tagged<ApplicationView>> {
     const credentials = await this.#encrypt(org, service, input.slug, input.credentials);
-    const app = await this.#store.createApplication(org, service, { slug: input.slug, name: input.name, credentials });
+    const app = await this.#store.createApplication(
+      org,
+      service,
+      { slug: input.slug, name: input.name, credentials },
+      options,
+    );
     return tagged(app, await this.applicationView(org, service, app));
   }
 
@@ -183,7 +202,7 @@ export class Credentials {
    * @param service Service slug.
    * @param slug Application slug.
    * @param patch New name and credential changes.
-   * @param options `ifMatch`, to write only over the state the caller read.
+   * @param options `ifMatch`, to write only over the state the caller read, and the audit stamp.
    * @returns The view of the stored application, with its ETag.
    * @throws {NotFoundError} For an unknown org, service or application.
    * @throws {ValidationError} Naming the Plugin node and the missing fields.
@@ -228,17 +247,21 @@ export class Credentials {
 
   /**
    * Re-encrypts every stored credential with the current key (after a key
-   * rotation), one application at a time.
+   * rotation), one application at a time; each application's write is
+   * recorded as `application.reencrypt` (field names and key id only).
    *
+   * @param options The audit stamp the store records each write with.
    * @returns How many values moved to the current key.
    */
-  async reencryptAll(): Promise<{ applications: number; values: number }> {
+  async reencryptAll(options: CreateOptions = {}): Promise<{ applications: number; values: number }> {
+    const audit = options.audit &&
+      { ...options.audit, action: "application.reencrypt", detail: { key_id: this.#keyring.currentKid } };
     let applications = 0;
     let values = 0;
     for (const org of (await this.#store.exportAll()).organizations) {
       for (const service of org.services) {
         for (const app of service.applications) {
-          const moved = await this.#reencrypt(org.slug, service.slug, app);
+          const moved = await this.#reencrypt({ org: org.slug, service: service.slug, audit }, app);
           if (moved > 0) applications++;
           values += moved;
         }
@@ -254,7 +277,11 @@ export class Credentials {
    *
    * @returns How many values were not under the current key.
    */
-  async #reencrypt(org: string, service: string, read: ServiceApplication): Promise<number> {
+  async #reencrypt(
+    where: { org: string; service: string; audit: AuditStamp | undefined },
+    read: ServiceApplication,
+  ): Promise<number> {
+    const { org, service, audit } = where;
     let app: ServiceApplication | null = read;
     for (let attempt = 1; app; attempt++) {
       const stale = Object.values(app.credentials).filter((c) => Keyring.kidOf(c) !== this.#keyring.currentKid);
@@ -262,7 +289,7 @@ export class Credentials {
       const plain = await this.decryptCredentials(org, service, app);
       const credentials = await this.#encrypt(org, service, app.slug, plain);
       try {
-        await this.#store.updateApplication(org, service, app.slug, { credentials }, { ifMatch: [etagOf(app)] });
+        await this.#store.updateApplication(org, service, app.slug, { credentials }, { ifMatch: [etagOf(app)], audit });
         return stale.length;
       } catch (error) {
         if (!(error instanceof PreconditionFailedError)) throw error;

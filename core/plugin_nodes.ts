@@ -15,6 +15,7 @@ import { type Tagged, tagged } from "./graph/etag.ts";
 import type {
   Binding,
   BindingScope,
+  CreateOptions,
   GraphStore,
   PluginContext,
   PluginNode,
@@ -189,11 +190,17 @@ export class PluginNodes {
    * @param org Organization slug.
    * @param service Service slug.
    * @param input The body.
+   * @param write The audit stamp the store records the create with.
    * @returns The view of the stored node, with its ETag.
    * @throws {NotFoundError} For an unknown org or service.
    * @throws {ValidationError} With pointers into the body.
    */
-  async createPlugin(org: string, service: string, input: PluginCreate): Promise<Tagged<PluginView>> {
+  async createPlugin(
+    org: string,
+    service: string,
+    input: PluginCreate,
+    write: CreateOptions = {},
+  ): Promise<Tagged<PluginView>> {
     await this.#store.getService(org, service);
     const manifest = this.#loadedManifest(input.plugin);
     const options = this.#checkOptions(manifest, input.options ?? {});
@@ -208,7 +215,7 @@ export class PluginNodes {
       label: input.label,
       options,
       enabled: input.enabled ?? true,
-    }, { check: (next, context) => this.#checkTarget(manifest, next, context) });
+    }, { ...write, check: (next, context) => this.#checkTarget(manifest, next, context) });
     return tagged(node, await this.pluginView(org, node));
   }
 
@@ -222,7 +229,7 @@ export class PluginNodes {
    * @param service Service slug.
    * @param idOrSlug The node.
    * @param patch The changes.
-   * @param options `ifMatch`, to write only over the state the caller read.
+   * @param options `ifMatch`, to write only over the state the caller read, and the audit stamp.
    * @returns The view of the stored node, with its ETag.
    * @throws {NotFoundError} For an unknown org, service or Plugin node.
    * @throws {PreconditionFailedError} When `ifMatch` does not hold.
@@ -264,7 +271,7 @@ export class PluginNodes {
    *
    * @param scope Project type or project.
    * @param bindings The complete new set.
-   * @param options `ifMatch`, to replace only the set the caller read.
+   * @param options `ifMatch`, to replace only the set the caller read, and the audit stamp.
    * @returns The stored bindings, with the ETag of the set.
    * @throws {ValidationError} With pointers `/bindings/<i>/search_template`.
    * @throws {PreconditionFailedError} When `ifMatch` does not hold.
@@ -300,8 +307,13 @@ export class PluginNodes {
   }
 
   /** {@linkcode Credentials.createApplication}. */
-  createApplication(org: string, service: string, input: ApplicationCreate): Promise<Tagged<ApplicationView>> {
-    return this.#credentials.createApplication(org, service, input);
+  createApplication(
+    org: string,
+    service: string,
+    input: ApplicationCreate,
+    options?: CreateOptions,
+  ): Promise<Tagged<ApplicationView>> {
+    return this.#credentials.createApplication(org, service, input, options);
   }
 
   /** {@linkcode Credentials.updateApplication}. */
@@ -316,7 +328,7 @@ export class PluginNodes {
   }
 
   /** {@linkcode Credentials.reencryptAll}. */
-  reencryptAll(): Promise<{ applications: number; values: number }> {
-    return this.#credentials.reencryptAll();
+  reencryptAll(options?: CreateOptions): Promise<{ applications: number; values: number }> {
+    return this.#credentials.reencryptAll(options);
   }
 }

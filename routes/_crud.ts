@@ -90,9 +90,9 @@ export interface CrudHandlers<C extends string, P extends string, L extends Inpu
   create: (c: Context<AppEnv, C, CI>) => Promise<Tagged<unknown>>;
   /** Returns one item, tagged, or throws `NotFoundError`. */
   read: (c: Context<AppEnv, P>) => Promise<Tagged<unknown>>;
-  /** Updates an item from the validated body (under `writeOptions(c)`) and returns it, tagged. */
+  /** Updates an item from the validated body (under `writeOptions()` of `_writes.ts`) and returns it, tagged. */
   update: (c: Context<AppEnv, P, UI>) => Promise<Tagged<unknown>>;
-  /** Deletes an item, under `writeOptions(c)`. */
+  /** Deletes an item, under `writeOptions()`. */
   remove: (c: Context<AppEnv, P>) => Promise<void>;
 }
 

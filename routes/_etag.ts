@@ -3,16 +3,15 @@
  * reads and writes of a graph resource answer its `ETag`; `PATCH`, `PUT` and
  * `DELETE` honour `If-Match`. An operation declares both (`etag`, `ifMatch`
  * in `_openapi.ts`); its declaration parses `If-Match` into the request's
- * `ifMatch` variable, and the handler passes {@linkcode writeOptions} to the
- * store, which compares inside the write's transaction (412 when the tag no
- * longer matches). The tags themselves are `core/graph/etag.ts`'s.
+ * `ifMatch` variable, and the handler passes it to the store with
+ * `writeOptions()` of `_writes.ts`; the store compares inside the write's
+ * transaction (412 when the tag no longer matches). The tags themselves are `core/graph/etag.ts`'s.
  *
  * @module
  */
 
 import { BadRequestError } from "../core/errors.ts";
 import type { IfMatch, Tagged } from "../core/graph/etag.ts";
-import type { WriteOptions } from "../core/graph/store.ts";
 
 /** What {@linkcode readIfMatch} reads of a request context (Hono's `c.req.header`). */
 export interface RequestHeaders {
@@ -21,12 +20,6 @@ export interface RequestHeaders {
     /** A request header's value, or undefined. */
     header(name: string): string | undefined;
   };
-}
-
-/** What {@linkcode writeOptions} reads of a request context: the parsed `If-Match`. */
-export interface IfMatchVariable {
-  /** The request variable the operation declaration set. */
-  get(key: "ifMatch"): IfMatch | undefined;
 }
 
 /** What {@linkcode taggedJson} uses of a request context (Hono's `c.header` and `c.json`). */
@@ -84,16 +77,6 @@ export function readIfMatch(c: RequestHeaders): IfMatch | undefined {
     });
   }
   return parsed;
-}
-
-/**
- * The store options of a conditional write: the request's `If-Match`.
- *
- * @param c The request context.
- * @returns The options to pass to the store or use case.
- */
-export function writeOptions(c: IfMatchVariable): WriteOptions {
-  return { ifMatch: c.get("ifMatch") };
 }
 
 /**

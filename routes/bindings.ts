@@ -9,7 +9,8 @@ import { type Context, Hono } from "hono";
 import type { Binding, BindingScope } from "../core/graph/store.ts";
 import { type Tagged, tagged } from "../core/graph/etag.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
-import { taggedJson, writeOptions } from "./_etag.ts";
+import { taggedJson } from "./_etag.ts";
+import { writeOptions } from "./_writes.ts";
 import { ok, operations } from "./_openapi.ts";
 import { bindings } from "./_schemas.ts";
 
@@ -64,7 +65,7 @@ export function bindingRoutes(deps: AppDeps): Hono<AppEnv> {
   const shown = ({ value, etag }: Tagged<Binding[]>) => ({ value: { bindings: value }, etag });
   const read = async (scope: BindingScope) => shown(tagged(await store.getBindings(scope)));
   const replace = async (c: Context<AppEnv>, scope: BindingScope, body: { bindings: Binding[] }) =>
-    shown(await directory.replaceBindings(scope, body.bindings, writeOptions(c)));
+    shown(await directory.replaceBindings(scope, body.bindings, writeOptions(c, deps)));
 
   return new Hono<AppEnv>()
     .get(TYPE, projectTypeOps.read, async (c) => taggedJson(c, await read(await typeScope(c))))

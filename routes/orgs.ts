@@ -8,7 +8,7 @@ import type { Hono } from "hono";
 import { tagged } from "../core/graph/etag.ts";
 import { crudOperations, crudRoutes } from "./_crud.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
-import { writeOptions } from "./_etag.ts";
+import { createOptions, writeOptions } from "./_writes.ts";
 import { namedCollection } from "./_schemas.ts";
 
 const ops = crudOperations({
@@ -31,14 +31,15 @@ const ops = crudOperations({
  * @param deps The application's dependencies.
  * @returns The Hono app.
  */
-export function orgRoutes({ store }: AppDeps): Hono<AppEnv> {
+export function orgRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { store } = deps;
   return crudRoutes(ops, {
     collection: "/orgs",
     item: "/orgs/:org",
     list: (c) => store.listOrgs(c.req.valid("query")),
-    create: async (c) => tagged(await store.createOrg(c.req.valid("json"))),
+    create: async (c) => tagged(await store.createOrg(c.req.valid("json"), createOptions(c, deps))),
     read: async (c) => tagged(await store.getOrg(c.req.param("org"))),
-    update: async (c) => tagged(await store.updateOrg(c.req.param("org"), c.req.valid("json"), writeOptions(c))),
-    remove: (c) => store.deleteOrg(c.req.param("org"), writeOptions(c)),
+    update: async (c) => tagged(await store.updateOrg(c.req.param("org"), c.req.valid("json"), writeOptions(c, deps))),
+    remove: (c) => store.deleteOrg(c.req.param("org"), writeOptions(c, deps)),
   });
 }

@@ -9,7 +9,7 @@ import { Hono } from "hono";
 import { tagged } from "../core/graph/etag.ts";
 import { crudOperations, crudRoutes } from "./_crud.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
-import { writeOptions } from "./_etag.ts";
+import { createOptions, writeOptions } from "./_writes.ts";
 import {
   applicationCreate,
   applicationUpdate,
@@ -97,14 +97,14 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
           account: null,
           region: null,
           ...c.req.valid("json"),
-        }),
+        }, createOptions(c, deps)),
       ),
     read: async (c) => tagged(await store.getService(c.req.param("org"), c.req.param("svc"))),
     update: async (c) => {
       const { org, svc } = c.req.param();
-      return tagged(await store.updateService(org, svc, c.req.valid("json"), writeOptions(c)));
+      return tagged(await store.updateService(org, svc, c.req.valid("json"), writeOptions(c, deps)));
     },
-    remove: (c) => store.deleteService(c.req.param("org"), c.req.param("svc"), writeOptions(c)),
+    remove: (c) => store.deleteService(c.req.param("org"), c.req.param("svc"), writeOptions(c, deps)),
   });
 
   const applications = crudRoutes(applicationOps, {
@@ -116,7 +116,8 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
       const apps = await store.listApplications(org, svc);
       return await Promise.all(apps.map((a) => directory.applicationView(org, svc, a)));
     },
-    create: (c) => directory.createApplication(c.req.param("org"), c.req.param("svc"), c.req.valid("json")),
+    create: (c) =>
+      directory.createApplication(c.req.param("org"), c.req.param("svc"), c.req.valid("json"), createOptions(c, deps)),
     read: async (c) => {
       const { org, svc, app } = c.req.param();
       const stored = await store.getApplication(org, svc, app);
@@ -124,11 +125,11 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
     },
     update: (c) => {
       const { org, svc, app } = c.req.param();
-      return directory.updateApplication(org, svc, app, c.req.valid("json"), writeOptions(c));
+      return directory.updateApplication(org, svc, app, c.req.valid("json"), writeOptions(c, deps));
     },
     remove: (c) => {
       const { org, svc, app } = c.req.param();
-      return store.deleteApplication(org, svc, app, writeOptions(c));
+      return store.deleteApplication(org, svc, app, writeOptions(c, deps));
     },
   });
 
@@ -141,7 +142,8 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
       const nodes = await store.listPlugins(org, svc);
       return await Promise.all(nodes.map((n) => directory.pluginView(org, n)));
     },
-    create: (c) => directory.createPlugin(c.req.param("org"), c.req.param("svc"), c.req.valid("json")),
+    create: (c) =>
+      directory.createPlugin(c.req.param("org"), c.req.param("svc"), c.req.valid("json"), createOptions(c, deps)),
     read: async (c) => {
       const { org, svc, plugin } = c.req.param();
       const stored = await store.getPlugin(org, svc, plugin);
@@ -149,11 +151,11 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
     },
     update: (c) => {
       const { org, svc, plugin } = c.req.param();
-      return directory.updatePlugin(org, svc, plugin, c.req.valid("json"), writeOptions(c));
+      return directory.updatePlugin(org, svc, plugin, c.req.valid("json"), writeOptions(c, deps));
     },
     remove: (c) => {
       const { org, svc, plugin } = c.req.param();
-      return store.deletePlugin(org, svc, plugin, writeOptions(c));
+      return store.deletePlugin(org, svc, plugin, writeOptions(c, deps));
     },
   });
 

@@ -27,6 +27,7 @@
  */
 
 import type { PluginType, ServiceInfo } from "@imbi/plugin-sdk/types";
+import type { AuditStamp } from "./audit_changes.ts";
 import type { IfMatch } from "./etag.ts";
 import type { ControlStore } from "./control.ts";
 
@@ -250,13 +251,23 @@ export interface GraphDump {
 }
 
 /** Options of a write to one existing resource (an update, a delete, a binding replacement). */
-export interface WriteOptions {
+export interface WriteOptions extends CreateOptions {
   /**
    * Compare-and-set: the write happens only while the resource's current
    * ETag (`etagOf` of its stored state) is one of these, or it exists for
    * `"*"`; else `PreconditionFailedError`. Absent: unconditional.
    */
   ifMatch?: IfMatch | undefined;
+}
+
+/** Options of a create, and of every write. */
+export interface CreateOptions {
+  /**
+   * Who makes the write: the store appends its audit record (from what to
+   * what, `audit_changes.ts`) in the write's own transaction. Absent: no
+   * record (imports, tests).
+   */
+  audit?: AuditStamp | undefined;
 }
 
 /** The changes of an application update. */
@@ -327,7 +338,7 @@ export interface GraphStore {
   /** One organization, or null. */
   findOrg(slug: string): Promise<Organization | null>;
   /** 409 for a taken slug. */
-  createOrg(org: Organization): Promise<Organization>;
+  createOrg(org: Organization, options?: CreateOptions): Promise<Organization>;
   /** Renames an organization. */
   updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>, options?: WriteOptions): Promise<Organization>;
   /** Refuses (409) while the org holds anything. */
@@ -340,7 +351,7 @@ export interface GraphStore {
   /** One project type, or null (also for an unknown org). */
   findProjectType(org: string, slug: string): Promise<ProjectType | null>;
   /** 409 for a slug taken in the org. */
-  createProjectType(org: string, pt: ProjectType): Promise<ProjectType>;
+  createProjectType(org: string, pt: ProjectType, options?: CreateOptions): Promise<ProjectType>;
   /** Renames a project type. */
   updateProjectType(
     org: string,
@@ -358,7 +369,7 @@ export interface GraphStore {
   /** By id, else by slug; null when absent (also for an unknown org). */
   findProject(org: string, idOrSlug: string): Promise<Project | null>;
   /** 404 (NotFoundError) for an unknown project type; 409 for a duplicate slug or id. */
-  createProject(org: string, input: ProjectInput): Promise<Project>;
+  createProject(org: string, input: ProjectInput, options?: CreateOptions): Promise<Project>;
   /** Patches name, slug and the set of project types. */
   updateProject(
     org: string,
@@ -376,7 +387,7 @@ export interface GraphStore {
   /** One service, or null (also for an unknown org). */
   findService(org: string, slug: string): Promise<ThirdPartyService | null>;
   /** 409 for a slug taken in the org. */
-  createService(org: string, svc: ThirdPartyService): Promise<ThirdPartyService>;
+  createService(org: string, svc: ThirdPartyService, options?: CreateOptions): Promise<ThirdPartyService>;
   /** Patches a service; `null` clears an optional field. */
   updateService(
     org: string,
@@ -394,7 +405,12 @@ export interface GraphStore {
   /** One application, or null (also for an unknown org or service). */
   findApplication(org: string, service: string, slug: string): Promise<ServiceApplication | null>;
   /** 409 for a slug taken in the service. */
-  createApplication(org: string, service: string, app: ServiceApplication): Promise<ServiceApplication>;
+  createApplication(
+    org: string,
+    service: string,
+    app: ServiceApplication,
+    options?: CreateOptions,
+  ): Promise<ServiceApplication>;
   /**
    * Patches name and credentials in one transaction: `credentials` replaces
    * the whole map, `credential_changes` merges into the stored one.
@@ -420,7 +436,7 @@ export interface GraphStore {
     org: string,
     service: string,
     input: PluginNodeInput,
-    options?: Pick<PluginWriteOptions, "check">,
+    options?: Pick<PluginWriteOptions, "check" | "audit">,
   ): Promise<PluginNode>;
   /** Patches slug, application (`null` unlinks), label, options and enabled. */
   updatePlugin(

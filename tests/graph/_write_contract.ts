@@ -10,7 +10,8 @@
  */
 
 import assert from "node:assert/strict";
-import { NotFoundError, PreconditionFailedError, ValidationError } from "../../core/errors.ts";
+import { ConflictError, NotFoundError, PreconditionFailedError, ValidationError } from "../../core/errors.ts";
+import type { AuditStamp } from "../../core/graph/audit_changes.ts";
 import { etagOf } from "../../core/graph/etag.ts";
 import type { BindingScope, GraphStore, WriteOptions } from "../../core/graph/store.ts";
 import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
@@ -298,6 +299,141 @@ export function writeContract(area: Area): void {
       assert.equal(await store.findPlugin(org, "svc", "two"), null);
       await rejection(store.updatePlugin(org, "svc", "cfg", { label: "X" }, { check: refuse }), ValidationError);
       assert.equal((await store.getPlugin(org, "svc", "cfg")).label, "L");
+    });
+  });
+
+  area("audit records of writes", async (t, store) => {
+    const stamp = (request: string): AuditStamp => ({
+      actor: "admin-api:admin",
+      request_id: request,
+      replica: "replica-1",
+      at: "2026-05-01T10:00:00.000Z",
+    });
+    const recordsOf = async (request: string) =>
+      (await store.control.audit.list({ limit: 1000 })).items.filter((r) => r.request_id === request).reverse();
+
+    await t.step(
+      "every create, update, delete and binding replacement appends its record, from what to what",
+      async () => {
+        const request = crypto.randomUUID();
+        const audit = stamp(request);
+        const org = uniqueSlug();
+        await store.createOrg({ slug: org, name: "O" }, { audit });
+        await store.updateOrg(org, { name: "O2" }, { audit });
+        await store.createProjectType(org, { slug: "web", name: "Web" }, { audit });
+        const project = await store.createProject(org, { slug: "p", name: "P", project_types: ["web"] }, { audit });
+        await store.updateProject(org, "p", { name: "P2" }, { audit });
+        const svc = { slug: "svc", name: "S", vendor: null, base_url: null, account: null, region: null };
+        await store.createService(org, svc, { audit });
+        await store.updateService(org, "svc", { region: "eu" }, { audit });
+        await store.createApplication(org, "svc", {
+          slug: "app",
+          name: "A",
+          credentials: { token: "v1.k1.nonce123.cipher123" },
+        }, {
+          audit,
+        });
+        const node = await store.createPlugin(org, "svc", {
+          slug: "cfg",
+          service: "svc",
+          application: null,
+          plugin: "demo-config",
+          plugin_type: "configuration",
+          label: "L",
+          options: {},
+          enabled: true,
+        }, { audit });
+        await store.updatePlugin(org, "svc", "cfg", { label: "L2" }, { audit });
+        const binding = {
+          plugin_id: node.id,
+          tab: "configuration" as const,
+          default: true,
+          search_template: "",
+          identity_plugin_id: null,
+        };
+        await store.replaceBindings({ kind: "project", org, id: project.id }, [binding], { audit });
+        await store.replaceBindings({ kind: "project", org, id: project.id }, [], { audit });
+        await store.deletePlugin(org, "svc", "cfg", { audit });
+        await store.deleteApplication(org, "svc", "app", { audit });
+        await store.deleteService(org, "svc", { audit });
+        await store.deleteProject(org, "p", { audit });
+        await store.deleteProjectType(org, "web", { audit });
+        await store.deleteOrg(org, { audit });
+        const records = await recordsOf(request);
+        assert.deepEqual(records.map((r) => [r.action, r.target]), [
+          ["org.create", org],
+          ["org.update", org],
+          ["project_type.create", `${org}/web`],
+          ["project.create", `${org}/p`],
+          ["project.update", `${org}/p`],
+          ["service.create", `${org}/svc`],
+          ["service.update", `${org}/svc`],
+          ["application.create", `${org}/svc/app`],
+          ["plugin.create", `${org}/svc/cfg`],
+          ["plugin.update", `${org}/svc/cfg`],
+          ["bindings.replace", `project:${org}/p`],
+          ["bindings.replace", `project:${org}/p`],
+          ["plugin.delete", `${org}/svc/cfg`],
+          ["application.delete", `${org}/svc/app`],
+          ["service.delete", `${org}/svc`],
+          ["project.delete", `${org}/p`],
+          ["project_type.delete", `${org}/web`],
+          ["org.delete", org],
+        ]);
+        for (const r of records) {
+          assert.deepEqual([r.actor, r.replica, r.at], ["admin-api:admin", "replica-1", "2026-05-01T10:00:00.000Z"]);
+        }
+        assert.deepEqual([records[1]!.from, records[1]!.to], [{ slug: org, name: "O" }, { slug: org, name: "O2" }]);
+        assert.deepEqual([records[6]!.from, records[6]!.to].map((s) => (s as { region: string }).region), [null, "eu"]);
+        assert.equal((records[9]!.to as { label: string }).label, "L2");
+        assert.deepEqual([records[10]!.from, records[10]!.to], [[], [binding]]);
+        assert.deepEqual(records.at(-1)!.to, null);
+      },
+    );
+
+    await t.step("an application's record names its credential fields, never their values", async () => {
+      const request = crypto.randomUUID();
+      const audit = stamp(request);
+      const built = await buildOrg(store, {
+        slug: uniqueSlug(),
+        services: [{
+          slug: "svc",
+          applications: [{ slug: "app", credentials: { a: "v1.k1.nonceA1.cipherA1", b: "v1.k1.nonceB1.cipherB1" } }],
+        }],
+      });
+      await store.updateApplication(built.org, "svc", "app", {
+        credential_changes: { a: "v1.k1.nonceA2.cipherA2", b: null, c: "v1.k1.nonceC1.cipherC1" },
+      }, { audit });
+      const [record] = await recordsOf(request);
+      assert.deepEqual(record!.from, { slug: "app", name: "App app", credential_fields: ["a", "b"] });
+      assert.deepEqual(record!.to, { slug: "app", name: "App app", credential_fields: ["a", "c"] });
+      assert.deepEqual(record!.detail, { credential_fields: { added: ["c"], changed: ["a"], removed: ["b"] } });
+      assert.doesNotMatch(JSON.stringify(record), /cipher/);
+    });
+
+    await t.step("a refused write leaves no record; a write without a stamp records nothing", async () => {
+      const request = crypto.randomUUID();
+      const audit = stamp(request);
+      const built = await buildOrg(store, {
+        slug: uniqueSlug(),
+        project_types: ["web"],
+        services: [{ slug: "svc", applications: [{ slug: "app" }] }],
+        projects: [{ slug: "p", project_types: ["web"] }],
+      });
+      const { org } = built;
+      await rejection(store.updateOrg(org, { name: "X" }, { audit, ifMatch: ['"stale"'] }), PreconditionFailedError);
+      await rejection(store.deleteProjectType(org, "web", { audit }), ConflictError);
+      await rejection(
+        store.updateApplication(org, "svc", "app", { name: "X" }, {
+          audit,
+          check: () => {
+            throw new ValidationError("no", []);
+          },
+        }),
+        ValidationError,
+      );
+      await store.updateOrg(org, { name: "Unstamped" });
+      assert.deepEqual(await recordsOf(request), []);
     });
   });
 }

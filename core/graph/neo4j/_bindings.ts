@@ -32,6 +32,7 @@ import type {
   ThirdPartyService,
   WriteOptions,
 } from "../store.ts";
+import { recordChange } from "./_changes.ts";
 import { one, run, type Tx } from "./_db.ts";
 import * as find from "./_lookups.ts";
 import { edgeRows } from "./import_plan.ts";
@@ -46,7 +47,8 @@ export async function replaceBindings(
   options: WriteOptions = {},
 ): Promise<Binding[]> {
   const key = await find.scope(tx, scope, { lock: true });
-  if (options.ifMatch) assertIfMatch(await find.readBindings(tx, key), options, bindingSetName(key.label, key.org));
+  const before = options.ifMatch || options.audit ? await find.readBindings(tx, key) : [];
+  assertIfMatch(before, options, bindingSetName(key.label, key.org));
   const ids = new Set<string>();
   for (const b of bindings) {
     if (typeof b.plugin_id === "string") ids.add(b.plugin_id);
@@ -64,7 +66,10 @@ export async function replaceBindings(
     await run(tx, Q.clearProjectBindings, { org: key.org, id: key.key });
     if (rows.length > 0) await run(tx, Q.writeProjectBindings, { org: key.org, id: key.key, rows });
   }
-  return await find.readBindings(tx, key);
+  const after = await find.readBindings(tx, key);
+  const ref = { org: key.org, slug: key.slug, scope: key.kind };
+  await recordChange(tx, options, { kind: "bindings", verb: "replace", ref, from: before, to: after });
+  return after;
 }
 
 /** A merged edge as the resolution queries return it; `default` is the merged flag. */

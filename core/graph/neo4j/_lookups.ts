@@ -51,6 +51,8 @@ export interface ScopeKey {
   org: string;
   /** Project-type slug or project id. */
   key: string;
+  /** Project-type or project slug. */
+  slug: string;
   /** For messages: `project type "web"` or `project "billing"`. */
   label: string;
 }
@@ -185,10 +187,16 @@ export async function projectTypesExist(tx: Tx, orgSlug: string, slugs: string[]
 export async function scope(tx: Tx, scope: BindingScope, options: { lock?: boolean } = {}): Promise<ScopeKey> {
   if (scope.kind === "project_type") {
     const pt = await projectType(tx, { org: scope.org, slug: scope.slug }, options);
-    return { kind: "project_type", org: scope.org, key: pt.slug, label: scopeLabel("project_type", pt.slug) };
+    return {
+      kind: "project_type",
+      org: scope.org,
+      key: pt.slug,
+      slug: pt.slug,
+      label: scopeLabel("project_type", pt.slug),
+    };
   }
   const p = await project(tx, { org: scope.org, slug: scope.id }, options);
-  return { kind: "project", org: scope.org, key: p.id, label: scopeLabel("project", p.slug) };
+  return { kind: "project", org: scope.org, key: p.id, slug: p.slug, label: scopeLabel("project", p.slug) };
 }
 
 /** The bindings of a scope in written order. */

@@ -27,6 +27,7 @@ import {
 import type {
   ApplicationPatch,
   ApplicationWriteOptions,
+  CreateOptions,
   Page,
   PluginNode,
   PluginNodeInput,
@@ -37,6 +38,7 @@ import type {
   ThirdPartyService,
   WriteOptions,
 } from "../store.ts";
+import { recordChange } from "./_changes.ts";
 import { one, run, type Tx } from "./_db.ts";
 import * as find from "./_lookups.ts";
 import { skipLimit } from "./_orgs.ts";
@@ -49,11 +51,18 @@ export async function listServices(tx: Tx, org: string, page: Page | undefined):
 }
 
 /** Creates a service; 409 for a slug taken in the org. */
-export async function createService(tx: Tx, org: string, svc: ThirdPartyService): Promise<ThirdPartyService> {
+export async function createService(
+  tx: Tx,
+  org: string,
+  svc: ThirdPartyService,
+  options?: CreateOptions,
+): Promise<ThirdPartyService> {
   const value = toService(svc);
   await find.org(tx, org);
   if (await find.findService(tx, { org, slug: value.slug })) throw alreadyExists("service", { org, slug: value.slug });
   await run(tx, Q.createService, { org, ...value });
+  const ref = { org, slug: value.slug };
+  await recordChange(tx, options, { kind: "service", verb: "create", ref, from: null, to: value });
   return value;
 }
 
@@ -64,8 +73,12 @@ export async function updateService(
   patch: Partial<Omit<ThirdPartyService, "slug">>,
   options: WriteOptions = {},
 ): Promise<ThirdPartyService> {
-  const next = patchService(await find.service(tx, ref, { lock: true, ...options }), patch);
-  return toService((await one(tx, Q.updateService, { org: ref.org, ...next }))!.get("service"));
+  const current = await find.service(tx, ref, { lock: true, ...options });
+  const next = toService(
+    (await one(tx, Q.updateService, { org: ref.org, ...patchService(current, patch) }))!.get("service"),
+  );
+  await recordChange(tx, options, { kind: "service", verb: "update", ref, from: current, to: next });
+  return next;
 }
 
 /** Deletes a service without applications and Plugin nodes, holding its lock. */
@@ -74,10 +87,11 @@ export async function deleteService(
   ref: { org: string; slug: string },
   options: WriteOptions = {},
 ): Promise<void> {
-  await find.service(tx, ref, { lock: true, ...options });
+  const current = await find.service(tx, ref, { lock: true, ...options });
   const row = (await one(tx, Q.serviceHoldings, ref))!;
   assertServiceEmpty(ref.slug, { applications: row.get("applications"), plugins: row.get("plugins") });
   await run(tx, Q.deleteService, ref);
+  await recordChange(tx, options, { kind: "service", verb: "delete", ref, from: current, to: null });
 }
 
 /** Applications of a service, by slug. */
@@ -91,6 +105,7 @@ export async function createApplication(
   tx: Tx,
   ref: { org: string; service: string },
   app: ServiceApplication,
+  options?: CreateOptions,
 ): Promise<ServiceApplication> {
   const value = newApplication(app);
   await find.service(tx, { org: ref.org, slug: ref.service });
@@ -98,6 +113,8 @@ export async function createApplication(
     throw alreadyExists("application", { service: ref.service, slug: value.slug });
   }
   await run(tx, Q.createApplication, { ...ref, ...value, credentials: JSON.stringify(value.credentials) });
+  const where = { ...ref, slug: value.slug };
+  await recordChange(tx, options, { kind: "application", verb: "create", ref: where, from: null, to: value });
   return value;
 }
 
@@ -112,20 +129,23 @@ export async function updateApplication(
   patch: ApplicationPatch,
   options: ApplicationWriteOptions = {},
 ): Promise<ServiceApplication> {
-  const next = patchApplication(await find.application(tx, ref, { lock: true, ...options }), patch);
+  const current = await find.application(tx, ref, { lock: true, ...options });
+  const next = patchApplication(current, patch);
   if (options.check) {
     const users = (await run(tx, Q.applicationPlugins, { ...ref })).records;
     options.check(next, users.map((r) => toPluginNode(r.get("plugin") as PluginRow)));
   }
   await run(tx, Q.updateApplication, { ...ref, name: next.name, credentials: JSON.stringify(next.credentials) });
+  await recordChange(tx, options, { kind: "application", verb: "update", ref, from: current, to: next });
   return next;
 }
 
 /** Deletes an application no Plugin node uses, holding its lock. */
 export async function deleteApplication(tx: Tx, ref: find.InService, options: WriteOptions = {}): Promise<void> {
-  await find.application(tx, ref, { lock: true, ...options });
+  const current = await find.application(tx, ref, { lock: true, ...options });
   assertApplicationUnused(ref.slug, (await run(tx, Q.applicationUsers, { ...ref })).records.map((r) => r.get("slug")));
   await run(tx, Q.deleteApplication, { ...ref });
+  await recordChange(tx, options, { kind: "application", verb: "delete", ref, from: current, to: null });
 }
 
 /** Plugin nodes of a service, by slug. */
@@ -143,7 +163,7 @@ export async function createPlugin(
   tx: Tx,
   ref: { org: string; service: string },
   input: PluginNodeInput,
-  options: Pick<PluginWriteOptions, "check"> = {},
+  options: Pick<PluginWriteOptions, "check" | "audit"> = {},
 ): Promise<PluginNode> {
   const { org, service } = ref;
   checkPluginType(input);
@@ -168,6 +188,8 @@ export async function createPlugin(
   const node = newPluginNode(input, { service, application: app?.slug ?? null });
   options.check?.(node, { service: svc, application: app });
   await run(tx, Q.createPlugin, { ...node, org, options: JSON.stringify(node.options) });
+  const where = { org, service, slug: node.slug };
+  await recordChange(tx, options, { kind: "plugin", verb: "create", ref: where, from: null, to: node });
   return node;
 }
 
@@ -197,7 +219,10 @@ export async function updatePlugin(
     options.check?.(next, { service: await find.service(tx, { org, slug: service }), application: app });
   }
   const row = await one(tx, Q.updatePlugin, { ...next, options: JSON.stringify(next.options) });
-  return toPluginNode(row!.get("plugin"));
+  const stored = toPluginNode(row!.get("plugin"));
+  const where = { org, service, slug: current.slug };
+  await recordChange(tx, options, { kind: "plugin", verb: "update", ref: where, from: current, to: stored });
+  return stored;
 }
 
 /** Deletes a Plugin node no binding points at, holding its lock. */
@@ -206,6 +231,8 @@ export async function deletePlugin(tx: Tx, ref: find.InService, options: WriteOp
   const users = (await run(tx, Q.pluginUsers, { id: node.id })).records.map((r) => r.toObject() as BindingUser);
   assertPluginUnbound({ org: ref.org, service: ref.service, slug: node.slug }, users);
   await run(tx, Q.deletePlugin, { id: node.id });
+  const where = { org: ref.org, service: ref.service, slug: node.slug };
+  await recordChange(tx, options, { kind: "plugin", verb: "delete", ref: where, from: node, to: null });
 }
 
 /** Plugin nodes in every org whose manifest slug is listed, by org, service and slug. */

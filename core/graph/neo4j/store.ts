@@ -41,6 +41,7 @@ import type {
   ApplicationWriteOptions,
   Binding,
   BindingScope,
+  CreateOptions,
   EffectiveBinding,
   GraphDump,
   GraphStore,
@@ -204,8 +205,8 @@ export class Neo4jStore implements GraphStore {
   }
 
   /** Creates an organization; `ConflictError` when the slug is taken. */
-  createOrg(org: Organization): Promise<Organization> {
-    return this.#db.write((tx) => orgs.createOrg(tx, org));
+  createOrg(org: Organization, options?: CreateOptions): Promise<Organization> {
+    return this.#db.write((tx) => orgs.createOrg(tx, org, options));
   }
 
   /** Renames an organization; `NotFoundError` for an unknown org. */
@@ -245,8 +246,8 @@ export class Neo4jStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
-  createProjectType(org: string, pt: ProjectType): Promise<ProjectType> {
-    return this.#db.write((tx) => orgs.createProjectType(tx, org, pt));
+  createProjectType(org: string, pt: ProjectType, options?: CreateOptions): Promise<ProjectType> {
+    return this.#db.write((tx) => orgs.createProjectType(tx, org, pt, options));
   }
 
   /** Renames a project type; `NotFoundError` for an unknown org or project type. */
@@ -291,8 +292,8 @@ export class Neo4jStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org or project type.
    * @throws {ConflictError} For a slug taken in the org or an id taken anywhere.
    */
-  createProject(org: string, input: ProjectInput): Promise<Project> {
-    return this.#db.write((tx) => orgs.createProject(tx, org, input));
+  createProject(org: string, input: ProjectInput, options?: CreateOptions): Promise<Project> {
+    return this.#db.write((tx) => orgs.createProject(tx, org, input, options));
   }
 
   /**
@@ -336,8 +337,8 @@ export class Neo4jStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
-  createService(org: string, svc: ThirdPartyService): Promise<ThirdPartyService> {
-    return this.#db.write((tx) => services.createService(tx, org, svc));
+  createService(org: string, svc: ThirdPartyService, options?: CreateOptions): Promise<ThirdPartyService> {
+    return this.#db.write((tx) => services.createService(tx, org, svc, options));
   }
 
   /** Patches a service; `null` clears an optional field; `NotFoundError` for an unknown org or service. */
@@ -382,8 +383,13 @@ export class Neo4jStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org or service.
    * @throws {ConflictError} When the slug is taken in the service.
    */
-  createApplication(org: string, service: string, app: ServiceApplication): Promise<ServiceApplication> {
-    return this.#db.write((tx) => services.createApplication(tx, { org, service }, app));
+  createApplication(
+    org: string,
+    service: string,
+    app: ServiceApplication,
+    options?: CreateOptions,
+  ): Promise<ServiceApplication> {
+    return this.#db.write((tx) => services.createApplication(tx, { org, service }, app, options));
   }
 
   /**
@@ -445,7 +451,7 @@ export class Neo4jStore implements GraphStore {
     org: string,
     service: string,
     input: PluginNodeInput,
-    options?: Pick<PluginWriteOptions, "check">,
+    options?: Pick<PluginWriteOptions, "check" | "audit">,
   ): Promise<PluginNode> {
     return this.#db.write((tx) => services.createPlugin(tx, { org, service }, input, options));
   }

@@ -73,6 +73,14 @@ export interface ScopeKey {
   label: string;
 }
 
+/** A scope found by {@linkcode scope}: its key, what it is and its slug. */
+export interface FoundScope extends ScopeKey {
+  /** Project type or project. */
+  kind: "project_type" | "project";
+  /** The project type's or project's slug. */
+  slug: string;
+}
+
 /** Columns of a project row (`p`), with its project types. */
 export const PROJECT_COLUMNS = `p.rid AS rid, p.id AS id, p.slug AS slug, p.name AS name,
   (SELECT json_group_array(pt.slug ORDER BY pt.slug) FROM project_project_types ppt
@@ -289,14 +297,16 @@ export function plugin(db: SqliteDb, svc: ServiceRow, idOrSlug: string, options:
  * @returns The org and the scope's key.
  * @throws {NotFoundError} For an unknown org, project type or project.
  */
-export function scope(db: SqliteDb, scope: BindingScope): { org: OrgRow; scope: ScopeKey } {
+export function scope(db: SqliteDb, scope: BindingScope): { org: OrgRow; scope: FoundScope } {
   const o = org(db, scope.org);
   if (scope.kind === "project_type") {
     const pt = projectType(db, o, scope.slug);
-    return { org: o, scope: { column: "project_type_id", key: pt.id, label: scopeLabel("project_type", pt.slug) } };
+    const label = scopeLabel("project_type", pt.slug);
+    return { org: o, scope: { kind: "project_type", slug: pt.slug, column: "project_type_id", key: pt.id, label } };
   }
   const p = project(db, o, scope.id);
-  return { org: o, scope: { column: "project_rid", key: p.rid, label: scopeLabel("project", p.slug) } };
+  const label = scopeLabel("project", p.slug);
+  return { org: o, scope: { kind: "project", slug: p.slug, column: "project_rid", key: p.rid, label } };
 }
 
 function raise(error: Error): never {

@@ -27,6 +27,7 @@ import { toApplication, toPluginNode } from "../rows.ts";
 import type {
   ApplicationPatch,
   ApplicationWriteOptions,
+  CreateOptions,
   Page,
   PluginNode,
   PluginNodeInput,
@@ -54,6 +55,7 @@ import {
   SERVICE_COLUMNS,
   type ServiceRow,
 } from "./_lookups.ts";
+import { recordChange } from "./_changes.ts";
 import { limitOffset } from "./_orgs.ts";
 
 /** Where a service is: its org's slug and its own. */
@@ -81,7 +83,12 @@ export function listServices(db: SqliteDb, slug: string, page: Page | undefined)
 }
 
 /** Creates a service; 409 for a slug taken in the org. */
-export function insertService(db: SqliteDb, o: OrgRow, svc: ThirdPartyService): ThirdPartyService {
+export function insertService(
+  db: SqliteDb,
+  o: OrgRow,
+  svc: ThirdPartyService,
+  options?: CreateOptions,
+): ThirdPartyService {
   const value = toService(svc);
   if (findService(db, o, value.slug)) throw alreadyExists("service", { org: o.slug, slug: value.slug });
   db.run(
@@ -94,6 +101,13 @@ export function insertService(db: SqliteDb, o: OrgRow, svc: ThirdPartyService): 
     value.account,
     value.region,
   );
+  recordChange(db, options, {
+    kind: "service",
+    verb: "create",
+    ref: { org: o.slug, slug: value.slug },
+    from: null,
+    to: value,
+  });
   return value;
 }
 
@@ -115,6 +129,8 @@ export function updateService(
     next.region,
     row.id,
   );
+  const where = { org: ref.org, slug: ref.service };
+  recordChange(db, options, { kind: "service", verb: "update", ref: where, from: toService(row), to: next });
   return next;
 }
 
@@ -125,6 +141,8 @@ export function deleteService(db: SqliteDb, ref: ServiceRef, options: WriteOptio
     db.all<{ slug: string }>(`SELECT slug FROM ${table} WHERE service_id = ? ORDER BY slug`, row.id).map((r) => r.slug);
   assertServiceEmpty(ref.service, { applications: slugs("applications"), plugins: slugs("plugins") });
   db.run("DELETE FROM services WHERE id = ?", row.id);
+  const where = { org: ref.org, slug: ref.service };
+  recordChange(db, options, { kind: "service", verb: "delete", ref: where, from: toService(row), to: null });
 }
 
 /** Applications of a service, by slug. */
@@ -136,7 +154,13 @@ export function listApplications(db: SqliteDb, ref: ServiceRef): ServiceApplicat
 }
 
 /** Creates an application; 409 for a slug taken in the service. */
-export function insertApplication(db: SqliteDb, svc: ServiceRow, app: ServiceApplication): ServiceApplication {
+export function insertApplication(
+  db: SqliteDb,
+  where: { org: string; service: ServiceRow },
+  app: ServiceApplication,
+  options?: CreateOptions,
+): ServiceApplication {
+  const svc = where.service;
   const value = newApplication(app);
   if (findApplication(db, svc, value.slug)) throw alreadyExists("application", { service: svc.slug, slug: value.slug });
   db.run(
@@ -146,6 +170,8 @@ export function insertApplication(db: SqliteDb, svc: ServiceRow, app: ServiceApp
     value.name,
     JSON.stringify(value.credentials),
   );
+  const ref = { org: where.org, service: svc.slug, slug: value.slug };
+  recordChange(db, options, { kind: "application", verb: "create", ref, from: null, to: value });
   return value;
 }
 
@@ -175,6 +201,7 @@ export function updateApplication(
     JSON.stringify(next.credentials),
     row.id,
   );
+  recordChange(db, options, { kind: "application", verb: "update", ref, from: toApplication(row), to: next });
   return next;
 }
 
@@ -187,6 +214,7 @@ export function deleteApplication(db: SqliteDb, ref: ServiceRef & { slug: string
       .map((r) => r.slug),
   );
   db.run("DELETE FROM applications WHERE id = ?", row.id);
+  recordChange(db, options, { kind: "application", verb: "delete", ref, from: toApplication(row), to: null });
 }
 
 /** Plugin nodes of a service, by slug. */
@@ -204,10 +232,11 @@ export function listPlugins(db: SqliteDb, ref: ServiceRef): PluginNode[] {
  */
 export function insertPlugin(
   db: SqliteDb,
-  svc: ServiceRow,
+  where: { org: string; service: ServiceRow },
   input: PluginNodeInput,
-  options: { defaultApplication: boolean } & Pick<PluginWriteOptions, "check">,
+  options: { defaultApplication: boolean } & Pick<PluginWriteOptions, "check" | "audit">,
 ): PluginNode {
+  const svc = where.service;
   checkPluginType(input);
   if (input.id !== undefined && db.get("SELECT 1 FROM plugins WHERE id = ?", input.id)) {
     throw idTaken("plugin", input.id);
@@ -241,6 +270,8 @@ export function insertPlugin(
     JSON.stringify(node.options),
     node.enabled ? 1 : 0,
   );
+  const ref = { org: where.org, service: svc.slug, slug: node.slug };
+  recordChange(db, options, { kind: "plugin", verb: "create", ref, from: null, to: node });
   return node;
 }
 
@@ -277,9 +308,12 @@ export function updatePlugin(
     app?.id ?? null,
     row.rid,
   );
-  return toPluginNode(
+  const stored = toPluginNode(
     db.get<PluginRowWithKey>(`SELECT ${PLUGIN_COLUMNS} FROM ${PLUGIN_FROM} WHERE pl.rid = ?`, row.rid)!,
   );
+  const where = { org: ref.org, service: svc.slug, slug: row.slug };
+  recordChange(db, options, { kind: "plugin", verb: "update", ref: where, from: toPluginNode(row), to: stored });
+  return stored;
 }
 
 /** Deletes a Plugin node no binding points at. */
@@ -297,6 +331,8 @@ export function deletePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }, o
   );
   assertPluginUnbound({ org: ref.org, service: svc.slug, slug: row.slug }, users);
   db.run("DELETE FROM plugins WHERE rid = ?", row.rid);
+  const where = { org: ref.org, service: svc.slug, slug: row.slug };
+  recordChange(db, options, { kind: "plugin", verb: "delete", ref: where, from: toPluginNode(row), to: null });
 }
 
 /** Plugin nodes in every org whose manifest slug is listed, by org, service and slug. */

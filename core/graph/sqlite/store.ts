@@ -24,13 +24,12 @@
 import { DatabaseSync } from "node:sqlite";
 import { slugAndName, toApplication, toPluginNode, toProject } from "../rows.ts";
 import { toService } from "../rules.ts";
-import { assertIfMatch } from "../etag.ts";
-import { bindingSetName } from "../messages.ts";
 import type {
   ApplicationPatch,
   ApplicationWriteOptions,
   Binding,
   BindingScope,
+  CreateOptions,
   EffectiveBinding,
   GraphDump,
   GraphStore,
@@ -161,8 +160,8 @@ export class SqliteStore implements GraphStore {
   }
 
   /** Creates an organization; `ConflictError` when the slug is taken. */
-  createOrg(org: Organization): Promise<Organization> {
-    return this.#db.write(() => orgs.insertOrg(this.#db, org));
+  createOrg(org: Organization, options?: CreateOptions): Promise<Organization> {
+    return this.#db.write(() => orgs.insertOrg(this.#db, org, options));
   }
 
   /** Renames an organization; `NotFoundError` for an unknown org. */
@@ -206,8 +205,8 @@ export class SqliteStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
-  createProjectType(org: string, pt: ProjectType): Promise<ProjectType> {
-    return this.#db.write(() => orgs.insertProjectType(this.#db, lookups.org(this.#db, org), pt));
+  createProjectType(org: string, pt: ProjectType, options?: CreateOptions): Promise<ProjectType> {
+    return this.#db.write(() => orgs.insertProjectType(this.#db, lookups.org(this.#db, org), pt, options));
   }
 
   /** Renames a project type; `NotFoundError` for an unknown org or project type. */
@@ -256,8 +255,8 @@ export class SqliteStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org or project type.
    * @throws {ConflictError} For a slug taken in the org or an id taken anywhere.
    */
-  createProject(org: string, input: ProjectInput): Promise<Project> {
-    return this.#db.write(() => orgs.insertProject(this.#db, lookups.org(this.#db, org), input).project);
+  createProject(org: string, input: ProjectInput, options?: CreateOptions): Promise<Project> {
+    return this.#db.write(() => orgs.insertProject(this.#db, lookups.org(this.#db, org), input, options).project);
   }
 
   /**
@@ -305,8 +304,8 @@ export class SqliteStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
-  createService(org: string, svc: ThirdPartyService): Promise<ThirdPartyService> {
-    return this.#db.write(() => services.insertService(this.#db, lookups.org(this.#db, org), svc));
+  createService(org: string, svc: ThirdPartyService, options?: CreateOptions): Promise<ThirdPartyService> {
+    return this.#db.write(() => services.insertService(this.#db, lookups.org(this.#db, org), svc, options));
   }
 
   /** Patches a service; `null` clears an optional field; `NotFoundError` for an unknown org or service. */
@@ -358,9 +357,19 @@ export class SqliteStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org or service.
    * @throws {ConflictError} When the slug is taken in the service.
    */
-  createApplication(org: string, service: string, app: ServiceApplication): Promise<ServiceApplication> {
+  createApplication(
+    org: string,
+    service: string,
+    app: ServiceApplication,
+    options?: CreateOptions,
+  ): Promise<ServiceApplication> {
     return this.#db.write(() =>
-      services.insertApplication(this.#db, services.serviceOf(this.#db, { org, service }), app)
+      services.insertApplication(
+        this.#db,
+        { org, service: services.serviceOf(this.#db, { org, service }) },
+        app,
+        options,
+      )
     );
   }
 
@@ -430,10 +439,10 @@ export class SqliteStore implements GraphStore {
     org: string,
     service: string,
     input: PluginNodeInput,
-    options: Pick<PluginWriteOptions, "check"> = {},
+    options: Pick<PluginWriteOptions, "check" | "audit"> = {},
   ): Promise<PluginNode> {
     return this.#db.write(() =>
-      services.insertPlugin(this.#db, services.serviceOf(this.#db, { org, service }), input, {
+      services.insertPlugin(this.#db, { org, service: services.serviceOf(this.#db, { org, service }) }, input, {
         defaultApplication: true,
         ...options,
       })
@@ -505,14 +514,7 @@ export class SqliteStore implements GraphStore {
    * @throws {ValidationError} When a rule above is broken.
    */
   replaceBindings(scope: BindingScope, list: Binding[], options: WriteOptions = {}): Promise<Binding[]> {
-    return this.#db.write(() => {
-      const { org, scope: key } = lookups.scope(this.#db, scope);
-      if (options.ifMatch) {
-        assertIfMatch(bindings.readBindings(this.#db, key), options, bindingSetName(key.label, org.slug));
-      }
-      bindings.writeBindings(this.#db, org, key, { bindings: list, pointerPrefix: "" });
-      return bindings.readBindings(this.#db, key);
-    });
+    return this.#db.write(() => bindings.replaceBindings(this.#db, scope, list, options));
   }
 
   /** Merged bindings of a project for every tab (project edges win); `NotFoundError` for an unknown org or project. */
