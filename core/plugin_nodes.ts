@@ -29,7 +29,7 @@ import {
   type ManifestLookup,
   missingCredentials,
 } from "./credentials.ts";
-import { type JsonSchema, validate } from "./json_schema.ts";
+import { compileOptionsSchema } from "./validation.ts";
 import { credentialFields } from "./packages/manifest.ts";
 import { computeNetHosts } from "./sandbox/network_hosts.ts";
 import { checkTemplate } from "./template.ts";
@@ -125,8 +125,11 @@ export class PluginNodes {
         message: `"${input.plugin}" is not a loaded plugin entry point (see GET /admin/plugins)`,
       }]);
     }
-    const schema = (manifest.options ?? { type: "object", additionalProperties: false }) as JsonSchema;
-    const checked = validate(schema, input.options);
+    const compiled = compileOptionsSchema(manifest.options);
+    if (!compiled.ok) {
+      throw new TypeError(`The options schema of "${manifest.slug}" does not compile: ${compiled.message}`);
+    }
+    const checked = compiled.schema.validate(input.options);
     if (!checked.ok) {
       throw new ValidationError(
         `Options do not match the manifest of "${manifest.slug}"`,

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { JsonSchema } from "../core/json_schema.ts";
+import type { JsonSchema } from "../core/validation.ts";
 import { SLUG_PATTERN } from "../core/packages/manifest.ts";
 
 /** `T` with every property and array read-only, all the way down. */
