@@ -21,6 +21,8 @@ import { Ajv2020, type ErrorObject, type ValidateFunction } from "ajv/dist/2020.
 import ajvFormats from "ajv-formats";
 import type { FieldError } from "./errors.ts";
 
+export type { FieldError };
+
 /** `ajv-formats` is CommonJS: its `module.exports` is the plugin, which TypeScript types as the `default` member. */
 const addFormats = ((ajvFormats as { default?: unknown }).default ?? ajvFormats) as (ajv: Ajv2020) => Ajv2020;
 

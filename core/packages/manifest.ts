@@ -151,3 +151,16 @@ export function credentialFields(
     multiline: f.multiline ?? false,
   }));
 }
+
+/**
+ * The secret options of a manifest: top-level options its schema marks
+ * `writeOnly: true`. Stored encrypted, never returned, redacted from answers.
+ *
+ * @param manifest The handler's manifest.
+ * @returns The option names, sorted; none when the schema does not compile.
+ */
+export function secretOptions(manifest: PluginManifest | undefined): string[] {
+  if (!manifest) return [];
+  const compiled = compileOptionsSchema(manifest.options);
+  return compiled.ok ? compiled.schema.secrets : [];
+}
