@@ -41,7 +41,7 @@ import {
   type PluginManifest,
 } from "@imbi/plugin-sdk";
 import { AWS_CREDENTIALS, AwsJsonClient, type AwsOptions, endpointOption, REGION_OPTION } from "./_aws.ts";
-import { histogramCounter, histogramGrid, insightsHistogram, insightsQuery } from "./insights.ts";
+import { histogramCounter, histogramGrid, insightsHistogram, insightsQuery, quote } from "./insights.ts";
 
 /** Options of an `aws-cloudwatch-logs` capability. */
 export interface CloudWatchLogsOptions extends AwsOptions {
@@ -74,10 +74,6 @@ interface CursorState {
 
 const TEXT_LEVELS = ["fatal", "critical", "error", "warning", "warn", "info", "debug", "trace"];
 const FIRST_SLICE_MS = 15 * 60_000;
-
-function quote(value: string): string {
-  return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
-}
 
 function jsonSelector(field: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(field)) {

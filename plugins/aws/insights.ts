@@ -85,7 +85,14 @@ export interface LineFormat {
 const FIELD = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 const TEXT_LEVELS = "fatal|critical|error|warning|warn|info|debug|trace";
 
-function text(value: string): string {
+/**
+ * A double-quoted string literal, as both CloudWatch filter patterns and
+ * Logs Insights queries write them.
+ *
+ * @param value The text.
+ * @returns The literal, backslashes and quotes escaped.
+ */
+export function quote(value: string): string {
   return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
 }
 
@@ -119,11 +126,11 @@ function insightsFilter(given: LogFilter, format: LineFormat): string {
   const filter = given.field === "level" ? { ...given, value: given.value.toLowerCase() } : given;
   switch (filter.op) {
     case "eq":
-      return `${field} = ${text(filter.value)}`;
+      return `${field} = ${quote(filter.value)}`;
     case "ne":
-      return `${field} != ${text(filter.value)}`;
+      return `${field} != ${quote(filter.value)}`;
     case "contains":
-      return `${field} like ${text(filter.value)}`;
+      return `${field} like ${quote(filter.value)}`;
     case "starts_with":
       return `${field} like ${regex(`^${literal(filter.value)}`)}`;
     case "regex":
@@ -157,7 +164,7 @@ export function insightsQuery(
   for (const filter of query.filters ?? []) commands.push(`filter ${insightsFilter(filter, options)}`);
   const levels = [...new Set((query.levels ?? []).map((l) => l.toLowerCase()))];
   if (options.format === "text" && levels.includes("warn")) levels.push("warning");
-  if (levels.length > 0) commands.push(`filter imbi_level in [${levels.map(text).join(", ")}]`);
+  if (levels.length > 0) commands.push(`filter imbi_level in [${levels.map(quote).join(", ")}]`);
   commands.push(`stats count(*) as imbi_count by bin(${options.widthSeconds}s) as imbi_bucket, imbi_level`);
   return commands.join(" | ");
 }
