@@ -42,8 +42,9 @@ export interface Config {
   /** Minimum age of a registry version before it may be installed; 0 is off. */
   minPackageAgeMs: number;
   /**
-   * The npm registry of plugin packages (and their dependencies when bundled): `IMBI_NPM_REGISTRY`, else the
-   * `NPM_CONFIG_REGISTRY` the service was started with; unset: the package store's default (the public registry).
+   * The npm registry of plugin packages (and their dependencies when bundled): `IMBI_NPM_REGISTRY`, else
+   * `NPM_CONFIG_REGISTRY` (`bin/deno` turns an operator's `NPM_CONFIG_REGISTRY` into `IMBI_NPM_REGISTRY` before it
+   * gives Deno the service's own registry); unset: the package store's default (the public registry).
    */
   npmRegistry: string | undefined;
   /** The JSR registry of plugin packages: `IMBI_JSR_URL`, else `JSR_URL`; unset: the package store's default. */
@@ -99,7 +100,8 @@ function duration(env: Record<string, string | undefined>, name: string, fallbac
   }
 }
 
-function url(env: Record<string, string | undefined>, name: string, raw = env[name]): string | undefined {
+function url(env: Record<string, string | undefined>, name: string): string | undefined {
+  const raw = env[name];
   if (raw === undefined || raw === "") return undefined;
   if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) {
     throw new ConfigError(name, `"${raw}" is not an http(s) URL`);
@@ -121,16 +123,6 @@ function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
   } catch (error) {
     throw new ConfigError("IMBI_NPMRC", `${path}: ${(error as Error).message}`);
   }
-}
-
-/**
- * The `NPM_CONFIG_REGISTRY` the service was started with. The `deno task`s
- * hand Deno the service's own registry as `NPM_CONFIG_REGISTRY` (so the
- * service's dependencies never come from a plugin registry) and pass the
- * operator's value on as `IMBI_INHERITED_NPM_CONFIG_REGISTRY`.
- */
-function inheritedNpmRegistry(env: Record<string, string | undefined>): string | undefined {
-  return "IMBI_INHERITED_NPM_CONFIG_REGISTRY" in env ? env.IMBI_INHERITED_NPM_CONFIG_REGISTRY : env.NPM_CONFIG_REGISTRY;
 }
 
 /**
@@ -188,7 +180,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pluginMaxConcurrent: integer(env, "IMBI_PLUGIN_MAX_CONCURRENT", 8, 1, 1024),
     pluginIdleMs: duration(env, "IMBI_PLUGIN_IDLE", 300_000),
     minPackageAgeMs: duration(env, "IMBI_MIN_PACKAGE_AGE", 86_400_000),
-    npmRegistry: url(env, "IMBI_NPM_REGISTRY") ?? url(env, "NPM_CONFIG_REGISTRY", inheritedNpmRegistry(env)),
+    npmRegistry: url(env, "IMBI_NPM_REGISTRY") ?? url(env, "NPM_CONFIG_REGISTRY"),
     jsrUrl: url(env, "IMBI_JSR_URL") ?? url(env, "JSR_URL"),
     registryAuth: registryAuth(env),
     registryTimeoutMs,

@@ -46,24 +46,39 @@ import { renderTemplate } from "./template.ts";
 
 /** Which plugin answered a tab request, from which package, and why. */
 export interface SourceBlock {
+  /** The Plugin node's id. */
   plugin_id: string;
+  /** The Plugin node's slug. */
   slug: string;
+  /** Its service's slug. */
   service: string;
+  /** The manifest slug of its handler. */
   plugin: string;
+  /** The Plugin node's display name. */
   label: string;
+  /** The package the handler comes from. */
   package: string;
+  /** The package's exact version. */
   version: string;
+  /** The package's locked specifier. */
   specifier: string;
+  /** Why this node was chosen. */
   reason: SelectionReason;
+  /** Whose binding chose it. */
   binding_from: "project" | `project_type:${string}`;
 }
 
 /** What identifies a tab request. */
 export interface TabRequest {
+  /** Organization slug. */
   org: string;
+  /** Project id or slug. */
   project: string;
+  /** `?source=`: which bound plugin answers. */
   source?: string | undefined;
+  /** `?environment=`, passed to the handler. */
   environment?: string | undefined;
+  /** For logs and the handler's context. */
   requestId: string;
   /** The caller holds the admin token: values of secret configuration keys are shown unmasked. */
   revealSecrets?: boolean;
@@ -71,7 +86,9 @@ export interface TabRequest {
 
 /** A checked result with its source block. */
 export interface TabAnswer<T> {
+  /** Which plugin answered. */
   source: SourceBlock;
+  /** What it answered, checked. */
   result: T;
 }
 
@@ -107,6 +124,8 @@ export class Tabs {
   #credentials: Credentials;
 
   /**
+   * Builds the tab service.
+   *
    * @param store The graph store.
    * @param options The runtime (registry and sandboxes) and the credentials (decryption).
    */

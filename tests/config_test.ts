@@ -42,10 +42,6 @@ Deno.test("loadConfig() takes plugin registries from IMBI_* first, then the stan
     loadConfig({ NPM_CONFIG_REGISTRY: "http://a.test/", IMBI_NPM_REGISTRY: "http://b.test/" }).npmRegistry,
     "http://b.test/",
   );
-  // Started by a deno task: NPM_CONFIG_REGISTRY is the service's own registry; the operator's is passed on.
-  const task = { NPM_CONFIG_REGISTRY: "", IMBI_INHERITED_NPM_CONFIG_REGISTRY: "http://plugins.test/" };
-  assert.equal(loadConfig(task).npmRegistry, "http://plugins.test/");
-  assert.equal(loadConfig({ ...task, IMBI_INHERITED_NPM_CONFIG_REGISTRY: "" }).npmRegistry, undefined);
   assert.equal(loadConfig({ JSR_URL: "http://j.test" }).jsrUrl, "http://j.test");
   assert.equal(loadConfig({ JSR_URL: "http://j.test", IMBI_JSR_URL: "http://k.test" }).jsrUrl, "http://k.test");
 });

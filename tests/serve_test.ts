@@ -180,3 +180,45 @@ Deno.test({
     await Deno.remove(work, { recursive: true });
   },
 });
+
+Deno.test({
+  name:
+    "deno task serve takes an operator's NPM_CONFIG_REGISTRY as the plugin registry, never for its own dependencies",
+  ignore: !NPM,
+  async fn() {
+    const work = await Deno.makeTempDir({ prefix: "imbi-serve-default-" });
+    const name = `@imbi-test/private-default-${crypto.randomUUID().slice(0, 8)}`;
+    await publishFixture(NPM!, `${ROOT}tests/fixtures/packages/npm-good`, { name, version: "1.0.0" });
+    const token = makeSecret("serve-default-token");
+    await using registry = startTokenRegistry(NPM!, { token });
+    await Deno.writeTextFile(`${work}/.npmrc`, `${registry.url.replace("http:", "")}:_authToken=${token}\n`);
+    const admin = `admin-${crypto.randomUUID()}`;
+    const { IMBI_NPM_REGISTRY: _unset, ...inherited } = Deno.env.toObject();
+    const service = await serve({
+      ...inherited,
+      NPM_CONFIG_REGISTRY: registry.url,
+      IMBI_NPMRC: `${work}/.npmrc`,
+      IMBI_DATA_DIR: `${work}/data`,
+      IMBI_LOCKFILE: `${work}/plugins.lock.json`,
+      IMBI_ADMIN_TOKEN: admin,
+      IMBI_PORT: String(freePort()),
+      IMBI_MIN_PACKAGE_AGE: "0",
+    });
+    try {
+      const res = await fetch(`${service.url}/admin/plugins`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
+        body: JSON.stringify({ specifier: `npm:${name}@^1` }),
+      });
+      const text = await res.text();
+      assert.equal(res.status, 201, text);
+      const paths = registry.requests.map((r) => decodeURIComponent(r.path));
+      assert.ok(paths.some((p) => p.includes(name.slice(1))), "the package came from NPM_CONFIG_REGISTRY");
+      assert.ok(!paths.some((p) => /^\/(hono|ajv|semver|neo4j-driver)\b/.test(p)), paths.join("\n"));
+    } finally {
+      await service.stop();
+    }
+    for (const line of service.lines) scanForSecrets(line, "a line of the service log");
+    await Deno.remove(work, { recursive: true });
+  },
+});
