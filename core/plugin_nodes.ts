@@ -31,14 +31,18 @@ import {
   type ApplicationView,
   type Credentials,
   type ManifestLookup,
+  maskOptions,
   missingCredentials,
 } from "./credentials.ts";
-import { type JsonSchema, validate } from "./json_schema.ts";
-import { credentialFields } from "./packages/manifest.ts";
+import { compileOptionsSchema } from "./validation.ts";
+import { credentialFields, secretOptions } from "./packages/manifest.ts";
 import { computeNetHosts } from "./sandbox/network_hosts.ts";
 import { checkTemplate } from "./template.ts";
 
-/** A Plugin node as responses show it, with the hosts its sandbox may reach. */
+/**
+ * A Plugin node as responses show it, with the hosts its sandbox may reach.
+ * Secret options show as `{"set": true}`, never their value.
+ */
 export interface PluginView extends PluginNode {
   /** Whether its manifest is loaded right now. */
   status: "loaded" | "not_loaded";
@@ -56,7 +60,7 @@ export interface PluginCreate {
   application?: string | null;
   /** Display name. */
   label: string;
-  /** Options, checked against the manifest (defaults applied). */
+  /** Options, checked against the manifest (defaults applied); secret ones are stored encrypted. */
   options?: Record<string, unknown>;
   /** Default true. */
   enabled?: boolean;
@@ -68,7 +72,11 @@ export interface PluginUpdate {
   application?: string | null;
   /** New display name. */
   label?: string;
-  /** New options, checked against the manifest. */
+  /**
+   * New options, checked against the manifest. They replace the old ones,
+   * except secret options: one left out keeps its stored value, one set to
+   * null is removed.
+   */
   options?: Record<string, unknown>;
   /** Enable or disable. */
   enabled?: boolean;
@@ -114,7 +122,8 @@ export class PluginNodes {
         hosts = [];
       }
     }
-    return { ...node, status: manifest ? "loaded" : "not_loaded", network: { hosts } };
+    const options = maskOptions(node.options, secretOptions(manifest));
+    return { ...node, options, status: manifest ? "loaded" : "not_loaded", network: { hosts } };
   }
 
   /** The manifest of a loaded entry point; 422 naming `/plugin` otherwise. */
@@ -131,8 +140,11 @@ export class PluginNodes {
 
   /** Options checked against the manifest's JSON Schema, defaults applied. */
   #checkOptions(manifest: PluginManifest, options: Record<string, unknown>): Record<string, unknown> {
-    const schema = (manifest.options ?? { type: "object", additionalProperties: false }) as JsonSchema;
-    const checked = validate(schema, options);
+    const compiled = compileOptionsSchema(manifest.options);
+    if (!compiled.ok) {
+      throw new TypeError(`The options schema of "${manifest.slug}" does not compile: ${compiled.message}`);
+    }
+    const checked = compiled.schema.validate(options);
     if (!checked.ok) {
       throw new ValidationError(
         `Options do not match the manifest of "${manifest.slug}"`,
@@ -203,10 +215,13 @@ export class PluginNodes {
   ): Promise<Tagged<PluginView>> {
     await this.#store.getService(org, service);
     const manifest = this.#loadedManifest(input.plugin);
-    const options = this.#checkOptions(manifest, input.options ?? {});
+    const checked = this.#checkOptions(manifest, withoutNullSecrets(input.options ?? {}, secretOptions(manifest)));
     const application = input.application ?? null;
     if (application !== null) await this.#assertApplication(org, service, application);
+    const id = crypto.randomUUID();
+    const options = await this.#credentials.sealOptions({ org, service, id, plugin: input.plugin }, checked);
     const node = await this.#store.createPlugin(org, service, {
+      id,
       slug: input.slug,
       service,
       application,
@@ -241,13 +256,15 @@ export class PluginNodes {
     patch: PluginUpdate,
     options: WriteOptions = {},
   ): Promise<Tagged<PluginView>> {
-    // The manifest slug and the id never change, so this read cannot go stale.
+    // Its manifest slug and id never change; what else changes meanwhile the store merges in its transaction.
     const current = await this.#store.getPlugin(org, service, idOrSlug);
     const update: PluginNodePatch = {};
     let check: PluginWriteOptions["check"];
     if (patch.options !== undefined || patch.application !== undefined) {
       const manifest = this.#loadedManifest(current.plugin);
-      if (patch.options !== undefined) update.options = this.#checkOptions(manifest, patch.options);
+      if (patch.options !== undefined) {
+        Object.assign(update, await this.#optionsUpdate({ org, manifest, current }, patch.options));
+      }
       if (patch.application !== undefined) {
         update.application = patch.application ?? await this.#onlyApplication(org, service);
         if (update.application !== null) await this.#assertApplication(org, service, update.application);
@@ -258,6 +275,30 @@ export class PluginNodes {
     if (patch.enabled !== undefined) update.enabled = patch.enabled;
     const node = await this.#store.updatePlugin(org, service, current.id, update, { ...options, check });
     return tagged(node, await this.pluginView(org, node));
+  }
+
+  /**
+   * The options part of an update: the given options, with the secret ones
+   * they leave out (which keep their value), checked against the manifest;
+   * the given secret values sealed. The secret options left out are named in
+   * `keep_options`, so the store keeps their stored values inside the write's
+   * transaction, whatever was written since `current` was read.
+   */
+  async #optionsUpdate(
+    at: { org: string; manifest: PluginManifest; current: PluginNode },
+    given: Record<string, unknown>,
+  ): Promise<PluginNodePatch> {
+    const { org, manifest, current } = at;
+    const secrets = secretOptions(manifest);
+    const opened = (await this.#credentials.openOptions(org, current)).options;
+    const checked = this.#checkOptions(manifest, mergeSecrets(given, opened, { secrets }));
+    const kept = secrets.filter((name) => !(name in given) && name in opened);
+    const options = await this.#credentials.sealOptions(
+      { org, service: current.service, id: current.id, plugin: current.plugin },
+      Object.fromEntries(Object.entries(checked).filter(([name]) => !kept.includes(name))),
+      { stored: current.options, plain: opened },
+    );
+    return { options, keep_options: kept };
   }
 
   /** The service's only application, or null when it has none or several. */
@@ -328,7 +369,28 @@ export class PluginNodes {
   }
 
   /** {@linkcode Credentials.reencryptAll}. */
-  reencryptAll(options?: CreateOptions): Promise<{ applications: number; values: number }> {
+  reencryptAll(options?: CreateOptions): Promise<{ applications: number; plugins: number; values: number }> {
     return this.#credentials.reencryptAll(options);
   }
+}
+
+/** Options without the secret ones set to null (null removes a secret option). */
+function withoutNullSecrets(options: Record<string, unknown>, secrets: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(options).filter(([name, v]) => !(v === null && secrets.includes(name))));
+}
+
+/**
+ * An update's options: as given, except that a secret option left out
+ * keeps its current value and one set to null is removed.
+ */
+function mergeSecrets(
+  given: Record<string, unknown>,
+  current: Record<string, unknown>,
+  options: { secrets: readonly string[] },
+): Record<string, unknown> {
+  const merged = withoutNullSecrets(given, options.secrets);
+  for (const name of options.secrets) {
+    if (!(name in given) && name in current) merged[name] = current[name];
+  }
+  return merged;
 }

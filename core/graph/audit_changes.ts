@@ -7,11 +7,13 @@
  *
  * A record never holds a secret: an application is shown by its name and its
  * credential field names, and the detail says which fields were added,
- * changed (a new ciphertext) or removed, by name only.
+ * changed (a new ciphertext) or removed, by name only; a Plugin node's
+ * encrypted (secret) options show as `{"set": true}`.
  *
  * @module
  */
 
+import { Keyring } from "../crypto.ts";
 import type { AuditInput } from "./audit_store.ts";
 
 /** An application as stored (`ServiceApplication` of `store.ts`): credential values are ciphertext. */
@@ -87,6 +89,15 @@ function shownApplication(app: StoredApplication): Record<string, unknown> {
   return { slug: app.slug, name: app.name, credential_fields: Object.keys(app.credentials).sort() };
 }
 
+/** A Plugin node as a record shows it: an encrypted (secret) option as `{"set": true}`. */
+function shownPlugin(node: { options: Record<string, unknown> }): Record<string, unknown> {
+  const sealed = (value: unknown) => typeof value === "string" && Keyring.kidOf(value) !== undefined;
+  const options = Object.fromEntries(
+    Object.entries(node.options).map(([name, value]) => [name, sealed(value) ? { set: true } : value]),
+  );
+  return { ...node, options };
+}
+
 /** Which credential fields a write added, changed (new ciphertext) or removed, by name. */
 function credentialChanges(from: StoredApplication | null, to: StoredApplication | null) {
   const before = from?.credentials ?? {};
@@ -115,6 +126,9 @@ export function graphAuditRecord(stamp: AuditStamp, change: GraphChange): AuditI
     detail = { credential_fields: credentialChanges(before, after) };
     from = before && shownApplication(before);
     to = after && shownApplication(after);
+  } else if (kind === "plugin") {
+    from = from && shownPlugin(from as { options: Record<string, unknown> });
+    to = to && shownPlugin(to as { options: Record<string, unknown> });
   }
   return {
     at: stamp.at,

@@ -168,18 +168,27 @@ export function newPluginNode(
 }
 
 /**
- * A Plugin node after an update (the application is resolved by the store).
+ * A Plugin node after an update (the application is resolved by the store):
+ * `options` replaces the options, except that those named in `keep_options`
+ * and absent from it keep their current value.
  *
  * @param current The stored node.
  * @param patch The changes.
  * @returns The node to store, with the application of `current`.
  */
 export function patchPluginNode(current: PluginNode, patch: PluginNodePatch): PluginNode {
+  let options = current.options;
+  if (patch.options) {
+    options = { ...patch.options };
+    for (const name of patch.keep_options ?? []) {
+      if (!(name in options) && name in current.options) options[name] = current.options[name];
+    }
+  }
   return {
     ...current,
     slug: patch.slug ?? current.slug,
     label: patch.label ?? current.label,
-    options: patch.options ?? current.options,
+    options,
     enabled: patch.enabled ?? current.enabled,
   };
 }

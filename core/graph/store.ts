@@ -213,7 +213,14 @@ export interface ProjectInput {
 export type PluginNodeInput = Omit<PluginNode, "id"> & { id?: string };
 
 /** The fields of a Plugin node an update may change. */
-export type PluginNodePatch = Partial<Omit<PluginNode, "id" | "service" | "plugin" | "plugin_type">>;
+export type PluginNodePatch = Partial<Omit<PluginNode, "id" | "service" | "plugin" | "plugin_type">> & {
+  /**
+   * With `options`: options whose stored value is kept when `options` lacks
+   * them (secret options a client leaves out), merged inside the write's
+   * transaction.
+   */
+  keep_options?: string[];
+};
 
 /** A Plugin node somewhere in the graph, for admin reports. */
 export interface PluginNodeRef {
