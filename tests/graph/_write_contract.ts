@@ -235,6 +235,37 @@ export function writeContract(area: Area): void {
       assert.deepEqual([svc.name, svc.vendor, svc.region, svc.account], ["Renamed", "acme", "eu-west-1", "42"]);
     });
 
+    await t.step(
+      "updatePlugin() keeps the keep_options the given options leave out, as stored at the write",
+      async () => {
+        const built = await buildOrg(store, {
+          slug: uniqueSlug(),
+          services: [{
+            slug: "svc",
+            plugins: [{
+              slug: "cfg",
+              plugin: "demo-config",
+              plugin_type: "configuration",
+              options: { token: "v1.k1.old", region: "a" },
+            }],
+          }],
+        });
+        const { org } = built;
+        await store.updatePlugin(org, "svc", "cfg", { options: { token: "v1.k1.new", region: "a" } });
+        const kept = await store.updatePlugin(org, "svc", "cfg", {
+          options: { region: "b" },
+          keep_options: ["token", "x"],
+        });
+        assert.deepEqual(kept.options, { region: "b", token: "v1.k1.new" });
+        const given = await store.updatePlugin(org, "svc", "cfg", {
+          options: { region: "c", token: "v1.k1.given" },
+          keep_options: ["token"],
+        });
+        assert.deepEqual(given.options, { region: "c", token: "v1.k1.given" });
+        assert.deepEqual((await store.updatePlugin(org, "svc", "cfg", { options: {} })).options, {});
+      },
+    );
+
     await t.step("updateApplication()'s check sees the merged credentials and the nodes using it", async () => {
       const built = await buildOrg(store, {
         slug: uniqueSlug(),

@@ -1,4 +1,6 @@
 import assert from "node:assert/strict";
+import { optionContext } from "../../core/credentials.ts";
+import { makeSecret } from "../support/secret_scan.ts";
 import { seedWalkthrough } from "../support/seed.ts";
 import { DEMO_PACKAGES, type LocalPackage, ROOT, startTestApp, type TestApp } from "../support/test_app.ts";
 
@@ -178,5 +180,38 @@ Deno.test("PATCH /orgs/{org}/third-party-services/{svc}/plugins/{plugin}", async
     assertProblem(r, 422);
     assert.equal(r.body.errors[0].pointer, "/application");
     assert.equal((await app.ok("GET", `${svc}/plugins/echo`)).application, "default");
+  });
+});
+
+Deno.test("PATCH .../plugins/{plugin} of a node with a secret option", async (t) => {
+  const features: LocalPackage = {
+    name: "@imbi-test/tab-features",
+    dir: `${ROOT}tests/fixtures/tab-features`,
+    entryPoints: ["secret-options", "plain-logs", "claims-histogram"],
+  };
+  await using app = await startTestApp({ packages: [features] });
+  await app.ok("POST", "/orgs", { body: { slug: "acme", name: "Acme" } });
+  await app.ok("POST", "/orgs/acme/third-party-services", { body: { slug: "vendor", name: "Vendor" } });
+  const node = `/orgs/acme/third-party-services/vendor/plugins/secret`;
+  const created = await app.ok("POST", "/orgs/acme/third-party-services/vendor/plugins", {
+    body: { slug: "secret", plugin: "secret-options", label: "S", options: { token: makeSecret("first-token") } },
+  });
+  const keyring = app.services.directory.keyring;
+  const storedToken = async () =>
+    await keyring.decrypt(
+      (await app.services.store.getPlugin("acme", "vendor", created.id)).options.token as string,
+      optionContext("acme", "vendor", created.id, "token"),
+    );
+
+  await t.step("a secret written while another PATCH leaves it out is never reverted", async () => {
+    for (let round = 0; round < 5; round++) {
+      const token = makeSecret(`token-${round}`);
+      const answers = await Promise.all([
+        app.request("PATCH", node, { body: { options: { token } } }),
+        app.request("PATCH", node, { body: { options: { region: `region-${round}` } } }),
+      ]);
+      assert.deepEqual(answers.map((r) => r.status), [200, 200]);
+      assert.equal(await storedToken(), token, `round ${round}`);
+    }
   });
 });

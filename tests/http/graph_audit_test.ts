@@ -94,6 +94,6 @@ Deno.test("admin graph writes are audited: who, what, when, from what to what, w
       credential_fields: { added: [], changed: ["token"], removed: [] },
       key_id: "new",
     });
-    assert.deepEqual(records[1]!.detail, { key_id: "new", applications: 1, values: 1 });
+    assert.deepEqual(records[1]!.detail, { key_id: "new", applications: 1, plugins: 0, values: 1 });
   });
 });
