@@ -144,6 +144,39 @@ export function writeContract(area: Area): void {
       await rejection(store.replaceBindings({ kind: "project", org, id: "p" }, [], { ifMatch }), NotFoundError);
     });
 
+    await t.step("exportAll() shows every resource with the ETag its read answers", async () => {
+      const built = await buildOrg(store, {
+        slug: uniqueSlug(),
+        project_types: ["web"],
+        services: [{
+          slug: "svc",
+          fields: { region: "eu" },
+          applications: [{ slug: "main" }],
+          plugins: [{
+            slug: "cfg",
+            plugin: "demo-config",
+            plugin_type: "configuration",
+            options: { a: [1, { b: 2 }] },
+          }],
+        }],
+        projects: [{ slug: "p", project_types: ["web"] }],
+        project_type_bindings: { web: [{ plugin: "svc/cfg", search_template: "x" }] },
+      });
+      const { org } = built;
+      const dumped = (await store.exportAll()).organizations.find((o) => o.slug === org)!;
+      const { applications, plugins, ...svc } = dumped.services[0]!;
+      const { bindings, ...project } = dumped.projects[0]!;
+      assert.equal(etagOf(svc), etagOf(await store.getService(org, "svc")));
+      assert.equal(etagOf(applications[0]), etagOf(await store.getApplication(org, "svc", "main")));
+      assert.equal(etagOf(plugins[0]), etagOf(await store.getPlugin(org, "svc", "cfg")));
+      assert.equal(etagOf(project), etagOf(await store.getProject(org, "p")));
+      assert.equal(etagOf(bindings), etagOf(await store.getBindings({ kind: "project", org, id: project.id })));
+      assert.equal(
+        etagOf(dumped.project_type_bindings[0]!.bindings),
+        etagOf(await store.getBindings({ kind: "project_type", org, slug: "web" })),
+      );
+    });
+
     await t.step("disablePluginNodes() changes the disabled nodes' ETags", async () => {
       const built = await buildOrg(store, {
         slug: uniqueSlug(),
