@@ -85,7 +85,7 @@ export function tagged<S, T = S>(stored: S, ...shown: [T] | []): Tagged<T> {
  * @param etag The current tag.
  * @returns True when the write may go ahead.
  */
-export function ifMatchHolds(ifMatch: IfMatch | undefined, etag: string): boolean {
+function ifMatchHolds(ifMatch: IfMatch | undefined, etag: string): boolean {
   return ifMatch === undefined || ifMatch === "*" || ifMatch.includes(etag);
 }
 
