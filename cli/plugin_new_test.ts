@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { scaffold } from "./plugin_new.ts";
-import { checkPlugin } from "./plugin_check.ts";
+import { checkPlugin } from "../plugins/testing/mod.ts";
 
 const SDK = new URL("../plugins/sdk/", import.meta.url).pathname;
 
