@@ -46,7 +46,8 @@ export interface ScaffoldOptions {
 export const LOCAL_SDK: string = decodeURIComponent(new URL("../plugins/sdk", import.meta.url).pathname);
 
 /** Permissions of the `check` and `publish` tasks: they bundle, run plugin processes and reach the registry. */
-const TOOL_PERMISSIONS = "--allow-read --allow-write --allow-env --allow-run --allow-net --allow-sys=hostname,osRelease";
+const TOOL_PERMISSIONS =
+  "--allow-read --allow-write --allow-env --allow-run --allow-net --allow-sys=hostname,osRelease";
 
 const NAME = /^[a-z][a-z0-9-]{1,40}$/;
 
@@ -145,7 +146,9 @@ async function sdkSetup(
     };
   }
   if (/^[a-z]+:/.test(sdk)) {
-    throw new RangeError(`--sdk "${sdk}" is neither npm:@imbi/plugin-sdk@<range>, jsr:@imbi/plugin-sdk@<range> nor a path`);
+    throw new RangeError(
+      `--sdk "${sdk}" is neither npm:@imbi/plugin-sdk@<range>, jsr:@imbi/plugin-sdk@<range> nor a path`,
+    );
   }
   const sdkDir = resolve(sdk);
   const checkout = dirname(dirname(sdkDir));
@@ -161,7 +164,9 @@ async function sdkSetup(
   };
   // The test kit is this checkout's host code: it runs with the checkout's configuration (its npm dependencies).
   const tool = (name: string) =>
-    `deno run ${TOOL_PERMISSIONS} --config=${rel(`${checkout}/deno.json`)} ${rel(`${checkout}/plugins/testing/${name}.ts`)} .`;
+    `deno run ${TOOL_PERMISSIONS} --config=${rel(`${checkout}/deno.json`)} ${
+      rel(`${checkout}/plugins/testing/${name}.ts`)
+    } .`;
   return {
     imports: {
       "@imbi/plugin-sdk": rel(`${sdkDir}/mod.ts`),
@@ -242,7 +247,8 @@ export async function scaffold(options: ScaffoldOptions): Promise<string[]> {
   return written;
 }
 
-const USAGE = `usage: deno task plugin:new <name> --type configuration|logs [--dir <path>] [--sdk <specifier-or-path>] [--force]
+const USAGE =
+  `usage: deno task plugin:new <name> --type configuration|logs [--dir <path>] [--sdk <specifier-or-path>] [--force]
 
 Scaffolds a plugin package whose own "deno task test" and "deno task check" pass.
 

@@ -38,3 +38,6 @@ export {
   type SandboxRunOptions,
 } from "../../core/sandbox/test_runner.ts";
 export { checkPlugin, type EntryCheckConfig, type EntryOutcome } from "./check_plugin.ts";
+// The SDK types this package's API uses, re-exported so that its documentation is complete.
+export type { CheckResult, ConformanceReport, HandlerRunner, TestInit } from "@imbi/plugin-sdk/testing";
+export type * from "@imbi/plugin-sdk/types";
