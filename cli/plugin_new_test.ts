@@ -1,19 +1,8 @@
 import assert from "node:assert/strict";
+import { runCommand } from "../tests/support/command.ts";
 import { LOCAL_SDK, scaffold } from "./plugin_new.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
-
-async function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
-}
 
 for (const type of ["configuration", "logs"] as const) {
   Deno.test(`scaffold() makes a ${type} package whose own test and check tasks pass from inside its folder`, async () => {
@@ -21,10 +10,10 @@ for (const type of ["configuration", "logs"] as const) {
     const dir = `${root}/my-${type}`;
     try {
       await scaffold({ name: `my-${type}`, type, dir, sdk: LOCAL_SDK });
-      const test = await run(["task", "test"], dir);
+      const test = await runCommand("deno", ["task", "test"], { cwd: dir });
       assert.equal(test.code, 0, test.stdout + test.stderr);
       assert.match(test.stdout + test.stderr, /ok \| 1 passed/);
-      const check = await run(["task", "check"], dir);
+      const check = await runCommand("deno", ["task", "check"], { cwd: dir });
       assert.equal(check.code, 0, check.stdout + check.stderr);
       assert.match(check.stdout, new RegExp(`✓ my-${type} \\(${type}\\)`));
       assert.match(check.stdout, /\n\d+ passed, 0 failed/);
@@ -79,10 +68,10 @@ Deno.test("scaffold() refuses a bad name, an unknown SDK, and a non-empty folder
 Deno.test("plugin:new, plugin:check and plugins:publish answer --help with usage and a wrong flag with one line", async (t) => {
   for (const task of ["plugin:new", "plugin:check", "plugins:publish"]) {
     await t.step(task, async () => {
-      const help = await run(["task", "-q", task, "--help"], ROOT);
+      const help = await runCommand("deno", ["task", "-q", task, "--help"], { cwd: ROOT });
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /^usage: /);
-      const wrong = await run(["task", "-q", task, "--no-such-flag"], ROOT);
+      const wrong = await runCommand("deno", ["task", "-q", task, "--no-such-flag"], { cwd: ROOT });
       assert.equal(wrong.code, 2);
       assert.equal(wrong.stderr.trim().split("\n").length, 1, wrong.stderr);
       assert.match(wrong.stderr, /Unknown option '--no-such-flag' \(see --help\)/);

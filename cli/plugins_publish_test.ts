@@ -3,6 +3,7 @@ import { inspectBundle } from "../core/sandbox/inspect.ts";
 import { PackageStore } from "../core/packages/store.ts";
 import { registryToken } from "../tests/support/npm_publish.ts";
 import { serviceUrl } from "../tests/support/services.ts";
+import { runCommand } from "../tests/support/command.ts";
 import { publishPackage } from "../plugins/testing/pack.ts";
 import { buildFirstParty, FIRST_PARTY } from "./plugins_publish.ts";
 
@@ -10,12 +11,6 @@ const registry = serviceUrl("IMBI_TEST_NPM_REGISTRY");
 
 async function jsFiles(dir: string): Promise<string[]> {
   return (await Array.fromAsync(Deno.readDir(dir))).filter((e) => e.name.endsWith(".js")).map((e) => e.name);
-}
-
-async function output(command: string, args: string[], options: Deno.CommandOptions = {}) {
-  const out = await new Deno.Command(command, { args, stdin: "null", stdout: "piped", stderr: "piped", ...options })
-    .output();
-  return { ok: out.success, text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
 }
 
 Deno.test("buildFirstParty() makes typed npm packages with one copy of each class and self-contained plugins", async (t) => {
@@ -73,7 +68,7 @@ Deno.test("buildFirstParty() makes typed npm packages with one copy of each clas
     await t.step("the test kit: the host's sandbox bundled, bootstrap.js beside it, the SDK a dependency", async () => {
       const testing = await buildFirstParty("testing", `${out}/testing`);
       const pkg = JSON.parse(await Deno.readTextFile(`${testing.dir}/package.json`));
-      assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./check"]);
+      assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./check", "./publish"]);
       assert.deepEqual(pkg.dependencies, { "@imbi/plugin-sdk": "^1.0.0" });
       assert.ok(pkg.files.includes("bootstrap.js"));
       const code = (await Promise.all((await jsFiles(testing.dir)).map((f) =>
@@ -146,9 +141,9 @@ console.log(JSON.stringify([PluginError === PluginErrorFromErrors, new NotFoundF
   new NotFound() instanceof PluginErrorFromErrors, typeof inProcess]));
 `,
         );
-        const run = await output(Deno.execPath(), ["run", "main.ts"], {
+        const run = await runCommand("deno", ["run", "main.ts"], {
           cwd: consumer,
-          env: { NPM_CONFIG_REGISTRY: registry!, NO_COLOR: "1" },
+          env: { NPM_CONFIG_REGISTRY: registry! },
         });
         assert.ok(run.ok, run.text);
         assert.match(run.text, /\[true,true,true,"function"\]/);
@@ -160,7 +155,7 @@ console.log(JSON.stringify([PluginError === PluginErrorFromErrors, new NotFoundF
         await Deno.writeTextFile(`${dir}/package.json`, JSON.stringify({ name: "c", private: true, type: "module" }));
         const npmrc = `${dir}/.npmrc`;
         await Deno.writeTextFile(npmrc, `registry=${registry}\n`);
-        const install = await output("npm", ["install", "--no-audit", "--no-fund", `@imbi/plugin-sdk@${version}`], {
+        const install = await runCommand("npm", ["install", "--no-audit", "--no-fund", `@imbi/plugin-sdk@${version}`], {
           cwd: dir,
           env: { npm_config_userconfig: npmrc, npm_config_cache: `${dir}/.cache`, npm_config_update_notifier: "false" },
         });
@@ -194,16 +189,16 @@ console.log(JSON.stringify([error instanceof PluginError, new NotFound() instanc
 `;
         await Deno.writeTextFile(`${dir}/consumer.ts`, consumerTs);
         const tsc = ["run", "-A", "npm:typescript@6.0.3/tsc", "-p", "."];
-        const checked = await output(Deno.execPath(), tsc, { cwd: dir, env: { NO_COLOR: "1" } });
+        const checked = await runCommand("deno", tsc, { cwd: dir });
         assert.ok(checked.ok, checked.text);
-        const node = await output("node", ["dist/consumer.js"], { cwd: dir });
+        const node = await runCommand("node", ["dist/consumer.js"], { cwd: dir });
         assert.ok(node.ok, node.text);
         assert.equal(node.text.trim(), JSON.stringify([true, true, "not_found", null, "typed"]));
         await Deno.writeTextFile(
           `${dir}/consumer.ts`,
           consumerTs.replace(`plugin_type: "configuration"`, "plugin_type: 1"),
         );
-        const refused = await output(Deno.execPath(), tsc, { cwd: dir, env: { NO_COLOR: "1" } });
+        const refused = await runCommand("deno", tsc, { cwd: dir });
         assert.ok(!refused.ok, "the types are read, not any");
         assert.match(refused.text, /consumer\.ts\(6,\d+\): error TS2322/);
       });

@@ -63,12 +63,7 @@ export class PluginError extends Error {
 
 /** The backend refused the credentials. */
 export class CredentialsRejected extends PluginError {
-  /**
-   * Makes the failure.
-   *
-   * @param message Shown to the user (default: "The backend rejected the credentials").
-   * @param options `cause`, and `retryAfter` in seconds.
-   */
+  /** Makes the failure; the message defaults to "The backend rejected the credentials". */
   constructor(message = "The backend rejected the credentials", options: PluginErrorOptions = {}) {
     super("credentials_rejected", message, options);
   }
@@ -76,12 +71,7 @@ export class CredentialsRejected extends PluginError {
 
 /** The thing asked for does not exist in the backend. */
 export class NotFound extends PluginError {
-  /**
-   * Makes the failure.
-   *
-   * @param message Shown to the user (default: "Not found").
-   * @param options `cause`, and `retryAfter` in seconds.
-   */
+  /** Makes the failure; the message defaults to "Not found". */
   constructor(message = "Not found", options: PluginErrorOptions = {}) {
     super("not_found", message, options);
   }
@@ -89,12 +79,7 @@ export class NotFound extends PluginError {
 
 /** The backend throttled the call; `retryAfter` seconds until it may succeed. */
 export class RateLimited extends PluginError {
-  /**
-   * Makes the failure.
-   *
-   * @param message Shown to the user (default: "Rate limited by the backend").
-   * @param options `cause`, and `retryAfter` in seconds.
-   */
+  /** Makes the failure; the message defaults to "Rate limited by the backend". */
   constructor(message = "Rate limited by the backend", options: PluginErrorOptions = {}) {
     super("rate_limited", message, options);
   }
@@ -102,12 +87,7 @@ export class RateLimited extends PluginError {
 
 /** The backend is down or answered with a server error. */
 export class UpstreamUnavailable extends PluginError {
-  /**
-   * Makes the failure.
-   *
-   * @param message Shown to the user (default: "The backend is unavailable").
-   * @param options `cause`, and `retryAfter` in seconds.
-   */
+  /** Makes the failure; the message defaults to "The backend is unavailable". */
   constructor(message = "The backend is unavailable", options: PluginErrorOptions = {}) {
     super("upstream_unavailable", message, options);
   }
@@ -115,12 +95,7 @@ export class UpstreamUnavailable extends PluginError {
 
 /** A cursor is stale or belongs to another query. */
 export class CursorExpired extends PluginError {
-  /**
-   * Makes the failure.
-   *
-   * @param message Shown to the user (default: "The cursor has expired or belongs to another query").
-   * @param options `cause`, and `retryAfter` in seconds.
-   */
+  /** Makes the failure; the message defaults to "The cursor has expired or belongs to another query". */
   constructor(message = "The cursor has expired or belongs to another query", options: PluginErrorOptions = {}) {
     super("cursor_expired", message, options);
   }
@@ -128,12 +103,7 @@ export class CursorExpired extends PluginError {
 
 /** The input is not acceptable to the backend (bad key, bad data type). */
 export class InvalidInput extends PluginError {
-  /**
-   * Makes the failure.
-   *
-   * @param message Shown to the user (default: "Invalid input").
-   * @param options `cause`, and `retryAfter` in seconds.
-   */
+  /** Makes the failure; the message defaults to "Invalid input". */
   constructor(message = "Invalid input", options: PluginErrorOptions = {}) {
     super("invalid_input", message, options);
   }

@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
 import { LOCAL_SDK, scaffold } from "../../cli/plugin_new.ts";
+import { type CommandResult, runCommand } from "../../tests/support/command.ts";
 import { checkPlugin } from "./mod.ts";
 
-async function check(dir: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["task", "-q", "check"],
-    cwd: dir,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+function check(dir: string): Promise<CommandResult> {
+  return runCommand("deno", ["task", "-q", "check"], { cwd: dir });
 }
 
 Deno.test("checkPlugin() skips an entry that needs credentials when no config is given", async () => {

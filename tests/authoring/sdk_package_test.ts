@@ -8,20 +8,13 @@
 import assert from "node:assert/strict";
 import { PLUGIN_API_VERSION } from "../../core/packages/manifest.ts";
 import { SDK_API_VERSION } from "../../plugins/sdk/mod.ts";
+import { type CommandResult, runCommand } from "../support/command.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 const SDK = `${ROOT}plugins/sdk`;
 
-async function deno(args: string[], cwd: string): Promise<{ ok: boolean; text: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args,
-    cwd,
-    env: { NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { ok: out.success, text: new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr) };
+function deno(args: string[], cwd: string): Promise<CommandResult> {
+  return runCommand("deno", args, { cwd });
 }
 
 async function exportedFiles(dir: string): Promise<string[]> {
