@@ -33,6 +33,7 @@ import { parseCommand } from "./_args.ts";
 export interface ScaffoldOptions {
   /** Plugin name: the slug and the package suffix, `^[a-z][a-z0-9-]{1,40}$`. */
   name: string;
+  /** The plugin type, which picks the demo plugin the handler is copied from. */
   type: "configuration" | "logs";
   /** Target directory (must not exist or be empty, unless `force`). */
   dir: string;

@@ -65,13 +65,19 @@ Deno.test("scaffold() refuses a bad name, an unknown SDK, and a non-empty folder
   }
 });
 
-Deno.test("plugin:new, plugin:check and plugins:publish answer --help with usage and a wrong flag with one line", async (t) => {
-  for (const task of ["plugin:new", "plugin:check", "plugins:publish"]) {
-    await t.step(task, async () => {
-      const help = await runCommand("deno", ["task", "-q", task, "--help"], { cwd: ROOT });
+Deno.test("plugin:new, plugin:check, plugins:publish and publish answer --help with usage and a wrong flag with one line", async (t) => {
+  const commands: Record<string, string[]> = {
+    "plugin:new": ["task", "-q", "plugin:new"],
+    "plugin:check": ["task", "-q", "plugin:check"],
+    "plugins:publish": ["task", "-q", "plugins:publish"],
+    "publish (a scaffold's deno task publish)": ["run", "-A", "plugins/testing/publish.ts"],
+  };
+  for (const [name, command] of Object.entries(commands)) {
+    await t.step(name, async () => {
+      const help = await runCommand("deno", [...command, "--help"], { cwd: ROOT });
       assert.equal(help.code, 0, help.stderr);
       assert.match(help.stdout, /^usage: /);
-      const wrong = await runCommand("deno", ["task", "-q", task, "--no-such-flag"], { cwd: ROOT });
+      const wrong = await runCommand("deno", [...command, "--no-such-flag"], { cwd: ROOT });
       assert.equal(wrong.code, 2);
       assert.equal(wrong.stderr.trim().split("\n").length, 1, wrong.stderr);
       assert.match(wrong.stderr, /Unknown option '--no-such-flag' \(see --help\)/);
