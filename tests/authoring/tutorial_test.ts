@@ -30,6 +30,8 @@ async function bash(name: string, env: Record<string, string>): Promise<string> 
   const out = await new Deno.Command("bash", {
     args: ["-euo", "pipefail", "-c", step(name)],
     env: { ...env, NO_COLOR: "1" },
+    // A step that hangs (a registry or service that never answers) fails the test instead of stalling the run.
+    signal: AbortSignal.timeout(300_000),
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
