@@ -14,8 +14,10 @@
 #   and image upgrades. On first start the volume's lockfile is seeded from the image's, and the image's
 #   prefetched packages are copied into the volume's cache when missing.
 #
-# Build arguments: NPM_CONFIG_REGISTRY and JSR_URL, when packages (and the service's own npm dependencies) come
-# from a private registry; set the same values at run time. Deno keys its npm cache by registry URL.
+# Build arguments: NPM_CONFIG_REGISTRY (or IMBI_NPM_REGISTRY) and JSR_URL, when plugin packages come from a private
+# registry (set the same at run time); IMBI_SERVICE_NPM_REGISTRY when the service's own npm dependencies must come from
+# a mirror (kept in the image, since Deno keys its npm cache by registry URL). bin/deno gives Deno the service's
+# registry whatever NPM_CONFIG_REGISTRY says, so a plugin-only registry never stops the service.
 
 ARG BASE_IMAGE=debian:bookworm-slim
 
@@ -44,7 +46,9 @@ RUN set -eu; \
 
 FROM ${BASE_IMAGE}
 ARG NPM_CONFIG_REGISTRY
+ARG IMBI_NPM_REGISTRY
 ARG JSR_URL
+ARG IMBI_SERVICE_NPM_REGISTRY
 RUN apt-get update \
   && apt-get install -y --no-install-recommends ca-certificates tini \
   && rm -rf /var/lib/apt/lists/*
@@ -54,6 +58,7 @@ RUN groupadd --system --gid 10001 imbi \
   && install -d -o imbi -g imbi -m 0750 /var/lib/imbi /opt/imbi /opt/imbi/seed /opt/imbi/deno
 
 ENV DENO_DIR=/opt/imbi/deno \
+  IMBI_SERVICE_NPM_REGISTRY=${IMBI_SERVICE_NPM_REGISTRY} \
   DENO_NO_UPDATE_CHECK=1 \
   NO_COLOR=1 \
   HOME=/var/lib/imbi \
@@ -66,6 +71,7 @@ ENV DENO_DIR=/opt/imbi/deno \
 # repository has one (an image without one starts with no packages).
 WORKDIR /app
 COPY deno.json deno.lock .deno-version main.ts plugins.lock.jso[n] ./
+COPY bin/ bin/
 COPY core/ core/
 COPY routes/ routes/
 COPY cli/ cli/
@@ -77,9 +83,10 @@ USER imbi
 # load. (An unset build argument may arrive as an empty variable, which Deno would read as a registry URL.)
 RUN set -eu; \
   [ -n "${NPM_CONFIG_REGISTRY:-}" ] || unset NPM_CONFIG_REGISTRY; \
+  [ -n "${IMBI_NPM_REGISTRY:-}" ] || unset IMBI_NPM_REGISTRY; \
   [ -n "${JSR_URL:-}" ] || unset JSR_URL; \
-  deno install --frozen --entrypoint main.ts cli/prefetch.ts cli/plugins.ts; \
-  IMBI_DATA_DIR=/opt/imbi/seed IMBI_LOCKFILE=/app/plugins.lock.json deno task prefetch
+  ./bin/deno install --frozen --entrypoint main.ts cli/prefetch.ts cli/plugins.ts; \
+  IMBI_DATA_DIR=/opt/imbi/seed IMBI_LOCKFILE=/app/plugins.lock.json ./bin/deno task prefetch
 
 VOLUME ["/var/lib/imbi"]
 EXPOSE 8000
@@ -87,4 +94,4 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD ["deno", "eval", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('IMBI_PORT')}/healthz`); Deno.exit(r.ok ? 0 : 1)"]
 # tini reaps plugin processes and passes SIGTERM to the whole group, so the service shuts down cleanly.
 ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
-CMD ["sh", "-c", "deno task prefetch --seed-from /opt/imbi/seed --seed-lockfile /app/plugins.lock.json --seed-only && exec deno task serve"]
+CMD ["sh", "-c", "./bin/deno task prefetch --seed-from /opt/imbi/seed --seed-lockfile /app/plugins.lock.json --seed-only && exec ./bin/deno task serve"]

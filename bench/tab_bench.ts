@@ -17,9 +17,10 @@ const path = `/orgs/${seed.org}/projects/${seed.projectId}/configuration`;
 const first = await app.request("GET", path);
 if (first.status !== 200) throw new Error(`warm-up failed: ${first.text}`);
 const supervisor = app.services.runtime.pool.list().map((p) => p.key)[0]!;
+const target = await resolved();
 const { supervisor: leased } = await app.services.runtime.lease(
-  await resolved(),
-  () => Promise.resolve({}),
+  target,
+  () => Promise.resolve({ credentials: {}, options: target.binding.plugin.options, secrets: {} }),
 );
 const ctx = {
   org: { slug: seed.org },

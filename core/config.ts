@@ -6,6 +6,8 @@
  * @module
  */
 
+import { parseNpmrc, RegistryAuth } from "./packages/npmrc.ts";
+
 /** A configuration variable has a bad value. */
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -39,13 +41,29 @@ export interface Config {
   pluginIdleMs: number;
   /** Minimum age of a registry version before it may be installed; 0 is off. */
   minPackageAgeMs: number;
-  /** `NPM_CONFIG_REGISTRY`; unset: the package store's default (the public npm registry). */
+  /**
+   * The npm registry of plugin packages (and their dependencies when bundled): `IMBI_NPM_REGISTRY`, else
+   * `NPM_CONFIG_REGISTRY` (`bin/deno` turns an operator's `NPM_CONFIG_REGISTRY` into `IMBI_NPM_REGISTRY` before it
+   * gives Deno the service's own registry); unset: the package store's default (the public registry).
+   */
   npmRegistry: string | undefined;
-  /** `JSR_URL`; unset: the package store's default (jsr.io). */
+  /** The JSR registry of plugin packages: `IMBI_JSR_URL`, else `JSR_URL`; unset: the package store's default. */
   jsrUrl: string | undefined;
+  /** Per-registry credentials from the `.npmrc` `IMBI_NPMRC` names (none when unset). */
+  registryAuth: RegistryAuth;
+  /** Deadline of one registry request, body included. */
+  registryTimeoutMs: number;
+  /** Attempts after the first when a registry request fails in a way that may pass. */
+  registryRetries: number;
+  /** Most bytes a plugin package may unpack to. */
+  packageMaxBytes: number;
+  /** Most files a plugin package may hold. */
+  packageMaxFiles: number;
   /** `IMBI_CATALOG`; unset: the catalog versioned with the code (`plugins/catalog.json`). */
   catalogPath: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
+  /** `IMBI_REPLICA_ID`: this process's name in the audit log and `/admin/replicas`; unset: `<hostname>:<pid>`. */
+  replicaId: string | undefined;
 }
 
 /**
@@ -93,6 +111,22 @@ function url(env: Record<string, string | undefined>, name: string): string | un
   return raw;
 }
 
+function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
+  const path = env.IMBI_NPMRC;
+  if (path === undefined || path === "") return new RegistryAuth();
+  let text: string;
+  try {
+    text = Deno.readTextFileSync(path);
+  } catch (error) {
+    throw new ConfigError("IMBI_NPMRC", `cannot read ${path}: ${(error as Error).name}`);
+  }
+  try {
+    return parseNpmrc(text, env);
+  } catch (error) {
+    throw new ConfigError("IMBI_NPMRC", `${path}: ${(error as Error).message}`);
+  }
+}
+
 /**
  * Reads and validates the configuration.
  *
@@ -132,6 +166,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (!/^[A-Za-z0-9.:\[\]-]+$/.test(host)) {
     throw new ConfigError("IMBI_HOST", `"${host}" is not a host name or address`);
   }
+  const replicaId = env.IMBI_REPLICA_ID || undefined;
+  if (replicaId !== undefined && !/^[A-Za-z0-9._:@-]{1,128}$/.test(replicaId)) {
+    throw new ConfigError("IMBI_REPLICA_ID", `"${replicaId}" must be 1 to 128 letters, digits or . _ : @ -`);
+  }
+  const registryTimeoutMs = duration(env, "IMBI_REGISTRY_TIMEOUT", 30_000);
+  if (registryTimeoutMs < 100) throw new ConfigError("IMBI_REGISTRY_TIMEOUT", "must be at least 100ms");
   return {
     port: integer(env, "IMBI_PORT", 8000, 0, 65535),
     host,
@@ -146,9 +186,15 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pluginMaxConcurrent: integer(env, "IMBI_PLUGIN_MAX_CONCURRENT", 8, 1, 1024),
     pluginIdleMs: duration(env, "IMBI_PLUGIN_IDLE", 300_000),
     minPackageAgeMs: duration(env, "IMBI_MIN_PACKAGE_AGE", 86_400_000),
-    npmRegistry: url(env, "NPM_CONFIG_REGISTRY"),
-    jsrUrl: url(env, "JSR_URL"),
+    npmRegistry: url(env, "IMBI_NPM_REGISTRY") ?? url(env, "NPM_CONFIG_REGISTRY"),
+    jsrUrl: url(env, "IMBI_JSR_URL") ?? url(env, "JSR_URL"),
+    registryAuth: registryAuth(env),
+    registryTimeoutMs,
+    registryRetries: integer(env, "IMBI_REGISTRY_RETRIES", 2, 0, 10),
+    packageMaxBytes: integer(env, "IMBI_PACKAGE_MAX_SIZE_MB", 100, 1, 4096) * 1024 * 1024,
+    packageMaxFiles: integer(env, "IMBI_PACKAGE_MAX_FILES", 10_000, 1, 1_000_000),
     catalogPath: env.IMBI_CATALOG || undefined,
     logLevel: logLevel as Config["logLevel"],
+    replicaId,
   };
 }

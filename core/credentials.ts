@@ -5,14 +5,20 @@
  * without its secrets, re-encrypted after a key rotation, and kept complete
  * for the Plugin nodes that use the application.
  *
+ * Secret options of Plugin nodes (options the manifest's schema marks
+ * `writeOnly: true`) are kept the same way: the stored options hold the
+ * ciphertext in place of the value (bound to
+ * `org/service/plugins/<node id>/options/<name>`), responses show
+ * `{"set": true}`, and only a new plugin process gets the plaintext.
+ *
  * @module
  */
 
 import type { PluginManifest } from "@imbi/plugin-sdk/types";
 import { type FieldError, ValidationError } from "./errors.ts";
-import type { GraphStore, ServiceApplication } from "./graph/store.ts";
+import type { GraphStore, PluginNode, ServiceApplication } from "./graph/store.ts";
 import { Keyring } from "./crypto.ts";
-import { credentialFields } from "./packages/manifest.ts";
+import { credentialFields, secretOptions } from "./packages/manifest.ts";
 
 /** Finds the manifest of a loaded entry point by its slug. */
 export type ManifestLookup = (slug: string) => PluginManifest | undefined;
@@ -58,6 +64,65 @@ export interface ApplicationUpdate {
  */
 export function credentialContext(org: string, service: string, application: string, field: string): string {
   return `${org}/${service}/${application}/${field}`;
+}
+
+/**
+ * The context string a secret option's ciphertext is bound to. It has six
+ * segments where a credential's has four (slugs hold no `/`), so the two
+ * never coincide.
+ *
+ * @param org Organization slug.
+ * @param service Service slug.
+ * @param pluginId The Plugin node's id (it never changes).
+ * @param option The option's name.
+ * @returns The AES-GCM additional data.
+ */
+export function optionContext(org: string, service: string, pluginId: string, option: string): string {
+  return `${org}/${service}/plugins/${pluginId}/options/${option}`;
+}
+
+/** `v1.<kid>.<12-byte nonce>.<ciphertext and 16-byte tag>`, as {@linkcode Keyring.encrypt} writes it. */
+const SEALED = /^v1\.[A-Za-z0-9_-]{1,32}\.[A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{22,}$/;
+
+/**
+ * Whether a stored option value is a ciphertext.
+ *
+ * @param value A stored option value.
+ * @returns True for a string in the keyring's ciphertext format.
+ */
+export function isSealed(value: unknown): value is string {
+  return typeof value === "string" && SEALED.test(value);
+}
+
+/** How responses show a secret option that holds a value. */
+export const SECRET_SET: Readonly<{ set: true }> = Object.freeze({ set: true });
+
+/**
+ * Options as responses show them: every secret option (by the manifest, or
+ * any value stored encrypted, e.g. when the manifest is not loaded) as
+ * `{"set": true}`.
+ *
+ * @param options The stored options.
+ * @param secrets The manifest's secret option names.
+ * @returns A copy without secret values.
+ */
+export function maskOptions(options: Record<string, unknown>, secrets: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(
+    Object.entries(options).map(([name, value]) => [
+      name,
+      secrets.includes(name) || isSealed(value) ? { ...SECRET_SET } : value,
+    ]),
+  );
+}
+
+/** What a new plugin process is started with, decrypted. */
+export interface OpenedNode {
+  /** The application's credentials, by field. */
+  credentials: Record<string, string>;
+  /** The node's options with secret ones decrypted. */
+  options: Record<string, unknown>;
+  /** The decrypted secret option values, by `options.<name>`, for redaction. */
+  secrets: Record<string, string>;
 }
 
 /**
@@ -120,6 +185,76 @@ export class Credentials {
       out[field] = await this.#keyring.decrypt(sealed, credentialContext(org, service, app.slug, field));
     }
     return out;
+  }
+
+  /**
+   * Encrypts the secret options of a Plugin node before the store sees them.
+   * A secret whose value did not change keeps its stored ciphertext (so the
+   * node's process is not restarted for nothing).
+   *
+   * @param at The node: org, service and id.
+   * @param options Validated options, secrets in plaintext.
+   * @param previous The stored options and their plaintext, for an update.
+   * @returns The options to store.
+   */
+  async sealOptions(
+    at: { org: string; service: string; id: string; plugin: string },
+    options: Record<string, unknown>,
+    previous?: { stored: Record<string, unknown>; plain: Record<string, unknown> },
+  ): Promise<Record<string, unknown>> {
+    const out = { ...options };
+    for (const name of secretOptions(this.#manifest(at.plugin))) {
+      const value = out[name];
+      if (typeof value !== "string") continue;
+      const kept = previous?.stored[name];
+      out[name] = previous && previous.plain[name] === value && isSealed(kept)
+        ? kept
+        : await this.#keyring.encrypt(value, optionContext(at.org, at.service, at.id, name));
+    }
+    return out;
+  }
+
+  /**
+   * Decrypts the stored secret options of a Plugin node. A value the
+   * manifest marks secret that was stored before it was (plaintext) is
+   * passed on as it is; a ciphertext under a name the manifest no longer
+   * marks secret is still decrypted.
+   *
+   * @param org Organization slug.
+   * @param node The stored node.
+   * @returns The options in plaintext and the secret values by `options.<name>`.
+   * @throws {DecryptionError} When a ciphertext does not authenticate.
+   */
+  async openOptions(
+    org: string,
+    node: PluginNode,
+  ): Promise<{ options: Record<string, unknown>; secrets: Record<string, string> }> {
+    const names = new Set(secretOptions(this.#manifest(node.plugin)));
+    const options = { ...node.options };
+    const secrets: Record<string, string> = {};
+    for (const [name, value] of Object.entries(node.options)) {
+      if (!isSealed(value) && !names.has(name)) continue;
+      const plain = isSealed(value)
+        ? await this.#keyring.decrypt(value, optionContext(org, node.service, node.id, name))
+        : value;
+      options[name] = plain;
+      if (typeof plain === "string") secrets[`options.${name}`] = plain;
+    }
+    return { options, secrets };
+  }
+
+  /**
+   * Everything a new process of a Plugin node needs decrypted: its
+   * application's credentials and its options.
+   *
+   * @param org Organization slug.
+   * @param node The stored node.
+   * @param app Its application, or null.
+   * @returns The decrypted parts.
+   */
+  async openNode(org: string, node: PluginNode, app: ServiceApplication | null): Promise<OpenedNode> {
+    const credentials = app ? await this.decryptCredentials(org, node.service, app) : {};
+    return { credentials, ...await this.openOptions(org, node) };
   }
 
   /** Field names declared `secret: false` by the manifests of the service's Plugin nodes. */
@@ -216,16 +351,34 @@ export class Credentials {
   }
 
   /**
-   * Re-encrypts every stored credential with the current key (after a key
-   * rotation), one application at a time.
+   * Re-encrypts every stored credential and secret option with the current
+   * key (after a key rotation), one application or Plugin node at a time.
    *
-   * @returns How many values moved to the current key.
+   * @returns How many applications, Plugin nodes and values moved to the current key.
    */
-  async reencryptAll(): Promise<{ applications: number; values: number }> {
+  async reencryptAll(): Promise<{ applications: number; plugins: number; values: number }> {
     let applications = 0;
+    let plugins = 0;
     let values = 0;
     for (const org of (await this.#store.exportAll()).organizations) {
       for (const service of org.services) {
+        for (const node of service.plugins) {
+          const stale = Object.entries(node.options).filter(([, v]) =>
+            isSealed(v) && Keyring.kidOf(v) !== this.#keyring.currentKid
+          );
+          if (stale.length === 0) continue;
+          const options = { ...node.options };
+          for (const [name, sealed] of stale) {
+            const context = optionContext(org.slug, service.slug, node.id, name);
+            options[name] = await this.#keyring.encrypt(
+              await this.#keyring.decrypt(sealed as string, context),
+              context,
+            );
+          }
+          await this.#store.updatePlugin(org.slug, service.slug, node.id, { options });
+          plugins++;
+          values += stale.length;
+        }
         for (const app of service.applications) {
           const stale = Object.entries(app.credentials).filter(([, c]) =>
             Keyring.kidOf(c) !== this.#keyring.currentKid
@@ -239,6 +392,6 @@ export class Credentials {
         }
       }
     }
-    return { applications, values };
+    return { applications, plugins, values };
   }
 }

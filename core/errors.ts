@@ -91,22 +91,25 @@ export class PluginCallError extends Error {
   readonly kind: PluginErrorKind;
   /** Seconds until a retry may succeed (rate limits, respawn back-off). */
   readonly retryAfterSeconds: number | undefined;
+  /** The handler has no such method (an optional one, such as `describePrefix`); `kind` is `invalid_input`. */
+  readonly notImplemented: boolean;
 
   /**
    * Makes the failure of one plugin call.
    *
    * @param kind What went wrong.
    * @param message The plugin's text (scrubbed) or the host's.
-   * @param options `cause`, and `retryAfterSeconds`.
+   * @param options `cause`, `retryAfterSeconds`, and `notImplemented`.
    */
   constructor(
     kind: PluginErrorKind,
     message: string,
-    options: ErrorOptions & { retryAfterSeconds?: number } = {},
+    options: ErrorOptions & { retryAfterSeconds?: number; notImplemented?: boolean } = {},
   ) {
     super(message, options);
     this.kind = kind;
     this.retryAfterSeconds = options.retryAfterSeconds;
+    this.notImplemented = options.notImplemented ?? false;
   }
 }
 

@@ -27,14 +27,18 @@ import {
   type ApplicationView,
   type Credentials,
   type ManifestLookup,
+  maskOptions,
   missingCredentials,
 } from "./credentials.ts";
-import { type JsonSchema, validate } from "./json_schema.ts";
-import { credentialFields } from "./packages/manifest.ts";
+import { compileOptionsSchema } from "./validation.ts";
+import { credentialFields, secretOptions } from "./packages/manifest.ts";
 import { computeNetHosts } from "./sandbox/network_hosts.ts";
 import { checkTemplate } from "./template.ts";
 
-/** A Plugin node as responses show it, with the hosts its sandbox may reach. */
+/**
+ * A Plugin node as responses show it, with the hosts its sandbox may reach.
+ * Secret options show as `{"set": true}`, never their value.
+ */
 export interface PluginView extends PluginNode {
   /** Whether its manifest is loaded right now. */
   status: "loaded" | "not_loaded";
@@ -52,7 +56,7 @@ export interface PluginCreate {
   application?: string | null;
   /** Display name. */
   label: string;
-  /** Options, checked against the manifest (defaults applied). */
+  /** Options, checked against the manifest (defaults applied); secret ones are stored encrypted. */
   options?: Record<string, unknown>;
   /** Default true. */
   enabled?: boolean;
@@ -64,7 +68,11 @@ export interface PluginUpdate {
   application?: string | null;
   /** New display name. */
   label?: string;
-  /** New options, checked against the manifest. */
+  /**
+   * New options, checked against the manifest. They replace the old ones,
+   * except secret options: one left out keeps its stored value, one set to
+   * null is removed.
+   */
   options?: Record<string, unknown>;
   /** Enable or disable. */
   enabled?: boolean;
@@ -110,7 +118,8 @@ export class PluginNodes {
         hosts = [];
       }
     }
-    return { ...node, status: manifest ? "loaded" : "not_loaded", network: { hosts } };
+    const options = maskOptions(node.options, secretOptions(manifest));
+    return { ...node, options, status: manifest ? "loaded" : "not_loaded", network: { hosts } };
   }
 
   async #checkPlugin(
@@ -125,8 +134,11 @@ export class PluginNodes {
         message: `"${input.plugin}" is not a loaded plugin entry point (see GET /admin/plugins)`,
       }]);
     }
-    const schema = (manifest.options ?? { type: "object", additionalProperties: false }) as JsonSchema;
-    const checked = validate(schema, input.options);
+    const compiled = compileOptionsSchema(manifest.options);
+    if (!compiled.ok) {
+      throw new TypeError(`The options schema of "${manifest.slug}" does not compile: ${compiled.message}`);
+    }
+    const checked = compiled.schema.validate(input.options);
     if (!checked.ok) {
       throw new ValidationError(
         `Options do not match the manifest of "${manifest.slug}"`,
@@ -186,19 +198,23 @@ export class PluginNodes {
    */
   async createPlugin(org: string, service: string, input: PluginCreate): Promise<PluginView> {
     const svc = await this.#store.getService(org, service);
+    const secrets = secretOptions(this.#manifest(input.plugin));
     const checked = await this.#checkPlugin(org, svc, {
       plugin: input.plugin,
       application: input.application ?? null,
-      options: input.options ?? {},
+      options: withoutNullSecrets(input.options ?? {}, secrets),
     });
+    const id = crypto.randomUUID();
+    const options = await this.#credentials.sealOptions({ org, service, id, plugin: input.plugin }, checked.options);
     const node = await this.#store.createPlugin(org, service, {
+      id,
       slug: input.slug,
       service,
       application: checked.application,
       plugin: input.plugin,
       plugin_type: checked.manifest.plugin_type,
       label: input.label,
-      options: checked.options,
+      options,
       enabled: input.enabled ?? true,
     });
     return await this.pluginView(org, node);
@@ -217,15 +233,21 @@ export class PluginNodes {
   async updatePlugin(org: string, service: string, idOrSlug: string, patch: PluginUpdate): Promise<PluginView> {
     const svc = await this.#store.getService(org, service);
     const current = await this.#store.getPlugin(org, service, idOrSlug);
-    const next = {
-      application: patch.application !== undefined ? patch.application : current.application,
-      options: patch.options ?? current.options,
-    };
-    const touchesRules = patch.options !== undefined || patch.application !== undefined;
     const update: PluginNodePatch = {};
-    if (touchesRules) {
-      const checked = await this.#checkPlugin(org, svc, { plugin: current.plugin, ...next });
-      update.options = checked.options;
+    if (patch.options !== undefined || patch.application !== undefined) {
+      const opened = (await this.#credentials.openOptions(org, current)).options;
+      const checked = await this.#checkPlugin(org, svc, {
+        plugin: current.plugin,
+        application: patch.application !== undefined ? patch.application : current.application,
+        options: patch.options === undefined ? opened : mergeSecrets(patch.options, opened, {
+          secrets: secretOptions(this.#manifest(current.plugin)),
+        }),
+      });
+      update.options = await this.#credentials.sealOptions(
+        { org, service, id: current.id, plugin: current.plugin },
+        checked.options,
+        { stored: current.options, plain: opened },
+      );
       update.application = checked.application;
     }
     if (patch.label !== undefined) update.label = patch.label;
@@ -279,7 +301,28 @@ export class PluginNodes {
   }
 
   /** {@linkcode Credentials.reencryptAll}. */
-  reencryptAll(): Promise<{ applications: number; values: number }> {
+  reencryptAll(): Promise<{ applications: number; plugins: number; values: number }> {
     return this.#credentials.reencryptAll();
   }
+}
+
+/** Options without the secret ones set to null (null removes a secret option). */
+function withoutNullSecrets(options: Record<string, unknown>, secrets: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(options).filter(([name, v]) => !(v === null && secrets.includes(name))));
+}
+
+/**
+ * An update's options: as given, except that a secret option left out
+ * keeps its current value and one set to null is removed.
+ */
+function mergeSecrets(
+  given: Record<string, unknown>,
+  current: Record<string, unknown>,
+  options: { secrets: readonly string[] },
+): Record<string, unknown> {
+  const merged = withoutNullSecrets(given, options.secrets);
+  for (const name of options.secrets) {
+    if (!(name in given) && name in current) merged[name] = current[name];
+  }
+  return merged;
 }

@@ -13,6 +13,7 @@
  */
 
 import type { PluginManifest } from "@imbi/plugin-sdk/types";
+import type { OpenedNode } from "./credentials.ts";
 import { PluginCallError } from "./errors.ts";
 import type { ResolvedTarget } from "./graph/store.ts";
 import { log } from "./logger.ts";
@@ -124,16 +125,16 @@ export class PluginRuntime {
   }
 
   /**
-   * The supervisor for a resolved target. Credentials are decrypted only when
-   * a new process configuration is needed; a change of options, credentials
-   * or package drains the node's previous process.
+   * The supervisor for a resolved target. Credentials and secret options are
+   * decrypted only when a new process configuration is needed; a change of
+   * options, credentials or package drains the node's previous process.
    *
    * @param target The resolution result.
-   * @param decrypt Decrypts the target's application credentials.
+   * @param decrypt Decrypts the target's application credentials and secret options.
    * @returns The lease for this call.
    * @throws {PluginCallError} "crashed" when the entry is no longer loaded.
    */
-  async lease(target: ResolvedTarget, decrypt: () => Promise<Record<string, string>>): Promise<Lease> {
+  async lease(target: ResolvedTarget, decrypt: () => Promise<OpenedNode>): Promise<Lease> {
     const node = target.binding.plugin;
     const entry = this.#registry.entry(node.plugin);
     if (!entry) {
@@ -161,16 +162,17 @@ export class PluginRuntime {
       if (previous !== undefined) void this.#pool.drain((k) => k === previous);
     }
     const known = this.#pool.has(key);
-    const credentials = known ? {} : await decrypt();
+    const opened = known ? { credentials: {}, options: node.options, secrets: {} } : await decrypt();
     const supervisor = this.#pool.acquire(key, () => ({
       nodeId: node.id,
       bundlePath: entry.bundlePath,
       entry: entry.slug,
       netHosts,
       timeoutMs,
+      secrets: opened.secrets,
       init: {
-        options: node.options,
-        credentials,
+        options: opened.options,
+        credentials: opened.credentials,
         plugin: { id: node.id, slug: node.slug },
         service: {
           slug: service.slug,

@@ -8,6 +8,14 @@
  * suite runs too), and a malformed answer is a `protocol` failure (502),
  * never passed through.
  *
+ * The optional methods behave the same for every plugin: the Configuration
+ * tab carries `prefix` when the plugin implements `describePrefix`, and a
+ * logs plugin without histogram support answers an empty histogram with a
+ * warning. Values of secret configuration keys (the key says `secret`, or
+ * its data type is secret in the manifest) are shown only to the admin
+ * token; everyone else sees {@linkcode MASKED_VALUE}, masked per caller on
+ * the way out.
+ *
  * @module
  */
 
@@ -32,37 +40,81 @@ import { BadRequestError, NotFoundError, PluginCallError, UnavailableError } fro
 import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.ts";
 import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
-import type { PluginRuntime } from "./runtime.ts";
+import type { Lease, PluginRuntime } from "./runtime.ts";
 import { log } from "./logger.ts";
 import { renderTemplate } from "./template.ts";
 
 /** Which plugin answered a tab request, from which package, and why. */
 export interface SourceBlock {
+  /** The Plugin node's id. */
   plugin_id: string;
+  /** The Plugin node's slug. */
   slug: string;
+  /** Its service's slug. */
   service: string;
+  /** The manifest slug of its handler. */
   plugin: string;
+  /** The Plugin node's display name. */
   label: string;
+  /** The package the handler comes from. */
   package: string;
+  /** The package's exact version. */
   version: string;
+  /** The package's locked specifier. */
   specifier: string;
+  /** Why this node was chosen. */
   reason: SelectionReason;
+  /** Whose binding chose it. */
   binding_from: "project" | `project_type:${string}`;
 }
 
 /** What identifies a tab request. */
 export interface TabRequest {
+  /** Organization slug. */
   org: string;
+  /** Project id or slug. */
   project: string;
+  /** `?source=`: which bound plugin answers. */
   source?: string | undefined;
+  /** `?environment=`, passed to the handler. */
   environment?: string | undefined;
+  /** For logs and the handler's context. */
   requestId: string;
+  /** The caller holds the admin token: values of secret configuration keys are shown unmasked. */
+  revealSecrets?: boolean;
 }
 
 /** A checked result with its source block. */
 export interface TabAnswer<T> {
+  /** Which plugin answered. */
   source: SourceBlock;
+  /** What it answered, checked. */
   result: T;
+}
+
+/** The Configuration tab's keys, with where they live when the plugin describes it. */
+export interface KeysAnswer extends TabAnswer<ConfigKey[]> {
+  /** `describePrefix`'s answer; absent when the plugin does not implement it. */
+  prefix?: string | null;
+}
+
+/** A histogram, with what the user should know about it. */
+export interface HistogramAnswer extends TabAnswer<HistogramBucket[]> {
+  /** E.g. that the plugin has no histogram support (then there are no buckets). */
+  warnings: string[];
+}
+
+/** What a read-only caller sees in place of a secret configuration value. */
+export const MASKED_VALUE = "********";
+
+/** A configuration value as the API shows it: `masked` when the value was replaced by {@linkcode MASKED_VALUE}. */
+export type ShownValue = ConfigValue & { masked?: true };
+
+/** A resolved, leased target ready for calls. */
+interface Bound {
+  target: ResolvedTarget & { reason: SelectionReason };
+  lease: Lease;
+  ctx: CallContext;
 }
 
 /** Resolves and calls tab handlers. */
@@ -72,6 +124,8 @@ export class Tabs {
   #credentials: Credentials;
 
   /**
+   * Builds the tab service.
+   *
    * @param store The graph store.
    * @param options The runtime (registry and sandboxes) and the credentials (decryption).
    */
@@ -119,18 +173,12 @@ export class Tabs {
     }
   }
 
-  async #call<T>(
-    tab: PluginType,
-    request: TabRequest,
-    method: ProtocolMethod,
-    args: (ctx: CallContext) => unknown[],
-    check: (value: unknown) => T,
-  ): Promise<TabAnswer<T>> {
+  async #bind(tab: PluginType, request: TabRequest): Promise<Bound> {
     const target = await this.#resolve(tab, request);
-    const lease = await this.#runtime.lease(target, async () => {
-      const app = target.application;
-      return app ? await this.#credentials.decryptCredentials(target.org.slug, target.service.slug, app) : {};
-    });
+    const lease = await this.#runtime.lease(
+      target,
+      () => this.#credentials.openNode(target.org.slug, target.binding.plugin, target.application),
+    );
     const project = target.project;
     const ctx: CallContext = {
       org: { slug: target.org.slug },
@@ -145,7 +193,18 @@ export class Tabs {
       ...(request.environment !== undefined ? { environment: request.environment } : {}),
       request_id: request.requestId,
     };
-    const raw = await lease.supervisor.call(method, args(ctx), { requestId: request.requestId });
+    return { target, lease, ctx };
+  }
+
+  async #invoke<T>(
+    bound: Bound,
+    request: TabRequest,
+    method: ProtocolMethod,
+    args: unknown[],
+    check: (value: unknown) => T,
+  ): Promise<T> {
+    const { lease, target } = bound;
+    const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
     let result: T;
     try {
       result = check(raw);
@@ -165,39 +224,90 @@ export class Tabs {
       });
       result = JSON.parse(redacted) as T;
     }
+    return result;
+  }
+
+  /** Calls an optional method: undefined when the handler does not implement it. */
+  async #optional<T>(
+    bound: Bound,
+    request: TabRequest,
+    method: ProtocolMethod,
+    args: unknown[],
+    check: (value: unknown) => T,
+  ): Promise<T | undefined> {
+    try {
+      return await this.#invoke(bound, request, method, args, check);
+    } catch (error) {
+      if (error instanceof PluginCallError && error.notImplemented) return undefined;
+      throw error;
+    }
+  }
+
+  #source({ target, lease }: Bound): SourceBlock {
     const node = target.binding.plugin;
     const origin = target.binding.origin;
     return {
-      result,
-      source: {
-        plugin_id: node.id,
-        slug: node.slug,
-        service: node.service,
-        plugin: node.plugin,
-        label: node.label,
-        package: lease.entry.packageName,
-        version: lease.entry.version,
-        specifier: lease.entry.specifier,
-        reason: target.reason,
-        binding_from: origin.kind === "project" ? "project" : `project_type:${origin.slug}`,
-      },
+      plugin_id: node.id,
+      slug: node.slug,
+      service: node.service,
+      plugin: node.plugin,
+      label: node.label,
+      package: lease.entry.packageName,
+      version: lease.entry.version,
+      specifier: lease.entry.specifier,
+      reason: target.reason,
+      binding_from: origin.kind === "project" ? "project" : `project_type:${origin.slug}`,
     };
   }
 
-  /** Configuration: every key, no values. */
-  listKeys(request: TabRequest): Promise<TabAnswer<ConfigKey[]>> {
-    return this.#call("configuration", request, "listKeys", (ctx) => [ctx], parseConfigKeys);
+  async #call<T>(
+    tab: PluginType,
+    request: TabRequest,
+    method: ProtocolMethod,
+    args: (ctx: CallContext) => unknown[],
+    check: (value: unknown) => T,
+  ): Promise<TabAnswer<T>> {
+    const bound = await this.#bind(tab, request);
+    const result = await this.#invoke(bound, request, method, args(bound.ctx), check);
+    return { result, source: this.#source(bound) };
   }
 
-  /** Configuration: values of some or all keys (missing keys omitted). */
-  getValues(request: TabRequest, keys: string[] | undefined): Promise<TabAnswer<ConfigValue[]>> {
-    return this.#call(
+  /** Masks the values of secret keys unless the caller may see them. */
+  #shown(answer: TabAnswer<ConfigValue[]>, request: TabRequest): TabAnswer<ShownValue[]> {
+    if (request.revealSecrets === true) return answer;
+    const types = this.#runtime.manifest(answer.source.plugin)?.data_types ?? [];
+    const secretTypes = new Set(types.filter((t) => t.secret).map((t) => t.name));
+    const result = answer.result.map((item): ShownValue =>
+      item.secret || secretTypes.has(item.data_type)
+        ? { ...item, secret: true, value: MASKED_VALUE, masked: true }
+        : item
+    );
+    return { ...answer, result };
+  }
+
+  /** Configuration: every key, no values, and where they live when the plugin says (`describePrefix`). */
+  async listKeys(request: TabRequest): Promise<KeysAnswer> {
+    const bound = await this.#bind("configuration", request);
+    const [result, prefix] = await Promise.all([
+      this.#invoke(bound, request, "listKeys", [bound.ctx], parseConfigKeys),
+      this.#optional(bound, request, "describePrefix", [bound.ctx], parsePrefix),
+    ]);
+    return { result, source: this.#source(bound), ...(prefix !== undefined ? { prefix } : {}) };
+  }
+
+  /**
+   * Configuration: values of some or all keys (missing keys omitted). Values
+   * of secret keys are {@linkcode MASKED_VALUE} unless `request.revealSecrets`.
+   */
+  async getValues(request: TabRequest, keys: string[] | undefined): Promise<TabAnswer<ShownValue[]>> {
+    const answer = await this.#call(
       "configuration",
       request,
       "getValues",
       (ctx) => (keys ? [ctx, keys] : [ctx]),
       parseConfigValues,
     );
+    return this.#shown(answer, request);
   }
 
   /** Configuration: writes one key. */
@@ -224,8 +334,26 @@ export class Tabs {
     return this.#call("logs", request, "schema", (ctx) => [ctx], parseLogFields);
   }
 
-  /** Logs: counts per time bucket. */
-  histogram(request: TabRequest, query: LogQuery, buckets: number): Promise<TabAnswer<HistogramBucket[]>> {
-    return this.#call("logs", request, "histogram", (ctx) => [ctx, query, buckets], parseHistogram);
+  /**
+   * Logs: counts per time bucket. A plugin that does not advertise
+   * `hints.supports_histogram` (or does not implement `histogram`) answers
+   * no buckets and a warning saying so.
+   */
+  async histogram(request: TabRequest, query: LogQuery, buckets: number): Promise<HistogramAnswer> {
+    const bound = await this.#bind("logs", request);
+    const source = this.#source(bound);
+    const unsupported = {
+      result: [],
+      source,
+      warnings: [`The logs plugin "${source.plugin}" (${source.package}) does not support histograms`],
+    };
+    if (bound.lease.entry.manifest.hints?.supports_histogram !== true) return unsupported;
+    const result = await this.#optional(bound, request, "histogram", [bound.ctx, query, buckets], parseHistogram);
+    return result === undefined ? unsupported : { result, source, warnings: [] };
   }
+}
+
+function parsePrefix(value: unknown): string | null {
+  if (value === null || typeof value === "string") return value;
+  throw new TypeError("describePrefix must return a string or null");
 }

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { AuditLog } from "./audit.ts";
 import type { Config } from "./config.ts";
 import { keyProvider } from "./crypto.ts";
 import { Credentials } from "./credentials.ts";
@@ -30,9 +31,29 @@ export interface Services {
   tabs: Tabs;
   runtime: PluginRuntime;
   admin: PackageAdminService;
+  /** The shared audit log, stamped with this replica's id. */
+  audit: AuditLog;
   tokens: { admin: string; read: string[] };
   /** Stops plugin processes and closes the store. */
   close(): Promise<void>;
+}
+
+/**
+ * This process's replica id: `IMBI_REPLICA_ID`, else `<hostname>:<pid>`
+ * (unique among live processes: a pod's hostname is its name).
+ *
+ * @param config The configuration.
+ * @returns The id.
+ */
+export function replicaId(config: Pick<Config, "replicaId">): string {
+  if (config.replicaId) return config.replicaId;
+  let host = "localhost";
+  try {
+    host = Deno.hostname();
+  } catch {
+    // Without --allow-sys=hostname the pid alone still tells local processes apart.
+  }
+  return `${host}:${Deno.pid}`;
 }
 
 /**
@@ -101,6 +122,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     pool,
     { timeoutCeilingMs: config.pluginTimeoutMs },
   );
+  const audit = new AuditLog(store.control.audit, { replica: replicaId(config) });
   const manifest = (slug: string) => runtime.manifest(slug);
   const credentials = new Credentials(store, { keyring, manifest });
   const directory = new PluginNodes(store, { credentials, manifest });
@@ -119,6 +141,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     tabs,
     runtime,
     admin,
+    audit,
     tokens: { admin: token, read: config.readTokens },
     async close() {
       await runtime.close();

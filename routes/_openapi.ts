@@ -22,7 +22,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import type { FromSchema, JSONSchema } from "json-schema-to-ts";
 import { BadRequestError, ValidationError } from "../core/errors.ts";
-import { type JsonSchema, validate, type ValidationResult } from "../core/json_schema.ts";
+import { validate } from "../core/validation.ts";
 import type { AppEnv } from "./_deps.ts";
 import { type AuthLevel, authorize } from "./_auth.ts";
 import type { Schema } from "./_schemas.ts";
@@ -158,11 +158,6 @@ export function created(description: string, schema?: Schema): Success {
 /** The 204 of a delete. */
 export const deleted: Success = { status: 204, description: "Deleted" };
 
-/** Core's validator. It only reads the schema, whose arrays are read-only here in type only. */
-function check(schema: Schema, value: unknown): ValidationResult {
-  return validate(schema as JsonSchema, value);
-}
-
 /**
  * Parses and validates a JSON body.
  *
@@ -180,9 +175,21 @@ async function readBody(c: Context, schema: Schema): Promise<NonNullable<unknown
   } catch (error) {
     throw new BadRequestError(`The request body is not valid JSON: ${(error as Error).message}`);
   }
-  const result = check(schema, raw);
+  const result = validate(schema, raw);
   if (!result.ok) throw new ValidationError("The request body is not valid", result.errors);
   return result.value ?? {}; // every body schema is an object: never null here
+}
+
+/** The object schema of each declared query, built once per declaration. */
+const querySchemas = new WeakMap<QuerySchema, Schema>();
+
+function querySchema(query: QuerySchema): Schema {
+  let schema = querySchemas.get(query);
+  if (!schema) {
+    schema = { type: "object", properties: query };
+    querySchemas.set(query, schema);
+  }
+  return schema;
 }
 
 /**
@@ -192,26 +199,23 @@ async function readBody(c: Context, schema: Schema): Promise<NonNullable<unknown
  * @throws {BadRequestError} With a pointer per bad parameter.
  */
 function readQuery(c: Context, query: QuerySchema): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
+  const raw: Record<string, unknown> = {};
   const errors: { pointer: string; message: string }[] = [];
   for (const [name, schema] of Object.entries(query)) {
     const values = c.req.queries(name) ?? [];
-    if (values.length === 0) {
-      if (schema.default !== undefined) out[name] = schema.default;
-      continue;
-    }
+    if (values.length === 0) continue;
     const repeatable = schema.type === "array";
     if (!repeatable && values.length > 1) {
       errors.push({ pointer: `/${name}`, message: "must be given once" });
       continue;
     }
     const converted = values.map((v) => (schema.type === "integer" && /^-?\d+$/.test(v) ? Number(v) : v));
-    const result = check(schema, repeatable ? converted : converted[0]);
-    if (!result.ok) errors.push(...result.errors.map((e) => ({ pointer: `/${name}${e.pointer}`, message: e.message })));
-    else out[name] = result.value;
+    raw[name] = repeatable ? converted : converted[0];
   }
+  const result = validate(querySchema(query), raw);
+  if (!result.ok) errors.push(...result.errors);
   if (errors.length > 0) throw new BadRequestError("Invalid query parameters", { errors });
-  return out;
+  return result.ok ? result.value as Record<string, unknown> : raw;
 }
 
 /** Hono's `/orgs/:org` and `/admin/plugins/:package{.+}` as OpenAPI's `/orgs/{org}`. */

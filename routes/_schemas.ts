@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { JsonSchema } from "../core/json_schema.ts";
+import type { JsonSchema } from "../core/validation.ts";
 import { SLUG_PATTERN } from "../core/packages/manifest.ts";
 
 /** `T` with every property and array read-only, all the way down. */
@@ -156,10 +156,24 @@ export const pluginCreate = {
     plugin: { ...slug, description: "manifest slug of a loaded entry point" },
     application: { type: ["string", "null"], description: "defaults to the service's only application" },
     label: name,
-    options: { type: "object", default: {} },
+    options: {
+      type: "object",
+      default: {},
+      description: "checked against the manifest's options schema, defaults applied; " +
+        "secret (writeOnly) options are stored encrypted and never returned",
+    },
     enabled: { type: "boolean", default: true },
   },
   additionalProperties: false,
+} as const satisfies Schema;
+
+/** How a secret (writeOnly) option that holds a value is shown. */
+const secretSet = {
+  type: "object",
+  required: ["set"],
+  properties: { set: { const: true } },
+  additionalProperties: false,
+  description: "a secret (writeOnly) option: it holds a value, which is never shown",
 } as const satisfies Schema;
 
 /** A Plugin node as responses show it. */
@@ -167,6 +181,11 @@ export const pluginView = {
   type: "object",
   properties: {
     ...pluginCreate.properties,
+    options: {
+      type: "object",
+      description: 'the options; each secret (writeOnly) option that holds a value shows as {"set": true}',
+      additionalProperties: { anyOf: [secretSet, {}] },
+    },
     id: { type: "string" },
     service: { type: "string" },
     plugin_type: { type: "string", enum: ["configuration", "logs"] },
@@ -181,7 +200,11 @@ export const pluginUpdate = {
   properties: {
     application: { type: ["string", "null"] },
     label: name,
-    options: { type: "object" },
+    options: {
+      type: "object",
+      description: "replaces the options, except secret (writeOnly) ones: left out keeps the stored value, " +
+        "null removes it",
+    },
     enabled: { type: "boolean" },
   },
   additionalProperties: false,

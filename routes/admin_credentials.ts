@@ -10,12 +10,20 @@ import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, operations } from "./_openapi.ts";
 
-const reencrypt = operations("Admin").admin("Re-encrypt every stored credential with the current (first) key", {
-  success: ok("How many applications and values moved to the current key", {
-    type: "object",
-    properties: { key_id: { type: "string" }, applications: { type: "integer" }, values: { type: "integer" } },
-  }),
-});
+const reencrypt = operations("Admin").admin(
+  "Re-encrypt every stored credential and secret option with the current (first) key",
+  {
+    success: ok("How many applications, Plugin nodes and values moved to the current key", {
+      type: "object",
+      properties: {
+        key_id: { type: "string" },
+        applications: { type: "integer" },
+        plugins: { type: "integer" },
+        values: { type: "integer" },
+      },
+    }),
+  },
+);
 
 /**
  * Credential administration routes.

@@ -8,20 +8,94 @@
 import { type Context, Hono } from "hono";
 import type { FilterOp, LogQuery } from "@imbi/plugin-sdk/types";
 import { BadRequestError } from "../core/errors.ts";
-import type { TabAnswer, TabRequest } from "../core/tabs.ts";
+import { MASKED_VALUE, type TabAnswer, type TabRequest } from "../core/tabs.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, operations, type QueryOf } from "./_openapi.ts";
 import { configPut, configValues, logsQuery, tabQuery } from "./_schemas.ts";
 
 const op = operations("Tabs");
 const histogramQuery = { ...logsQuery, buckets: { type: "integer", minimum: 1, maximum: 500, default: 60 } } as const;
+const configKey = {
+  type: "object",
+  required: ["key", "data_type", "secret"],
+  properties: {
+    key: { type: "string" },
+    data_type: { type: "string" },
+    secret: { type: "boolean" },
+    last_modified: { type: "string", format: "date-time" },
+  },
+} as const;
+const keysView = {
+  type: "object",
+  required: ["source", "items"],
+  properties: {
+    source: { type: "object", description: "which plugin answered, from which package, and why" },
+    items: { type: "array", items: configKey },
+    prefix: {
+      type: ["string", "null"],
+      description:
+        "where the keys live, e.g. ssm://us-east-1/acme/web/; only when the plugin implements describePrefix",
+    },
+  },
+} as const;
+const valuesView = {
+  type: "object",
+  required: ["source", "items"],
+  properties: {
+    source: keysView.properties.source,
+    items: {
+      type: "array",
+      items: {
+        type: "object",
+        required: [...configKey.required, "value"],
+        properties: {
+          ...configKey.properties,
+          value: {
+            type: "string",
+            description: `the value; "${MASKED_VALUE}" for a secret key unless the caller holds the admin token`,
+          },
+          masked: { const: true, description: "present when value is the mask, not the value" },
+        },
+      },
+    },
+  },
+} as const;
+const histogramView = {
+  type: "object",
+  required: ["source", "buckets", "warnings"],
+  properties: {
+    source: keysView.properties.source,
+    buckets: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          timestamp: { type: "string", format: "date-time" },
+          count: { type: "integer" },
+          levels: { type: "object", additionalProperties: { type: "integer" } },
+        },
+      },
+    },
+    warnings: {
+      type: "array",
+      items: { type: "string" },
+      description: "e.g. that the plugin does not support histograms (then buckets is empty)",
+    },
+  },
+} as const;
 const ops = {
-  listKeys: op.read("Configuration keys (no values)", { query: tabQuery, success: ok("`{source, items, prefix}`") }),
-  values: op.read("Configuration values of some or all keys (missing keys omitted)", {
+  listKeys: op.read("Configuration keys (no values), and their prefix when the plugin describes one", {
     query: tabQuery,
-    body: configValues,
-    success: ok("`{source, items}`"),
+    success: ok("`{source, items, prefix?}`", keysView),
   }),
+  values: op.read(
+    "Configuration values of some or all keys (missing keys omitted; secret ones masked for read tokens)",
+    {
+      query: tabQuery,
+      body: configValues,
+      success: ok("`{source, items}`", valuesView),
+    },
+  ),
   put: op.admin("Write one configuration key", { query: tabQuery, body: configPut, success: ok("`{source, item}`") }),
   delete: op.admin("Delete one configuration key (idempotent)", { query: tabQuery, success: ok("`{source}`") }),
   logs: op.read("Search logs, newest first", {
@@ -29,7 +103,10 @@ const ops = {
     success: ok("`{source, entries, next_cursor?, warnings}`"),
   }),
   schema: op.read("Searchable log fields", { query: tabQuery, success: ok("`{source, fields}`") }),
-  histogram: op.read("Log counts per time bucket", { query: histogramQuery, success: ok("`{source, buckets}`") }),
+  histogram: op.read("Log counts per time bucket (none, with a warning, when the plugin has no histogram)", {
+    query: histogramQuery,
+    success: ok("`{source, buckets, warnings}`", histogramView),
+  }),
 };
 
 /** Where the tab routes hang. */
@@ -40,7 +117,14 @@ type TabContext = Context<AppEnv, typeof PROJECT, { out: { query: QueryOf<typeof
 
 function tabRequest(c: TabContext): TabRequest {
   const { source, environment } = c.req.valid("query");
-  return { org: c.req.param("org"), project: c.req.param("id"), source, environment, requestId: c.get("requestId") };
+  return {
+    org: c.req.param("org"),
+    project: c.req.param("id"),
+    source,
+    environment,
+    requestId: c.get("requestId"),
+    revealSecrets: c.get("access") === "admin",
+  };
 }
 
 /** A tab's answer as the API shows it: the source block and the result under `field`. */
@@ -91,7 +175,10 @@ export function projectTabRoutes(deps: AppDeps): Hono<AppEnv> {
   const { tabs, clock } = deps;
   return new Hono<AppEnv>()
     .basePath(PROJECT)
-    .get("/configuration", ops.listKeys, async (c) => c.json(reply(await tabs.listKeys(tabRequest(c)), "items")))
+    .get("/configuration", ops.listKeys, async (c) => {
+      const answer = await tabs.listKeys(tabRequest(c));
+      return c.json({ ...reply(answer, "items"), ...("prefix" in answer ? { prefix: answer.prefix } : {}) });
+    })
     .post("/configuration/values", ops.values, async (c) => {
       const answer = await tabs.getValues(tabRequest(c), c.req.valid("json").keys);
       return c.json(reply(answer, "items"));
@@ -112,6 +199,6 @@ export function projectTabRoutes(deps: AppDeps): Hono<AppEnv> {
     .get("/logs/histogram", ops.histogram, async (c) => {
       const query = c.req.valid("query");
       const answer = await tabs.histogram(tabRequest(c), logQuery(query, clock()), query.buckets);
-      return c.json(reply(answer, "buckets"));
+      return c.json({ ...reply(answer, "buckets"), warnings: answer.warnings });
     });
 }

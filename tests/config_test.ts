@@ -20,11 +20,49 @@ Deno.test("loadConfig() names the variable with a bad value", async (t) => {
     [{ IMBI_MIN_PACKAGE_AGE: "soon" }, "IMBI_MIN_PACKAGE_AGE"],
     [{ IMBI_PLUGIN_TIMEOUT: "10" }, "IMBI_PLUGIN_TIMEOUT"],
     [{ IMBI_LOG_LEVEL: "loud" }, "IMBI_LOG_LEVEL"],
+    [{ IMBI_REPLICA_ID: "web 1" }, "IMBI_REPLICA_ID"],
+    [{ IMBI_NPM_REGISTRY: "ftp://mirror" }, "IMBI_NPM_REGISTRY"],
+    [{ IMBI_JSR_URL: "not a url" }, "IMBI_JSR_URL"],
+    [{ IMBI_REGISTRY_TIMEOUT: "0" }, "IMBI_REGISTRY_TIMEOUT"],
+    [{ IMBI_REGISTRY_RETRIES: "11" }, "IMBI_REGISTRY_RETRIES"],
+    [{ IMBI_PACKAGE_MAX_SIZE_MB: "0" }, "IMBI_PACKAGE_MAX_SIZE_MB"],
+    [{ IMBI_PACKAGE_MAX_FILES: "many" }, "IMBI_PACKAGE_MAX_FILES"],
+    [{ IMBI_NPMRC: "/no/such/.npmrc" }, "IMBI_NPMRC"],
   ];
   for (const [env, variable] of cases) {
     await t.step(variable, () => {
       assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && e.variable === variable);
     });
+  }
+});
+
+Deno.test("loadConfig() takes plugin registries from IMBI_* first, then the standard variables", () => {
+  assert.equal(loadConfig({}).npmRegistry, undefined);
+  assert.equal(loadConfig({ NPM_CONFIG_REGISTRY: "http://a.test/" }).npmRegistry, "http://a.test/");
+  assert.equal(
+    loadConfig({ NPM_CONFIG_REGISTRY: "http://a.test/", IMBI_NPM_REGISTRY: "http://b.test/" }).npmRegistry,
+    "http://b.test/",
+  );
+  assert.equal(loadConfig({ JSR_URL: "http://j.test" }).jsrUrl, "http://j.test");
+  assert.equal(loadConfig({ JSR_URL: "http://j.test", IMBI_JSR_URL: "http://k.test" }).jsrUrl, "http://k.test");
+});
+
+Deno.test("loadConfig() reads IMBI_NPMRC, naming the line of a bad entry but never its value", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeTextFile(`${dir}/.npmrc`, "//r.test/:_authToken=${TOKEN}\n");
+    const config = loadConfig({ IMBI_NPMRC: `${dir}/.npmrc`, TOKEN: "tok-123" });
+    assert.equal(config.registryAuth.headerFor("https://r.test/pkg"), "Bearer tok-123");
+    assert.doesNotMatch(JSON.stringify(config), /tok-123/);
+    await Deno.writeTextFile(`${dir}/.npmrc`, "\n_authToken=tok-456\n");
+    assert.throws(() => loadConfig({ IMBI_NPMRC: `${dir}/.npmrc` }), (e: unknown) => {
+      assert.ok(e instanceof ConfigError && e.variable === "IMBI_NPMRC");
+      assert.match(e.message, /line 2: "_authToken" must be scoped/);
+      assert.doesNotMatch(e.message, /tok-456/);
+      return true;
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 

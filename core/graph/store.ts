@@ -19,6 +19,7 @@
  */
 
 import type { PluginType, ServiceInfo } from "@imbi/plugin-sdk/types";
+import type { ControlStore } from "./control.ts";
 
 /** The kinds of plugin, and so the tabs: the SDK's `PluginType`. */
 export type { PluginType };
@@ -251,6 +252,8 @@ export interface Page {
 export interface GraphStore {
   /** A short name for logs and `/readyz`: `"sqlite"` or `"neo4j"`. */
   readonly kind: string;
+  /** The lock state, audit log and replica heartbeats the replicas share (`control.ts`). */
+  readonly control: ControlStore;
   /** Throws `UnavailableError` when the store cannot answer. */
   ping(): Promise<void>;
   /** Releases the connection(s); later calls fail with `UnavailableError`. */

@@ -9,6 +9,8 @@
 import { PackageError } from "../errors.ts";
 import { checkSri, hexHash, sriHash } from "./integrity.ts";
 import type { VersionChoice } from "./npm.ts";
+import type { RegistryClient } from "./registry_client.ts";
+import type { TarLimits } from "./tar.ts";
 
 /** `<JSR_URL>/@scope/name/<version>_meta.json`, the parts this code reads. */
 export interface JsrVersionMeta {
@@ -22,17 +24,13 @@ function base(jsrUrl: string): string {
   return jsrUrl.endsWith("/") ? jsrUrl.slice(0, -1) : jsrUrl;
 }
 
-async function get(url: string, label: string): Promise<Response> {
-  let res: Response;
-  try {
-    res = await fetch(url);
-  } catch (error) {
-    throw new PackageError("registry", `Cannot reach the JSR registry for ${label} (${url}): ${error}`, {
-      cause: error,
-    });
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
+async function get(client: RegistryClient, url: string, label: string, maxBytes?: number): Promise<Uint8Array> {
+  const res = await client.get(url, {
+    label,
+    registry: `the JSR registry ${new URL(url).origin}`,
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
+  });
+  if (res.status < 200 || res.status > 299) {
     throw new PackageError(
       "registry",
       res.status === 404
@@ -40,19 +38,26 @@ async function get(url: string, label: string): Promise<Response> {
         : `The JSR registry answered ${res.status} for ${url}`,
     );
   }
-  return res;
+  return res.bytes;
 }
 
 /**
  * Lists a JSR package's versions with their creation times, yanked versions left out.
  *
+ * @param client The registry client (credentials, deadline, retries).
  * @param jsrUrl Registry base URL.
  * @param name `@scope/name`.
+ * @returns Every version that is not yanked.
  * @throws {PackageError} kind `registry` when unreachable or unknown.
  */
-export async function jsrVersions(jsrUrl: string, name: string): Promise<VersionChoice[]> {
-  const res = await get(`${base(jsrUrl)}/${name}/meta.json`, `jsr:${name}`);
-  const meta = await res.json() as { versions?: Record<string, { yanked?: boolean; createdAt?: string }> };
+export async function jsrVersions(client: RegistryClient, jsrUrl: string, name: string): Promise<VersionChoice[]> {
+  const bytes = await get(client, `${base(jsrUrl)}/${name}/meta.json`, `jsr:${name}`);
+  let meta: { versions?: Record<string, { yanked?: boolean; createdAt?: string }> };
+  try {
+    meta = JSON.parse(new TextDecoder().decode(bytes));
+  } catch (error) {
+    throw new PackageError("registry", `The JSR registry sent meta for jsr:${name} that is not JSON`, { cause: error });
+  }
   if (typeof meta?.versions !== "object" || meta.versions === null) {
     throw new PackageError("registry", `The JSR registry sent meta for jsr:${name} without versions`);
   }
@@ -66,23 +71,26 @@ export async function jsrVersions(jsrUrl: string, name: string): Promise<Version
  * Downloads a version's meta, checks it against the pinned integrity, then
  * downloads every file it lists and checks each against its sha256.
  *
- * @param jsrUrl Registry base URL.
- * @param name `@scope/name`.
+ * @param at The registry client and base URL, and the package's `@scope/name`.
  * @param version The exact version.
- * @param options `expectedIntegrity` (the lockfile's) for the version meta; `onFile` per downloaded file.
+ * @param options The size and file limits, `expectedIntegrity` (the lockfile's) for the version meta, `onFile` per
+ *   downloaded file.
  * @returns The meta's bytes and parsed form, its integrity (sha256 SRI), and the files by path (without the leading `/`).
  * @throws {PackageError} kind `registry` on network or HTTP failures; kind `refused` on a checksum or integrity
- *   mismatch, naming both hashes.
+ *   mismatch (naming both hashes), or a version over the size or file limits.
  */
 export async function downloadJsrVersion(
-  jsrUrl: string,
-  name: string,
+  at: { client: RegistryClient; jsrUrl: string; name: string },
   version: string,
-  options: { expectedIntegrity?: string; onFile?: (path: string, done: number, total: number) => void } = {},
+  options: {
+    limits: TarLimits;
+    expectedIntegrity?: string;
+    onFile?: (path: string, done: number, total: number) => void;
+  },
 ): Promise<{ metaBytes: Uint8Array; meta: JsrVersionMeta; integrity: string; files: Map<string, Uint8Array> }> {
+  const { client, jsrUrl, name } = at;
   const label = `jsr:${name}@${version}`;
-  const res = await get(`${base(jsrUrl)}/${name}/${version}_meta.json`, label);
-  const metaBytes = new Uint8Array(await res.arrayBuffer());
+  const metaBytes = await get(client, `${base(jsrUrl)}/${name}/${version}_meta.json`, label);
   const integrity = await sriHash(metaBytes, "sha256");
   if (options.expectedIntegrity && options.expectedIntegrity !== integrity) {
     const check = await checkSri(metaBytes, options.expectedIntegrity);
@@ -96,11 +104,25 @@ export async function downloadJsrVersion(
     }
   }
   const meta = parseVersionMeta(metaBytes, label);
-  const files = new Map<string, Uint8Array>();
   const paths = Object.keys(meta.manifest).sort();
+  const size = Object.values(meta.manifest).reduce((sum, file) => sum + (Number(file.size) || 0), 0);
+  if (paths.length > options.limits.maxFiles || size > options.limits.maxBytes) {
+    const what = paths.length > options.limits.maxFiles
+      ? `it holds more than ${options.limits.maxFiles} files`
+      : `it unpacks to more than ${options.limits.maxBytes} bytes`;
+    throw new PackageError("refused", `Refusing ${label}: ${what} (IMBI_PACKAGE_MAX_FILES, IMBI_PACKAGE_MAX_SIZE_MB)`, {
+      extra: { package: name },
+    });
+  }
+  const files = new Map<string, Uint8Array>();
   for (const [i, path] of paths.entries()) {
-    const fileRes = await get(`${base(jsrUrl)}/${name}/${version}${path}`, `${label} file ${path}`);
-    const bytes = new Uint8Array(await fileRes.arrayBuffer());
+    const declared = Number(meta.manifest[path]!.size);
+    const bytes = await get(
+      client,
+      `${base(jsrUrl)}/${name}/${version}${path}`,
+      `${label} file ${path}`,
+      Number.isSafeInteger(declared) && declared >= 0 ? declared : options.limits.maxBytes,
+    );
     await verifyJsrFile(label, path, bytes, meta.manifest[path]!.checksum);
     files.set(path.slice(1), bytes);
     options.onFile?.(path, i + 1, paths.length);

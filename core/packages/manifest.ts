@@ -7,9 +7,10 @@
 import semver from "semver";
 import type { PluginManifest as SdkPluginManifest } from "@imbi/plugin-sdk/types";
 
+import { compileOptionsSchema } from "../validation.ts";
+
 /** A plugin's manifest, as the plugin SDK defines it (`@imbi/plugin-sdk/types`). */
 export type PluginManifest = SdkPluginManifest;
-import { checkSchema } from "../json_schema.ts";
 
 /** The host's one plugin-API version. An entry loads only if its range includes it. */
 export const PLUGIN_API_VERSION = "1.0.0";
@@ -67,12 +68,11 @@ export function parseManifest(
   if (typeof m.api_version !== "string" || semver.validRange(m.api_version) === null) {
     return invalid(`manifest.api_version ${JSON.stringify(m.api_version)} is not a semver range`);
   }
+  let secretOptions: string[] = [];
   if (m.options !== undefined) {
-    const problems = checkSchema(m.options, "/options");
-    if (problems.length > 0) return invalid(`manifest${problems[0]!.pointer}: ${problems[0]!.message}`);
-    if (m.options && (m.options as Record<string, unknown>).type !== "object") {
-      return invalid('manifest.options must be a JSON Schema with type "object"');
-    }
+    const compiled = compileOptionsSchema(m.options);
+    if (!compiled.ok) return invalid(`manifest.options does not compile: ${compiled.message}`);
+    secretOptions = compiled.schema.secrets;
   }
   const credentialProblem = checkCredentials(m.credentials);
   if (credentialProblem) return invalid(credentialProblem);
@@ -82,6 +82,10 @@ export function parseManifest(
   for (const host of m.network.hosts) {
     if (typeof host !== "string" || !HOST_PATTERN.test(host)) {
       return invalid(`manifest.network.hosts entry ${JSON.stringify(host)} is not a host or host:port`);
+    }
+    const secret = secretOptions.find((name) => host.includes(`{${name}}`));
+    if (secret) {
+      return invalid(`manifest.network.hosts entry ${JSON.stringify(host)} names the secret option "${secret}"`);
     }
   }
   if (m.timeout_ms !== undefined && (typeof m.timeout_ms !== "number" || !(m.timeout_ms > 0))) {
@@ -146,4 +150,17 @@ export function credentialFields(
     secret: f.secret ?? true,
     multiline: f.multiline ?? false,
   }));
+}
+
+/**
+ * The secret options of a manifest: top-level options its schema marks
+ * `writeOnly: true`. Stored encrypted, never returned, redacted from answers.
+ *
+ * @param manifest The handler's manifest.
+ * @returns The option names, sorted; none when the schema does not compile.
+ */
+export function secretOptions(manifest: PluginManifest | undefined): string[] {
+  if (!manifest) return [];
+  const compiled = compileOptionsSchema(manifest.options);
+  return compiled.ok ? compiled.schema.secrets : [];
 }

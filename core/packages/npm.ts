@@ -8,6 +8,7 @@
 import semver from "semver";
 import { PackageError } from "../errors.ts";
 import { checkSri, sriHash } from "./integrity.ts";
+import type { DownloadProgress, RegistryClient } from "./registry_client.ts";
 
 /** The parts of a packument this code reads. */
 export interface Packument {
@@ -18,9 +19,6 @@ export interface Packument {
   /** When each version was published (ISO 8601), by version. */
   time?: Record<string, string>;
 }
-
-/** Progress of a download: bytes so far and the total when the server said it. */
-export type DownloadProgress = (received: number, total: number | undefined) => void;
 
 /**
  * The registry URL of a package's packument.
@@ -36,27 +34,31 @@ export function packumentUrl(registry: string, name: string): string {
 /**
  * Fetches a package's full packument (with publish times).
  *
+ * @param client The registry client (credentials, deadline, retries).
+ * @param registry The registry's base URL.
+ * @param name The package name.
+ * @returns The packument.
  * @throws {PackageError} kind `registry` when the registry is unreachable, answers an error, or has no such package.
  */
-export async function fetchPackument(registry: string, name: string): Promise<Packument> {
+export async function fetchPackument(client: RegistryClient, registry: string, name: string): Promise<Packument> {
   const url = packumentUrl(registry, name);
-  let res: Response;
+  const res = await client.get(url, {
+    label: `npm:${name}`,
+    registry: `the npm registry ${registry}`,
+    accept: "application/json",
+  });
+  if (res.status === 404) throw new PackageError("registry", `The npm registry ${registry} has no package "${name}"`);
+  if (res.status < 200 || res.status > 299) {
+    throw new PackageError("registry", `The npm registry ${registry} answered ${res.status} for "${name}"`);
+  }
+  let body: Packument;
   try {
-    res = await fetch(url, { headers: { accept: "application/json" } });
+    body = JSON.parse(new TextDecoder().decode(res.bytes));
   } catch (error) {
-    throw new PackageError("registry", `Cannot reach the npm registry ${registry} for "${name}": ${error}`, {
+    throw new PackageError("registry", `The npm registry ${registry} sent a packument for "${name}" that is not JSON`, {
       cause: error,
     });
   }
-  if (res.status === 404) {
-    await res.body?.cancel();
-    throw new PackageError("registry", `The npm registry ${registry} has no package "${name}"`);
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new PackageError("registry", `The npm registry ${registry} answered ${res.status} for "${name}"`);
-  }
-  const body = await res.json() as Packument;
   if (typeof body !== "object" || body === null || typeof body.versions !== "object" || body.versions === null) {
     throw new PackageError("registry", `The npm registry ${registry} sent a packument for "${name}" without versions`);
   }
@@ -147,39 +149,13 @@ export function packumentVersions(packument: Packument): VersionChoice[] {
 }
 
 /**
- * Reads a response body fully, reporting progress.
- *
- * @param res The response.
- * @param onProgress Called as bytes arrive.
- */
-export async function readBody(res: Response, onProgress?: DownloadProgress): Promise<Uint8Array> {
-  const header = res.headers.get("content-length");
-  const total = header ? Number(header) : undefined;
-  const chunks: Uint8Array[] = [];
-  let received = 0;
-  if (res.body) {
-    for await (const chunk of res.body) {
-      chunks.push(chunk);
-      received += chunk.length;
-      onProgress?.(received, total);
-    }
-  }
-  const out = new Uint8Array(received);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
-}
-
-/**
  * Downloads a version's tarball and checks it against the registry's own
  * integrity claim (`dist.integrity`, or the legacy sha1 `dist.shasum`).
  *
  * @param packument The package's packument.
  * @param version The exact version.
- * @param options `expectedIntegrity` (the lockfile's) must then equal both the registry's claim and the bytes.
+ * @param options The registry client and base URL, the most bytes the tarball may have, and `expectedIntegrity` (the
+ *   lockfile's), which must then equal both the registry's claim and the bytes.
  * @returns The tarball and its lock integrity (the registry's sha512 SRI, or one computed when it only had sha1).
  * @throws {PackageError} kind `registry` on a network or HTTP failure or a mismatch; kind `refused` when the bytes
  *   or the registry's claim differ from `expectedIntegrity` (the message names both hashes).
@@ -187,7 +163,13 @@ export async function readBody(res: Response, onProgress?: DownloadProgress): Pr
 export async function downloadTarball(
   packument: Packument,
   version: string,
-  options: { registry: string; expectedIntegrity?: string; onProgress?: DownloadProgress },
+  options: {
+    client: RegistryClient;
+    registry: string;
+    maxBytes: number;
+    expectedIntegrity?: string;
+    onProgress?: DownloadProgress;
+  },
 ): Promise<{ tarball: Uint8Array; integrity: string }> {
   const label = `npm:${packument.name}@${version}`;
   const dist = packument.versions[version]?.dist;
@@ -201,17 +183,16 @@ export async function downloadTarball(
       { extra: { package: packument.name, expected, actual: claimed } },
     );
   }
-  let res: Response;
-  try {
-    res = await fetch(dist.tarball);
-  } catch (error) {
-    throw new PackageError("registry", `Cannot download ${label} from ${dist.tarball}: ${error}`, { cause: error });
-  }
-  if (!res.ok) {
-    await res.body?.cancel();
+  const res = await options.client.get(dist.tarball, {
+    label,
+    registry: `the npm registry ${options.registry}`,
+    maxBytes: options.maxBytes,
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+  });
+  if (res.status < 200 || res.status > 299) {
     throw new PackageError("registry", `Downloading ${label} from ${dist.tarball} answered ${res.status}`);
   }
-  const tarball = await readBody(res, options.onProgress);
+  const tarball = res.bytes;
   if (claimed) {
     const check = await checkSri(tarball, claimed);
     if (!check.ok) {

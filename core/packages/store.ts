@@ -17,6 +17,7 @@
  */
 
 import { dirname, resolve as resolvePath } from "node:path";
+import type { Config } from "../config.ts";
 import { PackageError } from "../errors.ts";
 import { log } from "../logger.ts";
 import { bundlePackage } from "./bundle.ts";
@@ -27,7 +28,8 @@ import { downloadJsrVersion, jsrVersions, parseVersionMeta, verifyJsrFile } from
 import { localSpecifier, readLocalPackage } from "./local.ts";
 import { isLocalSpecifier, type LockEntry } from "./lockfile.ts";
 import { chooseVersion, downloadTarball, fetchPackument, packumentVersions } from "./npm.ts";
-import { readTarball } from "./tar.ts";
+import { RegistryClient, type RegistryClientOptions } from "./registry_client.ts";
+import { type TarLimits, unpackTarball } from "./tar.ts";
 
 /** Where a package comes from. */
 export type PackageKind = "npm" | "jsr" | "local";
@@ -77,10 +79,14 @@ export type ProgressCallback = (event: ProgressEvent) => void;
 
 /** Options of {@linkcode PackageStore}. */
 export interface PackageStoreOptions {
-  /** npm registry; default `NPM_CONFIG_REGISTRY`, else `https://registry.npmjs.org`. */
+  /** npm registry of plugin packages; default `https://registry.npmjs.org`. */
   npmRegistry?: string;
-  /** JSR registry; default `JSR_URL`, else `https://jsr.io`. */
+  /** JSR registry of plugin packages; default `https://jsr.io`. */
   jsrUrl?: string;
+  /** Credentials, deadline and retries of every registry request; defaults as {@linkcode RegistryClient}'s. */
+  registry?: RegistryClientOptions;
+  /** The most a package may unpack to. Default 100 MiB in 10 000 files. */
+  limits?: TarLimits;
   /** Minimum age of a registry version (and of bundled dependencies) before install; 0 is off. Default 24 h. */
   minPackageAgeMs?: number;
   /** Directory local specifiers are relative to (the lockfile's directory). Default: the working directory. */
@@ -138,14 +144,6 @@ interface StageOptions {
 
 const RECORD = "store.json";
 
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name) || undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function sanitize(name: string): string {
   return name.replace(/^@/, "").replaceAll("/", "__").replace(/[^A-Za-z0-9._-]/g, "_");
 }
@@ -189,19 +187,20 @@ export function parseRegistrySpecifier(spec: string): { kind: "npm" | "jsr"; nam
   return { kind, name, range };
 }
 
-/** The configuration {@linkcode packageStoreFor} reads (the service's `Config` has it). */
-export interface PackageStoreConfig {
-  /** The service's data directory; the store is its `packages` folder. */
-  dataDir: string;
-  /** The lockfile; local specifiers are relative to its directory. */
-  lockfilePath: string;
-  /** Minimum age of a registry version before install, in milliseconds (0 is off). */
-  minPackageAgeMs: number;
-  /** The npm registry, when configured. */
-  npmRegistry?: string | undefined;
-  /** The JSR registry, when configured. */
-  jsrUrl?: string | undefined;
-}
+/** The configuration {@linkcode packageStoreFor} reads: the service's `Config` (see `core/config.ts`) has it. */
+export type PackageStoreConfig =
+  & Pick<
+    Config,
+    | "dataDir"
+    | "lockfilePath"
+    | "minPackageAgeMs"
+    | "registryAuth"
+    | "registryTimeoutMs"
+    | "registryRetries"
+    | "packageMaxBytes"
+    | "packageMaxFiles"
+  >
+  & { npmRegistry?: string | undefined; jsrUrl?: string | undefined };
 
 /**
  * The package store the configuration describes: `<IMBI_DATA_DIR>/packages`,
@@ -218,6 +217,8 @@ export function packageStoreFor(config: PackageStoreConfig): PackageStore {
     projectRoot: dirname(resolvePath(config.lockfilePath)),
     ...(config.npmRegistry ? { npmRegistry: config.npmRegistry } : {}),
     ...(config.jsrUrl ? { jsrUrl: config.jsrUrl } : {}),
+    registry: { auth: config.registryAuth, timeoutMs: config.registryTimeoutMs, retries: config.registryRetries },
+    limits: { maxBytes: config.packageMaxBytes, maxFiles: config.packageMaxFiles },
   });
 }
 
@@ -245,17 +246,21 @@ export class PackageStore {
   #now: () => Date;
   #deno: string;
   #bundleTimeoutMs: number;
+  #client: RegistryClient;
+  #limits: TarLimits;
 
   /**
    * Opens the store lazily: nothing is read or created until used.
    *
    * @param dataDir The service's data directory; the store lives in its `packages` folder.
-   * @param options Registries, age policy, project root and clock.
+   * @param options Registries and their client settings, limits, age policy, project root and clock.
    */
   constructor(dataDir: string, options: PackageStoreOptions = {}) {
     this.root = resolvePath(dataDir, "packages");
-    this.npmRegistry = options.npmRegistry ?? env("NPM_CONFIG_REGISTRY") ?? "https://registry.npmjs.org";
-    this.jsrUrl = options.jsrUrl ?? env("JSR_URL") ?? "https://jsr.io";
+    this.npmRegistry = options.npmRegistry ?? "https://registry.npmjs.org";
+    this.jsrUrl = options.jsrUrl ?? "https://jsr.io";
+    this.#client = new RegistryClient(options.registry);
+    this.#limits = options.limits ?? { maxBytes: 100 * 1024 * 1024, maxFiles: 10_000 };
     this.minPackageAgeMs = options.minPackageAgeMs ?? 86_400_000;
     this.projectRoot = resolvePath(options.projectRoot ?? ".");
     this.#now = options.now ?? (() => new Date());
@@ -282,8 +287,8 @@ export class PackageStore {
     }
     const { kind, name, range } = parsed;
     const versions = kind === "npm"
-      ? packumentVersions(await fetchPackument(this.npmRegistry, name))
-      : await jsrVersions(this.jsrUrl, name);
+      ? packumentVersions(await fetchPackument(this.#client, this.npmRegistry, name))
+      : await jsrVersions(this.#client, this.jsrUrl, name);
     const chosen = chooseVersion(versions, range, {
       minAgeMs: this.minPackageAgeMs,
       now: this.#now(),
@@ -371,10 +376,12 @@ export class PackageStore {
   async #stageNpm(resolved: ResolvedPackage, at: StageOptions): Promise<Staged> {
     const { staging, label, progress } = at;
     progress("download", `fetching ${label} from ${this.npmRegistry}`);
-    const packument = await fetchPackument(this.npmRegistry, resolved.name);
+    const packument = await fetchPackument(this.#client, this.npmRegistry, resolved.name);
     let lastReport = 0;
     const got = await downloadTarball(packument, resolved.version, {
+      client: this.#client,
       registry: this.npmRegistry,
+      maxBytes: this.#limits.maxBytes,
       ...(at.expectedIntegrity ? { expectedIntegrity: at.expectedIntegrity } : {}),
       onProgress: (received, total) => {
         if (received - lastReport < 256 * 1024 && received !== total) return;
@@ -384,7 +391,10 @@ export class PackageStore {
     });
     progress("verify", `${label}: tarball matches ${got.integrity.slice(0, 20)}…`);
     await Deno.writeFile(`${staging}/package.tgz`, got.tarball);
-    await writeFiles(`${staging}/source`, (await readTarball(got.tarball)).map((f) => [f.path, f.bytes]));
+    await writeFiles(
+      `${staging}/source`,
+      (await unpackTarball(got.tarball, { ...this.#limits, label })).map((f) => [f.path, f.bytes]),
+    );
     const pkg = await readJsonObject(`${staging}/source/package.json`);
     if (!pkg) throw new PackageError("refused", `${label} has no package.json`);
     const bundleCwd = `${staging}/source`;
@@ -399,10 +409,15 @@ export class PackageStore {
   async #stageJsr(resolved: ResolvedPackage, at: StageOptions): Promise<Staged> {
     const { staging, label, progress } = at;
     progress("download", `fetching ${label} from ${this.jsrUrl}`);
-    const got = await downloadJsrVersion(this.jsrUrl, resolved.name, resolved.version, {
-      ...(at.expectedIntegrity ? { expectedIntegrity: at.expectedIntegrity } : {}),
-      onFile: (path, done, total) => progress("download", `${label}: ${path} (${done}/${total})`),
-    });
+    const got = await downloadJsrVersion(
+      { client: this.#client, jsrUrl: this.jsrUrl, name: resolved.name },
+      resolved.version,
+      {
+        limits: this.#limits,
+        ...(at.expectedIntegrity ? { expectedIntegrity: at.expectedIntegrity } : {}),
+        onFile: (path, done, total) => progress("download", `${label}: ${path} (${done}/${total})`),
+      },
+    );
     progress("verify", `${label}: ${got.files.size} files match the version meta ${got.integrity.slice(0, 20)}…`);
     await Deno.writeFile(`${staging}/meta.json`, got.metaBytes);
     await writeFiles(`${staging}/source`, got.files);

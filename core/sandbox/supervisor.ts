@@ -40,6 +40,8 @@ export interface SandboxSpec {
   netHosts: string[];
   /** Passed to the handler constructor (contains decrypted credentials). */
   init: HandlerInit;
+  /** Further secret values (the node's secret options) redacted like its credentials. */
+  secrets?: Record<string, string>;
   /** Per-call deadline. */
   timeoutMs: number;
 }
@@ -152,7 +154,7 @@ export class Supervisor {
     this.#spec = spec;
     this.#options = { ...DEFAULTS, ...withoutUndefined(options) };
     if (options.rssMb === undefined) this.#options.rssMb = defaultRssMb(this.#options.heapMb);
-    this.#scrub = makeRedactor(spec.init.credentials);
+    this.#scrub = makeRedactor({ ...spec.secrets, ...spec.init.credentials });
     this.#backoffMs = this.#options.backoffInitialMs;
   }
 
@@ -197,7 +199,9 @@ export class Supervisor {
   async call(method: ProtocolMethod, args: unknown[], options: { requestId: string }): Promise<unknown> {
     const { entry, nodeId } = this.#spec;
     if (!ALL_METHODS.has(method)) {
-      throw new PluginCallError("invalid_input", `plugin "${entry}" does not implement ${method}`);
+      throw new PluginCallError("invalid_input", `plugin "${entry}" does not implement ${method}`, {
+        notImplemented: true,
+      });
     }
     if (this.#state === "closed" || this.#state === "draining") {
       throw new PluginCallError("crashed", `the sandbox of ${nodeId} is ${this.#state}`, { retryAfterSeconds: 1 });
@@ -385,7 +389,9 @@ export class Supervisor {
     const message = this.#scrub(error.message);
     switch (error.code) {
       case "not_implemented":
-        return new PluginCallError("invalid_input", `plugin "${entry}" does not implement ${method}`);
+        return new PluginCallError("invalid_input", `plugin "${entry}" does not implement ${method}`, {
+          notImplemented: true,
+        });
       case "too_large":
         return new PluginCallError("protocol", `plugin "${entry}" answered ${method} with ${message}`);
       case "bad_result":

@@ -12,7 +12,7 @@
  * @module
  */
 
-import { validate } from "../json_schema.ts";
+import { compileOptionsSchema } from "../validation.ts";
 import { parseManifest } from "../packages/manifest.ts";
 import { computeNetHosts } from "./network_hosts.ts";
 import { loadConfig } from "../config.ts";
@@ -148,7 +148,9 @@ export async function runInSandbox(pkg: string | URL, options: SandboxRunOptions
       `${bundled.name} has no entry "${options.entry}" (it has ${bundled.manifests.map((m) => m.slug).join(", ")})`,
     );
   }
-  const checked = validate(manifest.options ?? { type: "object" }, options.options ?? {});
+  const compiled = compileOptionsSchema(manifest.options ?? { type: "object" });
+  if (!compiled.ok) throw new Error(`The options schema of "${manifest.slug}" does not compile: ${compiled.message}`);
+  const checked = compiled.schema.validate(options.options ?? {});
   if (!checked.ok) {
     throw new Error(
       `Options of "${manifest.slug}" fail its schema: ${

@@ -51,7 +51,9 @@ export function endpointOption(service: string): Record<string, unknown> {
 
 /** Options both entry points understand. */
 export interface AwsOptions {
+  /** The region; the service's when absent. */
   region?: string;
+  /** Base URL of the API, `{region}` filled in. */
   endpoint: string;
 }
 
@@ -120,6 +122,8 @@ export class AwsJsonClient {
   readonly region: string;
 
   /**
+   * Makes the client of one service for one handler.
+   *
    * @param init The handler's init (credentials, options, service).
    * @param service The signing name and endpoint prefix (`"ssm"`, `"logs"`).
    * @param targetPrefix The `X-Amz-Target` prefix, e.g. `"AmazonSSM"`.

@@ -15,6 +15,11 @@
  * matching events, and are applied again to the parsed events, so the
  * answer is exact whatever the pattern matched.
  *
+ * Histograms count the same events the search finds: by default by reading
+ * them all with FilterLogEvents (exact, up to `max_scan` events), or, when
+ * the operator sets `histogram_source: "insights"`, with a CloudWatch Logs
+ * Insights `stats count(*) by bin()` query (`insights.ts`).
+ *
  * @module
  */
 
@@ -24,6 +29,7 @@ import {
   decodeCursor,
   encodeCursor,
   type HandlerInit,
+  type HistogramBucket,
   InvalidInput,
   type LogEntry,
   type LogField,
@@ -35,6 +41,7 @@ import {
   type PluginManifest,
 } from "@imbi/plugin-sdk";
 import { AWS_CREDENTIALS, AwsJsonClient, type AwsOptions, endpointOption, REGION_OPTION } from "./_aws.ts";
+import { histogramCounter, histogramGrid, insightsHistogram, insightsQuery, quote } from "./insights.ts";
 
 /** Options of an `aws-cloudwatch-logs` capability. */
 export interface CloudWatchLogsOptions extends AwsOptions {
@@ -44,8 +51,10 @@ export interface CloudWatchLogsOptions extends AwsOptions {
   level_field: string;
   /** JSON field holding the message (json format); the whole line when absent. */
   message_field: string;
-  /** Most events one search may read from AWS before it stops with a warning. */
+  /** Most events one search (or a FilterLogEvents histogram) may read from AWS. */
   max_scan: number;
+  /** How histograms count: by reading events (`filter_log_events`) or with a Logs Insights query. */
+  histogram_source: "filter_log_events" | "insights";
 }
 
 interface FilteredEvent {
@@ -65,10 +74,6 @@ interface CursorState {
 
 const TEXT_LEVELS = ["fatal", "critical", "error", "warning", "warn", "info", "debug", "trace"];
 const FIRST_SLICE_MS = 15 * 60_000;
-
-function quote(value: string): string {
-  return `"${value.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}"`;
-}
 
 function jsonSelector(field: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(field)) {
@@ -150,13 +155,20 @@ export class CloudWatchLogs implements LogsHandler {
         level_field: { type: "string", default: "level", description: "JSON field with the level" },
         message_field: { type: "string", default: "message", description: "JSON field with the message" },
         max_scan: { type: "integer", minimum: 100, maximum: 100000, default: 10000 },
+        histogram_source: {
+          type: "string",
+          enum: ["filter_log_events", "insights"],
+          default: "filter_log_events",
+          description: "How histograms count: read the events with FilterLogEvents (exact, up to max_scan events), " +
+            "or a CloudWatch Logs Insights stats query (any volume; Insights bills per GB scanned)",
+        },
       },
       additionalProperties: false,
     },
     credentials: AWS_CREDENTIALS,
     network: { hosts: ["{endpoint}"] },
     timeout_ms: 20_000,
-    hints: { cacheable: false, supports_histogram: false },
+    hints: { cacheable: false, supports_histogram: true },
   };
 
   #client: AwsJsonClient;
@@ -218,10 +230,7 @@ export class CloudWatchLogs implements LogsHandler {
   /** One page of matching events, newest first. */
   async search(ctx: CallContext, query: LogQuery): Promise<LogPage> {
     const checked = checkLogQuery(query);
-    const group = ctx.search_template.trim();
-    if (!/^[\.\-_/#A-Za-z0-9]{1,512}$/.test(group)) {
-      throw new InvalidInput(`The search_template ${JSON.stringify(group)} is not a log group name`);
-    }
+    const group = logGroup(ctx);
     const scope = `${this.#client.host}|${group}`;
     const state = query.cursor
       ? decodeCursor<CursorState>(query.cursor, query, { scope })
@@ -261,6 +270,33 @@ export class CloudWatchLogs implements LogsHandler {
     return result;
   }
 
+  /** Counts of matching events per time bucket and level, over the query's window. */
+  async histogram(ctx: CallContext, query: LogQuery, buckets: number): Promise<HistogramBucket[]> {
+    // A histogram reads the whole window: its page size does not matter.
+    const window = checkLogQuery({ ...query, limit: 1 });
+    const group = logGroup(ctx);
+    const grid = histogramGrid(window.startMs, window.endMs, buckets);
+    if (this.#options.histogram_source === "insights") {
+      const queryString = insightsQuery(query, { ...this.#options, widthSeconds: grid.widthMs / 1000 });
+      return await insightsHistogram(this.#client, { group, ...window, queryString, grid });
+    }
+    const budget = this.#options.max_scan;
+    const pattern = filterPattern(query, this.#options);
+    const { events, truncated } = await this.#slice(group, window.startMs, window.endMs, pattern, budget);
+    if (truncated || events.length >= budget) {
+      throw new InvalidInput(
+        `The window holds more than ${budget} events (max_scan): narrow it, or set the histogram_source option ` +
+          `to "insights" to count with CloudWatch Logs Insights`,
+      );
+    }
+    const counter = histogramCounter(grid);
+    for (const event of events) {
+      const entry = this.#toEntry(event);
+      if (matchesLogQuery(entry, query)) counter.add(event.timestamp, entry.level);
+    }
+    return counter.buckets;
+  }
+
   /** The fields entries carry. */
   schema(_ctx: CallContext): Promise<LogField[]> {
     return Promise.resolve([
@@ -271,4 +307,13 @@ export class CloudWatchLogs implements LogsHandler {
       { name: "event_id", label: "Event ID", type: "keyword" },
     ]);
   }
+}
+
+/** The rendered `search_template`: a log group name. */
+function logGroup(ctx: CallContext): string {
+  const group = ctx.search_template.trim();
+  if (!/^[\.\-_/#A-Za-z0-9]{1,512}$/.test(group)) {
+    throw new InvalidInput(`The search_template ${JSON.stringify(group)} is not a log group name`);
+  }
+  return group;
 }

@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
 import { SqliteStore } from "../../core/graph/sqlite/store.ts";
+import { SCHEMA_VERSION } from "../../core/graph/sqlite/schema.ts";
 import { NotFoundError, UnavailableError } from "../../core/errors.ts";
 import { storeContract } from "./store_contract.ts";
 import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
@@ -60,7 +61,10 @@ Deno.test("SqliteStore.open() creates the schema once and keeps data across reop
       }
       const raw = new DatabaseSync(path);
       try {
-        assert.deepEqual(raw.prepare("SELECT version FROM schema_version").all().map((r) => r.version), [1]);
+        assert.deepEqual(
+          raw.prepare("SELECT version FROM schema_version").all().map((r) => r.version),
+          Array.from({ length: SCHEMA_VERSION }, (_, i) => i + 1),
+        );
       } finally {
         raw.close();
       }

@@ -22,6 +22,7 @@ import assert from "node:assert/strict";
 import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.ts";
 import type { Binding, BindingScope, GraphDump, GraphStore, Resolution, ResolveQuery } from "../../core/graph/store.ts";
 import { buildOrg, type BuiltOrg, type OrgSpec, uniqueSlug } from "../support/graph_fixtures.ts";
+import { controlContract } from "./control_contract.ts";
 
 /** Opens a store for one `Deno.test`; `cleanup` closes it and removes what it owns. */
 export type OpenStore = () => Promise<{ store: GraphStore; cleanup: () => Promise<void> }>;
@@ -53,6 +54,8 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       },
     });
   };
+
+  controlContract(name, open, options);
 
   area("ping() and kind", async (t, store) => {
     await t.step("ping() answers and kind names the store", async () => {

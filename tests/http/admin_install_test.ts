@@ -147,8 +147,12 @@ npmTest("POST /admin/plugins", async (t) => {
 
     await t.step("422 for an invalid entry point, listing every entry with its status", async () => {
       const body = await refused({ specifier: "jsr:@imbi-test/invalid-manifest@1" }, 422, "package-refused");
-      assert.deepEqual(body.entries.map((e: { status: string }) => e.status), ["loaded", "invalid"]);
+      assert.deepEqual(body.entries.map((e: { status: string }) => e.status), ["loaded", "invalid", "invalid"]);
       assert.match(body.entries[1].reason, /manifest\.plugin_type/);
+      assert.match(
+        body.entries[2].reason,
+        /manifest\.options does not compile: strict mode: unknown keyword: "fromat"/,
+      );
       const none = await refused({ specifier: "jsr:@imbi-test/missing-export@1" }, 422, "package-refused");
       assert.match(none.detail, /"plugins" export/);
     });

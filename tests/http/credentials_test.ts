@@ -57,9 +57,9 @@ Deno.test("POST /admin/credentials/reencrypt", async (t) => {
       await withService(dataDir, `${newKey},${oldKey}`, async (call, services) => {
         const first = await call("POST", "/admin/credentials/reencrypt");
         assert.equal(first.status, 200);
-        assert.deepEqual(await first.json(), { key_id: "new", applications: 1, values: 2 });
+        assert.deepEqual(await first.json(), { key_id: "new", applications: 1, plugins: 0, values: 2 });
         const again = await call("POST", "/admin/credentials/reencrypt");
-        assert.deepEqual(await again.json(), { key_id: "new", applications: 0, values: 0 });
+        assert.deepEqual(await again.json(), { key_id: "new", applications: 0, plugins: 0, values: 0 });
         const stored = await services.store.getApplication("acme", "aws", "prod");
         assert.deepEqual(Object.values(stored!.credentials).map((c) => Keyring.kidOf(c)), ["new", "new"]);
       });

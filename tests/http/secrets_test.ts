@@ -26,6 +26,7 @@ Deno.test("a plugin that tries to leak its credential reaches no response and no
       const keys = await app.request("GET", base);
       assert.equal(keys.status, 200, keys.text);
       assert.equal(keys.body.items[0].key, "TOKEN_[redacted]");
+      assert.ok(!("prefix" in keys.body), "leaky does not implement describePrefix: no prefix");
       const values = await app.request("POST", `${base}/values`, { body: {} });
       assert.equal(values.body.items[0].value, "[redacted]");
     });

@@ -12,6 +12,7 @@ Deno.test("GET /orgs/{org}/projects/{id}/configuration", async (t) => {
     assert.equal(r.status, 200, r.text);
     assert.deepEqual(r.body.items.map((k: { key: string }) => k.key), ["GREETING"]);
     assert.equal(r.body.items[0].value, undefined);
+    assert.equal(r.body.prefix, `memory:/${seed.org}/web`);
     assert.equal(r.body.source.plugin, "demo-config");
     assert.equal(r.body.source.package, "@imbi/plugin-demo-config");
     assert.equal(r.body.source.version, "1.0.0");
@@ -143,6 +144,7 @@ Deno.test("GET /orgs/{org}/projects/{id}/logs", async (t) => {
     const histogram = await app.request("GET", `${base}/histogram?buckets=6`);
     assert.equal(histogram.status, 200, histogram.text);
     assert.equal(histogram.body.buckets.length, 6);
+    assert.deepEqual(histogram.body.warnings, []);
     const all = await app.request("GET", `${base}?limit=1000`);
     const counted = histogram.body.buckets.reduce((n: number, b: { count: number }) => n + b.count, 0);
     assert.equal(counted, all.body.entries.length);

@@ -54,7 +54,11 @@ Deno.test("buildRegistry() gives every entry point a status and reason while the
         "@imbi-test/local-good": await localEntry("local-good", ["local-good-config"]),
         "@imbi-test/two-entries": await localEntry("two-entries", ["two-config", "two-logs"]),
         "@imbi-test/incompatible": await localEntry("incompatible", ["future-config"]),
-        "@imbi-test/invalid-manifest": await localEntry("invalid-manifest", ["fine-config", "metrics-thing"]),
+        "@imbi-test/invalid-manifest": await localEntry("invalid-manifest", [
+          "fine-config",
+          "metrics-thing",
+          "typo-options",
+        ]),
         "@imbi-test/missing-export": await localEntry("missing-export", []),
         "@imbi-test/clash-a": await localEntry("clash-a", ["clash-slug"]),
         "@imbi-test/clash-b": await localEntry("clash-b", ["clash-slug", "clash-b-other"]),
@@ -94,13 +98,19 @@ Deno.test("buildRegistry() gives every entry point a status and reason while the
 
     const invalid = pkg(registry, "@imbi-test/invalid-manifest");
     assert.equal(invalid.status, "partial");
-    assert.deepEqual(invalid.entries.map((e) => [e.slug, e.status]), [["fine-config", "loaded"], [
-      "metrics-thing",
-      "invalid",
-    ]]);
+    assert.deepEqual(invalid.entries.map((e) => [e.slug, e.status]), [
+      ["fine-config", "loaded"],
+      ["metrics-thing", "invalid"],
+      ["typo-options", "invalid"],
+    ]);
     assert.match(
       invalid.entries[1]!.reason!,
       /"metrics-thing" from package "@imbi-test\/invalid-manifest".*plugin_type/,
+    );
+    assert.equal(
+      invalid.entries[2]!.reason,
+      'Cannot load plugin "typo-options" from package "@imbi-test/invalid-manifest": ' +
+        'manifest.options does not compile: strict mode: unknown keyword: "fromat"',
     );
 
     const missing = pkg(registry, "@imbi-test/missing-export");

@@ -96,4 +96,20 @@ export const SCHEMA: readonly SchemaStatement[] = [
     kind: "index",
     cypher: "CREATE INDEX uses_plugin_identity IF NOT EXISTS FOR ()-[e:USES_PLUGIN]-() ON (e.identity_plugin_id)",
   },
+  // The control state (`../control.ts`): the audit log and its counter.
+  {
+    name: "audit_counter_name",
+    kind: "constraint",
+    cypher: "CREATE CONSTRAINT audit_counter_name IF NOT EXISTS FOR (c:AuditCounter) REQUIRE c.name IS UNIQUE",
+  },
+  {
+    name: "audit_record_seq",
+    kind: "constraint",
+    cypher: "CREATE CONSTRAINT audit_record_seq IF NOT EXISTS FOR (a:AuditRecord) REQUIRE a.seq IS UNIQUE",
+  },
+  {
+    name: "audit_record_target",
+    kind: "index",
+    cypher: "CREATE INDEX audit_record_target IF NOT EXISTS FOR (a:AuditRecord) ON (a.target_kind, a.target)",
+  },
 ];

@@ -57,6 +57,7 @@ import type {
   ThirdPartyService,
 } from "../store.ts";
 import * as bindings from "./_bindings.ts";
+import { Neo4jControl } from "./_control.ts";
 import { Neo4jDb, run } from "./_db.ts";
 import * as dump from "./_dump.ts";
 import * as find from "./_lookups.ts";
@@ -99,10 +100,13 @@ export interface Neo4jStoreOptions {
 export class Neo4jStore implements GraphStore {
   /** Always `"neo4j"`. */
   readonly kind = "neo4j";
+  /** The lock state, audit log and replica heartbeats (`_control.ts`). */
+  readonly control: Neo4jControl;
   #db: Neo4jDb;
 
   private constructor(db: Neo4jDb) {
     this.#db = db;
+    this.control = new Neo4jControl(db);
   }
 
   /**

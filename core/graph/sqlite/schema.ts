@@ -13,7 +13,7 @@
 import type { DatabaseSync } from "node:sqlite";
 
 /** The newest schema version this build knows. */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the graph of spec section 6.
@@ -94,6 +94,24 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX bindings_by_project_type ON bindings (project_type_id, tab) WHERE project_type_id IS NOT NULL;
   CREATE INDEX bindings_by_plugin ON bindings (plugin_rid);
   CREATE INDEX bindings_by_identity ON bindings (identity_plugin_rid) WHERE identity_plugin_rid IS NOT NULL;
+  `,
+  // 2: the audit log (`../audit_store.ts`); AUTOINCREMENT so a seq is never reused.
+  `
+  CREATE TABLE audit_log (
+    seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    actor       TEXT NOT NULL,
+    replica     TEXT NOT NULL,
+    request_id  TEXT,
+    action      TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    target      TEXT NOT NULL,
+    from_value  TEXT NOT NULL CHECK (json_valid(from_value)),
+    to_value    TEXT NOT NULL CHECK (json_valid(to_value)),
+    detail      TEXT NOT NULL CHECK (json_valid(detail))
+  );
+  CREATE INDEX audit_log_by_target ON audit_log (target_kind, target, seq);
+  CREATE INDEX audit_log_by_action ON audit_log (action, seq);
   `,
 ];
 

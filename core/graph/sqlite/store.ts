@@ -45,6 +45,7 @@ import type {
   ThirdPartyService,
 } from "../store.ts";
 import * as bindings from "./_bindings.ts";
+import { SqliteControl } from "./_control.ts";
 import { SqliteDb } from "./_db.ts";
 import * as dump from "./_dump.ts";
 import * as lookups from "./_lookups.ts";
@@ -84,10 +85,13 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements GraphStore {
   /** Always `"sqlite"`. */
   readonly kind = "sqlite";
+  /** The lock state, audit log and replica heartbeats (`_control.ts`). */
+  readonly control: SqliteControl;
   #db: SqliteDb;
 
   private constructor(db: SqliteDb) {
     this.#db = db;
+    this.control = new SqliteControl(db);
   }
 
   /**

@@ -1,0 +1,112 @@
+/**
+ * The audit log in the Neo4j store: one `(:AuditRecord)` node per record.
+ * `seq` comes from one `(:AuditCounter {name: "audit"})` node whose
+ * increment takes its write lock, so concurrent appends (from any replica)
+ * get distinct, increasing numbers; a uniqueness constraint on `seq` backs
+ * it. `from`, `to` and `detail` are stored as JSON text. Private to
+ * `core/graph/neo4j/`.
+ *
+ * @module
+ */
+
+import neo4j from "neo4j-driver";
+import {
+  type AuditInput,
+  type AuditPage,
+  auditPage,
+  type AuditQuery,
+  auditQuery,
+  type AuditRecord,
+  type AuditStore,
+} from "../audit_store.ts";
+import { type Neo4jDb, one, run, type Tx } from "./_db.ts";
+
+/** The Cypher texts of the audit log; values travel only as parameters. */
+const AUDIT_Q = {
+  append: `MERGE (c:AuditCounter {name: "audit"}) ON CREATE SET c.seq = 0
+    SET c.seq = c.seq + 1
+    CREATE (a:AuditRecord {seq: c.seq, at: $at, actor: $actor, replica: $replica, request_id: $request_id,
+      action: $action, target_kind: $target_kind, target: $target, from_value: $from_value, to_value: $to_value,
+      detail: $detail})
+    RETURN a.seq AS seq`,
+  list: `MATCH (a:AuditRecord)
+    WHERE ($before IS NULL OR a.seq < $before) AND ($target_kind IS NULL OR a.target_kind = $target_kind)
+      AND ($target IS NULL OR a.target = $target) AND ($action IS NULL OR a.action = $action)
+    RETURN a {.*} AS a ORDER BY a.seq DESC LIMIT $limit`,
+} as const;
+
+/**
+ * Appends one record inside the caller's write transaction (a lock-state
+ * commit writes its record this way, in the same transaction).
+ *
+ * @param tx A write transaction.
+ * @param record The record.
+ * @returns It with its `seq`.
+ */
+export async function appendAudit(tx: Tx, record: AuditInput): Promise<AuditRecord> {
+  const from = record.from ?? null;
+  const to = record.to ?? null;
+  const row = await one(tx, AUDIT_Q.append, {
+    at: record.at,
+    actor: record.actor,
+    replica: record.replica,
+    request_id: record.request_id,
+    action: record.action,
+    target_kind: record.target_kind,
+    target: record.target,
+    from_value: JSON.stringify(from),
+    to_value: JSON.stringify(to),
+    detail: JSON.stringify(record.detail),
+  });
+  return { seq: row!.get("seq") as number, ...record, from, to };
+}
+
+function toRecord(a: Record<string, unknown>): AuditRecord {
+  return {
+    seq: a.seq as number,
+    at: a.at as string,
+    actor: a.actor as string,
+    replica: a.replica as string,
+    request_id: (a.request_id ?? null) as string | null,
+    action: a.action as string,
+    target_kind: a.target_kind as string,
+    target: a.target as string,
+    from: JSON.parse(a.from_value as string),
+    to: JSON.parse(a.to_value as string),
+    detail: JSON.parse(a.detail as string),
+  };
+}
+
+/** {@linkcode AuditStore} on the Neo4j store's driver. */
+export class Neo4jAudit implements AuditStore {
+  #db: Neo4jDb;
+
+  /**
+   * Wraps the store's driver.
+   *
+   * @param db The driver and its transactions.
+   */
+  constructor(db: Neo4jDb) {
+    this.#db = db;
+  }
+
+  /** Appends one record in its own transaction. */
+  append(record: AuditInput): Promise<AuditRecord> {
+    return this.#db.write((tx) => appendAudit(tx, record));
+  }
+
+  /** Records newest first, filtered and paged. */
+  async list(query?: AuditQuery): Promise<AuditPage> {
+    const q = auditQuery(query);
+    return await this.#db.read(async (tx) => {
+      const result = await run(tx, AUDIT_Q.list, {
+        before: q.before === null ? null : neo4j.int(q.before),
+        target_kind: q.target_kind,
+        target: q.target,
+        action: q.action,
+        limit: neo4j.int(q.limit + 1),
+      });
+      return auditPage(result.records.map((r) => toRecord(r.get("a"))), q.limit);
+    });
+  }
+}
