@@ -41,12 +41,16 @@ async function bash(name: string, env: Record<string, string>): Promise<string> 
   return text;
 }
 
-/** The service, started with the `serve` task's own command line. */
+/**
+ * The service, started as the tutorial does (`./bin/deno` with the `serve` task's own command line, so an
+ * `NPM_CONFIG_REGISTRY` names the plugin registry only).
+ */
 async function serve(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
   const [deno, ...args] = (config.tasks.serve.command as string).split(/\s+/);
   assert.equal(deno, "deno");
-  const child = new Deno.Command(Deno.execPath(), { args, cwd: ROOT, env, stdout: "null", stderr: "piped" }).spawn();
+  const child = new Deno.Command(`${ROOT}/bin/deno`, { args, cwd: ROOT, env, stdout: "null", stderr: "piped" })
+    .spawn();
   const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let buffer = "";
   let url: string | undefined;
@@ -89,6 +93,8 @@ Deno.test({
       PLUGIN: plugin,
       SDK: `npm:@imbi/plugin-sdk@${version}`,
       NPM_CONFIG_REGISTRY: registry!,
+      // The check reads IMBI_NPM_REGISTRY before NPM_CONFIG_REGISTRY: override one this test run may have inherited.
+      IMBI_NPM_REGISTRY: registry!,
       NPM_TOKEN: token,
     };
     let service: Awaited<ReturnType<typeof serve>> | undefined;
@@ -126,7 +132,7 @@ Deno.test({
       });
 
       await t.step("4. a running service installs it through the admin API and its tab answers", async () => {
-        assert.match(DOC, /IMBI_MIN_PACKAGE_AGE=0 deno task serve/);
+        assert.match(DOC, /IMBI_MIN_PACKAGE_AGE=0 \.\/bin\/deno task serve/);
         const adminToken = `tutorial-${crypto.randomUUID()}`;
         service = await serve({
           IMBI_DATA_DIR: `${work}/data`,
@@ -135,7 +141,6 @@ Deno.test({
           IMBI_ADMIN_TOKEN: adminToken,
           IMBI_MIN_PACKAGE_AGE: "0",
           NPM_CONFIG_REGISTRY: registry!,
-          IMBI_NPM_REGISTRY: registry!,
         });
         const output = await bash("tab", { ...env, IMBI_URL: service.url, IMBI_ADMIN_TOKEN: adminToken });
         assert.match(output, /"GREETING"/);
