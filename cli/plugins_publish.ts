@@ -1,166 +1,100 @@
 // deno-lint-ignore-file no-console -- a CLI entry point: its output is the user interface.
 /**
- * `deno task plugins:publish --registry <url> [--token <token>] [--only aws,etcd] [--out <dir>] [--dry-run]`:
- * publishes the first-party plugin packages and the SDK as npm packages.
+ * `deno task plugins:publish --registry <url> [--token <token>] [--only sdk,aws] [--out <dir>] [--dry-run]`:
+ * publishes the SDK, the plugin test kit and the first-party plugins as npm
+ * packages, each built by `buildPackage` (`plugins/testing/pack.ts`, the same
+ * builder a plugin author's `deno task publish` runs).
  *
- * Each workspace package (`plugins/sdk`, `plugins/aws`, `plugins/etcd`,
- * `plugins/logzio`, `plugins/github`) is built into a directory holding:
- * - one self-contained ES module per public export, made with `deno bundle`
- *   (its npm dependencies and the SDK inlined, so the package has no
- *   dependencies to resolve at install time): `mod.js`, and for the SDK
- *   also `types.js`, `errors.js`, `testing.js` (the sandbox runner is
- *   host-only and not published);
- * - the TypeScript sources under `src/`, for reading;
- * - `README.md` and a generated `package.json` (name and version from
- *   `deno.json`, `type: module`, `exports`, and an `imbi` block listing the
- *   entry points with their plugin types).
- * Then `npm publish` sends it to `--registry`, authenticated with `--token`
- * (or `NPM_TOKEN`) through a temporary userconfig; never `~/.npmrc`.
+ * - `@imbi/plugin-sdk`: every export one ES module, shared code in chunks
+ *   (one `PluginError` class for all subpaths), `.d.ts` for each; no dependencies.
+ * - `@imbi/plugin-testing`: the service's own sandbox and package store
+ *   (`core/sandbox/`, `core/packages/`), bundled from this checkout, and the
+ *   plugin-process program `bootstrap.js` bundled from `core/sandbox/bootstrap.ts`
+ *   beside them; it depends on `@imbi/plugin-sdk` (not inlined, so the
+ *   runner's errors and the author's SDK are the same classes).
+ * - First-party plugins (`@imbi/plugin-aws`, ...): one self-contained module
+ *   with the SDK and npm dependencies inlined, so that installing one needs
+ *   nothing else from the operator's registry and the minimum-age policy
+ *   applies to one package, not a chain. Their `.d.ts` import the SDK's types,
+ *   declared as an optional peer dependency.
+ *
+ * Packages are published in that order (SDK first). The token comes from
+ * `--token` or `NPM_TOKEN`; npm is given a temporary userconfig, never `~/.npmrc`.
  *
  * @module
  */
 
-import { parseArgs } from "node:util";
-import { pathToFileURL } from "node:url";
-import type { HandlerClass } from "@imbi/plugin-sdk/types";
+import { parseCommand } from "./_args.ts";
+import { buildPackage, type BuiltPackage, type PackOptions, publishPackage } from "../plugins/testing/pack.ts";
 
-/** The packages this repository publishes, by directory under `plugins/`. */
-export const FIRST_PARTY = ["sdk", "aws", "etcd", "logzio", "github"] as const;
+/** The packages this repository publishes, by directory under `plugins/`, in publishing order. */
+export const FIRST_PARTY = ["sdk", "testing", "aws", "etcd", "logzio", "github"] as const;
 
-const ROOT = new URL("../", import.meta.url);
-/** Exports of the SDK that are published (the sandbox runner drives the host and stays home). */
-const SDK_EXPORTS = [".", "./types", "./errors", "./testing"];
+const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
+const REPOSITORY = "git+https://github.com/AWeber-Imbi/imbi.git";
 
-/** A package built for npm. */
-export interface BuiltPackage {
-  name: string;
-  version: string;
-  /** Directory holding `package.json` and the built files. */
-  dir: string;
-}
-
-async function run(command: string, args: string[], options: { cwd?: string; env?: Record<string, string> } = {}) {
-  const out = await new Deno.Command(command, { args, stdin: "null", stdout: "piped", stderr: "piped", ...options })
-    .output();
-  const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
-  if (!out.success) throw new Error(`${command} ${args[0]} failed (exit ${out.code}):\n${text.slice(-3000)}`);
-  return text;
-}
-
-async function copySources(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    if (entry.isFile && entry.name.endsWith(".ts") && !entry.name.endsWith("_test.ts")) {
-      await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
-    }
-  }
+/**
+ * The npm range the other packages give for the SDK: the SDK's major, which
+ * is the plugin API's major (see plugins/sdk/README.md, "Versions").
+ */
+async function sdkRange(): Promise<string> {
+  const { version } = JSON.parse(await Deno.readTextFile(`${ROOT}plugins/sdk/deno.json`));
+  return `^${String(version).split(".")[0]}.0.0`;
 }
 
 /**
- * Builds one workspace package into an npm package directory.
+ * Builds one first-party package with its options.
  *
- * @param name The directory under `plugins/` (`"aws"`, `"sdk"`, ...).
- * @param outDir Where to build (created; must not hold another build).
+ * @param name The directory under `plugins/` (`"sdk"`, `"testing"`, `"aws"`, ...).
+ * @param outDir Where to build.
  * @param options `version` replaces the deno.json version (release candidates, tests).
  * @returns The npm name, version and directory.
- * @throws {Error} When `deno bundle` fails or the package has no name/version.
+ * @throws {Error} When the build fails.
  */
-export async function buildPackage(
-  name: string,
+export async function buildFirstParty(
+  name: (typeof FIRST_PARTY)[number],
   outDir: string,
   options: { version?: string } = {},
 ): Promise<BuiltPackage> {
-  const src = decodeURIComponent(new URL(`plugins/${name}/`, ROOT).pathname).replace(/\/$/, "");
-  const deno = JSON.parse(await Deno.readTextFile(`${src}/deno.json`));
-  if (typeof deno.name !== "string" || typeof deno.version !== "string") {
-    throw new Error(`plugins/${name}/deno.json needs a name and a version`);
-  }
-  const version = options.version ?? deno.version;
-  const exportsMap: Record<string, string> = typeof deno.exports === "string"
-    ? { ".": deno.exports }
-    : Object.fromEntries(
-      Object.entries(deno.exports as Record<string, string>).filter(([k]) => SDK_EXPORTS.includes(k)),
-    );
-  await Deno.mkdir(outDir, { recursive: true });
-  const npmExports: Record<string, string> = {};
-  for (const [subpath, file] of Object.entries(exportsMap)) {
-    const out = `${file.replace(/^\.\//, "").replace(/\.ts$/, "")}.js`;
-    await run(Deno.execPath(), [
-      "bundle",
-      "--quiet",
-      "--platform",
-      "deno",
-      "--output",
-      `${outDir}/${out}`,
-      `${src}/${file}`,
-    ], {
-      cwd: decodeURIComponent(ROOT.pathname),
-    });
-    npmExports[subpath] = `./${out}`;
-  }
-  await copySources(src, `${outDir}/src`);
-  await Deno.copyFile(`${src}/README.md`, `${outDir}/README.md`).catch(() => {});
-  let entryPoints: { slug: string; plugin_type: string }[] = [];
-  if (name !== "sdk") {
-    const mod = await import(pathToFileURL(`${src}/mod.ts`).href) as { plugins: HandlerClass[] };
-    entryPoints = mod.plugins.map((p) => ({ slug: p.manifest.slug, plugin_type: p.manifest.plugin_type }));
-  }
-  const pkg = {
-    name: deno.name,
-    version,
-    description: name === "sdk"
-      ? "The Imbi plugin SDK (plugin API 1.0): types, typed errors, cursors and the conformance suite"
-      : `Imbi plugins: ${entryPoints.map((e) => `${e.slug} (${e.plugin_type})`).join(", ")}`,
-    type: "module",
-    main: npmExports["."],
-    exports: npmExports,
-    files: [...Object.values(npmExports).map((p) => p.slice(2)), "src/", "README.md"],
-    keywords: ["imbi", "imbi-plugin"],
-    ...(entryPoints.length ? { imbi: { api_version: "^1.0.0", plugins: entryPoints } } : {}),
+  const sdk = { "@imbi/plugin-sdk": await sdkRange() };
+  const common: PackOptions = {
+    ...options,
+    cwd: ROOT,
+    licenseFile: `${ROOT}plugins/sdk/LICENSE`,
+    license: "BSD-3-Clause",
+    repository: { type: "git", url: REPOSITORY, directory: `plugins/${name}` },
   };
-  await Deno.writeTextFile(`${outDir}/package.json`, JSON.stringify(pkg, null, 2) + "\n");
-  return { name: deno.name, version, dir: outDir };
+  const specific: Record<string, PackOptions> = {
+    sdk: { description: "The Imbi plugin SDK: manifest and protocol types, typed errors, helpers, conformance suite" },
+    testing: {
+      description: "Run an Imbi plugin in the service's sandbox: runInSandbox, checkPlugin, and the check command",
+      external: sdk,
+      extraBundles: { "bootstrap.js": `${ROOT}core/sandbox/bootstrap.ts` },
+    },
+  };
+  return await buildPackage(`${ROOT}plugins/${name}`, outDir, {
+    ...common,
+    ...(specific[name] ?? { plugin: true, typePeers: sdk }),
+  });
 }
 
-/**
- * Publishes a built package with `npm publish`.
- *
- * @param built From {@linkcode buildPackage}.
- * @param registry The registry URL.
- * @param options `token` for the registry (anonymous when absent), `dryRun`.
- * @returns npm's output.
- * @throws {Error} When npm refuses (e.g. the version already exists).
- */
-export async function publishPackage(
-  built: BuiltPackage,
-  registry: string,
-  options: { token?: string; dryRun?: boolean } = {},
-): Promise<string> {
-  const work = await Deno.makeTempDir({ prefix: "imbi_publish_" });
-  try {
-    const url = new URL(registry.endsWith("/") ? registry : `${registry}/`);
-    await Deno.writeTextFile(
-      `${work}/npmrc`,
-      options.token ? `//${url.host}${url.pathname}:_authToken=${options.token}\n` : "",
-    );
-    return await run("npm", [
-      "publish",
-      `--registry=${url.href}`,
-      `--userconfig=${work}/npmrc`,
-      "--access=public",
-      ...(options.dryRun ? ["--dry-run"] : []),
-    ], {
-      cwd: built.dir,
-      env: { npm_config_cache: `${work}/cache`, npm_config_update_notifier: "false", npm_config_fund: "false" },
-    });
-  } finally {
-    await Deno.remove(work, { recursive: true });
-  }
-}
+const USAGE =
+  `usage: deno task plugins:publish --registry <url> [--token <t>] [--only sdk,aws] [--out <dir>] [--dry-run]
+
+Builds and publishes the npm packages of this repository, in this order:
+${FIRST_PARTY.map((n) => `plugins/${n}`).join(", ")}.
+
+  --registry <url>  the npm registry to publish to (required)
+  --token <t>       its auth token (default: NPM_TOKEN; anonymous without)
+  --only <list>     comma-separated directory names under plugins/
+  --out <dir>       keep the built packages there (default: a temporary directory)
+  --dry-run         build and run npm publish --dry-run
+  -h, --help        this text`;
 
 if (import.meta.main) {
-  const { values } = parseArgs({
-    args: Deno.args,
+  const { values } = parseCommand(Deno.args, {
+    name: "plugins:publish",
+    usage: USAGE,
     options: {
       registry: { type: "string" },
       token: { type: "string" },
@@ -170,9 +104,7 @@ if (import.meta.main) {
     },
   });
   if (!values.registry) {
-    console.error(
-      "usage: deno task plugins:publish --registry <url> [--token <t>] [--only sdk,aws] [--out <dir>] [--dry-run]",
-    );
+    console.error("plugins:publish: --registry <url> is required (see --help)");
     Deno.exit(2);
   }
   const names = values.only ? values.only.split(",").map((s) => s.trim()) : [...FIRST_PARTY];
@@ -184,9 +116,9 @@ if (import.meta.main) {
   const out = values.out ?? await Deno.makeTempDir({ prefix: "imbi_npm_build_" });
   const token = values.token ?? Deno.env.get("NPM_TOKEN");
   let failed = 0;
-  for (const name of names) {
+  for (const name of names as (typeof FIRST_PARTY)[number][]) {
     try {
-      const built = await buildPackage(name, `${out}/${name}`);
+      const built = await buildFirstParty(name, `${out}/${name}`);
       await publishPackage(built, values.registry, { ...(token ? { token } : {}), dryRun: values["dry-run"] ?? false });
       console.log(`${values["dry-run"] ? "would publish" : "published"} ${built.name}@${built.version}`);
     } catch (error) {

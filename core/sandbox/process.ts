@@ -23,8 +23,12 @@ import {
   type WireError,
 } from "./protocol.ts";
 
-/** The trusted program every child runs. */
-const BOOTSTRAP = new URL("./bootstrap.ts", import.meta.url);
+/**
+ * The trusted program every child runs: `bootstrap.ts` beside this source, or
+ * `bootstrap.js` beside the bundle `@imbi/plugin-testing` is built into
+ * (`cli/plugins_publish.ts`; Deno strips no types in an npm package).
+ */
+const BOOTSTRAP = new URL(import.meta.url.endsWith(".ts") ? "./bootstrap.ts" : "./bootstrap.js", import.meta.url);
 const STDERR_LINE_MAX = 1000;
 const STDERR_LINES_PER_SECOND = 20;
 

@@ -15,7 +15,8 @@
 import { compileOptionsSchema } from "../validation.ts";
 import { parseManifest } from "../packages/manifest.ts";
 import { computeNetHosts } from "./network_hosts.ts";
-import { PackageStore } from "../packages/store.ts";
+import { loadConfig } from "../config.ts";
+import { packageStoreFor } from "../packages/store.ts";
 import { inspectBundle } from "./inspect.ts";
 import { Supervisor } from "./supervisor.ts";
 import type { HandlerRunner } from "@imbi/plugin-sdk/testing";
@@ -83,7 +84,9 @@ function where(pkg: string | URL): string {
 /**
  * Fetches (or, for a directory, hashes), verifies and bundles a plugin
  * package with the host's package store, then reads its manifests in the
- * permission-less inspector. Memoised per package in this process.
+ * permission-less inspector. Memoised per package in this process. The
+ * registries are the service's settings (`NPM_CONFIG_REGISTRY`, ... see the
+ * README's configuration table); paths are relative to the working directory.
  *
  * @param pkg A package directory (path or `file:` URL) or an `npm:`/`jsr:` specifier.
  * @returns The bundle and every valid manifest it exports.
@@ -94,7 +97,14 @@ export function bundlePlugin(pkg: string | URL): Promise<BundledPlugin> {
   let pending = bundles.get(key);
   if (!pending) {
     pending = (async () => {
-      const store = new PackageStore(dataDir(), { minPackageAgeMs: 0, projectRoot: Deno.cwd() });
+      // The registries (and their settings) are the service's, read from the same variables; the age policy is
+      // off because an author checks what they just wrote.
+      const store = packageStoreFor({
+        ...loadConfig(Deno.env.toObject()),
+        dataDir: dataDir(),
+        lockfilePath: `${Deno.cwd()}/plugins.lock.json`,
+        minPackageAgeMs: 0,
+      });
       const stored = await store.fetch(await store.resolve(key));
       const inspected = await inspectBundle(stored.bundlePath);
       if (!inspected.ok) throw new Error(`Cannot inspect ${stored.name}: ${inspected.reason}`);

@@ -61,42 +61,50 @@ export class PluginError extends Error {
   }
 }
 
-/** The constructor of one kind's class: `new NotFound(message?, {cause, retryAfter}?)`. */
-export type PluginErrorClass = new (message?: string, options?: PluginErrorOptions) => PluginError;
-
-/**
- * Makes the class of one kind, whose message defaults to `defaultMessage`.
- * The six classes below are made with it; an error's `name` is its own
- * class's name.
- *
- * @param kind The kind every instance carries.
- * @param defaultMessage The message when none is given.
- * @returns A subclass of {@linkcode PluginError} to extend.
- */
-export function pluginErrorClass(kind: HandlerErrorKind, defaultMessage: string): PluginErrorClass {
-  return class extends PluginError {
-    constructor(message: string = defaultMessage, options: PluginErrorOptions = {}) {
-      super(kind, message, options);
-    }
-  };
+/** The backend refused the credentials. */
+export class CredentialsRejected extends PluginError {
+  /** Makes the failure; the message defaults to "The backend rejected the credentials". */
+  constructor(message = "The backend rejected the credentials", options: PluginErrorOptions = {}) {
+    super("credentials_rejected", message, options);
+  }
 }
 
-/** The backend refused the credentials. */
-export class CredentialsRejected
-  extends pluginErrorClass("credentials_rejected", "The backend rejected the credentials") {}
-
 /** The thing asked for does not exist in the backend. */
-export class NotFound extends pluginErrorClass("not_found", "Not found") {}
+export class NotFound extends PluginError {
+  /** Makes the failure; the message defaults to "Not found". */
+  constructor(message = "Not found", options: PluginErrorOptions = {}) {
+    super("not_found", message, options);
+  }
+}
 
 /** The backend throttled the call; `retryAfter` seconds until it may succeed. */
-export class RateLimited extends pluginErrorClass("rate_limited", "Rate limited by the backend") {}
+export class RateLimited extends PluginError {
+  /** Makes the failure; the message defaults to "Rate limited by the backend". */
+  constructor(message = "Rate limited by the backend", options: PluginErrorOptions = {}) {
+    super("rate_limited", message, options);
+  }
+}
 
 /** The backend is down or answered with a server error. */
-export class UpstreamUnavailable extends pluginErrorClass("upstream_unavailable", "The backend is unavailable") {}
+export class UpstreamUnavailable extends PluginError {
+  /** Makes the failure; the message defaults to "The backend is unavailable". */
+  constructor(message = "The backend is unavailable", options: PluginErrorOptions = {}) {
+    super("upstream_unavailable", message, options);
+  }
+}
 
 /** A cursor is stale or belongs to another query. */
-export class CursorExpired
-  extends pluginErrorClass("cursor_expired", "The cursor has expired or belongs to another query") {}
+export class CursorExpired extends PluginError {
+  /** Makes the failure; the message defaults to "The cursor has expired or belongs to another query". */
+  constructor(message = "The cursor has expired or belongs to another query", options: PluginErrorOptions = {}) {
+    super("cursor_expired", message, options);
+  }
+}
 
 /** The input is not acceptable to the backend (bad key, bad data type). */
-export class InvalidInput extends pluginErrorClass("invalid_input", "Invalid input") {}
+export class InvalidInput extends PluginError {
+  /** Makes the failure; the message defaults to "Invalid input". */
+  constructor(message = "Invalid input", options: PluginErrorOptions = {}) {
+    super("invalid_input", message, options);
+  }
+}

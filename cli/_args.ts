@@ -1,0 +1,57 @@
+// deno-lint-ignore-file no-console -- CLI argument handling: its output is the user interface.
+/**
+ * Command-line parsing shared by the task entry points: `--help` prints the
+ * usage and exits 0; an unknown flag, a missing value or a bad positional
+ * prints one line and exits 2, never a stack trace.
+ *
+ * @module
+ */
+
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+
+/** What a command accepts. */
+export interface CommandSpec<T extends ParseArgsOptionsConfig> {
+  /** The command's name in messages, e.g. `plugin:new`. */
+  name: string;
+  /** The full usage text printed by `--help`. */
+  usage: string;
+  /** The flags, as `node:util` `parseArgs` takes them (`help` is added). */
+  options: T;
+  /** Positional arguments accepted: at least `min`, at most `max` (default none). */
+  positionals?: { min: number; max: number };
+}
+
+/**
+ * Parses `args` or ends the process: `--help` → usage on stdout, exit 0;
+ * a wrong flag or positional count → one line `<name>: <problem> (see --help)`
+ * on stderr, exit 2.
+ *
+ * @param args The arguments (`Deno.args`).
+ * @param spec What the command accepts.
+ * @returns The parsed flags and positionals.
+ */
+export function parseCommand<T extends ParseArgsOptionsConfig>(
+  args: string[],
+  spec: CommandSpec<T>,
+): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
+  const { min, max } = spec.positionals ?? { min: 0, max: 0 };
+  const usageError = (problem: string): never => {
+    console.error(`${spec.name}: ${problem} (see --help)`);
+    Deno.exit(2);
+  };
+  if (args.includes("--help") || args.includes("-h")) {
+    console.log(spec.usage);
+    Deno.exit(0);
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args, options: spec.options, allowPositionals: true, strict: true });
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return usageError(message.split(/\. To specify|\n/)[0]!);
+  }
+  const count = parsed.positionals.length;
+  if (count < min) usageError(min === 1 ? "missing argument" : `needs ${min} arguments`);
+  if (count > max) usageError(`unexpected argument "${parsed.positionals[max]}"`);
+  return parsed;
+}
