@@ -15,10 +15,29 @@
  */
 
 import type { PluginManifest } from "@imbi/plugin-sdk/types";
-import { type FieldError, ValidationError } from "./errors.ts";
-import type { GraphStore, PluginNode, ServiceApplication } from "./graph/store.ts";
+import { ConflictError, type FieldError, PreconditionFailedError, ValidationError } from "./errors.ts";
+import { etagOf, type Tagged, tagged } from "./graph/etag.ts";
+import type { AuditStamp } from "./graph/audit_changes.ts";
+import type {
+  ApplicationPatch,
+  CreateOptions,
+  GraphStore,
+  PluginNode,
+  ServiceApplication,
+  WriteOptions,
+} from "./graph/store.ts";
 import { Keyring } from "./crypto.ts";
 import { credentialFields, secretOptions } from "./packages/manifest.ts";
+
+/** How often a re-encryption reads a resource again after a concurrent write. */
+const REENCRYPT_ATTEMPTS = 5;
+
+/** Where a re-encryption writes, and the audit stamp it records with. */
+interface Where {
+  org: string;
+  service: string;
+  audit: AuditStamp | undefined;
+}
 
 /** Finds the manifest of a loaded entry point by its slug. */
 export type ManifestLookup = (slug: string) => PluginManifest | undefined;
@@ -295,103 +314,179 @@ export class Credentials {
    * @param org Organization slug.
    * @param service Service slug.
    * @param input Slug, name and plaintext credentials.
-   * @returns The view of the stored application.
+   * @param options The audit stamp the store records the create with.
+   * @returns The view of the stored application, with its ETag.
    */
-  async createApplication(org: string, service: string, input: ApplicationCreate): Promise<ApplicationView> {
+  async createApplication(
+    org: string,
+    service: string,
+    input: ApplicationCreate,
+    options: CreateOptions = {},
+  ): Promise<Tagged<ApplicationView>> {
     const credentials = await this.#encrypt(org, service, input.slug, input.credentials);
-    const app = await this.#store.createApplication(org, service, { slug: input.slug, name: input.name, credentials });
-    return await this.applicationView(org, service, app);
+    const app = await this.#store.createApplication(
+      org,
+      service,
+      { slug: input.slug, name: input.name, credentials },
+      options,
+    );
+    return tagged(app, await this.applicationView(org, service, app));
   }
 
   /**
    * Updates an application: a credential set to `null` is removed, others are
-   * replaced. Refuses a change that leaves a Plugin node using the
-   * application without a required field.
+   * replaced, the rest kept. The new values are encrypted first; the merge
+   * into the stored map and the check that every Plugin node using the
+   * application keeps its required fields run in one store transaction, so
+   * concurrent updates of different fields all survive.
    *
    * @param org Organization slug.
    * @param service Service slug.
    * @param slug Application slug.
    * @param patch New name and credential changes.
-   * @returns The view of the stored application.
+   * @param options `ifMatch`, to write only over the state the caller read, and the audit stamp.
+   * @returns The view of the stored application, with its ETag.
    * @throws {NotFoundError} For an unknown org, service or application.
    * @throws {ValidationError} Naming the Plugin node and the missing fields.
+   * @throws {PreconditionFailedError} When `ifMatch` does not hold.
    */
   async updateApplication(
     org: string,
     service: string,
     slug: string,
     patch: ApplicationUpdate,
-  ): Promise<ApplicationView> {
-    const current = await this.#store.getApplication(org, service, slug);
-    const credentials = { ...current.credentials };
-    if (patch.credentials) {
-      for (const [field, value] of Object.entries(patch.credentials)) {
-        if (value === null) delete credentials[field];
-        else credentials[field] = await this.#keyring.encrypt(value, credentialContext(org, service, slug, field));
-      }
-      const errors: FieldError[] = [];
-      for (const node of await this.#store.listPlugins(org, service)) {
-        if (node.application !== slug) continue;
-        const missing = missingCredentials(this.#manifest(node.plugin), credentials);
-        if (missing.length > 0) {
-          errors.push({
-            pointer: "/credentials",
-            message: `Plugin "${node.slug}" (${node.plugin}) needs ${missing.map((m) => `"${m}"`).join(", ")}`,
-          });
-        }
-      }
-      if (errors.length > 0) {
-        throw new ValidationError("The change leaves plugins without required credentials", errors);
+    options: WriteOptions = {},
+  ): Promise<Tagged<ApplicationView>> {
+    const changes: Record<string, string | null> = {};
+    for (const [field, value] of Object.entries(patch.credentials ?? {})) {
+      changes[field] = value === null
+        ? null
+        : await this.#keyring.encrypt(value, credentialContext(org, service, slug, field));
+    }
+    const update: ApplicationPatch = { credential_changes: changes };
+    if (patch.name !== undefined) update.name = patch.name;
+    const check = patch.credentials
+      ? (next: ServiceApplication, users: PluginNode[]) => this.#complete(next, users)
+      : undefined;
+    const app = await this.#store.updateApplication(org, service, slug, update, { ...options, check });
+    return tagged(app, await this.applicationView(org, service, app));
+  }
+
+  /** Refuses credentials that leave a Plugin node using the application without a required field. */
+  #complete(app: ServiceApplication, users: PluginNode[]): void {
+    const errors: FieldError[] = [];
+    for (const node of users) {
+      const missing = missingCredentials(this.#manifest(node.plugin), app.credentials);
+      if (missing.length > 0) {
+        errors.push({
+          pointer: "/credentials",
+          message: `Plugin "${node.slug}" (${node.plugin}) needs ${missing.map((m) => `"${m}"`).join(", ")}`,
+        });
       }
     }
-    const next: Partial<Omit<ServiceApplication, "slug">> = { credentials };
-    if (patch.name !== undefined) next.name = patch.name;
-    const app = await this.#store.updateApplication(org, service, slug, next);
-    return await this.applicationView(org, service, app);
+    if (errors.length > 0) throw new ValidationError("The change leaves plugins without required credentials", errors);
   }
 
   /**
    * Re-encrypts every stored credential and secret option with the current
    * key (after a key rotation), one application or Plugin node at a time.
+   * Each write is a compare-and-set on what it read, read again when a
+   * concurrent write got in first, so a value changed meanwhile is never
+   * overwritten with its old one; each is recorded as `application.reencrypt`
+   * or `plugin.reencrypt` (names and key id only).
    *
+   * @param options The audit stamp the store records each write with.
    * @returns How many applications, Plugin nodes and values moved to the current key.
    */
-  async reencryptAll(): Promise<{ applications: number; plugins: number; values: number }> {
-    let applications = 0;
-    let plugins = 0;
-    let values = 0;
+  async reencryptAll(options: CreateOptions = {}): Promise<{ applications: number; plugins: number; values: number }> {
+    const stamp = (action: string): AuditStamp | undefined =>
+      options.audit && { ...options.audit, action, detail: { key_id: this.#keyring.currentKid } };
+    const counts = { applications: 0, plugins: 0, values: 0 };
+    const count = (kind: "applications" | "plugins", moved: number) => {
+      if (moved > 0) counts[kind]++;
+      counts.values += moved;
+    };
     for (const org of (await this.#store.exportAll()).organizations) {
       for (const service of org.services) {
+        const where = { org: org.slug, service: service.slug };
         for (const node of service.plugins) {
-          const stale = Object.entries(node.options).filter(([, v]) =>
-            isSealed(v) && Keyring.kidOf(v) !== this.#keyring.currentKid
-          );
-          if (stale.length === 0) continue;
-          const options = { ...node.options };
-          for (const [name, sealed] of stale) {
-            const context = optionContext(org.slug, service.slug, node.id, name);
-            options[name] = await this.#keyring.encrypt(
-              await this.#keyring.decrypt(sealed as string, context),
-              context,
-            );
-          }
-          await this.#store.updatePlugin(org.slug, service.slug, node.id, { options });
-          plugins++;
-          values += stale.length;
+          count("plugins", await this.#reencryptOptions({ ...where, audit: stamp("plugin.reencrypt") }, node));
         }
         for (const app of service.applications) {
-          const stale = Object.entries(app.credentials).filter(([, c]) =>
-            Keyring.kidOf(c) !== this.#keyring.currentKid
+          count(
+            "applications",
+            await this.#reencryptCredentials({ ...where, audit: stamp("application.reencrypt") }, app),
           );
-          if (stale.length === 0) continue;
-          const plain = await this.decryptCredentials(org.slug, service.slug, app);
-          const credentials = await this.#encrypt(org.slug, service.slug, app.slug, plain);
-          await this.#store.updateApplication(org.slug, service.slug, app.slug, { credentials });
-          applications++;
-          values += stale.length;
         }
       }
     }
-    return { applications, plugins, values };
+    return counts;
+  }
+
+  /** Moves one Plugin node's secret options to the current key; how many moved. */
+  #reencryptOptions(where: Where, read: PluginNode): Promise<number> {
+    const { org, service, audit } = where;
+    const stale = (node: PluginNode) =>
+      Object.entries(node.options).filter(([, v]) => isSealed(v) && Keyring.kidOf(v) !== this.#keyring.currentKid);
+    return this.#moveToCurrentKey(`Plugin "${read.slug}" of service "${service}"`, read, {
+      stale: (node) => stale(node).length,
+      write: async (node, ifMatch) => {
+        const options = { ...node.options };
+        for (const [name, sealed] of stale(node)) {
+          const context = optionContext(org, service, node.id, name);
+          options[name] = await this.#keyring.encrypt(await this.#keyring.decrypt(sealed as string, context), context);
+        }
+        await this.#store.updatePlugin(org, service, node.id, { options }, { ifMatch, audit });
+      },
+      reread: (node) => this.#store.findPlugin(org, service, node.id),
+    });
+  }
+
+  /** Moves one application's credentials to the current key; how many moved. */
+  #reencryptCredentials(where: Where, read: ServiceApplication): Promise<number> {
+    const { org, service, audit } = where;
+    return this.#moveToCurrentKey(`Application "${read.slug}" of service "${service}"`, read, {
+      stale: (app) =>
+        Object.values(app.credentials).filter((c) => Keyring.kidOf(c) !== this.#keyring.currentKid).length,
+      write: async (app, ifMatch) => {
+        const credentials = await this.#encrypt(
+          org,
+          service,
+          app.slug,
+          await this.decryptCredentials(org, service, app),
+        );
+        await this.#store.updateApplication(org, service, app.slug, { credentials }, { ifMatch, audit });
+      },
+      reread: (app) => this.#store.findApplication(org, service, app.slug),
+    });
+  }
+
+  /**
+   * Re-encrypts one resource with a compare-and-set on the state read,
+   * reading it again after a concurrent write (a few times at most).
+   *
+   * @returns How many values were not under the current key (0 when it was deleted meanwhile).
+   */
+  async #moveToCurrentKey<T>(what: string, read: T, steps: {
+    stale: (value: T) => number;
+    write: (value: T, ifMatch: string[]) => Promise<void>;
+    reread: (value: T) => Promise<T | null>;
+  }): Promise<number> {
+    let value: T | null = read;
+    for (let attempt = 1; value !== null; attempt++) {
+      const stale = steps.stale(value);
+      if (stale === 0) return 0;
+      try {
+        await steps.write(value, [etagOf(value)]);
+        return stale;
+      } catch (error) {
+        if (!(error instanceof PreconditionFailedError)) throw error;
+        if (attempt >= REENCRYPT_ATTEMPTS) {
+          throw new ConflictError(`${what} kept changing during re-encryption; run it again`, { cause: error });
+        }
+        value = await steps.reread(value);
+      }
+    }
+    return 0;
   }
 }

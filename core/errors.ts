@@ -58,6 +58,16 @@ export class ConflictError extends Error {
   }
 }
 
+/**
+ * A conditional write's precondition failed (HTTP 412): the resource's
+ * current ETag is none of those the request's `If-Match` named, so it changed
+ * since the caller read it.
+ */
+export class PreconditionFailedError extends Error {
+  /** Always `"PreconditionFailedError"`. */
+  override name = "PreconditionFailedError";
+}
+
 /** Something the request needs is down or busy (HTTP 503, with Retry-After). */
 export class UnavailableError extends Error {
   override name = "UnavailableError";

@@ -11,14 +11,18 @@
 
 import type { PluginManifest } from "@imbi/plugin-sdk/types";
 import { type FieldError, ValidationError } from "./errors.ts";
+import { type Tagged, tagged } from "./graph/etag.ts";
 import type {
   Binding,
   BindingScope,
+  CreateOptions,
   GraphStore,
+  PluginContext,
   PluginNode,
   PluginNodePatch,
+  PluginWriteOptions,
   ServiceApplication,
-  ThirdPartyService,
+  WriteOptions,
 } from "./graph/store.ts";
 import type { Keyring } from "./crypto.ts";
 import {
@@ -122,138 +126,185 @@ export class PluginNodes {
     return { ...node, options, status: manifest ? "loaded" : "not_loaded", network: { hosts } };
   }
 
-  async #checkPlugin(
-    org: string,
-    service: ThirdPartyService,
-    input: { plugin: string; application: string | null; options: Record<string, unknown> },
-  ): Promise<{ manifest: PluginManifest; options: Record<string, unknown>; application: string | null }> {
-    const manifest = this.#manifest(input.plugin);
+  /** The manifest of a loaded entry point; 422 naming `/plugin` otherwise. */
+  #loadedManifest(plugin: string): PluginManifest {
+    const manifest = this.#manifest(plugin);
     if (!manifest) {
       throw new ValidationError("Unknown plugin", [{
         pointer: "/plugin",
-        message: `"${input.plugin}" is not a loaded plugin entry point (see GET /admin/plugins)`,
+        message: `"${plugin}" is not a loaded plugin entry point (see GET /admin/plugins)`,
       }]);
     }
+    return manifest;
+  }
+
+  /** Options checked against the manifest's JSON Schema, defaults applied. */
+  #checkOptions(manifest: PluginManifest, options: Record<string, unknown>): Record<string, unknown> {
     const compiled = compileOptionsSchema(manifest.options);
     if (!compiled.ok) {
       throw new TypeError(`The options schema of "${manifest.slug}" does not compile: ${compiled.message}`);
     }
-    const checked = compiled.schema.validate(input.options);
+    const checked = compiled.schema.validate(options);
     if (!checked.ok) {
       throw new ValidationError(
         `Options do not match the manifest of "${manifest.slug}"`,
         checked.errors.map((e) => ({ pointer: `/options${e.pointer}`, message: e.message })),
       );
     }
-    const options = checked.value as Record<string, unknown>;
-    let application = input.application;
-    if (application === null) {
-      const apps = await this.#store.listApplications(org, service.slug);
-      if (apps.length === 1) application = apps[0]!.slug;
+    return checked.value as Record<string, unknown>;
+  }
+
+  /** Refuses (422) an application the service does not have, before the write. */
+  async #assertApplication(org: string, service: string, application: string): Promise<void> {
+    if (!await this.#store.findApplication(org, service, application)) {
+      throw new ValidationError("Unknown application", [{
+        pointer: "/application",
+        message: `service "${service}" has no application "${application}"`,
+      }]);
     }
+  }
+
+  /**
+   * The rules a node must meet against its application and service, run by
+   * the store inside the write's transaction: the application holds every
+   * required credential field, and the network hosts can be computed.
+   */
+  #checkTarget(manifest: PluginManifest, node: PluginNode, context: PluginContext): void {
     const required = credentialFields(manifest).filter((f) => f.required);
-    if (application === null) {
-      if (required.length > 0) {
-        throw new ValidationError("No application", [{
-          pointer: "/application",
-          message: `"${manifest.slug}" needs credentials (${
-            required.map((f) => f.name).join(", ")
-          }); name the application that holds them`,
-        }]);
-      }
-    } else {
-      const app = await this.#store.findApplication(org, service.slug, application);
-      if (!app) {
-        throw new ValidationError("Unknown application", [{
-          pointer: "/application",
-          message: `service "${service.slug}" has no application "${application}"`,
-        }]);
-      }
-      const missing = missingCredentials(manifest, app.credentials);
-      if (missing.length > 0) {
-        throw new ValidationError("Missing credentials", [{
-          pointer: "/application",
-          message: `application "${application}" lacks required credential fields: ${missing.join(", ")}`,
-        }]);
-      }
+    const { application, service } = context;
+    if (application === null && required.length > 0) {
+      throw new ValidationError("No application", [{
+        pointer: "/application",
+        message: `"${manifest.slug}" needs credentials (${
+          required.map((f) => f.name).join(", ")
+        }); name the application that holds them`,
+      }]);
+    }
+    const missing = application ? missingCredentials(manifest, application.credentials) : [];
+    if (missing.length > 0) {
+      throw new ValidationError("Missing credentials", [{
+        pointer: "/application",
+        message: `application "${application!.slug}" lacks required credential fields: ${missing.join(", ")}`,
+      }]);
     }
     try {
-      computeNetHosts(manifest, { options, service });
+      computeNetHosts(manifest, { options: node.options, service });
     } catch (error) {
       if (error instanceof ValidationError) throw error;
       throw new ValidationError("Network hosts", [{ pointer: "/options", message: (error as Error).message }]);
     }
-    return { manifest, options, application };
   }
 
   /**
-   * Creates a Plugin node after every manifest rule passes.
+   * Creates a Plugin node after every manifest rule passes; the rules that
+   * read the application run in the store's transaction.
    *
    * @param org Organization slug.
    * @param service Service slug.
    * @param input The body.
-   * @returns The view of the stored node.
+   * @param write The audit stamp the store records the create with.
+   * @returns The view of the stored node, with its ETag.
    * @throws {NotFoundError} For an unknown org or service.
    * @throws {ValidationError} With pointers into the body.
    */
-  async createPlugin(org: string, service: string, input: PluginCreate): Promise<PluginView> {
-    const svc = await this.#store.getService(org, service);
-    const secrets = secretOptions(this.#manifest(input.plugin));
-    const checked = await this.#checkPlugin(org, svc, {
-      plugin: input.plugin,
-      application: input.application ?? null,
-      options: withoutNullSecrets(input.options ?? {}, secrets),
-    });
+  async createPlugin(
+    org: string,
+    service: string,
+    input: PluginCreate,
+    write: CreateOptions = {},
+  ): Promise<Tagged<PluginView>> {
+    await this.#store.getService(org, service);
+    const manifest = this.#loadedManifest(input.plugin);
+    const checked = this.#checkOptions(manifest, withoutNullSecrets(input.options ?? {}, secretOptions(manifest)));
+    const application = input.application ?? null;
+    if (application !== null) await this.#assertApplication(org, service, application);
     const id = crypto.randomUUID();
-    const options = await this.#credentials.sealOptions({ org, service, id, plugin: input.plugin }, checked.options);
+    const options = await this.#credentials.sealOptions({ org, service, id, plugin: input.plugin }, checked);
     const node = await this.#store.createPlugin(org, service, {
       id,
       slug: input.slug,
       service,
-      application: checked.application,
+      application,
       plugin: input.plugin,
-      plugin_type: checked.manifest.plugin_type,
+      plugin_type: manifest.plugin_type,
       label: input.label,
       options,
       enabled: input.enabled ?? true,
-    });
-    return await this.pluginView(org, node);
+    }, { ...write, check: (next, context) => this.#checkTarget(manifest, next, context) });
+    return tagged(node, await this.pluginView(org, node));
   }
 
   /**
-   * Updates a Plugin node, checking the merged result against the manifest.
+   * Updates a Plugin node: only the fields the patch names are written, and
+   * the merged node is checked against the manifest, its application and its
+   * service inside the store's transaction, so a concurrent update of
+   * another field is never undone.
    *
    * @param org Organization slug.
    * @param service Service slug.
    * @param idOrSlug The node.
    * @param patch The changes.
-   * @returns The view of the stored node.
+   * @param options `ifMatch`, to write only over the state the caller read, and the audit stamp.
+   * @returns The view of the stored node, with its ETag.
    * @throws {NotFoundError} For an unknown org, service or Plugin node.
+   * @throws {PreconditionFailedError} When `ifMatch` does not hold.
    */
-  async updatePlugin(org: string, service: string, idOrSlug: string, patch: PluginUpdate): Promise<PluginView> {
-    const svc = await this.#store.getService(org, service);
+  async updatePlugin(
+    org: string,
+    service: string,
+    idOrSlug: string,
+    patch: PluginUpdate,
+    options: WriteOptions = {},
+  ): Promise<Tagged<PluginView>> {
+    // Its manifest slug and id never change; what else changes meanwhile the store merges in its transaction.
     const current = await this.#store.getPlugin(org, service, idOrSlug);
     const update: PluginNodePatch = {};
+    let check: PluginWriteOptions["check"];
     if (patch.options !== undefined || patch.application !== undefined) {
-      const opened = (await this.#credentials.openOptions(org, current)).options;
-      const checked = await this.#checkPlugin(org, svc, {
-        plugin: current.plugin,
-        application: patch.application !== undefined ? patch.application : current.application,
-        options: patch.options === undefined ? opened : mergeSecrets(patch.options, opened, {
-          secrets: secretOptions(this.#manifest(current.plugin)),
-        }),
-      });
-      update.options = await this.#credentials.sealOptions(
-        { org, service, id: current.id, plugin: current.plugin },
-        checked.options,
-        { stored: current.options, plain: opened },
-      );
-      update.application = checked.application;
+      const manifest = this.#loadedManifest(current.plugin);
+      if (patch.options !== undefined) {
+        Object.assign(update, await this.#optionsUpdate({ org, manifest, current }, patch.options));
+      }
+      if (patch.application !== undefined) {
+        update.application = patch.application ?? await this.#onlyApplication(org, service);
+        if (update.application !== null) await this.#assertApplication(org, service, update.application);
+      }
+      check = (next, context) => this.#checkTarget(manifest, next, context);
     }
     if (patch.label !== undefined) update.label = patch.label;
     if (patch.enabled !== undefined) update.enabled = patch.enabled;
-    const node = await this.#store.updatePlugin(org, service, current.id, update);
-    return await this.pluginView(org, node);
+    const node = await this.#store.updatePlugin(org, service, current.id, update, { ...options, check });
+    return tagged(node, await this.pluginView(org, node));
+  }
+
+  /**
+   * The options part of an update: the given options, with the secret ones
+   * they leave out (which keep their value), checked against the manifest;
+   * the given secret values sealed. The secret options left out are named in
+   * `keep_options`, so the store keeps their stored values inside the write's
+   * transaction, whatever was written since `current` was read.
+   */
+  async #optionsUpdate(
+    at: { org: string; manifest: PluginManifest; current: PluginNode },
+    given: Record<string, unknown>,
+  ): Promise<PluginNodePatch> {
+    const { org, manifest, current } = at;
+    const secrets = secretOptions(manifest);
+    const opened = (await this.#credentials.openOptions(org, current)).options;
+    const checked = this.#checkOptions(manifest, mergeSecrets(given, opened, { secrets }));
+    const kept = secrets.filter((name) => !(name in given) && name in opened);
+    const options = await this.#credentials.sealOptions(
+      { org, service: current.service, id: current.id, plugin: current.plugin },
+      Object.fromEntries(Object.entries(checked).filter(([name]) => !kept.includes(name))),
+      { stored: current.options, plain: opened },
+    );
+    return { options, keep_options: kept };
+  }
+
+  /** The service's only application, or null when it has none or several. */
+  async #onlyApplication(org: string, service: string): Promise<string | null> {
+    const apps = await this.#store.listApplications(org, service);
+    return apps.length === 1 ? apps[0]!.slug : null;
   }
 
   /**
@@ -261,10 +312,16 @@ export class PluginNodes {
    *
    * @param scope Project type or project.
    * @param bindings The complete new set.
-   * @returns The stored bindings.
+   * @param options `ifMatch`, to replace only the set the caller read, and the audit stamp.
+   * @returns The stored bindings, with the ETag of the set.
    * @throws {ValidationError} With pointers `/bindings/<i>/search_template`.
+   * @throws {PreconditionFailedError} When `ifMatch` does not hold.
    */
-  async replaceBindings(scope: BindingScope, bindings: Binding[]): Promise<Binding[]> {
+  async replaceBindings(
+    scope: BindingScope,
+    bindings: Binding[],
+    options: WriteOptions = {},
+  ): Promise<Tagged<Binding[]>> {
     const errors: FieldError[] = [];
     bindings.forEach((b, i) => {
       for (const problem of checkTemplate(b.search_template)) {
@@ -272,7 +329,7 @@ export class PluginNodes {
       }
     });
     if (errors.length > 0) throw new ValidationError("Invalid search_template", errors);
-    return await this.#store.replaceBindings(scope, bindings);
+    return tagged(await this.#store.replaceBindings(scope, bindings, options));
   }
 
   /** The keyring of {@linkcode Credentials.keyring}. */
@@ -291,18 +348,29 @@ export class PluginNodes {
   }
 
   /** {@linkcode Credentials.createApplication}. */
-  createApplication(org: string, service: string, input: ApplicationCreate): Promise<ApplicationView> {
-    return this.#credentials.createApplication(org, service, input);
+  createApplication(
+    org: string,
+    service: string,
+    input: ApplicationCreate,
+    options?: CreateOptions,
+  ): Promise<Tagged<ApplicationView>> {
+    return this.#credentials.createApplication(org, service, input, options);
   }
 
   /** {@linkcode Credentials.updateApplication}. */
-  updateApplication(org: string, service: string, slug: string, patch: ApplicationUpdate): Promise<ApplicationView> {
-    return this.#credentials.updateApplication(org, service, slug, patch);
+  updateApplication(
+    org: string,
+    service: string,
+    slug: string,
+    patch: ApplicationUpdate,
+    options?: WriteOptions,
+  ): Promise<Tagged<ApplicationView>> {
+    return this.#credentials.updateApplication(org, service, slug, patch, options);
   }
 
   /** {@linkcode Credentials.reencryptAll}. */
-  reencryptAll(): Promise<{ applications: number; plugins: number; values: number }> {
-    return this.#credentials.reencryptAll();
+  reencryptAll(options?: CreateOptions): Promise<{ applications: number; plugins: number; values: number }> {
+    return this.#credentials.reencryptAll(options);
   }
 }
 

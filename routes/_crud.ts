@@ -14,7 +14,9 @@
  */
 
 import { type Context, Hono, type Input, type MiddlewareHandler } from "hono";
+import type { Tagged } from "../core/graph/etag.ts";
 import type { AppEnv } from "./_deps.ts";
+import { taggedJson } from "./_etag.ts";
 import { created, deleted, ok, type OperationMiddleware, operations, type QuerySchema } from "./_openapi.ts";
 import { listOf, type Schema } from "./_schemas.ts";
 
@@ -69,10 +71,10 @@ export function crudOperations<
   // Type arguments spelled out: inferring them from generic schemas sends FromSchema too deep.
   return {
     list: op.read<undefined, Q>(words.list, { query: spec.query, success: ok(words.many, listOf(view)) }),
-    create: op.admin<CB>(words.create, { body: spec.create, success: created("Created", view) }),
-    read: op.read<undefined, undefined>(words.read, { success: ok(words.one, view) }),
-    update: op.admin<UB>(words.update, { body: spec.update, success: ok("Updated", view) }),
-    remove: op.admin<undefined, undefined>(words.remove, { success: deleted }),
+    create: op.admin<CB>(words.create, { body: spec.create, success: created("Created", view), etag: true }),
+    read: op.read<undefined, undefined>(words.read, { success: ok(words.one, view), etag: true }),
+    update: op.admin<UB>(words.update, { body: spec.update, success: ok("Updated", view), etag: true, ifMatch: true }),
+    remove: op.admin<undefined, undefined>(words.remove, { success: deleted, ifMatch: true }),
   };
 }
 
@@ -84,19 +86,20 @@ export interface CrudHandlers<C extends string, P extends string, L extends Inpu
   item: P;
   /** Lists the items. */
   list: (c: Context<AppEnv, C, L>) => Promise<unknown[]>;
-  /** Creates an item from the validated body and returns it. */
-  create: (c: Context<AppEnv, C, CI>) => Promise<unknown>;
-  /** Returns one item, or throws `NotFoundError`. */
-  read: (c: Context<AppEnv, P>) => Promise<unknown>;
-  /** Updates an item from the validated body and returns it. */
-  update: (c: Context<AppEnv, P, UI>) => Promise<unknown>;
-  /** Deletes an item. */
+  /** Creates an item from the validated body and returns it, tagged. */
+  create: (c: Context<AppEnv, C, CI>) => Promise<Tagged<unknown>>;
+  /** Returns one item, tagged, or throws `NotFoundError`. */
+  read: (c: Context<AppEnv, P>) => Promise<Tagged<unknown>>;
+  /** Updates an item from the validated body (under `writeOptions()` of `_writes.ts`) and returns it, tagged. */
+  update: (c: Context<AppEnv, P, UI>) => Promise<Tagged<unknown>>;
+  /** Deletes an item, under `writeOptions()`. */
   remove: (c: Context<AppEnv, P>) => Promise<void>;
 }
 
 /**
  * The five routes of a collection: list (200 `{items}`), create (201),
- * read (200), update (200), delete (204).
+ * read (200), update (200), delete (204). Create, read and update answer the
+ * item's `ETag`; update and delete honour `If-Match` (412).
  *
  * @param ops What {@linkcode crudOperations} declared.
  * @param handlers The paths and the five calls.
@@ -115,9 +118,9 @@ export function crudRoutes<C extends string, P extends string, L extends Input, 
   const { collection, item } = handlers;
   return new Hono<AppEnv>()
     .get(collection, ops.list, async (c) => c.json({ items: await handlers.list(c) }))
-    .post(collection, ops.create, async (c) => c.json(await handlers.create(c), 201))
-    .get(item, ops.read, async (c) => c.json(await handlers.read(c)))
-    .patch(item, ops.update, async (c) => c.json(await handlers.update(c)))
+    .post(collection, ops.create, async (c) => taggedJson(c, await handlers.create(c), 201))
+    .get(item, ops.read, async (c) => taggedJson(c, await handlers.read(c)))
+    .patch(item, ops.update, async (c) => taggedJson(c, await handlers.update(c)))
     .delete(item, ops.remove, async (c) => {
       await handlers.remove(c);
       return c.body(null, 204);

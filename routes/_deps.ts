@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { AuditLog } from "../core/audit.ts";
+import type { IfMatch } from "../core/graph/etag.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
 import type { PluginRuntime } from "../core/runtime.ts";
@@ -26,8 +28,10 @@ export interface AppDeps {
   tokens: { admin: string; read: string[] };
   /** The service's version, for `/openapi.json` and `/healthz`. */
   version: string;
-  /** The clock (default logs time ranges end now); tests pass a fixed one. */
+  /** The clock (default logs time ranges end now, audit records' time); tests pass a fixed one. */
   clock: () => Date;
+  /** The shared audit log, stamped with this replica's id. */
+  audit: AuditLog;
 }
 
 /**
@@ -45,6 +49,8 @@ export type AppEnv = {
     access: Access;
     /** `admin` or `read:<n>`, the token that authenticated (unset otherwise). */
     actor: string;
+    /** The parsed `If-Match` of an operation that declares it (unset when absent). */
+    ifMatch: IfMatch | undefined;
   };
 };
 

@@ -25,6 +25,7 @@ import { BadRequestError, ValidationError } from "../core/errors.ts";
 import { validate } from "../core/validation.ts";
 import type { AppEnv } from "./_deps.ts";
 import { type AuthLevel, authorize } from "./_auth.ts";
+import { readIfMatch } from "./_etag.ts";
 import type { Schema } from "./_schemas.ts";
 
 /** Query parameters: name to schema. A parameter that may be repeated has `type: "array"`. */
@@ -57,6 +58,10 @@ export interface OperationSpec<
   query?: Q;
   /** The success response. */
   success: Success;
+  /** The success response carries the resource's `ETag` (see `_etag.ts`). */
+  etag?: boolean;
+  /** The request may carry `If-Match`; a tag that no longer matches answers 412. */
+  ifMatch?: boolean;
 }
 
 /** A declared operation as `/openapi.json` lists it. */
@@ -93,6 +98,7 @@ function operation(spec: OperationSpec): MiddlewareHandler<AppEnv> {
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     const refused = authorize(c, spec.auth);
     if (refused) return refused;
+    if (spec.ifMatch) c.set("ifMatch", readIfMatch(c));
     if (spec.query) c.req.addValidatedData("query", readQuery(c, spec.query));
     if (spec.body) c.req.addValidatedData("json", await readBody(c, spec.body));
     await next();
@@ -255,6 +261,20 @@ const PROBLEM_SCHEMA = {
   },
 };
 
+const ETAG_HEADER = {
+  description: "Strong entity tag of the resource's stored state; send it back in If-Match to update or delete " +
+    "only what you read",
+  schema: { type: "string", example: '"x3Jp0Qd2kVQ5lE0ZB6m9hA"' },
+};
+
+const IF_MATCH_PARAMETER = {
+  name: "If-Match",
+  in: "header",
+  required: false,
+  description: "Write only while the resource's ETag is one of these (`*`: it exists); else 412 (RFC 9110 13.1.1)",
+  schema: { type: "string" },
+};
+
 function operationId(op: Operation): string {
   const words = op.path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, ch) => (ch ?? "").toUpperCase());
   return `${op.method}${words}`;
@@ -273,18 +293,23 @@ function describe(op: Operation): Record<string, unknown> {
       : { name, in: "query", required: false, schema }
   );
   const { status, description, schema } = op.success;
+  const problem = { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } };
   return {
     summary: op.summary,
     tags: [op.tag],
     operationId: operationId(op),
-    parameters: [...params, ...query],
+    parameters: [...params, ...query, ...(op.ifMatch ? [{ $ref: "#/components/parameters/IfMatch" }] : [])],
     ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: op.body } } } } : {}),
     responses: {
-      [String(status)]: { description, ...(schema ? { content: { "application/json": { schema } } } : {}) },
-      default: {
-        description: "An RFC 9457 problem",
-        content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+      [String(status)]: {
+        description,
+        ...(op.etag ? { headers: { ETag: { $ref: "#/components/headers/ETag" } } } : {}),
+        ...(schema ? { content: { "application/json": { schema } } } : {}),
       },
+      ...(op.ifMatch
+        ? { "412": { description: "If-Match names none of the resource's current ETag", content: problem } }
+        : {}),
+      default: { description: "An RFC 9457 problem", content: problem },
     },
     ...(op.auth === "none" ? { security: [] } : {}),
   };
@@ -311,6 +336,8 @@ export function openApiDocument(
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       schemas: { Problem: PROBLEM_SCHEMA },
+      headers: { ETag: ETAG_HEADER },
+      parameters: { IfMatch: IF_MATCH_PARAMETER },
     },
   };
 }

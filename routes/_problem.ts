@@ -15,6 +15,7 @@ import {
   PackageError,
   PluginCallError,
   type PluginErrorKind,
+  PreconditionFailedError,
   UnavailableError,
   ValidationError,
 } from "../core/errors.ts";
@@ -74,6 +75,7 @@ export const PROBLEMS = {
   notFound: { type: "not-found", title: "Not found", status: 404 },
   methodNotAllowed: { type: "method-not-allowed", title: "Method not allowed", status: 405 },
   conflict: { type: "conflict", title: "Conflict", status: 409 },
+  preconditionFailed: { type: "precondition-failed", title: "Precondition failed", status: 412 },
   validation: { type: "validation", title: "Validation failed", status: 422 },
 } satisfies Record<string, Omit<Problem, "detail">>;
 
@@ -113,6 +115,9 @@ export function errorToResponse(error: unknown, c: Context<AppEnv>): Response {
   if (error instanceof NotFoundError) return problemResponse({ ...PROBLEMS.notFound, detail: error.message });
   if (error instanceof ConflictError) {
     return problemResponse({ ...PROBLEMS.conflict, detail: error.message, ...error.extra });
+  }
+  if (error instanceof PreconditionFailedError) {
+    return problemResponse({ ...PROBLEMS.preconditionFailed, detail: error.message });
   }
   if (error instanceof UnavailableError) {
     log.warn("unavailable", { requestId, detail: error.message });

@@ -1,7 +1,9 @@
 /**
  * `/admin/credentials`: key rotation. After a new key is put first in
  * `IMBI_ENCRYPTION_KEYS` (old keys kept after it), re-encrypting moves every
- * stored credential to the new key; then the old keys can be dropped.
+ * stored credential to the new key; then the old keys can be dropped. Each
+ * application's write is audited in its transaction, and the run as a whole
+ * as `credentials.reencrypt`.
  *
  * @module
  */
@@ -9,6 +11,7 @@
 import { Hono } from "hono";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, operations } from "./_openapi.ts";
+import { auditStamp } from "./_writes.ts";
 
 const reencrypt = operations("Admin").admin(
   "Re-encrypt every stored credential and secret option with the current (first) key",
@@ -31,9 +34,22 @@ const reencrypt = operations("Admin").admin(
  * @param deps The application's dependencies.
  * @returns The Hono app.
  */
-export function adminCredentialRoutes({ directory }: AppDeps): Hono<AppEnv> {
+export function adminCredentialRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { directory, audit } = deps;
   return new Hono<AppEnv>().post("/admin/credentials/reencrypt", reencrypt, async (c) => {
-    const moved = await directory.reencryptAll();
-    return c.json({ key_id: directory.keyring.currentKid, ...moved });
+    const stamp = auditStamp(c, deps);
+    const moved = await directory.reencryptAll({ audit: stamp });
+    const result = { key_id: directory.keyring.currentKid, ...moved };
+    await audit.record({
+      actor: stamp.actor,
+      request_id: stamp.request_id,
+      action: "credentials.reencrypt",
+      target_kind: "credentials",
+      target: "*",
+      from: null,
+      to: null,
+      detail: result,
+    });
+    return c.json(result);
   });
 }

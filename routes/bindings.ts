@@ -7,7 +7,10 @@
 
 import { type Context, Hono } from "hono";
 import type { Binding, BindingScope } from "../core/graph/store.ts";
+import { type Tagged, tagged } from "../core/graph/etag.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
+import { taggedJson } from "./_etag.ts";
+import { writeOptions } from "./_writes.ts";
 import { ok, operations } from "./_openapi.ts";
 import { bindings } from "./_schemas.ts";
 
@@ -18,8 +21,13 @@ const PROJECT = "/orgs/:org/projects/:id/plugins";
 /** The read and the replace of one holder's bindings. */
 function holderOperations(summaries: { read: string; replace: string }) {
   return {
-    read: op.read(summaries.read, { success: ok("The bindings", bindings) }),
-    replace: op.admin(summaries.replace, { body: bindings, success: ok("The stored bindings", bindings) }),
+    read: op.read(summaries.read, { success: ok("The bindings", bindings), etag: true }),
+    replace: op.admin(summaries.replace, {
+      body: bindings,
+      success: ok("The stored bindings", bindings),
+      etag: true,
+      ifMatch: true,
+    }),
   };
 }
 
@@ -53,16 +61,21 @@ export function bindingRoutes(deps: AppDeps): Hono<AppEnv> {
     return { kind: "project", org, id: (await store.getProject(org, id)).id };
   };
 
-  const read = async (scope: BindingScope) => ({ bindings: await store.getBindings(scope) });
-  const replace = async (scope: BindingScope, body: { bindings: Binding[] }) => ({
-    bindings: await directory.replaceBindings(scope, body.bindings),
-  });
+  // A binding set's ETag is that of its list; the body wraps the list.
+  const shown = ({ value, etag }: Tagged<Binding[]>) => ({ value: { bindings: value }, etag });
+  const read = async (scope: BindingScope) => shown(tagged(await store.getBindings(scope)));
+  const replace = async (c: Context<AppEnv>, scope: BindingScope, body: { bindings: Binding[] }) =>
+    shown(await directory.replaceBindings(scope, body.bindings, writeOptions(c, deps)));
 
   return new Hono<AppEnv>()
-    .get(TYPE, projectTypeOps.read, async (c) => c.json(await read(await typeScope(c))))
-    .put(TYPE, projectTypeOps.replace, async (c) => c.json(await replace(await typeScope(c), c.req.valid("json"))))
-    .get(PROJECT, projectOps.read, async (c) => c.json(await read(await projectScope(c))))
-    .put(PROJECT, projectOps.replace, async (c) => c.json(await replace(await projectScope(c), c.req.valid("json"))))
+    .get(TYPE, projectTypeOps.read, async (c) => taggedJson(c, await read(await typeScope(c))))
+    .put(TYPE, projectTypeOps.replace, async (c) => {
+      return taggedJson(c, await replace(c, await typeScope(c), c.req.valid("json")));
+    })
+    .get(PROJECT, projectOps.read, async (c) => taggedJson(c, await read(await projectScope(c))))
+    .put(PROJECT, projectOps.replace, async (c) => {
+      return taggedJson(c, await replace(c, await projectScope(c), c.req.valid("json")));
+    })
     .get("/orgs/:org/projects/:id/tabs", tabsOp, async (c) => {
       const { org, id } = c.req.param();
       const effective = await store.effectiveBindings(org, id);

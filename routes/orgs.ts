@@ -5,8 +5,10 @@
  */
 
 import type { Hono } from "hono";
+import { tagged } from "../core/graph/etag.ts";
 import { crudOperations, crudRoutes } from "./_crud.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
+import { createOptions, writeOptions } from "./_writes.ts";
 import { namedCollection } from "./_schemas.ts";
 
 const ops = crudOperations({
@@ -29,14 +31,15 @@ const ops = crudOperations({
  * @param deps The application's dependencies.
  * @returns The Hono app.
  */
-export function orgRoutes({ store }: AppDeps): Hono<AppEnv> {
+export function orgRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { store } = deps;
   return crudRoutes(ops, {
     collection: "/orgs",
     item: "/orgs/:org",
     list: (c) => store.listOrgs(c.req.valid("query")),
-    create: (c) => store.createOrg(c.req.valid("json")),
-    read: (c) => store.getOrg(c.req.param("org")),
-    update: (c) => store.updateOrg(c.req.param("org"), c.req.valid("json")),
-    remove: (c) => store.deleteOrg(c.req.param("org")),
+    create: async (c) => tagged(await store.createOrg(c.req.valid("json"), createOptions(c, deps))),
+    read: async (c) => tagged(await store.getOrg(c.req.param("org"))),
+    update: async (c) => tagged(await store.updateOrg(c.req.param("org"), c.req.valid("json"), writeOptions(c, deps))),
+    remove: (c) => store.deleteOrg(c.req.param("org"), writeOptions(c, deps)),
   });
 }

@@ -5,8 +5,10 @@
  */
 
 import type { Hono } from "hono";
+import { tagged } from "../core/graph/etag.ts";
 import { crudOperations, crudRoutes } from "./_crud.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
+import { createOptions, writeOptions } from "./_writes.ts";
 import { namedCollection } from "./_schemas.ts";
 
 const ops = crudOperations({
@@ -29,7 +31,8 @@ const ops = crudOperations({
  * @param deps The application's dependencies.
  * @returns The Hono app.
  */
-export function projectTypeRoutes({ store }: AppDeps): Hono<AppEnv> {
+export function projectTypeRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { store } = deps;
   return crudRoutes(ops, {
     collection: "/orgs/:org/project-types",
     item: "/orgs/:org/project-types/:pt",
@@ -37,9 +40,13 @@ export function projectTypeRoutes({ store }: AppDeps): Hono<AppEnv> {
       await store.getOrg(c.req.param("org"));
       return await store.listProjectTypes(c.req.param("org"), c.req.valid("query"));
     },
-    create: (c) => store.createProjectType(c.req.param("org"), c.req.valid("json")),
-    read: (c) => store.getProjectType(c.req.param("org"), c.req.param("pt")),
-    update: (c) => store.updateProjectType(c.req.param("org"), c.req.param("pt"), c.req.valid("json")),
-    remove: (c) => store.deleteProjectType(c.req.param("org"), c.req.param("pt")),
+    create: async (c) =>
+      tagged(await store.createProjectType(c.req.param("org"), c.req.valid("json"), createOptions(c, deps))),
+    read: async (c) => tagged(await store.getProjectType(c.req.param("org"), c.req.param("pt"))),
+    update: async (c) => {
+      const { org, pt } = c.req.param();
+      return tagged(await store.updateProjectType(org, pt, c.req.valid("json"), writeOptions(c, deps)));
+    },
+    remove: (c) => store.deleteProjectType(c.req.param("org"), c.req.param("pt"), writeOptions(c, deps)),
   });
 }

@@ -5,8 +5,10 @@
  */
 
 import type { Hono } from "hono";
+import { tagged } from "../core/graph/etag.ts";
 import { crudOperations, crudRoutes } from "./_crud.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
+import { createOptions, writeOptions } from "./_writes.ts";
 import { pageQuery, projectCreate, projectUpdate, projectView } from "./_schemas.ts";
 
 const ops = crudOperations({
@@ -32,7 +34,8 @@ const ops = crudOperations({
  * @param deps The application's dependencies.
  * @returns The Hono app.
  */
-export function projectRoutes({ store }: AppDeps): Hono<AppEnv> {
+export function projectRoutes(deps: AppDeps): Hono<AppEnv> {
+  const { store } = deps;
   return crudRoutes(ops, {
     collection: "/orgs/:org/projects",
     item: "/orgs/:org/projects/:id",
@@ -40,9 +43,13 @@ export function projectRoutes({ store }: AppDeps): Hono<AppEnv> {
       await store.getOrg(c.req.param("org"));
       return await store.listProjects(c.req.param("org"), c.req.valid("query"));
     },
-    create: (c) => store.createProject(c.req.param("org"), c.req.valid("json")),
-    read: (c) => store.getProject(c.req.param("org"), c.req.param("id")),
-    update: (c) => store.updateProject(c.req.param("org"), c.req.param("id"), c.req.valid("json")),
-    remove: (c) => store.deleteProject(c.req.param("org"), c.req.param("id")),
+    create: async (c) =>
+      tagged(await store.createProject(c.req.param("org"), c.req.valid("json"), createOptions(c, deps))),
+    read: async (c) => tagged(await store.getProject(c.req.param("org"), c.req.param("id"))),
+    update: async (c) => {
+      const { org, id } = c.req.param();
+      return tagged(await store.updateProject(org, id, c.req.valid("json"), writeOptions(c, deps)));
+    },
+    remove: (c) => store.deleteProject(c.req.param("org"), c.req.param("id"), writeOptions(c, deps)),
   });
 }

@@ -6,8 +6,10 @@
  */
 
 import { Hono } from "hono";
+import { tagged } from "../core/graph/etag.ts";
 import { crudOperations, crudRoutes } from "./_crud.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
+import { createOptions, writeOptions } from "./_writes.ts";
 import {
   applicationCreate,
   applicationUpdate,
@@ -87,17 +89,22 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
       await store.getOrg(c.req.param("org"));
       return await store.listServices(c.req.param("org"), c.req.valid("query"));
     },
-    create: (c) =>
-      store.createService(c.req.param("org"), {
-        vendor: null,
-        base_url: null,
-        account: null,
-        region: null,
-        ...c.req.valid("json"),
-      }),
-    read: (c) => store.getService(c.req.param("org"), c.req.param("svc")),
-    update: (c) => store.updateService(c.req.param("org"), c.req.param("svc"), c.req.valid("json")),
-    remove: (c) => store.deleteService(c.req.param("org"), c.req.param("svc")),
+    create: async (c) =>
+      tagged(
+        await store.createService(c.req.param("org"), {
+          vendor: null,
+          base_url: null,
+          account: null,
+          region: null,
+          ...c.req.valid("json"),
+        }, createOptions(c, deps)),
+      ),
+    read: async (c) => tagged(await store.getService(c.req.param("org"), c.req.param("svc"))),
+    update: async (c) => {
+      const { org, svc } = c.req.param();
+      return tagged(await store.updateService(org, svc, c.req.valid("json"), writeOptions(c, deps)));
+    },
+    remove: (c) => store.deleteService(c.req.param("org"), c.req.param("svc"), writeOptions(c, deps)),
   });
 
   const applications = crudRoutes(applicationOps, {
@@ -109,16 +116,21 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
       const apps = await store.listApplications(org, svc);
       return await Promise.all(apps.map((a) => directory.applicationView(org, svc, a)));
     },
-    create: (c) => directory.createApplication(c.req.param("org"), c.req.param("svc"), c.req.valid("json")),
+    create: (c) =>
+      directory.createApplication(c.req.param("org"), c.req.param("svc"), c.req.valid("json"), createOptions(c, deps)),
     read: async (c) => {
       const { org, svc, app } = c.req.param();
-      return await directory.applicationView(org, svc, await store.getApplication(org, svc, app));
+      const stored = await store.getApplication(org, svc, app);
+      return tagged(stored, await directory.applicationView(org, svc, stored));
     },
-    update: async (c) => {
+    update: (c) => {
       const { org, svc, app } = c.req.param();
-      return await directory.updateApplication(org, svc, app, c.req.valid("json"));
+      return directory.updateApplication(org, svc, app, c.req.valid("json"), writeOptions(c, deps));
     },
-    remove: (c) => store.deleteApplication(c.req.param("org"), c.req.param("svc"), c.req.param("app")),
+    remove: (c) => {
+      const { org, svc, app } = c.req.param();
+      return store.deleteApplication(org, svc, app, writeOptions(c, deps));
+    },
   });
 
   const plugins = crudRoutes(pluginOps, {
@@ -130,14 +142,21 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
       const nodes = await store.listPlugins(org, svc);
       return await Promise.all(nodes.map((n) => directory.pluginView(org, n)));
     },
-    create: (c) => directory.createPlugin(c.req.param("org"), c.req.param("svc"), c.req.valid("json")),
+    create: (c) =>
+      directory.createPlugin(c.req.param("org"), c.req.param("svc"), c.req.valid("json"), createOptions(c, deps)),
     read: async (c) => {
       const { org, svc, plugin } = c.req.param();
-      return await directory.pluginView(org, await store.getPlugin(org, svc, plugin));
+      const stored = await store.getPlugin(org, svc, plugin);
+      return tagged(stored, await directory.pluginView(org, stored));
     },
-    update: (c) =>
-      directory.updatePlugin(c.req.param("org"), c.req.param("svc"), c.req.param("plugin"), c.req.valid("json")),
-    remove: (c) => store.deletePlugin(c.req.param("org"), c.req.param("svc"), c.req.param("plugin")),
+    update: (c) => {
+      const { org, svc, plugin } = c.req.param();
+      return directory.updatePlugin(org, svc, plugin, c.req.valid("json"), writeOptions(c, deps));
+    },
+    remove: (c) => {
+      const { org, svc, plugin } = c.req.param();
+      return store.deletePlugin(org, svc, plugin, writeOptions(c, deps));
+    },
   });
 
   return new Hono<AppEnv>().route("/", services).route("/", applications).route("/", plugins);

@@ -46,6 +46,28 @@ function place(kind: NodeKind, ref: NodeRef): string {
 }
 
 /**
+ * A node's name and place, as messages start: `Project "billing" in organization "acme"`.
+ *
+ * @param kind What it is.
+ * @param ref Its slug and where it is.
+ * @returns The words.
+ */
+export function nodeName(kind: NodeKind, ref: NodeRef): string {
+  return `${NOUNS[kind]} "${ref.slug}"${place(kind, ref)}`;
+}
+
+/**
+ * A scope's binding set, as messages name it: `The bindings of project type "web" in organization "acme"`.
+ *
+ * @param scopeLabel The scope's label (`scopeLabel()` of `rules.ts`).
+ * @param org Its organization's slug.
+ * @returns The words.
+ */
+export function bindingSetName(scopeLabel: string, org: string): string {
+  return `The bindings of ${scopeLabel} in organization "${org}"`;
+}
+
+/**
  * The one "not found" of a kind of node.
  *
  * @param kind What is missing.

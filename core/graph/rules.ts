@@ -13,6 +13,7 @@
 import type { PluginType } from "@imbi/plugin-sdk/types";
 import { type FieldError, ValidationError } from "../errors.ts";
 import type {
+  ApplicationPatch,
   Binding,
   Page,
   PluginNode,
@@ -126,21 +127,20 @@ export function newApplication(app: ServiceApplication): ServiceApplication {
 }
 
 /**
- * An application after an update: `credentials` replaces the whole map.
+ * An application after an update: `credentials` replaces the whole map, then
+ * `credential_changes` sets (a ciphertext) or removes (null) single fields.
  *
  * @param current The stored application.
  * @param patch The changes.
  * @returns The application to store.
  */
-export function patchApplication(
-  current: ServiceApplication,
-  patch: Partial<Omit<ServiceApplication, "slug">>,
-): ServiceApplication {
-  return {
-    slug: current.slug,
-    name: patch.name ?? current.name,
-    credentials: patch.credentials === undefined ? current.credentials : { ...patch.credentials },
-  };
+export function patchApplication(current: ServiceApplication, patch: ApplicationPatch): ServiceApplication {
+  const credentials = { ...(patch.credentials ?? current.credentials) };
+  for (const [field, sealed] of Object.entries(patch.credential_changes ?? {})) {
+    if (sealed === null) delete credentials[field];
+    else credentials[field] = sealed;
+  }
+  return { slug: current.slug, name: patch.name ?? current.name, credentials };
 }
 
 /**
@@ -168,18 +168,27 @@ export function newPluginNode(
 }
 
 /**
- * A Plugin node after an update (the application is resolved by the store).
+ * A Plugin node after an update (the application is resolved by the store):
+ * `options` replaces the options, except that those named in `keep_options`
+ * and absent from it keep their current value.
  *
  * @param current The stored node.
  * @param patch The changes.
  * @returns The node to store, with the application of `current`.
  */
 export function patchPluginNode(current: PluginNode, patch: PluginNodePatch): PluginNode {
+  let options = current.options;
+  if (patch.options) {
+    options = { ...patch.options };
+    for (const name of patch.keep_options ?? []) {
+      if (!(name in options) && name in current.options) options[name] = current.options[name];
+    }
+  }
   return {
     ...current,
     slug: patch.slug ?? current.slug,
     label: patch.label ?? current.label,
-    options: patch.options ?? current.options,
+    options,
     enabled: patch.enabled ?? current.enabled,
   };
 }

@@ -13,12 +13,22 @@
  *
  * Errors: `NotFoundError` for a missing org/parent/thing, `ConflictError` for
  * duplicates and deletions of things in use, `ValidationError` for rule
- * breaks on bindings, `UnavailableError` when the store cannot be reached.
+ * breaks on bindings, `PreconditionFailedError` when a write's `ifMatch`
+ * does not hold, `UnavailableError` when the store cannot be reached.
+ *
+ * Every update, delete and binding replacement reads the resource's current
+ * state, checks it and writes in one transaction (SQLite: `BEGIN IMMEDIATE`;
+ * Neo4j: one write transaction that first takes the node's write lock), so a
+ * merge never loses a concurrent write. `ifMatch` makes it a compare-and-set
+ * against the resource's ETag (`core/graph/etag.ts`), and a `check` runs the
+ * caller's rules on the merged state inside the same transaction.
  *
  * @module
  */
 
 import type { PluginType, ServiceInfo } from "@imbi/plugin-sdk/types";
+import type { AuditStamp } from "./audit_changes.ts";
+import type { IfMatch } from "./etag.ts";
 import type { ControlStore } from "./control.ts";
 
 /** The kinds of plugin, and so the tabs: the SDK's `PluginType`. */
@@ -203,7 +213,14 @@ export interface ProjectInput {
 export type PluginNodeInput = Omit<PluginNode, "id"> & { id?: string };
 
 /** The fields of a Plugin node an update may change. */
-export type PluginNodePatch = Partial<Omit<PluginNode, "id" | "service" | "plugin" | "plugin_type">>;
+export type PluginNodePatch = Partial<Omit<PluginNode, "id" | "service" | "plugin" | "plugin_type">> & {
+  /**
+   * With `options`: options whose stored value is kept when `options` lacks
+   * them (secret options a client leaves out), merged inside the write's
+   * transaction.
+   */
+  keep_options?: string[];
+};
 
 /** A Plugin node somewhere in the graph, for admin reports. */
 export interface PluginNodeRef {
@@ -240,6 +257,68 @@ export interface GraphDump {
   organizations: OrgDump[];
 }
 
+/** Options of a write to one existing resource (an update, a delete, a binding replacement). */
+export interface WriteOptions extends CreateOptions {
+  /**
+   * Compare-and-set: the write happens only while the resource's current
+   * ETag (`etagOf` of its stored state) is one of these, or it exists for
+   * `"*"`; else `PreconditionFailedError`. Absent: unconditional.
+   */
+  ifMatch?: IfMatch | undefined;
+}
+
+/** Options of a create, and of every write. */
+export interface CreateOptions {
+  /**
+   * Who makes the write: the store appends its audit record (from what to
+   * what, `audit_changes.ts`) in the write's own transaction. Absent: no
+   * record (imports, tests).
+   */
+  audit?: AuditStamp | undefined;
+}
+
+/** The changes of an application update. */
+export interface ApplicationPatch {
+  /** New display name. */
+  name?: string;
+  /** Field name to ciphertext: replaces the whole map. */
+  credentials?: Record<string, string>;
+  /**
+   * Field name to ciphertext, or null to remove the field: merged into the
+   * stored map (after `credentials`, if both) inside the write's transaction.
+   */
+  credential_changes?: Record<string, string | null>;
+}
+
+/** Options of an application update. */
+export interface ApplicationWriteOptions extends WriteOptions {
+  /**
+   * The caller's rules, run inside the write's transaction on the
+   * application as it would be stored and the Plugin nodes that use it;
+   * throwing refuses the write. Synchronous and without side effects (a
+   * Neo4j transaction may be run again).
+   */
+  check?: (next: ServiceApplication, users: PluginNode[]) => void;
+}
+
+/** What a Plugin node's check sees besides the node: its service and application. */
+export interface PluginContext {
+  /** The node's service. */
+  service: ThirdPartyService;
+  /** The application the node would use (ciphertext credentials), or null. */
+  application: ServiceApplication | null;
+}
+
+/** Options of a Plugin node create or update. */
+export interface PluginWriteOptions extends WriteOptions {
+  /**
+   * The caller's rules, run inside the write's transaction on the node as it
+   * would be stored, with its service and application; throwing refuses the
+   * write. Synchronous and without side effects.
+   */
+  check?: (next: PluginNode, context: PluginContext) => void;
+}
+
 /** Paging of list calls. */
 export interface Page {
   /** At most this many items; all when absent. */
@@ -266,11 +345,11 @@ export interface GraphStore {
   /** One organization, or null. */
   findOrg(slug: string): Promise<Organization | null>;
   /** 409 for a taken slug. */
-  createOrg(org: Organization): Promise<Organization>;
+  createOrg(org: Organization, options?: CreateOptions): Promise<Organization>;
   /** Renames an organization. */
-  updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>): Promise<Organization>;
+  updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>, options?: WriteOptions): Promise<Organization>;
   /** Refuses (409) while the org holds anything. */
-  deleteOrg(slug: string): Promise<void>;
+  deleteOrg(slug: string, options?: WriteOptions): Promise<void>;
 
   /** Project types of an org, by slug. */
   listProjectTypes(org: string, page?: Page): Promise<ProjectType[]>;
@@ -279,11 +358,16 @@ export interface GraphStore {
   /** One project type, or null (also for an unknown org). */
   findProjectType(org: string, slug: string): Promise<ProjectType | null>;
   /** 409 for a slug taken in the org. */
-  createProjectType(org: string, pt: ProjectType): Promise<ProjectType>;
+  createProjectType(org: string, pt: ProjectType, options?: CreateOptions): Promise<ProjectType>;
   /** Renames a project type. */
-  updateProjectType(org: string, slug: string, patch: Partial<Omit<ProjectType, "slug">>): Promise<ProjectType>;
+  updateProjectType(
+    org: string,
+    slug: string,
+    patch: Partial<Omit<ProjectType, "slug">>,
+    options?: WriteOptions,
+  ): Promise<ProjectType>;
   /** Refuses (409) while projects have this type; drops its bindings. */
-  deleteProjectType(org: string, slug: string): Promise<void>;
+  deleteProjectType(org: string, slug: string, options?: WriteOptions): Promise<void>;
 
   /** Projects of an org, by slug. */
   listProjects(org: string, page?: Page): Promise<Project[]>;
@@ -292,11 +376,16 @@ export interface GraphStore {
   /** By id, else by slug; null when absent (also for an unknown org). */
   findProject(org: string, idOrSlug: string): Promise<Project | null>;
   /** 404 (NotFoundError) for an unknown project type; 409 for a duplicate slug or id. */
-  createProject(org: string, input: ProjectInput): Promise<Project>;
+  createProject(org: string, input: ProjectInput, options?: CreateOptions): Promise<Project>;
   /** Patches name, slug and the set of project types. */
-  updateProject(org: string, idOrSlug: string, patch: Partial<Omit<ProjectInput, "id">>): Promise<Project>;
+  updateProject(
+    org: string,
+    idOrSlug: string,
+    patch: Partial<Omit<ProjectInput, "id">>,
+    options?: WriteOptions,
+  ): Promise<Project>;
   /** Drops the project's bindings too. */
-  deleteProject(org: string, idOrSlug: string): Promise<void>;
+  deleteProject(org: string, idOrSlug: string, options?: WriteOptions): Promise<void>;
 
   /** Services of an org, by slug. */
   listServices(org: string, page?: Page): Promise<ThirdPartyService[]>;
@@ -305,11 +394,16 @@ export interface GraphStore {
   /** One service, or null (also for an unknown org). */
   findService(org: string, slug: string): Promise<ThirdPartyService | null>;
   /** 409 for a slug taken in the org. */
-  createService(org: string, svc: ThirdPartyService): Promise<ThirdPartyService>;
+  createService(org: string, svc: ThirdPartyService, options?: CreateOptions): Promise<ThirdPartyService>;
   /** Patches a service; `null` clears an optional field. */
-  updateService(org: string, slug: string, patch: Partial<Omit<ThirdPartyService, "slug">>): Promise<ThirdPartyService>;
+  updateService(
+    org: string,
+    slug: string,
+    patch: Partial<Omit<ThirdPartyService, "slug">>,
+    options?: WriteOptions,
+  ): Promise<ThirdPartyService>;
   /** Refuses (409) while it has applications or Plugin nodes. */
-  deleteService(org: string, slug: string): Promise<void>;
+  deleteService(org: string, slug: string, options?: WriteOptions): Promise<void>;
 
   /** Applications of a service, by slug, with ciphertext credentials. */
   listApplications(org: string, service: string): Promise<ServiceApplication[]>;
@@ -318,16 +412,25 @@ export interface GraphStore {
   /** One application, or null (also for an unknown org or service). */
   findApplication(org: string, service: string, slug: string): Promise<ServiceApplication | null>;
   /** 409 for a slug taken in the service. */
-  createApplication(org: string, service: string, app: ServiceApplication): Promise<ServiceApplication>;
-  /** Patches name and credentials; `credentials` replaces the whole map. */
+  createApplication(
+    org: string,
+    service: string,
+    app: ServiceApplication,
+    options?: CreateOptions,
+  ): Promise<ServiceApplication>;
+  /**
+   * Patches name and credentials in one transaction: `credentials` replaces
+   * the whole map, `credential_changes` merges into the stored one.
+   */
   updateApplication(
     org: string,
     service: string,
     slug: string,
-    patch: Partial<Omit<ServiceApplication, "slug">>,
+    patch: ApplicationPatch,
+    options?: ApplicationWriteOptions,
   ): Promise<ServiceApplication>;
   /** Refuses (409) while a Plugin node uses it. */
-  deleteApplication(org: string, service: string, slug: string): Promise<void>;
+  deleteApplication(org: string, service: string, slug: string, options?: WriteOptions): Promise<void>;
 
   /** Plugin nodes of a service, by slug. */
   listPlugins(org: string, service: string): Promise<PluginNode[]>;
@@ -336,11 +439,22 @@ export interface GraphStore {
   /** By id, else by slug within the service; null when absent. */
   findPlugin(org: string, service: string, idOrSlug: string): Promise<PluginNode | null>;
   /** 409 on a duplicate slug in the service; 404 for an unknown application. */
-  createPlugin(org: string, service: string, input: PluginNodeInput): Promise<PluginNode>;
+  createPlugin(
+    org: string,
+    service: string,
+    input: PluginNodeInput,
+    options?: Pick<PluginWriteOptions, "check" | "audit">,
+  ): Promise<PluginNode>;
   /** Patches slug, application (`null` unlinks), label, options and enabled. */
-  updatePlugin(org: string, service: string, idOrSlug: string, patch: PluginNodePatch): Promise<PluginNode>;
+  updatePlugin(
+    org: string,
+    service: string,
+    idOrSlug: string,
+    patch: PluginNodePatch,
+    options?: PluginWriteOptions,
+  ): Promise<PluginNode>;
   /** Refuses (409) while a binding points at it. */
-  deletePlugin(org: string, service: string, idOrSlug: string): Promise<void>;
+  deletePlugin(org: string, service: string, idOrSlug: string, options?: WriteOptions): Promise<void>;
   /** Plugin nodes, in every org, whose manifest slug is one of `manifestSlugs`. */
   findPluginNodes(manifestSlugs: string[]): Promise<PluginNodeRef[]>;
   /** Sets `enabled = false` on the given Plugin node ids. */
@@ -355,7 +469,7 @@ export interface GraphStore {
    * equals its `plugin_type`, at most one `default` per tab, no Plugin node
    * twice. An unknown scope is a `NotFoundError`.
    */
-  replaceBindings(scope: BindingScope, bindings: Binding[]): Promise<Binding[]>;
+  replaceBindings(scope: BindingScope, bindings: Binding[], options?: WriteOptions): Promise<Binding[]>;
   /**
    * The merged bindings of a project for every tab (project edges win);
    * `NotFoundError` for an unknown project or org.

@@ -22,6 +22,7 @@ import assert from "node:assert/strict";
 import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.ts";
 import type { Binding, BindingScope, GraphDump, GraphStore, Resolution, ResolveQuery } from "../../core/graph/store.ts";
 import { buildOrg, type BuiltOrg, type OrgSpec, uniqueSlug } from "../support/graph_fixtures.ts";
+import { writeContract } from "./_write_contract.ts";
 import { controlContract } from "./control_contract.ts";
 
 /** Opens a store for one `Deno.test`; `cleanup` closes it and removes what it owns. */
@@ -1305,6 +1306,8 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       assert.deepEqual(await store.findPluginNodes(["demo-logs"]).then((r) => r.filter((n) => n.org === slugs[0])), []);
     });
   });
+
+  writeContract(area);
 }
 
 // -------------------------------------------------------------- helpers

@@ -20,6 +20,24 @@ Deno.test("GET /openapi.json", async (t) => {
     assert.deepEqual(create.required, ["slug", "name"]);
     assert.equal(create.additionalProperties, false);
   });
+  await t.step("graph resources show ETag, If-Match and 412", () => {
+    const item = r.body.paths["/orgs/{org}/third-party-services/{svc}/applications/{app}"];
+    const ifMatch = { $ref: "#/components/parameters/IfMatch" };
+    const etag = { ETag: { $ref: "#/components/headers/ETag" } };
+    assert.deepEqual(item.get.responses["200"].headers, etag);
+    assert.deepEqual(item.patch.responses["200"].headers, etag);
+    for (const op of [item.patch, item.delete]) {
+      assert.ok(op.parameters.some((p: unknown) => JSON.stringify(p) === JSON.stringify(ifMatch)));
+      assert.equal(op.responses["412"].content["application/problem+json"].schema.$ref, "#/components/schemas/Problem");
+    }
+    assert.deepEqual(r.body.paths["/orgs"].post.responses["201"].headers, etag);
+    const bindings = r.body.paths["/orgs/{org}/projects/{id}/plugins"];
+    assert.deepEqual(bindings.get.responses["200"].headers, etag);
+    assert.ok(bindings.put.responses["412"]);
+    assert.equal(r.body.components.parameters.IfMatch.in, "header");
+    assert.equal(r.body.components.parameters.IfMatch.name, "If-Match");
+    assert.equal(r.body.paths["/orgs"].get.responses["412"], undefined, "a list takes no If-Match");
+  });
   await t.step("covers the spec's endpoint list", () => {
     for (
       const path of [

@@ -5,7 +5,8 @@
  * @module
  */
 
-import { notFound } from "../messages.ts";
+import { assertIfMatch } from "../etag.ts";
+import { bindingSetName, notFound } from "../messages.ts";
 import { type Ambiguity, ambiguityMessage } from "../resolution.ts";
 import {
   type ApplicationRow,
@@ -29,7 +30,9 @@ import type {
   Resolution,
   SelectionReason,
   ThirdPartyService,
+  WriteOptions,
 } from "../store.ts";
+import { recordChange } from "./_changes.ts";
 import { one, run, type Tx } from "./_db.ts";
 import * as find from "./_lookups.ts";
 import { edgeRows } from "./import_plan.ts";
@@ -37,8 +40,15 @@ import { Q } from "./queries.ts";
 import { EFFECTIVE_BINDINGS } from "./resolution.ts";
 
 /** Replaces a scope's bindings, holding the scope node's lock; returns them as stored. */
-export async function replaceBindings(tx: Tx, scope: BindingScope, bindings: Binding[]): Promise<Binding[]> {
+export async function replaceBindings(
+  tx: Tx,
+  scope: BindingScope,
+  bindings: Binding[],
+  options: WriteOptions = {},
+): Promise<Binding[]> {
   const key = await find.scope(tx, scope, { lock: true });
+  const before = options.ifMatch || options.audit ? await find.readBindings(tx, key) : [];
+  assertIfMatch(before, options, bindingSetName(key.label, key.org));
   const ids = new Set<string>();
   for (const b of bindings) {
     if (typeof b.plugin_id === "string") ids.add(b.plugin_id);
@@ -56,7 +66,10 @@ export async function replaceBindings(tx: Tx, scope: BindingScope, bindings: Bin
     await run(tx, Q.clearProjectBindings, { org: key.org, id: key.key });
     if (rows.length > 0) await run(tx, Q.writeProjectBindings, { org: key.org, id: key.key, rows });
   }
-  return await find.readBindings(tx, key);
+  const after = await find.readBindings(tx, key);
+  const ref = { org: key.org, slug: key.slug, scope: key.kind };
+  await recordChange(tx, options, { kind: "bindings", verb: "replace", ref, from: before, to: after });
+  return after;
 }
 
 /** A merged edge as the resolution queries return it; `default` is the merged flag. */

@@ -7,7 +7,8 @@
  * @module
  */
 
-import { notFound } from "../messages.ts";
+import { assertIfMatch } from "../etag.ts";
+import { nodeName, notFound } from "../messages.ts";
 import {
   type ApplicationRow,
   type BindingRow,
@@ -27,12 +28,17 @@ import type {
   ProjectType,
   ServiceApplication,
   ThirdPartyService,
+  WriteOptions,
 } from "../store.ts";
 import { one, run, type Tx } from "./_db.ts";
 import { Q } from "./queries.ts";
 
-/** Whether a lookup also takes the node's write lock. */
-export interface LockOption {
+/**
+ * How a write's lookup reads: under the node's write lock, and, with
+ * `ifMatch`, only while the node's ETag matches (`PreconditionFailedError`
+ * otherwise; compared after the lock is taken, so it holds until the write).
+ */
+export interface LockOption extends WriteOptions {
   /** Take the write lock (for a check-then-change write). */
   lock?: boolean;
 }
@@ -45,6 +51,8 @@ export interface ScopeKey {
   org: string;
   /** Project-type slug or project id. */
   key: string;
+  /** Project-type or project slug. */
+  slug: string;
   /** For messages: `project type "web"` or `project "billing"`. */
   label: string;
 }
@@ -57,7 +65,8 @@ export async function findOrg(tx: Tx, slug: string, options: LockOption = {}): P
 
 /** An organization; 404 when absent. */
 export async function org(tx: Tx, slug: string, options: LockOption = {}): Promise<Organization> {
-  return await findOrg(tx, slug, options) ?? raise(notFound("org", { slug }));
+  const found = await findOrg(tx, slug, options) ?? raise(notFound("org", { slug }));
+  return assertIfMatch(found, options, nodeName("org", { slug }));
 }
 
 /** A project type, or null (also for an unknown org). */
@@ -77,7 +86,8 @@ export async function projectType(
   options: LockOption = {},
 ): Promise<ProjectType> {
   await org(tx, ref.org);
-  return await findProjectType(tx, ref, options) ?? raise(notFound("project_type", ref));
+  const found = await findProjectType(tx, ref, options) ?? raise(notFound("project_type", ref));
+  return assertIfMatch(found, options, nodeName("project_type", ref));
 }
 
 /** A project by id, else slug, or null (also for an unknown org). */
@@ -93,7 +103,8 @@ export async function findProject(
 /** A project by id, else slug; 404 for it or its org. */
 export async function project(tx: Tx, ref: { org: string; slug: string }, options: LockOption = {}): Promise<Project> {
   await org(tx, ref.org);
-  return await findProject(tx, ref, options) ?? raise(notFound("project", ref));
+  const found = await findProject(tx, ref, options) ?? raise(notFound("project", ref));
+  return assertIfMatch(found, options, nodeName("project", ref));
 }
 
 /** A service, or null (also for an unknown org). */
@@ -113,7 +124,8 @@ export async function service(
   options: LockOption = {},
 ): Promise<ThirdPartyService> {
   await org(tx, ref.org);
-  return await findService(tx, ref, options) ?? raise(notFound("service", ref));
+  const found = await findService(tx, ref, options) ?? raise(notFound("service", ref));
+  return assertIfMatch(found, options, nodeName("service", ref));
 }
 
 /** Where a node of a service is. */
@@ -139,21 +151,25 @@ export async function findApplication(
 /** An application; 404 for it, its service or its org. */
 export async function application(tx: Tx, ref: InService, options: LockOption = {}): Promise<ServiceApplication> {
   await service(tx, { org: ref.org, slug: ref.service });
-  return await findApplication(tx, ref, options) ?? raise(notFound("application", ref));
+  const found = await findApplication(tx, ref, options) ?? raise(notFound("application", ref));
+  return assertIfMatch(found, options, nodeName("application", ref));
 }
 
 /** A Plugin node by id, else slug, or null (also for an unknown org or service). */
-export async function findPlugin(tx: Tx, ref: InService): Promise<PluginNode | null> {
-  const row = await one(tx, Q.getPlugin, { org: ref.org, service: ref.service, plugin: ref.slug });
+export async function findPlugin(tx: Tx, ref: InService, options: LockOption = {}): Promise<PluginNode | null> {
+  const row = await one(tx, options.lock ? Q.lockPlugin : Q.getPlugin, {
+    org: ref.org,
+    service: ref.service,
+    plugin: ref.slug,
+  });
   return row ? toPluginNode(row.get("plugin")) : null;
 }
 
 /** A Plugin node by id, else slug; 404 for it, its service or its org. */
 export async function plugin(tx: Tx, ref: InService, options: LockOption = {}): Promise<PluginNode> {
   await service(tx, { org: ref.org, slug: ref.service });
-  const node = await findPlugin(tx, ref) ?? raise(notFound("plugin", ref));
-  if (options.lock) await run(tx, Q.lockPlugin, { id: node.id });
-  return node;
+  const found = await findPlugin(tx, ref, options) ?? raise(notFound("plugin", ref));
+  return assertIfMatch(found, options, nodeName("plugin", ref));
 }
 
 /** Project-type slugs deduplicated and sorted; 404 for one the org lacks. */
@@ -168,13 +184,19 @@ export async function projectTypesExist(tx: Tx, orgSlug: string, slugs: string[]
 }
 
 /** A binding scope; 404 for an unknown org, project type or project. */
-export async function scope(tx: Tx, scope: BindingScope, options: LockOption = {}): Promise<ScopeKey> {
+export async function scope(tx: Tx, scope: BindingScope, options: { lock?: boolean } = {}): Promise<ScopeKey> {
   if (scope.kind === "project_type") {
     const pt = await projectType(tx, { org: scope.org, slug: scope.slug }, options);
-    return { kind: "project_type", org: scope.org, key: pt.slug, label: scopeLabel("project_type", pt.slug) };
+    return {
+      kind: "project_type",
+      org: scope.org,
+      key: pt.slug,
+      slug: pt.slug,
+      label: scopeLabel("project_type", pt.slug),
+    };
   }
   const p = await project(tx, { org: scope.org, slug: scope.id }, options);
-  return { kind: "project", org: scope.org, key: p.id, label: scopeLabel("project", p.slug) };
+  return { kind: "project", org: scope.org, key: p.id, slug: p.slug, label: scopeLabel("project", p.slug) };
 }
 
 /** The bindings of a scope in written order. */

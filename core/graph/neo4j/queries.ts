@@ -115,7 +115,10 @@ export const Q = {
     RETURN n.slug AS slug ORDER BY slug`,
   deleteApplication: "MATCH (a:ServiceApplication {org: $org, service: $service, slug: $slug}) DETACH DELETE a",
   onlyApplication: `MATCH (a:ServiceApplication {org: $org, service: $service})
-    RETURN a.slug AS slug LIMIT 2`,
+    RETURN a.slug AS slug, a.name AS name, a.credentials AS credentials LIMIT 2`,
+  applicationPlugins:
+    `MATCH (n:Plugin)-[:USES_APPLICATION]->(:ServiceApplication {org: $org, service: $service, slug: $slug})
+    RETURN ${PLUGIN_MAP} AS plugin ORDER BY n.slug`,
 
   listPlugins: `MATCH (n:Plugin {org: $org, service: $service}) RETURN ${PLUGIN_MAP} AS plugin ORDER BY n.slug`,
   getPlugin: `OPTIONAL MATCH (byId:Plugin {org: $org, service: $service, id: $plugin})
@@ -123,7 +126,12 @@ export const Q = {
     WITH coalesce(byId, bySlug) AS n
     WITH n WHERE n IS NOT NULL
     RETURN ${PLUGIN_MAP} AS plugin`,
-  lockPlugin: `MATCH (n:Plugin {id: $id}) SET n._lock = true REMOVE n._lock RETURN n.id AS id`,
+  lockPlugin: `OPTIONAL MATCH (byId:Plugin {org: $org, service: $service, id: $plugin})
+    OPTIONAL MATCH (bySlug:Plugin {org: $org, service: $service, slug: $plugin})
+    WITH coalesce(byId, bySlug) AS n
+    WITH n WHERE n IS NOT NULL
+    SET n._lock = true REMOVE n._lock
+    RETURN ${PLUGIN_MAP} AS plugin`,
   pluginIdTaken: "MATCH (n:Plugin {id: $id}) RETURN n.id AS id",
   pluginSlugTaken: "MATCH (n:Plugin {org: $org, service: $service, slug: $slug}) RETURN n.id AS id",
   createPlugin: `MATCH (s:ThirdPartyService {org: $org, slug: $service})

@@ -37,8 +37,11 @@
 import neo4j from "neo4j-driver";
 import { log } from "../../logger.ts";
 import type {
+  ApplicationPatch,
+  ApplicationWriteOptions,
   Binding,
   BindingScope,
+  CreateOptions,
   EffectiveBinding,
   GraphDump,
   GraphStore,
@@ -48,6 +51,7 @@ import type {
   PluginNodeInput,
   PluginNodePatch,
   PluginNodeRef,
+  PluginWriteOptions,
   Project,
   ProjectInput,
   ProjectType,
@@ -55,6 +59,7 @@ import type {
   ResolveQuery,
   ServiceApplication,
   ThirdPartyService,
+  WriteOptions,
 } from "../store.ts";
 import * as bindings from "./_bindings.ts";
 import { Neo4jControl } from "./_control.ts";
@@ -189,11 +194,7 @@ export class Neo4jStore implements GraphStore {
     return this.#db.read((tx) => orgs.listOrgs(tx, page));
   }
 
-  /**
-   * One organization.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   */
+  /** One organization; `NotFoundError` for an unknown org. */
   getOrg(slug: string): Promise<Organization> {
     return this.#db.read((tx) => find.org(tx, slug));
   }
@@ -203,22 +204,14 @@ export class Neo4jStore implements GraphStore {
     return this.#db.read((tx) => find.findOrg(tx, slug));
   }
 
-  /**
-   * Creates an organization.
-   *
-   * @throws {ConflictError} When the slug is taken.
-   */
-  createOrg(org: Organization): Promise<Organization> {
-    return this.#db.write((tx) => orgs.createOrg(tx, org));
+  /** Creates an organization; `ConflictError` when the slug is taken. */
+  createOrg(org: Organization, options?: CreateOptions): Promise<Organization> {
+    return this.#db.write((tx) => orgs.createOrg(tx, org, options));
   }
 
-  /**
-   * Renames an organization.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   */
-  updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>): Promise<Organization> {
-    return this.#db.write((tx) => orgs.updateOrg(tx, slug, patch));
+  /** Renames an organization; `NotFoundError` for an unknown org. */
+  updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>, options?: WriteOptions): Promise<Organization> {
+    return this.#db.write((tx) => orgs.updateOrg(tx, slug, patch, options));
   }
 
   /**
@@ -228,24 +221,16 @@ export class Neo4jStore implements GraphStore {
    * @throws {ConflictError} While the org holds project types, projects or
    *   services; `extra` carries their counts.
    */
-  deleteOrg(slug: string): Promise<void> {
-    return this.#db.write((tx) => orgs.deleteOrg(tx, slug));
+  deleteOrg(slug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write((tx) => orgs.deleteOrg(tx, slug, options));
   }
 
-  /**
-   * Project types of an org, by slug.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   */
+  /** Project types of an org, by slug; `NotFoundError` for an unknown org. */
   listProjectTypes(org: string, page?: Page): Promise<ProjectType[]> {
     return this.#db.read((tx) => orgs.listProjectTypes(tx, org, page));
   }
 
-  /**
-   * One project type.
-   *
-   * @throws {NotFoundError} For an unknown org or project type.
-   */
+  /** One project type; `NotFoundError` for an unknown org or project type. */
   getProjectType(org: string, slug: string): Promise<ProjectType> {
     return this.#db.read((tx) => find.projectType(tx, { org, slug }));
   }
@@ -261,17 +246,18 @@ export class Neo4jStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
-  createProjectType(org: string, pt: ProjectType): Promise<ProjectType> {
-    return this.#db.write((tx) => orgs.createProjectType(tx, org, pt));
+  createProjectType(org: string, pt: ProjectType, options?: CreateOptions): Promise<ProjectType> {
+    return this.#db.write((tx) => orgs.createProjectType(tx, org, pt, options));
   }
 
-  /**
-   * Renames a project type.
-   *
-   * @throws {NotFoundError} For an unknown org or project type.
-   */
-  updateProjectType(org: string, slug: string, patch: Partial<Omit<ProjectType, "slug">>): Promise<ProjectType> {
-    return this.#db.write((tx) => orgs.updateProjectType(tx, { org, slug }, patch));
+  /** Renames a project type; `NotFoundError` for an unknown org or project type. */
+  updateProjectType(
+    org: string,
+    slug: string,
+    patch: Partial<Omit<ProjectType, "slug">>,
+    options?: WriteOptions,
+  ): Promise<ProjectType> {
+    return this.#db.write((tx) => orgs.updateProjectType(tx, { org, slug }, patch, options));
   }
 
   /**
@@ -281,24 +267,16 @@ export class Neo4jStore implements GraphStore {
    * @throws {ConflictError} While projects have the type; `extra.projects`
    *   lists their slugs.
    */
-  deleteProjectType(org: string, slug: string): Promise<void> {
-    return this.#db.write((tx) => orgs.deleteProjectType(tx, { org, slug }));
+  deleteProjectType(org: string, slug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write((tx) => orgs.deleteProjectType(tx, { org, slug }, options));
   }
 
-  /**
-   * Projects of an org, by slug.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   */
+  /** Projects of an org, by slug; `NotFoundError` for an unknown org. */
   listProjects(org: string, page?: Page): Promise<Project[]> {
     return this.#db.read((tx) => orgs.listProjects(tx, org, page));
   }
 
-  /**
-   * One project, by id, else by slug.
-   *
-   * @throws {NotFoundError} For an unknown org or project.
-   */
+  /** One project, by id, else by slug; `NotFoundError` for an unknown org or project. */
   getProject(org: string, idOrSlug: string): Promise<Project> {
     return this.#db.read((tx) => find.project(tx, { org, slug: idOrSlug }));
   }
@@ -314,8 +292,8 @@ export class Neo4jStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org or project type.
    * @throws {ConflictError} For a slug taken in the org or an id taken anywhere.
    */
-  createProject(org: string, input: ProjectInput): Promise<Project> {
-    return this.#db.write((tx) => orgs.createProject(tx, org, input));
+  createProject(org: string, input: ProjectInput, options?: CreateOptions): Promise<Project> {
+    return this.#db.write((tx) => orgs.createProject(tx, org, input, options));
   }
 
   /**
@@ -324,33 +302,26 @@ export class Neo4jStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org, project or project type.
    * @throws {ConflictError} When the new slug is taken.
    */
-  updateProject(org: string, idOrSlug: string, patch: Partial<Omit<ProjectInput, "id">>): Promise<Project> {
-    return this.#db.write((tx) => orgs.updateProject(tx, { org, slug: idOrSlug }, patch));
+  updateProject(
+    org: string,
+    idOrSlug: string,
+    patch: Partial<Omit<ProjectInput, "id">>,
+    options?: WriteOptions,
+  ): Promise<Project> {
+    return this.#db.write((tx) => orgs.updateProject(tx, { org, slug: idOrSlug }, patch, options));
   }
 
-  /**
-   * Deletes a project with its bindings.
-   *
-   * @throws {NotFoundError} For an unknown org or project.
-   */
-  deleteProject(org: string, idOrSlug: string): Promise<void> {
-    return this.#db.write((tx) => orgs.deleteProject(tx, { org, slug: idOrSlug }));
+  /** Deletes a project with its bindings; `NotFoundError` for an unknown org or project. */
+  deleteProject(org: string, idOrSlug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write((tx) => orgs.deleteProject(tx, { org, slug: idOrSlug }, options));
   }
 
-  /**
-   * Services of an org, by slug.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   */
+  /** Services of an org, by slug; `NotFoundError` for an unknown org. */
   listServices(org: string, page?: Page): Promise<ThirdPartyService[]> {
     return this.#db.read((tx) => services.listServices(tx, org, page));
   }
 
-  /**
-   * One service.
-   *
-   * @throws {NotFoundError} For an unknown org or service.
-   */
+  /** One service; `NotFoundError` for an unknown org or service. */
   getService(org: string, slug: string): Promise<ThirdPartyService> {
     return this.#db.read((tx) => find.service(tx, { org, slug }));
   }
@@ -366,21 +337,18 @@ export class Neo4jStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
-  createService(org: string, svc: ThirdPartyService): Promise<ThirdPartyService> {
-    return this.#db.write((tx) => services.createService(tx, org, svc));
+  createService(org: string, svc: ThirdPartyService, options?: CreateOptions): Promise<ThirdPartyService> {
+    return this.#db.write((tx) => services.createService(tx, org, svc, options));
   }
 
-  /**
-   * Patches a service; `null` clears an optional field.
-   *
-   * @throws {NotFoundError} For an unknown org or service.
-   */
+  /** Patches a service; `null` clears an optional field; `NotFoundError` for an unknown org or service. */
   updateService(
     org: string,
     slug: string,
     patch: Partial<Omit<ThirdPartyService, "slug">>,
+    options?: WriteOptions,
   ): Promise<ThirdPartyService> {
-    return this.#db.write((tx) => services.updateService(tx, { org, slug }, patch));
+    return this.#db.write((tx) => services.updateService(tx, { org, slug }, patch, options));
   }
 
   /**
@@ -390,24 +358,16 @@ export class Neo4jStore implements GraphStore {
    * @throws {ConflictError} While it has applications or Plugin nodes;
    *   `extra` lists their slugs.
    */
-  deleteService(org: string, slug: string): Promise<void> {
-    return this.#db.write((tx) => services.deleteService(tx, { org, slug }));
+  deleteService(org: string, slug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write((tx) => services.deleteService(tx, { org, slug }, options));
   }
 
-  /**
-   * Applications of a service, by slug, with ciphertext credentials.
-   *
-   * @throws {NotFoundError} For an unknown org or service.
-   */
+  /** Applications of a service, by slug, with ciphertext credentials; `NotFoundError` for an unknown org or service. */
   listApplications(org: string, service: string): Promise<ServiceApplication[]> {
     return this.#db.read((tx) => services.listApplications(tx, { org, service }));
   }
 
-  /**
-   * One application with ciphertext credentials.
-   *
-   * @throws {NotFoundError} For an unknown org, service or application.
-   */
+  /** One application with ciphertext credentials; `NotFoundError` for an unknown org, service or application. */
   getApplication(org: string, service: string, slug: string): Promise<ServiceApplication> {
     return this.#db.read((tx) => find.application(tx, { org, service, slug }));
   }
@@ -423,12 +383,19 @@ export class Neo4jStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org or service.
    * @throws {ConflictError} When the slug is taken in the service.
    */
-  createApplication(org: string, service: string, app: ServiceApplication): Promise<ServiceApplication> {
-    return this.#db.write((tx) => services.createApplication(tx, { org, service }, app));
+  createApplication(
+    org: string,
+    service: string,
+    app: ServiceApplication,
+    options?: CreateOptions,
+  ): Promise<ServiceApplication> {
+    return this.#db.write((tx) => services.createApplication(tx, { org, service }, app, options));
   }
 
   /**
-   * Patches name and credentials; `credentials` replaces the whole map.
+   * Patches name and credentials in one transaction holding the
+   * application's lock: `credentials` replaces the whole map,
+   * `credential_changes` merges into the stored one.
    *
    * @throws {NotFoundError} For an unknown org, service or application.
    */
@@ -436,9 +403,10 @@ export class Neo4jStore implements GraphStore {
     org: string,
     service: string,
     slug: string,
-    patch: Partial<Omit<ServiceApplication, "slug">>,
+    patch: ApplicationPatch,
+    options?: ApplicationWriteOptions,
   ): Promise<ServiceApplication> {
-    return this.#db.write((tx) => services.updateApplication(tx, { org, service, slug }, patch));
+    return this.#db.write((tx) => services.updateApplication(tx, { org, service, slug }, patch, options));
   }
 
   /**
@@ -448,15 +416,11 @@ export class Neo4jStore implements GraphStore {
    * @throws {ConflictError} While a Plugin node uses it; `extra.plugins`
    *   lists their slugs.
    */
-  deleteApplication(org: string, service: string, slug: string): Promise<void> {
-    return this.#db.write((tx) => services.deleteApplication(tx, { org, service, slug }));
+  deleteApplication(org: string, service: string, slug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write((tx) => services.deleteApplication(tx, { org, service, slug }, options));
   }
 
-  /**
-   * Plugin nodes of a service, by slug.
-   *
-   * @throws {NotFoundError} For an unknown org or service.
-   */
+  /** Plugin nodes of a service, by slug; `NotFoundError` for an unknown org or service. */
   listPlugins(org: string, service: string): Promise<PluginNode[]> {
     return this.#db.read((tx) => services.listPlugins(tx, { org, service }));
   }
@@ -483,8 +447,13 @@ export class Neo4jStore implements GraphStore {
    * @throws {ConflictError} For a slug taken in the service or an id taken anywhere.
    * @throws {ValidationError} For an unknown `plugin_type` (pointer `/plugin_type`).
    */
-  createPlugin(org: string, service: string, input: PluginNodeInput): Promise<PluginNode> {
-    return this.#db.write((tx) => services.createPlugin(tx, { org, service }, input));
+  createPlugin(
+    org: string,
+    service: string,
+    input: PluginNodeInput,
+    options?: Pick<PluginWriteOptions, "check" | "audit">,
+  ): Promise<PluginNode> {
+    return this.#db.write((tx) => services.createPlugin(tx, { org, service }, input, options));
   }
 
   /**
@@ -493,8 +462,14 @@ export class Neo4jStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org, service, Plugin node or application.
    * @throws {ConflictError} When the new slug is taken in the service.
    */
-  updatePlugin(org: string, service: string, idOrSlug: string, patch: PluginNodePatch): Promise<PluginNode> {
-    return this.#db.write((tx) => services.updatePlugin(tx, { org, service, slug: idOrSlug }, patch));
+  updatePlugin(
+    org: string,
+    service: string,
+    idOrSlug: string,
+    patch: PluginNodePatch,
+    options?: PluginWriteOptions,
+  ): Promise<PluginNode> {
+    return this.#db.write((tx) => services.updatePlugin(tx, { org, service, slug: idOrSlug }, patch, options));
   }
 
   /**
@@ -504,8 +479,8 @@ export class Neo4jStore implements GraphStore {
    * @throws {ConflictError} While a binding points at it (as `plugin_id` or
    *   `identity_plugin_id`); `extra.scopes` lists the binding scopes.
    */
-  deletePlugin(org: string, service: string, idOrSlug: string): Promise<void> {
-    return this.#db.write((tx) => services.deletePlugin(tx, { org, service, slug: idOrSlug }));
+  deletePlugin(org: string, service: string, idOrSlug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write((tx) => services.deletePlugin(tx, { org, service, slug: idOrSlug }, options));
   }
 
   /** Plugin nodes in every org whose manifest slug is listed, by org, service and slug. */
@@ -541,15 +516,11 @@ export class Neo4jStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org, project type or project.
    * @throws {ValidationError} When a rule is broken.
    */
-  replaceBindings(scope: BindingScope, list: Binding[]): Promise<Binding[]> {
-    return this.#db.write((tx) => bindings.replaceBindings(tx, scope, list));
+  replaceBindings(scope: BindingScope, list: Binding[], options?: WriteOptions): Promise<Binding[]> {
+    return this.#db.write((tx) => bindings.replaceBindings(tx, scope, list, options));
   }
 
-  /**
-   * Merged bindings of a project for every tab (project edges win).
-   *
-   * @throws {NotFoundError} For an unknown org or project.
-   */
+  /** Merged bindings of a project for every tab (project edges win); `NotFoundError` for an unknown org or project. */
   effectiveBindings(org: string, project: string): Promise<EffectiveBinding[]> {
     return this.#db.read((tx) => bindings.effectiveBindings(tx, { org, project }));
   }

@@ -7,12 +7,15 @@
  */
 
 import type { PluginType } from "@imbi/plugin-sdk/types";
-import { notFound } from "../messages.ts";
+import { assertIfMatch } from "../etag.ts";
+import { bindingSetName, notFound } from "../messages.ts";
 import { mergeEdges, type RawEdge, selectBinding } from "../resolution.ts";
 import { type BindingRow, slugAndName, toApplication, toBinding, toEdge, toProject } from "../rows.ts";
 import { checkBindings, toService } from "../rules.ts";
-import type { Binding, EffectiveBinding, Resolution, ResolveQuery } from "../store.ts";
+import type { Binding, BindingScope, EffectiveBinding, Resolution, ResolveQuery, WriteOptions } from "../store.ts";
+import { recordChange } from "./_changes.ts";
 import type { SqliteDb } from "./_db.ts";
+import * as lookups from "./_lookups.ts";
 import {
   APPLICATION_COLUMNS,
   type ApplicationRow,
@@ -103,6 +106,21 @@ export function writeBindings(
       identity?.rid ?? null,
     );
   });
+}
+
+/**
+ * Replaces a scope's bindings after `ifMatch` held for the set it holds, and
+ * records the change; returns them as stored.
+ */
+export function replaceBindings(db: SqliteDb, scope: BindingScope, list: Binding[], options: WriteOptions): Binding[] {
+  const { org: o, scope: key } = lookups.scope(db, scope);
+  const before = options.ifMatch || options.audit ? readBindings(db, key) : [];
+  assertIfMatch(before, options, bindingSetName(key.label, o.slug));
+  writeBindings(db, o, key, { bindings: list, pointerPrefix: "" });
+  const after = readBindings(db, key);
+  const ref = { org: o.slug, slug: key.slug, scope: key.kind };
+  recordChange(db, options, { kind: "bindings", verb: "replace", ref, from: before, to: after });
+  return after;
 }
 
 /** Raw edges of a project (and its types), for one tab or all. */

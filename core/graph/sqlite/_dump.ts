@@ -87,8 +87,9 @@ export function importAll(db: SqliteDb, dump: GraphDump): void {
     for (const svcDump of orgDump.services) {
       insertService(db, o, svcDump);
       const svc = service(db, o, svcDump.slug);
-      for (const app of svcDump.applications) insertApplication(db, svc, app);
-      for (const node of svcDump.plugins) insertPlugin(db, svc, node, { defaultApplication: false });
+      const where = { org: o.slug, service: svc };
+      for (const app of svcDump.applications) insertApplication(db, where, app);
+      for (const node of svcDump.plugins) insertPlugin(db, where, node, { defaultApplication: false });
     }
     orgDump.projects.forEach((projectDump, p) => {
       const { rid } = insertProject(db, o, projectDump);

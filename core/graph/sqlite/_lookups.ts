@@ -1,15 +1,17 @@
 /**
  * Rows of the SQLite store and the lookups every write and read starts
  * from: `findX` answers undefined, `x` throws the one `NotFoundError` of
- * `core/graph/messages.ts`. Private to `core/graph/sqlite/`.
+ * `core/graph/messages.ts`, and with `ifMatch` checks the row's ETag (a
+ * write's compare-and-set; the store's transaction holds it to the write). Private to `core/graph/sqlite/`.
  *
  * @module
  */
 
-import type { BindingRow, PluginRow } from "../rows.ts";
-import { notFound } from "../messages.ts";
-import { scopeLabel } from "../rules.ts";
-import type { BindingScope, ThirdPartyService } from "../store.ts";
+import { assertIfMatch } from "../etag.ts";
+import { type BindingRow, type PluginRow, slugAndName, toApplication, toPluginNode, toProject } from "../rows.ts";
+import { nodeName, notFound } from "../messages.ts";
+import { scopeLabel, toService } from "../rules.ts";
+import type { BindingScope, ThirdPartyService, WriteOptions } from "../store.ts";
 import type { SqliteDb } from "./_db.ts";
 
 /** An `organizations` row. */
@@ -71,6 +73,14 @@ export interface ScopeKey {
   label: string;
 }
 
+/** A scope found by {@linkcode scope}: its key, what it is and its slug. */
+export interface FoundScope extends ScopeKey {
+  /** Project type or project. */
+  kind: "project_type" | "project";
+  /** The project type's or project's slug. */
+  slug: string;
+}
+
 /** Columns of a project row (`p`), with its project types. */
 export const PROJECT_COLUMNS = `p.rid AS rid, p.id AS id, p.slug AS slug, p.name AS name,
   (SELECT json_group_array(pt.slug ORDER BY pt.slug) FROM project_project_types ppt
@@ -107,11 +117,15 @@ export function findOrg(db: SqliteDb, slug: string): OrgRow | undefined {
  *
  * @param db The connection.
  * @param slug Organization slug.
+ * @param options The `ifMatch` of a write.
  * @returns Its row.
  * @throws {NotFoundError} When it does not exist.
+ * @throws {PreconditionFailedError} When `options.ifMatch` does not hold for it.
  */
-export function org(db: SqliteDb, slug: string): OrgRow {
-  return findOrg(db, slug) ?? raise(notFound("org", { slug }));
+export function org(db: SqliteDb, slug: string, options: WriteOptions = {}): OrgRow {
+  const row = findOrg(db, slug) ?? raise(notFound("org", { slug }));
+  assertIfMatch(slugAndName(row), options, nodeName("org", { slug }));
+  return row;
 }
 
 /**
@@ -132,11 +146,20 @@ export function findProjectType(db: SqliteDb, o: OrgRow, slug: string): (KeyedRo
  * @param db The connection.
  * @param o The organization.
  * @param slug Project-type slug.
+ * @param options The `ifMatch` of a write.
  * @returns Its row.
  * @throws {NotFoundError} When it does not exist.
+ * @throws {PreconditionFailedError} When `options.ifMatch` does not hold for it.
  */
-export function projectType(db: SqliteDb, o: OrgRow, slug: string): KeyedRow & { name: string } {
-  return findProjectType(db, o, slug) ?? raise(notFound("project_type", { org: o.slug, slug }));
+export function projectType(
+  db: SqliteDb,
+  o: OrgRow,
+  slug: string,
+  options: WriteOptions = {},
+): KeyedRow & { name: string } {
+  const row = findProjectType(db, o, slug) ?? raise(notFound("project_type", { org: o.slug, slug }));
+  assertIfMatch(slugAndName(row), options, nodeName("project_type", { org: o.slug, slug }));
+  return row;
 }
 
 /**
@@ -162,11 +185,15 @@ export function findProject(db: SqliteDb, o: OrgRow, idOrSlug: string): ProjectR
  * @param db The connection.
  * @param o The organization.
  * @param idOrSlug Project id, else slug.
+ * @param options The `ifMatch` of a write.
  * @returns Its row.
  * @throws {NotFoundError} When it does not exist.
+ * @throws {PreconditionFailedError} When `options.ifMatch` does not hold for it.
  */
-export function project(db: SqliteDb, o: OrgRow, idOrSlug: string): ProjectRow {
-  return findProject(db, o, idOrSlug) ?? raise(notFound("project", { org: o.slug, slug: idOrSlug }));
+export function project(db: SqliteDb, o: OrgRow, idOrSlug: string, options: WriteOptions = {}): ProjectRow {
+  const row = findProject(db, o, idOrSlug) ?? raise(notFound("project", { org: o.slug, slug: idOrSlug }));
+  assertIfMatch(toProject(row), options, nodeName("project", { org: o.slug, slug: idOrSlug }));
+  return row;
 }
 
 /**
@@ -187,11 +214,15 @@ export function findService(db: SqliteDb, o: OrgRow, slug: string): ServiceRow |
  * @param db The connection.
  * @param o The organization.
  * @param slug Service slug.
+ * @param options The `ifMatch` of a write.
  * @returns Its row.
  * @throws {NotFoundError} When it does not exist.
+ * @throws {PreconditionFailedError} When `options.ifMatch` does not hold for it.
  */
-export function service(db: SqliteDb, o: OrgRow, slug: string): ServiceRow {
-  return findService(db, o, slug) ?? raise(notFound("service", { org: o.slug, slug }));
+export function service(db: SqliteDb, o: OrgRow, slug: string, options: WriteOptions = {}): ServiceRow {
+  const row = findService(db, o, slug) ?? raise(notFound("service", { org: o.slug, slug }));
+  assertIfMatch(toService(row), options, nodeName("service", { org: o.slug, slug }));
+  return row;
 }
 
 /**
@@ -216,11 +247,15 @@ export function findApplication(db: SqliteDb, svc: ServiceRow, slug: string): Ap
  * @param db The connection.
  * @param svc The service.
  * @param slug Application slug.
+ * @param options The `ifMatch` of a write.
  * @returns Its row.
  * @throws {NotFoundError} When it does not exist.
+ * @throws {PreconditionFailedError} When `options.ifMatch` does not hold for it.
  */
-export function application(db: SqliteDb, svc: ServiceRow, slug: string): ApplicationRow {
-  return findApplication(db, svc, slug) ?? raise(notFound("application", { service: svc.slug, slug }));
+export function application(db: SqliteDb, svc: ServiceRow, slug: string, options: WriteOptions = {}): ApplicationRow {
+  const row = findApplication(db, svc, slug) ?? raise(notFound("application", { service: svc.slug, slug }));
+  assertIfMatch(toApplication(row), options, nodeName("application", { service: svc.slug, slug }));
+  return row;
 }
 
 /**
@@ -243,11 +278,15 @@ export function findPlugin(db: SqliteDb, svc: ServiceRow, idOrSlug: string): Plu
  * @param db The connection.
  * @param svc The service.
  * @param idOrSlug Plugin node id, else slug.
+ * @param options The `ifMatch` of a write.
  * @returns Its row.
  * @throws {NotFoundError} When it does not exist.
+ * @throws {PreconditionFailedError} When `options.ifMatch` does not hold for it.
  */
-export function plugin(db: SqliteDb, svc: ServiceRow, idOrSlug: string): PluginRowWithKey {
-  return findPlugin(db, svc, idOrSlug) ?? raise(notFound("plugin", { service: svc.slug, slug: idOrSlug }));
+export function plugin(db: SqliteDb, svc: ServiceRow, idOrSlug: string, options: WriteOptions = {}): PluginRowWithKey {
+  const row = findPlugin(db, svc, idOrSlug) ?? raise(notFound("plugin", { service: svc.slug, slug: idOrSlug }));
+  assertIfMatch(toPluginNode(row), options, nodeName("plugin", { service: svc.slug, slug: idOrSlug }));
+  return row;
 }
 
 /**
@@ -258,14 +297,16 @@ export function plugin(db: SqliteDb, svc: ServiceRow, idOrSlug: string): PluginR
  * @returns The org and the scope's key.
  * @throws {NotFoundError} For an unknown org, project type or project.
  */
-export function scope(db: SqliteDb, scope: BindingScope): { org: OrgRow; scope: ScopeKey } {
+export function scope(db: SqliteDb, scope: BindingScope): { org: OrgRow; scope: FoundScope } {
   const o = org(db, scope.org);
   if (scope.kind === "project_type") {
     const pt = projectType(db, o, scope.slug);
-    return { org: o, scope: { column: "project_type_id", key: pt.id, label: scopeLabel("project_type", pt.slug) } };
+    const label = scopeLabel("project_type", pt.slug);
+    return { org: o, scope: { kind: "project_type", slug: pt.slug, column: "project_type_id", key: pt.id, label } };
   }
   const p = project(db, o, scope.id);
-  return { org: o, scope: { column: "project_rid", key: p.rid, label: scopeLabel("project", p.slug) } };
+  const label = scopeLabel("project", p.slug);
+  return { org: o, scope: { kind: "project", slug: p.slug, column: "project_rid", key: p.rid, label } };
 }
 
 function raise(error: Error): never {

@@ -25,13 +25,18 @@ import {
 } from "../rules.ts";
 import { toApplication, toPluginNode } from "../rows.ts";
 import type {
+  ApplicationPatch,
+  ApplicationWriteOptions,
+  CreateOptions,
   Page,
   PluginNode,
   PluginNodeInput,
   PluginNodePatch,
   PluginNodeRef,
+  PluginWriteOptions,
   ServiceApplication,
   ThirdPartyService,
+  WriteOptions,
 } from "../store.ts";
 import type { SqliteDb } from "./_db.ts";
 import {
@@ -40,7 +45,6 @@ import {
   type ApplicationRow,
   findApplication,
   findService,
-  type KeyedRow,
   org,
   type OrgRow,
   plugin,
@@ -51,6 +55,7 @@ import {
   SERVICE_COLUMNS,
   type ServiceRow,
 } from "./_lookups.ts";
+import { recordChange } from "./_changes.ts";
 import { limitOffset } from "./_orgs.ts";
 
 /** Where a service is: its org's slug and its own. */
@@ -78,7 +83,12 @@ export function listServices(db: SqliteDb, slug: string, page: Page | undefined)
 }
 
 /** Creates a service; 409 for a slug taken in the org. */
-export function insertService(db: SqliteDb, o: OrgRow, svc: ThirdPartyService): ThirdPartyService {
+export function insertService(
+  db: SqliteDb,
+  o: OrgRow,
+  svc: ThirdPartyService,
+  options?: CreateOptions,
+): ThirdPartyService {
   const value = toService(svc);
   if (findService(db, o, value.slug)) throw alreadyExists("service", { org: o.slug, slug: value.slug });
   db.run(
@@ -91,6 +101,13 @@ export function insertService(db: SqliteDb, o: OrgRow, svc: ThirdPartyService): 
     value.account,
     value.region,
   );
+  recordChange(db, options, {
+    kind: "service",
+    verb: "create",
+    ref: { org: o.slug, slug: value.slug },
+    from: null,
+    to: value,
+  });
   return value;
 }
 
@@ -99,8 +116,9 @@ export function updateService(
   db: SqliteDb,
   ref: ServiceRef,
   patch: Partial<Omit<ThirdPartyService, "slug">>,
+  options: WriteOptions = {},
 ): ThirdPartyService {
-  const row = serviceOf(db, ref);
+  const row = service(db, org(db, ref.org), ref.service, options);
   const next = patchService(row, patch);
   db.run(
     "UPDATE services SET name = ?, vendor = ?, base_url = ?, account = ?, region = ? WHERE id = ?",
@@ -111,16 +129,20 @@ export function updateService(
     next.region,
     row.id,
   );
+  const where = { org: ref.org, slug: ref.service };
+  recordChange(db, options, { kind: "service", verb: "update", ref: where, from: toService(row), to: next });
   return next;
 }
 
 /** Deletes a service without applications and Plugin nodes. */
-export function deleteService(db: SqliteDb, ref: ServiceRef): void {
-  const row = serviceOf(db, ref);
+export function deleteService(db: SqliteDb, ref: ServiceRef, options: WriteOptions = {}): void {
+  const row = service(db, org(db, ref.org), ref.service, options);
   const slugs = (table: string) =>
     db.all<{ slug: string }>(`SELECT slug FROM ${table} WHERE service_id = ? ORDER BY slug`, row.id).map((r) => r.slug);
   assertServiceEmpty(ref.service, { applications: slugs("applications"), plugins: slugs("plugins") });
   db.run("DELETE FROM services WHERE id = ?", row.id);
+  const where = { org: ref.org, slug: ref.service };
+  recordChange(db, options, { kind: "service", verb: "delete", ref: where, from: toService(row), to: null });
 }
 
 /** Applications of a service, by slug. */
@@ -132,7 +154,13 @@ export function listApplications(db: SqliteDb, ref: ServiceRef): ServiceApplicat
 }
 
 /** Creates an application; 409 for a slug taken in the service. */
-export function insertApplication(db: SqliteDb, svc: ServiceRow, app: ServiceApplication): ServiceApplication {
+export function insertApplication(
+  db: SqliteDb,
+  where: { org: string; service: ServiceRow },
+  app: ServiceApplication,
+  options?: CreateOptions,
+): ServiceApplication {
+  const svc = where.service;
   const value = newApplication(app);
   if (findApplication(db, svc, value.slug)) throw alreadyExists("application", { service: svc.slug, slug: value.slug });
   db.run(
@@ -142,35 +170,51 @@ export function insertApplication(db: SqliteDb, svc: ServiceRow, app: ServiceApp
     value.name,
     JSON.stringify(value.credentials),
   );
+  const ref = { org: where.org, service: svc.slug, slug: value.slug };
+  recordChange(db, options, { kind: "application", verb: "create", ref, from: null, to: value });
   return value;
 }
 
-/** Patches name and credentials; `credentials` replaces the whole map. */
+/**
+ * Patches name and credentials: `credentials` replaces the whole map,
+ * `credential_changes` merges into it; `check` sees the result and the
+ * Plugin nodes using the application.
+ */
 export function updateApplication(
   db: SqliteDb,
   ref: ServiceRef & { slug: string },
-  patch: Partial<Omit<ServiceApplication, "slug">>,
+  patch: ApplicationPatch,
+  options: ApplicationWriteOptions = {},
 ): ServiceApplication {
-  const row = application(db, serviceOf(db, ref), ref.slug);
+  const row = application(db, serviceOf(db, ref), ref.slug, options);
   const next = patchApplication(toApplication(row), patch);
+  if (options.check) {
+    const users = db.all<PluginRowWithKey>(
+      `SELECT ${PLUGIN_COLUMNS} FROM ${PLUGIN_FROM} WHERE pl.application_id = ? ORDER BY pl.slug`,
+      row.id,
+    );
+    options.check(next, users.map(toPluginNode));
+  }
   db.run(
     "UPDATE applications SET name = ?, credentials = ? WHERE id = ?",
     next.name,
     JSON.stringify(next.credentials),
     row.id,
   );
+  recordChange(db, options, { kind: "application", verb: "update", ref, from: toApplication(row), to: next });
   return next;
 }
 
 /** Deletes an application no Plugin node uses. */
-export function deleteApplication(db: SqliteDb, ref: ServiceRef & { slug: string }): void {
-  const row = application(db, serviceOf(db, ref), ref.slug);
+export function deleteApplication(db: SqliteDb, ref: ServiceRef & { slug: string }, options: WriteOptions = {}): void {
+  const row = application(db, serviceOf(db, ref), ref.slug, options);
   assertApplicationUnused(
     ref.slug,
     db.all<{ slug: string }>("SELECT slug FROM plugins WHERE application_id = ? ORDER BY slug", row.id)
       .map((r) => r.slug),
   );
   db.run("DELETE FROM applications WHERE id = ?", row.id);
+  recordChange(db, options, { kind: "application", verb: "delete", ref, from: toApplication(row), to: null });
 }
 
 /** Plugin nodes of a service, by slug. */
@@ -184,13 +228,15 @@ export function listPlugins(db: SqliteDb, ref: ServiceRef): PluginNode[] {
 /**
  * Creates a Plugin node. With `defaultApplication`, a node without an
  * application uses the service's only application (an import keeps none).
+ * `check` sees the node with its service and application before it is written.
  */
 export function insertPlugin(
   db: SqliteDb,
-  svc: ServiceRow,
+  where: { org: string; service: ServiceRow },
   input: PluginNodeInput,
-  options: { defaultApplication: boolean },
+  options: { defaultApplication: boolean } & Pick<PluginWriteOptions, "check" | "audit">,
 ): PluginNode {
+  const svc = where.service;
   checkPluginType(input);
   if (input.id !== undefined && db.get("SELECT 1 FROM plugins WHERE id = ?", input.id)) {
     throw idTaken("plugin", input.id);
@@ -198,15 +244,19 @@ export function insertPlugin(
   if (db.get("SELECT 1 FROM plugins WHERE service_id = ? AND slug = ?", svc.id, input.slug)) {
     throw alreadyExists("plugin", { service: svc.slug, slug: input.slug });
   }
-  let app: KeyedRow | null = null;
+  let app: ApplicationRow | null = null;
   if (input.application !== null && input.application !== undefined) {
     app = application(db, svc, input.application);
   } else if (options.defaultApplication) {
     // USES_APPLICATION defaults to the service's only application.
-    const apps = db.all<KeyedRow>("SELECT id, slug FROM applications WHERE service_id = ? LIMIT 2", svc.id);
+    const apps = db.all<ApplicationRow>(
+      `SELECT ${APPLICATION_COLUMNS} FROM applications WHERE service_id = ? LIMIT 2`,
+      svc.id,
+    );
     if (apps.length === 1) app = apps[0]!;
   }
   const node = newPluginNode(input, { service: svc.slug, application: app?.slug ?? null });
+  options.check?.(node, { service: toService(svc), application: app && toApplication(app) });
   db.run(
     `INSERT INTO plugins (id, service_id, application_id, slug, plugin, plugin_type, label, options, enabled)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -220,41 +270,56 @@ export function insertPlugin(
     JSON.stringify(node.options),
     node.enabled ? 1 : 0,
   );
+  const ref = { org: where.org, service: svc.slug, slug: node.slug };
+  recordChange(db, options, { kind: "plugin", verb: "create", ref, from: null, to: node });
   return node;
 }
 
-/** Patches slug, application (`null` unlinks), label, options and enabled. */
-export function updatePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }, patch: PluginNodePatch): PluginNode {
+/**
+ * Patches slug, application (`null` unlinks), label, options and enabled;
+ * `check` sees the result with its service and application.
+ */
+export function updatePlugin(
+  db: SqliteDb,
+  ref: ServiceRef & { slug: string },
+  patch: PluginNodePatch,
+  options: PluginWriteOptions = {},
+): PluginNode {
   const svc = serviceOf(db, ref);
-  const row = plugin(db, svc, ref.slug);
+  const row = plugin(db, svc, ref.slug, options);
   const next = patchPluginNode(toPluginNode(row), patch);
   if (next.slug !== row.slug && db.get("SELECT 1 FROM plugins WHERE service_id = ? AND slug = ?", svc.id, next.slug)) {
     throw alreadyExists("plugin", { service: svc.slug, slug: next.slug });
   }
-  let applicationId = db.get<{ application_id: number | null }>(
-    "SELECT application_id FROM plugins WHERE rid = ?",
+  let app = db.get<ApplicationRow>(
+    `SELECT ${APPLICATION_COLUMNS} FROM applications WHERE id = (SELECT application_id FROM plugins WHERE rid = ?)`,
     row.rid,
-  )!.application_id;
-  if (patch.application === null) applicationId = null;
-  else if (patch.application !== undefined) applicationId = application(db, svc, patch.application).id;
+  ) ?? null;
+  if (patch.application === null) app = null;
+  else if (patch.application !== undefined) app = application(db, svc, patch.application);
+  next.application = app?.slug ?? null;
+  options.check?.(next, { service: toService(svc), application: app && toApplication(app) });
   db.run(
     "UPDATE plugins SET slug = ?, label = ?, options = ?, enabled = ?, application_id = ? WHERE rid = ?",
     next.slug,
     next.label,
     JSON.stringify(next.options),
     next.enabled ? 1 : 0,
-    applicationId,
+    app?.id ?? null,
     row.rid,
   );
-  return toPluginNode(
+  const stored = toPluginNode(
     db.get<PluginRowWithKey>(`SELECT ${PLUGIN_COLUMNS} FROM ${PLUGIN_FROM} WHERE pl.rid = ?`, row.rid)!,
   );
+  const where = { org: ref.org, service: svc.slug, slug: row.slug };
+  recordChange(db, options, { kind: "plugin", verb: "update", ref: where, from: toPluginNode(row), to: stored });
+  return stored;
 }
 
 /** Deletes a Plugin node no binding points at. */
-export function deletePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }): void {
+export function deletePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }, options: WriteOptions = {}): void {
   const svc = serviceOf(db, ref);
-  const row = plugin(db, svc, ref.slug);
+  const row = plugin(db, svc, ref.slug, options);
   const users = db.all<BindingUser>(
     `SELECT DISTINCT 'project_type' AS kind, pt.slug AS key, pt.slug AS slug FROM bindings b
        JOIN project_types pt ON pt.id = b.project_type_id WHERE b.plugin_rid = ?1 OR b.identity_plugin_rid = ?1
@@ -266,6 +331,8 @@ export function deletePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }): 
   );
   assertPluginUnbound({ org: ref.org, service: svc.slug, slug: row.slug }, users);
   db.run("DELETE FROM plugins WHERE rid = ?", row.rid);
+  const where = { org: ref.org, service: svc.slug, slug: row.slug };
+  recordChange(db, options, { kind: "plugin", verb: "delete", ref: where, from: toPluginNode(row), to: null });
 }
 
 /** Plugin nodes in every org whose manifest slug is listed, by org, service and slug. */

@@ -25,8 +25,11 @@ import { DatabaseSync } from "node:sqlite";
 import { slugAndName, toApplication, toPluginNode, toProject } from "../rows.ts";
 import { toService } from "../rules.ts";
 import type {
+  ApplicationPatch,
+  ApplicationWriteOptions,
   Binding,
   BindingScope,
+  CreateOptions,
   EffectiveBinding,
   GraphDump,
   GraphStore,
@@ -36,6 +39,7 @@ import type {
   PluginNodeInput,
   PluginNodePatch,
   PluginNodeRef,
+  PluginWriteOptions,
   Project,
   ProjectInput,
   ProjectType,
@@ -43,6 +47,7 @@ import type {
   ResolveQuery,
   ServiceApplication,
   ThirdPartyService,
+  WriteOptions,
 } from "../store.ts";
 import * as bindings from "./_bindings.ts";
 import { SqliteControl } from "./_control.ts";
@@ -141,11 +146,7 @@ export class SqliteStore implements GraphStore {
     return this.#db.read(() => orgs.listOrgs(this.#db, page));
   }
 
-  /**
-   * One organization.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   */
+  /** One organization; `NotFoundError` for an unknown org. */
   getOrg(slug: string): Promise<Organization> {
     return this.#db.read(() => slugAndName(lookups.org(this.#db, slug)));
   }
@@ -158,22 +159,14 @@ export class SqliteStore implements GraphStore {
     });
   }
 
-  /**
-   * Creates an organization.
-   *
-   * @throws {ConflictError} When the slug is taken.
-   */
-  createOrg(org: Organization): Promise<Organization> {
-    return this.#db.write(() => orgs.insertOrg(this.#db, org));
+  /** Creates an organization; `ConflictError` when the slug is taken. */
+  createOrg(org: Organization, options?: CreateOptions): Promise<Organization> {
+    return this.#db.write(() => orgs.insertOrg(this.#db, org, options));
   }
 
-  /**
-   * Renames an organization.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   */
-  updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>): Promise<Organization> {
-    return this.#db.write(() => orgs.updateOrg(this.#db, slug, patch));
+  /** Renames an organization; `NotFoundError` for an unknown org. */
+  updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>, options?: WriteOptions): Promise<Organization> {
+    return this.#db.write(() => orgs.updateOrg(this.#db, slug, patch, options));
   }
 
   /**
@@ -183,24 +176,16 @@ export class SqliteStore implements GraphStore {
    * @throws {ConflictError} While the org holds project types, projects or
    *   services; `extra` carries their counts.
    */
-  deleteOrg(slug: string): Promise<void> {
-    return this.#db.write(() => orgs.deleteOrg(this.#db, slug));
+  deleteOrg(slug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write(() => orgs.deleteOrg(this.#db, slug, options));
   }
 
-  /**
-   * Project types of an org, by slug.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   */
+  /** Project types of an org, by slug; `NotFoundError` for an unknown org. */
   listProjectTypes(org: string, page?: Page): Promise<ProjectType[]> {
     return this.#db.read(() => orgs.listProjectTypes(this.#db, org, page));
   }
 
-  /**
-   * One project type.
-   *
-   * @throws {NotFoundError} For an unknown org or project type.
-   */
+  /** One project type; `NotFoundError` for an unknown org or project type. */
   getProjectType(org: string, slug: string): Promise<ProjectType> {
     return this.#db.read(() => slugAndName(lookups.projectType(this.#db, lookups.org(this.#db, org), slug)));
   }
@@ -220,17 +205,18 @@ export class SqliteStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
-  createProjectType(org: string, pt: ProjectType): Promise<ProjectType> {
-    return this.#db.write(() => orgs.insertProjectType(this.#db, lookups.org(this.#db, org), pt));
+  createProjectType(org: string, pt: ProjectType, options?: CreateOptions): Promise<ProjectType> {
+    return this.#db.write(() => orgs.insertProjectType(this.#db, lookups.org(this.#db, org), pt, options));
   }
 
-  /**
-   * Renames a project type.
-   *
-   * @throws {NotFoundError} For an unknown org or project type.
-   */
-  updateProjectType(org: string, slug: string, patch: Partial<Omit<ProjectType, "slug">>): Promise<ProjectType> {
-    return this.#db.write(() => orgs.updateProjectType(this.#db, { org, slug }, patch));
+  /** Renames a project type; `NotFoundError` for an unknown org or project type. */
+  updateProjectType(
+    org: string,
+    slug: string,
+    patch: Partial<Omit<ProjectType, "slug">>,
+    options?: WriteOptions,
+  ): Promise<ProjectType> {
+    return this.#db.write(() => orgs.updateProjectType(this.#db, { org, slug }, patch, options));
   }
 
   /**
@@ -240,24 +226,16 @@ export class SqliteStore implements GraphStore {
    * @throws {ConflictError} While projects have the type; `extra.projects`
    *   lists their slugs.
    */
-  deleteProjectType(org: string, slug: string): Promise<void> {
-    return this.#db.write(() => orgs.deleteProjectType(this.#db, { org, slug }));
+  deleteProjectType(org: string, slug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write(() => orgs.deleteProjectType(this.#db, { org, slug }, options));
   }
 
-  /**
-   * Projects of an org, by slug.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   */
+  /** Projects of an org, by slug; `NotFoundError` for an unknown org. */
   listProjects(org: string, page?: Page): Promise<Project[]> {
     return this.#db.read(() => orgs.listProjects(this.#db, org, page));
   }
 
-  /**
-   * One project, by id, else by slug.
-   *
-   * @throws {NotFoundError} For an unknown org or project.
-   */
+  /** One project, by id, else by slug; `NotFoundError` for an unknown org or project. */
   getProject(org: string, idOrSlug: string): Promise<Project> {
     return this.#db.read(() => toProject(lookups.project(this.#db, lookups.org(this.#db, org), idOrSlug)));
   }
@@ -277,8 +255,8 @@ export class SqliteStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org or project type.
    * @throws {ConflictError} For a slug taken in the org or an id taken anywhere.
    */
-  createProject(org: string, input: ProjectInput): Promise<Project> {
-    return this.#db.write(() => orgs.insertProject(this.#db, lookups.org(this.#db, org), input).project);
+  createProject(org: string, input: ProjectInput, options?: CreateOptions): Promise<Project> {
+    return this.#db.write(() => orgs.insertProject(this.#db, lookups.org(this.#db, org), input, options).project);
   }
 
   /**
@@ -287,33 +265,26 @@ export class SqliteStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org, project or project type.
    * @throws {ConflictError} When the new slug is taken.
    */
-  updateProject(org: string, idOrSlug: string, patch: Partial<Omit<ProjectInput, "id">>): Promise<Project> {
-    return this.#db.write(() => orgs.updateProject(this.#db, { org, slug: idOrSlug }, patch));
+  updateProject(
+    org: string,
+    idOrSlug: string,
+    patch: Partial<Omit<ProjectInput, "id">>,
+    options?: WriteOptions,
+  ): Promise<Project> {
+    return this.#db.write(() => orgs.updateProject(this.#db, { org, slug: idOrSlug }, patch, options));
   }
 
-  /**
-   * Deletes a project with its bindings.
-   *
-   * @throws {NotFoundError} For an unknown org or project.
-   */
-  deleteProject(org: string, idOrSlug: string): Promise<void> {
-    return this.#db.write(() => orgs.deleteProject(this.#db, { org, slug: idOrSlug }));
+  /** Deletes a project with its bindings; `NotFoundError` for an unknown org or project. */
+  deleteProject(org: string, idOrSlug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write(() => orgs.deleteProject(this.#db, { org, slug: idOrSlug }, options));
   }
 
-  /**
-   * Services of an org, by slug.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   */
+  /** Services of an org, by slug; `NotFoundError` for an unknown org. */
   listServices(org: string, page?: Page): Promise<ThirdPartyService[]> {
     return this.#db.read(() => services.listServices(this.#db, org, page));
   }
 
-  /**
-   * One service.
-   *
-   * @throws {NotFoundError} For an unknown org or service.
-   */
+  /** One service; `NotFoundError` for an unknown org or service. */
   getService(org: string, slug: string): Promise<ThirdPartyService> {
     return this.#db.read(() => toService(services.serviceOf(this.#db, { org, service: slug })));
   }
@@ -333,21 +304,18 @@ export class SqliteStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org.
    * @throws {ConflictError} When the slug is taken in the org.
    */
-  createService(org: string, svc: ThirdPartyService): Promise<ThirdPartyService> {
-    return this.#db.write(() => services.insertService(this.#db, lookups.org(this.#db, org), svc));
+  createService(org: string, svc: ThirdPartyService, options?: CreateOptions): Promise<ThirdPartyService> {
+    return this.#db.write(() => services.insertService(this.#db, lookups.org(this.#db, org), svc, options));
   }
 
-  /**
-   * Patches a service; `null` clears an optional field.
-   *
-   * @throws {NotFoundError} For an unknown org or service.
-   */
+  /** Patches a service; `null` clears an optional field; `NotFoundError` for an unknown org or service. */
   updateService(
     org: string,
     slug: string,
     patch: Partial<Omit<ThirdPartyService, "slug">>,
+    options?: WriteOptions,
   ): Promise<ThirdPartyService> {
-    return this.#db.write(() => services.updateService(this.#db, { org, service: slug }, patch));
+    return this.#db.write(() => services.updateService(this.#db, { org, service: slug }, patch, options));
   }
 
   /**
@@ -357,24 +325,16 @@ export class SqliteStore implements GraphStore {
    * @throws {ConflictError} While it has applications or Plugin nodes;
    *   `extra` lists their slugs.
    */
-  deleteService(org: string, slug: string): Promise<void> {
-    return this.#db.write(() => services.deleteService(this.#db, { org, service: slug }));
+  deleteService(org: string, slug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write(() => services.deleteService(this.#db, { org, service: slug }, options));
   }
 
-  /**
-   * Applications of a service, by slug, with ciphertext credentials.
-   *
-   * @throws {NotFoundError} For an unknown org or service.
-   */
+  /** Applications of a service, by slug, with ciphertext credentials; `NotFoundError` for an unknown org or service. */
   listApplications(org: string, service: string): Promise<ServiceApplication[]> {
     return this.#db.read(() => services.listApplications(this.#db, { org, service }));
   }
 
-  /**
-   * One application with ciphertext credentials.
-   *
-   * @throws {NotFoundError} For an unknown org, service or application.
-   */
+  /** One application with ciphertext credentials; `NotFoundError` for an unknown org, service or application. */
   getApplication(org: string, service: string, slug: string): Promise<ServiceApplication> {
     return this.#db.read(() =>
       toApplication(lookups.application(this.#db, services.serviceOf(this.#db, { org, service }), slug))
@@ -397,24 +357,37 @@ export class SqliteStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org or service.
    * @throws {ConflictError} When the slug is taken in the service.
    */
-  createApplication(org: string, service: string, app: ServiceApplication): Promise<ServiceApplication> {
+  createApplication(
+    org: string,
+    service: string,
+    app: ServiceApplication,
+    options?: CreateOptions,
+  ): Promise<ServiceApplication> {
     return this.#db.write(() =>
-      services.insertApplication(this.#db, services.serviceOf(this.#db, { org, service }), app)
+      services.insertApplication(
+        this.#db,
+        { org, service: services.serviceOf(this.#db, { org, service }) },
+        app,
+        options,
+      )
     );
   }
 
   /**
-   * Patches name and credentials; `credentials` replaces the whole map.
+   * Patches name and credentials in one transaction: `credentials` replaces
+   * the whole map, `credential_changes` merges into the stored one.
    *
    * @throws {NotFoundError} For an unknown org, service or application.
+   * @throws {PreconditionFailedError} When `ifMatch` does not hold.
    */
   updateApplication(
     org: string,
     service: string,
     slug: string,
-    patch: Partial<Omit<ServiceApplication, "slug">>,
+    patch: ApplicationPatch,
+    options?: ApplicationWriteOptions,
   ): Promise<ServiceApplication> {
-    return this.#db.write(() => services.updateApplication(this.#db, { org, service, slug }, patch));
+    return this.#db.write(() => services.updateApplication(this.#db, { org, service, slug }, patch, options));
   }
 
   /**
@@ -424,15 +397,11 @@ export class SqliteStore implements GraphStore {
    * @throws {ConflictError} While a Plugin node uses it; `extra.plugins`
    *   lists their slugs.
    */
-  deleteApplication(org: string, service: string, slug: string): Promise<void> {
-    return this.#db.write(() => services.deleteApplication(this.#db, { org, service, slug }));
+  deleteApplication(org: string, service: string, slug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write(() => services.deleteApplication(this.#db, { org, service, slug }, options));
   }
 
-  /**
-   * Plugin nodes of a service, by slug.
-   *
-   * @throws {NotFoundError} For an unknown org or service.
-   */
+  /** Plugin nodes of a service, by slug; `NotFoundError` for an unknown org or service. */
   listPlugins(org: string, service: string): Promise<PluginNode[]> {
     return this.#db.read(() => services.listPlugins(this.#db, { org, service }));
   }
@@ -466,10 +435,16 @@ export class SqliteStore implements GraphStore {
    * @throws {ConflictError} For a slug taken in the service or an id taken anywhere.
    * @throws {ValidationError} For an unknown `plugin_type` (pointer `/plugin_type`).
    */
-  createPlugin(org: string, service: string, input: PluginNodeInput): Promise<PluginNode> {
+  createPlugin(
+    org: string,
+    service: string,
+    input: PluginNodeInput,
+    options: Pick<PluginWriteOptions, "check" | "audit"> = {},
+  ): Promise<PluginNode> {
     return this.#db.write(() =>
-      services.insertPlugin(this.#db, services.serviceOf(this.#db, { org, service }), input, {
+      services.insertPlugin(this.#db, { org, service: services.serviceOf(this.#db, { org, service }) }, input, {
         defaultApplication: true,
+        ...options,
       })
     );
   }
@@ -480,8 +455,14 @@ export class SqliteStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org, service, Plugin node or application.
    * @throws {ConflictError} When the new slug is taken in the service.
    */
-  updatePlugin(org: string, service: string, idOrSlug: string, patch: PluginNodePatch): Promise<PluginNode> {
-    return this.#db.write(() => services.updatePlugin(this.#db, { org, service, slug: idOrSlug }, patch));
+  updatePlugin(
+    org: string,
+    service: string,
+    idOrSlug: string,
+    patch: PluginNodePatch,
+    options?: PluginWriteOptions,
+  ): Promise<PluginNode> {
+    return this.#db.write(() => services.updatePlugin(this.#db, { org, service, slug: idOrSlug }, patch, options));
   }
 
   /**
@@ -491,8 +472,8 @@ export class SqliteStore implements GraphStore {
    * @throws {ConflictError} While a binding points at it (as `plugin_id` or
    *   `identity_plugin_id`); `extra.scopes` lists the binding scopes.
    */
-  deletePlugin(org: string, service: string, idOrSlug: string): Promise<void> {
-    return this.#db.write(() => services.deletePlugin(this.#db, { org, service, slug: idOrSlug }));
+  deletePlugin(org: string, service: string, idOrSlug: string, options?: WriteOptions): Promise<void> {
+    return this.#db.write(() => services.deletePlugin(this.#db, { org, service, slug: idOrSlug }, options));
   }
 
   /** Plugin nodes in every org whose manifest slug is listed, by org, service and slug. */
@@ -532,19 +513,11 @@ export class SqliteStore implements GraphStore {
    * @throws {NotFoundError} For an unknown org, project type or project.
    * @throws {ValidationError} When a rule above is broken.
    */
-  replaceBindings(scope: BindingScope, list: Binding[]): Promise<Binding[]> {
-    return this.#db.write(() => {
-      const { org, scope: key } = lookups.scope(this.#db, scope);
-      bindings.writeBindings(this.#db, org, key, { bindings: list, pointerPrefix: "" });
-      return bindings.readBindings(this.#db, key);
-    });
+  replaceBindings(scope: BindingScope, list: Binding[], options: WriteOptions = {}): Promise<Binding[]> {
+    return this.#db.write(() => bindings.replaceBindings(this.#db, scope, list, options));
   }
 
-  /**
-   * Merged bindings of a project for every tab (project edges win).
-   *
-   * @throws {NotFoundError} For an unknown org or project.
-   */
+  /** Merged bindings of a project for every tab (project edges win); `NotFoundError` for an unknown org or project. */
   effectiveBindings(org: string, project: string): Promise<EffectiveBinding[]> {
     return this.#db.read(() => bindings.effectiveBindings(this.#db, { org, project }));
   }
