@@ -9,7 +9,7 @@
 
 import { AuditLog } from "./audit.ts";
 import type { Config } from "./config.ts";
-import { keyProvider } from "./crypto.ts";
+import { keyProvider, type Keyring } from "./crypto.ts";
 import { Credentials } from "./credentials.ts";
 import { PluginNodes } from "./plugin_nodes.ts";
 import type { GraphStore } from "./graph/store.ts";
@@ -34,6 +34,8 @@ export interface Services {
   /** The shared audit log, stamped with this replica's id. */
   audit: AuditLog;
   tokens: { admin: string; read: string[] };
+  /** The encryption keyring: credentials, secret options, console sessions. */
+  keyring: Keyring;
   /** Stops plugin processes and closes the store. */
   close(): Promise<void>;
 }
@@ -143,6 +145,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     admin,
     audit,
     tokens: { admin: token, read: config.readTokens },
+    keyring,
     async close() {
       await runtime.close();
       await store.close();

@@ -6,6 +6,7 @@
  */
 
 import type { AuditLog } from "../core/audit.ts";
+import type { Keyring } from "../core/crypto.ts";
 import type { IfMatch } from "../core/graph/etag.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
@@ -32,6 +33,8 @@ export interface AppDeps {
   clock: () => Date;
   /** The shared audit log, stamped with this replica's id. */
   audit: AuditLog;
+  /** The encryption keyring (the console seals its session cookies with it). */
+  keyring: Keyring;
 }
 
 /**
