@@ -6,6 +6,7 @@
  */
 
 import { type Context, Hono } from "hono";
+import { selectBinding } from "../core/graph/resolution.ts";
 import type { Binding, BindingScope } from "../core/graph/store.ts";
 import { type Tagged, tagged } from "../core/graph/etag.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
@@ -39,7 +40,7 @@ const projectOps = holderOperations({
   read: "A project's own bindings (overrides and additions)",
   replace: "Replace a project's bindings (atomically)",
 });
-const tabsOp = op.read("The effective bindings of a project, per tab, with where each came from", {
+const tabsOp = op.read("The effective bindings of a project, per tab, with where each came from and which one wins", {
   success: ok("Tabs and their bindings"),
 });
 
@@ -96,6 +97,15 @@ export function bindingRoutes(deps: AppDeps): Hono<AppEnv> {
           ...(b.plugin.enabled && !loaded.has(b.plugin.plugin) ? { unavailable_reason: "not_loaded" } : {}),
         });
       }
-      return c.json({ tabs });
+      const selection: Record<string, unknown> = {};
+      for (const tab of Object.keys(tabs)) {
+        const s = selectBinding(effective.filter((b) => b.tab === tab), { loaded });
+        selection[tab] = s.kind === "selected"
+          ? { kind: "selected", plugin_id: s.binding.plugin_id, reason: s.reason }
+          : s.kind === "ambiguous"
+          ? { kind: "ambiguous", why: s.why }
+          : { kind: "none" };
+      }
+      return c.json({ tabs, selection });
     });
 }

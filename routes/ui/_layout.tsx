@@ -202,8 +202,10 @@ export function TextField(props: {
   errors: Map<string, string>;
   required?: boolean;
   autocomplete?: string;
+  /** Prefix of the input's id, when a page has several forms with the same pointers. */
+  scope?: string;
 }) {
-  const id = fieldId(props.pointer);
+  const id = fieldId(`${props.scope ?? ""}${props.pointer}`);
   const error = props.errors.get(props.pointer);
   return (
     <div class="field">

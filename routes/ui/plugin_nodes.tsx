@@ -13,7 +13,10 @@ import type { FieldError } from "./_api.ts";
 import { must, type Problem, problemOf, seg } from "./_api.ts";
 import {
   Csrf,
+  described,
   errorsByPointer,
+  fieldId,
+  FieldNotes,
   formValues,
   Notice,
   noticeText,
@@ -57,17 +60,18 @@ function NodeForm(
   const shown = new Set<string>();
   for (const p of errors.keys()) if (!p.startsWith("/options/") || manifest?.options) shown.add(p);
   return (
-    <form method="post" action={props.action} class="card">
+    <form method="post" action={props.action} class="card" novalidate>
       <Csrf ui={props.ui} />
       <ProblemBox problem={draft?.problem} shown={shown} />
       {!node && <TextField pointer="/slug" label="Slug" value={v["/slug"]} errors={errors} required />}
       <TextField pointer="/label" label="Label" value={v["/label"] ?? node?.label} errors={errors} required />
       <div class="field">
-        <label for="application">Application (credentials)</label>
-        <select id="application" name="/application">
+        <label for={fieldId("/application")}>Application (credentials)</label>
+        <select {...described(fieldId("/application"), { error: errors.get("/application") })} name="/application">
           <option value="">(the service's only application, or none)</option>
           {props.apps.map((a) => <option value={a.slug} selected={application === a.slug}>{a.name} ({a.slug})</option>)}
         </select>
+        <FieldNotes id={fieldId("/application")} error={errors.get("/application")} />
       </div>
       <div class="field check">
         <input

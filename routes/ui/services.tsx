@@ -211,6 +211,7 @@ async function servicePage(
               <form method="post" action={`/ui/orgs/${seg(org)}/services/${seg(svc)}/applications`} class="card">
                 <h3>Add an application</h3>
                 <Csrf ui={ui_} />
+                {chosen && <input type="hidden" name="for" value={chosen} />}
                 <ProblemBox problem={failedOn("app")?.problem} shown={new Set(errors.keys())} />
                 <TextField
                   pointer="/slug"
@@ -343,8 +344,8 @@ export function servicePages(): Hono<UiEnv> {
         `/orgs/${seg(org)}/third-party-services/${seg(svc)}/applications`,
         body,
       );
-      if (answer.ok) return c.redirect(`/ui/orgs/${seg(org)}/services/${seg(svc)}?notice=created`, 303);
-      delete values["/credentials"];
+      const chosen = values.for ? `for=${encodeURIComponent(values.for)}&` : "";
+      if (answer.ok) return c.redirect(`/ui/orgs/${seg(org)}/services/${seg(svc)}?${chosen}notice=created`, 303);
       return servicePage(c, {
         org,
         svc,

@@ -19,6 +19,13 @@ export const CHROMIUM = serviceUrl("IMBI_TEST_CHROMIUM");
 /** The loopback npm registry. */
 export const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
 
+/** The fixture whose manifest has options of every kind and credential fields of each kind. */
+export const CONSOLE_FORMS = {
+  name: "@imbi-test/console-forms",
+  dir: `${ROOT}tests/fixtures/console-forms`,
+  entryPoints: ["console-forms"],
+};
+
 /** A running service with a browser pointed at it. */
 export interface ConsoleRig {
   service: ServedService;
@@ -81,7 +88,7 @@ export async function withConsole(
 ): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "imbi-console-" });
   const lockfile = `${dataDir}/plugins.lock.json`;
-  await lockLocalPackages(lockfile, DEMO_PACKAGES);
+  await lockLocalPackages(lockfile, [...DEMO_PACKAGES, CONSOLE_FORMS]);
   const adminToken = `admin-${crypto.randomUUID()}`;
   const readToken = `read-${crypto.randomUUID()}`;
   const inherited = Deno.env.toObject();
@@ -120,6 +127,7 @@ export async function withConsole(
     },
     async signedIn({ read = false } = {}) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      context.setDefaultTimeout(10_000);
       const page = await context.newPage();
       await page.goto(`${service.url}/ui/`);
       await page.getByLabel("Token").fill(read ? readToken : adminToken);
@@ -152,4 +160,20 @@ export function consoleTest(name: string, fn: (rig: ConsoleRig, t: Deno.TestCont
     sanitizeResources: false,
     fn: (t) => withConsole((rig) => fn(rig, t)),
   });
+}
+
+/**
+ * Waits for the page to land on a URL; on failure the message carries the
+ * alert the page shows instead (the API's problem, rendered in place).
+ *
+ * @param page The page, after a click that navigates.
+ * @param url What the URL must match.
+ */
+export async function landsOn(page: Page, url: RegExp): Promise<void> {
+  try {
+    await page.waitForURL(url, { timeout: 10_000 });
+  } catch (error) {
+    const alerts = await page.getByRole("alert").allInnerTexts().catch(() => []);
+    throw new Error(`expected ${url}, at ${page.url()}; alerts: ${alerts.join(" | ") || "none"}`, { cause: error });
+  }
 }
