@@ -283,7 +283,7 @@ function Effective(props: { tabs: Json; selection: Json; org: string }) {
                   <tr class={b.available ? undefined : "bad"}>
                     <td>
                       {b.label} <code>{b.service}/{b.slug}</code>
-                      {sel?.plugin_id === b.plugin_id && <strong>{" (wins)"}</strong>}
+                      {sel?.plugin_id === b.plugin_id && <strong>&nbsp;(wins)</strong>}
                     </td>
                     <td>{b.from}</td>
                     <td>{b.default ? "yes" : "no"}</td>

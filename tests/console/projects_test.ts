@@ -103,7 +103,7 @@ consoleTest(
         await config.innerText(),
         /Answered by Second config because it is the project's own default binding/,
       );
-      assert.match(await config.innerText(), /Second config demo\/config-two \(wins\)\s+project\s+yes/);
+      assert.match(await config.innerText(), /Second config demo\/config-two\s\(wins\)\s+project\s+yes/);
       assert.match(await config.innerText(), /Demo configuration demo\/config\s+project_type:http-api\s+yes/);
       assert.match(
         await page.getByRole("region", { name: "Tab logs" }).innerText(),
