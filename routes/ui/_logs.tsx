@@ -11,6 +11,7 @@ type Json = any;
 const LEVELS = ["debug", "info", "warn", "error"] as const;
 const OPS = ["eq", "ne", "contains", "starts_with", "regex"] as const;
 const FILTER_ROWS = 3;
+const PAGE_SIZES = ["10", "50", "200"];
 
 function iso(local: string | undefined): string | undefined {
   if (!local) return undefined;
@@ -20,7 +21,7 @@ function iso(local: string | undefined): string | undefined {
 /**
  * The logs API query for the console's filter parameters.
  *
- * @param q The console request's query (`start`, `end`, `level`, `field0`/`op0`/`value0`…, `cursor`).
+ * @param q The console request's query (`start`, `end`, `level`, `field0`/`op0`/`value0`…, `limit`, `cursor`).
  * @param options A cursor to page with; `paging: false` leaves limit and cursor out (for the histogram).
  * @returns The query string.
  */
@@ -43,10 +44,28 @@ export function logsQuery(
     }
   }
   if (options.paging !== false) {
-    params.set("limit", "50");
+    const limit = first("limit");
+    params.set("limit", limit && PAGE_SIZES.includes(limit) ? limit : "50");
     const cursor = options.cursor ?? first("cursor");
     if (cursor) params.set("cursor", cursor);
   }
+  return params.toString();
+}
+
+/**
+ * The console query of the next page: the same filters and range, and the cursor.
+ *
+ * @param q The console request's query, its end pinned.
+ * @param cursor The `next_cursor` of the page shown.
+ * @returns The query string.
+ */
+export function pageLink(q: Record<string, string[]>, cursor: string): string {
+  const params = new URLSearchParams();
+  for (const [name, values] of Object.entries(q)) {
+    if (name !== "cursor") { for (const value of values) params.append(name, value); }
+  }
+  params.set("tab", "logs");
+  params.set("cursor", cursor);
   return params.toString();
 }
 
@@ -113,6 +132,12 @@ export function LogFilters(props: { action: string; fields: Json[]; query: Recor
           </div>
         ))}
       </fieldset>
+      <div class="field">
+        <label for="limit">Entries per page</label>
+        <select id="limit" name="limit">
+          {PAGE_SIZES.map((n) => <option value={n} selected={(first("limit") || "50") === n}>{n}</option>)}
+        </select>
+      </div>
       <button type="submit">Search logs</button>
     </form>
   );

@@ -14,7 +14,7 @@ import { must, type Problem, problemOf, seg } from "./_api.ts";
 import { Csrf, errorsByPointer, Notice, noticeText, ProblemBox, TextField, type Ui, type UiEnv } from "./_layout.tsx";
 import { loadedManifests } from "./_manifests.ts";
 import { renderPage, renderPart } from "./_render.tsx";
-import { Histogram, LogFilters, logsQuery } from "./_logs.tsx";
+import { Histogram, LogFilters, logsQuery, pageLink } from "./_logs.tsx";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -167,11 +167,14 @@ async function configurationTab(ui: Ui, org: string, id: string, self: string, f
 
 async function logsTab(ui: Ui, org: string, id: string, c: Context<UiEnv>) {
   const base = `/orgs/${seg(org)}/projects/${seg(id)}/logs`;
-  const query = logsQuery(c.req.queries());
+  const given = c.req.queries();
+  // Pin the end of the range, so every page of this search covers the same window (a cursor belongs to its query).
+  const pinned = given.end?.[0] ? given : { ...given, end: [new Date().toISOString()] };
+  const query = logsQuery(pinned);
   const [logs, schema, histogram] = await Promise.all([
     ui.api("GET", `${base}?${query}`),
     ui.api("GET", `${base}/schema`),
-    ui.api("GET", `${base}/histogram?${logsQuery(c.req.queries(), { paging: false })}`),
+    ui.api("GET", `${base}/histogram?${logsQuery(pinned, { paging: false })}`),
   ]);
   const self = `/ui/orgs/${seg(org)}/projects/${seg(id)}`;
   return (
@@ -208,7 +211,7 @@ async function logsTab(ui: Ui, org: string, id: string, c: Context<UiEnv>) {
           {logs.body.entries.length === 0 && <p>No log entries match.</p>}
           {logs.body.next_cursor && (
             <p>
-              <a href={`${self}?tab=logs&${logsQuery(c.req.queries(), { cursor: logs.body.next_cursor })}`}>
+              <a href={`${self}?${pageLink(pinned, logs.body.next_cursor)}`}>
                 Older entries
               </a>
             </p>
