@@ -151,14 +151,19 @@ export async function withConsole(
  *
  * @param name The test name.
  * @param fn The test body, given the running console.
+ * @param options Extra environment of the service.
  */
-export function consoleTest(name: string, fn: (rig: ConsoleRig, t: Deno.TestContext) => Promise<void>): void {
+export function consoleTest(
+  name: string,
+  fn: (rig: ConsoleRig, t: Deno.TestContext) => Promise<void>,
+  options: { env?: Record<string, string> } = {},
+): void {
   Deno.test({
     name,
     ignore: !CHROMIUM,
     sanitizeOps: false,
     sanitizeResources: false,
-    fn: (t) => withConsole((rig) => fn(rig, t)),
+    fn: (t) => withConsole((rig) => fn(rig, t), options),
   });
 }
 
