@@ -58,8 +58,9 @@ function EntryTable(props: { entries: Json[] }) {
               <td>{f.api ?? "—"}</td>
               <td>
                 {f.hosts.length
-                  ? f.hosts.map((h) => (
+                  ? f.hosts.map((h, n) => (
                     <>
+                      {n > 0 && ", "}
                       <code>{h}</code>
                     </>
                   ))

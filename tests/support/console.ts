@@ -59,7 +59,7 @@ export async function assertAccessible(page: Page, what: string): Promise<void> 
       impact: v.impact,
       help: v.help,
       // deno-lint-ignore no-explicit-any
-      nodes: v.nodes.slice(0, 3).map((n: any) => n.target.join(" ")),
+      nodes: v.nodes.slice(0, 8).map((n: any) => n.target.join(" ")),
     }));
   });
   const bad = violations.filter((v: { impact: string }) => v.impact === "serious" || v.impact === "critical");
