@@ -10,6 +10,7 @@
 import { AuditLog } from "./audit.ts";
 import type { Config } from "./config.ts";
 import { keyProvider } from "./crypto.ts";
+import { ConnectionTests } from "./connection.ts";
 import { Credentials } from "./credentials.ts";
 import { PluginNodes } from "./plugin_nodes.ts";
 import type { GraphStore } from "./graph/store.ts";
@@ -29,6 +30,7 @@ export interface Services {
   store: GraphStore;
   directory: PluginNodes;
   tabs: Tabs;
+  connections: ConnectionTests;
   runtime: PluginRuntime;
   admin: PackageAdminService;
   /** The shared audit log, stamped with this replica's id. */
@@ -127,6 +129,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
   const credentials = new Credentials(store, { keyring, manifest });
   const directory = new PluginNodes(store, { credentials, manifest });
   const tabs = new Tabs(store, { runtime, credentials });
+  const connections = new ConnectionTests(store, { runtime, credentials });
   const admin = new PackageAdminService({
     lockfilePath: config.lockfilePath,
     packages,
@@ -139,6 +142,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     store,
     directory,
     tabs,
+    connections,
     runtime,
     admin,
     audit,

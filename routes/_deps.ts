@@ -6,6 +6,7 @@
  */
 
 import type { AuditLog } from "../core/audit.ts";
+import type { ConnectionTests } from "../core/connection.ts";
 import type { IfMatch } from "../core/graph/etag.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
@@ -20,6 +21,8 @@ export interface AppDeps {
   directory: PluginNodes;
   /** The Configuration and Logs tabs. */
   tabs: Tabs;
+  /** Test-connection of Plugin nodes. */
+  connections: ConnectionTests;
   /** The plugin registry and process pool. */
   runtime: PluginRuntime;
   /** Package operations behind the admin API (install, upgrade, remove, rollback). */
