@@ -113,6 +113,9 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     heapMb: config.pluginHeapMb,
     maxConcurrent: config.pluginMaxConcurrent,
     idleMs: config.pluginIdleMs,
+    minProcesses: config.pluginProcessesMin,
+    maxProcesses: config.pluginProcessesMax,
+    queueMax: config.pluginQueueMax,
   });
   const runtime = await PluginRuntime.start(
     async (generation) =>
