@@ -38,6 +38,8 @@ export interface RuntimeOptions {
 export interface Lease {
   supervisor: Supervisor;
   entry: LoadedEntry;
+  /** The supervisor's key: node, entry, package integrity and configuration hash (the response cache's version). */
+  key: string;
 }
 
 const encoder = new TextEncoder();
@@ -187,7 +189,7 @@ export class PluginRuntime {
         },
       },
     }));
-    return { supervisor, entry };
+    return { supervisor, entry, key };
   }
 
   /** Kills every plugin process (service shutdown). */

@@ -23,6 +23,7 @@ import { PluginRuntime } from "./runtime.ts";
 import { inspectBundle } from "./sandbox/inspect.ts";
 import { SandboxPool } from "./sandbox/pool.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
+import { TabCache } from "./tab_cache.ts";
 import { Tabs } from "./tabs.ts";
 
 /** Everything `createApp` needs, plus how to shut it down. */
@@ -31,6 +32,8 @@ export interface Services {
   directory: PluginNodes;
   tabs: Tabs;
   connections: ConnectionTests;
+  /** The response cache of tab reads (its `stats` feed the metrics). */
+  tabCache: TabCache;
   runtime: PluginRuntime;
   admin: PackageAdminService;
   /** The shared audit log, stamped with this replica's id. */
@@ -131,8 +134,9 @@ export async function buildServices(config: Config, options: { store?: GraphStor
   const manifest = (slug: string) => runtime.manifest(slug);
   const credentials = new Credentials(store, { keyring, manifest });
   const directory = new PluginNodes(store, { credentials, manifest });
-  const tabs = new Tabs(store, { runtime, credentials });
   const connections = new ConnectionTests(store, { runtime, credentials });
+  const tabCache = new TabCache({ ttlMs: config.tabCacheTtlMs, maxBytes: config.tabCacheMaxBytes });
+  const tabs = new Tabs(store, { runtime, credentials, cache: tabCache });
   const admin = new PackageAdminService({
     lockfilePath: config.lockfilePath,
     packages,
@@ -146,6 +150,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     directory,
     tabs,
     connections,
+    tabCache,
     runtime,
     admin,
     audit,

@@ -55,8 +55,12 @@ export interface PluginManifest {
   timeout_ms?: number;
   /** Configuration only: the valid data types, and which are secret. */
   data_types?: DataType[];
-  /** Behaviour hints: `cacheable`, `supports_histogram`, `write_only_secrets`, ... */
-  hints?: { cacheable?: boolean; supports_histogram?: boolean; [hint: string]: unknown };
+  /**
+   * Behaviour hints: `cacheable` (the host may cache answers of `listKeys`, `getValues` and logs `schema`),
+   * `cache_ttl_ms` (the longest such an answer may be kept; the operator's TTL wins when lower),
+   * `supports_histogram`, `write_only_secrets`, ...
+   */
+  hints?: { cacheable?: boolean; cache_ttl_ms?: number; supports_histogram?: boolean; [hint: string]: unknown };
 }
 
 /** Non-secret fields of the third-party service a capability belongs to. */
