@@ -17,6 +17,7 @@ import type { OpenedNode } from "./credentials.ts";
 import { PluginCallError } from "./errors.ts";
 import type { ResolvedTarget } from "./graph/store.ts";
 import { log } from "./logger.ts";
+import { metrics } from "./metrics.ts";
 import { computeNetHosts } from "./sandbox/network_hosts.ts";
 import type { LoadedEntry, Registry } from "./packages/registry.ts";
 import type { SandboxPool } from "./sandbox/pool.ts";
@@ -136,6 +137,7 @@ export class PluginRuntime {
    */
   async lease(target: ResolvedTarget, decrypt: () => Promise<OpenedNode>): Promise<Lease> {
     const node = target.binding.plugin;
+    metrics.nameNode(node.id, `${target.org.slug}/${node.service}/${node.slug}`);
     const entry = this.#registry.entry(node.plugin);
     if (!entry) {
       throw new PluginCallError("crashed", `plugin "${node.plugin}" is not loaded`, { retryAfterSeconds: 5 });

@@ -16,6 +16,7 @@ import { PROTOCOL_METHODS } from "@imbi/plugin-sdk/types";
 import { isHandlerErrorKind } from "@imbi/plugin-sdk/errors";
 import { PluginCallError } from "../errors.ts";
 import { log } from "../logger.ts";
+import { type ExitCause, metrics } from "../metrics.ts";
 import type { WireError } from "./protocol.ts";
 import {
   checkBundlePath,
@@ -276,6 +277,7 @@ export class Supervisor {
     }
     const done = proc.shutdown(this.#options.graceMs).then(() => {
       this.#lastExit = `${proc.exit} (${why})`;
+      metrics.processExit(this.#spec.nodeId, why === "idle" ? "idle" : "drain");
       this.#retired.delete(done);
     });
     this.#retired.add(done);
@@ -301,6 +303,7 @@ export class Supervisor {
     const { nodeId, entry, bundlePath, init } = this.#spec;
     this.#state = "starting";
     this.#spawns++;
+    metrics.processStart(this.#spec.nodeId);
     let settle!: { resolve: () => void; reject: (error: PluginCallError) => void };
     const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
     this.#rejectStart = settle.reject;
@@ -375,6 +378,7 @@ export class Supervisor {
     rejectStart(new PluginCallError("crashed", `plugin "${entry}" process failed: ${detail}`, { retryAfterSeconds }));
     const done = proc.closed.then(() => {
       this.#lastExit = `${proc.exit} (${failure.cause})`;
+      metrics.processExit(nodeId, exitCause(failure));
       this.#retired.delete(done);
     });
     this.#retired.add(done);
@@ -409,6 +413,12 @@ export class Supervisor {
         );
     }
   }
+}
+
+/** How a failed process is counted: a deadline overrun, the memory cap, or any other crash. */
+function exitCause(failure: Failure): ExitCause {
+  if (failure.cause === "timeout") return "timeout";
+  return /memory/i.test(failure.detail) ? "memory" : "crash";
 }
 
 function withoutUndefined<T extends object>(value: T): Partial<T> {
