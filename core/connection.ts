@@ -86,6 +86,7 @@ export class ConnectionTests {
    */
   async test(target: ConnectionTarget): Promise<ConnectionReport> {
     const { org, service: serviceSlug, requestId } = target;
+    const organization = await this.#store.getOrg(org);
     const node = await this.#store.getPlugin(org, serviceSlug, target.plugin);
     const service = await this.#store.getService(org, serviceSlug);
     const application = node.application ? await this.#store.getApplication(org, serviceSlug, node.application) : null;
@@ -100,7 +101,7 @@ export class ConnectionTests {
       };
     }
     const lease = await this.#runtime.lease(
-      { binding: { plugin: node }, service, application },
+      { org: organization, binding: { plugin: node }, service, application },
       () => this.#credentials.openNode(org, node, application),
     );
     let report: ConnectionReport;

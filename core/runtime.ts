@@ -17,13 +17,14 @@ import type { OpenedNode } from "./credentials.ts";
 import { PluginCallError } from "./errors.ts";
 import type { PluginNode, ResolvedTarget } from "./graph/store.ts";
 import { log } from "./logger.ts";
+import { metrics } from "./metrics.ts";
 import { computeNetHosts } from "./sandbox/network_hosts.ts";
 import type { LoadedEntry, Registry } from "./packages/registry.ts";
 import type { SandboxPool } from "./sandbox/pool.ts";
 import type { Supervisor } from "./sandbox/supervisor.ts";
 
 /** What a lease needs of a target: the Plugin node, its service and its application (a tab's resolution, or a node alone). */
-export type LeaseTarget = { binding: { plugin: PluginNode } } & Pick<ResolvedTarget, "service" | "application">;
+export type LeaseTarget = { binding: { plugin: PluginNode } } & Pick<ResolvedTarget, "org" | "service" | "application">;
 
 /** Builds a registry from the lockfile on disk. */
 export type RegistryBuilder = (generation: number) => Promise<Registry>;
@@ -141,6 +142,7 @@ export class PluginRuntime {
    */
   async lease(target: LeaseTarget, decrypt: () => Promise<OpenedNode>): Promise<Lease> {
     const node = target.binding.plugin;
+    metrics.nameNode(node.id, `${target.org.slug}/${node.service}/${node.slug}`);
     const entry = this.#registry.entry(node.plugin);
     if (!entry) {
       throw new PluginCallError("crashed", `plugin "${node.plugin}" is not loaded`, { retryAfterSeconds: 5 });

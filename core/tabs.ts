@@ -41,7 +41,8 @@ import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.
 import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
 import type { Lease, PluginRuntime } from "./runtime.ts";
-import { log } from "./logger.ts";
+import { addLogContext, log } from "./logger.ts";
+import { metrics } from "./metrics.ts";
 import { renderTemplate } from "./template.ts";
 import type { TabCache } from "./tab_cache.ts";
 
@@ -188,6 +189,8 @@ export class Tabs {
 
   async #bind(tab: PluginType, request: TabRequest): Promise<Bound> {
     const target = await this.#resolve(tab, request);
+    const node = target.binding.plugin;
+    addLogContext({ plugin: node.plugin, node: `${target.org.slug}/${node.service}/${node.slug}` });
     const lease = await this.#runtime.lease(
       target,
       () => this.#credentials.openNode(target.org.slug, target.binding.plugin, target.application),
@@ -217,23 +220,35 @@ export class Tabs {
     check: (value: unknown) => T,
   ): Promise<T> {
     const { lease, target } = bound;
-    const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
+    const started = performance.now();
+    const labels = { plugin: lease.entry.slug, nodeId: target.binding.plugin.id, method };
     let result: T;
     try {
-      result = check(raw);
+      const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
+      try {
+        result = check(raw);
+      } catch (error) {
+        throw new PluginCallError(
+          "protocol",
+          `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
+        );
+      }
     } catch (error) {
-      throw new PluginCallError(
-        "protocol",
-        `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
-      );
+      const outcome = !(error instanceof PluginCallError)
+        ? "internal"
+        : error.notImplemented
+        ? "not_implemented"
+        : error.kind;
+      metrics.pluginCall({ ...labels, outcome }, (performance.now() - started) / 1000);
+      throw error;
     }
+    metrics.pluginCall({ ...labels, outcome: "ok" }, (performance.now() - started) / 1000);
     const serialised = JSON.stringify(result) ?? "null";
     const redacted = lease.supervisor.redact(serialised);
     if (redacted !== serialised) {
       log.warn("plugin answer held its own credentials; redacted", {
         plugin: `${target.binding.plugin.service}/${target.binding.plugin.slug}`,
         method,
-        requestId: request.requestId,
       });
       result = JSON.parse(redacted) as T;
     }
@@ -295,6 +310,7 @@ export class Tabs {
     const read = await cache.read(scope, JSON.stringify([method, rendered, args]), load, {
       bypass: request.bypassCache === true,
     });
+    if (!request.bypassCache) metrics.cacheLookup(scope.node, read.hit);
     return { value: read.value, source: this.#source(bound, read.hit), age: read.ageSeconds };
   }
 

@@ -15,10 +15,12 @@ import { Credentials } from "./credentials.ts";
 import { PluginNodes } from "./plugin_nodes.ts";
 import type { GraphStore } from "./graph/store.ts";
 import { log } from "./logger.ts";
+import { metrics, type NodeLoad } from "./metrics.ts";
 import { readLockfile } from "./packages/lockfile.ts";
 import { PackageAdminService } from "./packages/admin.ts";
 import { packageStoreFor } from "./packages/store.ts";
 import { buildRegistry } from "./packages/registry.ts";
+import { Readiness } from "./readiness.ts";
 import { PluginRuntime } from "./runtime.ts";
 import { inspectBundle } from "./sandbox/inspect.ts";
 import { SandboxPool } from "./sandbox/pool.ts";
@@ -39,6 +41,8 @@ export interface Services {
   /** The shared audit log, stamped with this replica's id. */
   audit: AuditLog;
   tokens: { admin: string; read: string[] };
+  /** The checks behind `/readyz`. */
+  readiness: Readiness;
   /** Stops plugin processes and closes the store. */
   close(): Promise<void>;
 }
@@ -119,6 +123,10 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     minProcesses: config.pluginProcessesMin,
     maxProcesses: config.pluginProcessesMax,
     queueMax: config.pluginQueueMax,
+    onEvent: (event) => {
+      if (event.type === "process_started") metrics.processStart(event.nodeId);
+      else if (event.type === "process_exited") metrics.processExit(event.nodeId, event.cause);
+    },
   });
   const runtime = await PluginRuntime.start(
     async (generation) =>
@@ -145,6 +153,14 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     dataDir: config.dataDir,
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
   });
+  const readiness = new Readiness(store, { keyring });
+  await readiness.checkKeys();
+  const unobserve = metrics.observe({
+    registryGeneration: () => runtime.registry.generation,
+    lockRevision: () => runtime.registry.revision,
+    storeUp: () => store.ping().then(() => true, () => false),
+    nodes: () => nodeLoads(pool),
+  });
   return {
     store,
     directory,
@@ -155,9 +171,24 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     admin,
     audit,
     tokens: { admin: token, read: config.readTokens },
+    readiness,
     async close() {
+      unobserve();
       await runtime.close();
       await store.close();
     },
   };
+}
+
+/** Live processes per Plugin node, summed over its supervisors (a drained one has none). */
+function nodeLoads(pool: SandboxPool): NodeLoad[] {
+  const loads = new Map<string, NodeLoad>();
+  for (const { key, stats } of pool.list()) {
+    const nodeId = key.split("|")[0]!;
+    const load = loads.get(nodeId) ?? { nodeId, queued: 0, processes: 0 };
+    load.processes += stats.processes.length;
+    load.queued += stats.queued;
+    loads.set(nodeId, load);
+  }
+  return [...loads.values()];
 }

@@ -10,6 +10,7 @@ import type { ConnectionTests } from "../core/connection.ts";
 import type { IfMatch } from "../core/graph/etag.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
+import type { Readiness } from "../core/readiness.ts";
 import type { PluginRuntime } from "../core/runtime.ts";
 import type { Tabs } from "../core/tabs.ts";
 
@@ -35,6 +36,8 @@ export interface AppDeps {
   clock: () => Date;
   /** The shared audit log, stamped with this replica's id. */
   audit: AuditLog;
+  /** The checks behind `/readyz`. */
+  readiness: Readiness;
 }
 
 /**

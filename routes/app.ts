@@ -1,11 +1,12 @@
 /**
- * `createApp`: request ids, bearer-token auth, every resource's routes, the
+ * `createApp`: request ids and the access log, bearer-token auth, every resource's routes, the
  * 404/405 answers and the one error mapping.
  *
  * @module
  */
 
 import { Hono } from "hono";
+import { accessLog } from "./_access_log.ts";
 import { authenticate, authorize } from "./_auth.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { declaredOperations, type Operation } from "./_openapi.ts";
@@ -34,13 +35,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   let operations: readonly Operation[] = [];
 
-  app.use(async (c, next) => {
-    const given = c.req.header("x-request-id");
-    const requestId = given && /^[A-Za-z0-9._-]{1,128}$/.test(given) ? given : crypto.randomUUID();
-    c.set("requestId", requestId);
-    c.header("x-request-id", requestId);
-    await next();
-  });
+  app.use(accessLog());
   app.use(authenticate(deps.tokens));
 
   app.route("/", operationRoutes(deps, { operations: () => operations }));
