@@ -9,8 +9,8 @@
 
 import { AuditLog } from "./audit.ts";
 import type { Config } from "./config.ts";
-import { keyProvider } from "./crypto.ts";
 import { ConnectionTests } from "./connection.ts";
+import { keyProvider, type Keyring } from "./crypto.ts";
 import { Credentials } from "./credentials.ts";
 import { PluginNodes } from "./plugin_nodes.ts";
 import type { GraphStore } from "./graph/store.ts";
@@ -43,6 +43,8 @@ export interface Services {
   tokens: { admin: string; read: string[] };
   /** The checks behind `/readyz`. */
   readiness: Readiness;
+  /** The encryption keyring: credentials, secret options, console sessions. */
+  keyring: Keyring;
   /** Stops plugin processes and closes the store. */
   close(): Promise<void>;
 }
@@ -172,6 +174,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     audit,
     tokens: { admin: token, read: config.readTokens },
     readiness,
+    keyring,
     async close() {
       unobserve();
       await runtime.close();

@@ -7,6 +7,7 @@
 
 import type { AuditLog } from "../core/audit.ts";
 import type { ConnectionTests } from "../core/connection.ts";
+import type { Keyring } from "../core/crypto.ts";
 import type { IfMatch } from "../core/graph/etag.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
@@ -38,6 +39,8 @@ export interface AppDeps {
   audit: AuditLog;
   /** The checks behind `/readyz`. */
   readiness: Readiness;
+  /** The encryption keyring (the console seals its session cookies with it). */
+  keyring: Keyring;
 }
 
 /**
