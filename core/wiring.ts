@@ -27,6 +27,7 @@ import { SandboxPool } from "./sandbox/pool.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
 import { TabCache } from "./tab_cache.ts";
 import { Tabs } from "./tabs.ts";
+import { flushPluginSpans } from "./tracing.ts";
 
 /** Everything `createApp` needs, plus how to shut it down. */
 export interface Services {
@@ -178,6 +179,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     async close() {
       unobserve();
       await runtime.close();
+      await flushPluginSpans();
       await store.close();
     },
   };

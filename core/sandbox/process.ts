@@ -47,7 +47,10 @@ export type Failure = { cause: "timeout"; callId: number } | {
 };
 
 /** A call's answer as the child sent it: the handler's value, or its failure on the wire. */
-export type CallAnswer = { ok: true; value: unknown } | { ok: false; error: WireError };
+export type CallAnswer = ({ ok: true; value: unknown } | { ok: false; error: WireError }) & {
+  /** The client spans the child recorded during the call (unchecked). */
+  spans?: unknown[];
+};
 
 /** What one child process is started with and whom it reports to. */
 export interface ProcessOptions {
@@ -236,7 +239,11 @@ export class PluginProcess {
    * @returns The child's answer.
    * @throws {PluginCallError} `invalid_input` when the arguments do not fit a frame.
    */
-  call(method: string, args: unknown[], options: { requestId: string; timeoutMs: number }): Promise<CallAnswer> {
+  call(
+    method: string,
+    args: unknown[],
+    options: { requestId: string; timeoutMs: number; traceparent?: string | undefined },
+  ): Promise<CallAnswer> {
     if (this.done) {
       return Promise.reject(
         new PluginCallError("crashed", "the plugin process stopped serving", { retryAfterSeconds: 1 }),
@@ -246,7 +253,14 @@ export class PluginProcess {
     let frame: Uint8Array;
     try {
       frame = encodeFrame(
-        { type: "call", id, method, args, request_id: options.requestId },
+        {
+          type: "call",
+          id,
+          method,
+          args,
+          request_id: options.requestId,
+          ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+        },
         this.#options.maxFrameBytes,
       );
     } catch (cause) {
@@ -358,9 +372,11 @@ export class PluginProcess {
       if (!pending) throw new FrameError("malformed", `an answer to unknown call ${message.id}`);
       this.#pending.delete(message.id);
       this.#deadlines.delete(message.id);
-      pending.resolve(
-        message.type === "result" ? { ok: true, value: message.value } : { ok: false, error: message.error },
-      );
+      const answer: CallAnswer = message.type === "result"
+        ? { ok: true, value: message.value }
+        : { ok: false, error: message.error };
+      if (message.spans) answer.spans = message.spans;
+      pending.resolve(answer);
       return;
     }
     this.#options.onMessage(message);

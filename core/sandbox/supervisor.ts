@@ -30,6 +30,7 @@ import {
 import { CallQueue, type QueuedCall } from "./queue.ts";
 import { Deadlines } from "./deadlines.ts";
 import { makeRedactor } from "./redact.ts";
+import { type PluginCallTrace, tracePluginCall } from "../tracing.ts";
 import type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
 
 /** What one plugin process serves. */
@@ -247,6 +248,16 @@ export class Supervisor {
    *   is for logs only).
    */
   call(method: ProtocolMethod, args: unknown[], options: { requestId: string; timeoutMs?: number }): Promise<unknown> {
+    const { entry: plugin, nodeId } = this.#spec;
+    return tracePluginCall({ plugin, nodeId, method }, (trace) => this.#call(method, args, options, trace));
+  }
+
+  #call(
+    method: ProtocolMethod,
+    args: unknown[],
+    options: { requestId: string; timeoutMs?: number },
+    trace: PluginCallTrace,
+  ): Promise<unknown> {
     const { entry, nodeId } = this.#spec;
     if (!ALL_METHODS.has(method)) {
       return Promise.reject(
@@ -265,7 +276,7 @@ export class Supervisor {
     const deadline = now + Math.min(this.#spec.timeoutMs, options.timeoutMs ?? Infinity);
     if (this.#queue.length === 0) {
       const slot = this.#leastLoaded();
-      if (slot !== undefined) return this.#dispatch(slot, method, args, options.requestId, deadline);
+      if (slot !== undefined) return this.#dispatch(slot, method, args, options.requestId, deadline, trace);
     }
     const wait = this.#retryAt - this.#options.now();
     if (this.#slots.length === 0 && wait > 0) {
@@ -288,7 +299,16 @@ export class Supervisor {
       );
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ method, args, requestId: options.requestId, deadline, enqueuedAt: now, resolve, reject });
+      this.#queue.push({
+        method,
+        args,
+        requestId: options.requestId,
+        deadline,
+        enqueuedAt: now,
+        trace,
+        resolve,
+        reject,
+      });
       this.#pump();
     });
   }
@@ -348,12 +368,20 @@ export class Supervisor {
     return best;
   }
 
-  async #dispatch(slot: Slot, method: string, args: unknown[], requestId: string, deadline: number): Promise<unknown> {
+  async #dispatch(
+    slot: Slot,
+    method: string,
+    args: unknown[],
+    requestId: string,
+    deadline: number,
+    trace: PluginCallTrace,
+  ): Promise<unknown> {
     this.#inFlight++;
     this.#idle.delete(slot);
     try {
       const timeoutMs = Math.max(1, deadline - performance.now());
-      const answer = await slot.proc.call(method, args, { requestId, timeoutMs });
+      const answer = await slot.proc.call(method, args, { requestId, timeoutMs, traceparent: trace.traceparent });
+      trace.childSpans(answer.spans, this.#scrub);
       this.#backoffMs = this.#options.backoffInitialMs;
       if (answer.ok) return answer.value;
       throw this.#handlerError(method, answer.error);
@@ -379,7 +407,11 @@ export class Supervisor {
       const slot = this.#leastLoaded();
       if (slot === undefined) break;
       const call = this.#queue.shift()!;
-      this.#dispatch(slot, call.method, call.args, call.requestId, call.deadline).then(call.resolve, call.reject);
+      call.trace.queued(performance.now() - call.enqueuedAt);
+      this.#dispatch(slot, call.method, call.args, call.requestId, call.deadline, call.trace).then(
+        call.resolve,
+        call.reject,
+      );
     }
     if (this.#state === "closed") return;
     const backingOff = this.#options.now() < this.#retryAt;
