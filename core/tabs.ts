@@ -41,7 +41,6 @@ import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.
 import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
 import type { Lease, PluginRuntime } from "./runtime.ts";
-import { log } from "./logger.ts";
 import { renderTemplate } from "./template.ts";
 
 /** Which plugin answered a tab request, from which package, and why. */
@@ -203,28 +202,17 @@ export class Tabs {
     args: unknown[],
     check: (value: unknown) => T,
   ): Promise<T> {
-    const { lease, target } = bound;
+    const { lease } = bound;
+    // The answer arrives with the node's credentials already redacted from its frame (core/sandbox/process.ts).
     const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
-    let result: T;
     try {
-      result = check(raw);
+      return check(raw);
     } catch (error) {
       throw new PluginCallError(
         "protocol",
         `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
       );
     }
-    const serialised = JSON.stringify(result) ?? "null";
-    const redacted = lease.supervisor.redact(serialised);
-    if (redacted !== serialised) {
-      log.warn("plugin answer held its own credentials; redacted", {
-        plugin: `${target.binding.plugin.service}/${target.binding.plugin.slug}`,
-        method,
-        requestId: request.requestId,
-      });
-      result = JSON.parse(redacted) as T;
-    }
-    return result;
   }
 
   /** Calls an optional method: undefined when the handler does not implement it. */

@@ -114,6 +114,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     minProcesses: config.pluginProcessesMin,
     maxProcesses: config.pluginProcessesMax,
     queueMax: config.pluginQueueMax,
+    maxFrameBytes: config.pluginMaxAnswerBytes,
   });
   const runtime = await PluginRuntime.start(
     async (generation) =>

@@ -241,8 +241,9 @@ export class Supervisor {
    * @returns The handler's result, as JSON.
    * @throws {PluginCallError} `timeout` (the deadline passed, in the queue or in
    *   the handler), `crashed` (the process died, none is left and it is backing
-   *   off, draining or closed), `saturated` (the queue is full), `protocol` (a
-   *   bad frame), a handler kind (typed SDK error), `invalid_input` (method not
+   *   off, draining or closed), `saturated` (the queue is full), `too_large`
+   *   (the answer exceeds the frame size or nesting bound), `protocol` (a bad
+   *   frame), a handler kind (typed SDK error), `invalid_input` (method not
    *   implemented), or `internal` (anything else the handler threw; the message
    *   is for logs only).
    */
@@ -451,6 +452,8 @@ export class Supervisor {
         maxFrameBytes: this.#options.maxFrameBytes,
         denoDir: this.#options.denoDir ?? defaultDenoDir(),
         scrub: this.#scrub,
+        scrubFrames: true,
+        onLargeFrame: (bytes) => this.#emit({ type: "large_answer", nodeId, pid: slot.proc.pid, bytes }),
         onMessage: (message) => this.#onChildMessage(slot, message),
         onFailure: (failure) => this.#onFailure(slot, failure),
       }),
@@ -541,7 +544,7 @@ export class Supervisor {
           notImplemented: true,
         });
       case "too_large":
-        return new PluginCallError("protocol", `plugin "${entry}" answered ${method} with ${message}`);
+        return new PluginCallError("too_large", `plugin "${entry}" answered ${method} with ${message}`);
       case "bad_result":
         return new PluginCallError("internal", `plugin "${entry}" answered ${method} with a value that is not JSON`);
       case "thrown":
