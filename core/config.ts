@@ -50,6 +50,10 @@ export interface Config {
   pluginMaxAnswerBytes: number;
   /** On SIGTERM/SIGINT, how long requests in flight may take before plugin processes are stopped. */
   shutdownGraceMs: number;
+  /** `IMBI_TAB_CACHE_TTL_MS`: how long a cacheable tab read is kept; 0 turns the response cache off. */
+  tabCacheTtlMs: number;
+  /** `IMBI_TAB_CACHE_MAX_MB` in bytes: the response cache's bound; 0 turns it off. */
+  tabCacheMaxBytes: number;
   /** Minimum age of a registry version before it may be installed; 0 is off. */
   minPackageAgeMs: number;
   /**
@@ -215,6 +219,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pluginQueueMax: integer(env, "IMBI_PLUGIN_QUEUE_MAX", 256, 1, 100_000),
     pluginMaxAnswerBytes: integer(env, "IMBI_PLUGIN_MAX_ANSWER_MB", 16, 1, 1024) * 1024 * 1024,
     shutdownGraceMs: integer(env, "IMBI_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
+    tabCacheTtlMs: integer(env, "IMBI_TAB_CACHE_TTL_MS", 30_000, 0, 86_400_000),
+    tabCacheMaxBytes: integer(env, "IMBI_TAB_CACHE_MAX_MB", 64, 0, 65_536) * 1024 * 1024,
     minPackageAgeMs: duration(env, "IMBI_MIN_PACKAGE_AGE", 86_400_000),
     npmRegistry: url(env, "IMBI_NPM_REGISTRY") ?? url(env, "NPM_CONFIG_REGISTRY"),
     jsrUrl: url(env, "IMBI_JSR_URL") ?? url(env, "JSR_URL"),

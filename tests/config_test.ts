@@ -14,6 +14,8 @@ Deno.test("loadConfig() applies defaults on an empty environment", () => {
   assert.equal(config.pluginQueueMax, 256);
   assert.equal(config.pluginMaxAnswerBytes, 16 * 1024 * 1024);
   assert.equal(config.shutdownGraceMs, 10_000);
+  assert.equal(config.tabCacheTtlMs, 30_000);
+  assert.equal(config.tabCacheMaxBytes, 64 * 1024 * 1024);
 });
 
 Deno.test("loadConfig() names the variable with a bad value", async (t) => {
@@ -38,6 +40,9 @@ Deno.test("loadConfig() names the variable with a bad value", async (t) => {
     [{ IMBI_PLUGIN_QUEUE_MAX: "0" }, "IMBI_PLUGIN_QUEUE_MAX"],
     [{ IMBI_PLUGIN_MAX_ANSWER_MB: "big" }, "IMBI_PLUGIN_MAX_ANSWER_MB"],
     [{ IMBI_SHUTDOWN_GRACE_MS: "10s" }, "IMBI_SHUTDOWN_GRACE_MS"],
+    [{ IMBI_TAB_CACHE_TTL_MS: "30s" }, "IMBI_TAB_CACHE_TTL_MS"],
+    [{ IMBI_TAB_CACHE_TTL_MS: "-1" }, "IMBI_TAB_CACHE_TTL_MS"],
+    [{ IMBI_TAB_CACHE_MAX_MB: "70000" }, "IMBI_TAB_CACHE_MAX_MB"],
   ];
   for (const [env, variable] of cases) {
     await t.step(variable, () => {
