@@ -32,6 +32,8 @@ import { Deadlines } from "./deadlines.ts";
 import { makeRedactor } from "./redact.ts";
 import type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
 
+export type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
+
 /** What one plugin process serves. */
 export interface SandboxSpec {
   /** Plugin node id, for logs and process naming. */
@@ -149,6 +151,7 @@ export class Supervisor {
   #slots: Slot[] = [];
   #queue: CallQueue<unknown>;
   #idle: Deadlines<Slot>;
+  #callerDeadlines = new Deadlines<() => void>((expire) => expire());
   #state: "open" | "draining" | "closed" = "open";
   #inFlight = 0;
   #spawns = 0;
@@ -305,6 +308,7 @@ export class Supervisor {
       await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     }
     this.#idle.stop();
+    this.#callerDeadlines.stop();
     this.#queue.takeAll();
     for (const slot of [...this.#slots]) this.#retire(slot, "drain");
     this.#state = "closed";
@@ -315,6 +319,7 @@ export class Supervisor {
   async close(): Promise<void> {
     this.#state = "closed";
     this.#idle.stop();
+    this.#callerDeadlines.stop();
     const closed = () =>
       new PluginCallError("crashed", `the sandbox of ${this.#spec.nodeId} was closed`, { retryAfterSeconds: 1 });
     for (const call of this.#queue.takeAll()) call.reject(closed());
@@ -349,19 +354,39 @@ export class Supervisor {
     return best;
   }
 
+  /**
+   * Sends a call to a process. The process gives it the node's whole
+   * `timeoutMs` (overrunning that costs the process); a caller whose own
+   * deadline is nearer (time spent in the queue, a shorter `timeoutMs`) gets
+   * `timeout` at that deadline while the process finishes the call, so a
+   * busy queue never kills a healthy process.
+   */
   async #dispatch(slot: Slot, method: string, args: unknown[], requestId: string, deadline: number): Promise<unknown> {
     this.#inFlight++;
     this.#idle.delete(slot);
-    try {
-      const timeoutMs = Math.max(1, deadline - performance.now());
-      const answer = await slot.proc.call(method, args, { requestId, timeoutMs });
-      this.#backoffMs = this.#options.backoffInitialMs;
-      if (answer.ok) return answer.value;
-      throw this.#handlerError(method, answer.error);
-    } finally {
-      this.#inFlight--;
-      this.#afterCall(slot);
-    }
+    const running = (async () => {
+      try {
+        return await slot.proc.call(method, args, { requestId, timeoutMs: this.#spec.timeoutMs });
+      } finally {
+        this.#inFlight--;
+        this.#afterCall(slot);
+      }
+    })();
+    const early = deadline - performance.now() < this.#spec.timeoutMs - 1;
+    const answer = early ? await this.#byDeadline(running, deadline, method) : await running;
+    this.#backoffMs = this.#options.backoffInitialMs;
+    if (answer.ok) return answer.value;
+    throw this.#handlerError(method, answer.error);
+  }
+
+  /** The call's answer, or `timeout` once the caller's deadline passes. */
+  #byDeadline<T>(answer: Promise<T>, deadline: number, method: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const expire = () =>
+        reject(new PluginCallError("timeout", `plugin "${this.#spec.entry}" did not answer ${method} by its deadline`));
+      this.#callerDeadlines.add(expire, deadline);
+      answer.then(resolve, reject).finally(() => this.#callerDeadlines.delete(expire));
+    });
   }
 
   #afterCall(slot: Slot): void {
