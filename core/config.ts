@@ -46,6 +46,8 @@ export interface Config {
   pluginProcessesMax: number;
   /** Most calls waiting per node before `saturated` (503). */
   pluginQueueMax: number;
+  /** Largest frame either way between the service and a plugin process, bytes (a larger answer: `too_large`, 502). */
+  pluginMaxAnswerBytes: number;
   /** On SIGTERM/SIGINT, how long requests in flight may take before plugin processes are stopped. */
   shutdownGraceMs: number;
   /** `IMBI_TAB_CACHE_TTL_MS`: how long a cacheable tab read is kept; 0 turns the response cache off. */
@@ -215,6 +217,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pluginProcessesMin,
     pluginProcessesMax,
     pluginQueueMax: integer(env, "IMBI_PLUGIN_QUEUE_MAX", 256, 1, 100_000),
+    pluginMaxAnswerBytes: integer(env, "IMBI_PLUGIN_MAX_ANSWER_MB", 16, 1, 1024) * 1024 * 1024,
     shutdownGraceMs: integer(env, "IMBI_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
     tabCacheTtlMs: integer(env, "IMBI_TAB_CACHE_TTL_MS", 30_000, 0, 86_400_000),
     tabCacheMaxBytes: integer(env, "IMBI_TAB_CACHE_MAX_MB", 64, 0, 65_536) * 1024 * 1024,

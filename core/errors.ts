@@ -79,8 +79,12 @@ export class UnavailableError extends Error {
   }
 }
 
-/** Failures only the host can see: the plugin process itself broke, not the handler's backend. */
-export const HOST_ERROR_KINDS = ["timeout", "crashed", "saturated", "protocol", "internal"] as const;
+/**
+ * Failures only the host can see: the plugin process itself broke, not the
+ * handler's backend. `too_large`: the answer exceeded the size or nesting
+ * bound (`IMBI_PLUGIN_MAX_ANSWER_MB`, 64 levels).
+ */
+export const HOST_ERROR_KINDS = ["timeout", "crashed", "saturated", "protocol", "too_large", "internal"] as const;
 
 /**
  * The kinds of failure a plugin call may end in (spec section 2.2): a kind

@@ -126,6 +126,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     minProcesses: config.pluginProcessesMin,
     maxProcesses: config.pluginProcessesMax,
     queueMax: config.pluginQueueMax,
+    maxFrameBytes: config.pluginMaxAnswerBytes,
     onEvent: (event) => {
       if (event.type === "process_started") metrics.processStart(event.nodeId);
       else if (event.type === "process_exited") metrics.processExit(event.nodeId, event.cause);

@@ -52,6 +52,7 @@ const PLUGIN_STATUS: Record<PluginErrorKind, { status: number; title: string }> 
   crashed: { status: 503, title: "The plugin is not available" },
   saturated: { status: 503, title: "The plugin is busy" },
   protocol: { status: 502, title: "The plugin broke its protocol" },
+  too_large: { status: 502, title: "The plugin's answer is too large" },
   internal: { status: 502, title: "The plugin failed" },
 };
 

@@ -9,6 +9,11 @@ Deno.test("loadConfig() applies defaults on an empty environment", () => {
   assert.deepEqual(config.graph, { kind: "sqlite", path: "./data/graph.sqlite" });
   assert.equal(config.minPackageAgeMs, 86_400_000);
   assert.equal(config.pluginTimeoutMs, 10_000);
+  assert.equal(config.pluginProcessesMin, 0);
+  assert.equal(config.pluginProcessesMax, navigator.hardwareConcurrency);
+  assert.equal(config.pluginQueueMax, 256);
+  assert.equal(config.pluginMaxAnswerBytes, 16 * 1024 * 1024);
+  assert.equal(config.shutdownGraceMs, 10_000);
   assert.equal(config.tabCacheTtlMs, 30_000);
   assert.equal(config.tabCacheMaxBytes, 64 * 1024 * 1024);
 });
@@ -30,6 +35,11 @@ Deno.test("loadConfig() names the variable with a bad value", async (t) => {
     [{ IMBI_PACKAGE_MAX_SIZE_MB: "0" }, "IMBI_PACKAGE_MAX_SIZE_MB"],
     [{ IMBI_PACKAGE_MAX_FILES: "many" }, "IMBI_PACKAGE_MAX_FILES"],
     [{ IMBI_NPMRC: "/no/such/.npmrc" }, "IMBI_NPMRC"],
+    [{ IMBI_PLUGIN_PROCESSES_MAX: "0" }, "IMBI_PLUGIN_PROCESSES_MAX"],
+    [{ IMBI_PLUGIN_PROCESSES_MIN: "3", IMBI_PLUGIN_PROCESSES_MAX: "2" }, "IMBI_PLUGIN_PROCESSES_MIN"],
+    [{ IMBI_PLUGIN_QUEUE_MAX: "0" }, "IMBI_PLUGIN_QUEUE_MAX"],
+    [{ IMBI_PLUGIN_MAX_ANSWER_MB: "big" }, "IMBI_PLUGIN_MAX_ANSWER_MB"],
+    [{ IMBI_SHUTDOWN_GRACE_MS: "10s" }, "IMBI_SHUTDOWN_GRACE_MS"],
     [{ IMBI_TAB_CACHE_TTL_MS: "30s" }, "IMBI_TAB_CACHE_TTL_MS"],
     [{ IMBI_TAB_CACHE_TTL_MS: "-1" }, "IMBI_TAB_CACHE_TTL_MS"],
     [{ IMBI_TAB_CACHE_MAX_MB: "70000" }, "IMBI_TAB_CACHE_MAX_MB"],

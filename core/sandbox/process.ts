@@ -23,6 +23,7 @@ import {
   type WireError,
 } from "./protocol.ts";
 import { Deadlines } from "./deadlines.ts";
+import { parseAnswer, parseWhole, SLICE_CHARS } from "./answer_parser.ts";
 
 /**
  * The trusted program every child runs: `bootstrap.ts` beside this source, or
@@ -72,6 +73,13 @@ export interface ProcessOptions {
   denoDir: string | undefined;
   /** Applied to every text from the child before it is logged or reported. */
   scrub: (text: string) => string;
+  /**
+   * Run every frame through `scrub` before it is parsed, so no answer carries
+   * the node's own credentials (one pass over the text, no extra JSON pass).
+   */
+  scrubFrames?: boolean;
+  /** Told the size of a frame about to be parsed in slices (one large enough to stall the service otherwise). */
+  onLargeFrame?: (bytes: number) => void;
   /** Non-call messages: ready, init_failed, inspected, fatal. */
   onMessage: (message: ChildMessage) => void;
   /** The process stopped serving (exactly once, unless it was shut down on purpose). */
@@ -192,6 +200,7 @@ export class PluginProcess {
   #deadlines = new Deadlines<number>((id) => this.fail({ cause: "timeout", callId: id }));
   #failed = false;
   #expected = false;
+  #text = new TextDecoder("utf-8", { fatal: true });
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #rssTimer: ReturnType<typeof setInterval> | undefined;
 
@@ -355,7 +364,18 @@ export class PluginProcess {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return;
-        for (const raw of decoder.push(value)) this.#onMessage(parseChildMessage(raw));
+        for (const body of decoder.pushBodies(value)) {
+          const text = this.#frameText(body);
+          // A small frame costs no await; a large one is parsed in slices so other requests run meanwhile.
+          let parsed: unknown;
+          if (text.length <= SLICE_CHARS) parsed = parseWhole(text);
+          else {
+            this.#options.onLargeFrame?.(body.length);
+            parsed = await parseAnswer(text);
+          }
+          if (this.done) continue;
+          this.#onMessage(parseChildMessage(parsed));
+        }
       }
     } catch (error) {
       const detail = this.#options.scrub(error instanceof Error ? error.message : String(error));
@@ -364,6 +384,21 @@ export class PluginProcess {
     } finally {
       reader.releaseLock();
     }
+  }
+
+  #frameText(body: Uint8Array): string {
+    let text: string;
+    try {
+      text = this.#text.decode(body);
+    } catch (cause) {
+      throw new FrameError("malformed", "a frame is not UTF-8 JSON", { cause });
+    }
+    if (!this.#options.scrubFrames) return text;
+    const scrubbed = this.#options.scrub(text);
+    if (scrubbed !== text) {
+      log.warn("plugin answer held its own credentials; redacted", { nodeId: this.#options.nodeId, pid: this.pid });
+    }
+    return scrubbed;
   }
 
   #onMessage(message: ChildMessage): void {

@@ -33,6 +33,8 @@ import { makeRedactor } from "./redact.ts";
 import { type PluginCallTrace, tracePluginCall } from "../tracing.ts";
 import type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
 
+export type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
+
 /** What one plugin process serves. */
 export interface SandboxSpec {
   /** Plugin node id, for logs and process naming. */
@@ -150,6 +152,7 @@ export class Supervisor {
   #slots: Slot[] = [];
   #queue: CallQueue<unknown>;
   #idle: Deadlines<Slot>;
+  #callerDeadlines = new Deadlines<() => void>((expire) => expire());
   #state: "open" | "draining" | "closed" = "open";
   #inFlight = 0;
   #spawns = 0;
@@ -242,8 +245,9 @@ export class Supervisor {
    * @returns The handler's result, as JSON.
    * @throws {PluginCallError} `timeout` (the deadline passed, in the queue or in
    *   the handler), `crashed` (the process died, none is left and it is backing
-   *   off, draining or closed), `saturated` (the queue is full), `protocol` (a
-   *   bad frame), a handler kind (typed SDK error), `invalid_input` (method not
+   *   off, draining or closed), `saturated` (the queue is full), `too_large`
+   *   (the answer exceeds the frame size or nesting bound), `protocol` (a bad
+   *   frame), a handler kind (typed SDK error), `invalid_input` (method not
    *   implemented), or `internal` (anything else the handler threw; the message
    *   is for logs only).
    */
@@ -324,6 +328,7 @@ export class Supervisor {
       await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     }
     this.#idle.stop();
+    this.#callerDeadlines.stop();
     this.#queue.takeAll();
     for (const slot of [...this.#slots]) this.#retire(slot, "drain");
     this.#state = "closed";
@@ -334,6 +339,7 @@ export class Supervisor {
   async close(): Promise<void> {
     this.#state = "closed";
     this.#idle.stop();
+    this.#callerDeadlines.stop();
     const closed = () =>
       new PluginCallError("crashed", `the sandbox of ${this.#spec.nodeId} was closed`, { retryAfterSeconds: 1 });
     for (const call of this.#queue.takeAll()) call.reject(closed());
@@ -368,6 +374,13 @@ export class Supervisor {
     return best;
   }
 
+  /**
+   * Sends a call to a process. The process gives it the node's whole
+   * `timeoutMs` (overrunning that costs the process); a caller whose own
+   * deadline is nearer (time spent in the queue, a shorter `timeoutMs`) gets
+   * `timeout` at that deadline while the process finishes the call, so a
+   * busy queue never kills a healthy process.
+   */
   async #dispatch(
     slot: Slot,
     method: string,
@@ -378,17 +391,32 @@ export class Supervisor {
   ): Promise<unknown> {
     this.#inFlight++;
     this.#idle.delete(slot);
-    try {
-      const timeoutMs = Math.max(1, deadline - performance.now());
-      const answer = await slot.proc.call(method, args, { requestId, timeoutMs, traceparent: trace.traceparent });
-      trace.childSpans(answer.spans, this.#scrub);
-      this.#backoffMs = this.#options.backoffInitialMs;
-      if (answer.ok) return answer.value;
-      throw this.#handlerError(method, answer.error);
-    } finally {
-      this.#inFlight--;
-      this.#afterCall(slot);
-    }
+    const running = (async () => {
+      try {
+        const { timeoutMs } = this.#spec;
+        const answer = await slot.proc.call(method, args, { requestId, timeoutMs, traceparent: trace.traceparent });
+        trace.childSpans(answer.spans, this.#scrub);
+        return answer;
+      } finally {
+        this.#inFlight--;
+        this.#afterCall(slot);
+      }
+    })();
+    const early = deadline - performance.now() < this.#spec.timeoutMs - 1;
+    const answer = early ? await this.#byDeadline(running, deadline, method) : await running;
+    this.#backoffMs = this.#options.backoffInitialMs;
+    if (answer.ok) return answer.value;
+    throw this.#handlerError(method, answer.error);
+  }
+
+  /** The call's answer, or `timeout` once the caller's deadline passes. */
+  #byDeadline<T>(answer: Promise<T>, deadline: number, method: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const expire = () =>
+        reject(new PluginCallError("timeout", `plugin "${this.#spec.entry}" did not answer ${method} by its deadline`));
+      this.#callerDeadlines.add(expire, deadline);
+      answer.then(resolve, reject).finally(() => this.#callerDeadlines.delete(expire));
+    });
   }
 
   #afterCall(slot: Slot): void {
@@ -483,6 +511,8 @@ export class Supervisor {
         maxFrameBytes: this.#options.maxFrameBytes,
         denoDir: this.#options.denoDir ?? defaultDenoDir(),
         scrub: this.#scrub,
+        scrubFrames: true,
+        onLargeFrame: (bytes) => this.#emit({ type: "large_answer", nodeId, pid: slot.proc.pid, bytes }),
         onMessage: (message) => this.#onChildMessage(slot, message),
         onFailure: (failure) => this.#onFailure(slot, failure),
       }),
@@ -573,7 +603,7 @@ export class Supervisor {
           notImplemented: true,
         });
       case "too_large":
-        return new PluginCallError("protocol", `plugin "${entry}" answered ${method} with ${message}`);
+        return new PluginCallError("too_large", `plugin "${entry}" answered ${method} with ${message}`);
       case "bad_result":
         return new PluginCallError("internal", `plugin "${entry}" answered ${method} with a value that is not JSON`);
       case "thrown":
