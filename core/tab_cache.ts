@@ -158,7 +158,7 @@ export class TabCache {
       this.invalidate(scope.node);
       this.#versions.set(scope.node, scope.version);
     }
-    const full = `${scope.version}\n${key}`;
+    const full = `${scope.node}\n${key}`; // every entry of a node is of its current version
     const generation = this.#generations.get(scope.node) ?? 0;
     if (options.bypass === true) {
       this.#counts.bypasses++;

@@ -1,0 +1,355 @@
+/**
+ * `deno task bench`: the service under production-like load, each number
+ * measured side by side with its baseline in one run, printed as one table
+ * of ratios against the targets of issue 9 (record it in
+ * `docs/performance.md`).
+ *
+ * Load comes from wrk (Debian's package, installed when missing), never a
+ * loop of fetches. Everything runs on loopback: the service as its own
+ * process with `deno task serve`'s flags, a key-value upstream answering 50
+ * keys (`tests/fixtures/http-config/upstream.ts`), and the baselines (a
+ * plain Hono app calling the same handler class in-process, and a bare Hono
+ * route returning the cached tab's JSON) in `bench/_baseline_server.ts`.
+ *
+ * Rows: the tab vs the in-process route at 1 and 50 clients with error
+ * counts and the hop's added latency; the cached tab vs bare Hono;
+ * resolution p50 at 100 and 100,000 projects on SQLite (and on Neo4j when
+ * `IMBI_BENCH_NEO4J_URL`, or the tests' `IMBI_TEST_NEO4J_URL`, names one);
+ * 20 packages reloaded under load; start-up to ready with 10 packages; and
+ * resident memory of the idle service and of a plugin process after its
+ * first call.
+ *
+ * Settings: `IMBI_BENCH_SECONDS` (wrk duration per run, default 5),
+ * `IMBI_BENCH_PORT_BASE` (use consecutive loopback ports from there instead
+ * of free ones).
+ *
+ * @module
+ */
+
+import { setLogLevel } from "../core/logger.ts";
+import { type LocalPackage, lockLocalPackages } from "../tests/support/test_app.ts";
+import { writeBenchPackages } from "./_packages.ts";
+import {
+  benchPort,
+  childProcesses,
+  machine,
+  residentMiB,
+  ROOT,
+  type RunningService,
+  startHelper,
+  startService,
+} from "./_processes.ts";
+import { type ResolutionRow, resolutionScaling } from "./_scaling.ts";
+import { ensureWrk, runWrk, type WrkResult } from "./_wrk.ts";
+
+const SECONDS = Number(Deno.env.get("IMBI_BENCH_SECONDS") ?? "5");
+const ADMIN = `bench-admin-${crypto.randomUUID()}`;
+const READER = `bench-read-${crypto.randomUUID()}`;
+const FIXTURE: LocalPackage = {
+  name: "@imbi-test/http-config",
+  dir: `${ROOT}tests/fixtures/http-config`,
+  entryPoints: ["http-config", "http-config-uncached"],
+};
+
+/** One line of the table. */
+interface Row {
+  what: string;
+  measured: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  /** Whether the target is met; null when the row has none. */
+  met: boolean | null;
+}
+
+const rows: Row[] = [];
+
+function progress(text: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(`bench: ${text}\n`));
+}
+
+function rps(r: WrkResult): string {
+  return `${Math.round(r.rps).toLocaleString("en")} req/s, ${r.errors} errors of ${r.requests.toLocaleString("en")}`;
+}
+
+function ms(value: number): string {
+  return value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(value >= 10 ? 1 : 2)} ms`;
+}
+
+function ratio(value: number): string {
+  return `${value.toFixed(2)}x`;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function api(service: RunningService, method: string, path: string, body?: unknown): Promise<unknown> {
+  const response = await fetch(`${service.url}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
+  return text ? JSON.parse(text) : null;
+}
+
+/** Org `bench`, service `kv` with one application, and one project per Plugin node, each bound to it. */
+async function seed(service: RunningService, upstream: string, nodes: Record<string, string>): Promise<void> {
+  await api(service, "POST", "/orgs", { slug: "bench", name: "Bench" });
+  await api(service, "POST", "/orgs/bench/third-party-services", { slug: "kv", name: "Key-value store" });
+  await api(service, "POST", "/orgs/bench/third-party-services/kv/applications", {
+    slug: "default",
+    name: "Default",
+    credentials: { token: `kv-${crypto.randomUUID()}` },
+  });
+  for (const [project, plugin] of Object.entries(nodes)) {
+    const node = await api(service, "POST", "/orgs/bench/third-party-services/kv/plugins", {
+      slug: project,
+      plugin,
+      label: project,
+      options: { endpoint: upstream },
+    }) as { id: string };
+    await api(service, "POST", "/orgs/bench/projects", { slug: project, name: project });
+    await api(service, "PUT", `/orgs/bench/projects/${project}/plugins`, {
+      bindings: [{ plugin_id: node.id, tab: "configuration", default: true, search_template: "/bench/{project.slug}" }],
+    });
+  }
+}
+
+async function tabAnswer(service: RunningService, project: string): Promise<{ text: string; version: string }> {
+  const response = await fetch(`${service.url}/orgs/bench/projects/${project}/configuration`, {
+    headers: { authorization: `Bearer ${READER}` },
+  });
+  const text = await response.text();
+  if (response.status !== 200) throw new Error(`GET ${project}/configuration: ${response.status} ${text}`);
+  return { text, version: JSON.parse(text).source.version };
+}
+
+/** Start-up to ready with 10 packages (warm package cache), and the idle service's resident memory. */
+async function startupRows(work: string, packages: LocalPackage[]): Promise<void> {
+  const dataDir = `${work}/startup`;
+  const lockfile = `${dataDir}/plugins.lock.json`;
+  await Deno.mkdir(dataDir, { recursive: true });
+  await lockLocalPackages(lockfile, packages);
+  const env = { IMBI_DATA_DIR: dataDir, IMBI_LOCKFILE: lockfile, IMBI_ADMIN_TOKEN: ADMIN, IMBI_MIN_PACKAGE_AGE: "0" };
+  progress("start-up: first start fills the package cache");
+  const log = `${work}/startup.log`;
+  await (await startService(env, { log })).stop();
+  const times: number[] = [];
+  let idle = 0;
+  for (let i = 0; i < 5; i++) {
+    const service = await startService(env, { log });
+    times.push(service.readyMs);
+    if (i === 4) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      idle = await residentMiB(service.pid);
+    }
+    await service.stop();
+  }
+  const startup = median(times);
+  rows.push({
+    what: `start-up to ready, ${packages.length} packages (median of 5, warm cache)`,
+    measured: ms(startup),
+    baseline: "",
+    ratio: "",
+    target: "<= 1 s",
+    met: startup <= 1000,
+  });
+  rows.push({
+    what: `resident memory, idle service (${packages.length} packages loaded)`,
+    measured: `${idle.toFixed(1)} MiB`,
+    baseline: "",
+    ratio: "",
+    target: "<= 80 MB",
+    met: idle <= 80,
+  });
+}
+
+/** The sandboxed tab vs the in-process route at 1 and 50 clients, and the cached tab vs bare Hono. */
+async function tabRows(service: RunningService, baseline: string): Promise<void> {
+  const tab = `${service.url}/orgs/bench/projects/tab/configuration`;
+  const inProcess = `${baseline}/orgs/bench/projects/tab/configuration`;
+  const auth = { authorization: `Bearer ${READER}` };
+  progress("warming up the tab and the in-process route");
+  await runWrk(tab, { connections: 8, seconds: 1, headers: auth });
+  await runWrk(inProcess, { connections: 8, seconds: 1 });
+  for (const clients of [1, 50]) {
+    progress(`tab vs in-process route, ${clients} client(s)`);
+    const sandboxed = await runWrk(tab, { connections: clients, seconds: SECONDS, headers: auth });
+    const direct = await runWrk(inProcess, { connections: clients, seconds: SECONDS });
+    const r = sandboxed.rps / direct.rps;
+    rows.push({
+      what: `Configuration tab (50 keys) vs in-process Hono route, ${clients} client${clients > 1 ? "s" : ""}`,
+      measured: rps(sandboxed),
+      baseline: rps(direct),
+      ratio: ratio(r),
+      target: clients === 50 ? ">= 0.90x, 0 errors" : "",
+      met: clients === 50 ? r >= 0.9 && sandboxed.errors === 0 : null,
+    });
+    if (clients === 1) {
+      const p50 = sandboxed.p50 - direct.p50;
+      const p99 = sandboxed.p99 - direct.p99;
+      rows.push({
+        what: "added latency of the service and the hop, 1 client (p50 / p99)",
+        measured: `${ms(sandboxed.p50)} / ${ms(sandboxed.p99)}`,
+        baseline: `${ms(direct.p50)} / ${ms(direct.p99)}`,
+        ratio: `+${ms(p50)} / +${ms(p99)}`,
+        target: "p99 <= +0.5 ms",
+        met: p99 <= 0.5,
+      });
+    }
+  }
+  progress("cached tab vs bare Hono");
+  const cachedTab = `${service.url}/orgs/bench/projects/cached/configuration`;
+  await runWrk(cachedTab, { connections: 8, seconds: 1, headers: auth });
+  await runWrk(`${baseline}/fixed`, { connections: 8, seconds: 1 });
+  const cached = await runWrk(cachedTab, { connections: 50, seconds: SECONDS, headers: auth });
+  const bare = await runWrk(`${baseline}/fixed`, { connections: 50, seconds: SECONDS });
+  rows.push({
+    what: "cached Configuration tab vs bare Hono returning the same JSON, 50 clients",
+    measured: rps(cached),
+    baseline: rps(bare),
+    ratio: ratio(cached.rps / bare.rps),
+    target: ">= 0.35x",
+    met: cached.rps / bare.rps >= 0.35 && cached.errors === 0,
+  });
+}
+
+/** Reloads 20 packages (new content, new integrity) while wrk loads a tab served by one of them. */
+async function reloadRow(service: RunningService, work: string, lockfile: string, count: number): Promise<void> {
+  progress(`reloading ${count} packages under load`);
+  const url = `${service.url}/orgs/bench/projects/reload/configuration`;
+  await runWrk(url, { connections: 8, seconds: 1, headers: { authorization: `Bearer ${READER}` } });
+  const next = await writeBenchPackages(`${work}/packages-r2`, { count, revision: 2 });
+  const load = runWrk(url, {
+    connections: 50,
+    seconds: Math.max(SECONDS, 6),
+    headers: { authorization: `Bearer ${READER}` },
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await lockLocalPackages(lockfile, next);
+  const started = performance.now();
+  await api(service, "POST", "/admin/plugins/reload");
+  const reloaded = performance.now();
+  let swapMs = Number.NaN;
+  for (let i = 0; i < 2000; i++) {
+    if ((await tabAnswer(service, "reload")).version === "1.0.2") {
+      swapMs = performance.now() - reloaded;
+      break;
+    }
+  }
+  const loaded = await load;
+  rows.push({
+    what: `${count} packages reloaded under load (50 clients on a reloaded package's tab)`,
+    measured: `${loaded.errors} failed of ${loaded.requests.toLocaleString("en")}; swap ${ms(swapMs)}; ` +
+      `max latency ${ms(loaded.max)}`,
+    baseline: `registry build ${ms(reloaded - started)}, off the request path`,
+    ratio: "",
+    target: "0 failed, swap <= 300 ms",
+    met: loaded.errors === 0 && swapMs <= 300,
+  });
+}
+
+function scalingRows(results: ResolutionRow[]): void {
+  for (const r of results) {
+    rows.push({
+      what: `tab resolution p50, ${r.store}: 100,000 vs 100 projects`,
+      measured: `${r.large.toFixed(3)} ms (p99 ${r.largeP99.toFixed(3)} ms)`,
+      baseline: `${r.small.toFixed(3)} ms (p99 ${r.smallP99.toFixed(3)} ms)`,
+      ratio: ratio(r.large / r.small),
+      target: "<= 1.5x",
+      met: r.large / r.small <= 1.5,
+    });
+  }
+}
+
+function table(): string {
+  const header = ["measurement", "measured", "baseline", "ratio", "target", "met"];
+  const lines = rows.map((
+    r,
+  ) => [r.what, r.measured, r.baseline, r.ratio, r.target, r.met === null ? "" : r.met ? "yes" : "**no**"]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  return [format(header), format(widths.map((w) => "-".repeat(w))), ...lines.map(format)].join("\n");
+}
+
+async function main(): Promise<void> {
+  setLogLevel("warn");
+  await ensureWrk();
+  const work = await Deno.makeTempDir({ prefix: "imbi-bench-" });
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const upstreamPort = benchPort();
+    const upstream = `http://127.0.0.1:${upstreamPort}`;
+    stops.push(
+      (await startHelper(["run", "--allow-net", "tests/fixtures/http-config/upstream.ts", String(upstreamPort), "50"]))
+        .stop,
+    );
+    const packages = await writeBenchPackages(`${work}/packages`, { count: 20, revision: 1 });
+    await startupRows(work, packages.slice(0, 10));
+
+    const dataDir = `${work}/service`;
+    const lockfile = `${dataDir}/plugins.lock.json`;
+    await Deno.mkdir(dataDir, { recursive: true });
+    await lockLocalPackages(lockfile, [FIXTURE, ...packages]);
+    progress("starting the service with 21 packages");
+    const service = await startService({
+      IMBI_DATA_DIR: dataDir,
+      IMBI_LOCKFILE: lockfile,
+      IMBI_ADMIN_TOKEN: ADMIN,
+      IMBI_READ_TOKENS: READER,
+      IMBI_MIN_PACKAGE_AGE: "0",
+    }, { log: `${work}/service.log` });
+    stops.unshift(service.stop);
+    await seed(service, upstream, {
+      tab: "http-config-uncached",
+      cached: "http-config",
+      reload: "bench-p00-uncached",
+    });
+    const before = new Set((await childProcesses(service.pid)).map((c) => c.pid));
+    await tabAnswer(service, "tab");
+    const plugin = (await childProcesses(service.pid)).find((c) => !before.has(c.pid));
+    const pluginRss = plugin ? await residentMiB(plugin.pid) : Number.NaN;
+
+    const fixed = `${work}/fixed.json`;
+    await tabAnswer(service, "cached");
+    await Deno.writeTextFile(fixed, (await tabAnswer(service, "cached")).text);
+    const baselinePort = benchPort();
+    stops.unshift(
+      (await startHelper([
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "bench/_baseline_server.ts",
+        String(baselinePort),
+        upstream,
+        fixed,
+      ])).stop,
+    );
+    await tabRows(service, `http://127.0.0.1:${baselinePort}`);
+    await reloadRow(service, work, lockfile, 20);
+    rows.push({
+      what: "resident memory, one plugin process after its first call",
+      measured: `${pluginRss.toFixed(1)} MiB`,
+      baseline: "",
+      ratio: "",
+      target: "<= 40 MB",
+      met: pluginRss <= 40,
+    });
+    for (const stop of stops.splice(0)) await stop();
+
+    progress("tab resolution at 100 and 100,000 projects");
+    scalingRows(await resolutionScaling(progress));
+
+    const out = `\n${await machine()}\n\n${table()}\n`;
+    await Deno.stdout.write(new TextEncoder().encode(out));
+  } finally {
+    for (const stop of stops) await stop().catch(() => {});
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) await main();
