@@ -42,7 +42,8 @@ import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
 import type { LoadedEntry } from "./packages/registry.ts";
 import type { Lease, PluginRuntime } from "./runtime.ts";
-import { log } from "./logger.ts";
+import { addLogContext, log } from "./logger.ts";
+import { metrics } from "./metrics.ts";
 import { renderTemplate } from "./template.ts";
 import type { TabCache } from "./tab_cache.ts";
 
@@ -206,6 +207,8 @@ export class Tabs {
 
   async #locate(tab: PluginType, request: TabRequest): Promise<Located> {
     const target = await this.#resolve(tab, request);
+    const node = target.binding.plugin;
+    addLogContext({ plugin: node.plugin, node: `${target.org.slug}/${node.service}/${node.slug}` });
     const project = target.project;
     const ctx: CallContext = {
       org: { slug: target.org.slug },
@@ -231,23 +234,35 @@ export class Tabs {
     check: (value: unknown) => T,
   ): Promise<T> {
     const { lease, target } = bound;
-    const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
+    const started = performance.now();
+    const labels = { plugin: lease.entry.slug, nodeId: target.binding.plugin.id, method };
     let result: T;
     try {
-      result = check(raw);
+      const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
+      try {
+        result = check(raw);
+      } catch (error) {
+        throw new PluginCallError(
+          "protocol",
+          `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
+        );
+      }
     } catch (error) {
-      throw new PluginCallError(
-        "protocol",
-        `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
-      );
+      const outcome = !(error instanceof PluginCallError)
+        ? "internal"
+        : error.notImplemented
+        ? "not_implemented"
+        : error.kind;
+      metrics.pluginCall({ ...labels, outcome }, (performance.now() - started) / 1000);
+      throw error;
     }
+    metrics.pluginCall({ ...labels, outcome: "ok" }, (performance.now() - started) / 1000);
     const serialised = JSON.stringify(result) ?? "null";
     const redacted = lease.supervisor.redact(serialised);
     if (redacted !== serialised) {
       log.warn("plugin answer held its own credentials; redacted", {
         plugin: `${target.binding.plugin.service}/${target.binding.plugin.slug}`,
         method,
-        requestId: request.requestId,
       });
       result = JSON.parse(redacted) as T;
     }
@@ -331,6 +346,7 @@ export class Tabs {
       },
       { bypass: request.bypassCache === true },
     );
+    if (request.bypassCache !== true) metrics.cacheLookup(node.id, read.hit);
     return { value: read.value, source: this.#source(target, answeredBy, read.hit), age: read.ageSeconds };
   }
 
