@@ -183,3 +183,12 @@ export async function machine(): Promise<string> {
   const date = new Date().toISOString().slice(0, 16).replace("T", " ");
   return `${cpu}, ${cores} cores, ${Math.round(memKb / 1024 / 1024)} GiB RAM, Deno ${Deno.version.deno}, ${date} UTC`;
 }
+
+/**
+ * The 1-minute load average (`/proc/loadavg`): how busy the machine was besides the benchmark.
+ *
+ * @returns The load average.
+ */
+export async function loadAverage(): Promise<number> {
+  return Number((await Deno.readTextFile("/proc/loadavg")).split(" ")[0]);
+}

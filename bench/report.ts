@@ -28,13 +28,14 @@
 
 import { setLogLevel } from "../core/logger.ts";
 import { type LocalPackage, lockLocalPackages } from "../tests/support/test_app.ts";
+import { ADMIN, adminCall, READ_AUTH, startSeededService, tabAnswer, tabUrl } from "./_bench_service.ts";
 import { writeBenchPackages } from "./_packages.ts";
 import {
   benchPort,
   childProcesses,
+  loadAverage,
   machine,
   residentMiB,
-  ROOT,
   type RunningService,
   startHelper,
   startService,
@@ -43,13 +44,6 @@ import { type ResolutionRow, resolutionScaling } from "./_scaling.ts";
 import { ensureWrk, runWrk, type WrkResult } from "./_wrk.ts";
 
 const SECONDS = Number(Deno.env.get("IMBI_BENCH_SECONDS") ?? "5");
-const ADMIN = `bench-admin-${crypto.randomUUID()}`;
-const READER = `bench-read-${crypto.randomUUID()}`;
-const FIXTURE: LocalPackage = {
-  name: "@imbi-test/http-config",
-  dir: `${ROOT}tests/fixtures/http-config`,
-  entryPoints: ["http-config", "http-config-uncached"],
-};
 
 /** One line of the table. */
 interface Row {
@@ -76,6 +70,10 @@ function ms(value: number): string {
   return value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(value >= 10 ? 1 : 2)} ms`;
 }
 
+function signed(value: number): string {
+  return value < 0 ? `-${ms(-value)}` : `+${ms(value)}`;
+}
+
 function ratio(value: number): string {
   return `${value.toFixed(2)}x`;
 }
@@ -83,49 +81,6 @@ function ratio(value: number): string {
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-async function api(service: RunningService, method: string, path: string, body?: unknown): Promise<unknown> {
-  const response = await fetch(`${service.url}${path}`, {
-    method,
-    headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-/** Org `bench`, service `kv` with one application, and one project per Plugin node, each bound to it. */
-async function seed(service: RunningService, upstream: string, nodes: Record<string, string>): Promise<void> {
-  await api(service, "POST", "/orgs", { slug: "bench", name: "Bench" });
-  await api(service, "POST", "/orgs/bench/third-party-services", { slug: "kv", name: "Key-value store" });
-  await api(service, "POST", "/orgs/bench/third-party-services/kv/applications", {
-    slug: "default",
-    name: "Default",
-    credentials: { token: `kv-${crypto.randomUUID()}` },
-  });
-  for (const [project, plugin] of Object.entries(nodes)) {
-    const node = await api(service, "POST", "/orgs/bench/third-party-services/kv/plugins", {
-      slug: project,
-      plugin,
-      label: project,
-      options: { endpoint: upstream },
-    }) as { id: string };
-    await api(service, "POST", "/orgs/bench/projects", { slug: project, name: project });
-    await api(service, "PUT", `/orgs/bench/projects/${project}/plugins`, {
-      bindings: [{ plugin_id: node.id, tab: "configuration", default: true, search_template: "/bench/{project.slug}" }],
-    });
-  }
-}
-
-async function tabAnswer(service: RunningService, project: string): Promise<{ text: string; version: string }> {
-  const response = await fetch(`${service.url}/orgs/bench/projects/${project}/configuration`, {
-    headers: { authorization: `Bearer ${READER}` },
-  });
-  const text = await response.text();
-  if (response.status !== 200) throw new Error(`GET ${project}/configuration: ${response.status} ${text}`);
-  return { text, version: JSON.parse(text).source.version };
 }
 
 /** Start-up to ready with 10 packages (warm package cache), and the idle service's resident memory. */
@@ -170,9 +125,9 @@ async function startupRows(work: string, packages: LocalPackage[]): Promise<void
 
 /** The sandboxed tab vs the in-process route at 1 and 50 clients, and the cached tab vs bare Hono. */
 async function tabRows(service: RunningService, baseline: string): Promise<void> {
-  const tab = `${service.url}/orgs/bench/projects/tab/configuration`;
+  const tab = tabUrl(service, "tab");
   const inProcess = `${baseline}/orgs/bench/projects/tab/configuration`;
-  const auth = { authorization: `Bearer ${READER}` };
+  const auth = READ_AUTH;
   progress("warming up the tab and the in-process route");
   await runWrk(tab, { connections: 8, seconds: 1, headers: auth });
   await runWrk(inProcess, { connections: 8, seconds: 1 });
@@ -196,14 +151,14 @@ async function tabRows(service: RunningService, baseline: string): Promise<void>
         what: "added latency of the service and the hop, 1 client (p50 / p99)",
         measured: `${ms(sandboxed.p50)} / ${ms(sandboxed.p99)}`,
         baseline: `${ms(direct.p50)} / ${ms(direct.p99)}`,
-        ratio: `+${ms(p50)} / +${ms(p99)}`,
+        ratio: `${signed(p50)} / ${signed(p99)}`,
         target: "p99 <= +0.5 ms",
         met: p99 <= 0.5,
       });
     }
   }
   progress("cached tab vs bare Hono");
-  const cachedTab = `${service.url}/orgs/bench/projects/cached/configuration`;
+  const cachedTab = tabUrl(service, "cached");
   await runWrk(cachedTab, { connections: 8, seconds: 1, headers: auth });
   await runWrk(`${baseline}/fixed`, { connections: 8, seconds: 1 });
   const cached = await runWrk(cachedTab, { connections: 50, seconds: SECONDS, headers: auth });
@@ -221,18 +176,18 @@ async function tabRows(service: RunningService, baseline: string): Promise<void>
 /** Reloads 20 packages (new content, new integrity) while wrk loads a tab served by one of them. */
 async function reloadRow(service: RunningService, work: string, lockfile: string, count: number): Promise<void> {
   progress(`reloading ${count} packages under load`);
-  const url = `${service.url}/orgs/bench/projects/reload/configuration`;
-  await runWrk(url, { connections: 8, seconds: 1, headers: { authorization: `Bearer ${READER}` } });
+  const url = tabUrl(service, "reload");
+  await runWrk(url, { connections: 8, seconds: 1, headers: READ_AUTH });
   const next = await writeBenchPackages(`${work}/packages-r2`, { count, revision: 2 });
   const load = runWrk(url, {
     connections: 50,
     seconds: Math.max(SECONDS, 6),
-    headers: { authorization: `Bearer ${READER}` },
+    headers: READ_AUTH,
   });
   await new Promise((resolve) => setTimeout(resolve, 1000));
   await lockLocalPackages(lockfile, next);
   const started = performance.now();
-  await api(service, "POST", "/admin/plugins/reload");
+  await adminCall(service, { method: "POST", path: "/admin/plugins/reload" });
   const reloaded = performance.now();
   let swapMs = Number.NaN;
   for (let i = 0; i < 2000; i++) {
@@ -279,6 +234,7 @@ function table(): string {
 async function main(): Promise<void> {
   setLogLevel("warn");
   await ensureWrk();
+  const loadBefore = await loadAverage();
   const work = await Deno.makeTempDir({ prefix: "imbi-bench-" });
   const stops: (() => Promise<void>)[] = [];
   try {
@@ -291,24 +247,13 @@ async function main(): Promise<void> {
     const packages = await writeBenchPackages(`${work}/packages`, { count: 20, revision: 1 });
     await startupRows(work, packages.slice(0, 10));
 
-    const dataDir = `${work}/service`;
-    const lockfile = `${dataDir}/plugins.lock.json`;
-    await Deno.mkdir(dataDir, { recursive: true });
-    await lockLocalPackages(lockfile, [FIXTURE, ...packages]);
     progress("starting the service with 21 packages");
-    const service = await startService({
-      IMBI_DATA_DIR: dataDir,
-      IMBI_LOCKFILE: lockfile,
-      IMBI_ADMIN_TOKEN: ADMIN,
-      IMBI_READ_TOKENS: READER,
-      IMBI_MIN_PACKAGE_AGE: "0",
-    }, { log: `${work}/service.log` });
-    stops.unshift(service.stop);
-    await seed(service, upstream, {
-      tab: "http-config-uncached",
-      cached: "http-config",
-      reload: "bench-p00-uncached",
+    const { service, lockfile } = await startSeededService(`${work}/service`, {
+      upstream,
+      nodes: { tab: "http-config-uncached", cached: "http-config", reload: "bench-p00-uncached" },
+      packages,
     });
+    stops.unshift(service.stop);
     const before = new Set((await childProcesses(service.pid)).map((c) => c.pid));
     await tabAnswer(service, "tab");
     const plugin = (await childProcesses(service.pid)).find((c) => !before.has(c.pid));
@@ -344,7 +289,8 @@ async function main(): Promise<void> {
     progress("tab resolution at 100 and 100,000 projects");
     scalingRows(await resolutionScaling(progress));
 
-    const out = `\n${await machine()}\n\n${table()}\n`;
+    const load = `1-minute load average ${loadBefore.toFixed(1)} before, ${(await loadAverage()).toFixed(1)} after`;
+    const out = `\n${await machine()}; ${load}; wrk ${SECONDS} s per run\n\n${table()}\n`;
     await Deno.stdout.write(new TextEncoder().encode(out));
   } finally {
     for (const stop of stops) await stop().catch(() => {});
