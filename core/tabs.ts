@@ -139,6 +139,11 @@ export class Tabs {
   #runtime: PluginRuntime;
   #credentials: Credentials;
   #cache: TabCache | undefined;
+  /**
+   * Loaded entries whose handler answered that it does not implement `describePrefix`: a bundle never changes
+   * (a reload makes new entries), so they are not asked again, saving a plugin round trip per `listKeys`.
+   */
+  #withoutPrefix = new WeakSet<LoadedEntry>();
 
   /**
    * Builds the tab service.
@@ -414,9 +419,15 @@ export class Tabs {
   /** Configuration: every key, no values, and where they live when the plugin says (`describePrefix`). */
   async listKeys(request: TabRequest): Promise<KeysAnswer> {
     const read = await this.#cached("configuration", request, "listKeys", [], async (bound) => {
+      const entry = bound.lease.entry;
       const [result, prefix] = await Promise.all([
         this.#invoke(bound, request, "listKeys", [bound.ctx], parseConfigKeys),
-        this.#optional(bound, request, "describePrefix", [bound.ctx], parsePrefix),
+        this.#withoutPrefix.has(entry)
+          ? undefined
+          : this.#optional(bound, request, "describePrefix", [bound.ctx], parsePrefix).then((prefix) => {
+            if (prefix === undefined) this.#withoutPrefix.add(entry);
+            return prefix;
+          }),
       ]);
       return { result, prefix };
     });
