@@ -122,3 +122,52 @@ export async function runWrk(url: string, options: WrkOptions): Promise<WrkResul
     max: raw.max / 1000,
   };
 }
+
+/** One side of {@linkcode sideBySide}: a URL and its request headers. */
+export interface WrkTarget {
+  url: string;
+  headers?: Record<string, string>;
+}
+
+function merge(runs: WrkResult[]): WrkResult {
+  const requests = runs.reduce((sum, r) => sum + r.requests, 0);
+  const seconds = runs.reduce((sum, r) => sum + r.requests / r.rps, 0);
+  const status = runs.reduce((sum, r) => sum + r.status, 0);
+  const socket = runs.reduce((sum, r) => sum + r.socket, 0);
+  return {
+    requests,
+    rps: requests / seconds,
+    status,
+    socket,
+    errors: status + socket,
+    p50: runs.reduce((sum, r) => sum + r.p50, 0) / runs.length,
+    p90: Math.max(...runs.map((r) => r.p90)),
+    p99: Math.max(...runs.map((r) => r.p99)),
+    max: Math.max(...runs.map((r) => r.max)),
+  };
+}
+
+/**
+ * Measures two targets side by side in the order A B B A, each half of `seconds` (rounded up) per run, so a drift
+ * in the machine's load weighs on both alike. Throughput and errors add up; p50 is the mean of the two runs,
+ * p90, p99 and max the worse.
+ *
+ * @param a The measured target.
+ * @param b Its baseline.
+ * @param options Connections and seconds per target in all.
+ * @returns Both results, merged over their two runs.
+ */
+export async function sideBySide(
+  a: WrkTarget,
+  b: WrkTarget,
+  options: { connections: number; seconds: number },
+): Promise<[WrkResult, WrkResult]> {
+  const seconds = Math.max(1, Math.ceil(options.seconds / 2));
+  const run = (t: WrkTarget) =>
+    runWrk(t.url, { connections: options.connections, seconds, ...(t.headers ? { headers: t.headers } : {}) });
+  const a1 = await run(a);
+  const b1 = await run(b);
+  const b2 = await run(b);
+  const a2 = await run(a);
+  return [merge([a1, a2]), merge([b1, b2])];
+}

@@ -19,7 +19,7 @@
  * resident memory of the idle service and of a plugin process after its
  * first call.
  *
- * Settings: `IMBI_BENCH_SECONDS` (wrk duration per run, default 5),
+ * Settings: `IMBI_BENCH_SECONDS` (wrk load per side of a pair, default 5; a pair runs A B B A),
  * `IMBI_BENCH_PORT_BASE` (use consecutive loopback ports from there instead
  * of free ones).
  *
@@ -41,7 +41,7 @@ import {
   startService,
 } from "./_processes.ts";
 import { type ResolutionRow, resolutionScaling } from "./_scaling.ts";
-import { ensureWrk, runWrk, type WrkResult } from "./_wrk.ts";
+import { ensureWrk, runWrk, sideBySide, type WrkResult } from "./_wrk.ts";
 
 const SECONDS = Number(Deno.env.get("IMBI_BENCH_SECONDS") ?? "5");
 
@@ -133,8 +133,10 @@ async function tabRows(service: RunningService, baseline: string): Promise<void>
   await runWrk(inProcess, { connections: 8, seconds: 1 });
   for (const clients of [1, 50]) {
     progress(`tab vs in-process route, ${clients} client(s)`);
-    const sandboxed = await runWrk(tab, { connections: clients, seconds: SECONDS, headers: auth });
-    const direct = await runWrk(inProcess, { connections: clients, seconds: SECONDS });
+    const [sandboxed, direct] = await sideBySide({ url: tab, headers: auth }, { url: inProcess }, {
+      connections: clients,
+      seconds: SECONDS,
+    });
     const r = sandboxed.rps / direct.rps;
     rows.push({
       what: `Configuration tab (50 keys) vs in-process Hono route, ${clients} client${clients > 1 ? "s" : ""}`,
@@ -161,8 +163,10 @@ async function tabRows(service: RunningService, baseline: string): Promise<void>
   const cachedTab = tabUrl(service, "cached");
   await runWrk(cachedTab, { connections: 8, seconds: 1, headers: auth });
   await runWrk(`${baseline}/fixed`, { connections: 8, seconds: 1 });
-  const cached = await runWrk(cachedTab, { connections: 50, seconds: SECONDS, headers: auth });
-  const bare = await runWrk(`${baseline}/fixed`, { connections: 50, seconds: SECONDS });
+  const [cached, bare] = await sideBySide({ url: cachedTab, headers: auth }, { url: `${baseline}/fixed` }, {
+    connections: 50,
+    seconds: SECONDS,
+  });
   rows.push({
     what: "cached Configuration tab vs bare Hono returning the same JSON, 50 clients",
     measured: rps(cached),
