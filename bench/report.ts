@@ -294,7 +294,7 @@ async function main(): Promise<void> {
     scalingRows(await resolutionScaling(progress));
 
     const load = `1-minute load average ${loadBefore.toFixed(1)} before, ${(await loadAverage()).toFixed(1)} after`;
-    const out = `\n${await machine()}; ${load}; wrk ${SECONDS} s per run\n\n${table()}\n`;
+    const out = `\n${await machine()}; ${load}; wrk pairs A B B A, ${Math.ceil(SECONDS / 2)} s a run\n\n${table()}\n`;
     await Deno.stdout.write(new TextEncoder().encode(out));
   } finally {
     for (const stop of stops) await stop().catch(() => {});
