@@ -39,8 +39,6 @@ export interface RuntimeOptions {
 export interface Lease {
   supervisor: Supervisor;
   entry: LoadedEntry;
-  /** The supervisor's key: node, entry, package integrity and configuration hash (the response cache's version). */
-  key: string;
 }
 
 const encoder = new TextEncoder();
@@ -191,7 +189,7 @@ export class PluginRuntime {
         },
       },
     }));
-    return { supervisor, entry, key };
+    return { supervisor, entry };
   }
 
   /** Kills every plugin process (service shutdown). */
