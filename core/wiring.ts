@@ -120,12 +120,12 @@ export async function buildServices(config: Config, options: { store?: GraphStor
         generation,
       }),
     pool,
-    { timeoutCeilingMs: config.pluginTimeoutMs },
+    { timeoutCeilingMs: config.pluginTimeoutMs, egress: config.egress },
   );
   const audit = new AuditLog(store.control.audit, { replica: replicaId(config) });
   const manifest = (slug: string) => runtime.manifest(slug);
   const credentials = new Credentials(store, { keyring, manifest });
-  const directory = new PluginNodes(store, { credentials, manifest });
+  const directory = new PluginNodes(store, { credentials, manifest, egress: config.egress });
   const tabs = new Tabs(store, { runtime, credentials });
   const admin = new PackageAdminService({
     lockfilePath: config.lockfilePath,
@@ -133,6 +133,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     runtime,
     store,
     dataDir: config.dataDir,
+    egress: config.egress,
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
   });
   return {

@@ -53,6 +53,7 @@ const PLUGIN_STATUS: Record<PluginErrorKind, { status: number; title: string }> 
   saturated: { status: 503, title: "The plugin is busy" },
   protocol: { status: 502, title: "The plugin broke its protocol" },
   internal: { status: 502, title: "The plugin failed" },
+  egress_denied: { status: 403, title: "The egress policy denies one of the plugin's network hosts" },
 };
 
 const PACKAGE_STATUS: Record<PackageError["kind"], number> = {
@@ -61,6 +62,7 @@ const PACKAGE_STATUS: Record<PackageError["kind"], number> = {
   in_use: 409,
   refused: 422,
   too_young: 422,
+  permissions_not_accepted: 422,
   registry: 502,
 };
 

@@ -320,7 +320,7 @@ npmTest("plugins CLI: add from npm and from a path, refuse a too-young version, 
     JSR_URL: CLOSED,
     CWD: ROOT,
   };
-  const young = await cli(["add", "npm:@imbi-test/plugin-good@^1"], env);
+  const young = await cli(["add", "npm:@imbi-test/plugin-good@^1", "--yes"], env);
   assert.equal(young.code, 1, young.stderr);
   assert.match(
     young.stderr,
@@ -328,7 +328,7 @@ npmTest("plugins CLI: add from npm and from a path, refuse a too-young version, 
   );
   assert.equal(await Deno.stat(env.IMBI_LOCKFILE).catch(() => null), null, "nothing written");
 
-  const add = await cli(["add", "npm:@imbi-test/plugin-good@^1"], { ...env, IMBI_MIN_PACKAGE_AGE: "0" });
+  const add = await cli(["add", "npm:@imbi-test/plugin-good@^1", "--yes"], { ...env, IMBI_MIN_PACKAGE_AGE: "0" });
   assert.equal(add.code, 0, add.stderr);
   assert.match(
     add.stderr,
@@ -339,9 +339,9 @@ npmTest("plugins CLI: add from npm and from a path, refuse a too-young version, 
     add.stdout,
     /added @imbi-test\/plugin-good npm:@imbi-test\/plugin-good@1\.1\.0 .*lockfile revision 1/,
   );
-  const local = await cli(["add", "tests/fixtures/packages/local-good", "--catalog", "local"], env);
+  const local = await cli(["add", "tests/fixtures/packages/local-good", "--catalog", "local", "--yes"], env);
   assert.equal(local.code, 0, local.stderr);
-  const clash = await cli(["add", "tests/fixtures/packages/incompatible"], env);
+  const clash = await cli(["add", "tests/fixtures/packages/incompatible", "--yes"], env);
   assert.equal(clash.code, 1);
   assert.match(clash.stderr, /api_version "\^2\.0\.0" does not include 1\.0\.0/);
 
