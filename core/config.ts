@@ -7,6 +7,7 @@
  */
 
 import { parseNpmrc, RegistryAuth } from "./packages/npmrc.ts";
+import { type EgressPolicy, egressPolicyFromEnv } from "./sandbox/egress.ts";
 
 /** A configuration variable has a bad value. */
 export class ConfigError extends Error {
@@ -79,6 +80,8 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error";
   /** `IMBI_REPLICA_ID`: this process's name in the audit log and `/admin/replicas`; unset: `<hostname>:<pid>`. */
   replicaId: string | undefined;
+  /** Hosts plugin processes may reach: `IMBI_EGRESS_ALLOW`, `IMBI_EGRESS_DENY`, `IMBI_EGRESS_FILE` and the defaults. */
+  egress: EgressPolicy;
 }
 
 /**
@@ -139,6 +142,16 @@ function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
     return parseNpmrc(text, env);
   } catch (error) {
     throw new ConfigError("IMBI_NPMRC", `${path}: ${(error as Error).message}`);
+  }
+}
+
+function egress(env: Record<string, string | undefined>): EgressPolicy {
+  try {
+    return egressPolicyFromEnv(env);
+  } catch (error) {
+    const message = (error as Error).message;
+    const colon = message.indexOf(": ");
+    throw new ConfigError(message.slice(0, colon), message.slice(colon + 2));
   }
 }
 
@@ -232,5 +245,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     catalogPath: env.IMBI_CATALOG || undefined,
     logLevel: logLevel as Config["logLevel"],
     replicaId,
+    egress: egress(env),
   };
 }

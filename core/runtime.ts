@@ -18,6 +18,7 @@ import { PluginCallError } from "./errors.ts";
 import type { PluginNode, ResolvedTarget } from "./graph/store.ts";
 import { log } from "./logger.ts";
 import { metrics } from "./metrics.ts";
+import { EgressPolicy } from "./sandbox/egress.ts";
 import { computeNetHosts } from "./sandbox/network_hosts.ts";
 import type { LoadedEntry, Registry } from "./packages/registry.ts";
 import type { SandboxPool } from "./sandbox/pool.ts";
@@ -33,6 +34,8 @@ export type RegistryBuilder = (generation: number) => Promise<Registry>;
 export interface RuntimeOptions {
   /** Ceiling on every call's deadline; a manifest's `timeout_ms` may only lower it. */
   timeoutCeilingMs: number;
+  /** The operator's egress policy: a node with a denied host never gets a process. Default: the built-in denials. */
+  egress?: EgressPolicy;
 }
 
 /** A supervisor lease for one call, with what the `source` block reports. */
@@ -42,6 +45,7 @@ export interface Lease {
 }
 
 const encoder = new TextEncoder();
+const DEFAULT_EGRESS = new EgressPolicy();
 
 async function sha256(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
@@ -167,6 +171,7 @@ export class PluginRuntime {
       if (previous !== undefined) void this.#pool.drain((k) => k === previous);
     }
     const known = this.#pool.has(key);
+    if (!known) this.#assertEgress(node.slug, netHosts);
     const opened = known ? { credentials: {}, options: node.options, secrets: {} } : await decrypt();
     const supervisor = this.#pool.acquire(key, () => ({
       nodeId: node.id,
@@ -190,6 +195,16 @@ export class PluginRuntime {
       },
     }));
     return { supervisor, entry };
+  }
+
+  /** Refuses to start a process whose `--allow-net` would hold a host the egress policy denies. */
+  #assertEgress(node: string, netHosts: string[]): void {
+    const denied = (this.#options.egress ?? DEFAULT_EGRESS).firstDenied(netHosts);
+    if (!denied) return;
+    throw new PluginCallError(
+      "egress_denied",
+      `Plugin node "${node}" was not started: network host "${denied.entry}" ${denied.reason}`,
+    );
   }
 
   /** Kills every plugin process (service shutdown). */

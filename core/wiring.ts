@@ -140,12 +140,12 @@ export async function buildServices(config: Config, options: { store?: GraphStor
         generation,
       }),
     pool,
-    { timeoutCeilingMs: config.pluginTimeoutMs },
+    { timeoutCeilingMs: config.pluginTimeoutMs, egress: config.egress },
   );
   const audit = new AuditLog(store.control.audit, { replica: replicaId(config) });
   const manifest = (slug: string) => runtime.manifest(slug);
   const credentials = new Credentials(store, { keyring, manifest });
-  const directory = new PluginNodes(store, { credentials, manifest });
+  const directory = new PluginNodes(store, { credentials, manifest, egress: config.egress });
   const connections = new ConnectionTests(store, { runtime, credentials });
   const tabCache = new TabCache({ ttlMs: config.tabCacheTtlMs, maxBytes: config.tabCacheMaxBytes });
   const tabs = new Tabs(store, { runtime, credentials, cache: tabCache });
@@ -155,6 +155,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     runtime,
     store,
     dataDir: config.dataDir,
+    egress: config.egress,
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
   });
   const readiness = new Readiness(store, { keyring });

@@ -54,6 +54,7 @@ const PLUGIN_STATUS: Record<PluginErrorKind, { status: number; title: string }> 
   protocol: { status: 502, title: "The plugin broke its protocol" },
   too_large: { status: 502, title: "The plugin's answer is too large" },
   internal: { status: 502, title: "The plugin failed" },
+  egress_denied: { status: 403, title: "The egress policy denies one of the plugin's network hosts" },
 };
 
 const PACKAGE_STATUS: Record<PackageError["kind"], number> = {
@@ -62,6 +63,7 @@ const PACKAGE_STATUS: Record<PackageError["kind"], number> = {
   in_use: 409,
   refused: 422,
   too_young: 422,
+  permissions_not_accepted: 422,
   registry: 502,
 };
 

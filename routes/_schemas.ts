@@ -254,11 +254,19 @@ export const configPut = {
 } as const satisfies Schema;
 
 /** `POST /admin/plugins`. */
+const ACCEPT_PERMISSIONS = {
+  type: "boolean",
+  default: false,
+  description: "true accepts the network hosts and credential fields the package will get; without it the " +
+    "answer is 422 package-permissions-not-accepted with the preview in `permissions`",
+} as const;
+
 export const pluginInstall = {
   type: "object",
   properties: {
     catalog: { type: "string", minLength: 1, maxLength: 214 },
     specifier: { type: "string", minLength: 1, maxLength: 500 },
+    accept_permissions: ACCEPT_PERMISSIONS,
   },
   additionalProperties: false,
 } as const satisfies Schema;
@@ -267,7 +275,10 @@ export const pluginInstall = {
 export const pluginUpgrade = {
   type: "object",
   required: ["version"],
-  properties: { version: { type: "string", minLength: 1, maxLength: 100, description: "exact version or range" } },
+  properties: {
+    version: { type: "string", minLength: 1, maxLength: 100, description: "exact version or range" },
+    accept_permissions: ACCEPT_PERMISSIONS,
+  },
   additionalProperties: false,
 } as const satisfies Schema;
 
