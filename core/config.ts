@@ -7,6 +7,7 @@
  */
 
 import { parseNpmrc, RegistryAuth } from "./packages/npmrc.ts";
+import { ConfineSettingError, type ConfineSettings, parseConfineSettings } from "./sandbox/confine.ts";
 
 /** A configuration variable has a bad value. */
 export class ConfigError extends Error {
@@ -39,6 +40,8 @@ export interface Config {
   pluginHeapMb: number;
   pluginMaxConcurrent: number;
   pluginIdleMs: number;
+  /** How plugin processes are confined: the jail, cgroup root, limits and `IMBI_SANDBOX_LIMITS`. */
+  confine: ConfineSettings;
   /** Minimum age of a registry version before it may be installed; 0 is off. */
   minPackageAgeMs: number;
   /**
@@ -109,6 +112,15 @@ function url(env: Record<string, string | undefined>, name: string): string | un
     throw new ConfigError(name, `"${raw}" is not an http(s) URL`);
   }
   return raw;
+}
+
+function confineSettings(env: Record<string, string | undefined>): ConfineSettings {
+  try {
+    return parseConfineSettings(env);
+  } catch (error) {
+    if (error instanceof ConfineSettingError) throw new ConfigError(error.variable, error.reason);
+    throw error;
+  }
 }
 
 function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
@@ -185,6 +197,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pluginHeapMb: integer(env, "IMBI_PLUGIN_HEAP_MB", 128, 16, 4096),
     pluginMaxConcurrent: integer(env, "IMBI_PLUGIN_MAX_CONCURRENT", 8, 1, 1024),
     pluginIdleMs: duration(env, "IMBI_PLUGIN_IDLE", 300_000),
+    confine: confineSettings(env),
     minPackageAgeMs: duration(env, "IMBI_MIN_PACKAGE_AGE", 86_400_000),
     npmRegistry: url(env, "IMBI_NPM_REGISTRY") ?? url(env, "NPM_CONFIG_REGISTRY"),
     jsrUrl: url(env, "IMBI_JSR_URL") ?? url(env, "JSR_URL"),

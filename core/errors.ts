@@ -80,7 +80,7 @@ export class UnavailableError extends Error {
 }
 
 /** Failures only the host can see: the plugin process itself broke, not the handler's backend. */
-export const HOST_ERROR_KINDS = ["timeout", "crashed", "saturated", "protocol", "internal"] as const;
+export const HOST_ERROR_KINDS = ["timeout", "crashed", "memory", "saturated", "protocol", "internal"] as const;
 
 /**
  * The kinds of failure a plugin call may end in (spec section 2.2): a kind

@@ -5,6 +5,7 @@
  */
 
 import { Hono } from "hono";
+import { activeConfinement, describeConfinement } from "../core/sandbox/confine.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, openApiDocument, type Operation, operations } from "./_openapi.ts";
 
@@ -12,7 +13,7 @@ const op = operations("Operations");
 const ops = {
   health: op.none("Liveness: the process answers", { success: ok('`{status: "ok"}`') }),
   ready: op.none("Readiness: the graph store answers and the registry is built (503 otherwise)", {
-    success: ok("`{status, store, registry}`"),
+    success: ok("`{status, store, registry, sandbox}`; `sandbox` names the mechanism that confines plugin processes"),
   }),
   openapi: op.none("This API's OpenAPI 3.1 document", { success: ok("The document") }),
 };
@@ -39,12 +40,14 @@ export function operationRoutes(
         revision: registry.revision,
         loaded: registry.loadedSlugs().length,
       };
+      const sandbox = describeConfinement(activeConfinement());
       try {
         await store.ping();
-        return c.json({ status: "ready", store: { kind: store.kind, status: "up" }, registry: summary });
+        return c.json({ status: "ready", store: { kind: store.kind, status: "up" }, registry: summary, sandbox });
       } catch {
         c.header("retry-after", "5");
-        return c.json({ status: "not_ready", store: { kind: store.kind, status: "down" }, registry: summary }, 503);
+        const down = { kind: store.kind, status: "down" };
+        return c.json({ status: "not_ready", store: down, registry: summary, sandbox }, 503);
       }
     })
     .get(

@@ -49,7 +49,6 @@ export async function inspectBundle(
     netHosts: [],
     heapMb,
     rssMb: defaultRssMb(heapMb),
-    rssCheckMs: PROCESS_DEFAULTS.rssCheckMs,
     maxFrameBytes: PROCESS_DEFAULTS.maxFrameBytes,
     denoDir: options.denoDir ?? defaultDenoDir(),
     scrub: scrubPath,

@@ -1,8 +1,8 @@
 /**
  * One plugin child process and its framed channel (spec section 5): the
- * exact argv and environment it starts with, calls multiplexed by id with a
- * deadline each, the resident-memory poll, and its stderr turned into
- * rate-limited log lines. The {@linkcode Supervisor} and
+ * exact argv and environment it starts with (confined by
+ * {@linkcode confineSpawn}), calls multiplexed by id with a deadline each, and
+ * its stderr turned into rate-limited log lines. The {@linkcode Supervisor} and
  * {@linkcode inspectBundle} drive it; nothing else should.
  *
  * See `docs/sandbox.md` for the flags and what they contain.
@@ -12,6 +12,7 @@
 
 import { PluginCallError } from "../errors.ts";
 import { log } from "../logger.ts";
+import { activeConfinement, type ConfinedSpawn, confineSpawn } from "./confine.ts";
 import {
   type ChildMessage,
   DEFAULT_MAX_FRAME_BYTES,
@@ -33,14 +34,16 @@ const STDERR_LINE_MAX = 1000;
 const STDERR_LINES_PER_SECOND = 20;
 
 /** Defaults of the process limits, shared by the supervisor and the inspector. */
-export const PROCESS_DEFAULTS: { heapMb: number; rssCheckMs: number; maxFrameBytes: number } = {
+export const PROCESS_DEFAULTS: { heapMb: number; maxFrameBytes: number } = {
   heapMb: 128,
-  rssCheckMs: 500,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
 };
 
 /** Why a process stopped serving. */
-export type Failure = { cause: "timeout"; callId: number } | { cause: "crashed" | "protocol"; detail: string };
+export type Failure = { cause: "timeout"; callId: number } | {
+  cause: "crashed" | "protocol" | "memory";
+  detail: string;
+};
 
 /** A call's answer as the child sent it: the handler's value, or its failure on the wire. */
 export type CallAnswer = { ok: true; value: unknown } | { ok: false; error: WireError };
@@ -55,10 +58,8 @@ export interface ProcessOptions {
   netHosts: string[];
   /** V8 old-space cap, MiB. */
   heapMb: number;
-  /** Resident memory cap, MiB, enforced by polling `/proc/<pid>/status`. */
+  /** Memory cap of the whole process, MiB (V8 heap, ArrayBuffers, Wasm, Workers), enforced by the confinement. */
   rssMb: number;
-  /** How often resident memory is polled, ms (0 turns the poll off). */
-  rssCheckMs: number;
   /** Largest frame either side accepts. */
   maxFrameBytes: number;
   /** `DENO_DIR` of the child, when set. */
@@ -113,18 +114,11 @@ export function checkBundlePath(bundlePath: string): void {
 }
 
 /**
- * The `DENO_DIR` a child gets by default: the host's `DENO_DIR`, else Deno's
- * default under `HOME`, else none (also when env access is denied).
+ * The `DENO_DIR` a child gets by default: the confinement's private one, with
+ * no room for `localStorage` or the Cache API (see `confine.ts`).
  */
 export function defaultDenoDir(): string | undefined {
-  try {
-    const dir = Deno.env.get("DENO_DIR");
-    if (dir) return dir;
-    const home = Deno.env.get("HOME");
-    return home ? `${home}/.cache/deno` : undefined;
-  } catch {
-    return undefined;
-  }
+  return activeConfinement().denoDir;
 }
 
 /** Resident memory a child may use: its heap twice over (GC headroom) plus the runtime's own ~100 MB and margin. */
@@ -162,7 +156,8 @@ export class PluginProcess {
   #failed = false;
   #expected = false;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
-  #rssTimer: ReturnType<typeof setInterval> | undefined;
+  #confined: ConfinedSpawn;
+  #stopHeartbeat: () => void;
 
   /**
    * Spawns the child at once; it loads nothing until it is sent `init` or `inspect`.
@@ -171,17 +166,27 @@ export class PluginProcess {
    */
   constructor(options: ProcessOptions) {
     this.#options = options;
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: childArgs(options),
+    const spawn = confineSpawn(
+      { command: Deno.execPath(), args: childArgs(options), env: childEnv(options.denoDir) },
+      { memoryMb: options.rssMb },
+    );
+    this.#confined = spawn;
+    this.#child = new Deno.Command(spawn.command, {
+      args: spawn.args,
       clearEnv: true,
-      env: childEnv(options.denoDir),
+      env: spawn.env,
       cwd: "/",
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
     }).spawn();
     this.pid = this.#child.pid;
-    if (options.rssCheckMs > 0) this.#rssTimer = setInterval(() => this.#checkRss(), options.rssCheckMs);
+    // Busy from spawn to the end of the first call, then while calls are in flight: the jail stops a
+    // process that burns CPU otherwise.
+    this.#stopHeartbeat = spawn.heartbeat(
+      () => this.#nextId === 1 || this.#pending.size > 0,
+      () => this.kill("SIGWINCH"),
+    );
     this.#stdin = this.#child.stdin.getWriter();
     // The exit counts only once every frame the child wrote has been read.
     const exited = Promise.all([this.#child.status, this.#readFrames()]).then(([status]) => this.#onExit(status));
@@ -286,30 +291,14 @@ export class PluginProcess {
     }
   }
 
-  #checkRss(): void {
-    let kib: number;
-    try {
-      const status = Deno.readTextFileSync(`/proc/${this.pid}/status`);
-      kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
-    } catch {
-      // No /proc (not Linux), no read permission, or the process is gone: nothing to enforce.
-      clearInterval(this.#rssTimer);
-      return;
-    }
-    const limit = this.#options.rssMb * 1024;
-    if (kib > limit) {
-      this.fail({
-        cause: "crashed",
-        detail: `resident memory ${Math.round(kib / 1024)} MiB exceeds the ${this.#options.rssMb} MiB limit`,
-      });
-    }
-  }
-
   #onExit(status: Deno.CommandStatus): void {
     this.exit = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
     clearTimeout(this.#graceTimer);
-    clearInterval(this.#rssTimer);
-    if (!this.#failed && !this.#expected) this.fail({ cause: "crashed", detail: `exited with ${this.exit}` });
+    this.#stopHeartbeat();
+    const verdict = this.#confined.exitCause(status);
+    if (!this.#failed && !this.#expected) {
+      this.fail(verdict ?? { cause: "crashed", detail: `exited with ${this.exit}` });
+    }
     // Expected exits (shutdown) have no pending calls left; a failure already rejected them.
     this.rejectAll(() => new PluginCallError("crashed", "the plugin process exited"));
   }

@@ -53,14 +53,12 @@ export interface SupervisorOptions {
   /** V8 old-space cap of the child, MiB (default 128). */
   heapMb: number;
   /**
-   * Resident memory cap of the child, MiB (default `2 × heapMb + 256`, 512 for
-   * the default heap). The V8 heap cap does
-   * not cover ArrayBuffers and other memory outside the heap; the supervisor
-   * polls `/proc/<pid>/status` and kills a child above this.
+   * Memory cap of the child, MiB (default `2 × heapMb + 256`, 512 for the
+   * default heap). The V8 heap cap does not cover ArrayBuffers, Wasm memory or
+   * Workers; this cap does, enforced by the confinement (`confine.ts`: a
+   * cgroup, else `RLIMIT_DATA`).
    */
   rssMb: number;
-  /** How often resident memory is polled, ms (default 500; 0 turns the poll off). */
-  rssCheckMs: number;
   /** Largest frame either side accepts (default 16 MiB). */
   maxFrameBytes: number;
   /** An idle process is shut down after this long (default 300 000 ms). */
@@ -310,7 +308,6 @@ export class Supervisor {
       netHosts: this.#spec.netHosts,
       heapMb: this.#options.heapMb,
       rssMb: this.#options.rssMb,
-      rssCheckMs: this.#options.rssCheckMs,
       maxFrameBytes: this.#options.maxFrameBytes,
       denoDir: this.#options.denoDir ?? defaultDenoDir(),
       scrub: this.#scrub,
@@ -369,6 +366,9 @@ export class Supervisor {
       }
       if (failure.cause === "protocol") {
         return new PluginCallError("protocol", `plugin "${entry}" broke the channel: ${detail}`);
+      }
+      if (failure.cause === "memory") {
+        return new PluginCallError("memory", `plugin "${entry}" process ${detail}`, { retryAfterSeconds });
       }
       return new PluginCallError("crashed", `plugin "${entry}" process failed: ${detail}`, { retryAfterSeconds });
     });
