@@ -87,15 +87,16 @@ export const CONFINE_DEFAULTS: ConfineSettings = {
   limits: "warn",
   pidsMax: 64,
   cpuPercent: 100,
-  idleCpuMs: 2500,
+  idleCpuMs: 1000,
 };
 
 /**
  * Private writable memory an idle Deno 2.9 reserves before plugin code runs
- * (V8 code range and cages; `VmData` ≈ 554 MiB measured), added to the
+ * (V8 code range and cages for the bootstrap and its channel Worker: `VmData`
+ * ≈ 1.07 GiB measured on an idle plugin process), added to the
  * memory cap under `RLIMIT_DATA`.
  */
-export const RUNTIME_DATA_MB = 640;
+export const RUNTIME_DATA_MB = 1152;
 
 const IDLE_WINDOW_MS = 5000;
 const HEARTBEAT_MS = 400;
@@ -116,6 +117,8 @@ export class ConfineSettingError extends RangeError {
   /** What is wrong with its value. */
   readonly reason: string;
   /**
+   * Makes the error of one setting.
+   *
    * @param variable The environment variable.
    * @param reason What is wrong with its value.
    */
@@ -202,7 +205,7 @@ export function checkConfinement(confinement: Confinement): string | null {
     : "the jail cannot install its seccomp filter";
   const message = `Plugin processes are NOT confined: ${why}; memory beyond the V8 heap, threads, listening ` +
     `sockets and idle CPU are unlimited`;
-  if (confinement.settings.limits === "required") throw new Error(`Cannot start: ${message} (IMBI_SANDBOX_LIMITS)`);
+  if (confinement.settings.limits === "required") throw new Error(`${message} (IMBI_SANDBOX_LIMITS=required)`);
   return message;
 }
 
