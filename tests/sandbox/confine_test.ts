@@ -198,7 +198,7 @@ Deno.test("confineSpawn() without a writable cgroup caps memory with RLIMIT_DATA
         const result = await host(probe, { bundle, env });
         const outcome = (result.outcome as Record<string, string>)[probe]!;
         const mib = Number(/^denied after ([0-9]+) MiB/.exec(outcome)?.[1]);
-        assert.ok(mib >= 128 && mib <= 256 + 192, outcome);
+        assert.ok(mib >= 128 && mib <= 256 + 128, outcome);
       });
     }
 

@@ -167,6 +167,7 @@ static int make_cgroups(const struct options *o, const char *name, const char **
   for (int i = 0; i < N_CONTROLLERS; i++) {
     char own[2048], parent[3072];
     *what = controllers[i];
+    if (i == 2 && o->cpu_percent <= 0) continue; /* no quota: the plugin stays in the service's cpu cgroup */
     if (own_cgroup(controllers[i], own, sizeof own) < 0) {
       errno = ENOENT;
       return -1;
