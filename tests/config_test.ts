@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig, parseDuration } from "../core/config.ts";
+import { CONFINE_DEFAULTS } from "../core/sandbox/confine.ts";
 
 Deno.test("loadConfig() applies defaults on an empty environment", () => {
   const config = loadConfig({});
@@ -9,6 +10,7 @@ Deno.test("loadConfig() applies defaults on an empty environment", () => {
   assert.deepEqual(config.graph, { kind: "sqlite", path: "./data/graph.sqlite" });
   assert.equal(config.minPackageAgeMs, 86_400_000);
   assert.equal(config.pluginTimeoutMs, 10_000);
+  assert.deepEqual(config.confine, CONFINE_DEFAULTS);
 });
 
 Deno.test("loadConfig() names the variable with a bad value", async (t) => {
@@ -28,6 +30,12 @@ Deno.test("loadConfig() names the variable with a bad value", async (t) => {
     [{ IMBI_PACKAGE_MAX_SIZE_MB: "0" }, "IMBI_PACKAGE_MAX_SIZE_MB"],
     [{ IMBI_PACKAGE_MAX_FILES: "many" }, "IMBI_PACKAGE_MAX_FILES"],
     [{ IMBI_NPMRC: "/no/such/.npmrc" }, "IMBI_NPMRC"],
+    [{ IMBI_SANDBOX_LIMITS: "maybe" }, "IMBI_SANDBOX_LIMITS"],
+    [{ IMBI_JAIL_PATH: "relative/imbi-jail" }, "IMBI_JAIL_PATH"],
+    [{ IMBI_CGROUP_ROOT: "sys/fs/cgroup" }, "IMBI_CGROUP_ROOT"],
+    [{ IMBI_PLUGIN_PIDS_MAX: "8" }, "IMBI_PLUGIN_PIDS_MAX"],
+    [{ IMBI_PLUGIN_CPU_PERCENT: "-1" }, "IMBI_PLUGIN_CPU_PERCENT"],
+    [{ IMBI_PLUGIN_IDLE_CPU_MS: "lots" }, "IMBI_PLUGIN_IDLE_CPU_MS"],
   ];
   for (const [env, variable] of cases) {
     await t.step(variable, () => {
