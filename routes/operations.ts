@@ -1,10 +1,11 @@
 /**
- * Operations: liveness, readiness and the OpenAPI document.
+ * Operations: liveness, readiness, metrics and the OpenAPI document.
  *
  * @module
  */
 
 import { Hono } from "hono";
+import { metrics } from "../core/metrics.ts";
 import { activeConfinement, describeConfinement } from "../core/sandbox/confine.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, openApiDocument, type Operation, operations } from "./_openapi.ts";
@@ -12,14 +13,20 @@ import { ok, openApiDocument, type Operation, operations } from "./_openapi.ts";
 const op = operations("Operations");
 const ops = {
   health: op.none("Liveness: the process answers", { success: ok('`{status: "ok"}`') }),
-  ready: op.none("Readiness: the graph store answers and the registry is built (503 otherwise)", {
-    success: ok("`{status, store, registry, sandbox}`; `sandbox` names the mechanism that confines plugin processes"),
+  ready: op.none(
+    "Readiness: the graph store answers, the lock state loaded and the configured keys decrypt the stored " +
+      "credentials (503 with the reasons otherwise)",
+    { success: ok("`{status, reasons, store, keys, lock, registry, sandbox}`; `sandbox`: what confines plugins") },
+  ),
+  metrics: op.read("Prometheus metrics (text exposition format; docs/operations.md lists them)", {
+    success: ok("The metrics"),
   }),
   openapi: op.none("This API's OpenAPI 3.1 document", { success: ok("The document") }),
 };
 
 /**
- * Operations routes (no token needed).
+ * Operations routes: the probes and `/openapi.json` need no token,
+ * `/metrics` any token.
  *
  * @param deps The application's dependencies.
  * @param options `operations`: every operation the app declares, for
@@ -30,25 +37,31 @@ export function operationRoutes(
   deps: AppDeps,
   options: { operations: () => readonly Operation[] },
 ): Hono<AppEnv> {
-  const { store, runtime, version } = deps;
+  const { store, runtime, readiness, version } = deps;
   return new Hono<AppEnv>()
     .get("/healthz", ops.health, (c) => c.json({ status: "ok", version }))
     .get("/readyz", ops.ready, async (c) => {
       const registry = runtime.registry;
-      const summary = {
-        generation: registry.generation,
-        revision: registry.revision,
-        loaded: registry.loadedSlugs().length,
+      const report = await readiness.report();
+      const body = {
+        status: report.ready ? "ready" : "not_ready",
+        reasons: report.reasons,
+        store: { kind: store.kind, status: report.store },
+        keys: report.keys,
+        lock: report.lock,
+        registry: {
+          generation: registry.generation,
+          revision: registry.revision,
+          loaded: registry.loadedSlugs().length,
+        },
+        sandbox: describeConfinement(activeConfinement()),
       };
-      const sandbox = describeConfinement(activeConfinement());
-      try {
-        await store.ping();
-        return c.json({ status: "ready", store: { kind: store.kind, status: "up" }, registry: summary, sandbox });
-      } catch {
-        c.header("retry-after", "5");
-        const down = { kind: store.kind, status: "down" };
-        return c.json({ status: "not_ready", store: down, registry: summary, sandbox }, 503);
-      }
+      if (report.ready) return c.json(body);
+      c.header("retry-after", "5");
+      return c.json(body, 503);
+    })
+    .get("/metrics", ops.metrics, async (c) => {
+      return c.body(await metrics.exposition(), 200, { "content-type": metrics.contentType });
     })
     .get(
       "/openapi.json",

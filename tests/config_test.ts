@@ -11,6 +11,8 @@ Deno.test("loadConfig() applies defaults on an empty environment", () => {
   assert.equal(config.minPackageAgeMs, 86_400_000);
   assert.equal(config.pluginTimeoutMs, 10_000);
   assert.deepEqual(config.confine, CONFINE_DEFAULTS);
+  assert.equal(config.tabCacheTtlMs, 30_000);
+  assert.equal(config.tabCacheMaxBytes, 64 * 1024 * 1024);
 });
 
 Deno.test("loadConfig() names the variable with a bad value", async (t) => {
@@ -36,6 +38,9 @@ Deno.test("loadConfig() names the variable with a bad value", async (t) => {
     [{ IMBI_PLUGIN_PIDS_MAX: "8" }, "IMBI_PLUGIN_PIDS_MAX"],
     [{ IMBI_PLUGIN_CPU_PERCENT: "-1" }, "IMBI_PLUGIN_CPU_PERCENT"],
     [{ IMBI_PLUGIN_IDLE_CPU_MS: "lots" }, "IMBI_PLUGIN_IDLE_CPU_MS"],
+    [{ IMBI_TAB_CACHE_TTL_MS: "30s" }, "IMBI_TAB_CACHE_TTL_MS"],
+    [{ IMBI_TAB_CACHE_TTL_MS: "-1" }, "IMBI_TAB_CACHE_TTL_MS"],
+    [{ IMBI_TAB_CACHE_MAX_MB: "70000" }, "IMBI_TAB_CACHE_MAX_MB"],
   ];
   for (const [env, variable] of cases) {
     await t.step(variable, () => {

@@ -23,6 +23,7 @@ import {
   parseChildMessage,
   type WireError,
 } from "./protocol.ts";
+import { Deadlines } from "./deadlines.ts";
 
 /**
  * The trusted program every child runs: `bootstrap.ts` beside this source, or
@@ -39,9 +40,9 @@ export const PROCESS_DEFAULTS: { heapMb: number; maxFrameBytes: number } = {
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
 };
 
-/** Why a process stopped serving. */
+/** Why a process stopped serving: a call's deadline, a crash, its memory cap (the jail's verdict), or a broken channel. */
 export type Failure = { cause: "timeout"; callId: number } | {
-  cause: "crashed" | "protocol" | "memory";
+  cause: "crashed" | "memory" | "protocol";
   detail: string;
 };
 
@@ -75,7 +76,6 @@ export interface ProcessOptions {
 interface Pending {
   resolve: (answer: CallAnswer) => void;
   reject: (error: PluginCallError) => void;
-  timer: ReturnType<typeof setTimeout>;
   method: string;
 }
 
@@ -99,6 +99,36 @@ function childEnv(denoDir: string | undefined): Record<string, string> {
   const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   if (denoDir) env.DENO_DIR = denoDir;
   return env;
+}
+
+/**
+ * Starts a child: the one place a plugin process is spawned, through the
+ * confinement's jail when there is one ({@linkcode confineSpawn}).
+ *
+ * `detached` puts the child in a session and process group of its own: a
+ * signal to the service's group (Ctrl-C in a terminal, an init that signals
+ * the whole group) reaches the service alone, which finishes the calls in
+ * flight and then stops its children itself (`docs/sandbox.md`, "Stopping").
+ * It does not let the child outlive the service: the jail dies with the
+ * service (PDEATHSIG) and the plugin with the jail; without a jail, the
+ * channel watchdog in `bootstrap.ts` ends it when the service is gone.
+ */
+function spawnChild(options: ProcessOptions): { child: Deno.ChildProcess; confined: ConfinedSpawn } {
+  const confined = confineSpawn(
+    { command: Deno.execPath(), args: childArgs(options), env: childEnv(options.denoDir) },
+    { memoryMb: options.rssMb },
+  );
+  const child = new Deno.Command(confined.command, {
+    args: confined.args,
+    clearEnv: true,
+    env: confined.env,
+    cwd: "/",
+    detached: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  return { child, confined };
 }
 
 /**
@@ -153,6 +183,7 @@ export class PluginProcess {
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #pending = new Map<number, Pending>();
   #nextId = 1;
+  #deadlines = new Deadlines<number>((id) => this.fail({ cause: "timeout", callId: id }));
   #failed = false;
   #expected = false;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -166,24 +197,11 @@ export class PluginProcess {
    */
   constructor(options: ProcessOptions) {
     this.#options = options;
-    const spawn = confineSpawn(
-      { command: Deno.execPath(), args: childArgs(options), env: childEnv(options.denoDir) },
-      { memoryMb: options.rssMb },
-    );
-    this.#confined = spawn;
-    this.#child = new Deno.Command(spawn.command, {
-      args: spawn.args,
-      clearEnv: true,
-      env: spawn.env,
-      cwd: "/",
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    ({ child: this.#child, confined: this.#confined } = spawnChild(options));
     this.pid = this.#child.pid;
     // Busy from spawn to the end of the first call, then while calls are in flight: the jail stops a
     // process that burns CPU otherwise.
-    this.#stopHeartbeat = spawn.heartbeat(
+    this.#stopHeartbeat = this.#confined.heartbeat(
       () => this.#nextId === 1 || this.#pending.size > 0,
       () => this.kill("SIGWINCH"),
     );
@@ -239,9 +257,9 @@ export class PluginProcess {
       throw new PluginCallError("invalid_input", `the arguments of ${method} ${why}`, { cause });
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail({ cause: "timeout", callId: id }), options.timeoutMs);
       // Every pending call is settled by its answer, by fail() or by the exit's rejectAll().
-      this.#pending.set(id, { resolve, reject, timer, method });
+      this.#pending.set(id, { resolve, reject, method });
+      this.#deadlines.add(id, performance.now() + options.timeoutMs);
       this.#stdin.write(frame).catch(() => {});
     });
   }
@@ -259,8 +277,8 @@ export class PluginProcess {
 
   /** Rejects every pending call; `errorFor` gets the call id and method. */
   rejectAll(errorFor: (id: number, method: string) => PluginCallError): void {
+    this.#deadlines.stop();
     for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
       pending.reject(errorFor(id, pending.method));
     }
     this.#pending.clear();
@@ -326,7 +344,7 @@ export class PluginProcess {
       const pending = this.#pending.get(message.id);
       if (!pending) throw new FrameError("malformed", `an answer to unknown call ${message.id}`);
       this.#pending.delete(message.id);
-      clearTimeout(pending.timer);
+      this.#deadlines.delete(message.id);
       pending.resolve(
         message.type === "result" ? { ok: true, value: message.value } : { ok: false, error: message.error },
       );
