@@ -275,9 +275,9 @@ export function activeConfinement(): Confinement {
 }
 
 /**
- * Turns a plugin spawn into its confined form: `imbi-jail <limits> -- deno …`
- * with the private `DENO_DIR`, or the spawn unchanged but for `DENO_DIR` when
- * there is no jail.
+ * Turns a plugin spawn into its confined form: `imbi-jail <limits> -- deno …`,
+ * or the spawn unchanged when there is no jail. (Its `DENO_DIR` should be
+ * {@linkcode Confinement.denoDir}, which the supervisor and inspector pass.)
  *
  * @param spawn The plain `deno run …` spawn.
  * @param limits `memoryMb`: the process's memory cap (V8 heap, ArrayBuffers, Wasm and Workers together).
@@ -285,9 +285,9 @@ export function activeConfinement(): Confinement {
  */
 export function confineSpawn(spawn: Spawn, limits: { memoryMb: number }): ConfinedSpawn {
   const confinement = activeConfinement();
-  const env = { ...spawn.env, DENO_DIR: confinement.denoDir };
+  const env = spawn.env;
   if (confinement.mechanism === "none" || confinement.jailPath === null) {
-    return { ...spawn, env, exitCause: () => null, heartbeat: () => () => {} };
+    return { ...spawn, exitCause: () => null, heartbeat: () => () => {} };
   }
   const { settings } = confinement;
   const args = ["--cgroup-root", settings.cgroupRoot, "--idle-cpu-ms", String(settings.idleCpuMs)];

@@ -7,14 +7,7 @@
  */
 
 import type { InspectedMessage } from "./protocol.ts";
-import {
-  checkBundlePath,
-  defaultDenoDir,
-  defaultRssMb,
-  PluginProcess,
-  PROCESS_DEFAULTS,
-  toFileUrl,
-} from "./process.ts";
+import { checkBundlePath, defaultRssMb, pluginDenoDir, PluginProcess, PROCESS_DEFAULTS, toFileUrl } from "./process.ts";
 
 /** The result of {@link inspectBundle}. */
 export type InspectResult =
@@ -50,7 +43,7 @@ export async function inspectBundle(
     heapMb,
     rssMb: defaultRssMb(heapMb),
     maxFrameBytes: PROCESS_DEFAULTS.maxFrameBytes,
-    denoDir: options.denoDir ?? defaultDenoDir(),
+    denoDir: options.denoDir ?? pluginDenoDir(),
     scrub: scrubPath,
     onMessage: (message) => {
       if (message.type === "inspected") settle(inspected(message.result, scrubPath));

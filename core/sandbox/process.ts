@@ -144,10 +144,27 @@ export function checkBundlePath(bundlePath: string): void {
 }
 
 /**
- * The `DENO_DIR` a child gets by default: the confinement's private one, with
- * no room for `localStorage` or the Cache API (see `confine.ts`).
+ * The host's `DENO_DIR` (its `DENO_DIR`, else Deno's default under `HOME`,
+ * else none, also when env access is denied): where `deno bundle` finds its
+ * cached tools. Plugin children get the confinement's private one instead
+ * ({@linkcode pluginDenoDir}).
  */
 export function defaultDenoDir(): string | undefined {
+  try {
+    const dir = Deno.env.get("DENO_DIR");
+    if (dir) return dir;
+    const home = Deno.env.get("HOME");
+    return home ? `${home}/.cache/deno` : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The `DENO_DIR` a plugin child gets by default: the confinement's private
+ * one, with no room for `localStorage` or the Cache API (see `confine.ts`).
+ */
+export function pluginDenoDir(): string {
   return activeConfinement().denoDir;
 }
 

@@ -20,9 +20,9 @@ import { log } from "../logger.ts";
 import type { ChildMessage, WireError } from "./protocol.ts";
 import {
   checkBundlePath,
-  defaultDenoDir,
   defaultRssMb,
   type Failure,
+  pluginDenoDir,
   PluginProcess,
   PROCESS_DEFAULTS,
   toFileUrl,
@@ -80,7 +80,7 @@ export interface SupervisorOptions {
   backoffInitialMs: number;
   /** Back-off ceiling (default 30 000 ms). */
   backoffMaxMs: number;
-  /** `DENO_DIR` of the child (default: the host's `DENO_DIR`, else Deno's default under `HOME`). */
+  /** `DENO_DIR` of the child (default: the confinement's private one, `pluginDenoDir()`). */
   denoDir?: string;
   /** Deadline from spawn to `ready` (default 10 000 ms). */
   startTimeoutMs: number;
@@ -446,7 +446,7 @@ export class Supervisor {
         heapMb: this.#options.heapMb,
         rssMb: this.#options.rssMb,
         maxFrameBytes: this.#options.maxFrameBytes,
-        denoDir: this.#options.denoDir ?? defaultDenoDir(),
+        denoDir: this.#options.denoDir ?? pluginDenoDir(),
         scrub: this.#scrub,
         onMessage: (message) => this.#onChildMessage(slot, message),
         onFailure: (failure) => this.#onFailure(slot, failure),
