@@ -8,6 +8,7 @@
 
 import { parseNpmrc, RegistryAuth } from "./packages/npmrc.ts";
 import { type EgressPolicy, egressPolicyFromEnv } from "./sandbox/egress.ts";
+import { ConfineSettingError, type ConfineSettings, parseConfineSettings } from "./sandbox/confine.ts";
 
 /** A configuration variable has a bad value. */
 export class ConfigError extends Error {
@@ -41,6 +42,8 @@ export interface Config {
   /** Calls in flight per plugin process; more wait in the node's queue. */
   pluginMaxConcurrent: number;
   pluginIdleMs: number;
+  /** How plugin processes are confined: the jail, cgroup root, limits and `IMBI_SANDBOX_LIMITS`. */
+  confine: ConfineSettings;
   /** Plugin processes a node keeps once used (idle ones above this are reaped). */
   pluginProcessesMin: number;
   /** Most plugin processes of one node (default: the number of cores). */
@@ -127,6 +130,15 @@ function url(env: Record<string, string | undefined>, name: string): string | un
     throw new ConfigError(name, `"${raw}" is not an http(s) URL`);
   }
   return raw;
+}
+
+function confineSettings(env: Record<string, string | undefined>): ConfineSettings {
+  try {
+    return parseConfineSettings(env);
+  } catch (error) {
+    if (error instanceof ConfineSettingError) throw new ConfigError(error.variable, error.reason);
+    throw error;
+  }
 }
 
 function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
@@ -227,6 +239,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pluginHeapMb: integer(env, "IMBI_PLUGIN_HEAP_MB", 128, 16, 4096),
     pluginMaxConcurrent: integer(env, "IMBI_PLUGIN_MAX_CONCURRENT", 8, 1, 1024),
     pluginIdleMs: duration(env, "IMBI_PLUGIN_IDLE", 300_000),
+    confine: confineSettings(env),
     pluginProcessesMin,
     pluginProcessesMax,
     pluginQueueMax: integer(env, "IMBI_PLUGIN_QUEUE_MAX", 256, 1, 100_000),

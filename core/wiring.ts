@@ -22,6 +22,7 @@ import { packageStoreFor } from "./packages/store.ts";
 import { buildRegistry } from "./packages/registry.ts";
 import { Readiness } from "./readiness.ts";
 import { PluginRuntime } from "./runtime.ts";
+import { checkConfinement, describeConfinement, probeConfinement, useConfinement } from "./sandbox/confine.ts";
 import { inspectBundle } from "./sandbox/inspect.ts";
 import { SandboxPool } from "./sandbox/pool.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
@@ -104,6 +105,18 @@ async function adminToken(config: Config): Promise<string> {
 }
 
 /**
+ * Finds what confines plugin processes, says so, and makes every later spawn
+ * use it; refuses when `IMBI_SANDBOX_LIMITS=required` and nothing can.
+ */
+async function confinePlugins(config: Config): Promise<void> {
+  const confinement = await probeConfinement(config.confine);
+  const warning = checkConfinement(confinement);
+  useConfinement(confinement);
+  log.info("plugin confinement", { ...describeConfinement(confinement), jail: confinement.jailPath });
+  if (warning) log.warn(warning, { setting: "IMBI_SANDBOX_LIMITS=warn" });
+}
+
+/**
  * Builds every dependency of the HTTP app.
  *
  * @param config The validated configuration.
@@ -111,6 +124,7 @@ async function adminToken(config: Config): Promise<string> {
  * @returns The services.
  */
 export async function buildServices(config: Config, options: { store?: GraphStore } = {}): Promise<Services> {
+  await confinePlugins(config);
   const keyring = await keyProvider({
     keys: config.encryptionKeys,
     dataDir: config.dataDir,

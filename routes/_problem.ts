@@ -50,6 +50,7 @@ const PLUGIN_STATUS: Record<PluginErrorKind, { status: number; title: string }> 
   invalid_input: { status: 422, title: "The plugin refused the input" },
   timeout: { status: 504, title: "The plugin overran its deadline" },
   crashed: { status: 503, title: "The plugin is not available" },
+  memory: { status: 503, title: "The plugin exceeded its memory limit" },
   saturated: { status: 503, title: "The plugin is busy" },
   protocol: { status: 502, title: "The plugin broke its protocol" },
   too_large: { status: 502, title: "The plugin's answer is too large" },

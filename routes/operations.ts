@@ -6,6 +6,7 @@
 
 import { Hono } from "hono";
 import { metrics } from "../core/metrics.ts";
+import { activeConfinement, describeConfinement } from "../core/sandbox/confine.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, openApiDocument, type Operation, operations } from "./_openapi.ts";
 
@@ -15,7 +16,7 @@ const ops = {
   ready: op.none(
     "Readiness: the graph store answers, the lock state loaded and the configured keys decrypt the stored " +
       "credentials (503 with the reasons otherwise)",
-    { success: ok("`{status, reasons, store, keys, lock, registry}`") },
+    { success: ok("`{status, reasons, store, keys, lock, registry, sandbox}`; `sandbox`: what confines plugins") },
   ),
   metrics: op.read("Prometheus metrics (text exposition format; docs/operations.md lists them)", {
     success: ok("The metrics"),
@@ -53,6 +54,7 @@ export function operationRoutes(
           revision: registry.revision,
           loaded: registry.loadedSlugs().length,
         },
+        sandbox: describeConfinement(activeConfinement()),
       };
       if (report.ready) return c.json(body);
       c.header("retry-after", "5");

@@ -20,9 +20,9 @@ import { log } from "../logger.ts";
 import type { ChildMessage, WireError } from "./protocol.ts";
 import {
   checkBundlePath,
-  defaultDenoDir,
   defaultRssMb,
   type Failure,
+  pluginDenoDir,
   PluginProcess,
   PROCESS_DEFAULTS,
   toFileUrl,
@@ -69,14 +69,12 @@ export interface SupervisorOptions {
   /** V8 old-space cap of the child, MiB (default 128). */
   heapMb: number;
   /**
-   * Resident memory cap of the child, MiB (default `2 × heapMb + 256`, 512 for
-   * the default heap). The V8 heap cap does
-   * not cover ArrayBuffers and other memory outside the heap; the supervisor
-   * polls `/proc/<pid>/status` and kills a child above this.
+   * Memory cap of the child, MiB (default `2 × heapMb + 256`, 512 for the
+   * default heap). The V8 heap cap does not cover ArrayBuffers, Wasm memory or
+   * Workers; this cap does, enforced by the confinement (`confine.ts`: a
+   * cgroup, else `RLIMIT_DATA`).
    */
   rssMb: number;
-  /** How often resident memory is polled, ms (default 500; 0 turns the poll off). */
-  rssCheckMs: number;
   /** Largest frame either side accepts (default 16 MiB). */
   maxFrameBytes: number;
   /** An idle process is shut down after this long (default 300 000 ms). */
@@ -85,7 +83,7 @@ export interface SupervisorOptions {
   backoffInitialMs: number;
   /** Back-off ceiling (default 30 000 ms). */
   backoffMaxMs: number;
-  /** `DENO_DIR` of the child (default: the host's `DENO_DIR`, else Deno's default under `HOME`). */
+  /** `DENO_DIR` of the child (default: the confinement's private one, `pluginDenoDir()`). */
   denoDir?: string;
   /** Deadline from spawn to `ready` (default 10 000 ms). */
   startTimeoutMs: number;
@@ -507,9 +505,8 @@ export class Supervisor {
         netHosts: this.#spec.netHosts,
         heapMb: this.#options.heapMb,
         rssMb: this.#options.rssMb,
-        rssCheckMs: this.#options.rssCheckMs,
         maxFrameBytes: this.#options.maxFrameBytes,
-        denoDir: this.#options.denoDir ?? defaultDenoDir(),
+        denoDir: this.#options.denoDir ?? pluginDenoDir(),
         scrub: this.#scrub,
         scrubFrames: true,
         onLargeFrame: (bytes) => this.#emit({ type: "large_answer", nodeId, pid: slot.proc.pid, bytes }),
@@ -572,6 +569,9 @@ export class Supervisor {
       }
       if (failure.cause === "protocol") {
         return new PluginCallError("protocol", `plugin "${entry}" broke the channel: ${detail}`);
+      }
+      if (failure.cause === "memory") {
+        return new PluginCallError("memory", `plugin "${entry}" process ${detail}`, { retryAfterSeconds });
       }
       return new PluginCallError("crashed", `plugin "${entry}" process failed: ${detail}`, { retryAfterSeconds });
     });
