@@ -32,6 +32,8 @@ export interface AppDeps {
   clock: () => Date;
   /** The shared audit log, stamped with this replica's id. */
   audit: AuditLog;
+  /** Largest request body, in bytes (`IMBI_MAX_BODY_BYTES`); default 1 MiB. */
+  maxBodyBytes?: number;
 }
 
 /**

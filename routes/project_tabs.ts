@@ -83,10 +83,58 @@ const histogramView = {
     },
   },
 } as const;
+const sourceOnly = {
+  type: "object",
+  required: ["source"],
+  properties: { source: keysView.properties.source },
+} as const;
+const itemView = {
+  type: "object",
+  required: ["source", "item"],
+  properties: { source: keysView.properties.source, item: configKey },
+} as const;
+const logsView = {
+  type: "object",
+  required: ["source", "entries", "warnings"],
+  properties: {
+    source: keysView.properties.source,
+    entries: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["timestamp", "message", "fields"],
+        properties: {
+          timestamp: { type: "string", description: "ISO 8601" },
+          level: { type: "string" },
+          message: { type: "string" },
+          fields: { type: "object" },
+        },
+      },
+    },
+    next_cursor: { type: "string", description: "present when more entries match: pass it back as cursor" },
+    warnings: histogramView.properties.warnings,
+  },
+} as const;
+const fieldsView = {
+  type: "object",
+  required: ["source", "fields"],
+  properties: {
+    source: keysView.properties.source,
+    fields: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["name", "label", "type"],
+        properties: { name: { type: "string" }, label: { type: "string" }, type: { type: "string" } },
+      },
+    },
+  },
+} as const;
 const ops = {
   listKeys: op.read("Configuration keys (no values), and their prefix when the plugin describes one", {
     query: tabQuery,
     success: ok("`{source, items, prefix?}`", keysView),
+    pluginCall: true,
   }),
   values: op.read(
     "Configuration values of some or all keys (missing keys omitted; secret ones masked for read tokens)",
@@ -94,18 +142,34 @@ const ops = {
       query: tabQuery,
       body: configValues,
       success: ok("`{source, items}`", valuesView),
+      pluginCall: true,
     },
   ),
-  put: op.admin("Write one configuration key", { query: tabQuery, body: configPut, success: ok("`{source, item}`") }),
-  delete: op.admin("Delete one configuration key (idempotent)", { query: tabQuery, success: ok("`{source}`") }),
+  put: op.admin("Write one configuration key", {
+    query: tabQuery,
+    body: configPut,
+    success: ok("`{source, item}`", itemView),
+    pluginCall: true,
+  }),
+  delete: op.admin("Delete one configuration key (idempotent)", {
+    query: tabQuery,
+    success: ok("`{source}`", sourceOnly),
+    pluginCall: true,
+  }),
   logs: op.read("Search logs, newest first", {
     query: logsQuery,
-    success: ok("`{source, entries, next_cursor?, warnings}`"),
+    success: ok("`{source, entries, next_cursor?, warnings}`", logsView),
+    pluginCall: true,
   }),
-  schema: op.read("Searchable log fields", { query: tabQuery, success: ok("`{source, fields}`") }),
+  schema: op.read("Searchable log fields", {
+    query: tabQuery,
+    success: ok("`{source, fields}`", fieldsView),
+    pluginCall: true,
+  }),
   histogram: op.read("Log counts per time bucket (none, with a warning, when the plugin has no histogram)", {
     query: histogramQuery,
     success: ok("`{source, buckets, warnings}`", histogramView),
+    pluginCall: true,
   }),
 };
 

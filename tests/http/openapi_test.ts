@@ -28,7 +28,7 @@ Deno.test("GET /openapi.json", async (t) => {
     assert.deepEqual(item.patch.responses["200"].headers, etag);
     for (const op of [item.patch, item.delete]) {
       assert.ok(op.parameters.some((p: unknown) => JSON.stringify(p) === JSON.stringify(ifMatch)));
-      assert.equal(op.responses["412"].content["application/problem+json"].schema.$ref, "#/components/schemas/Problem");
+      assert.equal(op.responses["412"].$ref, "#/components/responses/PreconditionFailed");
     }
     assert.deepEqual(r.body.paths["/orgs"].post.responses["201"].headers, etag);
     const bindings = r.body.paths["/orgs/{org}/projects/{id}/plugins"];
