@@ -120,7 +120,10 @@ function fieldErrors(errors: readonly ErrorObject[]): FieldError[] {
   const failedOneOfs = errors.filter((e) => e.keyword === "oneOf").map((e) => `${e.schemaPath}/`);
   const relevant = errors.filter((e) => !failedOneOfs.some((path) => e.schemaPath.startsWith(path)));
   for (const error of relevant) {
+    // A bad property name: its own rule (below) points at it; Ajv's "must be valid" wrapper adds nothing.
+    if (error.keyword === "propertyNames") continue;
     let pointer = error.instancePath;
+    if (error.propertyName !== undefined) pointer += `/${pointerSegment(error.propertyName)}`;
     let message = error.message ?? `fails "${error.keyword}"`;
     const params = error.params as Record<string, unknown>;
     if (error.keyword === "required" || error.keyword === "dependentRequired") {
