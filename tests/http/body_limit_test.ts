@@ -48,12 +48,12 @@ async function upload(
     "",
     "",
   ].join("\r\n");
-  let reader: Promise<string> | undefined;
+  const answer = Promise.withResolvers<void>();
   const writer = (async () => {
     try {
       await conn.write(encoder.encode(head));
       while (!answered && sent < options.total) {
-        if (options.pause && sent > 0) await reader;
+        if (options.pause && sent > 0) await answer.promise;
         const frame = options.chunked
           ? new Uint8Array([...encoder.encode(`${CHUNK.length.toString(16)}\r\n`), ...CHUNK, 13, 10])
           : CHUNK;
@@ -65,7 +65,7 @@ async function upload(
       // The service closed the connection after answering: what it did not read, it never will.
     }
   })();
-  reader = (async () => {
+  const reader = (async () => {
     const buffer = new Uint8Array(16 * 1024);
     let text = "";
     while (!text.includes("\r\n\r\n")) {
@@ -75,6 +75,7 @@ async function upload(
       text += new TextDecoder().decode(buffer.subarray(0, n));
     }
     answered = true;
+    answer.resolve();
     return text;
   })();
   const text = await reader;
