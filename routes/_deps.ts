@@ -6,9 +6,12 @@
  */
 
 import type { AuditLog } from "../core/audit.ts";
+import type { ConnectionTests } from "../core/connection.ts";
+import type { Keyring } from "../core/crypto.ts";
 import type { IfMatch } from "../core/graph/etag.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
+import type { Readiness } from "../core/readiness.ts";
 import type { PluginRuntime } from "../core/runtime.ts";
 import type { Tabs } from "../core/tabs.ts";
 
@@ -20,6 +23,8 @@ export interface AppDeps {
   directory: PluginNodes;
   /** The Configuration and Logs tabs. */
   tabs: Tabs;
+  /** Test-connection of Plugin nodes. */
+  connections: ConnectionTests;
   /** The plugin registry and process pool. */
   runtime: PluginRuntime;
   /** Package operations behind the admin API (install, upgrade, remove, rollback). */
@@ -32,6 +37,10 @@ export interface AppDeps {
   clock: () => Date;
   /** The shared audit log, stamped with this replica's id. */
   audit: AuditLog;
+  /** The checks behind `/readyz`. */
+  readiness: Readiness;
+  /** The encryption keyring (the console seals its session cookies with it). */
+  keyring: Keyring;
   /** Largest request body, in bytes (`IMBI_MAX_BODY_BYTES`); default 1 MiB. */
   maxBodyBytes?: number;
 }

@@ -40,6 +40,8 @@ export interface Success {
   description: string;
   /** What it returns, as a schema (none only for a 204). */
   schema?: Schema;
+  /** Its media type; default `application/json`. */
+  mediaType?: string;
 }
 
 /**
@@ -74,6 +76,11 @@ export interface OperationSpec<
    * 503 or 504 (`routes/_problem.ts` maps each plugin error kind).
    */
   pluginCall?: boolean;
+  /**
+   * A tab read the response cache may answer: the request may carry `Cache-Control: no-cache`, and the answer of a
+   * cacheable Plugin node carries `Age`.
+   */
+  cached?: boolean;
   /** Problem statuses the operation answers beyond those its declaration implies. */
   problems?: readonly ProblemStatus[];
   /** A non-problem response besides the success, e.g. the 503 of `/readyz` that has the same shape. */
@@ -155,7 +162,7 @@ export type Operations = Record<AuthLevel, Declare>;
  * @example
  * ```ts
  * const op = operations("Directory");
- * app.get("/orgs", op.read("List organizations", { query: pageQuery, success: ok("The organizations") }), handler);
+ * app.get("/orgs", op.read("List organizations", { query: pageQuery, success: ok("The organizations", listOf(namedCreate)) }), handler);
  * ```
  */
 export function operations(tag: string): Operations {
@@ -376,17 +383,36 @@ const IF_MATCH_PARAMETER = {
   },
 };
 
+const AGE_HEADER = {
+  description: "Seconds since the plugin gave this answer (0: it was asked for this request); only on reads of a " +
+    "Plugin node whose manifest sets hints.cacheable while the response cache is on",
+  schema: { type: "integer", minimum: 0 },
+};
+
+const CACHE_CONTROL_PARAMETER = {
+  name: "Cache-Control",
+  in: "header",
+  required: false,
+  description: "`no-cache` (or `no-store`, `max-age=0`): ask the plugin even when this replica's response cache " +
+    "holds an answer; the fresh answer replaces the cached one",
+  schema: { type: "string" },
+};
+
 function operationId(op: Operation): string {
   const words = op.path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, ch) => (ch ?? "").toUpperCase());
   return `${op.method}${words}`;
 }
 
-function successResponse(success: Success, etag: boolean | undefined): Record<string, unknown> {
-  const { description, schema } = success;
+function successResponse(success: Success, op: { etag?: boolean; cached?: boolean }): Record<string, unknown> {
+  const { description, schema, mediaType = "application/json" } = success;
+  const headers = {
+    ...(op.etag ? { ETag: { $ref: "#/components/headers/ETag" } } : {}),
+    ...(op.cached ? { Age: { $ref: "#/components/headers/Age" } } : {}),
+  };
   return {
     description,
-    ...(etag ? { headers: { ETag: { $ref: "#/components/headers/ETag" } } } : {}),
-    ...(schema ? { content: { "application/json": { schema } } } : {}),
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+    ...(schema ? { content: { [mediaType]: { schema } } } : {}),
   };
 }
 
@@ -402,8 +428,8 @@ function describe(op: Operation): Record<string, unknown> {
       ? { name, in: "query", required: false, explode: true, schema: { type: "array", items: schema.items ?? {} } }
       : { name, in: "query", required: false, schema }
   );
-  const responses: Record<string, unknown> = { [String(op.success.status)]: successResponse(op.success, op.etag) };
-  if (op.alternative) responses[String(op.alternative.status)] = successResponse(op.alternative, false);
+  const responses: Record<string, unknown> = { [String(op.success.status)]: successResponse(op.success, op) };
+  if (op.alternative) responses[String(op.alternative.status)] = successResponse(op.alternative, {});
   for (const status of problemStatuses(op)) {
     responses[String(status)] ??= { $ref: `#/components/responses/${PROBLEM_RESPONSES[status][0]}` };
   }
@@ -411,7 +437,12 @@ function describe(op: Operation): Record<string, unknown> {
     summary: op.summary,
     tags: [op.tag],
     operationId: operationId(op),
-    parameters: [...params, ...query, ...(op.ifMatch ? [{ $ref: "#/components/parameters/IfMatch" }] : [])],
+    parameters: [
+      ...params,
+      ...query,
+      ...(op.ifMatch ? [{ $ref: "#/components/parameters/IfMatch" }] : []),
+      ...(op.cached ? [{ $ref: "#/components/parameters/CacheControl" }] : []),
+    ],
     ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: op.body } } } } : {}),
     responses,
     ...(op.auth === "none" ? { security: [] } : {}),
@@ -446,8 +477,8 @@ export function openApiDocument(
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       schemas: { Problem: PROBLEM_SCHEMA },
-      headers: { ETag: ETAG_HEADER },
-      parameters: { IfMatch: IF_MATCH_PARAMETER },
+      headers: { ETag: ETAG_HEADER, Age: AGE_HEADER },
+      parameters: { IfMatch: IF_MATCH_PARAMETER, CacheControl: CACHE_CONTROL_PARAMETER },
       responses: problemComponents(),
     },
   };

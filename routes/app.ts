@@ -1,5 +1,5 @@
 /**
- * `createApp`: request ids, bearer-token auth, every resource's routes, the
+ * `createApp`: request ids and the access log, bearer-token auth, every resource's routes, the
  * 404/405 answers and the one error mapping.
  *
  * @module
@@ -7,6 +7,7 @@
 
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { accessLog } from "./_access_log.ts";
 import { authenticate, authorize } from "./_auth.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { declaredOperations, openApiPath, type Operation } from "./_openapi.ts";
@@ -14,12 +15,14 @@ import { errorToResponse, problemResponse, PROBLEMS } from "./_problem.ts";
 import { adminCredentialRoutes } from "./admin_credentials.ts";
 import { adminPluginRoutes } from "./admin_plugins.ts";
 import { bindingRoutes } from "./bindings.ts";
+import { docsRoutes } from "./docs.tsx";
 import { operationRoutes } from "./operations.ts";
 import { orgRoutes } from "./orgs.ts";
 import { projectRoutes } from "./projects.ts";
 import { projectTabRoutes } from "./project_tabs.ts";
 import { projectTypeRoutes } from "./project_types.ts";
 import { serviceRoutes } from "./third_party_services.ts";
+import { consoleRoutes } from "./ui/mod.tsx";
 
 /** The body limit when `AppDeps.maxBodyBytes` is not given: 1 MiB, the default of `IMBI_MAX_BODY_BYTES`. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -42,11 +45,13 @@ function routePattern(path: string): RegExp {
 /**
  * Builds the HTTP application. Every request gets a request id and has its
  * bearer token checked; each operation then enforces the auth level it
- * declares. A body longer than `maxBodyBytes` is refused with 413 before it
- * is read: at once when its Content-Length says so, else as soon as the
- * bytes counted pass the limit. A request no operation matches needs a valid
- * token (unless its path is one of the public probes') and is answered 405
- * with `Allow` when its path is declared for other methods, 404 otherwise.
+ * declares. The operator console (`/ui/`, session cookies) and the API
+ * documentation (`/docs`) are served beside the API. A body longer than
+ * `maxBodyBytes` is refused with 413 before it is read: at once when its
+ * Content-Length says so, else as soon as the bytes counted pass the limit.
+ * A request no operation matches needs a valid token (unless its path is one
+ * of the public probes') and is answered 405 with `Allow` when its path is
+ * declared for other methods, 404 otherwise.
  *
  * @param deps Stores, runtime, tokens and clock.
  * @returns The Hono app; serve `app.fetch`.
@@ -55,13 +60,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   let operations: readonly Operation[] = [];
 
-  app.use(async (c, next) => {
-    const given = c.req.header("x-request-id");
-    const requestId = given && /^[A-Za-z0-9._-]{1,128}$/.test(given) ? given : crypto.randomUUID();
-    c.set("requestId", requestId);
-    c.header("x-request-id", requestId);
-    await next();
-  });
+  app.use(accessLog());
   const maxBytes = deps.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   app.use(bodyLimit({
     maxSize: maxBytes,
@@ -89,13 +88,27 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     app.route("/", routes(deps));
   }
   operations = declaredOperations(app);
+  app.route("/", docsRoutes());
+  app.route(
+    "/",
+    consoleRoutes({
+      keyring: deps.keyring,
+      fetch: (request) => app.fetch(request),
+      operations: () => operations,
+      clock: deps.clock,
+    }),
+  );
 
-  const declaredRoutes = app.routes.filter((r) => r.method !== "ALL").map((r) => ({
-    pattern: routePattern(r.path),
-    params: r.path.split(":").length - 1,
-    method: r.method.toUpperCase(),
-    auth: operations.find((op) => op.method === r.method.toLowerCase() && op.path === openApiPath(r.path))?.auth,
-  }));
+  const declaredRoutes = app.routes.flatMap((r) => {
+    const declared = operations.find((op) => op.method === r.method.toLowerCase() && op.path === openApiPath(r.path));
+    if (!declared) return [];
+    return [{
+      pattern: routePattern(r.path),
+      params: r.path.split(":").length - 1,
+      method: r.method.toUpperCase(),
+      auth: declared.auth,
+    }];
+  });
   app.notFound((c) => {
     const path = c.req.path;
     const matching = declaredRoutes.filter((p) => p.pattern.test(path));
