@@ -445,7 +445,8 @@ function describe(op: Operation): Record<string, unknown> {
     ],
     ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: op.body } } } } : {}),
     responses,
-    ...(op.auth === "none" ? { security: [] } : {}),
+    // OpenAPI 3.1 lets a bearer requirement list roles: admin operations need the admin token.
+    ...(op.auth === "none" ? { security: [] } : op.auth === "admin" ? { security: [{ bearer: ["admin"] }] } : {}),
   };
 }
 
