@@ -61,8 +61,11 @@ Deno.test({
             "5",
             "--seed",
             "20261202",
+            // One worker: Hypothesis parses lambda sources with `ast`, which CPython 3.11 does not do safely from
+            // several threads ("AST constructor recursion depth mismatch"); one is as fast here, the service is the
+            // bottleneck.
             "--workers",
-            "2",
+            "1",
             "--request-timeout",
             "15",
             "--max-failures",
@@ -81,8 +84,8 @@ Deno.test({
         const [, selected, total, tested] = /Selected: (\d+)\/(\d+)\s+Tested: (\d+)/.exec(output) ?? [];
         assert.equal(selected, total, output);
         assert.equal(tested, total, output);
-        // Schemathesis leaves out GET /openapi.json, its own input.
-        assert.equal(Number(total), operations - 1, output);
+        // Schemathesis may leave out GET /openapi.json, its own input; nothing else.
+        assert.ok(Number(total) >= operations - 1, `${total} of ${operations} operations selected`);
         assert.doesNotMatch(output, /Failures:/, output);
         assert.ok(elapsed < 120, `the fuzz run took ${elapsed} s`);
       });
