@@ -85,6 +85,18 @@ export interface OperationSpec<
   problems?: readonly ProblemStatus[];
   /** A non-problem response besides the success, e.g. the 503 of `/readyz` that has the same shape. */
   alternative?: Success;
+  /**
+   * The body schema as `/openapi.json` shows it, when it depends on what is
+   * installed (the data types the loaded manifests declare); `body` still
+   * validates.
+   */
+  documentedBody?: (installed: Installed) => Schema;
+}
+
+/** What is installed, for the parts of `/openapi.json` that depend on it. */
+export interface Installed {
+  /** The names in the `data_types` of every loaded configuration entry point, sorted, without repeats. */
+  dataTypes: readonly string[];
 }
 
 /** A declared operation as `/openapi.json` lists it. */
@@ -416,7 +428,7 @@ function successResponse(success: Success, op: { etag?: boolean; cached?: boolea
   };
 }
 
-function describe(op: Operation): Record<string, unknown> {
+function describe(op: Operation, installed: Installed): Record<string, unknown> {
   const params = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
     name: m[1],
     in: "path",
@@ -443,7 +455,14 @@ function describe(op: Operation): Record<string, unknown> {
       ...(op.ifMatch ? [{ $ref: "#/components/parameters/IfMatch" }] : []),
       ...(op.cached ? [{ $ref: "#/components/parameters/CacheControl" }] : []),
     ],
-    ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: op.body } } } } : {}),
+    ...(op.body
+      ? {
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: op.documentedBody?.(installed) ?? op.body } },
+        },
+      }
+      : {}),
     responses,
     // OpenAPI 3.1 lets a bearer requirement list roles: admin operations need the admin token.
     ...(op.auth === "none" ? { security: [] } : op.auth === "admin" ? { security: [{ bearer: ["admin"] }] } : {}),
@@ -454,20 +473,21 @@ function describe(op: Operation): Record<string, unknown> {
  * The OpenAPI 3.1 document of some operations.
  *
  * @param operations What {@linkcode declaredOperations} found.
- * @param info Title and version.
+ * @param info Title and version, and what is installed (no data types when not given).
  * @returns The document.
  */
 export function openApiDocument(
   operations: readonly Operation[],
-  info: { title: string; version: string },
+  info: { title: string; version: string; installed?: Installed },
 ): Record<string, unknown> {
+  const { installed = { dataTypes: [] }, ...titled } = info;
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of operations) (paths[op.path] ??= {})[op.method] = describe(op);
+  for (const op of operations) (paths[op.path] ??= {})[op.method] = describe(op, installed);
   const tags = [...new Set(operations.map((op) => op.tag))].map((name) => ({ name, description: TAGS[name] ?? name }));
   return {
     openapi: "3.1.0",
     info: {
-      ...info,
+      ...titled,
       description: "Imbi's plugin runtime: the directory graph, Plugin nodes, and the Configuration and Logs tabs " +
         "answered by sandboxed plugins. Every error is an RFC 9457 problem (application/problem+json).",
     },

@@ -297,6 +297,30 @@ export const configPut = {
 const SPECIFIER = "^(npm:(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*|jsr:@[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*)" +
   `@${SEMVER_RANGE.slice(1)}`; // the range's own ^...$ anchors the rest
 
+/**
+ * `configPut` as `/openapi.json` shows it: `data_type` is one of the data
+ * types the loaded configuration plugins declare (the bound plugin refuses
+ * one it does not know with 422).
+ *
+ * @param dataTypes The declared names; none leaves `data_type` free text.
+ * @returns The schema.
+ */
+export function configPutDocumented(dataTypes: readonly string[]): Schema {
+  if (dataTypes.length === 0) return configPut;
+  const { data_type } = configPut.properties;
+  return {
+    ...configPut,
+    properties: {
+      ...configPut.properties,
+      data_type: {
+        ...data_type,
+        enum: [...dataTypes],
+        description: `${data_type.description}; installed now: ${dataTypes.join(", ")}`,
+      },
+    },
+  };
+}
+
 /** `POST /admin/plugins`. */
 export const pluginInstall = {
   type: "object",

@@ -110,6 +110,12 @@ export function operationRoutes(
     .get(
       "/openapi.json",
       ops.openapi,
-      (c) => c.json(openApiDocument(options.operations(), { title: "Imbi plugin runtime", version })),
+      (c) => {
+        const dataTypes = runtime.registry.loadedSlugs().flatMap((slug) =>
+          (runtime.manifest(slug)?.data_types ?? []).map((type) => type.name)
+        );
+        const installed = { dataTypes: [...new Set(dataTypes)].sort() };
+        return c.json(openApiDocument(options.operations(), { title: "Imbi plugin runtime", version, installed }));
+      },
     );
 }

@@ -11,7 +11,7 @@ import { BadRequestError } from "../core/errors.ts";
 import { MASKED_VALUE, type TabAnswer, type TabRequest } from "../core/tabs.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, operations, type QueryOf } from "./_openapi.ts";
-import { configPut, configValues, logsQuery, tabQuery, tabSource } from "./_schemas.ts";
+import { configPut, configPutDocumented, configValues, logsQuery, tabQuery, tabSource } from "./_schemas.ts";
 
 const op = operations("Tabs");
 const histogramQuery = { ...logsQuery, buckets: { type: "integer", minimum: 1, maximum: 500, default: 60 } } as const;
@@ -150,6 +150,7 @@ const ops = {
   put: op.admin("Write one configuration key", {
     query: tabQuery,
     body: configPut,
+    documentedBody: ({ dataTypes }) => configPutDocumented(dataTypes),
     success: ok("`{source, item}`", itemView),
     pluginCall: true,
   }),

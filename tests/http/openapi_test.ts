@@ -156,3 +156,15 @@ Deno.test("GET /openapi.json", async (t) => {
     assert.ok(new RegExp(name.pattern, "u").test("Ünïcødé ☃"));
   });
 });
+
+Deno.test("GET /openapi.json lists the data types the installed configuration plugins declare", async () => {
+  await using app = await startTestApp();
+  const r = await app.request("GET", "/openapi.json", { token: null });
+  const put = r.body.paths["/orgs/{org}/projects/{id}/configuration/{key}"].put;
+  const dataType = put.requestBody.content["application/json"].schema.properties.data_type;
+  assert.deepEqual(dataType.enum, ["secret", "string"]);
+  await using bare = await startTestApp({ packages: [] });
+  const none = await bare.request("GET", "/openapi.json", { token: null });
+  const free = none.body.paths["/orgs/{org}/projects/{id}/configuration/{key}"].put.requestBody.content;
+  assert.equal(free["application/json"].schema.properties.data_type.enum, undefined);
+});
