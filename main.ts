@@ -30,7 +30,12 @@ async function main(): Promise<number> {
     Deno.stderr.writeSync(new TextEncoder().encode(`imbi: cannot start: ${(error as Error).message}\n`));
     return 1;
   }
-  const app = createApp({ ...services, version: VERSION, clock: () => new Date() });
+  const app = createApp({
+    ...services,
+    version: VERSION,
+    clock: () => new Date(),
+    maxBodyBytes: config.maxBodyBytes,
+  });
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,

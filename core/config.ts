@@ -78,6 +78,8 @@ export interface Config {
   packageMaxBytes: number;
   /** Most files a plugin package may hold. */
   packageMaxFiles: number;
+  /** `IMBI_MAX_BODY_BYTES`: the largest request body; a longer one is refused with 413 before it is read. */
+  maxBodyBytes: number;
   /** `IMBI_CATALOG`; unset: the catalog versioned with the code (`plugins/catalog.json`). */
   catalogPath: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
@@ -255,6 +257,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     registryRetries: integer(env, "IMBI_REGISTRY_RETRIES", 2, 0, 10),
     packageMaxBytes: integer(env, "IMBI_PACKAGE_MAX_SIZE_MB", 100, 1, 4096) * 1024 * 1024,
     packageMaxFiles: integer(env, "IMBI_PACKAGE_MAX_FILES", 10_000, 1, 1_000_000),
+    maxBodyBytes: integer(env, "IMBI_MAX_BODY_BYTES", 1_048_576, 1024, 1_073_741_824),
     catalogPath: env.IMBI_CATALOG || undefined,
     logLevel: logLevel as Config["logLevel"],
     replicaId,

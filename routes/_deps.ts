@@ -41,6 +41,8 @@ export interface AppDeps {
   readiness: Readiness;
   /** The encryption keyring (the console seals its session cookies with it). */
   keyring: Keyring;
+  /** Largest request body, in bytes (`IMBI_MAX_BODY_BYTES`); default 1 MiB. */
+  maxBodyBytes?: number;
 }
 
 /**

@@ -80,6 +80,8 @@ export const PROBLEMS = {
   methodNotAllowed: { type: "method-not-allowed", title: "Method not allowed", status: 405 },
   conflict: { type: "conflict", title: "Conflict", status: 409 },
   preconditionFailed: { type: "precondition-failed", title: "Precondition failed", status: 412 },
+  payloadTooLarge: { type: "payload-too-large", title: "Request body too large", status: 413 },
+  unsupportedMediaType: { type: "unsupported-media-type", title: "Unsupported media type", status: 415 },
   validation: { type: "validation", title: "Validation failed", status: 422 },
 } satisfies Record<string, Omit<Problem, "detail">>;
 
