@@ -40,7 +40,7 @@ export interface Seeded {
  * @returns The project as created (with its generated id).
  */
 // deno-lint-ignore no-explicit-any
-export async function seedProject(app: TestApp, org: string): Promise<any> {
+export async function seedProject(app: Pick<TestApp, "ok">, org: string): Promise<any> {
   await app.ok("POST", "/orgs", { body: { slug: org, name: "Acme" } });
   await app.ok("POST", `/orgs/${org}/project-types`, { body: { slug: "http-api", name: "HTTP API" } });
   return await app.ok("POST", `/orgs/${org}/projects`, {
@@ -114,7 +114,7 @@ export async function configurationAnswer(
  * @returns The ids and slugs.
  */
 export async function seedWalkthrough(
-  app: TestApp,
+  app: Pick<TestApp, "ok">,
   options: { org?: string; configOptions?: Record<string, unknown>; logsOptions?: Record<string, unknown> } = {},
 ): Promise<Seeded> {
   const org = options.org ?? "acme";
