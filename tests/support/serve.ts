@@ -11,7 +11,7 @@ const ROOT = new URL("../../", import.meta.url).pathname;
 export interface ServedService {
   /** Its base URL, from the "listening" line. */
   url: string;
-  /** Every log line so far (stderr). */
+  /** Every log line so far (stderr), read as the service writes them. */
   lines: string[];
   /** Sends SIGTERM and waits for it to exit. */
   stop(): Promise<Deno.CommandStatus>;
@@ -42,10 +42,9 @@ export async function serve(env: Record<string, string>): Promise<ServedService>
       if (done) return undefined;
       const parts = (partial + value).split("\n");
       partial = parts.pop()!;
-      for (const line of parts) {
-        lines.push(line);
-        if (until?.(line)) return line;
-      }
+      lines.push(...parts); // every line of the chunk, even past the one waited for
+      const found = until && parts.find(until);
+      if (found !== undefined) return found;
     }
   };
   const listening = await pump((line) => line.includes('"msg":"listening"'));
@@ -53,12 +52,14 @@ export async function serve(env: Record<string, string>): Promise<ServedService>
     await child.status;
     throw new Error(`deno task serve did not start:\n${lines.join("\n")}`);
   }
+  // Keep reading, so `lines` grows as the service logs and its pipe never fills.
+  const drained = pump();
   return {
     url: JSON.parse(listening).url as string,
     lines,
     async stop() {
       child.kill("SIGTERM");
-      await pump();
+      await drained;
       return await child.status;
     },
   };
