@@ -9,6 +9,7 @@
  * - `rollback <revision> [--force]`: restore the packages of a kept revision.
  * - `history [--json]`, `audit [--json]`: kept revisions, and who changed what.
  * - `list [--json]`: every package and entry point with its status and reason.
+ * - `test <org>/<service>/<plugin> [--json]`: test a Plugin node's connection (exit 1 when it fails).
  *
  * Reads `IMBI_LOCKFILE` (default `./plugins.lock.json`), `IMBI_DATA_DIR`
  * (default `./data`), `IMBI_MIN_PACKAGE_AGE` (default `24h`, `0` is off),
@@ -39,7 +40,7 @@ import {
   rollbackLockfile,
   upgradePackage,
 } from "../core/packages/changes/mod.ts";
-import { openStore } from "../core/wiring.ts";
+import { buildServices, openStore } from "../core/wiring.ts";
 import { wantsHelp } from "./_args.ts";
 
 /** What a command needs from the environment. */
@@ -256,6 +257,30 @@ export const commands: Record<string, Command> = {
           ],
         ),
       });
+    },
+  },
+  test: {
+    usage: "test <org>/<service>/<plugin> [--json]",
+    summary: "test a Plugin node's connection: its endpoint answers and accepts its credentials (exit 1 if not)",
+    flags: { switches: ["--json"] },
+    fits: (a) => a.positional.length === 1 && a.positional[0]!.split("/").length === 3,
+    async run(args, ctx) {
+      const [org, service, plugin] = args.positional[0]!.split("/") as [string, string, string];
+      const services = await buildServices(ctx.config);
+      try {
+        const report = await services.connections.test({ org, service, plugin, requestId: crypto.randomUUID() });
+        listed(args, {
+          json: report,
+          lines: [
+            `${report.ok ? "ok" : "failed"} in ${report.duration_ms} ms`,
+            ...report.checked.map((line) => `  checked: ${line}`),
+            ...(report.error ? [`  ${report.error.kind}: ${report.error.message}`] : []),
+          ],
+        });
+        return report.ok ? 0 : 1;
+      } finally {
+        await services.close();
+      }
     },
   },
 };

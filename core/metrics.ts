@@ -16,9 +16,7 @@
  */
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-
-/** Why a plugin process ended. */
-export type ExitCause = "crash" | "timeout" | "memory" | "idle" | "drain";
+import type { ExitCause } from "./sandbox/stats.ts";
 
 /** One Plugin node's load right now. */
 export interface NodeLoad {

@@ -9,7 +9,8 @@
 
 import { AuditLog } from "./audit.ts";
 import type { Config } from "./config.ts";
-import { keyProvider } from "./crypto.ts";
+import { ConnectionTests } from "./connection.ts";
+import { keyProvider, type Keyring } from "./crypto.ts";
 import { Credentials } from "./credentials.ts";
 import { PluginNodes } from "./plugin_nodes.ts";
 import type { GraphStore } from "./graph/store.ts";
@@ -24,13 +25,18 @@ import { PluginRuntime } from "./runtime.ts";
 import { inspectBundle } from "./sandbox/inspect.ts";
 import { SandboxPool } from "./sandbox/pool.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
+import { TabCache } from "./tab_cache.ts";
 import { Tabs } from "./tabs.ts";
+import { flushPluginSpans } from "./tracing.ts";
 
 /** Everything `createApp` needs, plus how to shut it down. */
 export interface Services {
   store: GraphStore;
   directory: PluginNodes;
   tabs: Tabs;
+  connections: ConnectionTests;
+  /** The response cache of tab reads (its `stats` feed the metrics). */
+  tabCache: TabCache;
   runtime: PluginRuntime;
   admin: PackageAdminService;
   /** The shared audit log, stamped with this replica's id. */
@@ -38,6 +44,8 @@ export interface Services {
   tokens: { admin: string; read: string[] };
   /** The checks behind `/readyz`. */
   readiness: Readiness;
+  /** The encryption keyring: credentials, secret options, console sessions. */
+  keyring: Keyring;
   /** Stops plugin processes and closes the store. */
   close(): Promise<void>;
 }
@@ -115,6 +123,13 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     heapMb: config.pluginHeapMb,
     maxConcurrent: config.pluginMaxConcurrent,
     idleMs: config.pluginIdleMs,
+    minProcesses: config.pluginProcessesMin,
+    maxProcesses: config.pluginProcessesMax,
+    queueMax: config.pluginQueueMax,
+    onEvent: (event) => {
+      if (event.type === "process_started") metrics.processStart(event.nodeId);
+      else if (event.type === "process_exited") metrics.processExit(event.nodeId, event.cause);
+    },
   });
   const runtime = await PluginRuntime.start(
     async (generation) =>
@@ -130,7 +145,9 @@ export async function buildServices(config: Config, options: { store?: GraphStor
   const manifest = (slug: string) => runtime.manifest(slug);
   const credentials = new Credentials(store, { keyring, manifest });
   const directory = new PluginNodes(store, { credentials, manifest });
-  const tabs = new Tabs(store, { runtime, credentials });
+  const connections = new ConnectionTests(store, { runtime, credentials });
+  const tabCache = new TabCache({ ttlMs: config.tabCacheTtlMs, maxBytes: config.tabCacheMaxBytes });
+  const tabs = new Tabs(store, { runtime, credentials, cache: tabCache });
   const admin = new PackageAdminService({
     lockfilePath: config.lockfilePath,
     packages,
@@ -151,14 +168,18 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     store,
     directory,
     tabs,
+    connections,
+    tabCache,
     runtime,
     admin,
     audit,
     tokens: { admin: token, read: config.readTokens },
     readiness,
+    keyring,
     async close() {
       unobserve();
       await runtime.close();
+      await flushPluginSpans();
       await store.close();
     },
   };
@@ -170,7 +191,8 @@ function nodeLoads(pool: SandboxPool): NodeLoad[] {
   for (const { key, stats } of pool.list()) {
     const nodeId = key.split("|")[0]!;
     const load = loads.get(nodeId) ?? { nodeId, queued: 0, processes: 0 };
-    if (stats.pid !== null) load.processes++;
+    load.processes += stats.processes.length;
+    load.queued += stats.queued;
     loads.set(nodeId, load);
   }
   return [...loads.values()];

@@ -6,6 +6,8 @@
  */
 
 import type { AuditLog } from "../core/audit.ts";
+import type { ConnectionTests } from "../core/connection.ts";
+import type { Keyring } from "../core/crypto.ts";
 import type { IfMatch } from "../core/graph/etag.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
@@ -21,6 +23,8 @@ export interface AppDeps {
   directory: PluginNodes;
   /** The Configuration and Logs tabs. */
   tabs: Tabs;
+  /** Test-connection of Plugin nodes. */
+  connections: ConnectionTests;
   /** The plugin registry and process pool. */
   runtime: PluginRuntime;
   /** Package operations behind the admin API (install, upgrade, remove, rollback). */
@@ -35,6 +39,8 @@ export interface AppDeps {
   audit: AuditLog;
   /** The checks behind `/readyz`. */
   readiness: Readiness;
+  /** The encryption keyring (the console seals its session cookies with it). */
+  keyring: Keyring;
 }
 
 /**

@@ -14,17 +14,20 @@ import { errorToResponse, problemResponse, PROBLEMS } from "./_problem.ts";
 import { adminCredentialRoutes } from "./admin_credentials.ts";
 import { adminPluginRoutes } from "./admin_plugins.ts";
 import { bindingRoutes } from "./bindings.ts";
+import { docsRoutes } from "./docs.tsx";
 import { operationRoutes } from "./operations.ts";
 import { orgRoutes } from "./orgs.ts";
 import { projectRoutes } from "./projects.ts";
 import { projectTabRoutes } from "./project_tabs.ts";
 import { projectTypeRoutes } from "./project_types.ts";
 import { serviceRoutes } from "./third_party_services.ts";
+import { consoleRoutes } from "./ui/mod.tsx";
 
 /**
  * Builds the HTTP application. Every request gets a request id and has its
  * bearer token checked; each operation then enforces the auth level it
- * declares. A request no operation matches needs a valid token (unless its
+ * declares. The operator console (`/ui/`, session cookies) and the API
+ * documentation (`/docs`) are served beside the API. A request no operation matches needs a valid token (unless its
  * path is one of the public probes') and is answered 405 when its path is
  * declared for another method, 404 otherwise.
  *
@@ -54,6 +57,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     app.route("/", routes(deps));
   }
   operations = declaredOperations(app);
+  app.route("/", docsRoutes());
+  app.route(
+    "/",
+    consoleRoutes({
+      keyring: deps.keyring,
+      fetch: (request) => app.fetch(request),
+      operations: () => operations,
+      clock: deps.clock,
+    }),
+  );
 
   const declaredPaths = operations.map((op) => ({
     pattern: new RegExp(`^${op.path.replace(/\{[^}]+\}/g, "[^/]+")}$`),

@@ -7,11 +7,11 @@
 import assert from "node:assert/strict";
 import { runCommand } from "./support/command.ts";
 import { seedWalkthrough } from "./support/seed.ts";
-import { serve, type ServedService } from "./support/serve.ts";
+import { serve, type Served } from "./support/serve.ts";
 import { DEMO_PACKAGES, lockLocalPackages, ROOT } from "./support/test_app.ts";
 
 /** `app.ok` over HTTP, for the seed helpers. */
-function client(service: ServedService, token: string) {
+function client(service: Served, token: string) {
   return {
     // deno-lint-ignore no-explicit-any
     async ok(method: string, path: string, options: { body?: unknown; status?: number } = {}): Promise<any> {

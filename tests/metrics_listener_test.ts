@@ -4,11 +4,11 @@
  * `IMBI_METRICS_PORT` listener without one; the access log on its stderr.
  */
 import assert from "node:assert/strict";
-import { serve, type ServedService } from "./support/serve.ts";
+import { serve, type Served } from "./support/serve.ts";
 import { DEMO_PACKAGES, lockLocalPackages } from "./support/test_app.ts";
 
 /** The first line of the service's log that matches, waiting for it (lines arrive through a pipe). */
-async function logged(service: ServedService, match: (line: string) => boolean): Promise<string> {
+async function logged(service: Served, match: (line: string) => boolean): Promise<string> {
   for (let i = 0; i < 400; i++) {
     const line = service.lines.find(match);
     if (line) return line;

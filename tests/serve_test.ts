@@ -10,8 +10,8 @@
 import assert from "node:assert/strict";
 import { publishFixture } from "./support/npm_publish.ts";
 import { freePort } from "./support/local.ts";
-import { serve } from "./support/serve.ts";
 import { makeSecret, scanForSecrets } from "./support/secret_scan.ts";
+import { serve } from "./support/serve.ts";
 import { serviceUrl } from "./support/services.ts";
 import { lockLocalPackages } from "./support/test_app.ts";
 import { startTokenRegistry } from "./support/token_registry.ts";

@@ -23,6 +23,7 @@
  * @module
  */
 
+import { installFetchTracing, traced } from "./child_trace.ts";
 import {
   type ChildMessage,
   DEFAULT_MAX_FRAME_BYTES,
@@ -80,8 +81,9 @@ globalThis.addEventListener("error", (event) => {
   fatal(`uncaught error: ${describe(event.error)}`);
 });
 
-// 2. Keep plugin output off the channel.
+// 2. Keep plugin output off the channel; carry each call's trace context on its fetches.
 redirectStdout();
+installFetchTracing();
 
 function redirectStdout(): void {
   Object.defineProperty(Deno, "stdout", { value: stderr, configurable: false, writable: false });
@@ -192,7 +194,7 @@ function onMessage(message: HostMessage): void {
       return;
     case "call":
       if (handler === null) return fatal("host sent a call before the handler was ready");
-      void call(handler, message.id, message.method, message.args);
+      void call(handler, message.id, message.method, message.args, message.traceparent);
       return;
     case "shutdown":
       void writing.finally(() => exit(0));
@@ -242,17 +244,27 @@ function manifestOf(cls: unknown): Record<string, unknown> | undefined {
   }
 }
 
-async function call(target: Record<string, unknown>, id: number, method: string, args: unknown[]): Promise<void> {
+async function call(
+  target: Record<string, unknown>,
+  id: number,
+  method: string,
+  args: unknown[],
+  traceparent: string | undefined,
+): Promise<void> {
   const fn = allowed.includes(method) ? target[method] : undefined;
   if (typeof fn !== "function") {
     await send({ type: "error", id, error: { code: "not_implemented", message: method } });
     return;
   }
+  const { result, spans } = traced(traceparent, () => fn.apply(target, args));
+  const withSpans = () => spans.length > 0 ? { spans: [...spans] } : {};
   try {
-    const value = await fn.apply(target, args);
-    await send(value === undefined ? { type: "result", id } : { type: "result", id, value });
+    const value = await result;
+    await send(
+      value === undefined ? { type: "result", id, ...withSpans() } : { type: "result", id, value, ...withSpans() },
+    );
   } catch (error) {
-    await send({ type: "error", id, error: wireError(error) });
+    await send({ type: "error", id, error: wireError(error), ...withSpans() });
   }
 }
 

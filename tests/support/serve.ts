@@ -1,66 +1,73 @@
 /**
- * The service as operators run it, `./bin/deno task serve`, as a child
- * process for end-to-end tests.
+ * The service as operators run it: `./bin/deno task serve` (the task's own
+ * permission flags, never `-A`) as a child process, until it logs
+ * "listening". Its log lines are collected for assertions.
  *
  * @module
  */
 
+/** The repository root. */
 const ROOT = new URL("../../", import.meta.url).pathname;
 
-/** A service started by {@linkcode serve}. */
-export interface ServedService {
-  /** Its base URL, from the "listening" line. */
+/** A running `deno task serve`. */
+export interface Served {
+  /** Where it listens, e.g. `http://127.0.0.1:41234`. */
   url: string;
-  /** Every log line so far (stderr), read as the service writes them. */
+  /** Every output line so far (JSON log lines and anything else). */
   lines: string[];
-  /** Sends SIGTERM and waits for it to exit. */
+  /** SIGTERM, then waits for the exit (reading the rest of its log). */
   stop(): Promise<Deno.CommandStatus>;
 }
 
 /**
- * Runs `./bin/deno task serve` (the task's own permission flags) until it
- * logs "listening"; its log lines are collected.
+ * Starts `./bin/deno task serve` with exactly `env` as its environment.
  *
- * @param env Environment added to this process's.
+ * @param env The whole environment of the service.
  * @returns The running service.
+ * @throws {Error} With its log when it exits before listening.
  */
-export async function serve(env: Record<string, string>): Promise<ServedService> {
+export async function serve(env: Record<string, string>): Promise<Served> {
   const child = new Deno.Command(`${ROOT}bin/deno`, {
     args: ["task", "serve"],
     cwd: ROOT,
     env,
     stdin: "null",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
+  // Log lines go to stderr, or through console (stdout for info) when OTel exports them: read both.
   const lines: string[] = [];
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let partial = "";
-  const pump = async (until?: (line: string) => boolean): Promise<string | undefined> => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return undefined;
-      const parts = (partial + value).split("\n");
+  let notify = () => {};
+  const read = async (stream: ReadableStream<Uint8Array>) => {
+    let partial = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (partial + chunk).split("\n");
       partial = parts.pop()!;
-      lines.push(...parts); // every line of the chunk, even past the one waited for
-      const found = until && parts.find(until);
-      if (found !== undefined) return found;
+      lines.push(...parts);
+      notify();
     }
   };
-  const listening = await pump((line) => line.includes('"msg":"listening"'));
+  const drained = Promise.all([read(child.stdout), read(child.stderr)]);
+  const exited = drained.then(() => child.status);
+  const listening = await new Promise<string | undefined>((resolve) => {
+    const check = () => {
+      const line = lines.find((l) => l.includes('"msg":"listening"'));
+      if (line) resolve(line);
+    };
+    notify = check;
+    void exited.then(() => resolve(lines.find((l) => l.includes('"msg":"listening"'))));
+  });
+  notify = () => {};
   if (!listening) {
-    await child.status;
+    await exited;
     throw new Error(`deno task serve did not start:\n${lines.join("\n")}`);
   }
-  // Keep reading, so `lines` grows as the service logs and its pipe never fills.
-  const drained = pump();
   return {
     url: JSON.parse(listening).url as string,
     lines,
     async stop() {
       child.kill("SIGTERM");
-      await drained;
-      return await child.status;
+      return await exited;
     },
   };
 }
