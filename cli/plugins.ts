@@ -44,6 +44,7 @@ import {
 } from "../core/packages/changes/mod.ts";
 import { describePermissions, type PermissionPreview, requireAcceptance } from "../core/packages/permissions.ts";
 import { buildServices, openStore } from "../core/wiring.ts";
+import { wantsHelp } from "./_args.ts";
 
 /** What a command needs from the environment. */
 interface Context {
@@ -117,8 +118,10 @@ function parseArgs(command: Command, args: string[]): Args | undefined {
     } else if (!flags || flags.switches?.includes(arg)) {
       if (arg.startsWith("--")) parsed.switches.add(arg);
       else parsed.positional.push(arg);
-    } else if (arg.startsWith("--")) bad = true;
-    else parsed.positional.push(arg);
+    } else if (arg.startsWith("--")) {
+      console.error(`plugins: unknown option "${arg}" (see --help)`);
+      return undefined;
+    } else parsed.positional.push(arg);
   }
   if (!bad && (command.fits?.(parsed) ?? true)) return parsed;
   console.error(`usage: deno task plugins ${command.usage}`);
@@ -226,6 +229,7 @@ export const commands: Record<string, Command> = {
   },
   history: {
     usage: "history [--json]",
+    flags: { switches: ["--json"] },
     summary: "list the kept lockfile revisions with who and when",
     async run(args, ctx) {
       const revisions = await lockfileRevisions({ lockfilePath: ctx.lockfilePath });
@@ -240,6 +244,7 @@ export const commands: Record<string, Command> = {
   },
   audit: {
     usage: "audit [--json]",
+    flags: { switches: ["--json"] },
     summary: "show who changed what, from which revision to which",
     async run(args, ctx) {
       const records = await auditRecords({ lockfilePath: ctx.lockfilePath, store: ctx.store });
@@ -254,6 +259,7 @@ export const commands: Record<string, Command> = {
   },
   list: {
     usage: "list [--json]",
+    flags: { switches: ["--json"] },
     summary: "show every package and entry point with status and reason",
     async run(args, ctx) {
       const registry = await listPackages({ lockfilePath: ctx.lockfilePath, store: ctx.store, onProgress: progress });
@@ -323,6 +329,14 @@ function describe(error: PackageError): string {
  */
 export async function main(args: string[], env: Record<string, string | undefined>): Promise<number> {
   const command = commands[args[0] ?? ""];
+  if (wantsHelp(args) || args[0] === "help") {
+    console.log(command ? `usage: deno task plugins ${command.usage}\n  ${command.summary}` : usage());
+    return 0;
+  }
+  if (!command && args[0]?.startsWith("-")) {
+    console.error(`plugins: unknown option "${args[0]}" (see --help)`);
+    return 2;
+  }
   if (!command) {
     console.error(usage());
     return 2;

@@ -25,6 +25,8 @@ export class ConfigError extends Error {
 export interface Config {
   port: number;
   host: string;
+  /** `IMBI_METRICS_PORT`: a separate listener (same host) serving only `/metrics`, without a token; unset: none. */
+  metricsPort: number | undefined;
   dataDir: string;
   lockfilePath: string;
   /** Unset: generated into the data directory on the embedded store. */
@@ -169,6 +171,41 @@ function egress(env: Record<string, string | undefined>): EgressPolicy {
   }
 }
 
+/** Secrets that may come from a file: `<NAME>_FILE` names it (a mounted Kubernetes or Docker secret). */
+export const SECRET_FILE_VARIABLES = ["IMBI_ADMIN_TOKEN", "IMBI_ENCRYPTION_KEYS", "IMBI_GRAPH_PASSWORD"] as const;
+
+/**
+ * Resolves `IMBI_ADMIN_TOKEN_FILE`, `IMBI_ENCRYPTION_KEYS_FILE` and
+ * `IMBI_GRAPH_PASSWORD_FILE` into the variables they stand for (the file's
+ * text, surrounding whitespace trimmed). Setting both a variable and its
+ * `_FILE` is an error, as is a file that cannot be read or is empty.
+ *
+ * @param env The environment.
+ * @returns The environment with the secrets read in (the `_FILE` variables removed).
+ * @throws {ConfigError} Naming the `_FILE` variable at fault (never the secret).
+ */
+export function withSecretFiles(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const name of SECRET_FILE_VARIABLES) {
+    const fileVariable = `${name}_FILE`;
+    const path = env[fileVariable];
+    delete out[fileVariable];
+    if (path === undefined || path === "") continue;
+    if (env[name] !== undefined && env[name] !== "") {
+      throw new ConfigError(fileVariable, `set either ${name} or ${fileVariable}, not both`);
+    }
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path).trim();
+    } catch (error) {
+      throw new ConfigError(fileVariable, `cannot read ${path}: ${(error as Error).name}`);
+    }
+    if (text === "") throw new ConfigError(fileVariable, `${path} is empty`);
+    out[name] = text;
+  }
+  return out;
+}
+
 /**
  * Reads and validates the configuration.
  *
@@ -176,7 +213,8 @@ function egress(env: Record<string, string | undefined>): EgressPolicy {
  * @returns The configuration with defaults applied.
  * @throws {ConfigError} Naming the first variable with a bad value.
  */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(given: Record<string, string | undefined>): Config {
+  const env = withSecretFiles(given);
   const dataDir = env.IMBI_DATA_DIR || "./data";
   const token = env.IMBI_ADMIN_TOKEN;
   if (token !== undefined && token !== "" && token.length < 16) {
@@ -231,6 +269,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return {
     port: integer(env, "IMBI_PORT", 8000, 0, 65535),
     host,
+    metricsPort: env.IMBI_METRICS_PORT ? integer(env, "IMBI_METRICS_PORT", 0, 0, 65535) : undefined,
     dataDir,
     lockfilePath: env.IMBI_LOCKFILE || "./plugins.lock.json",
     adminToken: token || undefined,

@@ -60,6 +60,7 @@ export class PluginRuntime {
   #options: RuntimeOptions;
   #reloading: Promise<unknown> = Promise.resolve();
   #nodeKeys = new Map<string, string>();
+  #reloadFailure: string | null = null;
 
   private constructor(registry: Registry, build: RegistryBuilder, pool: SandboxPool, options: RuntimeOptions) {
     this.#registry = registry;
@@ -85,6 +86,14 @@ export class PluginRuntime {
   /** The registry requests use right now. */
   get registry(): Registry {
     return this.#registry;
+  }
+
+  /**
+   * Why the last reload could not read the lock state (the registry in use is
+   * then the previous one), or null when it succeeded; `/readyz` reports it.
+   */
+  get reloadFailure(): string | null {
+    return this.#reloadFailure;
   }
 
   /** The sandbox pool, for operations reports. */
@@ -116,7 +125,15 @@ export class PluginRuntime {
 
   async #reloadNow(): Promise<Registry> {
     const started = performance.now();
-    const fresh = await this.#build(this.#registry.generation + 1);
+    let fresh: Registry;
+    try {
+      fresh = await this.#build(this.#registry.generation + 1);
+    } catch (error) {
+      this.#reloadFailure = error instanceof Error ? error.message : String(error);
+      log.error("plugin registry reload failed; the previous one stays in use", { error: this.#reloadFailure });
+      throw error;
+    }
+    this.#reloadFailure = null;
     this.#registry = fresh;
     const live = new Set(fresh.loadedSlugs().map((slug) => `${slug}|${fresh.entry(slug)!.integrity}`));
     const stale = (key: string) => !live.has(key.split("|").slice(1, 3).join("|"));

@@ -172,7 +172,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     egress: config.egress,
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
   });
-  const readiness = new Readiness(store, { keyring });
+  const readiness = new Readiness(store, { keyring, lock: () => runtime.reloadFailure });
   await readiness.checkKeys();
   const unobserve = metrics.observe({
     registryGeneration: () => runtime.registry.generation,

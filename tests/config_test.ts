@@ -104,3 +104,37 @@ Deno.test("parseDuration() reads every unit and refuses garbage", () => {
   assert.throws(() => parseDuration("12"), RangeError);
   assert.throws(() => parseDuration("-1h"), RangeError);
 });
+
+Deno.test("loadConfig() reads IMBI_ADMIN_TOKEN_FILE, IMBI_ENCRYPTION_KEYS_FILE and IMBI_GRAPH_PASSWORD_FILE", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "imbi-config-files-" });
+  try {
+    await Deno.writeTextFile(`${dir}/token`, "  a-token-from-a-mounted-secret\n");
+    await Deno.writeTextFile(`${dir}/keys`, "k1:AAAA\n");
+    await Deno.writeTextFile(`${dir}/password`, "graph-password\n");
+    const config = loadConfig({
+      IMBI_ADMIN_TOKEN_FILE: `${dir}/token`,
+      IMBI_ENCRYPTION_KEYS_FILE: `${dir}/keys`,
+      IMBI_GRAPH_URL: "bolt://db:7687",
+      IMBI_GRAPH_PASSWORD_FILE: `${dir}/password`,
+    });
+    assert.equal(config.adminToken, "a-token-from-a-mounted-secret");
+    assert.equal(config.encryptionKeys, "k1:AAAA");
+    assert.deepEqual(config.graph, { kind: "neo4j", url: "bolt://db:7687", user: "neo4j", password: "graph-password" });
+    await Deno.writeTextFile(`${dir}/empty`, "\n");
+    assert.throws(
+      () => loadConfig({ IMBI_GRAPH_PASSWORD_FILE: `${dir}/empty` }),
+      /IMBI_GRAPH_PASSWORD_FILE: .* is empty/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadConfig() validates IMBI_METRICS_PORT", () => {
+  assert.equal(loadConfig({ IMBI_METRICS_PORT: "26090" }).metricsPort, 26090);
+  assert.equal(loadConfig({}).metricsPort, undefined);
+  assert.throws(
+    () => loadConfig({ IMBI_METRICS_PORT: "metrics" }),
+    /IMBI_METRICS_PORT: "metrics" is not a whole number/,
+  );
+});
