@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DEPLOYMENT_PATTERN } from "./graph/control.ts";
 import { parseNpmrc, RegistryAuth } from "./packages/npmrc.ts";
 
 /** A configuration variable has a bad value. */
@@ -64,6 +65,12 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error";
   /** `IMBI_REPLICA_ID`: this process's name in the audit log and `/admin/replicas`; unset: `<hostname>:<pid>`. */
   replicaId: string | undefined;
+  /** `IMBI_DEPLOYMENT`: the replicas sharing one lock state and replica list in the graph store. */
+  deployment: string;
+  /** `IMBI_LOCK_POLL_MS`: how often a replica reads the store's lock revision and writes its heartbeat. */
+  lockPollMs: number;
+  /** `IMBI_GRAPH_WAIT_MS`: how long start-up waits for an unreachable graph store before it gives up. */
+  graphWaitMs: number;
 }
 
 /**
@@ -170,6 +177,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (replicaId !== undefined && !/^[A-Za-z0-9._:@-]{1,128}$/.test(replicaId)) {
     throw new ConfigError("IMBI_REPLICA_ID", `"${replicaId}" must be 1 to 128 letters, digits or . _ : @ -`);
   }
+  const deployment = env.IMBI_DEPLOYMENT || "default";
+  if (!DEPLOYMENT_PATTERN.test(deployment)) {
+    throw new ConfigError("IMBI_DEPLOYMENT", `"${deployment}" must be 1 to 64 letters, digits or . _ -`);
+  }
   const registryTimeoutMs = duration(env, "IMBI_REGISTRY_TIMEOUT", 30_000);
   if (registryTimeoutMs < 100) throw new ConfigError("IMBI_REGISTRY_TIMEOUT", "must be at least 100ms");
   return {
@@ -196,5 +207,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     catalogPath: env.IMBI_CATALOG || undefined,
     logLevel: logLevel as Config["logLevel"],
     replicaId,
+    deployment,
+    lockPollMs: integer(env, "IMBI_LOCK_POLL_MS", 2000, 100, 60_000),
+    graphWaitMs: integer(env, "IMBI_GRAPH_WAIT_MS", 120_000, 0, 3_600_000),
   };
 }

@@ -7,7 +7,7 @@
 
 import semver from "semver";
 import { ConflictError, PackageError, ValidationError } from "../../errors.ts";
-import { isLocalSpecifier, type LockEntry, type Lockfile, readLockfile } from "../lockfile.ts";
+import { isLocalSpecifier, type LockEntry, type Lockfile } from "../lockfile.ts";
 import { checkEntries, type EntryStatus } from "../registry.ts";
 import type { ResolvedPackage } from "../store.ts";
 import { installedEntry, refuseIfUsed } from "./_checks.ts";
@@ -15,6 +15,7 @@ import {
   changeContext,
   type ChangeOptions,
   commit,
+  lockOf,
   type PluginNodeGraph,
   prepare,
   refuseClash,
@@ -122,7 +123,7 @@ export async function upgradePackage(
       { pointer: "/version", message: "must be an exact version (2.1.0) or a range (^2)" },
     ]);
   }
-  const current = await readLockfile(options.lockfilePath);
+  const current = await lockOf(options).read();
   const previous = installedEntry(current, name);
   const resolved = await resolveUpgrade({ ...previous, name }, { ...options, versionOrRange });
   const prepared = await prepare(resolved, options);
