@@ -70,8 +70,8 @@ export function lockRegistryBuilder(options: LockRegistryBuilderOptions): (gener
 export interface SyncedRuntime {
   /** The registry served now. */
   readonly registry: Registry;
-  /** Builds the current lock revision's registry beside the old one and swaps it in. */
-  reload(): Promise<Registry>;
+  /** Builds the current lock revision's registry beside the old one and swaps it in, unless `skipIf` says no. */
+  reload(options: { skipIf?: (current: Registry) => Promise<boolean> }): Promise<Registry>;
 }
 
 /** Options of {@linkcode LockSync}. */
@@ -159,13 +159,17 @@ export class LockSync {
       if (revision !== runtime.registry.revision) {
         const from = runtime.registry.revision;
         const started = performance.now();
-        const fresh = await runtime.reload();
-        log.info("replica moved to the store's lock revision", {
-          replica: this.replica,
-          from_revision: from,
-          revision: fresh.revision,
-          ms: Math.round(performance.now() - started),
+        const fresh = await runtime.reload({
+          skipIf: async (current) => current.revision === await lock.revision(),
         });
+        if (fresh.revision !== from) {
+          log.info("replica moved to the store's lock revision", {
+            replica: this.replica,
+            from_revision: from,
+            revision: fresh.revision,
+            ms: Math.round(performance.now() - started),
+          });
+        }
       }
       this.#error = null;
     } catch (error) {

@@ -11,7 +11,9 @@
  *   later, then edited). A file whose revision is not above the store's,
  *   with different packages, means the store has changes the file lacks (an
  *   admin install, a rollback): refused with a 409 naming both revisions,
- *   unless forced. A file with the store's packages imports nothing.
+ *   unless forced. A file with the store's packages imports nothing. An empty
+ *   store takes the file's revision number too, so the numbers go on from the
+ *   file's.
  * - The service imports the file by itself only on an empty store (the
  *   first start); after that, only `deno task plugins import [--force]` does.
  *
@@ -63,7 +65,9 @@ export async function importLockfile(lock: LockState, path: string, options: Imp
   try {
     const written = await lock.update((draft) => {
       seen = draft.revision;
-      if (samePackages(draft, file) || (options.onlyIfEmpty && draft.revision > 0)) throw new NothingToImport();
+      const empty = draft.revision === 0;
+      if ((!empty && samePackages(draft, file)) || (options.onlyIfEmpty && !empty)) throw new NothingToImport();
+      if (empty && file.revision === 0) throw new NothingToImport();
       if (draft.revision > 0 && file.revision <= draft.revision && !options.force) {
         throw new ConflictError(
           `Cannot import ${path}: the graph store is at revision ${draft.revision} and the file at ` +
