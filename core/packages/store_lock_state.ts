@@ -20,7 +20,7 @@ import { emptyLockfile, type Lockfile, parseLockfile, serializeLockfile, validat
 import type { Change, Committed, LockState, Provenance } from "./lock_state.ts";
 
 /** Attempts of one change before it answers 409. */
-const ATTEMPTS = 8;
+const ATTEMPTS = 25;
 
 function toHistory(row: LockRevision): HistoryRecord {
   return {
@@ -153,7 +153,7 @@ export class StoreLockState implements LockState {
           actual: error.actual,
           attempt,
         });
-        await new Promise((r) => setTimeout(r, Math.random() * 20 * attempt));
+        await new Promise((r) => setTimeout(r, Math.random() * Math.min(500, 20 * attempt)));
       }
     }
   }
