@@ -11,6 +11,10 @@
  * the replica keeps serving its previous revision, reports why in its
  * heartbeat and log, and tries again at the next poll.
  *
+ * A registry serving failed packages (the first build of a replica whose
+ * registry was unreachable at start) is reported the same way and rebuilt
+ * every {@linkcode RETRY_FAILED_POLLS} polls until it loads.
+ *
  * Every poll also writes the replica's heartbeat row (`GET /admin/replicas`).
  *
  * @module
@@ -90,6 +94,9 @@ export interface LockSyncOptions {
   now?: () => Date;
 }
 
+/** A registry with failed packages is rebuilt every this many polls. */
+export const RETRY_FAILED_POLLS = 10;
+
 /** Rows not seen for this long are deleted by any replica's poll. */
 const PRUNE_AFTER_MS = 3_600_000;
 
@@ -103,6 +110,7 @@ export class LockSync {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #running: Promise<void> | undefined;
   #stopped = false;
+  #polls = 0;
 
   /**
    * Wires the loop; nothing runs until {@linkcode LockSync.start}.
@@ -156,12 +164,16 @@ export class LockSync {
     try {
       const revision = await lock.revision();
       this.#storeRevision = revision;
-      if (revision !== runtime.registry.revision) {
+      this.#polls++;
+      const failed = runtime.registry.packages.filter((p) => p.status === "failed");
+      const retry = failed.length > 0 && this.#polls % RETRY_FAILED_POLLS === 0;
+      if (revision !== runtime.registry.revision || retry) {
         const from = runtime.registry.revision;
         const started = performance.now();
-        const fresh = await runtime.reload({
-          skipIf: async (current) => current.revision === await lock.revision(),
-        });
+        // A poll that an admin change's own reload made moot is skipped when its turn comes; a retry is not.
+        const fresh = await runtime.reload(
+          retry ? {} : { skipIf: async (current) => current.revision === await lock.revision() },
+        );
         if (fresh.revision !== from) {
           log.info("replica moved to the store's lock revision", {
             replica: this.replica,
@@ -171,7 +183,11 @@ export class LockSync {
           });
         }
       }
-      this.#error = null;
+      const still = runtime.registry.packages.filter((p) => p.status === "failed");
+      this.#error = still.length === 0
+        ? null
+        : `Revision ${runtime.registry.revision} is served with ${still.length} ` +
+          `package(s) not loaded: ${still.map((p) => p.reason).join("; ")}`;
     } catch (error) {
       const message = (error as Error).message;
       if (message !== this.#error) {

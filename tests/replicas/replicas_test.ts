@@ -43,8 +43,14 @@ function flakyRegistry(upstream: string) {
     if (broken) return new Response("registry down", { status: 503 });
     const url = new URL(request.url);
     const target = new URL(url.pathname + url.search, upstream);
-    const response = await fetch(target, { method: request.method, headers: { accept: "*/*" } });
-    return new Response(response.body, { status: response.status, headers: response.headers });
+    const response = await fetch(target, {
+      method: request.method,
+      headers: { accept: request.headers.get("accept") ?? "*/*" },
+    });
+    // fetch() has decoded the body: pass it on without the encoding and length of the encoded one.
+    const headers = new Headers(response.headers);
+    for (const name of ["content-encoding", "content-length", "transfer-encoding"]) headers.delete(name);
+    return new Response(response.body, { status: response.status, headers });
   });
   return {
     url: `http://127.0.0.1:${server.addr.port}/`,
