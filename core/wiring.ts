@@ -94,14 +94,16 @@ export async function openStore(
       return await Neo4jStore.connect({ url, user, password });
     } catch (error) {
       const refused = error instanceof UnavailableError && /refused|credentials/i.test(error.message);
-      if (!(error instanceof UnavailableError) || refused || Date.now() + wait > deadline) throw error;
+      const left = deadline - Date.now();
+      if (!(error instanceof UnavailableError) || refused || left <= 0) throw error;
+      const pause = Math.min(wait, left);
       log.warn("waiting for the graph store", {
         attempt,
-        retry_in_ms: wait,
-        gives_up_in_ms: Math.max(0, deadline - Date.now()),
+        retry_in_ms: pause,
+        gives_up_in_ms: left,
         error: error.message,
       });
-      await sleep(wait);
+      await sleep(pause);
     }
   }
 }
