@@ -55,6 +55,7 @@ export interface LockHistoryQuery {
 
 /** A compare-and-set lost: another writer committed after the caller read the lock state. */
 export class RevisionConflictError extends ConflictError {
+  /** Always `"RevisionConflictError"`. */
   override name = "RevisionConflictError";
   /** The revision the caller read. */
   readonly expected: number;
@@ -62,6 +63,8 @@ export class RevisionConflictError extends ConflictError {
   readonly actual: number;
 
   /**
+   * The error of one lost compare-and-set.
+   *
    * @param expected The revision the caller read.
    * @param actual The revision the store holds.
    */

@@ -88,6 +88,8 @@ export class FileLockState implements LockState {
   #audit: AuditLog | undefined;
 
   /**
+   * Opens the file lazily: nothing is read until used.
+   *
    * @param lockfilePath The lockfile.
    * @param options Its history (default beside it) and the audit file (needed to write).
    */

@@ -70,7 +70,9 @@ export class StoreLockState implements LockState {
   #audit: AuditLog;
 
   /**
-   * @param store `store.control.lock` of the graph store.
+   * Wraps the deployment's lock store.
+   *
+   * @param store `store.control.deployment(name).lock` of the graph store.
    * @param audit The shared audit log (its replica id is written on each revision).
    */
   constructor(store: LockStore, audit: AuditLog) {
