@@ -12,6 +12,7 @@
  * - `import [--force] [--file <path>]`: import the lockfile into the graph store's lock state (every replica
  *   moves to it within seconds); refused when the store has changes the file lacks, unless `--force`.
  * - `export [--file <path>]`: write the graph store's current lock revision to the lockfile.
+ * - `test <org>/<service>/<plugin> [--json]`: test a Plugin node's connection (exit 1 when it fails).
  *
  * `add`, `upgrade`, `remove`, `rollback`, `history` and `audit` work on the
  * file (the git workflow: change it, review it, commit it, import it on
@@ -50,7 +51,7 @@ import {
 import { AuditLog } from "../core/audit.ts";
 import { exportLockfile, importLockfile } from "../core/packages/lock_file_sync.ts";
 import { StoreLockState } from "../core/packages/store_lock_state.ts";
-import { openStore, replicaId } from "../core/wiring.ts";
+import { buildServices, openStore, replicaId } from "../core/wiring.ts";
 
 /** What a command needs from the environment. */
 interface Context {
@@ -308,6 +309,30 @@ export const commands: Record<string, Command> = {
           ],
         ),
       });
+    },
+  },
+  test: {
+    usage: "test <org>/<service>/<plugin> [--json]",
+    summary: "test a Plugin node's connection: its endpoint answers and accepts its credentials (exit 1 if not)",
+    flags: { switches: ["--json"] },
+    fits: (a) => a.positional.length === 1 && a.positional[0]!.split("/").length === 3,
+    async run(args, ctx) {
+      const [org, service, plugin] = args.positional[0]!.split("/") as [string, string, string];
+      const services = await buildServices(ctx.config);
+      try {
+        const report = await services.connections.test({ org, service, plugin, requestId: crypto.randomUUID() });
+        listed(args, {
+          json: report,
+          lines: [
+            `${report.ok ? "ok" : "failed"} in ${report.duration_ms} ms`,
+            ...report.checked.map((line) => `  checked: ${line}`),
+            ...(report.error ? [`  ${report.error.kind}: ${report.error.message}`] : []),
+          ],
+        });
+        return report.ok ? 0 : 1;
+      } finally {
+        await services.close();
+      }
     },
   },
 };

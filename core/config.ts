@@ -38,8 +38,21 @@ export interface Config {
   /** Ceiling on every plugin call's deadline. */
   pluginTimeoutMs: number;
   pluginHeapMb: number;
+  /** Calls in flight per plugin process; more wait in the node's queue. */
   pluginMaxConcurrent: number;
   pluginIdleMs: number;
+  /** Plugin processes a node keeps once used (idle ones above this are reaped). */
+  pluginProcessesMin: number;
+  /** Most plugin processes of one node (default: the number of cores). */
+  pluginProcessesMax: number;
+  /** Most calls waiting per node before `saturated` (503). */
+  pluginQueueMax: number;
+  /** On SIGTERM/SIGINT, how long requests in flight may take before plugin processes are stopped. */
+  shutdownGraceMs: number;
+  /** `IMBI_TAB_CACHE_TTL_MS`: how long a cacheable tab read is kept; 0 turns the response cache off. */
+  tabCacheTtlMs: number;
+  /** `IMBI_TAB_CACHE_MAX_MB` in bytes: the response cache's bound; 0 turns it off. */
+  tabCacheMaxBytes: number;
   /** Minimum age of a registry version before it may be installed; 0 is off. */
   minPackageAgeMs: number;
   /**
@@ -182,6 +195,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     throw new ConfigError("IMBI_DEPLOYMENT", `"${deployment}" must be 1 to 64 letters, digits or . _ -`);
   }
   const registryTimeoutMs = duration(env, "IMBI_REGISTRY_TIMEOUT", 30_000);
+  const pluginProcessesMax = integer(
+    env,
+    "IMBI_PLUGIN_PROCESSES_MAX",
+    Math.max(1, navigator.hardwareConcurrency || 1),
+    1,
+    256,
+  );
+  const pluginProcessesMin = integer(env, "IMBI_PLUGIN_PROCESSES_MIN", 0, 0, 256);
+  if (pluginProcessesMin > pluginProcessesMax) {
+    throw new ConfigError(
+      "IMBI_PLUGIN_PROCESSES_MIN",
+      `${pluginProcessesMin} is above IMBI_PLUGIN_PROCESSES_MAX (${pluginProcessesMax})`,
+    );
+  }
   if (registryTimeoutMs < 100) throw new ConfigError("IMBI_REGISTRY_TIMEOUT", "must be at least 100ms");
   return {
     port: integer(env, "IMBI_PORT", 8000, 0, 65535),
@@ -196,6 +223,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pluginHeapMb: integer(env, "IMBI_PLUGIN_HEAP_MB", 128, 16, 4096),
     pluginMaxConcurrent: integer(env, "IMBI_PLUGIN_MAX_CONCURRENT", 8, 1, 1024),
     pluginIdleMs: duration(env, "IMBI_PLUGIN_IDLE", 300_000),
+    pluginProcessesMin,
+    pluginProcessesMax,
+    pluginQueueMax: integer(env, "IMBI_PLUGIN_QUEUE_MAX", 256, 1, 100_000),
+    shutdownGraceMs: integer(env, "IMBI_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
+    tabCacheTtlMs: integer(env, "IMBI_TAB_CACHE_TTL_MS", 30_000, 0, 86_400_000),
+    tabCacheMaxBytes: integer(env, "IMBI_TAB_CACHE_MAX_MB", 64, 0, 65_536) * 1024 * 1024,
     minPackageAgeMs: duration(env, "IMBI_MIN_PACKAGE_AGE", 86_400_000),
     npmRegistry: url(env, "IMBI_NPM_REGISTRY") ?? url(env, "NPM_CONFIG_REGISTRY"),
     jsrUrl: url(env, "IMBI_JSR_URL") ?? url(env, "JSR_URL"),

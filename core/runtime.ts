@@ -15,12 +15,16 @@
 import type { PluginManifest } from "@imbi/plugin-sdk/types";
 import type { OpenedNode } from "./credentials.ts";
 import { PluginCallError } from "./errors.ts";
-import type { ResolvedTarget } from "./graph/store.ts";
+import type { PluginNode, ResolvedTarget } from "./graph/store.ts";
 import { log } from "./logger.ts";
+import { metrics } from "./metrics.ts";
 import { computeNetHosts } from "./sandbox/network_hosts.ts";
 import type { LoadedEntry, Registry } from "./packages/registry.ts";
 import type { SandboxPool } from "./sandbox/pool.ts";
 import type { Supervisor } from "./sandbox/supervisor.ts";
+
+/** What a lease needs of a target: the Plugin node, its service and its application (a tab's resolution, or a node alone). */
+export type LeaseTarget = { binding: { plugin: PluginNode } } & Pick<ResolvedTarget, "org" | "service" | "application">;
 
 /** Builds a registry from the lockfile on disk. */
 export type RegistryBuilder = (generation: number) => Promise<Registry>;
@@ -35,6 +39,8 @@ export interface RuntimeOptions {
 export interface Lease {
   supervisor: Supervisor;
   entry: LoadedEntry;
+  /** The supervisor's key: node, entry, package integrity and configuration hash (the response cache's version). */
+  key: string;
 }
 
 const encoder = new TextEncoder();
@@ -133,13 +139,14 @@ export class PluginRuntime {
    * decrypted only when a new process configuration is needed; a change of
    * options, credentials or package drains the node's previous process.
    *
-   * @param target The resolution result.
+   * @param target A tab's resolution, or a Plugin node with its service and application.
    * @param decrypt Decrypts the target's application credentials and secret options.
    * @returns The lease for this call.
    * @throws {PluginCallError} "crashed" when the entry is no longer loaded.
    */
-  async lease(target: ResolvedTarget, decrypt: () => Promise<OpenedNode>): Promise<Lease> {
+  async lease(target: LeaseTarget, decrypt: () => Promise<OpenedNode>): Promise<Lease> {
     const node = target.binding.plugin;
+    metrics.nameNode(node.id, `${target.org.slug}/${node.service}/${node.slug}`);
     const entry = this.#registry.entry(node.plugin);
     if (!entry) {
       throw new PluginCallError("crashed", `plugin "${node.plugin}" is not loaded`, { retryAfterSeconds: 5 });
@@ -188,7 +195,7 @@ export class PluginRuntime {
         },
       },
     }));
-    return { supervisor, entry };
+    return { supervisor, entry, key };
   }
 
   /** Kills every plugin process (service shutdown). */

@@ -41,8 +41,10 @@ import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.
 import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
 import type { Lease, PluginRuntime } from "./runtime.ts";
-import { log } from "./logger.ts";
+import { addLogContext, log } from "./logger.ts";
+import { metrics } from "./metrics.ts";
 import { renderTemplate } from "./template.ts";
+import type { TabCache } from "./tab_cache.ts";
 
 /** Which plugin answered a tab request, from which package, and why. */
 export interface SourceBlock {
@@ -66,6 +68,8 @@ export interface SourceBlock {
   reason: SelectionReason;
   /** Whose binding chose it. */
   binding_from: "project" | `project_type:${string}`;
+  /** The answer came from the response cache, not from a plugin call made for this request. */
+  cached: boolean;
 }
 
 /** What identifies a tab request. */
@@ -82,6 +86,8 @@ export interface TabRequest {
   requestId: string;
   /** The caller holds the admin token: values of secret configuration keys are shown unmasked. */
   revealSecrets?: boolean;
+  /** `Cache-Control: no-cache`: ask the plugin even when the response cache holds an answer (and store the new one). */
+  bypassCache?: boolean;
 }
 
 /** A checked result with its source block. */
@@ -90,6 +96,11 @@ export interface TabAnswer<T> {
   source: SourceBlock;
   /** What it answered, checked. */
   result: T;
+  /**
+   * Whole seconds since the plugin gave this answer (HTTP `Age`): set on reads of a node whose manifest sets
+   * `hints.cacheable` while the response cache is on, 0 when the plugin was called for this request.
+   */
+  age?: number;
 }
 
 /** The Configuration tab's keys, with where they live when the plugin describes it. */
@@ -122,17 +133,20 @@ export class Tabs {
   #store: GraphStore;
   #runtime: PluginRuntime;
   #credentials: Credentials;
+  #cache: TabCache | undefined;
 
   /**
    * Builds the tab service.
    *
    * @param store The graph store.
-   * @param options The runtime (registry and sandboxes) and the credentials (decryption).
+   * @param options The runtime (registry and sandboxes), the credentials (decryption), and the response cache
+   *   of reads from nodes whose manifest sets `hints.cacheable` (none: every read calls the plugin).
    */
-  constructor(store: GraphStore, options: { runtime: PluginRuntime; credentials: Credentials }) {
+  constructor(store: GraphStore, options: { runtime: PluginRuntime; credentials: Credentials; cache?: TabCache }) {
     this.#store = store;
     this.#runtime = options.runtime;
     this.#credentials = options.credentials;
+    this.#cache = options.cache;
   }
 
   async #resolve(tab: PluginType, request: TabRequest): Promise<ResolvedTarget & { reason: SelectionReason }> {
@@ -175,6 +189,8 @@ export class Tabs {
 
   async #bind(tab: PluginType, request: TabRequest): Promise<Bound> {
     const target = await this.#resolve(tab, request);
+    const node = target.binding.plugin;
+    addLogContext({ plugin: node.plugin, node: `${target.org.slug}/${node.service}/${node.slug}` });
     const lease = await this.#runtime.lease(
       target,
       () => this.#credentials.openNode(target.org.slug, target.binding.plugin, target.application),
@@ -204,23 +220,35 @@ export class Tabs {
     check: (value: unknown) => T,
   ): Promise<T> {
     const { lease, target } = bound;
-    const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
+    const started = performance.now();
+    const labels = { plugin: lease.entry.slug, nodeId: target.binding.plugin.id, method };
     let result: T;
     try {
-      result = check(raw);
+      const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
+      try {
+        result = check(raw);
+      } catch (error) {
+        throw new PluginCallError(
+          "protocol",
+          `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
+        );
+      }
     } catch (error) {
-      throw new PluginCallError(
-        "protocol",
-        `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
-      );
+      const outcome = !(error instanceof PluginCallError)
+        ? "internal"
+        : error.notImplemented
+        ? "not_implemented"
+        : error.kind;
+      metrics.pluginCall({ ...labels, outcome }, (performance.now() - started) / 1000);
+      throw error;
     }
+    metrics.pluginCall({ ...labels, outcome: "ok" }, (performance.now() - started) / 1000);
     const serialised = JSON.stringify(result) ?? "null";
     const redacted = lease.supervisor.redact(serialised);
     if (redacted !== serialised) {
       log.warn("plugin answer held its own credentials; redacted", {
         plugin: `${target.binding.plugin.service}/${target.binding.plugin.slug}`,
         method,
-        requestId: request.requestId,
       });
       result = JSON.parse(redacted) as T;
     }
@@ -243,7 +271,7 @@ export class Tabs {
     }
   }
 
-  #source({ target, lease }: Bound): SourceBlock {
+  #source({ target, lease }: Bound, cached = false): SourceBlock {
     const node = target.binding.plugin;
     const origin = target.binding.origin;
     return {
@@ -257,18 +285,81 @@ export class Tabs {
       specifier: lease.entry.specifier,
       reason: target.reason,
       binding_from: origin.kind === "project" ? "project" : `project_type:${origin.slug}`,
+      cached,
     };
   }
 
+  /**
+   * A read: through the response cache when the node's manifest sets `hints.cacheable`, keyed by the node's
+   * configuration, the rendered context (without the request id), the method and the other arguments.
+   */
+  async #cached<T>(
+    bound: Bound,
+    request: TabRequest,
+    method: ProtocolMethod,
+    args: unknown[],
+    load: () => Promise<T>,
+  ): Promise<{ value: T; source: SourceBlock; age?: number }> {
+    const hints = bound.lease.entry.manifest.hints;
+    const cache = this.#cache;
+    if (cache === undefined || !cache.enabled || hints?.cacheable !== true) {
+      return { value: await load(), source: this.#source(bound) };
+    }
+    const { request_id: _, ...rendered } = bound.ctx;
+    const scope = { node: bound.target.binding.plugin.id, version: bound.lease.key, ttlMs: hints.cache_ttl_ms };
+    const read = await cache.read(scope, JSON.stringify([method, rendered, args]), load, {
+      bypass: request.bypassCache === true,
+    });
+    if (!request.bypassCache) metrics.cacheLookup(scope.node, read.hit);
+    return { value: read.value, source: this.#source(bound, read.hit), age: read.ageSeconds };
+  }
+
+  async #read<T>(
+    tab: PluginType,
+    request: TabRequest,
+    method: ProtocolMethod,
+    args: unknown[],
+    check: (value: unknown) => T,
+  ): Promise<TabAnswer<T>> {
+    const bound = await this.#bind(tab, request);
+    const read = await this.#cached(
+      bound,
+      request,
+      method,
+      args,
+      () => this.#invoke(bound, request, method, [bound.ctx, ...args], check),
+    );
+    return { result: read.value, source: read.source, ...(read.age !== undefined ? { age: read.age } : {}) };
+  }
+
+  /** A write: drops the node's cached answers before it starts and after it ends, whatever the outcome. */
+  async #write<T>(
+    request: TabRequest,
+    method: ProtocolMethod,
+    args: unknown[],
+    check: (value: unknown) => T,
+  ): Promise<TabAnswer<T>> {
+    const bound = await this.#bind("configuration", request);
+    const node = bound.target.binding.plugin.id;
+    this.#cache?.invalidate(node);
+    try {
+      const result = await this.#invoke(bound, request, method, [bound.ctx, ...args], check);
+      return { result, source: this.#source(bound) };
+    } finally {
+      this.#cache?.invalidate(node);
+    }
+  }
+
+  /** A call that is neither cached nor a write (a log search). */
   async #call<T>(
     tab: PluginType,
     request: TabRequest,
     method: ProtocolMethod,
-    args: (ctx: CallContext) => unknown[],
+    args: unknown[],
     check: (value: unknown) => T,
   ): Promise<TabAnswer<T>> {
     const bound = await this.#bind(tab, request);
-    const result = await this.#invoke(bound, request, method, args(bound.ctx), check);
+    const result = await this.#invoke(bound, request, method, [bound.ctx, ...args], check);
     return { result, source: this.#source(bound) };
   }
 
@@ -288,11 +379,20 @@ export class Tabs {
   /** Configuration: every key, no values, and where they live when the plugin says (`describePrefix`). */
   async listKeys(request: TabRequest): Promise<KeysAnswer> {
     const bound = await this.#bind("configuration", request);
-    const [result, prefix] = await Promise.all([
-      this.#invoke(bound, request, "listKeys", [bound.ctx], parseConfigKeys),
-      this.#optional(bound, request, "describePrefix", [bound.ctx], parsePrefix),
-    ]);
-    return { result, source: this.#source(bound), ...(prefix !== undefined ? { prefix } : {}) };
+    const read = await this.#cached(bound, request, "listKeys", [], async () => {
+      const [result, prefix] = await Promise.all([
+        this.#invoke(bound, request, "listKeys", [bound.ctx], parseConfigKeys),
+        this.#optional(bound, request, "describePrefix", [bound.ctx], parsePrefix),
+      ]);
+      return { result, prefix };
+    });
+    const { result, prefix } = read.value;
+    return {
+      result,
+      source: read.source,
+      ...(read.age !== undefined ? { age: read.age } : {}),
+      ...(prefix !== undefined ? { prefix } : {}),
+    };
   }
 
   /**
@@ -300,13 +400,7 @@ export class Tabs {
    * of secret keys are {@linkcode MASKED_VALUE} unless `request.revealSecrets`.
    */
   async getValues(request: TabRequest, keys: string[] | undefined): Promise<TabAnswer<ShownValue[]>> {
-    const answer = await this.#call(
-      "configuration",
-      request,
-      "getValues",
-      (ctx) => (keys ? [ctx, keys] : [ctx]),
-      parseConfigValues,
-    );
+    const answer = await this.#read("configuration", request, "getValues", keys ? [keys] : [], parseConfigValues);
     return this.#shown(answer, request);
   }
 
@@ -316,22 +410,22 @@ export class Tabs {
     key: string,
     input: { value: string; data_type: string },
   ): Promise<TabAnswer<ConfigKey>> {
-    return this.#call("configuration", request, "setValue", (ctx) => [ctx, key, input], parseConfigKey);
+    return this.#write(request, "setValue", [key, input], parseConfigKey);
   }
 
   /** Configuration: deletes one key (idempotent). */
   deleteKey(request: TabRequest, key: string): Promise<TabAnswer<null>> {
-    return this.#call("configuration", request, "deleteKey", (ctx) => [ctx, key], () => null);
+    return this.#write(request, "deleteKey", [key], () => null);
   }
 
   /** Logs: one page of entries, newest first. */
   search(request: TabRequest, query: LogQuery): Promise<TabAnswer<LogPage>> {
-    return this.#call("logs", request, "search", (ctx) => [ctx, query], (v) => parseLogPage(v, query.limit));
+    return this.#call("logs", request, "search", [query], (v) => parseLogPage(v, query.limit));
   }
 
   /** Logs: the searchable fields. */
   schema(request: TabRequest): Promise<TabAnswer<LogField[]>> {
-    return this.#call("logs", request, "schema", (ctx) => [ctx], parseLogFields);
+    return this.#read("logs", request, "schema", [], parseLogFields);
   }
 
   /**

@@ -9,21 +9,25 @@
 
 import { AuditLog } from "./audit.ts";
 import type { Config } from "./config.ts";
+import { ConnectionTests } from "./connection.ts";
+import { keyProvider, type Keyring } from "./crypto.ts";
 import { UnavailableError } from "./errors.ts";
 import { lockRegistryBuilder, LockSync } from "./lock_sync.ts";
-import { keyProvider } from "./crypto.ts";
 import { Credentials } from "./credentials.ts";
 import { PluginNodes } from "./plugin_nodes.ts";
 import type { GraphStore } from "./graph/store.ts";
 import { log } from "./logger.ts";
+import { metrics, type NodeLoad } from "./metrics.ts";
 import { PackageAdminService } from "./packages/admin.ts";
 import { importLockfile } from "./packages/lock_file_sync.ts";
 import { packageStoreFor } from "./packages/store.ts";
 import { StoreLockState } from "./packages/store_lock_state.ts";
+import { Readiness } from "./readiness.ts";
 import { PluginRuntime } from "./runtime.ts";
 import { inspectBundle } from "./sandbox/inspect.ts";
 import { SandboxPool } from "./sandbox/pool.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
+import { TabCache } from "./tab_cache.ts";
 import { Tabs } from "./tabs.ts";
 
 /** Everything `createApp` needs, plus how to shut it down. */
@@ -31,6 +35,9 @@ export interface Services {
   store: GraphStore;
   directory: PluginNodes;
   tabs: Tabs;
+  connections: ConnectionTests;
+  /** The response cache of tab reads (its `stats` feed the metrics). */
+  tabCache: TabCache;
   runtime: PluginRuntime;
   admin: PackageAdminService;
   /** The shared audit log, stamped with this replica's id. */
@@ -40,6 +47,10 @@ export interface Services {
   /** Keeps this replica on the store's lock revision; its heartbeats list the replicas. */
   sync: LockSync;
   tokens: { admin: string; read: string[] };
+  /** The checks behind `/readyz`. */
+  readiness: Readiness;
+  /** The encryption keyring: credentials, secret options, console sessions. */
+  keyring: Keyring;
   /** Stops plugin processes and closes the store. */
   close(): Promise<void>;
 }
@@ -148,6 +159,13 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     heapMb: config.pluginHeapMb,
     maxConcurrent: config.pluginMaxConcurrent,
     idleMs: config.pluginIdleMs,
+    minProcesses: config.pluginProcessesMin,
+    maxProcesses: config.pluginProcessesMax,
+    queueMax: config.pluginQueueMax,
+    onEvent: (event) => {
+      if (event.type === "process_started") metrics.processStart(event.nodeId);
+      else if (event.type === "process_exited") metrics.processExit(event.nodeId, event.cause);
+    },
   });
   const audit = new AuditLog(store.control.audit, { replica: replicaId(config) });
   const deployment = store.control.deployment(config.deployment);
@@ -183,7 +201,9 @@ export async function buildServices(config: Config, options: { store?: GraphStor
   const manifest = (slug: string) => runtime.manifest(slug);
   const credentials = new Credentials(store, { keyring, manifest });
   const directory = new PluginNodes(store, { credentials, manifest });
-  const tabs = new Tabs(store, { runtime, credentials });
+  const connections = new ConnectionTests(store, { runtime, credentials });
+  const tabCache = new TabCache({ ttlMs: config.tabCacheTtlMs, maxBytes: config.tabCacheMaxBytes });
+  const tabs = new Tabs(store, { runtime, credentials, cache: tabCache });
   const admin = new PackageAdminService({
     lock,
     packages,
@@ -191,20 +211,46 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     store,
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
   });
+  const readiness = new Readiness(store, { keyring });
+  await readiness.checkKeys();
+  const unobserve = metrics.observe({
+    registryGeneration: () => runtime.registry.generation,
+    lockRevision: () => runtime.registry.revision,
+    storeUp: () => store.ping().then(() => true, () => false),
+    nodes: () => nodeLoads(pool),
+  });
   return {
     store,
     directory,
     tabs,
+    connections,
+    tabCache,
     runtime,
     admin,
     audit,
     lock,
     sync,
     tokens: { admin: token, read: config.readTokens },
+    readiness,
+    keyring,
     async close() {
       await sync.stop();
+      unobserve();
       await runtime.close();
       await store.close();
     },
   };
+}
+
+/** Live processes per Plugin node, summed over its supervisors (a drained one has none). */
+function nodeLoads(pool: SandboxPool): NodeLoad[] {
+  const loads = new Map<string, NodeLoad>();
+  for (const { key, stats } of pool.list()) {
+    const nodeId = key.split("|")[0]!;
+    const load = loads.get(nodeId) ?? { nodeId, queued: 0, processes: 0 };
+    load.processes += stats.processes.length;
+    load.queued += stats.queued;
+    loads.set(nodeId, load);
+  }
+  return [...loads.values()];
 }

@@ -6,10 +6,13 @@
  */
 
 import type { AuditLog } from "../core/audit.ts";
+import type { ConnectionTests } from "../core/connection.ts";
+import type { Keyring } from "../core/crypto.ts";
 import type { IfMatch } from "../core/graph/etag.ts";
 import type { LockSync } from "../core/lock_sync.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
+import type { Readiness } from "../core/readiness.ts";
 import type { PluginRuntime } from "../core/runtime.ts";
 import type { Tabs } from "../core/tabs.ts";
 
@@ -21,6 +24,8 @@ export interface AppDeps {
   directory: PluginNodes;
   /** The Configuration and Logs tabs. */
   tabs: Tabs;
+  /** Test-connection of Plugin nodes. */
+  connections: ConnectionTests;
   /** The plugin registry and process pool. */
   runtime: PluginRuntime;
   /** Package operations behind the admin API (install, upgrade, remove, rollback). */
@@ -35,6 +40,10 @@ export interface AppDeps {
   audit: AuditLog;
   /** This replica's lock-revision poller and the deployment's heartbeats. */
   sync: LockSync;
+  /** The checks behind `/readyz`. */
+  readiness: Readiness;
+  /** The encryption keyring (the console seals its session cookies with it). */
+  keyring: Keyring;
 }
 
 /**

@@ -62,6 +62,11 @@ export interface OperationSpec<
   etag?: boolean;
   /** The request may carry `If-Match`; a tag that no longer matches answers 412. */
   ifMatch?: boolean;
+  /**
+   * A tab read the response cache may answer: the request may carry `Cache-Control: no-cache`, and the answer of a
+   * cacheable Plugin node carries `Age`.
+   */
+  cached?: boolean;
 }
 
 /** A declared operation as `/openapi.json` lists it. */
@@ -275,6 +280,21 @@ const IF_MATCH_PARAMETER = {
   schema: { type: "string" },
 };
 
+const AGE_HEADER = {
+  description: "Seconds since the plugin gave this answer (0: it was asked for this request); only on reads of a " +
+    "Plugin node whose manifest sets hints.cacheable while the response cache is on",
+  schema: { type: "integer", minimum: 0 },
+};
+
+const CACHE_CONTROL_PARAMETER = {
+  name: "Cache-Control",
+  in: "header",
+  required: false,
+  description: "`no-cache` (or `no-store`, `max-age=0`): ask the plugin even when this replica's response cache " +
+    "holds an answer; the fresh answer replaces the cached one",
+  schema: { type: "string" },
+};
+
 function operationId(op: Operation): string {
   const words = op.path.replace(/[{}]/g, "").replace(/[^A-Za-z0-9]+(.)?/g, (_, ch) => (ch ?? "").toUpperCase());
   return `${op.method}${words}`;
@@ -298,12 +318,18 @@ function describe(op: Operation): Record<string, unknown> {
     summary: op.summary,
     tags: [op.tag],
     operationId: operationId(op),
-    parameters: [...params, ...query, ...(op.ifMatch ? [{ $ref: "#/components/parameters/IfMatch" }] : [])],
+    parameters: [
+      ...params,
+      ...query,
+      ...(op.ifMatch ? [{ $ref: "#/components/parameters/IfMatch" }] : []),
+      ...(op.cached ? [{ $ref: "#/components/parameters/CacheControl" }] : []),
+    ],
     ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: op.body } } } } : {}),
     responses: {
       [String(status)]: {
         description,
         ...(op.etag ? { headers: { ETag: { $ref: "#/components/headers/ETag" } } } : {}),
+        ...(op.cached ? { headers: { Age: { $ref: "#/components/headers/Age" } } } : {}),
         ...(schema ? { content: { "application/json": { schema } } } : {}),
       },
       ...(op.ifMatch
@@ -336,8 +362,8 @@ export function openApiDocument(
     components: {
       securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
       schemas: { Problem: PROBLEM_SCHEMA },
-      headers: { ETag: ETAG_HEADER },
-      parameters: { IfMatch: IF_MATCH_PARAMETER },
+      headers: { ETag: ETAG_HEADER, Age: AGE_HEADER },
+      parameters: { IfMatch: IF_MATCH_PARAMETER, CacheControl: CACHE_CONTROL_PARAMETER },
     },
   };
 }

@@ -296,3 +296,39 @@ export const tabQuery = { source: logsQuery.source, environment: logsQuery.envir
   string,
   Schema
 >;
+
+/** The `source` block of every tab answer: which plugin answered, from which package, why, and from where. */
+export const tabSource = {
+  type: "object",
+  description: "which plugin answered, from which package, and why",
+  required: [
+    "plugin_id",
+    "slug",
+    "service",
+    "plugin",
+    "label",
+    "package",
+    "version",
+    "specifier",
+    "reason",
+    "binding_from",
+    "cached",
+  ],
+  properties: {
+    plugin_id: { type: "string", description: "the Plugin node's id" },
+    slug: { type: "string", description: "the Plugin node's slug" },
+    service: { type: "string", description: "its third-party service's slug" },
+    plugin: { type: "string", description: "the manifest slug of its handler" },
+    label: { type: "string" },
+    package: { type: "string", description: "the package the handler comes from" },
+    version: { type: "string", description: "the package's exact version" },
+    specifier: { type: "string", description: "the package's locked specifier" },
+    reason: { enum: ["source", "project_default", "project_type_default", "only_candidate"] },
+    binding_from: { type: "string", description: '"project" or "project_type:<slug>"' },
+    cached: {
+      type: "boolean",
+      description: "true when the answer came from this replica's response cache (see the Age header); " +
+        "false when the plugin was called for this request",
+    },
+  },
+} as const satisfies Schema;

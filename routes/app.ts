@@ -1,11 +1,12 @@
 /**
- * `createApp`: request ids, bearer-token auth, every resource's routes, the
+ * `createApp`: request ids and the access log, bearer-token auth, every resource's routes, the
  * 404/405 answers and the one error mapping.
  *
  * @module
  */
 
 import { Hono } from "hono";
+import { accessLog } from "./_access_log.ts";
 import { authenticate, authorize } from "./_auth.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { declaredOperations, type Operation } from "./_openapi.ts";
@@ -15,17 +16,20 @@ import { adminCredentialRoutes } from "./admin_credentials.ts";
 import { adminPluginRoutes } from "./admin_plugins.ts";
 import { adminReplicaRoutes } from "./admin_replicas.ts";
 import { bindingRoutes } from "./bindings.ts";
+import { docsRoutes } from "./docs.tsx";
 import { operationRoutes } from "./operations.ts";
 import { orgRoutes } from "./orgs.ts";
 import { projectRoutes } from "./projects.ts";
 import { projectTabRoutes } from "./project_tabs.ts";
 import { projectTypeRoutes } from "./project_types.ts";
 import { serviceRoutes } from "./third_party_services.ts";
+import { consoleRoutes } from "./ui/mod.tsx";
 
 /**
  * Builds the HTTP application. Every request gets a request id and has its
  * bearer token checked; each operation then enforces the auth level it
- * declares. A request no operation matches needs a valid token (unless its
+ * declares. The operator console (`/ui/`, session cookies) and the API
+ * documentation (`/docs`) are served beside the API. A request no operation matches needs a valid token (unless its
  * path is one of the public probes') and is answered 405 when its path is
  * declared for another method, 404 otherwise.
  *
@@ -36,13 +40,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   let operations: readonly Operation[] = [];
 
-  app.use(async (c, next) => {
-    const given = c.req.header("x-request-id");
-    const requestId = given && /^[A-Za-z0-9._-]{1,128}$/.test(given) ? given : crypto.randomUUID();
-    c.set("requestId", requestId);
-    c.header("x-request-id", requestId);
-    await next();
-  });
+  app.use(accessLog());
   app.use(authenticate(deps.tokens));
 
   app.route("/", operationRoutes(deps, { operations: () => operations }));
@@ -63,6 +61,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     app.route("/", routes(deps));
   }
   operations = declaredOperations(app);
+  app.route("/", docsRoutes());
+  app.route(
+    "/",
+    consoleRoutes({
+      keyring: deps.keyring,
+      fetch: (request) => app.fetch(request),
+      operations: () => operations,
+      clock: deps.clock,
+    }),
+  );
 
   const declaredPaths = operations.map((op) => ({
     pattern: new RegExp(`^${op.path.replace(/\{[^}]+\}/g, "[^/]+")}$`),

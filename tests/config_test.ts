@@ -9,6 +9,8 @@ Deno.test("loadConfig() applies defaults on an empty environment", () => {
   assert.deepEqual(config.graph, { kind: "sqlite", path: "./data/graph.sqlite" });
   assert.equal(config.minPackageAgeMs, 86_400_000);
   assert.equal(config.pluginTimeoutMs, 10_000);
+  assert.equal(config.tabCacheTtlMs, 30_000);
+  assert.equal(config.tabCacheMaxBytes, 64 * 1024 * 1024);
 });
 
 Deno.test("loadConfig() names the variable with a bad value", async (t) => {
@@ -28,6 +30,9 @@ Deno.test("loadConfig() names the variable with a bad value", async (t) => {
     [{ IMBI_PACKAGE_MAX_SIZE_MB: "0" }, "IMBI_PACKAGE_MAX_SIZE_MB"],
     [{ IMBI_PACKAGE_MAX_FILES: "many" }, "IMBI_PACKAGE_MAX_FILES"],
     [{ IMBI_NPMRC: "/no/such/.npmrc" }, "IMBI_NPMRC"],
+    [{ IMBI_TAB_CACHE_TTL_MS: "30s" }, "IMBI_TAB_CACHE_TTL_MS"],
+    [{ IMBI_TAB_CACHE_TTL_MS: "-1" }, "IMBI_TAB_CACHE_TTL_MS"],
+    [{ IMBI_TAB_CACHE_MAX_MB: "70000" }, "IMBI_TAB_CACHE_MAX_MB"],
   ];
   for (const [env, variable] of cases) {
     await t.step(variable, () => {

@@ -6,8 +6,10 @@
  */
 
 import { PackageError } from "../errors.ts";
+import { defaultDenoDir } from "../sandbox/process.ts";
 import { pathExists } from "./files.ts";
 import { formatDuration } from "./npm.ts";
+import type { RegistryAuth } from "./npmrc.ts";
 
 /** Options of {@linkcode bundlePackage}. */
 export interface BundleOptions {
@@ -31,6 +33,29 @@ export interface BundleOptions {
   npmRegistry: string;
   /** The JSR registry dependencies come from. */
   jsrUrl: string;
+  /** Registry credentials (`IMBI_NPMRC`); the bundler reads them from an `.npmrc` in its private `HOME`. */
+  auth?: RegistryAuth;
+  /** Deno's cache the bundler resolves dependencies into. Default: the service's (`DENO_DIR`, else under `HOME`). */
+  denoDir?: string;
+}
+
+/**
+ * The bundler's environment: these variables and nothing else, so the
+ * operator's secrets (`IMBI_ADMIN_TOKEN`, keys, cloud credentials) are not
+ * there for a package's build to read. `HOME` is a private directory holding
+ * only the registry credentials the bundler needs.
+ */
+function bundlerEnv(home: string, options: BundleOptions): Record<string, string> {
+  const env: Record<string, string> = {
+    HOME: home,
+    NPM_CONFIG_REGISTRY: options.npmRegistry,
+    JSR_URL: options.jsrUrl,
+    NO_COLOR: "1",
+    DENO_NO_UPDATE_CHECK: "1",
+  };
+  const denoDir = options.denoDir ?? defaultDenoDir();
+  if (denoDir) env.DENO_DIR = denoDir;
+  return env;
 }
 
 /**
@@ -54,21 +79,30 @@ export async function bundlePackage(entry: string, options: BundleOptions): Prom
     options.out,
     entry,
   ];
-  const child = new Deno.Command(options.denoPath, {
-    args,
-    cwd: options.cwd,
-    env: { NPM_CONFIG_REGISTRY: options.npmRegistry, JSR_URL: options.jsrUrl, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* exited */ }
-  }, options.timeoutMs);
-  const result = await child.output();
-  clearTimeout(timer);
+  const home = await Deno.makeTempDir({ prefix: "imbi-bundler-home-" });
+  let result: Deno.CommandOutput;
+  try {
+    const npmrc = options.auth?.toNpmrc() ?? "";
+    if (npmrc) await Deno.writeTextFile(`${home}/.npmrc`, npmrc, { mode: 0o600 });
+    const child = new Deno.Command(options.denoPath, {
+      args,
+      cwd: options.cwd,
+      clearEnv: true,
+      env: bundlerEnv(home, options),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const timer = setTimeout(() => {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* exited */ }
+    }, options.timeoutMs);
+    result = await child.output();
+    clearTimeout(timer);
+  } finally {
+    await Deno.remove(home, { recursive: true }).catch(() => {});
+  }
   if (!result.success || !await pathExists(options.out)) {
     const stderr = new TextDecoder().decode(result.stderr).trim();
     const lines = stderr.split("\n").filter((l) => !/experimental|^Warning|Stack backtrace|^\s+\d+: /.test(l));

@@ -27,6 +27,7 @@ import { checkSri, hashTree, integrityPrefix, sriHash } from "./integrity.ts";
 import { downloadJsrVersion, jsrVersions, parseVersionMeta, verifyJsrFile } from "./jsr.ts";
 import { localSpecifier, readLocalPackage } from "./local.ts";
 import { isLocalSpecifier, type LockEntry } from "./lockfile.ts";
+import type { RegistryAuth } from "./npmrc.ts";
 import { chooseVersion, downloadTarball, fetchPackument, packumentVersions } from "./npm.ts";
 import { RegistryClient, type RegistryClientOptions } from "./registry_client.ts";
 import { type TarLimits, unpackTarball } from "./tar.ts";
@@ -247,6 +248,7 @@ export class PackageStore {
   #deno: string;
   #bundleTimeoutMs: number;
   #client: RegistryClient;
+  #auth: RegistryAuth | undefined;
   #limits: TarLimits;
 
   /**
@@ -260,6 +262,7 @@ export class PackageStore {
     this.npmRegistry = options.npmRegistry ?? "https://registry.npmjs.org";
     this.jsrUrl = options.jsrUrl ?? "https://jsr.io";
     this.#client = new RegistryClient(options.registry);
+    this.#auth = options.registry?.auth;
     this.#limits = options.limits ?? { maxBytes: 100 * 1024 * 1024, maxFiles: 10_000 };
     this.minPackageAgeMs = options.minPackageAgeMs ?? 86_400_000;
     this.projectRoot = resolvePath(options.projectRoot ?? ".");
@@ -339,6 +342,7 @@ export class PackageStore {
         minPackageAgeMs: this.minPackageAgeMs,
         npmRegistry: this.npmRegistry,
         jsrUrl: this.jsrUrl,
+        ...(this.#auth ? { auth: this.#auth } : {}),
       });
       if (resolved.kind === "local") {
         const after = await hashTree(bundleCwd);

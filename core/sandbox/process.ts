@@ -22,6 +22,7 @@ import {
   parseChildMessage,
   type WireError,
 } from "./protocol.ts";
+import { Deadlines } from "./deadlines.ts";
 
 /**
  * The trusted program every child runs: `bootstrap.ts` beside this source, or
@@ -39,8 +40,11 @@ export const PROCESS_DEFAULTS: { heapMb: number; rssCheckMs: number; maxFrameByt
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
 };
 
-/** Why a process stopped serving. */
-export type Failure = { cause: "timeout"; callId: number } | { cause: "crashed" | "protocol"; detail: string };
+/** Why a process stopped serving: a call's deadline, a crash, resident memory above the cap, or a broken channel. */
+export type Failure = { cause: "timeout"; callId: number } | {
+  cause: "crashed" | "memory" | "protocol";
+  detail: string;
+};
 
 /** A call's answer as the child sent it: the handler's value, or its failure on the wire. */
 export type CallAnswer = { ok: true; value: unknown } | { ok: false; error: WireError };
@@ -74,7 +78,6 @@ export interface ProcessOptions {
 interface Pending {
   resolve: (answer: CallAnswer) => void;
   reject: (error: PluginCallError) => void;
-  timer: ReturnType<typeof setTimeout>;
   method: string;
 }
 
@@ -98,6 +101,30 @@ function childEnv(denoDir: string | undefined): Record<string, string> {
   const env: Record<string, string> = { NO_COLOR: "1", DENO_NO_UPDATE_CHECK: "1" };
   if (denoDir) env.DENO_DIR = denoDir;
   return env;
+}
+
+/**
+ * Starts a child: the one place a plugin process is spawned, so a wrapper of
+ * the argv (confinement) has one place to slot in.
+ *
+ * `detached` puts the child in a session and process group of its own: a
+ * signal to the service's group (Ctrl-C in a terminal, an init that signals
+ * the whole group) reaches the service alone, which finishes the calls in
+ * flight and then stops its children itself (`docs/sandbox.md`, "Stopping").
+ * It does not let the child outlive the service: the channel watchdog in
+ * `bootstrap.ts` ends it when the service is gone.
+ */
+function spawnChild(options: ProcessOptions): Deno.ChildProcess {
+  return new Deno.Command(Deno.execPath(), {
+    args: childArgs(options),
+    clearEnv: true,
+    env: childEnv(options.denoDir),
+    cwd: "/",
+    detached: true,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
 }
 
 /**
@@ -159,6 +186,7 @@ export class PluginProcess {
   #stdin: WritableStreamDefaultWriter<Uint8Array>;
   #pending = new Map<number, Pending>();
   #nextId = 1;
+  #deadlines = new Deadlines<number>((id) => this.fail({ cause: "timeout", callId: id }));
   #failed = false;
   #expected = false;
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
@@ -171,15 +199,7 @@ export class PluginProcess {
    */
   constructor(options: ProcessOptions) {
     this.#options = options;
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args: childArgs(options),
-      clearEnv: true,
-      env: childEnv(options.denoDir),
-      cwd: "/",
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    this.#child = spawnChild(options);
     this.pid = this.#child.pid;
     if (options.rssCheckMs > 0) this.#rssTimer = setInterval(() => this.#checkRss(), options.rssCheckMs);
     this.#stdin = this.#child.stdin.getWriter();
@@ -234,9 +254,9 @@ export class PluginProcess {
       throw new PluginCallError("invalid_input", `the arguments of ${method} ${why}`, { cause });
     }
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => this.fail({ cause: "timeout", callId: id }), options.timeoutMs);
       // Every pending call is settled by its answer, by fail() or by the exit's rejectAll().
-      this.#pending.set(id, { resolve, reject, timer, method });
+      this.#pending.set(id, { resolve, reject, method });
+      this.#deadlines.add(id, performance.now() + options.timeoutMs);
       this.#stdin.write(frame).catch(() => {});
     });
   }
@@ -254,8 +274,8 @@ export class PluginProcess {
 
   /** Rejects every pending call; `errorFor` gets the call id and method. */
   rejectAll(errorFor: (id: number, method: string) => PluginCallError): void {
+    this.#deadlines.stop();
     for (const [id, pending] of this.#pending) {
-      clearTimeout(pending.timer);
       pending.reject(errorFor(id, pending.method));
     }
     this.#pending.clear();
@@ -299,7 +319,7 @@ export class PluginProcess {
     const limit = this.#options.rssMb * 1024;
     if (kib > limit) {
       this.fail({
-        cause: "crashed",
+        cause: "memory",
         detail: `resident memory ${Math.round(kib / 1024)} MiB exceeds the ${this.#options.rssMb} MiB limit`,
       });
     }
@@ -337,7 +357,7 @@ export class PluginProcess {
       const pending = this.#pending.get(message.id);
       if (!pending) throw new FrameError("malformed", `an answer to unknown call ${message.id}`);
       this.#pending.delete(message.id);
-      clearTimeout(pending.timer);
+      this.#deadlines.delete(message.id);
       pending.resolve(
         message.type === "result" ? { ok: true, value: message.value } : { ok: false, error: message.error },
       );

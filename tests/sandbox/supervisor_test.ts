@@ -284,23 +284,27 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       await goodStillAnswers();
     });
 
-    await t.step("calls above maxConcurrent fail with saturated", async () => {
-      const narrow = new SandboxPool({ maxConcurrent: 2 });
+    await t.step("calls above maxConcurrent wait in the queue; only a full queue answers saturated", async () => {
+      const narrow = new SandboxPool({ maxConcurrent: 2, maxProcesses: 1, queueMax: 1 });
       try {
         const supervisor = narrow.acquire("k", goodSpec("narrow", { netHost: allowed.hostPort }));
+        const pid = await pidOf(supervisor);
         const arrivedBefore = allowed.held;
         const held = [
           probe(supervisor, "fetch", `${allowed.url}/hold`),
           probe(supervisor, "fetch", `${allowed.url}/hold`),
         ];
         await allowed.holding(arrivedBefore + 2);
+        const waiting = probe(supervisor, "pid");
+        assert.equal(supervisor.stats.queued, 1);
         const saturated = await failure(probe(supervisor, "pid"));
         assert.equal(saturated.kind, "saturated");
         assert.equal(saturated.retryAfterSeconds, 1);
         assert.equal(supervisor.stats.inFlight, 2);
+        assert.equal(supervisor.stats.queueFull, 1);
         allowed.release();
         for (const result of await Promise.all(held)) assert.equal(firstValue(result), "200 released");
-        assert.match(firstValue(await probe(supervisor, "pid")), /^[0-9]+$/);
+        assert.equal(Number(firstValue(await waiting)), pid);
       } finally {
         await narrow.closeAll();
       }

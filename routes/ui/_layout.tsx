@@ -1,0 +1,233 @@
+/**
+ * The console's page frame and the small pieces every page uses: the
+ * navigation, notices, problems shown in place, labelled fields with their
+ * errors, and the CSRF input.
+ *
+ * @module
+ */
+
+import type { Child } from "hono/jsx";
+import type { Operation } from "../_openapi.ts";
+import type { Api, FieldError, Problem } from "./_api.ts";
+import type { Session } from "./_session.ts";
+
+/** What a console page knows about its request. */
+export interface Ui {
+  /** The API as the signed-in operator. */
+  api: Api;
+  /** The session. */
+  session: Session;
+  /** True for the admin token: write controls are shown. */
+  admin: boolean;
+  /** The API's declaration of an operation, when it has one (`("post", "/admin/plugins")`). */
+  operation(method: string, path: string): Operation | undefined;
+}
+
+/** Hono variables of the console routes. */
+export type UiEnv = { Variables: { ui: Ui; requestId: string } };
+
+const NAV = [
+  ["/ui/plugins", "Plugins"],
+  ["/ui/services", "Services"],
+  ["/ui/projects", "Projects"],
+  ["/ui/audit", "Audit"],
+] as const;
+
+const HTMX_CONFIG = JSON.stringify({
+  includeIndicatorStyles: false,
+  allowEval: false,
+  responseHandling: [{ code: "204", swap: false }, { code: "[2345]..", swap: true }],
+});
+
+/**
+ * The HTML document around a page.
+ *
+ * @param props Title, the current section, the session (none on the sign-in page), the body.
+ * @returns The document.
+ */
+export function Document(props: { title: string; section?: string; ui?: Ui; children: Child }) {
+  return (
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="htmx-config" content={HTMX_CONFIG} />
+        <title>{`${props.title} · Imbi console`}</title>
+        <link rel="stylesheet" href="/ui/assets/console.css" />
+        <script src="/ui/assets/htmx.min.js" defer></script>
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to content</a>
+        <header>
+          <span class="brand">Imbi plugins</span>
+          {props.ui && (
+            <nav aria-label="Main">
+              <ul>
+                {NAV.map(([href, label]) => (
+                  <li>
+                    <a href={href} aria-current={props.section === label ? "page" : undefined}>{label}</a>
+                  </li>
+                ))}
+                <li>
+                  <a href="/docs">API documentation</a>
+                </li>
+              </ul>
+            </nav>
+          )}
+          {props.ui && (
+            <form method="post" action="/ui/sign-out" class="signout">
+              <Csrf ui={props.ui} />
+              <span>{props.ui.admin ? "Admin" : "Read-only"}</span>
+              <button type="submit">Sign out</button>
+            </form>
+          )}
+        </header>
+        <main id="main" tabindex={-1}>
+          <h1>{props.title}</h1>
+          {props.children}
+        </main>
+        <div id="progress" class="progress" role="status" aria-live="polite">
+          <progress aria-label="Working"></progress> <span>Working… this can take a while.</span>
+        </div>
+      </body>
+    </html>
+  );
+}
+
+/**
+ * The hidden CSRF input every console form carries.
+ *
+ * @param props The page context.
+ * @returns The input.
+ */
+export function Csrf(props: { ui: Ui }) {
+  return <input type="hidden" name="_csrf" value={props.ui.session.csrf} />;
+}
+
+/**
+ * A problem the API answered, shown where the action was taken.
+ *
+ * @param props The problem (nothing is shown without one) and which field errors are shown elsewhere.
+ * @returns An alert.
+ */
+export function ProblemBox(props: { problem?: Problem | undefined; shown?: Set<string> }) {
+  const p = props.problem;
+  if (!p) return null;
+  const rest = (p.errors ?? []).filter((e) => !props.shown?.has(e.pointer));
+  return (
+    <div class="problem" role="alert">
+      <p>
+        <strong>{p.title}</strong>: {p.detail}
+      </p>
+      {rest.length > 0 && (
+        <ul>
+          {rest.map((e) => <li>{e.pointer ? <code>{e.pointer}</code> : "request"}: {e.message}</li>)}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+/**
+ * A success message after a change.
+ *
+ * @param props The text (nothing without one).
+ * @returns A status line.
+ */
+export function Notice(props: { text?: string | undefined }) {
+  return props.text ? <p class="notice" role="status">{props.text}</p> : null;
+}
+
+/**
+ * The id of the input a JSON pointer names.
+ *
+ * @param pointer A JSON pointer (`/options/region`).
+ * @returns A valid HTML id.
+ */
+export function fieldId(pointer: string): string {
+  return `f${pointer.replace(/[^A-Za-z0-9_-]/g, (ch) => `_${ch.charCodeAt(0).toString(16)}`)}`;
+}
+
+/**
+ * The field errors of a problem, by pointer.
+ *
+ * @param problem The problem, if any.
+ * @returns Pointer to message.
+ */
+export function errorsByPointer(problem: Problem | undefined): Map<string, string> {
+  const map = new Map<string, string>();
+  for (const e of (problem?.errors ?? []) as FieldError[]) {
+    map.set(e.pointer, map.has(e.pointer) ? `${map.get(e.pointer)}; ${e.message}` : e.message);
+  }
+  return map;
+}
+
+/** Attributes linking an input to its help text and error. */
+export function described(id: string, options: { help?: unknown; error?: string | undefined }) {
+  const ids = [options.help ? `${id}-help` : "", options.error ? `${id}-error` : ""].filter(Boolean).join(" ");
+  return {
+    id,
+    "aria-describedby": ids || undefined,
+    "aria-invalid": options.error ? "true" : undefined,
+  };
+}
+
+/**
+ * The help text and error below an input.
+ *
+ * @param props The input's id, help text and error.
+ * @returns The paragraphs.
+ */
+export function FieldNotes(props: { id: string; help?: string | undefined; error?: string | undefined }) {
+  return (
+    <>
+      {props.help && <p class="help" id={`${props.id}-help`}>{props.help}</p>}
+      {props.error && <p class="field-error" id={`${props.id}-error`}>{props.error}</p>}
+    </>
+  );
+}
+
+/**
+ * A labelled text input with its help and error.
+ *
+ * @param props Pointer (names the input and its error), label, value, type, help, errors, required.
+ * @returns The field.
+ */
+export function TextField(props: {
+  pointer: string;
+  label: string;
+  value?: string | undefined;
+  type?: string;
+  help?: string;
+  errors: Map<string, string>;
+  required?: boolean;
+  autocomplete?: string;
+}) {
+  const id = fieldId(props.pointer);
+  const error = props.errors.get(props.pointer);
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <input
+        {...described(id, { help: props.help, error })}
+        name={props.pointer}
+        type={props.type ?? "text"}
+        value={props.value ?? ""}
+        required={props.required}
+        autocomplete={props.autocomplete}
+      />
+      <FieldNotes id={id} help={props.help} error={error} />
+    </div>
+  );
+}
+
+/**
+ * The status of a package or entry point, with emphasis on the bad ones.
+ *
+ * @param props The status word.
+ * @returns A badge.
+ */
+export function Status(props: { status: string }) {
+  const bad = ["incompatible", "invalid", "failed", "partial", "not_loaded", "missing"].includes(props.status);
+  return <span class={`badge ${bad ? "bad" : props.status === "loaded" ? "good" : ""}`}>{props.status}</span>;
+}

@@ -1,0 +1,456 @@
+/**
+ * The Plugins pages: every package and entry point with status and reason;
+ * install from the catalog or by specifier after a preview and an explicit
+ * confirmation; upgrade with the diff; remove (an in-use refusal lists the
+ * Plugin nodes); history with rollback; reload. Long operations post with
+ * htmx and show the progress bar while the API works.
+ *
+ * @module
+ */
+
+import { Hono } from "hono";
+import { type ApiAnswer, must, problemOf, seg } from "./_api.ts";
+import { Csrf, Notice, ProblemBox, Status, type Ui, type UiEnv } from "./_layout.tsx";
+import { renderPage, renderPart } from "./_render.tsx";
+
+const PAGE = { title: "Plugins", section: "Plugins" };
+
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+/** htmx attributes of a form whose answer replaces `#op-result`, with the progress bar while it runs. */
+const LONG = { "hx-target": "#op-result", "hx-indicator": "#progress", "hx-disabled-elt": "find button" };
+
+function manifestFacts(entry: Json) {
+  const m = entry.manifest ?? entry;
+  return {
+    slug: entry.slug ?? m.slug,
+    type: entry.plugin_type ?? m.plugin_type ?? null,
+    api: entry.api_version ?? m.api_version ?? null,
+    hosts: (m.network?.hosts ?? entry.hosts ?? []) as string[],
+    credentials: (m.credentials ?? entry.credentials ?? []) as Json[],
+  };
+}
+
+/** The entry points of a package: type, `api_version`, hosts, credential fields, status. */
+function EntryTable(props: { entries: Json[] }) {
+  return (
+    <table>
+      <thead>
+        <tr>
+          <th scope="col">Entry point</th>
+          <th scope="col">Type</th>
+          <th scope="col">api_version</th>
+          <th scope="col">Network hosts</th>
+          <th scope="col">Credential fields</th>
+          <th scope="col">Status</th>
+        </tr>
+      </thead>
+      <tbody>
+        {props.entries.map((e) => {
+          const f = manifestFacts(e);
+          return (
+            <tr class={e.status && e.status !== "loaded" ? "bad" : undefined}>
+              <td>
+                <code>{f.slug ?? `#${e.index}`}</code>
+              </td>
+              <td>{f.type ?? "—"}</td>
+              <td>{f.api ?? "—"}</td>
+              <td>
+                {f.hosts.length
+                  ? f.hosts.map((h) => (
+                    <>
+                      <code>{h}</code>
+                    </>
+                  ))
+                  : "none"}
+              </td>
+              <td>
+                {f.credentials.length
+                  ? f.credentials.map((c) => (
+                    <span>
+                      <code>{c.name ?? String(c)}</code>
+                      {c.secret === false ? "" : " (secret)"}
+                      {" "}
+                    </span>
+                  ))
+                  : "none"}
+              </td>
+              <td>
+                {e.status ? <Status status={e.status} /> : "—"}
+                {e.reason && <p class="reason">{e.reason}</p>}
+              </td>
+            </tr>
+          );
+        })}
+      </tbody>
+    </table>
+  );
+}
+
+function Packages(props: { ui: Ui; registry: Json }) {
+  const { ui } = props;
+  return (
+    <section aria-labelledby="packages">
+      <h2 id="packages">Installed packages</h2>
+      <p class="help">
+        Lockfile revision {props.registry.revision}, registry generation {props.registry.generation}, built{" "}
+        {props.registry.built_at}.
+      </p>
+      {props.registry.items.map((p: Json) => (
+        <div class="card">
+          <h3>
+            <code>{p.name}</code> {p.version ?? "(no version)"} <Status status={p.status} />
+          </h3>
+          {p.reason && <p class="reason">{p.reason}</p>}
+          <p class="help">
+            Specifier <code>{p.specifier}</code>
+          </p>
+          <EntryTable entries={p.entries} />
+          {ui.admin && (
+            <div class="row">
+              <form method="get" action="/ui/plugins/upgrade" class="row">
+                <input type="hidden" name="package" value={p.name} />
+                <div class="field">
+                  <label for={`up-${p.name}`}>New version or range for {p.name}</label>
+                  <input id={`up-${p.name}`} name="version" type="text" required placeholder="^2.0.0" />
+                </div>
+                <button type="submit" class="secondary">Upgrade…</button>
+              </form>
+              <form method="post" action="/ui/plugins/remove" hx-post="/ui/plugins/remove" {...LONG}>
+                <Csrf ui={ui} />
+                <input type="hidden" name="package" value={p.name} />
+                <button type="submit" class="danger" aria-label={`Remove ${p.name}`}>Remove</button>
+              </form>
+            </div>
+          )}
+        </div>
+      ))}
+    </section>
+  );
+}
+
+function Catalog(props: { ui: Ui; items: Json[] }) {
+  return (
+    <section aria-labelledby="catalog">
+      <h2 id="catalog">Catalog</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Description</th>
+            <th scope="col">Installed</th>
+            <th scope="col">Newest in range</th>
+            {props.ui.admin && <th scope="col">Action</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {props.items.map((e) => (
+            <tr>
+              <td>
+                <code>{e.name}</code>
+              </td>
+              <td>{e.description}</td>
+              <td>{e.installed ? e.installed.version : "no"}</td>
+              <td>
+                {e.latest_in_range ?? <span class="help">{e.resolve_error ?? "unknown"}</span>}
+                {e.newer_in_range && <strong>(newer: {e.newer_in_range})</strong>}
+              </td>
+              {props.ui.admin && (
+                <td>
+                  {!e.installed && (
+                    <a href={`/ui/plugins/preview?catalog=${encodeURIComponent(e.name)}`}>
+                      Install {e.name}…
+                    </a>
+                  )}
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {props.ui.admin && (
+        <form method="get" action="/ui/plugins/preview" class="row card">
+          <div class="field">
+            <label for="specifier">Package specifier</label>
+            <input
+              id="specifier"
+              name="specifier"
+              type="text"
+              required
+              placeholder="npm:@acme/plugin@^1"
+              aria-describedby="specifier-help"
+            />
+            <p class="help" id="specifier-help">
+              npm:&lt;name&gt;@&lt;range&gt; or jsr:@&lt;scope&gt;/&lt;name&gt;@&lt;range&gt;
+            </p>
+          </div>
+          <button type="submit">Preview</button>
+        </form>
+      )}
+    </section>
+  );
+}
+
+function History(props: { ui: Ui; items: Json[] }) {
+  return (
+    <section aria-labelledby="history">
+      <h2 id="history">History</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Revision</th>
+            <th scope="col">Change</th>
+            <th scope="col">By</th>
+            <th scope="col">When</th>
+            <th scope="col">Packages</th>
+            {props.ui.admin && <th scope="col">Action</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {props.items.map((r) => (
+            <tr>
+              <td>{r.revision}{r.current ? " (current)" : ""}</td>
+              <td>{r.summary}</td>
+              <td>{r.written_by ?? "—"}</td>
+              <td>{r.written_at ?? "—"}</td>
+              <td>{(r.packages ?? []).map((p: Json) => `${p.name} ${p.version}`).join(", ")}</td>
+              {props.ui.admin && (
+                <td>
+                  {!r.current && (
+                    <form method="post" action="/ui/plugins/rollback" hx-post="/ui/plugins/rollback" {...LONG}>
+                      <Csrf ui={props.ui} />
+                      <input type="hidden" name="revision" value={String(r.revision)} />
+                      <button type="submit" class="secondary">Roll back to {r.revision}</button>
+                    </form>
+                  )}
+                </td>
+              )}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+function Diff(props: { diff: Json }) {
+  const d = props.diff;
+  if (!d) return null;
+  return (
+    <div class="card">
+      <h3>
+        Changes from {d.from?.version} to {d.to?.version}
+      </h3>
+      {d.previous_unavailable && <p class="help">{d.previous_unavailable}</p>}
+      <ul>
+        {(d.summary ?? []).length === 0 ? <li>No manifest changes.</li> : d.summary.map((s: string) => <li>{s}</li>)}
+      </ul>
+    </div>
+  );
+}
+
+/** What a change answered: the package's entry points, the diff, disabled nodes, or the refusal. */
+function ChangeResult(props: { ui: Ui; title: string; answer: ApiAnswer; retry?: { package: string } }) {
+  const { answer } = props;
+  if (!answer.ok) {
+    const problem = problemOf(answer);
+    const nodes = (problem.plugin_nodes ?? []) as Json[];
+    return (
+      <div>
+        <ProblemBox problem={problem} />
+        {nodes.length > 0 && (
+          <div class="card">
+            <h3>Plugin nodes using it</h3>
+            <ul>
+              {nodes.map((n) => (
+                <li>
+                  <a href={`/ui/orgs/${seg(n.org)}/services/${seg(n.service)}/plugins/${seg(n.slug)}`}>
+                    {n.org}/{n.service}/{n.slug}
+                  </a>{" "}
+                  ({n.plugin})
+                </li>
+              ))}
+            </ul>
+            {props.retry && (
+              <form method="post" action="/ui/plugins/remove" hx-post="/ui/plugins/remove" {...LONG}>
+                <Csrf ui={props.ui} />
+                <input type="hidden" name="package" value={props.retry.package} />
+                <input type="hidden" name="force" value="true" />
+                <button type="submit" class="danger">Remove anyway and disable these nodes</button>
+              </form>
+            )}
+          </div>
+        )}
+      </div>
+    );
+  }
+  const b = answer.body;
+  return (
+    <div>
+      <Notice text={`${props.title}: done (lockfile revision ${b.revision ?? "—"}).`} />
+      {b.package?.entries && (
+        <>
+          <h3>
+            <code>{b.package.name}</code> {b.package.version} <Status status={b.package.status} />
+          </h3>
+          <EntryTable entries={b.package.entries} />
+        </>
+      )}
+      <Diff diff={b.diff} />
+      {b.disabled_plugin_nodes?.length > 0 && (
+        <p>Disabled: {b.disabled_plugin_nodes.map((n: Json) => `${n.org}/${n.service}/${n.slug}`).join(", ")}</p>
+      )}
+      {b.changes && <ul>{b.changes.map((ch: Json) => <li>{ch.summary ?? JSON.stringify(ch)}</li>)}</ul>}
+      {b.items && <p>The registry now holds {b.items.length} package(s), generation {b.generation}.</p>}
+      <p>
+        <a href="/ui/plugins">Back to the plugins</a>
+      </p>
+    </div>
+  );
+}
+
+/** The confirmation form of an install or upgrade. */
+function Confirm(props: { ui: Ui; action: string; fields: Record<string, string>; label: string }) {
+  return (
+    <form method="post" action={props.action} hx-post={props.action} {...LONG} class="card">
+      <Csrf ui={props.ui} />
+      {Object.entries(props.fields).map(([k, v]) => <input type="hidden" name={k} value={v} />)}
+      <div class="field check">
+        <input id="accept" name="accept" type="checkbox" value="true" required />
+        <label for="accept">
+          I accept the entry points, network hosts and credential fields this package brings
+        </label>
+      </div>
+      <button type="submit">{props.label}</button>
+    </form>
+  );
+}
+
+/** The plugin pages, mounted under `/ui`. */
+export function pluginPages(): Hono<UiEnv> {
+  return new Hono<UiEnv>()
+    .get("/plugins", (c) =>
+      renderPage(c, PAGE, async (ui) => {
+        const [registry, catalog, history] = await Promise.all([
+          must(ui.api("GET", "/admin/plugins")),
+          ui.admin ? must(ui.api("GET", "/admin/catalog")) : { items: [] },
+          ui.admin ? must(ui.api("GET", "/admin/plugins/history")) : { items: [] },
+        ]);
+        return (
+          <>
+            <div id="op-result" aria-live="polite"></div>
+            {ui.admin && (
+              <form method="post" action="/ui/plugins/reload" hx-post="/ui/plugins/reload" {...LONG}>
+                <Csrf ui={ui} />
+                <button type="submit" class="secondary">Reload from the lockfile</button>
+              </form>
+            )}
+            <Packages ui={ui} registry={registry} />
+            {ui.admin && <Catalog ui={ui} items={catalog.items} />}
+            {ui.admin && <History ui={ui} items={history.items} />}
+          </>
+        );
+      }))
+    .get("/plugins/preview", (c) =>
+      renderPage(c, { ...PAGE, title: "Install a plugin package" }, async (ui) => {
+        const catalog = c.req.query("catalog");
+        const specifier = c.req.query("specifier");
+        const request: Record<string, string> = catalog ? { catalog } : { specifier: specifier ?? "" };
+        const entry = catalog
+          ? (await must(ui.api("GET", "/admin/catalog"))).items.find((e: Json) => e.name === catalog)
+          : undefined;
+        const previewable = ui.operation("post", "/admin/plugins")?.body?.properties?.accept_permissions;
+        const preview = previewable
+          ? await ui.api("POST", "/admin/plugins", { ...request, accept_permissions: false })
+          : undefined;
+        return (
+          <>
+            <p>
+              Package: <code>{catalog ? `${catalog} (${entry?.specifier ?? "not in the catalog"})` : specifier}</code>
+            </p>
+            {entry && <p>{entry.description}</p>}
+            {entry?.latest_in_range && <p>Resolves to version {entry.latest_in_range}.</p>}
+            {preview && !preview.ok && preview.status !== 409 && <ProblemBox problem={problemOf(preview)} />}
+            {preview?.body?.package?.entries || preview?.body?.entries
+              ? <EntryTable entries={preview.body.package?.entries ?? preview.body.entries} />
+              : (
+                <p class="help">
+                  The package is fetched, verified against its integrity, bundled and its manifests inspected without
+                  any permission before the lockfile changes; a package with an invalid or incompatible entry point is
+                  refused. Its entry points,{" "}
+                  <code>api_version</code>, network hosts and credential fields are listed as soon as it is installed.
+                </p>
+              )}
+            <div id="op-result" aria-live="polite">
+              <Confirm ui={ui} action="/ui/plugins/install" fields={request} label="Install" />
+            </div>
+          </>
+        );
+      }))
+    .post("/plugins/install", (c) =>
+      renderPart(c, PAGE, async (ui) => {
+        const form = await c.req.formData();
+        const catalog = form.get("catalog");
+        const body: Json = catalog ? { catalog: String(catalog) } : { specifier: String(form.get("specifier") ?? "") };
+        if (ui.operation("post", "/admin/plugins")?.body?.properties?.accept_permissions) {
+          body.accept_permissions = true;
+        }
+        const answer = await ui.api("POST", "/admin/plugins", body);
+        return { body: <ChangeResult ui={ui} title="Install" answer={answer} />, status: answer.status };
+      }))
+    .get("/plugins/upgrade", (c) =>
+      renderPage(c, { ...PAGE, title: "Upgrade a plugin package" }, async (ui) => {
+        const name = c.req.query("package") ?? "";
+        const version = c.req.query("version") ?? "";
+        const registry = await must(ui.api("GET", "/admin/plugins"));
+        const current = registry.items.find((p: Json) => p.name === name);
+        return (
+          <>
+            <p>
+              Upgrade <code>{name}</code> from {current?.version ?? "(not installed)"} to{" "}
+              <code>{version}</code>. The new version is fetched, verified and inspected; the upgrade is refused when it
+              drops an entry point a Plugin node uses. The diff of entry points,{" "}
+              <code>api_version</code>, network hosts and credential fields is shown below once it is applied.
+            </p>
+            {current && <EntryTable entries={current.entries} />}
+            <div id="op-result" aria-live="polite">
+              <Confirm ui={ui} action="/ui/plugins/upgrade" fields={{ package: name, version }} label="Upgrade" />
+            </div>
+          </>
+        );
+      }))
+    .post("/plugins/upgrade", (c) =>
+      renderPart(c, PAGE, async (ui) => {
+        const form = await c.req.formData();
+        const name = String(form.get("package") ?? "");
+        const body: Json = { version: String(form.get("version") ?? "") };
+        if (ui.operation("patch", "/admin/plugins/{package}")?.body?.properties?.accept_permissions) {
+          body.accept_permissions = true;
+        }
+        const answer = await ui.api("PATCH", `/admin/plugins/${seg(name)}`, body);
+        return { body: <ChangeResult ui={ui} title={`Upgrade of ${name}`} answer={answer} />, status: answer.status };
+      }))
+    .post("/plugins/remove", (c) =>
+      renderPart(c, PAGE, async (ui) => {
+        const form = await c.req.formData();
+        const name = String(form.get("package") ?? "");
+        const force = form.get("force") === "true";
+        const answer = await ui.api("DELETE", `/admin/plugins/${seg(name)}?force=${force}`);
+        return {
+          body: <ChangeResult ui={ui} title={`Removal of ${name}`} answer={answer} retry={{ package: name }} />,
+          status: answer.status,
+        };
+      }))
+    .post("/plugins/rollback", (c) =>
+      renderPart(c, PAGE, async (ui) => {
+        const form = await c.req.formData();
+        const answer = await ui.api("POST", "/admin/plugins/rollback", { revision: Number(form.get("revision")) });
+        return { body: <ChangeResult ui={ui} title="Rollback" answer={answer} />, status: answer.status };
+      }))
+    .post("/plugins/reload", (c) =>
+      renderPart(c, PAGE, async (ui) => {
+        const answer = await ui.api("POST", "/admin/plugins/reload");
+        return { body: <ChangeResult ui={ui} title="Reload" answer={answer} />, status: answer.status };
+      }));
+}
