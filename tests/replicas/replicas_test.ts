@@ -22,7 +22,7 @@ import assert from "node:assert/strict";
 import { Keyring } from "../../core/crypto.ts";
 import { publishFixture } from "../support/npm_publish.ts";
 import { serviceUrl } from "../support/services.ts";
-import { type ServiceProcess, spawnService } from "../support/service_process.ts";
+import { runTask, type ServiceProcess, spawnService } from "../support/service_process.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
@@ -336,6 +336,50 @@ Deno.test({
         for (let i = 0; i < 30; i++) assert.ok(!text.includes(`secret-${i}`), "a credential value in the audit log");
         assert.ok(!text.includes("initial-secret"));
       });
+
+      await t.step(
+        "a git-driven deploy beside admin installs: export, edit, import; a stale file is refused",
+        async () => {
+          const file = `${data}/git/plugins.lock.json`;
+          await Deno.mkdir(`${data}/git`, { recursive: true });
+          const cli = (...args: string[]) =>
+            runTask("plugins", args, {
+              ...common,
+              IMBI_DATA_DIR: `${data}/git`,
+              IMBI_LOCKFILE: file,
+              USER: "deployer",
+            });
+          const exported = await cli("export");
+          assert.equal(exported.code, 0, exported.stderr);
+          const base = JSON.parse(await Deno.readTextFile(file));
+          assert.equal(base.revision, revision);
+          // An admin change the file does not know about, then an edit of the file made from the older export.
+          const removed = await b.call("DELETE", `/admin/plugins/${left}`);
+          assert.equal(removed.status, 200, JSON.stringify(removed.body));
+          revision = removed.body.revision;
+          const edited = await cli("remove", right);
+          assert.equal(edited.code, 0, edited.stderr);
+          const stale = await cli("import");
+          assert.equal(stale.code, 1, stale.stdout);
+          assert.match(stale.stderr, /the store has changes the file lacks/);
+          assert.equal((await a.call("GET", "/readyz")).body.registry.revision, revision, "nothing imported");
+          // Export again (the admin change comes with it), edit, import: every replica follows.
+          assert.equal((await cli("export")).code, 0);
+          assert.equal((await cli("remove", right)).code, 0);
+          const imported = await cli("import");
+          assert.equal(imported.code, 0, imported.stderr);
+          revision += 1;
+          const times = await Promise.all([a, b, c].map((replica) => converged(replica, revision)));
+          say(`an import by the CLI: the replicas serving it after ${times.join(" ms, ")} ms`);
+          for (const replica of [a, b, c]) {
+            const names = (await replica.call("GET", "/admin/plugins")).body.items.map((p: { name: string }) => p.name);
+            assert.ok(!names.includes(left) && !names.includes(right), JSON.stringify(names));
+          }
+          const [record] = (await a.call("GET", "/admin/audit?action=lock.import")).body.items;
+          assert.equal(record.actor, "cli:deployer");
+          assert.equal(record.detail.to_revision, revision);
+        },
+      );
 
       await t.step("a stopped replica leaves the list", async () => {
         await c.stop();

@@ -110,3 +110,30 @@ export async function spawnService(env: Record<string, string>, adminToken: stri
     },
   };
 }
+
+/**
+ * Runs `./bin/deno task <task> <args…>` to its end, with the test runner's
+ * environment (without its IMBI_ settings) and `env`.
+ *
+ * @param task The task, e.g. `plugins`.
+ * @param args Its arguments.
+ * @param env Its environment.
+ * @returns The exit code and both outputs.
+ */
+export async function runTask(
+  task: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(`${ROOT}bin/deno`, {
+    args: ["task", task, ...args],
+    cwd: ROOT,
+    env: { ...inherited(), ...env },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
