@@ -40,9 +40,12 @@ import { BadRequestError, NotFoundError, PluginCallError, UnavailableError } fro
 import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.ts";
 import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
+import type { LoadedEntry } from "./packages/registry.ts";
 import type { Lease, PluginRuntime } from "./runtime.ts";
-import { log } from "./logger.ts";
+import { addLogContext } from "./logger.ts";
+import { metrics } from "./metrics.ts";
 import { renderTemplate } from "./template.ts";
+import type { TabCache } from "./tab_cache.ts";
 
 /** Which plugin answered a tab request, from which package, and why. */
 export interface SourceBlock {
@@ -66,6 +69,8 @@ export interface SourceBlock {
   reason: SelectionReason;
   /** Whose binding chose it. */
   binding_from: "project" | `project_type:${string}`;
+  /** The answer came from the response cache, not from a plugin call made for this request. */
+  cached: boolean;
 }
 
 /** What identifies a tab request. */
@@ -82,6 +87,8 @@ export interface TabRequest {
   requestId: string;
   /** The caller holds the admin token: values of secret configuration keys are shown unmasked. */
   revealSecrets?: boolean;
+  /** `Cache-Control: no-cache`: ask the plugin even when the response cache holds an answer (and store the new one). */
+  bypassCache?: boolean;
 }
 
 /** A checked result with its source block. */
@@ -90,6 +97,11 @@ export interface TabAnswer<T> {
   source: SourceBlock;
   /** What it answered, checked. */
   result: T;
+  /**
+   * Whole seconds since the plugin gave this answer (HTTP `Age`): set on reads of a node whose manifest sets
+   * `hints.cacheable` while the response cache is on, 0 when the plugin was called for this request.
+   */
+  age?: number;
 }
 
 /** The Configuration tab's keys, with where they live when the plugin describes it. */
@@ -110,11 +122,15 @@ export const MASKED_VALUE = "********";
 /** A configuration value as the API shows it: `masked` when the value was replaced by {@linkcode MASKED_VALUE}. */
 export type ShownValue = ConfigValue & { masked?: true };
 
-/** A resolved, leased target ready for calls. */
-interface Bound {
+/** A resolved target with its rendered call context. */
+interface Located {
   target: ResolvedTarget & { reason: SelectionReason };
-  lease: Lease;
   ctx: CallContext;
+}
+
+/** A resolved, leased target ready for calls. */
+interface Bound extends Located {
+  lease: Lease;
 }
 
 /** Resolves and calls tab handlers. */
@@ -122,17 +138,25 @@ export class Tabs {
   #store: GraphStore;
   #runtime: PluginRuntime;
   #credentials: Credentials;
+  #cache: TabCache | undefined;
+  /**
+   * Loaded entries whose handler answered that it does not implement `describePrefix`: a bundle never changes
+   * (a reload makes new entries), so they are not asked again, saving a plugin round trip per `listKeys`.
+   */
+  #withoutPrefix = new WeakSet<LoadedEntry>();
 
   /**
    * Builds the tab service.
    *
    * @param store The graph store.
-   * @param options The runtime (registry and sandboxes) and the credentials (decryption).
+   * @param options The runtime (registry and sandboxes), the credentials (decryption), and the response cache
+   *   of reads from nodes whose manifest sets `hints.cacheable` (none: every read calls the plugin).
    */
-  constructor(store: GraphStore, options: { runtime: PluginRuntime; credentials: Credentials }) {
+  constructor(store: GraphStore, options: { runtime: PluginRuntime; credentials: Credentials; cache?: TabCache }) {
     this.#store = store;
     this.#runtime = options.runtime;
     this.#credentials = options.credentials;
+    this.#cache = options.cache;
   }
 
   async #resolve(tab: PluginType, request: TabRequest): Promise<ResolvedTarget & { reason: SelectionReason }> {
@@ -174,11 +198,22 @@ export class Tabs {
   }
 
   async #bind(tab: PluginType, request: TabRequest): Promise<Bound> {
-    const target = await this.#resolve(tab, request);
+    return await this.#lease(await this.#locate(tab, request));
+  }
+
+  async #lease(located: Located): Promise<Bound> {
+    const { target } = located;
     const lease = await this.#runtime.lease(
       target,
       () => this.#credentials.openNode(target.org.slug, target.binding.plugin, target.application),
     );
+    return { ...located, lease };
+  }
+
+  async #locate(tab: PluginType, request: TabRequest): Promise<Located> {
+    const target = await this.#resolve(tab, request);
+    const node = target.binding.plugin;
+    addLogContext({ plugin: node.plugin, node: `${target.org.slug}/${node.service}/${node.slug}` });
     const project = target.project;
     const ctx: CallContext = {
       org: { slug: target.org.slug },
@@ -193,7 +228,7 @@ export class Tabs {
       ...(request.environment !== undefined ? { environment: request.environment } : {}),
       request_id: request.requestId,
     };
-    return { target, lease, ctx };
+    return { target, ctx };
   }
 
   async #invoke<T>(
@@ -204,26 +239,30 @@ export class Tabs {
     check: (value: unknown) => T,
   ): Promise<T> {
     const { lease, target } = bound;
-    const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
+    const started = performance.now();
+    const labels = { plugin: lease.entry.slug, nodeId: target.binding.plugin.id, method };
     let result: T;
     try {
-      result = check(raw);
+      // The answer arrives with the node's credentials already redacted from its frame (core/sandbox/process.ts).
+      const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
+      try {
+        result = check(raw);
+      } catch (error) {
+        throw new PluginCallError(
+          "protocol",
+          `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
+        );
+      }
     } catch (error) {
-      throw new PluginCallError(
-        "protocol",
-        `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
-      );
+      const outcome = !(error instanceof PluginCallError)
+        ? "internal"
+        : error.notImplemented
+        ? "not_implemented"
+        : error.kind;
+      metrics.pluginCall({ ...labels, outcome }, (performance.now() - started) / 1000);
+      throw error;
     }
-    const serialised = JSON.stringify(result) ?? "null";
-    const redacted = lease.supervisor.redact(serialised);
-    if (redacted !== serialised) {
-      log.warn("plugin answer held its own credentials; redacted", {
-        plugin: `${target.binding.plugin.service}/${target.binding.plugin.slug}`,
-        method,
-        requestId: request.requestId,
-      });
-      result = JSON.parse(redacted) as T;
-    }
+    metrics.pluginCall({ ...labels, outcome: "ok" }, (performance.now() - started) / 1000);
     return result;
   }
 
@@ -243,7 +282,7 @@ export class Tabs {
     }
   }
 
-  #source({ target, lease }: Bound): SourceBlock {
+  #source(target: Located["target"], entry: LoadedEntry, cached = false): SourceBlock {
     const node = target.binding.plugin;
     const origin = target.binding.origin;
     return {
@@ -252,24 +291,108 @@ export class Tabs {
       service: node.service,
       plugin: node.plugin,
       label: node.label,
-      package: lease.entry.packageName,
-      version: lease.entry.version,
-      specifier: lease.entry.specifier,
+      package: entry.packageName,
+      version: entry.version,
+      specifier: entry.specifier,
       reason: target.reason,
       binding_from: origin.kind === "project" ? "project" : `project_type:${origin.slug}`,
+      cached,
     };
   }
 
+  /**
+   * A read: through the response cache when the node's manifest sets `hints.cacheable`, keyed by the node, the
+   * rendered context (without the request id), the method and the other arguments. The cache's version of the node
+   * is what its sandbox is keyed by too (package, options, application and its credential ciphertexts, service), so
+   * a hit needs no lease and a changed configuration drops the node's answers.
+   */
+  async #cached<T>(
+    tab: PluginType,
+    request: TabRequest,
+    method: ProtocolMethod,
+    args: unknown[],
+    load: (bound: Bound) => Promise<T>,
+  ): Promise<{ value: T; source: SourceBlock; age?: number }> {
+    const located = await this.#locate(tab, request);
+    const { target } = located;
+    const node = target.binding.plugin;
+    const entry = this.#runtime.registry.entry(node.plugin);
+    const hints = entry?.manifest.hints;
+    const cache = this.#cache;
+    if (entry === undefined || cache === undefined || !cache.enabled || hints?.cacheable !== true) {
+      const bound = await this.#lease(located);
+      return { value: await load(bound), source: this.#source(target, bound.lease.entry) };
+    }
+    const version = JSON.stringify([
+      entry.integrity,
+      entry.bundlePath,
+      node.options,
+      target.application?.slug ?? null,
+      target.application?.credentials ?? null,
+      target.service,
+    ]);
+    const { request_id: _, ...rendered } = located.ctx;
+    let answeredBy = entry;
+    const read = await cache.read(
+      { node: node.id, version, ttlMs: hints.cache_ttl_ms },
+      JSON.stringify([method, rendered, args]),
+      async () => {
+        const bound = await this.#lease(located);
+        answeredBy = bound.lease.entry;
+        return await load(bound);
+      },
+      { bypass: request.bypassCache === true },
+    );
+    if (request.bypassCache !== true) metrics.cacheLookup(node.id, read.hit);
+    return { value: read.value, source: this.#source(target, answeredBy, read.hit), age: read.ageSeconds };
+  }
+
+  async #read<T>(
+    tab: PluginType,
+    request: TabRequest,
+    method: ProtocolMethod,
+    args: unknown[],
+    check: (value: unknown) => T,
+  ): Promise<TabAnswer<T>> {
+    const read = await this.#cached(
+      tab,
+      request,
+      method,
+      args,
+      (bound) => this.#invoke(bound, request, method, [bound.ctx, ...args], check),
+    );
+    return { result: read.value, source: read.source, ...(read.age !== undefined ? { age: read.age } : {}) };
+  }
+
+  /** A write: drops the node's cached answers before it starts and after it ends, whatever the outcome. */
+  async #write<T>(
+    request: TabRequest,
+    method: ProtocolMethod,
+    args: unknown[],
+    check: (value: unknown) => T,
+  ): Promise<TabAnswer<T>> {
+    const bound = await this.#bind("configuration", request);
+    const node = bound.target.binding.plugin.id;
+    this.#cache?.invalidate(node);
+    try {
+      const result = await this.#invoke(bound, request, method, [bound.ctx, ...args], check);
+      return { result, source: this.#source(bound.target, bound.lease.entry) };
+    } finally {
+      this.#cache?.invalidate(node);
+    }
+  }
+
+  /** A call that is neither cached nor a write (a log search). */
   async #call<T>(
     tab: PluginType,
     request: TabRequest,
     method: ProtocolMethod,
-    args: (ctx: CallContext) => unknown[],
+    args: unknown[],
     check: (value: unknown) => T,
   ): Promise<TabAnswer<T>> {
     const bound = await this.#bind(tab, request);
-    const result = await this.#invoke(bound, request, method, args(bound.ctx), check);
-    return { result, source: this.#source(bound) };
+    const result = await this.#invoke(bound, request, method, [bound.ctx, ...args], check);
+    return { result, source: this.#source(bound.target, bound.lease.entry) };
   }
 
   /** Masks the values of secret keys unless the caller may see them. */
@@ -287,12 +410,26 @@ export class Tabs {
 
   /** Configuration: every key, no values, and where they live when the plugin says (`describePrefix`). */
   async listKeys(request: TabRequest): Promise<KeysAnswer> {
-    const bound = await this.#bind("configuration", request);
-    const [result, prefix] = await Promise.all([
-      this.#invoke(bound, request, "listKeys", [bound.ctx], parseConfigKeys),
-      this.#optional(bound, request, "describePrefix", [bound.ctx], parsePrefix),
-    ]);
-    return { result, source: this.#source(bound), ...(prefix !== undefined ? { prefix } : {}) };
+    const read = await this.#cached("configuration", request, "listKeys", [], async (bound) => {
+      const entry = bound.lease.entry;
+      const [result, prefix] = await Promise.all([
+        this.#invoke(bound, request, "listKeys", [bound.ctx], parseConfigKeys),
+        this.#withoutPrefix.has(entry)
+          ? undefined
+          : this.#optional(bound, request, "describePrefix", [bound.ctx], parsePrefix).then((prefix) => {
+            if (prefix === undefined) this.#withoutPrefix.add(entry);
+            return prefix;
+          }),
+      ]);
+      return { result, prefix };
+    });
+    const { result, prefix } = read.value;
+    return {
+      result,
+      source: read.source,
+      ...(read.age !== undefined ? { age: read.age } : {}),
+      ...(prefix !== undefined ? { prefix } : {}),
+    };
   }
 
   /**
@@ -300,13 +437,7 @@ export class Tabs {
    * of secret keys are {@linkcode MASKED_VALUE} unless `request.revealSecrets`.
    */
   async getValues(request: TabRequest, keys: string[] | undefined): Promise<TabAnswer<ShownValue[]>> {
-    const answer = await this.#call(
-      "configuration",
-      request,
-      "getValues",
-      (ctx) => (keys ? [ctx, keys] : [ctx]),
-      parseConfigValues,
-    );
+    const answer = await this.#read("configuration", request, "getValues", keys ? [keys] : [], parseConfigValues);
     return this.#shown(answer, request);
   }
 
@@ -316,22 +447,22 @@ export class Tabs {
     key: string,
     input: { value: string; data_type: string },
   ): Promise<TabAnswer<ConfigKey>> {
-    return this.#call("configuration", request, "setValue", (ctx) => [ctx, key, input], parseConfigKey);
+    return this.#write(request, "setValue", [key, input], parseConfigKey);
   }
 
   /** Configuration: deletes one key (idempotent). */
   deleteKey(request: TabRequest, key: string): Promise<TabAnswer<null>> {
-    return this.#call("configuration", request, "deleteKey", (ctx) => [ctx, key], () => null);
+    return this.#write(request, "deleteKey", [key], () => null);
   }
 
   /** Logs: one page of entries, newest first. */
   search(request: TabRequest, query: LogQuery): Promise<TabAnswer<LogPage>> {
-    return this.#call("logs", request, "search", (ctx) => [ctx, query], (v) => parseLogPage(v, query.limit));
+    return this.#call("logs", request, "search", [query], (v) => parseLogPage(v, query.limit));
   }
 
   /** Logs: the searchable fields. */
   schema(request: TabRequest): Promise<TabAnswer<LogField[]>> {
-    return this.#call("logs", request, "schema", (ctx) => [ctx], parseLogFields);
+    return this.#read("logs", request, "schema", [], parseLogFields);
   }
 
   /**
@@ -341,7 +472,7 @@ export class Tabs {
    */
   async histogram(request: TabRequest, query: LogQuery, buckets: number): Promise<HistogramAnswer> {
     const bound = await this.#bind("logs", request);
-    const source = this.#source(bound);
+    const source = this.#source(bound.target, bound.lease.entry);
     const unsupported = {
       result: [],
       source,

@@ -40,6 +40,7 @@ export function adminCredentialRoutes(deps: AppDeps): Hono<AppEnv> {
     const stamp = auditStamp(c, deps);
     const moved = await directory.reencryptAll({ audit: stamp });
     const result = { key_id: directory.keyring.currentKid, ...moved };
+    await deps.readiness.checkKeys();
     await audit.record({
       actor: stamp.actor,
       request_id: stamp.request_id,

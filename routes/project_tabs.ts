@@ -11,7 +11,7 @@ import { BadRequestError } from "../core/errors.ts";
 import { MASKED_VALUE, type TabAnswer, type TabRequest } from "../core/tabs.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, operations, type QueryOf } from "./_openapi.ts";
-import { configPut, configValues, logsQuery, tabQuery } from "./_schemas.ts";
+import { configPut, configPutDocumented, configValues, logsQuery, tabQuery, tabSource } from "./_schemas.ts";
 
 const op = operations("Tabs");
 const histogramQuery = { ...logsQuery, buckets: { type: "integer", minimum: 1, maximum: 500, default: 60 } } as const;
@@ -29,7 +29,7 @@ const keysView = {
   type: "object",
   required: ["source", "items"],
   properties: {
-    source: { type: "object", description: "which plugin answered, from which package, and why" },
+    source: tabSource,
     items: { type: "array", items: configKey },
     prefix: {
       type: ["string", "null"],
@@ -83,10 +83,59 @@ const histogramView = {
     },
   },
 } as const;
+const sourceOnly = {
+  type: "object",
+  required: ["source"],
+  properties: { source: keysView.properties.source },
+} as const;
+const itemView = {
+  type: "object",
+  required: ["source", "item"],
+  properties: { source: keysView.properties.source, item: configKey },
+} as const;
+const logsView = {
+  type: "object",
+  required: ["source", "entries", "warnings"],
+  properties: {
+    source: keysView.properties.source,
+    entries: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["timestamp", "message", "fields"],
+        properties: {
+          timestamp: { type: "string", description: "ISO 8601" },
+          level: { type: "string" },
+          message: { type: "string" },
+          fields: { type: "object" },
+        },
+      },
+    },
+    next_cursor: { type: "string", description: "present when more entries match: pass it back as cursor" },
+    warnings: histogramView.properties.warnings,
+  },
+} as const;
+const fieldsView = {
+  type: "object",
+  required: ["source", "fields"],
+  properties: {
+    source: keysView.properties.source,
+    fields: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["name", "label", "type"],
+        properties: { name: { type: "string" }, label: { type: "string" }, type: { type: "string" } },
+      },
+    },
+  },
+} as const;
 const ops = {
   listKeys: op.read("Configuration keys (no values), and their prefix when the plugin describes one", {
     query: tabQuery,
     success: ok("`{source, items, prefix?}`", keysView),
+    pluginCall: true,
+    cached: true,
   }),
   values: op.read(
     "Configuration values of some or all keys (missing keys omitted; secret ones masked for read tokens)",
@@ -94,18 +143,37 @@ const ops = {
       query: tabQuery,
       body: configValues,
       success: ok("`{source, items}`", valuesView),
+      pluginCall: true,
+      cached: true,
     },
   ),
-  put: op.admin("Write one configuration key", { query: tabQuery, body: configPut, success: ok("`{source, item}`") }),
-  delete: op.admin("Delete one configuration key (idempotent)", { query: tabQuery, success: ok("`{source}`") }),
+  put: op.admin("Write one configuration key", {
+    query: tabQuery,
+    body: configPut,
+    documentedBody: ({ dataTypes }) => configPutDocumented(dataTypes),
+    success: ok("`{source, item}`", itemView),
+    pluginCall: true,
+  }),
+  delete: op.admin("Delete one configuration key (idempotent)", {
+    query: tabQuery,
+    success: ok("`{source}`", sourceOnly),
+    pluginCall: true,
+  }),
   logs: op.read("Search logs, newest first", {
     query: logsQuery,
-    success: ok("`{source, entries, next_cursor?, warnings}`"),
+    success: ok("`{source, entries, next_cursor?, warnings}`", logsView),
+    pluginCall: true,
   }),
-  schema: op.read("Searchable log fields", { query: tabQuery, success: ok("`{source, fields}`") }),
+  schema: op.read("Searchable log fields", {
+    query: tabQuery,
+    success: ok("`{source, fields}`", fieldsView),
+    pluginCall: true,
+    cached: true,
+  }),
   histogram: op.read("Log counts per time bucket (none, with a warning, when the plugin has no histogram)", {
     query: histogramQuery,
     success: ok("`{source, buckets, warnings}`", histogramView),
+    pluginCall: true,
   }),
 };
 
@@ -114,6 +182,9 @@ const PROJECT = "/orgs/:org/projects/:id";
 
 /** A request to a tab route, with the tab query validated. */
 type TabContext = Context<AppEnv, typeof PROJECT, { out: { query: QueryOf<typeof tabQuery> } }>;
+
+/** `Cache-Control: no-cache` (or `no-store`, or `max-age=0`) asks for an answer from the plugin itself. */
+const NO_CACHE = /(?:^|,)\s*(?:no-cache|no-store|max-age\s*=\s*"?0"?)\s*(?:,|$)/i;
 
 function tabRequest(c: TabContext): TabRequest {
   const { source, environment } = c.req.valid("query");
@@ -124,11 +195,16 @@ function tabRequest(c: TabContext): TabRequest {
     environment,
     requestId: c.get("requestId"),
     revealSecrets: c.get("access") === "admin",
+    bypassCache: NO_CACHE.test(c.req.header("cache-control") ?? ""),
   };
 }
 
-/** A tab's answer as the API shows it: the source block and the result under `field`. */
-function reply<T>(answer: TabAnswer<T>, field: string): Record<string, unknown> {
+/**
+ * A tab's answer as the API shows it: the source block and the result under `field`. A cacheable read sets
+ * `Age` (RFC 9111 section 5.1): seconds since the plugin gave the answer, 0 when it was called for this request.
+ */
+function reply<T>(c: Context, answer: TabAnswer<T>, field: string): Record<string, unknown> {
+  if (answer.age !== undefined) c.header("Age", String(answer.age));
   return { source: answer.source, [field]: answer.result };
 }
 
@@ -177,15 +253,15 @@ export function projectTabRoutes(deps: AppDeps): Hono<AppEnv> {
     .basePath(PROJECT)
     .get("/configuration", ops.listKeys, async (c) => {
       const answer = await tabs.listKeys(tabRequest(c));
-      return c.json({ ...reply(answer, "items"), ...("prefix" in answer ? { prefix: answer.prefix } : {}) });
+      return c.json({ ...reply(c, answer, "items"), ...("prefix" in answer ? { prefix: answer.prefix } : {}) });
     })
     .post("/configuration/values", ops.values, async (c) => {
       const answer = await tabs.getValues(tabRequest(c), c.req.valid("json").keys);
-      return c.json(reply(answer, "items"));
+      return c.json(reply(c, answer, "items"));
     })
     .put("/configuration/:key", ops.put, async (c) => {
       const answer = await tabs.setValue(tabRequest(c), c.req.param("key"), c.req.valid("json"));
-      return c.json(reply(answer, "item"));
+      return c.json(reply(c, answer, "item"));
     })
     .delete("/configuration/:key", ops.delete, async (c) => {
       const answer = await tabs.deleteKey(tabRequest(c), c.req.param("key"));
@@ -195,10 +271,10 @@ export function projectTabRoutes(deps: AppDeps): Hono<AppEnv> {
       const answer = await tabs.search(tabRequest(c), logQuery(c.req.valid("query"), clock()));
       return c.json({ source: answer.source, ...answer.result });
     })
-    .get("/logs/schema", ops.schema, async (c) => c.json(reply(await tabs.schema(tabRequest(c)), "fields")))
+    .get("/logs/schema", ops.schema, async (c) => c.json(reply(c, await tabs.schema(tabRequest(c)), "fields")))
     .get("/logs/histogram", ops.histogram, async (c) => {
       const query = c.req.valid("query");
       const answer = await tabs.histogram(tabRequest(c), logQuery(query, clock()), query.buckets);
-      return c.json({ ...reply(answer, "buckets"), warnings: answer.warnings });
+      return c.json({ ...reply(c, answer, "buckets"), warnings: answer.warnings });
     });
 }

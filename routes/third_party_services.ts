@@ -8,6 +8,7 @@
 import { Hono } from "hono";
 import { tagged } from "../core/graph/etag.ts";
 import { crudOperations, crudRoutes } from "./_crud.ts";
+import { ok, operations } from "./_openapi.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { createOptions, writeOptions } from "./_writes.ts";
 import {
@@ -73,6 +74,32 @@ const pluginOps = crudOperations({
     one: "The Plugin node",
   },
 });
+
+const connectionReport = {
+  type: "object",
+  required: ["ok", "duration_ms", "checked"],
+  properties: {
+    ok: { type: "boolean", description: "the endpoint answered and accepted the credentials" },
+    duration_ms: { type: "integer", minimum: 0, description: "including a process start" },
+    checked: { type: "array", items: { type: "string" }, description: "what was checked, for an operator" },
+    error: {
+      type: "object",
+      required: ["kind", "message"],
+      properties: {
+        kind: {
+          type: "string",
+          description: "a plugin error kind (credentials_rejected, upstream_unavailable, timeout, ...) or not_loaded",
+        },
+        message: { type: "string", description: "the plugin's message, with the node's secrets scrubbed" },
+      },
+    },
+  },
+} as const;
+
+const testConnection = operations(TAG).admin(
+  "Test a Plugin node's connection: its handler's checkConnection, or the cheapest read of its type",
+  { success: ok("`{ok, duration_ms, checked, error?}`; a failed check is still a 200", connectionReport) },
+);
 
 /**
  * Third-party service, application and Plugin node routes.
@@ -159,5 +186,10 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
     },
   });
 
-  return new Hono<AppEnv>().route("/", services).route("/", applications).route("/", plugins);
+  const test = new Hono<AppEnv>().post(`${SVC}/:svc/plugins/:plugin/test`, testConnection, async (c) => {
+    const { org, svc, plugin } = c.req.param();
+    return c.json(await deps.connections.test({ org, service: svc, plugin, requestId: c.get("requestId") }));
+  });
+
+  return new Hono<AppEnv>().route("/", services).route("/", applications).route("/", plugins).route("/", test);
 }

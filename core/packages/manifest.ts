@@ -94,6 +94,13 @@ export function parseManifest(
   const dataTypeProblem = checkDataTypes(m.data_types, m.plugin_type);
   if (dataTypeProblem) return invalid(dataTypeProblem);
   if (m.hints !== undefined && !isObject(m.hints)) return invalid("manifest.hints must be an object");
+  if (m.hints?.cacheable !== undefined && typeof m.hints.cacheable !== "boolean") {
+    return invalid("manifest.hints.cacheable must be a boolean");
+  }
+  const ttl = m.hints?.cache_ttl_ms;
+  if (ttl !== undefined && (typeof ttl !== "number" || !Number.isInteger(ttl) || ttl < 1)) {
+    return invalid("manifest.hints.cache_ttl_ms must be a whole number of milliseconds, 1 or more");
+  }
   const manifest = raw as unknown as PluginManifest;
   if (!semver.satisfies(PLUGIN_API_VERSION, manifest.api_version)) {
     return {

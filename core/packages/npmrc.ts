@@ -58,6 +58,22 @@ export class RegistryAuth {
     return this.registries.find((key) => target.startsWith(key));
   }
 
+  /**
+   * The credentials as `.npmrc` lines, for a child that fetches from the same
+   * registries (`deno bundle`): `_authToken` for a bearer token, `_auth` for
+   * basic credentials. Write it only to a private file the child reads, never
+   * to a log or the data directory.
+   *
+   * @returns One `//host[:port]/path/:_authToken=…` or `:_auth=…` line per registry.
+   */
+  toNpmrc(): string {
+    return [...this.#headers].map(([key, header]) => {
+      const space = header.indexOf(" ");
+      const field = header.slice(0, space) === "Bearer" ? "_authToken" : "_auth";
+      return `${key}:${field}=${header.slice(space + 1)}\n`;
+    }).join("");
+  }
+
   /** Only the keys: a serialised configuration never holds a credential. */
   toJSON(): { registries: string[] } {
     return { registries: this.registries };

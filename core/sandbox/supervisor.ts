@@ -1,10 +1,11 @@
 /**
- * The supervisor of one Plugin node's sandbox (spec section 5): it spawns
- * the node's plugin process on demand, multiplexes concurrent calls over
- * it, enforces per-call deadlines and a concurrency cap, replaces a failed
- * process after a back-off, reaps it when idle, drains and closes it. The
- * process itself is {@linkcode PluginProcess}; the service keeps one
- * supervisor per node in a {@linkcode SandboxPool}.
+ * The supervisor of one Plugin node's sandbox (spec section 5): it starts
+ * the node's plugin processes on demand (one, then more under load up to a
+ * maximum), sends each call to the least-loaded one, lets calls that find
+ * every process busy wait in a bounded queue inside their deadline, replaces
+ * a failed process after a back-off, reaps idle extras, drains and closes
+ * them. The process itself is {@linkcode PluginProcess}; the service keeps
+ * one supervisor per node in a {@linkcode SandboxPool}.
  *
  * See `docs/sandbox.md` for flags, protocol, limits and what is contained.
  *
@@ -16,17 +17,23 @@ import { PROTOCOL_METHODS } from "@imbi/plugin-sdk/types";
 import { isHandlerErrorKind } from "@imbi/plugin-sdk/errors";
 import { PluginCallError } from "../errors.ts";
 import { log } from "../logger.ts";
-import type { WireError } from "./protocol.ts";
+import type { ChildMessage, WireError } from "./protocol.ts";
 import {
   checkBundlePath,
-  defaultDenoDir,
   defaultRssMb,
   type Failure,
+  pluginDenoDir,
   PluginProcess,
   PROCESS_DEFAULTS,
   toFileUrl,
 } from "./process.ts";
+import { CallQueue, type QueuedCall } from "./queue.ts";
+import { Deadlines } from "./deadlines.ts";
 import { makeRedactor } from "./redact.ts";
+import { type PluginCallTrace, tracePluginCall } from "../tracing.ts";
+import type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
+
+export type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
 
 /** What one plugin process serves. */
 export interface SandboxSpec {
@@ -48,19 +55,26 @@ export interface SandboxSpec {
 
 /** Limits and timings of a supervisor; every field has a default. */
 export interface SupervisorOptions {
-  /** Calls in flight per process before `saturated` (default 8). */
+  /** Calls in flight per process; more wait in the queue (default 8). */
   maxConcurrent: number;
+  /** Processes kept once the node has served a call; idle ones above this are reaped (default 0). */
+  minProcesses: number;
+  /** Most processes of one node, started on demand while calls wait (default: the number of cores). */
+  maxProcesses: number;
+  /**
+   * Most calls waiting for a free process, a starting one included; one more
+   * is refused with `saturated` (default 256, at least 1).
+   */
+  queueMax: number;
   /** V8 old-space cap of the child, MiB (default 128). */
   heapMb: number;
   /**
-   * Resident memory cap of the child, MiB (default `2 × heapMb + 256`, 512 for
-   * the default heap). The V8 heap cap does
-   * not cover ArrayBuffers and other memory outside the heap; the supervisor
-   * polls `/proc/<pid>/status` and kills a child above this.
+   * Memory cap of the child, MiB (default `2 × heapMb + 256`, 512 for the
+   * default heap). The V8 heap cap does not cover ArrayBuffers, Wasm memory or
+   * Workers; this cap does, enforced by the confinement (`confine.ts`: a
+   * cgroup, else `RLIMIT_DATA`).
    */
   rssMb: number;
-  /** How often resident memory is polled, ms (default 500; 0 turns the poll off). */
-  rssCheckMs: number;
   /** Largest frame either side accepts (default 16 MiB). */
   maxFrameBytes: number;
   /** An idle process is shut down after this long (default 300 000 ms). */
@@ -69,7 +83,7 @@ export interface SupervisorOptions {
   backoffInitialMs: number;
   /** Back-off ceiling (default 30 000 ms). */
   backoffMaxMs: number;
-  /** `DENO_DIR` of the child (default: the host's `DENO_DIR`, else Deno's default under `HOME`). */
+  /** `DENO_DIR` of the child (default: the confinement's private one, `pluginDenoDir()`). */
   denoDir?: string;
   /** Deadline from spawn to `ready` (default 10 000 ms). */
   startTimeoutMs: number;
@@ -77,25 +91,16 @@ export interface SupervisorOptions {
   graceMs: number;
   /** Clock for back-off decisions (default `Date.now`); tests pass a fake one. */
   now: () => number;
-}
-
-/** A snapshot of a supervisor, for health pages and tests. */
-export interface SupervisorStats {
-  /** The live process's id, or null when none runs. */
-  pid: number | null;
-  /** `idle`, `starting`, `ready`, `backoff`, `draining` or `closed`. */
-  state: string;
-  /** Calls in flight. */
-  inFlight: number;
-  /** Processes started so far. */
-  spawns: number;
-  /** How the last process ended and why, e.g. `code 0 (idle)`. */
-  lastExit: string | null;
+  /** Told about process starts and exits and refused or expired calls (metrics); must not throw. */
+  onEvent?: (event: SupervisorEvent) => void;
 }
 
 const DEFAULTS: SupervisorOptions = {
   ...PROCESS_DEFAULTS,
   maxConcurrent: 8,
+  minProcesses: 0,
+  maxProcesses: defaultMaxProcesses(),
+  queueMax: 256,
   rssMb: 0, // computed from heapMb unless given
   idleMs: 300_000,
   backoffInitialMs: 250,
@@ -108,16 +113,32 @@ const DEFAULTS: SupervisorOptions = {
 const ALL_METHODS: ReadonlySet<string> = new Set(Object.values(PROTOCOL_METHODS).flat());
 const NET_ENTRY = /^(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\]):[0-9]{1,5}$/;
 
+/** The default most processes per node: the number of cores. */
+export function defaultMaxProcesses(): number {
+  return Math.max(1, navigator.hardwareConcurrency || 1);
+}
+
+interface Slot {
+  proc: PluginProcess;
+  ready: boolean;
+  /** Set when the process failed to start: what the calls waiting for it are told. */
+  startError?: PluginCallError;
+  /** Clears the start deadline. */
+  onReady?: () => void;
+}
+
 /**
- * Supervises the process of one Plugin node. The process starts on the
- * first call and serves many calls, concurrently, until it fails, idles out,
- * is drained or closed. A failed process is replaced, never reused: after a
- * failure, calls answer `crashed` (with `retryAfterSeconds`) until the
- * back-off has passed; the next call then starts a fresh process.
+ * Supervises the processes of one Plugin node. The first process starts on
+ * the first call; while calls wait for a free process, more start, up to
+ * `maxProcesses`; idle ones above `minProcesses` are reaped. A call goes to
+ * the least-loaded ready process, or waits in a FIFO queue of at most
+ * `queueMax` calls inside its own deadline. A failed process is replaced,
+ * never reused: when none is left, calls answer `crashed` (with
+ * `retryAfterSeconds`) until the back-off has passed.
  *
  * @example
  * ```ts
- * const supervisor = new Supervisor(spec);
+ * const supervisor = new Supervisor(spec, { maxProcesses: 4 });
  * const keys = await supervisor.call("listKeys", [ctx], { requestId: ctx.request_id });
  * await supervisor.drain();
  * ```
@@ -126,25 +147,29 @@ export class Supervisor {
   #spec: SandboxSpec;
   #options: SupervisorOptions;
   #scrub: (text: string) => string;
-  #process: PluginProcess | null = null;
-  #ready: Promise<PluginProcess> | null = null;
-  #state: "idle" | "starting" | "ready" | "draining" | "closed" = "idle";
+  #slots: Slot[] = [];
+  #queue: CallQueue<unknown>;
+  #idle: Deadlines<Slot>;
+  #callerDeadlines = new Deadlines<() => void>((expire) => expire());
+  #state: "open" | "draining" | "closed" = "open";
   #inFlight = 0;
   #spawns = 0;
+  #exits: Record<ExitCause, number> = { crash: 0, timeout: 0, memory: 0, idle: 0, drain: 0, close: 0 };
+  #queueFull = 0;
+  #queueTimeouts = 0;
   #lastExit: string | null = null;
   #backoffMs: number;
   #retryAt = 0;
-  #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #idleWaiters: (() => void)[] = [];
   #retired = new Set<Promise<void>>();
-  #rejectStart: ((error: PluginCallError) => void) | null = null;
 
   /**
    * Makes the supervisor of one node; no process starts until the first call.
    *
-   * @param spec What the process serves.
+   * @param spec What the processes serve.
    * @param options Limits; defaults as in {@link SupervisorOptions}.
    * @throws {TypeError} When the bundle path or a net entry is unusable as a flag value.
+   * @throws {RangeError} When `minProcesses` exceeds `maxProcesses` or a count is below 1.
    */
   constructor(spec: SandboxSpec, options: Partial<SupervisorOptions> = {}) {
     checkBundlePath(spec.bundlePath);
@@ -153,9 +178,18 @@ export class Supervisor {
     }
     this.#spec = spec;
     this.#options = { ...DEFAULTS, ...withoutUndefined(options) };
+    const { minProcesses, maxProcesses, maxConcurrent, queueMax } = this.#options;
+    if (maxProcesses < 1 || maxConcurrent < 1 || queueMax < 1 || minProcesses < 0 || minProcesses > maxProcesses) {
+      throw new RangeError(
+        `Cannot sandbox ${spec.nodeId}: need 0 <= minProcesses (${minProcesses}) <= maxProcesses (${maxProcesses}), ` +
+          `maxProcesses, maxConcurrent and queueMax >= 1`,
+      );
+    }
     if (options.rssMb === undefined) this.#options.rssMb = defaultRssMb(this.#options.heapMb);
     this.#scrub = makeRedactor({ ...spec.secrets, ...spec.init.credentials });
     this.#backoffMs = this.#options.backoffInitialMs;
+    this.#queue = new CallQueue(queueMax, (call) => this.#expired(call));
+    this.#idle = new Deadlines((slot) => this.#reapIdle(slot));
   }
 
   /**
@@ -170,94 +204,146 @@ export class Supervisor {
     return this.#scrub(text);
   }
 
-  /** A snapshot for health pages and tests. */
+  /** A snapshot for health pages, metrics and tests. */
   get stats(): SupervisorStats {
+    const processes = this.#slots.map(({ proc, ready }): ProcessStats => ({
+      pid: proc.pid,
+      state: ready ? "ready" : "starting",
+      inFlight: proc.inFlight,
+    }));
     let state: string = this.#state;
-    if (state === "idle" && this.#options.now() < this.#retryAt) state = "backoff";
+    if (state === "open") {
+      if (processes.some((p) => p.state === "ready")) state = "ready";
+      else if (processes.length > 0) state = "starting";
+      else state = this.#options.now() < this.#retryAt ? "backoff" : "idle";
+    }
     return {
-      pid: this.#process?.pid ?? null,
+      pid: processes[0]?.pid ?? null,
       state,
       inFlight: this.#inFlight,
+      queued: this.#queue.length,
+      processes,
       spawns: this.#spawns,
+      exits: { ...this.#exits },
+      queueFull: this.#queueFull,
+      queueTimeouts: this.#queueTimeouts,
       lastExit: this.#lastExit,
     };
   }
 
   /**
-   * Calls a handler method in the plugin process.
+   * Calls a handler method in one of the node's processes: the least-loaded
+   * ready one, or, when all are busy, after waiting in the queue.
    *
    * @param method A protocol method name.
    * @param args Its arguments (JSON).
-   * @param options `requestId` for logs.
+   * @param options `requestId` for logs; `timeoutMs`, the caller's own
+   *   deadline when shorter than the node's (it covers the wait in the queue
+   *   and the call).
    * @returns The handler's result, as JSON.
-   * @throws {PluginCallError} `timeout` (deadline overrun), `crashed` (the process
-   *   died, is backing off, draining or closed), `saturated` (too many calls in
-   *   flight), `protocol` (a bad frame), a handler kind (typed SDK error),
-   *   `invalid_input` (method not implemented), or `internal` (anything else
-   *   the handler threw; the message is for logs only).
+   * @throws {PluginCallError} `timeout` (the deadline passed, in the queue or in
+   *   the handler), `crashed` (the process died, none is left and it is backing
+   *   off, draining or closed), `saturated` (the queue is full), `too_large`
+   *   (the answer exceeds the frame size or nesting bound), `protocol` (a bad
+   *   frame), a handler kind (typed SDK error), `invalid_input` (method not
+   *   implemented), or `internal` (anything else the handler threw; the message
+   *   is for logs only).
    */
-  async call(method: ProtocolMethod, args: unknown[], options: { requestId: string }): Promise<unknown> {
+  call(method: ProtocolMethod, args: unknown[], options: { requestId: string; timeoutMs?: number }): Promise<unknown> {
+    const { entry: plugin, nodeId } = this.#spec;
+    return tracePluginCall({ plugin, nodeId, method }, (trace) => this.#call(method, args, options, trace));
+  }
+
+  #call(
+    method: ProtocolMethod,
+    args: unknown[],
+    options: { requestId: string; timeoutMs?: number },
+    trace: PluginCallTrace,
+  ): Promise<unknown> {
     const { entry, nodeId } = this.#spec;
     if (!ALL_METHODS.has(method)) {
-      throw new PluginCallError("invalid_input", `plugin "${entry}" does not implement ${method}`, {
-        notImplemented: true,
-      });
-    }
-    if (this.#state === "closed" || this.#state === "draining") {
-      throw new PluginCallError("crashed", `the sandbox of ${nodeId} is ${this.#state}`, { retryAfterSeconds: 1 });
-    }
-    if (this.#inFlight >= this.#options.maxConcurrent) {
-      throw new PluginCallError(
-        "saturated",
-        `plugin "${entry}" has ${this.#inFlight} calls in flight (limit ${this.#options.maxConcurrent})`,
-        { retryAfterSeconds: 1 },
+      return Promise.reject(
+        new PluginCallError("invalid_input", `plugin "${entry}" does not implement ${method}`, {
+          notImplemented: true,
+        }),
       );
     }
+    if (this.#state !== "open") {
+      const state = this.#state;
+      return Promise.reject(
+        new PluginCallError("crashed", `the sandbox of ${nodeId} is ${state}`, { retryAfterSeconds: 1 }),
+      );
+    }
+    const now = performance.now();
+    const deadline = now + Math.min(this.#spec.timeoutMs, options.timeoutMs ?? Infinity);
+    if (this.#queue.length === 0) {
+      const slot = this.#leastLoaded();
+      if (slot !== undefined) return this.#dispatch(slot, method, args, options.requestId, deadline, trace);
+    }
     const wait = this.#retryAt - this.#options.now();
-    if (this.#process === null && wait > 0) {
-      throw new PluginCallError("crashed", `plugin "${entry}" is restarting after a failure`, {
-        retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)),
+    if (this.#slots.length === 0 && wait > 0) {
+      return Promise.reject(
+        new PluginCallError("crashed", `plugin "${entry}" is restarting after a failure`, {
+          retryAfterSeconds: Math.max(1, Math.ceil(wait / 1000)),
+        }),
+      );
+    }
+    if (this.#queue.full) {
+      this.#queueFull++;
+      this.#emit({ type: "queue_full", nodeId, queued: this.#queue.length });
+      return Promise.reject(
+        new PluginCallError(
+          "saturated",
+          `plugin "${entry}" has ${this.#inFlight} calls in flight and ${this.#queue.length} waiting ` +
+            `(queue limit ${this.#options.queueMax})`,
+          { retryAfterSeconds: 1 },
+        ),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({
+        method,
+        args,
+        requestId: options.requestId,
+        deadline,
+        enqueuedAt: now,
+        trace,
+        resolve,
+        reject,
       });
-    }
-    this.#inFlight++;
-    clearTimeout(this.#idleTimer);
-    try {
-      const proc = await this.#started();
-      const answer = await proc.call(method, args, { requestId: options.requestId, timeoutMs: this.#spec.timeoutMs });
-      this.#backoffMs = this.#options.backoffInitialMs;
-      if (answer.ok) return answer.value;
-      throw this.#handlerError(method, answer.error);
-    } finally {
-      this.#inFlight--;
-      if (this.#inFlight === 0) this.#onIdle();
-    }
+      this.#pump();
+    });
   }
 
   /**
-   * Refuses new calls, waits for the calls in flight, then shuts the process
-   * down (SIGKILL after the grace period).
+   * Refuses new calls, lets the calls in flight and in the queue finish, then
+   * shuts the processes down (SIGKILL after the grace period).
    */
   async drain(): Promise<void> {
     if (this.#state === "closed") return await this.#settled();
     this.#state = "draining";
-    if (this.#inFlight > 0) await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
-    clearTimeout(this.#idleTimer);
-    this.#retire(this.#process, "drained");
+    if (this.#inFlight > 0 || this.#queue.length > 0) {
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    }
+    this.#idle.stop();
+    this.#callerDeadlines.stop();
+    this.#queue.takeAll();
+    for (const slot of [...this.#slots]) this.#retire(slot, "drain");
     this.#state = "closed";
     await this.#settled();
   }
 
-  /** Kills the process now; calls in flight fail with `crashed`. */
+  /** Kills the processes now; calls in flight and waiting fail with `crashed`. */
   async close(): Promise<void> {
     this.#state = "closed";
-    clearTimeout(this.#idleTimer);
+    this.#idle.stop();
+    this.#callerDeadlines.stop();
     const closed = () =>
       new PluginCallError("crashed", `the sandbox of ${this.#spec.nodeId} was closed`, { retryAfterSeconds: 1 });
-    this.#rejectStart?.(closed());
-    const proc = this.#process;
-    if (proc) {
-      proc.rejectAll(closed);
-      this.#retire(proc, "closed");
+    for (const call of this.#queue.takeAll()) call.reject(closed());
+    for (const slot of [...this.#slots]) {
+      slot.proc.rejectAll(closed);
+      this.#retire(slot, "close");
     }
     for (const resolve of this.#idleWaiters.splice(0)) resolve();
     await this.#settled();
@@ -267,102 +353,216 @@ export class Supervisor {
     while (this.#retired.size > 0) await Promise.all(this.#retired);
   }
 
-  /** Shuts a process down on purpose and forgets it. */
-  #retire(proc: PluginProcess | null, why: string): void {
-    if (proc === null) return;
-    if (this.#process === proc) {
-      this.#process = null;
-      this.#ready = null;
+  #emit(event: SupervisorEvent): void {
+    try {
+      this.#options.onEvent?.(event);
+    } catch (error) {
+      log.error("a sandbox event listener threw", { error: String(error) });
     }
+  }
+
+  /** The ready process with the fewest calls in flight and room for one more. */
+  #leastLoaded(): Slot | undefined {
+    let best: Slot | undefined;
+    for (const slot of this.#slots) {
+      if (!slot.ready || slot.proc.done) continue;
+      const load = slot.proc.inFlight;
+      if (load < this.#options.maxConcurrent && (best === undefined || load < best.proc.inFlight)) best = slot;
+    }
+    return best;
+  }
+
+  /**
+   * Sends a call to a process. The process gives it the node's whole
+   * `timeoutMs` (overrunning that costs the process); a caller whose own
+   * deadline is nearer (time spent in the queue, a shorter `timeoutMs`) gets
+   * `timeout` at that deadline while the process finishes the call, so a
+   * busy queue never kills a healthy process.
+   */
+  async #dispatch(
+    slot: Slot,
+    method: string,
+    args: unknown[],
+    requestId: string,
+    deadline: number,
+    trace: PluginCallTrace,
+  ): Promise<unknown> {
+    this.#inFlight++;
+    this.#idle.delete(slot);
+    const running = (async () => {
+      try {
+        const { timeoutMs } = this.#spec;
+        const answer = await slot.proc.call(method, args, { requestId, timeoutMs, traceparent: trace.traceparent });
+        trace.childSpans(answer.spans, this.#scrub);
+        return answer;
+      } finally {
+        this.#inFlight--;
+        this.#afterCall(slot);
+      }
+    })();
+    const early = deadline - performance.now() < this.#spec.timeoutMs - 1;
+    const answer = early ? await this.#byDeadline(running, deadline, method) : await running;
+    this.#backoffMs = this.#options.backoffInitialMs;
+    if (answer.ok) return answer.value;
+    throw this.#handlerError(method, answer.error);
+  }
+
+  /** The call's answer, or `timeout` once the caller's deadline passes. */
+  #byDeadline<T>(answer: Promise<T>, deadline: number, method: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const expire = () =>
+        reject(new PluginCallError("timeout", `plugin "${this.#spec.entry}" did not answer ${method} by its deadline`));
+      this.#callerDeadlines.add(expire, deadline);
+      answer.then(resolve, reject).finally(() => this.#callerDeadlines.delete(expire));
+    });
+  }
+
+  #afterCall(slot: Slot): void {
+    if (this.#queue.length > 0) this.#pump();
+    if (slot.proc.inFlight === 0 && this.#slots.includes(slot)) {
+      this.#idle.add(slot, performance.now() + this.#options.idleMs);
+    }
+    if (this.#inFlight === 0 && this.#queue.length === 0) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  /** Sends waiting calls to free processes; starts another process while calls still wait. */
+  #pump(): void {
+    while (this.#queue.length > 0) {
+      const slot = this.#leastLoaded();
+      if (slot === undefined) break;
+      const call = this.#queue.shift()!;
+      call.trace.queued(performance.now() - call.enqueuedAt);
+      this.#dispatch(slot, call.method, call.args, call.requestId, call.deadline, call.trace).then(
+        call.resolve,
+        call.reject,
+      );
+    }
+    if (this.#state === "closed") return;
+    const backingOff = this.#options.now() < this.#retryAt;
+    if (backingOff) return;
+    const { maxConcurrent, maxProcesses, minProcesses } = this.#options;
+    while (this.#slots.length < minProcesses) this.#spawn();
+    if (this.#queue.length === 0 || this.#slots.length >= maxProcesses) return;
+    const starting = this.#slots.filter((slot) => !slot.ready).length;
+    if (starting * maxConcurrent < this.#queue.length) this.#spawn();
+  }
+
+  #expired(call: QueuedCall<unknown>): void {
+    const { entry, nodeId } = this.#spec;
+    const waitedMs = Math.round(performance.now() - call.enqueuedAt);
+    this.#queueTimeouts++;
+    this.#emit({ type: "queue_timeout", nodeId, waitedMs });
+    call.reject(
+      new PluginCallError(
+        "timeout",
+        `plugin "${entry}" was busy: ${call.method} waited ${waitedMs} ms in the queue until its deadline passed`,
+      ),
+    );
+    if (this.#inFlight === 0 && this.#queue.length === 0) {
+      for (const resolve of this.#idleWaiters.splice(0)) resolve();
+    }
+  }
+
+  #reapIdle(slot: Slot): void {
+    if (!this.#slots.includes(slot) || slot.proc.inFlight > 0 || this.#state !== "open") return;
+    if (this.#slots.length <= this.#options.minProcesses) return;
+    log.info("plugin process idle, shutting down", { nodeId: this.#spec.nodeId, pid: slot.proc.pid });
+    this.#retire(slot, "idle");
+  }
+
+  /** Forgets a slot, counts how it ended and tells the listener. */
+  #forget(slot: Slot, cause: ExitCause): void {
+    const index = this.#slots.indexOf(slot);
+    if (index < 0) return;
+    this.#slots.splice(index, 1);
+    this.#idle.delete(slot);
+    this.#exits[cause]++;
+    this.#emit({ type: "process_exited", nodeId: this.#spec.nodeId, pid: slot.proc.pid, cause });
+  }
+
+  /** Shuts a process down on purpose and forgets it. */
+  #retire(slot: Slot, why: "idle" | "drain" | "close"): void {
+    this.#forget(slot, why);
+    const proc = slot.proc;
+    const label = { idle: "idle", drain: "drained", close: "closed" }[why];
     const done = proc.shutdown(this.#options.graceMs).then(() => {
-      this.#lastExit = `${proc.exit} (${why})`;
+      this.#lastExit = `${proc.exit} (${label})`;
       this.#retired.delete(done);
     });
     this.#retired.add(done);
   }
 
-  #onIdle(): void {
-    for (const resolve of this.#idleWaiters.splice(0)) resolve();
-    if (this.#state !== "ready" || this.#process === null) return;
-    this.#idleTimer = setTimeout(() => {
-      if (this.#inFlight > 0 || this.#state !== "ready") return;
-      log.info("plugin process idle, shutting down", { nodeId: this.#spec.nodeId, pid: this.#process?.pid });
-      this.#state = "idle";
-      this.#retire(this.#process, "idle");
-    }, this.#options.idleMs);
-  }
-
-  #started(): Promise<PluginProcess> {
-    if (this.#ready === null) this.#ready = this.#spawn();
-    return this.#ready;
-  }
-
-  #spawn(): Promise<PluginProcess> {
+  #spawn(): void {
     const { nodeId, entry, bundlePath, init } = this.#spec;
-    this.#state = "starting";
     this.#spawns++;
-    let settle!: { resolve: () => void; reject: (error: PluginCallError) => void };
-    const ready = new Promise<void>((resolve, reject) => (settle = { resolve, reject }));
-    this.#rejectStart = settle.reject;
-    const proc: PluginProcess = new PluginProcess({
-      nodeId,
-      bundlePath,
-      netHosts: this.#spec.netHosts,
-      heapMb: this.#options.heapMb,
-      rssMb: this.#options.rssMb,
-      rssCheckMs: this.#options.rssCheckMs,
-      maxFrameBytes: this.#options.maxFrameBytes,
-      denoDir: this.#options.denoDir ?? defaultDenoDir(),
-      scrub: this.#scrub,
-      onMessage: (message) => {
-        if (message.type === "ready" && this.#process === proc && this.#state === "starting") {
-          this.#state = "ready";
-          const ms = Math.round(performance.now() - proc.startedAt);
-          log.info("plugin process ready", { nodeId, pid: proc.pid, ms });
-          settle.resolve();
-        } else if (message.type === "init_failed" && this.#state === "starting") {
-          const why = this.#scrub(message.error.message);
-          const kind = isHandlerErrorKind(message.error.kind) ? message.error.kind : "crashed";
-          settle.reject(new PluginCallError(kind, `plugin "${entry}" failed to start: ${why}`));
-          proc.fail({ cause: "crashed", detail: `failed to start: ${why}` });
-        } else if (message.type === "fatal") {
-          proc.fail({ cause: "crashed", detail: this.#scrub(message.message) });
-        } else {
-          proc.fail({ cause: "protocol", detail: `unexpected "${message.type}" message` });
-        }
-      },
-      onFailure: (failure) => this.#onFailure(proc, failure, settle.reject),
-    });
-    this.#process = proc;
+    const slot: Slot = {
+      ready: false,
+      proc: new PluginProcess({
+        nodeId,
+        bundlePath,
+        netHosts: this.#spec.netHosts,
+        heapMb: this.#options.heapMb,
+        rssMb: this.#options.rssMb,
+        maxFrameBytes: this.#options.maxFrameBytes,
+        denoDir: this.#options.denoDir ?? pluginDenoDir(),
+        scrub: this.#scrub,
+        scrubFrames: true,
+        onLargeFrame: (bytes) => this.#emit({ type: "large_answer", nodeId, pid: slot.proc.pid, bytes }),
+        onMessage: (message) => this.#onChildMessage(slot, message),
+        onFailure: (failure) => this.#onFailure(slot, failure),
+      }),
+    };
+    const proc = slot.proc;
+    this.#slots.push(slot);
     log.debug("plugin process spawned", { nodeId, pid: proc.pid, bundle: bundlePath });
     try {
       proc.send({ type: "init", bundle: toFileUrl(bundlePath), entry, methods: methodLists(), init });
     } catch (error) {
       proc.fail({ cause: "crashed", detail: `cannot send init: ${this.#scrub(String(error))}` });
     }
-    const startTimer = setTimeout(
-      () => proc.fail({ cause: "crashed", detail: `not ready within ${this.#options.startTimeoutMs} ms` }),
-      this.#options.startTimeoutMs,
-    );
-    return ready.then(() => proc).finally(() => {
-      clearTimeout(startTimer);
-      if (this.#rejectStart === settle.reject) this.#rejectStart = null;
-    });
+    const startTimer = setTimeout(() => {
+      if (!slot.ready) proc.fail({ cause: "crashed", detail: `not ready within ${this.#options.startTimeoutMs} ms` });
+    }, this.#options.startTimeoutMs);
+    void proc.closed.finally(() => clearTimeout(startTimer));
+    slot.onReady = () => clearTimeout(startTimer);
   }
 
-  #onFailure(proc: PluginProcess, failure: Failure, rejectStart: (error: PluginCallError) => void): void {
+  #onChildMessage(slot: Slot, message: ChildMessage): void {
+    const { nodeId, entry } = this.#spec;
+    const proc = slot.proc;
+    if (message.type === "ready" && !slot.ready && this.#slots.includes(slot)) {
+      slot.ready = true;
+      slot.onReady?.();
+      const ms = Math.round(performance.now() - proc.startedAt);
+      log.info("plugin process ready", { nodeId, pid: proc.pid, ms });
+      this.#emit({ type: "process_started", nodeId, pid: proc.pid, ms });
+      this.#pump();
+      if (proc.inFlight === 0) this.#idle.add(slot, performance.now() + this.#options.idleMs);
+    } else if (message.type === "init_failed" && !slot.ready) {
+      const why = this.#scrub(message.error.message);
+      const kind = isHandlerErrorKind(message.error.kind) ? message.error.kind : "crashed";
+      slot.startError = new PluginCallError(kind, `plugin "${entry}" failed to start: ${why}`);
+      proc.fail({ cause: "crashed", detail: `failed to start: ${why}` });
+    } else if (message.type === "fatal") {
+      proc.fail({ cause: "crashed", detail: this.#scrub(message.message) });
+    } else {
+      proc.fail({ cause: "protocol", detail: `unexpected "${message.type}" message` });
+    }
+  }
+
+  #onFailure(slot: Slot, failure: Failure): void {
     const { nodeId, entry, timeoutMs } = this.#spec;
+    const proc = slot.proc;
     const now = this.#options.now();
     this.#retryAt = now + this.#backoffMs;
     this.#backoffMs = Math.min(this.#backoffMs * 2, this.#options.backoffMaxMs);
     const retryAfterSeconds = this.#retryAfterSeconds();
     const detail = failure.cause === "timeout" ? `a call overran its ${timeoutMs} ms deadline` : failure.detail;
     log.warn("plugin process failed", { nodeId, pid: proc.pid, cause: failure.cause, detail, retryAfterSeconds });
-    if (this.#process === proc) {
-      this.#process = null;
-      this.#ready = null;
-      if (this.#state === "starting" || this.#state === "ready") this.#state = "idle";
-    }
+    const cause: ExitCause = failure.cause === "timeout" || failure.cause === "memory" ? failure.cause : "crash";
+    this.#forget(slot, cause);
     proc.rejectAll((id, method) => {
       if (failure.cause === "timeout" && id === failure.callId) {
         return new PluginCallError("timeout", `plugin "${entry}" did not answer ${method} within ${timeoutMs} ms`);
@@ -370,9 +570,19 @@ export class Supervisor {
       if (failure.cause === "protocol") {
         return new PluginCallError("protocol", `plugin "${entry}" broke the channel: ${detail}`);
       }
+      if (failure.cause === "memory") {
+        return new PluginCallError("memory", `plugin "${entry}" process ${detail}`, { retryAfterSeconds });
+      }
       return new PluginCallError("crashed", `plugin "${entry}" process failed: ${detail}`, { retryAfterSeconds });
     });
-    rejectStart(new PluginCallError("crashed", `plugin "${entry}" process failed: ${detail}`, { retryAfterSeconds }));
+    if (this.#slots.length === 0) {
+      // Nothing left to serve the waiting calls until the back-off has passed.
+      const error = () =>
+        slot.startError ??
+          new PluginCallError("crashed", `plugin "${entry}" process failed: ${detail}`, { retryAfterSeconds });
+      for (const call of this.#queue.takeAll()) call.reject(error());
+      if (this.#inFlight === 0) { for (const resolve of this.#idleWaiters.splice(0)) resolve(); }
+    }
     const done = proc.closed.then(() => {
       this.#lastExit = `${proc.exit} (${failure.cause})`;
       this.#retired.delete(done);
@@ -393,7 +603,7 @@ export class Supervisor {
           notImplemented: true,
         });
       case "too_large":
-        return new PluginCallError("protocol", `plugin "${entry}" answered ${method} with ${message}`);
+        return new PluginCallError("too_large", `plugin "${entry}" answered ${method} with ${message}`);
       case "bad_result":
         return new PluginCallError("internal", `plugin "${entry}" answered ${method} with a value that is not JSON`);
       case "thrown":

@@ -25,7 +25,9 @@
 
 import {
   type CallContext,
+  type CheckContext,
   checkLogQuery,
+  type ConnectionCheck,
   decodeCursor,
   encodeCursor,
   type HandlerInit,
@@ -228,6 +230,12 @@ export class CloudWatchLogs implements LogsHandler {
   }
 
   /** One page of matching events, newest first. */
+  /** One `DescribeLogGroups` call: the endpoint answers and accepts the credentials. */
+  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+    await this.#client.call("DescribeLogGroups", { limit: 1 });
+    return { checked: [`logs:DescribeLogGroups answered on ${this.#client.host} (region ${this.#client.region})`] };
+  }
+
   async search(ctx: CallContext, query: LogQuery): Promise<LogPage> {
     const checked = checkLogQuery(query);
     const group = logGroup(ctx);

@@ -13,9 +13,11 @@
 import {
   byKey,
   type CallContext,
+  type CheckContext,
   type ConfigKey,
   type ConfigurationHandler,
   type ConfigValue,
+  type ConnectionCheck,
   findDataType,
   type HandlerInit,
   InvalidInput,
@@ -123,6 +125,12 @@ export class SsmConfiguration implements ConfigurationHandler {
       throw new InvalidInput(`The key ${JSON.stringify(key)} is not a parameter name (letters, digits, _ . - and /)`);
     }
     return prefix === "/" ? `/${key}` : `${prefix}/${key}`;
+  }
+
+  /** One `DescribeParameters` call: the endpoint answers and accepts the credentials. */
+  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+    await this.#client.call("DescribeParameters", { MaxResults: 1 });
+    return { checked: [`ssm:DescribeParameters answered on ${this.#client.host} (region ${this.#client.region})`] };
   }
 
   /** Every parameter under the path, without values. */

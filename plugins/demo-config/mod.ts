@@ -14,9 +14,11 @@
 
 import {
   type CallContext,
+  type CheckContext,
   type ConfigKey,
   type ConfigurationHandler,
   type ConfigValue,
+  type ConnectionCheck,
   findDataType,
   type HandlerInit,
   InvalidInput,
@@ -127,6 +129,12 @@ export class DemoConfig implements ConfigurationHandler {
   /** Where the keys live. */
   async describePrefix(ctx: CallContext): Promise<string | null> {
     return await Promise.resolve(`memory:${ctx.search_template}`);
+  }
+
+  /** Nothing to reach: the store is this process's memory. Call your backend's cheapest authenticated read here. */
+  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+    await this.#pause();
+    return { checked: ["in-memory store (no upstream, no credentials)"] };
   }
 }
 

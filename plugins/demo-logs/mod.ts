@@ -10,8 +10,10 @@
 
 import {
   type CallContext,
+  type CheckContext,
   type CheckedQuery,
   checkLogQuery,
+  type ConnectionCheck,
   decodeCursor,
   encodeCursor,
   type HandlerInit,
@@ -101,6 +103,11 @@ export class DemoLogs implements LogsHandler {
       page.next_cursor = encodeCursor(query, Date.parse(page.entries.at(-1)!.timestamp), { scope });
     }
     return page;
+  }
+
+  /** Nothing to reach: the stream is generated. Call your backend's cheapest authenticated read here. */
+  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+    return await Promise.resolve({ checked: ["generated log stream (no upstream, no credentials)"] });
   }
 
   /** The fields entries carry. */

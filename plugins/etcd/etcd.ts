@@ -14,9 +14,11 @@
 import {
   byKey,
   type CallContext,
+  type CheckContext,
   type ConfigKey,
   type ConfigurationHandler,
   type ConfigValue,
+  type ConnectionCheck,
   CredentialsRejected,
   findDataType,
   type HandlerInit,
@@ -202,6 +204,12 @@ export class EtcdConfiguration implements ConfigurationHandler {
       );
     }
     return prefix + key;
+  }
+
+  /** `Maintenance/Status` with the configured user's token: the endpoint answers and accepts the credentials. */
+  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+    const status = await this.#call("/v3/maintenance/status", {});
+    return { checked: [`etcd ${String(status.version ?? "")} answered Maintenance/Status`.replace("  ", " ")] };
   }
 
   async #range(prefix: string): Promise<ConfigValue[]> {

@@ -108,6 +108,10 @@ export async function startFakeGitHub(repos: string[] = []): Promise<FakeGitHub>
       });
     }
     if (auth !== `Bearer ${token}`) return error(401, "Bad credentials");
+    if (url.pathname === "/rate_limit" && request.method === "GET") {
+      const core = { limit: 5000, remaining: 4999, reset: Math.floor(Date.now() / 1000) + 3600, used: 1 };
+      return json(200, { resources: { core }, rate: core });
+    }
     const m = url.pathname.match(/^\/repos\/([^/]+)\/([^/]+)\/actions\/(variables|secrets)(?:\/([^/]+))?$/);
     if (!m) return error(404, "Not Found");
     const repo = store.get(`${m[1]}/${m[2]}`.toLowerCase());

@@ -20,9 +20,11 @@
 import {
   byKey,
   type CallContext,
+  type CheckContext,
   type ConfigKey,
   type ConfigurationHandler,
   type ConfigValue,
+  type ConnectionCheck,
   CredentialsRejected,
   errorForStatus,
   fetchUpstream,
@@ -203,6 +205,16 @@ export class GitHubActionsConfiguration implements ConfigurationHandler {
       });
     }
     return [...items.values()].sort(byKey);
+  }
+
+  /** `GET /rate_limit` with the token: the API answers and accepts it (any other call needs a repository). */
+  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+    const doc = await this.#json<{ rate?: { remaining?: number } }>("GET", "/rate_limit");
+    return {
+      checked: [
+        `GitHub API accepted the token on ${new URL(this.#base).host} (${doc.rate?.remaining ?? "?"} calls left)`,
+      ],
+    };
   }
 
   /** Variables and secrets of the repository, without values. */

@@ -17,7 +17,9 @@
 
 import {
   type CallContext,
+  type CheckContext,
   checkLogQuery,
+  type ConnectionCheck,
   CredentialsRejected,
   decodeCursor,
   encodeCursor,
@@ -187,6 +189,15 @@ export class LogzioLogs implements LogsHandler {
       message: typeof message === "string" ? message : JSON.stringify(message ?? ""),
       fields: { ...fields, _id: hit._id },
     };
+  }
+
+  /** A search of no hits over the last minute: the endpoint answers and accepts the API token. */
+  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+    await this.#search({
+      size: 0,
+      query: { range: { "@timestamp": { gte: new Date(Date.now() - 60_000).toISOString() } } },
+    });
+    return { checked: [`Logz.io search API answered on ${new URL(this.#endpoint).host}`] };
   }
 
   /** One page of matching logs, newest first. */

@@ -15,8 +15,9 @@
  * with `invalid_input`, `schema` and `histogram` shapes. The backend must hold
  * at least `minEntries` entries in the query window.
  *
- * Both: when given a runner with credentials the backend refuses, the first
- * call fails with `credentials_rejected`.
+ * Both: `checkConnection`'s answer names what it checked, when implemented;
+ * when given a runner with credentials the backend refuses, the first call
+ * and `checkConnection` fail with `credentials_rejected`.
  *
  * @example
  * ```ts
@@ -32,6 +33,7 @@
 
 import type {
   CallContext,
+  CheckContext,
   ConfigKey,
   ConfigValue,
   HistogramBucket,
@@ -41,7 +43,7 @@ import type {
   PluginManifest,
   ProtocolMethod,
 } from "./types.ts";
-import { parseConfigKey, parseHistogram, parseLogFields, parseLogPage } from "./results.ts";
+import { parseConfigKey, parseConnectionCheck, parseHistogram, parseLogFields, parseLogPage } from "./results.ts";
 
 /** Something that can call a handler's protocol methods: in process or through the sandbox. */
 export interface HandlerRunner {
@@ -305,6 +307,7 @@ function configurationChecks(runner: HandlerRunner, options: ConfigurationConfor
         expect(prefix === null || typeof prefix === "string", `describePrefix returned ${JSON.stringify(prefix)}`);
       },
     },
+    connectionCheck(runner, ctx),
     ...rejectedCheck(options.rejectedCredentials, ctx, "listKeys"),
     {
       name: "cleanup: the suite's keys are deleted",
@@ -316,6 +319,31 @@ function configurationChecks(runner: HandlerRunner, options: ConfigurationConfor
       },
     },
   ];
+}
+
+/** The context `checkConnection` gets: no project, no search_template. */
+function checkContext(ctx: CallContext): CheckContext {
+  return { org: ctx.org, request_id: ctx.request_id };
+}
+
+/** Calls `checkConnection`; undefined when the handler does not implement it. */
+async function connectionOf(runner: HandlerRunner, ctx: CallContext): Promise<unknown> {
+  try {
+    return await runner.call("checkConnection", [checkContext(ctx)]);
+  } catch (error) {
+    if ((error as { kind?: string }).kind === "not_implemented") return undefined;
+    throw error;
+  }
+}
+
+function connectionCheck(runner: HandlerRunner, ctx: CallContext): Check {
+  return {
+    name: "checkConnection() says what it checked when implemented",
+    async run() {
+      const answer = await connectionOf(runner, ctx);
+      if (answer !== undefined) shaped(() => parseConnectionCheck(answer), "checkConnection()");
+    },
+  };
 }
 
 function rejectedCheck(runner: HandlerRunner | undefined, ctx: CallContext, method: ProtocolMethod): Check[] {
@@ -332,6 +360,20 @@ function rejectedCheck(runner: HandlerRunner | undefined, ctx: CallContext, meth
   return [{
     name: "rejected credentials fail with credentials_rejected",
     run: () => expectKind(runner.call(method, args), "credentials_rejected", `${method} with rejected credentials`),
+  }, {
+    name: "checkConnection() with rejected credentials fails with credentials_rejected when implemented",
+    async run() {
+      let answer: unknown;
+      try {
+        answer = await connectionOf(runner, ctx);
+      } catch (error) {
+        const actual = (error as { kind?: unknown })?.kind;
+        expect(actual === "credentials_rejected", `checkConnection with rejected credentials: got ${String(actual)}`);
+        return;
+      }
+      if (answer === undefined) return;
+      throw new ConformanceError("checkConnection with rejected credentials succeeded");
+    },
   }];
 }
 
@@ -500,6 +542,7 @@ function logsChecks(runner: HandlerRunner, options: LogsConformanceOptions): Che
         );
       },
     },
+    connectionCheck(runner, ctx),
     ...rejectedCheck(options.rejectedCredentials, ctx, "search"),
   ];
 }

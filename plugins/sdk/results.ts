@@ -12,7 +12,7 @@
  * @module
  */
 
-import type { ConfigKey, ConfigValue, HistogramBucket, LogEntry, LogField, LogPage } from "./types.ts";
+import type { ConfigKey, ConfigValue, ConnectionCheck, HistogramBucket, LogEntry, LogField, LogPage } from "./types.ts";
 
 function object(value: unknown, where: string): Record<string, unknown> {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
@@ -168,4 +168,18 @@ export function parseHistogram(value: unknown): HistogramBucket[] {
       levels: levels as Record<string, number>,
     };
   });
+}
+
+/**
+ * Parses the answer of `checkConnection`.
+ *
+ * @param value The handler's answer.
+ * @returns What was checked (at least one item).
+ * @throws {TypeError} Naming the first bad field.
+ */
+export function parseConnectionCheck(value: unknown): ConnectionCheck {
+  const o = object(value, "");
+  const checked = list(o.checked, "checked", (item, where) => string(item, where));
+  if (checked.length === 0) throw new TypeError("checked must name at least one thing that was checked");
+  return { checked };
 }

@@ -55,8 +55,12 @@ export interface PluginManifest {
   timeout_ms?: number;
   /** Configuration only: the valid data types, and which are secret. */
   data_types?: DataType[];
-  /** Behaviour hints: `cacheable`, `supports_histogram`, `write_only_secrets`, ... */
-  hints?: { cacheable?: boolean; supports_histogram?: boolean; [hint: string]: unknown };
+  /**
+   * Behaviour hints: `cacheable` (the host may cache answers of `listKeys`, `getValues` and logs `schema`),
+   * `cache_ttl_ms` (the longest such an answer may be kept; the operator's TTL wins when lower),
+   * `supports_histogram`, `write_only_secrets`, ...
+   */
+  hints?: { cacheable?: boolean; cache_ttl_ms?: number; supports_histogram?: boolean; [hint: string]: unknown };
 }
 
 /** Non-secret fields of the third-party service a capability belongs to. */
@@ -101,6 +105,24 @@ export interface CallContext {
   request_id: string;
 }
 
+/**
+ * The context of a connection check (`POST .../plugins/{plugin}/test`): it
+ * tests the Plugin node itself, so there is no project and no rendered
+ * `search_template`.
+ */
+export interface CheckContext {
+  /** The organization of the Plugin node. */
+  org: { slug: string };
+  /** Identifies the request in the host's logs; put it in yours. */
+  request_id: string;
+}
+
+/** What a connection check verified, when it succeeded (a failure throws one of the SDK's typed errors). */
+export interface ConnectionCheck {
+  /** What was checked, for an operator, e.g. `"credentials accepted by sts:GetCallerIdentity"`. */
+  checked: string[];
+}
+
 /** A configuration key without its value. */
 export interface ConfigKey {
   /** The key, relative to the rendered `search_template`. */
@@ -131,6 +153,8 @@ export interface ConfigurationHandler {
   deleteKey(ctx: CallContext, key: string): Promise<void>;
   /** Where the keys live, for people (e.g. `ssm://us-east-1/acme/api/`), or null. */
   describePrefix?(ctx: CallContext): Promise<string | null>;
+  /** The cheapest call that proves the endpoint answers and accepts the credentials. */
+  checkConnection?(ctx: CheckContext): Promise<ConnectionCheck>;
 }
 
 /** Filter operators of a log search. */
@@ -212,6 +236,8 @@ export interface LogsHandler {
   schema?(ctx: CallContext): Promise<LogField[]>;
   /** Counts per time bucket over the query's window (advertised by `hints.supports_histogram`). */
   histogram?(ctx: CallContext, query: LogQuery, buckets: number): Promise<HistogramBucket[]>;
+  /** The cheapest call that proves the endpoint answers and accepts the credentials. */
+  checkConnection?(ctx: CheckContext): Promise<ConnectionCheck>;
 }
 
 /** A handler class as a package exports it: constructible, with a static manifest. */
@@ -224,8 +250,8 @@ export interface HandlerClass {
 
 /** Methods the host may call, per plugin type. */
 export const PROTOCOL_METHODS = {
-  configuration: ["listKeys", "getValues", "setValue", "deleteKey", "describePrefix"],
-  logs: ["search", "schema", "histogram"],
+  configuration: ["listKeys", "getValues", "setValue", "deleteKey", "describePrefix", "checkConnection"],
+  logs: ["search", "schema", "histogram", "checkConnection"],
 } as const satisfies Record<PluginType, readonly string[]>;
 
 /** Any method name of any protocol. */

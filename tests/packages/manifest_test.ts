@@ -49,3 +49,20 @@ Deno.test("parseManifest() accepts a secret option and a full draft 2020-12 sche
   const r = parseManifest(manifest(options), where);
   assert.equal(r.ok, true, r.ok ? "" : r.reason);
 });
+
+Deno.test("parseManifest() checks the cache hints: cacheable a boolean, cache_ttl_ms a whole number of ms", () => {
+  const withHints = (hints: unknown) => ({ ...manifest(undefined), hints });
+  assert.equal(parseManifest(withHints({ cacheable: true, cache_ttl_ms: 5000 }), where).ok, true);
+  for (
+    const [hints, rule] of [
+      [{ cacheable: "yes" }, "manifest.hints.cacheable must be a boolean"],
+      [{ cacheable: true, cache_ttl_ms: 0 }, "manifest.hints.cache_ttl_ms must be a whole number of milliseconds"],
+      [{ cacheable: true, cache_ttl_ms: 1.5 }, "manifest.hints.cache_ttl_ms must be a whole number of milliseconds"],
+      [{ cacheable: true, cache_ttl_ms: "30s" }, "manifest.hints.cache_ttl_ms must be a whole number of milliseconds"],
+    ] as const
+  ) {
+    const r = parseManifest(withHints(hints), where);
+    assert.equal(r.ok, false, JSON.stringify(hints));
+    assert.ok(!r.ok && r.reason.includes(rule), r.ok ? "" : r.reason);
+  }
+});

@@ -140,8 +140,18 @@ Deno.test({
   name: "PackageStore installs from a registry that demands a token, with the token from IMBI_NPMRC",
   ignore: !NPM,
   async fn() {
-    const name = `@imbi-test/private-good-${crypto.randomUUID().slice(0, 8)}`;
-    await publishFixture(NPM!, `${FIXTURES}/packages/npm-good`, { name, version: "1.0.0" });
+    const id = crypto.randomUUID().slice(0, 8);
+    const name = `@imbi-test/private-good-${id}`;
+    // Its dependency is private too: `deno bundle` must fetch it with the token.
+    const helper = `@imbi-test/private-helper-${id}`;
+    await publishFixture(NPM!, `${FIXTURES}/packages/npm-helper`, { name: helper, version: "1.0.0" });
+    const source = await Deno.readTextFile(`${FIXTURES}/packages/npm-good/index.js`);
+    await publishFixture(NPM!, `${FIXTURES}/packages/npm-good`, {
+      name,
+      version: "1.0.0",
+      dependencies: { [helper]: "^1.0.0" },
+      files: { "index.js": source.replace('"@imbi-test/helper"', `"${helper}"`) },
+    });
     const token = makeSecret("private-registry");
     await using registry = startTokenRegistry(NPM!, { token });
     await using data = await tempDir("imbi-private-");
@@ -164,6 +174,9 @@ Deno.test({
     const own = registry.requests.filter((r) => decodeURIComponent(r.path).includes(name.slice(1)));
     assert.ok(own.some((r) => r.path.endsWith(".tgz") && r.authorized), "the tarball was fetched with the token");
     assert.ok(own.filter((r) => !r.authorized).length === 1, "only the anonymous attempt went without it");
+    const bundled = registry.requests.filter((r) => decodeURIComponent(r.path).includes(helper.slice(1)));
+    assert.ok(bundled.length > 0 && bundled.every((r) => r.authorized), "the bundler fetched the dependency with it");
+    assert.match(await Deno.readTextFile(stored.bundlePath), /hello from helper/);
 
     await using small = await tempDir("imbi-private-small-");
     const limited = new PackageStore(small.path, {
