@@ -1,4 +1,3 @@
-/// <reference lib="dom" />
 /**
  * Flow 7 and 9: the API documentation at /docs, rendered by Swagger UI from
  * /openapi.json with every asset served by the service itself; keyboard
@@ -7,6 +6,12 @@
  */
 import assert from "node:assert/strict";
 import { assertAccessible, consoleTest, screenshot } from "../support/console.ts";
+
+/** The browser globals these checks read, typed without the DOM library (which would change Deno's own types). */
+interface Page {
+  document: { activeElement: { textContent: string | null; id: string } | null };
+  getComputedStyle(element: unknown): { outlineStyle: string };
+}
 
 consoleTest(
   "console /docs and keyboard basics: Swagger UI from local assets, keyboard-only sign-in",
@@ -52,10 +57,12 @@ consoleTest(
         );
         await page.keyboard.press("Tab");
         assert.equal(
-          await page.evaluate(() => document.activeElement?.id),
+          await page.evaluate(() => (globalThis as unknown as Page).document.activeElement?.id),
           "token",
         );
-        const outline = await page.locator("#token").evaluate((e) => getComputedStyle(e).outlineStyle);
+        const outline = await page.locator("#token").evaluate((e) =>
+          (globalThis as unknown as Page).getComputedStyle(e).outlineStyle
+        );
         assert.notEqual(outline, "none", "the focused input shows a focus ring");
         await page.keyboard.type(rig.adminToken);
         await page.keyboard.press("Enter");
