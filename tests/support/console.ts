@@ -108,6 +108,12 @@ export async function withConsole(
     ...options.env,
   };
   const service = await serveTask({ ...env, IMBI_LOG_LEVEL: "info" });
+  for (let i = 0; i < 300; i++) {
+    const ready = await fetch(`${service.url}/readyz`).catch(() => undefined);
+    await ready?.body?.cancel();
+    if (ready?.ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   const browser = await chromium.launch({ executablePath: CHROMIUM!, args: ["--no-sandbox"] });
   const rig: ConsoleRig = {
     service,
