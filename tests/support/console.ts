@@ -15,9 +15,9 @@ import { type ServedService, serveTask } from "./serve.ts";
 import { DEMO_PACKAGES, lockLocalPackages, ROOT } from "./test_app.ts";
 
 /** The Chromium binary, or undefined when the test service is absent (the tests are then ignored). */
-export const CHROMIUM = serviceUrl("IMBI_TEST_CHROMIUM");
+export const CHROMIUM: string | undefined = serviceUrl("IMBI_TEST_CHROMIUM");
 /** The loopback npm registry. */
-export const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
+export const NPM: string | undefined = serviceUrl("IMBI_TEST_NPM_REGISTRY");
 
 /** The fixture whose manifest has options of every kind and credential fields of each kind. */
 export const CONSOLE_FORMS = {
@@ -28,10 +28,15 @@ export const CONSOLE_FORMS = {
 
 /** A running service with a browser pointed at it. */
 export interface ConsoleRig {
+  /** The running service. */
   service: ServedService;
+  /** The Chromium instance. */
   browser: Browser;
+  /** The admin token. */
   adminToken: string;
+  /** The read-only token. */
   readToken: string;
+  /** The temporary data directory. */
   dataDir: string;
   /** Calls the API with the admin token; asserts a 2xx answer. */
   // deno-lint-ignore no-explicit-any
