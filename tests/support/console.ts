@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { serviceUrl } from "./services.ts";
-import { type ServedService, serveTask } from "./serve.ts";
+import { httpClient, serve, type ServeProcess } from "./serve_process.ts";
 import { DEMO_PACKAGES, lockLocalPackages, ROOT } from "./test_app.ts";
 
 /** The Chromium binary, or undefined when the test service is absent (the tests are then ignored). */
@@ -29,7 +29,7 @@ export const CONSOLE_FORMS = {
 /** A running service with a browser pointed at it. */
 export interface ConsoleRig {
   /** The running service. */
-  service: ServedService;
+  service: ServeProcess;
   /** The Chromium instance. */
   browser: Browser;
   /** The admin token. */
@@ -38,7 +38,7 @@ export interface ConsoleRig {
   readToken: string;
   /** The temporary data directory. */
   dataDir: string;
-  /** Calls the API with the admin token; asserts a 2xx answer. */
+  /** Calls the API with the admin token; asserts 201 for a POST, 200 otherwise. */
   // deno-lint-ignore no-explicit-any
   api(method: string, path: string, body?: unknown): Promise<any>;
   /** A new page signed in with the admin token (or the read token). */
@@ -108,11 +108,11 @@ export async function withConsole(
     IMBI_ADMIN_TOKEN: adminToken,
     IMBI_READ_TOKENS: readToken,
     IMBI_MIN_PACKAGE_AGE: "0",
-    IMBI_LOG_LEVEL: "warn",
     ...(NPM ? { IMBI_NPM_REGISTRY: NPM } : {}),
     ...options.env,
   };
-  const service = await serveTask({ ...env, IMBI_LOG_LEVEL: "info" });
+  const service = await serve(env);
+  const client = httpClient(service.url, adminToken);
   for (let i = 0; i < 300; i++) {
     const ready = await fetch(`${service.url}/readyz`).catch(() => undefined);
     await ready?.body?.cancel();
@@ -127,14 +127,7 @@ export async function withConsole(
     readToken,
     dataDir,
     async api(method, path, body) {
-      const response = await fetch(`${service.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-      return text ? JSON.parse(text) : undefined;
+      return await client.ok(method, path, body === undefined ? {} : { body });
     },
     async signedIn({ read = false } = {}) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
