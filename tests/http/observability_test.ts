@@ -4,8 +4,8 @@ import { Keyring } from "../../core/crypto.ts";
 import { buildServices } from "../../core/wiring.ts";
 import { createApp } from "../../routes/app.ts";
 import { capturedLogs } from "../support/secret_scan.ts";
-import { seedWalkthrough } from "../support/seed.ts";
-import { startTestApp } from "../support/test_app.ts";
+import { seedBoundPlugin, seedWalkthrough } from "../support/seed.ts";
+import { ROOT, startTestApp } from "../support/test_app.ts";
 
 /** The value of one sample of a Prometheus text exposition (0 when absent). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -76,6 +76,34 @@ Deno.test("the access log and X-Request-Id", async (t) => {
     const all = capturedLogs().join("\n");
     assert.ok(!all.includes(app.adminToken) && !all.includes(app.readToken), "a token reached the log");
   });
+});
+
+Deno.test("the client's X-Request-Id reaches the plugin as ctx.request_id", async () => {
+  const seen: string[] = [];
+  const gate = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    seen.push(new URL(request.url).searchParams.get("request") ?? "");
+    return new Response("ok");
+  });
+  try {
+    await using app = await startTestApp({
+      packages: [{
+        name: "@imbi-test/reload-probe",
+        dir: `${ROOT}tests/fixtures/reload/probe`,
+        entryPoints: ["reload-probe"],
+      }],
+    });
+    await seedBoundPlugin(app, {
+      plugin: "reload-probe",
+      options: { gate_url: `http://127.0.0.1:${gate.addr.port}` },
+    });
+    const r = await app.request("GET", "/orgs/acme/projects/web/configuration", {
+      headers: { "x-request-id": "from-the-client.7" },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(seen, ["from-the-client.7"]);
+  } finally {
+    await gate.shutdown();
+  }
 });
 
 Deno.test("GET /metrics", async (t) => {
