@@ -143,6 +143,23 @@ Deno.test("GET /metrics", async (t) => {
     );
   });
 
+  await t.step("counts a process start and a drain when a node's configuration changes", async () => {
+    const before = await scrape();
+    await app.ok("PATCH", `/orgs/${seed.org}/third-party-services/demo/plugins/${seed.configPluginId}`, {
+      body: { options: { seed: { GREETING: "hello again" } } },
+    });
+    assert.equal((await app.request("GET", `${base}/configuration`)).status, 200);
+    let after = await scrape();
+    for (let i = 0; i < 100 && sample(after, "imbi_plugin_process_exits_total", { node, cause: "drain" }) === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = await scrape();
+    }
+    const delta = (name: string, labels: Record<string, string>) =>
+      sample(after, name, labels) - sample(before, name, labels);
+    assert.equal(delta("imbi_plugin_process_starts_total", { node }), 1);
+    assert.equal(delta("imbi_plugin_process_exits_total", { node, cause: "drain" }), 1);
+  });
+
   await t.step("reports processes, starts, registry generation, lock revision and the store", async () => {
     const text = await scrape();
     assert.equal(sample(text, "imbi_plugin_processes", { node }), 1);
