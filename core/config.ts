@@ -142,6 +142,15 @@ function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
   }
 }
 
+function metricsPort(env: Record<string, string | undefined>): number | undefined {
+  if (!env.IMBI_METRICS_PORT) return undefined;
+  const port = integer(env, "IMBI_METRICS_PORT", 0, 0, 65535);
+  if (port !== 0 && port === integer(env, "IMBI_PORT", 8000, 0, 65535)) {
+    throw new ConfigError("IMBI_METRICS_PORT", `${port} is IMBI_PORT too; give the metrics listener a port of its own`);
+  }
+  return port;
+}
+
 /** Secrets that may come from a file: `<NAME>_FILE` names it (a mounted Kubernetes or Docker secret). */
 export const SECRET_FILE_VARIABLES = ["IMBI_ADMIN_TOKEN", "IMBI_ENCRYPTION_KEYS", "IMBI_GRAPH_PASSWORD"] as const;
 
@@ -240,7 +249,7 @@ export function loadConfig(given: Record<string, string | undefined>): Config {
   return {
     port: integer(env, "IMBI_PORT", 8000, 0, 65535),
     host,
-    metricsPort: env.IMBI_METRICS_PORT ? integer(env, "IMBI_METRICS_PORT", 0, 0, 65535) : undefined,
+    metricsPort: metricsPort(env),
     dataDir,
     lockfilePath: env.IMBI_LOCKFILE || "./plugins.lock.json",
     adminToken: token || undefined,
