@@ -43,7 +43,12 @@ async function main(): Promise<number> {
     log.error("cannot start", { error: (error as Error).message });
     return 1;
   }
-  const app = createApp({ ...services, version: VERSION, clock: () => new Date() });
+  const app = createApp({
+    ...services,
+    version: VERSION,
+    clock: () => new Date(),
+    maxBodyBytes: config.maxBodyBytes,
+  });
   const server = Deno.serve({
     hostname: config.host,
     port: config.port,
@@ -64,17 +69,39 @@ async function main(): Promise<number> {
     }
     return new Response(await metrics.exposition(), { headers: { "content-type": metrics.contentType } });
   });
-  const stop = () => {
-    void server.shutdown();
-    void metricsServer?.shutdown();
-  };
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  await server.finished;
-  await metricsServer?.finished;
+  await stopRequested();
+  log.info("stopping: no new connections; requests in flight may finish", { grace_ms: config.shutdownGraceMs });
+  void metricsServer?.shutdown();
+  const drained = await within(server.shutdown(), config.shutdownGraceMs);
+  if (!drained) log.warn("stopping: grace period over with requests in flight", { grace_ms: config.shutdownGraceMs });
+  // Only now do the plugin processes stop: they live in their own process group, so the signal did not reach them.
   await services.close();
   log.info("stopped");
   return 0;
+}
+
+/**
+ * Resolves on the first SIGTERM or SIGINT. Later ones change nothing: with
+ * `deno task` between an init and the service, one stop can arrive twice (the
+ * group's signal and the one the task runner forwards).
+ */
+function stopRequested(): Promise<void> {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const onSignal = () => resolve();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  return promise;
+}
+
+/** Whether a promise settled within `ms` milliseconds. */
+async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 Deno.exit(await main());

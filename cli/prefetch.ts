@@ -35,7 +35,7 @@ import {
   serializeLockfile,
 } from "../core/packages/lockfile.ts";
 import { packageStoreFor, type ProgressEvent } from "../core/packages/store.ts";
-import { pathExists } from "../core/packages/files.ts";
+import { copyTree, pathExists } from "../core/packages/files.ts";
 import { buildRegistry } from "../core/packages/registry.ts";
 import { inspectBundle } from "../core/sandbox/inspect.ts";
 import { parseCommand } from "./_args.ts";
@@ -75,16 +75,6 @@ export async function seedLockfile(seed: string, lockfilePath: string): Promise<
     return true;
   } finally {
     await release();
-  }
-}
-
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory) await copyTree(source, target);
-    else if (entry.isFile) await Deno.copyFile(source, target);
   }
 }
 

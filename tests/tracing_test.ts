@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { freePort } from "./support/local.ts";
-import { serve } from "./support/serve.ts";
+import { serve } from "./support/serve_process.ts";
 import { lockLocalPackages, ROOT } from "./support/test_app.ts";
 
 interface OtlpSpan {

@@ -79,10 +79,12 @@ export function traced<T>(traceparent: string | undefined, fn: () => Promise<T>)
   result: Promise<T>;
   spans: ChildSpan[];
 } {
+  // An async wrapper turns a handler's synchronous throw into a rejection.
+  const run = async () => await fn();
   const parsed = traceparent === undefined ? undefined : parseTraceparent(traceparent);
-  if (parsed === undefined) return { result: fn(), spans: [] };
+  if (parsed === undefined) return { result: run(), spans: [] };
   const trace: CallTrace = { ...parsed, spans: [] };
-  return { result: current.run(trace, fn), spans: trace.spans };
+  return { result: current.run(trace, run), spans: trace.spans };
 }
 
 /**

@@ -14,8 +14,13 @@ import type { HandlerInit } from "@imbi/plugin-sdk/types";
 /** The default frame size limit: 16 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
+/** The deepest nesting of arrays and objects an answer may have (both sides check it). */
+export const MAX_ANSWER_DEPTH = 64;
+
 /** Bytes of a frame's length prefix. */
 const HEADER_BYTES = 4;
+
+const encoder = new TextEncoder();
 
 // ---------------------------------------------------------------- messages
 
@@ -202,7 +207,7 @@ export function encodeFrame(message: unknown, maxFrameBytes: number): Uint8Array
   if (typeof json !== "string") throw new TypeError("the message is not JSON-serialisable");
   // A UTF-8 body is at least as long as its UTF-16 length: refuse before encoding.
   if (json.length > maxFrameBytes) throw tooLarge(json.length, maxFrameBytes);
-  const body = new TextEncoder().encode(json);
+  const body = encoder.encode(json);
   if (body.length > maxFrameBytes) throw tooLarge(body.length, maxFrameBytes);
   const frame = new Uint8Array(HEADER_BYTES + body.length);
   new DataView(frame.buffer).setUint32(0, body.length);
@@ -249,7 +254,19 @@ export class FrameDecoder {
    * @throws {FrameError} On a length above the limit, a zero length, or a body that is not UTF-8 JSON.
    */
   push(chunk: Uint8Array): unknown[] {
-    const values: unknown[] = [];
+    return this.pushBodies(chunk).map((body) => parseBody(body, this.#text));
+  }
+
+  /**
+   * Feeds bytes in, without parsing: for a reader that parses large bodies
+   * its own way (`answer_parser.ts`).
+   *
+   * @param chunk The next bytes of the stream.
+   * @returns The body of every frame the chunk completed.
+   * @throws {FrameError} On a length above the limit or a zero length.
+   */
+  pushBodies(chunk: Uint8Array): Uint8Array[] {
+    const values: Uint8Array[] = [];
     let offset = 0;
     while (offset < chunk.length) {
       if (this.#body === null) {
@@ -274,7 +291,7 @@ export class FrameDecoder {
       offset += take;
       if (this.#bodyFill === body.length) {
         this.#body = null;
-        values.push(parseBody(body, this.#text));
+        values.push(body);
       }
     }
     return values;

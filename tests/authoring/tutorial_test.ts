@@ -13,7 +13,7 @@ import { publishPackage } from "../../plugins/testing/pack.ts";
 import { buildFirstParty } from "../../cli/plugins_publish.ts";
 import { registryToken } from "../support/npm_publish.ts";
 import { serviceUrl } from "../support/services.ts";
-import { serve } from "../support/serve.ts";
+import { serve } from "../support/serve_process.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
 const DOC = await Deno.readTextFile(`${ROOT}/docs/plugin-authors.md`);

@@ -1,73 +1,72 @@
 /**
- * The service as operators run it: `./bin/deno task serve` (the task's own
- * permission flags, never `-A`) as a child process, until it logs
- * "listening". Its log lines are collected for assertions.
+ * The service as operators run it: `./bin/deno` with the `serve` task's own
+ * command line from `deno.json` (its permission flags, never `-A`), as a
+ * child process, until it logs "listening".
  *
  * @module
  */
 
-/** The repository root. */
-const ROOT = new URL("../../", import.meta.url).pathname;
+import { ROOT } from "./test_app.ts";
 
 /** A running `deno task serve`. */
-export interface Served {
-  /** Where it listens, e.g. `http://127.0.0.1:41234`. */
+export interface ServedService {
+  /** `http://127.0.0.1:<port>`. */
   url: string;
-  /** Every output line so far (JSON log lines and anything else). */
+  /** Every log line so far. */
   lines: string[];
-  /** SIGTERM, then waits for the exit (reading the rest of its log). */
+  /** Stops it (SIGTERM) and waits for it to exit. */
   stop(): Promise<Deno.CommandStatus>;
 }
 
 /**
- * Starts `./bin/deno task serve` with exactly `env` as its environment.
+ * Starts the service with the serve task's command line.
  *
- * @param env The whole environment of the service.
+ * @param env The whole environment of the child (nothing is inherited).
  * @returns The running service.
- * @throws {Error} With its log when it exits before listening.
+ * @throws {Error} With its log, when it exits before listening.
  */
-export async function serve(env: Record<string, string>): Promise<Served> {
+export async function serveTask(env: Record<string, string>): Promise<ServedService> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const [deno, ...args] = (config.tasks.serve.command as string).split(/\s+/);
+  if (deno !== "deno") throw new Error(`the serve task does not start with deno: ${config.tasks.serve.command}`);
   const child = new Deno.Command(`${ROOT}bin/deno`, {
-    args: ["task", "serve"],
+    args,
     cwd: ROOT,
     env,
+    clearEnv: true,
     stdin: "null",
-    stdout: "piped",
+    stdout: "null",
     stderr: "piped",
-  }).spawn();
-  // Log lines go to stderr, or through console (stdout for info) when OTel exports them: read both.
+  })
+    .spawn();
   const lines: string[] = [];
-  let notify = () => {};
-  const read = async (stream: ReadableStream<Uint8Array>) => {
-    let partial = "";
-    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
-      const parts = (partial + chunk).split("\n");
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  let partial = "";
+  const pump = async (until?: (line: string) => boolean): Promise<string | undefined> => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return undefined;
+      const parts = (partial + value).split("\n");
       partial = parts.pop()!;
-      lines.push(...parts);
-      notify();
+      for (const line of parts) {
+        lines.push(line);
+        if (until?.(line)) return line;
+      }
     }
   };
-  const drained = Promise.all([read(child.stdout), read(child.stderr)]);
-  const exited = drained.then(() => child.status);
-  const listening = await new Promise<string | undefined>((resolve) => {
-    const check = () => {
-      const line = lines.find((l) => l.includes('"msg":"listening"'));
-      if (line) resolve(line);
-    };
-    notify = check;
-    void exited.then(() => resolve(lines.find((l) => l.includes('"msg":"listening"'))));
-  });
-  notify = () => {};
+  const listening = await pump((line) => line.includes('"msg":"listening"'));
   if (!listening) {
-    await exited;
+    await child.status;
     throw new Error(`deno task serve did not start:\n${lines.join("\n")}`);
   }
+  const drained = pump();
   return {
     url: JSON.parse(listening).url as string,
     lines,
     async stop() {
       child.kill("SIGTERM");
-      return await exited;
+      await drained;
+      return await child.status;
     },
   };
 }
