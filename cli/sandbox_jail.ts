@@ -11,6 +11,7 @@
  */
 
 import { DEFAULT_JAIL_PATH } from "../core/sandbox/confine.ts";
+import { parseCommand } from "./_args.ts";
 
 const SOURCE = new URL("../core/sandbox/jail/imbi-jail.c", import.meta.url);
 
@@ -45,9 +46,21 @@ export async function buildJail(
   return { path: output, built: true };
 }
 
+const USAGE = `usage: deno task sandbox:jail [output path]
+
+Compiles imbi-jail, the wrapper that confines plugin processes (cgroup caps, seccomp, PDEATHSIG), with the C compiler
+CC names (default cc) into the output path (default ${DEFAULT_JAIL_PATH}, where the service looks when IMBI_JAIL_PATH
+is unset). Skipped when the binary is newer than its source.`;
+
 if (import.meta.main) {
+  const { positionals } = parseCommand(Deno.args, {
+    name: "sandbox:jail",
+    usage: USAGE,
+    options: {},
+    positionals: { min: 0, max: 1 },
+  });
   try {
-    const { path, built } = await buildJail(Deno.args[0] ?? DEFAULT_JAIL_PATH!);
+    const { path, built } = await buildJail(positionals[0] ?? DEFAULT_JAIL_PATH!);
     console.log(built ? `built ${path}` : `${path} is up to date`);
   } catch (error) {
     console.error((error as Error).message);

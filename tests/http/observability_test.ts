@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { loadConfig } from "../../core/config.ts";
 import { Keyring } from "../../core/crypto.ts";
 import { buildServices } from "../../core/wiring.ts";
@@ -259,22 +260,30 @@ Deno.test("GET /readyz", async (t) => {
       },
     );
 
-    await t.step("a lock state that fails to load: 503 until a reload reads it again", async () => {
+    await t.step("a lock revision that fails to load: 503 until a reload serves one again", async () => {
       const service = await start(newKey);
-      const lockfile = `${dataDir}/plugins.lock.json`;
-      const saved = await Deno.readTextFile(lockfile).catch(() => undefined);
+      // A revision no replica can load, as a bad write from an older release or a hand edit of the store would leave.
+      const db = new DatabaseSync(`${dataDir}/graph.sqlite`);
+      const broken = () =>
+        db.prepare(
+          `INSERT INTO lock_revisions (deployment, revision, document, written_at, written_by, action, from_revision,
+             summary, replica)
+           SELECT 'default', COALESCE(MAX(revision), 0) + 1, '{"lockfile_version": "broken"}', '2026-01-01T00:00:00Z',
+             'test', 'external', COALESCE(MAX(revision), 0), 'broken', 'test'
+           FROM lock_revisions WHERE deployment = 'default'`,
+        ).run();
       try {
-        await Deno.writeTextFile(lockfile, "{ not json");
+        assert.equal(broken().changes, 1);
         assert.notEqual(await service.post("/admin/plugins/reload"), 200);
         const r = await service.get("/readyz");
         assert.equal(r.status, 503);
         assert.equal(r.body.lock, "failed");
-        assert.match(r.body.reasons.join(" "), /the lock state failed to load: .*plugins\.lock\.json/);
-        if (saved === undefined) await Deno.remove(lockfile);
-        else await Deno.writeTextFile(lockfile, saved);
+        assert.match(r.body.reasons.join(" "), /the lock state failed to load: /);
+        db.prepare("DELETE FROM lock_revisions WHERE written_by = 'test'").run();
         assert.equal(await service.post("/admin/plugins/reload"), 200);
         assert.equal((await service.get("/readyz")).status, 200);
       } finally {
+        db.close();
         await service.services.close();
       }
     });
