@@ -16,8 +16,8 @@ Deno.test("every task answers --help with its usage and a wrong flag with one li
   const work = await Deno.makeTempDir({ prefix: "imbi-tasks-" });
   // Nothing may be written into the repository should a task ignore its arguments.
   const env = { IMBI_DATA_DIR: `${work}/data`, IMBI_LOCKFILE: `${work}/plugins.lock.json`, IMBI_PORT: "0" };
-  const rootEntries = async () => Array.from(Deno.readDirSync(ROOT), (e) => e.name).sort();
-  const before = await rootEntries();
+  const rootEntries = () => Array.from(Deno.readDirSync(ROOT), (e) => e.name).sort();
+  const before = rootEntries();
   try {
     for (const name of tasks) {
       await t.step(name, async () => {
@@ -44,7 +44,7 @@ Deno.test("every task answers --help with its usage and a wrong flag with one li
       assert.equal(wrong.code, 2, wrong.text);
       assert.equal(wrong.stderr.trim(), 'plugins: unknown option "--jsn" (see --help)');
     });
-    assert.deepEqual(await rootEntries(), before, "a task wrote into the repository (an argument taken as a path?)");
+    assert.deepEqual(rootEntries(), before, "a task wrote into the repository (an argument taken as a path?)");
     assert.equal(await Deno.stat(`${work}/data`).then(() => true, () => false), false, "a task wrote a data dir");
   } finally {
     await Deno.remove(work, { recursive: true });
