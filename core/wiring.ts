@@ -24,11 +24,13 @@ import { packageStoreFor } from "./packages/store.ts";
 import { StoreLockState } from "./packages/store_lock_state.ts";
 import { Readiness } from "./readiness.ts";
 import { PluginRuntime } from "./runtime.ts";
+import { checkConfinement, describeConfinement, probeConfinement, useConfinement } from "./sandbox/confine.ts";
 import { inspectBundle } from "./sandbox/inspect.ts";
 import { SandboxPool } from "./sandbox/pool.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
 import { TabCache } from "./tab_cache.ts";
 import { Tabs } from "./tabs.ts";
+import { flushPluginSpans } from "./tracing.ts";
 
 /** Everything `createApp` needs, plus how to shut it down. */
 export interface Services {
@@ -140,6 +142,18 @@ async function adminToken(config: Config): Promise<string> {
 }
 
 /**
+ * Finds what confines plugin processes, says so, and makes every later spawn
+ * use it; refuses when `IMBI_SANDBOX_LIMITS=required` and nothing can.
+ */
+async function confinePlugins(config: Config): Promise<void> {
+  const confinement = await probeConfinement(config.confine);
+  const warning = checkConfinement(confinement);
+  useConfinement(confinement);
+  log.info("plugin confinement", { ...describeConfinement(confinement), jail: confinement.jailPath });
+  if (warning) log.warn(warning, { setting: "IMBI_SANDBOX_LIMITS=warn" });
+}
+
+/**
  * Builds every dependency of the HTTP app.
  *
  * @param config The validated configuration.
@@ -147,6 +161,7 @@ async function adminToken(config: Config): Promise<string> {
  * @returns The services.
  */
 export async function buildServices(config: Config, options: { store?: GraphStore } = {}): Promise<Services> {
+  await confinePlugins(config);
   const keyring = await keyProvider({
     keys: config.encryptionKeys,
     dataDir: config.dataDir,
@@ -162,6 +177,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     minProcesses: config.pluginProcessesMin,
     maxProcesses: config.pluginProcessesMax,
     queueMax: config.pluginQueueMax,
+    maxFrameBytes: config.pluginMaxAnswerBytes,
     onEvent: (event) => {
       if (event.type === "process_started") metrics.processStart(event.nodeId);
       else if (event.type === "process_exited") metrics.processExit(event.nodeId, event.cause);
@@ -187,7 +203,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
   const runtime = await PluginRuntime.start(
     lockRegistryBuilder({ lock, packages, inspect: inspectBundle, current: () => served.runtime?.registry }),
     pool,
-    { timeoutCeilingMs: config.pluginTimeoutMs },
+    { timeoutCeilingMs: config.pluginTimeoutMs, egress: config.egress },
   );
   served.runtime = runtime;
   const sync = new LockSync({
@@ -200,7 +216,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
   sync.start();
   const manifest = (slug: string) => runtime.manifest(slug);
   const credentials = new Credentials(store, { keyring, manifest });
-  const directory = new PluginNodes(store, { credentials, manifest });
+  const directory = new PluginNodes(store, { credentials, manifest, egress: config.egress });
   const connections = new ConnectionTests(store, { runtime, credentials });
   const tabCache = new TabCache({ ttlMs: config.tabCacheTtlMs, maxBytes: config.tabCacheMaxBytes });
   const tabs = new Tabs(store, { runtime, credentials, cache: tabCache });
@@ -209,9 +225,10 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     packages,
     runtime,
     store,
+    egress: config.egress,
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
   });
-  const readiness = new Readiness(store, { keyring });
+  const readiness = new Readiness(store, { keyring, lock: () => runtime.reloadFailure });
   await readiness.checkKeys();
   const unobserve = metrics.observe({
     registryGeneration: () => runtime.registry.generation,
@@ -237,6 +254,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
       await sync.stop();
       unobserve();
       await runtime.close();
+      await flushPluginSpans();
       await store.close();
     },
   };

@@ -48,7 +48,8 @@ Deno.test("50 concurrent installs and removals through the admin API: every succ
     const first = await Promise.all(
       Array.from(
         { length: 25 },
-        (_, i) => app.request("POST", "/admin/plugins", { body: { specifier: `jsr:${name(i)}@1` } }),
+        (_, i) =>
+          app.request("POST", "/admin/plugins", { body: { specifier: `jsr:${name(i)}@1`, accept_permissions: true } }),
       ),
     );
     for (const r of first) assert.equal(r.status, 201, r.text);
@@ -64,7 +65,7 @@ Deno.test("50 concurrent installs and removals through the admin API: every succ
     const results = await Promise.all(
       ops.map((op) =>
         op.kind === "install"
-          ? app.request("POST", "/admin/plugins", { body: { specifier: `jsr:${op.pkg}@1` } })
+          ? app.request("POST", "/admin/plugins", { body: { specifier: `jsr:${op.pkg}@1`, accept_permissions: true } })
           : app.request("DELETE", `/admin/plugins/${op.pkg}`)
       ),
     );
@@ -153,7 +154,7 @@ Deno.test("a plugins CLI killed in the middle of a lockfile write leaves a valid
     const before = await Deno.readTextFile(lockfilePath);
 
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `${ROOT}cli/plugins.ts`, "add", "jsr:@imbi-test/crash-1@1"],
+      args: ["run", "-A", `${ROOT}cli/plugins.ts`, "add", "jsr:@imbi-test/crash-1@1", "--yes"],
       cwd: ROOT,
       env: { ...env, IMBI_LOCKFILE_FAULT: "pause-mid-write" },
       stdin: "null",

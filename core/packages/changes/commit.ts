@@ -25,6 +25,7 @@ import type { Lockfile } from "../lockfile.ts";
 import { type Change, FileLockState, type LockState } from "../lock_state.ts";
 import { log } from "../../logger.ts";
 import { checkEntries, type EntryStatus, entryView, type InspectBundle } from "../registry.ts";
+import type { PermissionCheck } from "../permissions.ts";
 import type { PackageStore, ProgressCallback, ResolvedPackage, StoredPackage } from "../store.ts";
 import { inspectBundle } from "../../sandbox/inspect.ts";
 
@@ -77,6 +78,8 @@ export interface ChangeOptions {
   audit?: AuditLog;
   /** Limits concurrent fetch-and-inspect work; default none. */
   limit?: TaskLimit;
+  /** Accepts (or refuses) an install's or upgrade's permissions before the lockfile changes; default none. */
+  checkPermissions?: PermissionCheck;
 }
 
 /** {@linkcode ChangeOptions} with every default applied. */
