@@ -22,7 +22,8 @@ import assert from "node:assert/strict";
 import { Keyring } from "../../core/crypto.ts";
 import { publishFixture } from "../support/npm_publish.ts";
 import { serviceUrl } from "../support/services.ts";
-import { runTask, type ServiceProcess, spawnService } from "../support/service_process.ts";
+import { httpClient, runTask, serve } from "../support/serve_process.ts";
+import type { TestResponse } from "../support/test_app.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
@@ -30,6 +31,28 @@ const NEO4J = serviceUrl("IMBI_TEST_NEO4J_URL");
 const PROBE_DIR = `${ROOT}tests/fixtures/replicas/probe`;
 const run = crypto.randomUUID().slice(0, 8);
 const ORG = `rep-${run}`;
+
+/** One replica: `deno task serve` and a client sending the admin token. */
+interface Replica {
+  url: string;
+  /** Milliseconds from spawn to "listening". */
+  startupMs: number;
+  call(method: string, path: string, body?: unknown): Promise<TestResponse>;
+  stop(): Promise<Deno.CommandStatus>;
+}
+
+/** Starts one replica with the service's real flags (`deno task serve`). */
+async function startReplica(env: Record<string, string>, adminToken: string): Promise<Replica> {
+  const started = performance.now();
+  const process = await serve({ IMBI_PORT: "0", ...env });
+  const client = httpClient(process.url, adminToken);
+  return {
+    url: process.url,
+    startupMs: Math.round(performance.now() - started),
+    call: (method, path, body) => client.request(method, path, body === undefined ? {} : { body }),
+    stop: () => process.stop(),
+  };
+}
 
 /** Prints a measurement (the report and docs/replicas.md quote these lines). */
 function say(line: string): void {
@@ -62,7 +85,7 @@ function flakyRegistry(upstream: string) {
 }
 
 /** Waits until `replica` serves `revision` (its `/readyz`), answering the milliseconds it took. */
-async function converged(replica: ServiceProcess, revision: number, timeoutMs = 15_000): Promise<number> {
+async function converged(replica: Replica, revision: number, timeoutMs = 15_000): Promise<number> {
   const started = performance.now();
   for (;;) {
     const r = await replica.call("GET", "/readyz");
@@ -75,12 +98,12 @@ async function converged(replica: ServiceProcess, revision: number, timeoutMs = 
 }
 
 /** Tab requests in a loop on some replicas until stopped, counting every answer that is not a 200. */
-function load(replicas: ServiceProcess[], path: string) {
+function load(replicas: Replica[], path: string) {
   let running = true;
   let ok = 0;
   const failures: string[] = [];
   const keys = new Set<string>();
-  const worker = async (replica: ServiceProcess) => {
+  const worker = async (replica: Replica) => {
     while (running) {
       try {
         const r = await replica.call("GET", path);
@@ -139,15 +162,15 @@ Deno.test({
       IMBI_LOCKFILE: `${data}/${name}/plugins.lock.json`,
       ...extra,
     });
-    const replicas: ServiceProcess[] = [];
+    const replicas: Replica[] = [];
     const tab = `/orgs/${ORG}/projects/web/configuration`;
     try {
-      let a!: ServiceProcess;
-      let b!: ServiceProcess;
-      let c!: ServiceProcess;
+      let a!: Replica;
+      let b!: Replica;
+      let c!: Replica;
 
       await t.step("two replicas started at the same instant both start and see each other", async () => {
-        [a, b] = await Promise.all([spawnService(env("a"), adminToken), spawnService(env("b"), adminToken)]);
+        [a, b] = await Promise.all([startReplica(env("a"), adminToken), startReplica(env("b"), adminToken)]);
         replicas.push(a, b);
         say(`two replicas started together: ${a.startupMs} ms and ${b.startupMs} ms to listening`);
         const deadline = Date.now() + 10_000;
@@ -198,7 +221,7 @@ Deno.test({
 
       await t.step("a replica started later catches up: it serves the store's revision at once", async () => {
         flaky.broken = false;
-        c = await spawnService(env("c", { IMBI_NPM_REGISTRY: flaky.url, IMBI_REGISTRY_RETRIES: "0" }), adminToken);
+        c = await startReplica(env("c", { IMBI_NPM_REGISTRY: flaky.url, IMBI_REGISTRY_RETRIES: "0" }), adminToken);
         replicas.push(c);
         assert.equal((await c.call("GET", "/readyz")).body.registry.revision, revision);
         assert.equal((await c.call("GET", tab)).body.items[0].key, "VERSION_1_0_0");
