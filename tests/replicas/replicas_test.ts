@@ -185,7 +185,7 @@ Deno.test({
 
       let revision = 0;
       await t.step("an install through one replica is served by the other within 5 s", async () => {
-        const r = await a.call("POST", "/admin/plugins", { specifier: `npm:${probe}@1.0.0` });
+        const r = await a.call("POST", "/admin/plugins", { specifier: `npm:${probe}@1.0.0`, accept_permissions: true });
         assert.equal(r.status, 201, JSON.stringify(r.body));
         revision = r.body.revision;
         assert.equal(revision, 1);
@@ -230,7 +230,7 @@ Deno.test({
       await t.step("an upgrade through A while B and C are under load: 0 failed requests", async () => {
         const traffic = load([b, c], tab);
         await new Promise((r) => setTimeout(r, 500));
-        const r = await a.call("PATCH", `/admin/plugins/${probe}`, { version: "1.1.0" });
+        const r = await a.call("PATCH", `/admin/plugins/${probe}`, { version: "1.1.0", accept_permissions: true });
         assert.equal(r.status, 200, JSON.stringify(r.body));
         revision = r.body.revision;
         const [toB, toC] = await Promise.all([converged(b, revision), converged(c, revision)]);
@@ -268,8 +268,8 @@ Deno.test({
 
       await t.step("concurrent installs through different replicas: both kept, one revision each", async () => {
         const [x, y] = await Promise.all([
-          a.call("POST", "/admin/plugins", { specifier: `npm:${left}@1.0.0` }),
-          c.call("POST", "/admin/plugins", { specifier: `npm:${right}@1.0.0` }),
+          a.call("POST", "/admin/plugins", { specifier: `npm:${left}@1.0.0`, accept_permissions: true }),
+          c.call("POST", "/admin/plugins", { specifier: `npm:${right}@1.0.0`, accept_permissions: true }),
         ]);
         assert.equal(x.status, 201, JSON.stringify(x.body));
         assert.equal(y.status, 201, JSON.stringify(y.body));
@@ -277,8 +277,8 @@ Deno.test({
         revision += 2;
         // The same package through two replicas at once: one installs it, the other is told it is installed.
         const same = await Promise.all([
-          b.call("POST", "/admin/plugins", { specifier: `npm:${late}@1.0.0` }),
-          c.call("POST", "/admin/plugins", { specifier: `npm:${late}@1.0.0` }),
+          b.call("POST", "/admin/plugins", { specifier: `npm:${late}@1.0.0`, accept_permissions: true }),
+          c.call("POST", "/admin/plugins", { specifier: `npm:${late}@1.0.0`, accept_permissions: true }),
         ]);
         assert.deepEqual(same.map((r) => r.status).sort(), [201, 409], JSON.stringify(same.map((r) => r.body)));
         revision += 1;
@@ -310,7 +310,10 @@ Deno.test({
       await t.step("a replica that cannot fetch keeps its revision and says why; it catches up after", async () => {
         // A package C has never fetched, installed through A while C's registry is down.
         flaky.broken = true;
-        const r = await a.call("POST", "/admin/plugins", { specifier: `npm:${unseen}@1.0.0` });
+        const r = await a.call("POST", "/admin/plugins", {
+          specifier: `npm:${unseen}@1.0.0`,
+          accept_permissions: true,
+        });
         assert.equal(r.status, 201, JSON.stringify(r.body));
         revision = r.body.revision;
         await converged(b, revision);
