@@ -116,3 +116,29 @@ export function httpClient(url: string, adminToken: string): HttpClient {
     },
   };
 }
+
+/**
+ * Runs `./bin/deno task <task> <args…>` to its end (a CLI task such as
+ * `plugins`, with the task's own permission flags).
+ *
+ * @param task The task, e.g. `plugins`.
+ * @param args Its arguments.
+ * @param env Its environment (added to the test runner's).
+ * @returns The exit code and both outputs.
+ */
+export async function runTask(
+  task: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(`${ROOT}bin/deno`, {
+    args: ["task", task, ...args],
+    cwd: ROOT,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+}
