@@ -39,8 +39,37 @@ const projectOps = holderOperations({
   read: "A project's own bindings (overrides and additions)",
   replace: "Replace a project's bindings (atomically)",
 });
+const effectiveBinding = {
+  type: "object",
+  required: ["plugin_id", "slug", "service", "plugin", "label", "default", "from", "available"],
+  properties: {
+    plugin_id: { type: "string" },
+    slug: { type: "string" },
+    service: { type: "string" },
+    plugin: { type: "string" },
+    label: { type: "string" },
+    default: { type: "boolean" },
+    search_template: { type: "string" },
+    from: { type: "string", pattern: "^(project|project_type:.+)$", description: "project or project_type:<slug>" },
+    available: { type: "boolean" },
+    unavailable_reason: { type: "string", enum: ["disabled", "not_loaded"] },
+  },
+} as const;
 const tabsOp = op.read("The effective bindings of a project, per tab, with where each came from", {
-  success: ok("Tabs and their bindings"),
+  success: ok("Tabs and their bindings", {
+    type: "object",
+    required: ["tabs"],
+    properties: {
+      tabs: {
+        type: "object",
+        required: ["configuration", "logs"],
+        properties: {
+          configuration: { type: "array", items: effectiveBinding },
+          logs: { type: "array", items: effectiveBinding },
+        },
+      },
+    },
+  }),
 });
 
 /**

@@ -26,6 +26,7 @@
  * @module
  */
 
+import { installFetchTracing, traced } from "./child_trace.ts";
 import {
   type ChildMessage,
   DEFAULT_MAX_FRAME_BYTES,
@@ -96,8 +97,9 @@ async function readChannel(): Promise<void> {
   }
 }
 
-// 2. Keep plugin output off the channel.
+// 2. Keep plugin output off the channel; carry each call's trace context on its fetches.
 redirectStdout();
+installFetchTracing();
 
 function redirectStdout(): void {
   Object.defineProperty(Deno, "stdout", { value: stderr, configurable: false, writable: false });
@@ -213,7 +215,7 @@ function onMessage(message: HostMessage): void {
       return;
     case "call":
       if (handler === null) return fatal("host sent a call before the handler was ready");
-      void call(handler, message.id, message.method, message.args);
+      void call(handler, message.id, message.method, message.args, message.traceparent);
       return;
     case "shutdown":
       // Every frame was written whole when it was sent.
@@ -263,24 +265,32 @@ function manifestOf(cls: unknown): Record<string, unknown> | undefined {
   }
 }
 
-async function call(target: Record<string, unknown>, id: number, method: string, args: unknown[]): Promise<void> {
+async function call(
+  target: Record<string, unknown>,
+  id: number,
+  method: string,
+  args: unknown[],
+  traceparent: string | undefined,
+): Promise<void> {
   const fn = allowed.includes(method) ? target[method] : undefined;
   if (typeof fn !== "function") {
     send({ type: "error", id, error: { code: "not_implemented", message: method } });
     return;
   }
+  const { result, spans } = traced(traceparent, () => fn.apply(target, args));
+  const withSpans = () => spans.length > 0 ? { spans: [...spans] } : {};
   let value: unknown;
   try {
-    value = await fn.apply(target, args);
+    value = await result;
   } catch (error) {
-    send({ type: "error", id, error: wireError(error) });
+    send({ type: "error", id, error: wireError(error), ...withSpans() });
     return;
   }
   if (nestsDeeperThan(value, MAX_ANSWER_DEPTH)) {
     const message = `an answer that nests deeper than ${MAX_ANSWER_DEPTH} levels`;
-    send({ type: "error", id, error: { code: "too_large", message } });
+    send({ type: "error", id, error: { code: "too_large", message }, ...withSpans() });
   } else {
-    send(value === undefined ? { type: "result", id } : { type: "result", id, value });
+    send(value === undefined ? { type: "result", id, ...withSpans() } : { type: "result", id, value, ...withSpans() });
   }
 }
 

@@ -58,6 +58,8 @@ export interface CallMessage {
   args: unknown[];
   /** The host request's id, for logs. */
   request_id: string;
+  /** The W3C trace context of the host's plugin-call span, when tracing is on. */
+  traceparent?: string;
 }
 
 /** Host → child: finish and exit now. */
@@ -116,6 +118,8 @@ export interface ResultMessage {
   id: number;
   /** The handler's result, as JSON. */
   value?: unknown;
+  /** Client spans of the call's fetches (`child_trace.ts`), unchecked: the host checks them. */
+  spans?: unknown[];
 }
 
 /** Child → host: a call failed. */
@@ -126,6 +130,8 @@ export interface ErrorMessage {
   id: number;
   /** Why it failed. */
   error: WireError;
+  /** Client spans of the call's fetches, unchecked. */
+  spans?: unknown[];
 }
 
 /** Child → host: an unhandled rejection or uncaught error; the child exits next. */
@@ -377,16 +383,20 @@ export function parseChildMessage(value: unknown): ChildMessage {
       only(value, ["type", "error"]);
       return { type: "init_failed", error: parseWireError(value.error) };
     case "result": {
-      only(value, ["type", "id", "value"]);
+      only(value, ["type", "id", "value", "spans"]);
       if (!isCallId(value.id)) throw malformed("result.id is not a call id");
       const message: ResultMessage = { type: "result", id: value.id };
       if ("value" in value) message.value = value.value;
+      if (Array.isArray(value.spans)) message.spans = value.spans;
       return message;
     }
-    case "error":
-      only(value, ["type", "id", "error"]);
+    case "error": {
+      only(value, ["type", "id", "error", "spans"]);
       if (!isCallId(value.id)) throw malformed("error.id is not a call id");
-      return { type: "error", id: value.id, error: parseWireError(value.error) };
+      const message: ErrorMessage = { type: "error", id: value.id, error: parseWireError(value.error) };
+      if (Array.isArray(value.spans)) message.spans = value.spans;
+      return message;
+    }
     case "fatal":
       only(value, ["type", "message"]);
       if (typeof value.message !== "string") throw malformed("fatal.message is not a string");
@@ -432,12 +442,22 @@ export function parseHostMessage(value: unknown): HostMessage {
       }
       return { type: "inspect", bundle: value.bundle };
     case "call":
-      only(value, ["type", "id", "method", "args", "request_id"]);
+      only(value, ["type", "id", "method", "args", "request_id", "traceparent"]);
       if (!isCallId(value.id)) throw malformed("call.id is not a call id");
       if (typeof value.method !== "string") throw malformed("call.method is not a string");
       if (!Array.isArray(value.args)) throw malformed("call.args is not a list");
       if (typeof value.request_id !== "string") throw malformed("call.request_id is not a string");
-      return { type: "call", id: value.id, method: value.method, args: value.args, request_id: value.request_id };
+      if (value.traceparent !== undefined && typeof value.traceparent !== "string") {
+        throw malformed("call.traceparent is not a string");
+      }
+      return {
+        type: "call",
+        id: value.id,
+        method: value.method,
+        args: value.args,
+        request_id: value.request_id,
+        ...(value.traceparent !== undefined ? { traceparent: value.traceparent as string } : {}),
+      };
     case "shutdown":
       only(value, ["type"]);
       return { type: "shutdown" };

@@ -20,9 +20,9 @@ import { log } from "../logger.ts";
 import type { ChildMessage, WireError } from "./protocol.ts";
 import {
   checkBundlePath,
-  defaultDenoDir,
   defaultRssMb,
   type Failure,
+  pluginDenoDir,
   PluginProcess,
   PROCESS_DEFAULTS,
   toFileUrl,
@@ -30,6 +30,7 @@ import {
 import { CallQueue, type QueuedCall } from "./queue.ts";
 import { Deadlines } from "./deadlines.ts";
 import { makeRedactor } from "./redact.ts";
+import { type PluginCallTrace, tracePluginCall } from "../tracing.ts";
 import type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
 
 export type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
@@ -68,14 +69,12 @@ export interface SupervisorOptions {
   /** V8 old-space cap of the child, MiB (default 128). */
   heapMb: number;
   /**
-   * Resident memory cap of the child, MiB (default `2 × heapMb + 256`, 512 for
-   * the default heap). The V8 heap cap does
-   * not cover ArrayBuffers and other memory outside the heap; the supervisor
-   * polls `/proc/<pid>/status` and kills a child above this.
+   * Memory cap of the child, MiB (default `2 × heapMb + 256`, 512 for the
+   * default heap). The V8 heap cap does not cover ArrayBuffers, Wasm memory or
+   * Workers; this cap does, enforced by the confinement (`confine.ts`: a
+   * cgroup, else `RLIMIT_DATA`).
    */
   rssMb: number;
-  /** How often resident memory is polled, ms (default 500; 0 turns the poll off). */
-  rssCheckMs: number;
   /** Largest frame either side accepts (default 16 MiB). */
   maxFrameBytes: number;
   /** An idle process is shut down after this long (default 300 000 ms). */
@@ -84,7 +83,7 @@ export interface SupervisorOptions {
   backoffInitialMs: number;
   /** Back-off ceiling (default 30 000 ms). */
   backoffMaxMs: number;
-  /** `DENO_DIR` of the child (default: the host's `DENO_DIR`, else Deno's default under `HOME`). */
+  /** `DENO_DIR` of the child (default: the confinement's private one, `pluginDenoDir()`). */
   denoDir?: string;
   /** Deadline from spawn to `ready` (default 10 000 ms). */
   startTimeoutMs: number;
@@ -251,6 +250,16 @@ export class Supervisor {
    *   is for logs only).
    */
   call(method: ProtocolMethod, args: unknown[], options: { requestId: string; timeoutMs?: number }): Promise<unknown> {
+    const { entry: plugin, nodeId } = this.#spec;
+    return tracePluginCall({ plugin, nodeId, method }, (trace) => this.#call(method, args, options, trace));
+  }
+
+  #call(
+    method: ProtocolMethod,
+    args: unknown[],
+    options: { requestId: string; timeoutMs?: number },
+    trace: PluginCallTrace,
+  ): Promise<unknown> {
     const { entry, nodeId } = this.#spec;
     if (!ALL_METHODS.has(method)) {
       return Promise.reject(
@@ -269,7 +278,7 @@ export class Supervisor {
     const deadline = now + Math.min(this.#spec.timeoutMs, options.timeoutMs ?? Infinity);
     if (this.#queue.length === 0) {
       const slot = this.#leastLoaded();
-      if (slot !== undefined) return this.#dispatch(slot, method, args, options.requestId, deadline);
+      if (slot !== undefined) return this.#dispatch(slot, method, args, options.requestId, deadline, trace);
     }
     const wait = this.#retryAt - this.#options.now();
     if (this.#slots.length === 0 && wait > 0) {
@@ -292,7 +301,16 @@ export class Supervisor {
       );
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ method, args, requestId: options.requestId, deadline, enqueuedAt: now, resolve, reject });
+      this.#queue.push({
+        method,
+        args,
+        requestId: options.requestId,
+        deadline,
+        enqueuedAt: now,
+        trace,
+        resolve,
+        reject,
+      });
       this.#pump();
     });
   }
@@ -361,12 +379,22 @@ export class Supervisor {
    * `timeout` at that deadline while the process finishes the call, so a
    * busy queue never kills a healthy process.
    */
-  async #dispatch(slot: Slot, method: string, args: unknown[], requestId: string, deadline: number): Promise<unknown> {
+  async #dispatch(
+    slot: Slot,
+    method: string,
+    args: unknown[],
+    requestId: string,
+    deadline: number,
+    trace: PluginCallTrace,
+  ): Promise<unknown> {
     this.#inFlight++;
     this.#idle.delete(slot);
     const running = (async () => {
       try {
-        return await slot.proc.call(method, args, { requestId, timeoutMs: this.#spec.timeoutMs });
+        const { timeoutMs } = this.#spec;
+        const answer = await slot.proc.call(method, args, { requestId, timeoutMs, traceparent: trace.traceparent });
+        trace.childSpans(answer.spans, this.#scrub);
+        return answer;
       } finally {
         this.#inFlight--;
         this.#afterCall(slot);
@@ -405,7 +433,11 @@ export class Supervisor {
       const slot = this.#leastLoaded();
       if (slot === undefined) break;
       const call = this.#queue.shift()!;
-      this.#dispatch(slot, call.method, call.args, call.requestId, call.deadline).then(call.resolve, call.reject);
+      call.trace.queued(performance.now() - call.enqueuedAt);
+      this.#dispatch(slot, call.method, call.args, call.requestId, call.deadline, call.trace).then(
+        call.resolve,
+        call.reject,
+      );
     }
     if (this.#state === "closed") return;
     const backingOff = this.#options.now() < this.#retryAt;
@@ -473,9 +505,8 @@ export class Supervisor {
         netHosts: this.#spec.netHosts,
         heapMb: this.#options.heapMb,
         rssMb: this.#options.rssMb,
-        rssCheckMs: this.#options.rssCheckMs,
         maxFrameBytes: this.#options.maxFrameBytes,
-        denoDir: this.#options.denoDir ?? defaultDenoDir(),
+        denoDir: this.#options.denoDir ?? pluginDenoDir(),
         scrub: this.#scrub,
         scrubFrames: true,
         onLargeFrame: (bytes) => this.#emit({ type: "large_answer", nodeId, pid: slot.proc.pid, bytes }),
@@ -538,6 +569,9 @@ export class Supervisor {
       }
       if (failure.cause === "protocol") {
         return new PluginCallError("protocol", `plugin "${entry}" broke the channel: ${detail}`);
+      }
+      if (failure.cause === "memory") {
+        return new PluginCallError("memory", `plugin "${entry}" process ${detail}`, { retryAfterSeconds });
       }
       return new PluginCallError("crashed", `plugin "${entry}" process failed: ${detail}`, { retryAfterSeconds });
     });

@@ -55,7 +55,7 @@ export async function seedProject(app: Pick<TestApp, "ok">, org: string): Promis
  * @param service The service's create body.
  */
 export async function seedService(
-  app: TestApp,
+  app: Pick<TestApp, "ok">,
   service: { slug: string; name: string; [field: string]: unknown },
 ): Promise<void> {
   await app.ok("POST", "/orgs", { body: { slug: "acme", name: "Acme" } });
@@ -73,7 +73,7 @@ export async function seedService(
  * @returns The Plugin node's id.
  */
 export async function seedBoundPlugin(
-  app: TestApp,
+  app: Pick<TestApp, "ok">,
   options: { plugin: string; credentials?: Record<string, string>; options?: Record<string, unknown> },
 ): Promise<string> {
   await seedService(app, { slug: "vendor", name: "Vendor" });
