@@ -19,6 +19,10 @@ function inherited(): Record<string, string> {
 export interface ServiceProcess {
   /** Its base URL, e.g. `http://127.0.0.1:41234`. */
   url: string;
+  /** The process id of `./bin/deno task serve` (the group's id too when spawned `detached`). */
+  pid: number;
+  /** Resolves with its exit status. */
+  status: Promise<Deno.CommandStatus>;
   /** Its log lines so far (JSON, one per line). */
   lines: string[];
   /** Milliseconds from spawn to "listening". */
@@ -32,6 +36,12 @@ export interface ServiceProcess {
    */
   // deno-lint-ignore no-explicit-any
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /**
+   * The first log line, logged so far or later, that contains `text`.
+   *
+   * @throws {Error} When the process ends first.
+   */
+  line(text: string): Promise<string>;
   /** SIGTERM, then waits for the exit. */
   stop(): Promise<Deno.CommandStatus>;
 }
@@ -41,10 +51,16 @@ export interface ServiceProcess {
  *
  * @param env Its environment (IMBI_PORT is set to 0 unless given).
  * @param adminToken The admin token `call` sends.
+ * @param options `detached`: in a process group of its own, as under a container's init (signal it with
+ *   `Deno.kill(-pid, …)`).
  * @returns The running process.
  * @throws {Error} With its log when it exits before listening.
  */
-export async function spawnService(env: Record<string, string>, adminToken: string): Promise<ServiceProcess> {
+export async function spawnService(
+  env: Record<string, string>,
+  adminToken: string,
+  options: { detached?: boolean } = {},
+): Promise<ServiceProcess> {
   const started = performance.now();
   const child = new Deno.Command(`${ROOT}bin/deno`, {
     args: ["task", "serve"],
@@ -52,11 +68,13 @@ export async function spawnService(env: Record<string, string>, adminToken: stri
     // The test runner's environment without its own IMBI_ settings, then the service's.
     env: { ...inherited(), IMBI_PORT: "0", ...env },
     clearEnv: true,
+    detached: options.detached ?? false,
     stdin: "null",
     stdout: "null",
     stderr: "piped",
   }).spawn();
   const lines: string[] = [];
+  const waiters: { text: string; resolve: (line: string) => void }[] = [];
   const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
   let partial = "";
   const pump = async (until?: (line: string) => boolean): Promise<string | undefined> => {
@@ -67,6 +85,7 @@ export async function spawnService(env: Record<string, string>, adminToken: stri
       partial = parts.pop()!;
       for (const line of parts) {
         lines.push(line);
+        for (const waiter of waiters.filter((w) => line.includes(w.text))) waiter.resolve(line);
         if (until?.(line)) return line;
       }
     }
@@ -78,9 +97,22 @@ export async function spawnService(env: Record<string, string>, adminToken: stri
   }
   const url = JSON.parse(listening).url as string;
   const draining = pump();
+  const ended = draining.then(() => {
+    throw new Error(`the service ended; its log:\n${lines.join("\n")}`);
+  });
+  ended.catch(() => {});
   return {
     url,
+    pid: child.pid,
+    status: child.status,
     lines,
+    line(text) {
+      const seen = lines.find((line) => line.includes(text));
+      if (seen !== undefined) return Promise.resolve(seen);
+      const { promise, resolve } = Promise.withResolvers<string>();
+      waiters.push({ text, resolve });
+      return Promise.race([promise, ended]);
+    },
     startupMs: Math.round(performance.now() - started),
     async call(method, path, body) {
       const headers: Record<string, string> = { authorization: `Bearer ${adminToken}` };
