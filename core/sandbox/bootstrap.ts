@@ -1,7 +1,7 @@
 /**
  * The trusted program of a plugin process (spec section 5). The host
  * (`process.ts`) starts it as
- * `deno run ... core/sandbox/bootstrap.ts <maxFrameBytes> node=<id>` with read
+ * `deno run ... core/sandbox/bootstrap.ts <maxFrameBytes> node=<id> [watchdog=off]` with read
  * access to one bundle file and nothing else, then talks to it over
  * stdin/stdout frames (`protocol.ts`).
  *
@@ -67,11 +67,14 @@ let started = false;
 
 // 1. The channel, before any await.
 void readChannel();
-const watchdog = new Worker(
-  URL.createObjectURL(new Blob([WATCHDOG_WORKER], { type: "text/javascript" })),
-  { type: "module" },
-);
-watchdog.onmessage = () => exit(0);
+// `watchdog=off`: the host started this process in a jail that kills it when the host dies.
+if (!Deno.args.includes("watchdog=off")) {
+  const watchdog = new Worker(
+    URL.createObjectURL(new Blob([WATCHDOG_WORKER], { type: "text/javascript" })),
+    { type: "module" },
+  );
+  watchdog.onmessage = () => exit(0);
+}
 globalThis.addEventListener("unhandledrejection", (event) => {
   event.preventDefault();
   fatal(`unhandled rejection: ${describe(event.reason)}`);

@@ -93,6 +93,7 @@ interface Pending {
 /** Command-line arguments of a child: these and nothing else. */
 function childArgs(
   options: Pick<ProcessOptions, "nodeId" | "bundlePath" | "netHosts" | "heapMb" | "maxFrameBytes">,
+  jailed: boolean,
 ): string[] {
   const args = ["run", "--no-prompt", "--no-config", "--no-lock", "--no-npm", "--no-remote", "--cached-only"];
   args.push("--no-check");
@@ -102,6 +103,9 @@ function childArgs(
   // The node id is only a label for `ps`; the bootstrap ignores it.
   const label = options.nodeId.replace(/[^A-Za-z0-9_.:@-]/g, "_").slice(0, 100);
   args.push(decodeURIComponent(BOOTSTRAP.pathname), String(options.maxFrameBytes), `node=${label}`);
+  // The jail kills the child when the service dies (PDEATHSIG): the bootstrap's own watchdog (a worker, ~10 MB)
+  // is not needed then.
+  if (jailed) args.push("watchdog=off");
   return args;
 }
 
@@ -125,8 +129,10 @@ function childEnv(denoDir: string | undefined): Record<string, string> {
  * channel watchdog in `bootstrap.ts` ends it when the service is gone.
  */
 function spawnChild(options: ProcessOptions): { child: Deno.ChildProcess; confined: ConfinedSpawn } {
+  const confinement = activeConfinement();
+  const jailed = confinement.mechanism !== "none" && confinement.jailPath !== null;
   const confined = confineSpawn(
-    { command: Deno.execPath(), args: childArgs(options), env: childEnv(options.denoDir) },
+    { command: Deno.execPath(), args: childArgs(options, jailed), env: childEnv(options.denoDir) },
     { memoryMb: options.rssMb },
   );
   const child = new Deno.Command(confined.command, {
