@@ -26,7 +26,7 @@ async function until(condition: () => boolean, what: string, deadlineMs = 10_000
 }
 
 Deno.test("Supervisor queues calls, scales processes up and down, and sends calls to the least-loaded one", async (t) => {
-  await using bundles = await bundleFixtures(FIXTURES, ["good"]);
+  await using bundles = await bundleFixtures(FIXTURES, ["good", "slow_start"]);
   const previousSink = setLogSink(() => {});
   const supervisors: Supervisor[] = [];
   const make = (gate: LoopbackServer, options: Partial<SupervisorOptions>, spec: Partial<SandboxSpec> = {}) => {
@@ -83,6 +83,20 @@ Deno.test("Supervisor queues calls, scales processes up and down, and sends call
         gate.release();
         assert.equal(firstValue(await held), "200 released");
         assert.equal(firstValue(await probe(supervisor, ["pid"])), String(pid));
+      },
+    );
+
+    await t.step(
+      "a call waiting for the node's first process gets its deadline when the process is ready",
+      async () => {
+        await using gate = new LoopbackServer();
+        const supervisor = make(gate, {}, { bundlePath: bundles.path("slow_start") });
+        const started = performance.now();
+        // 450 ms is less than the 600 ms the package takes to load, and plenty for the call itself.
+        const answer = await probe(supervisor, ["pid"], 450);
+        assert.ok(performance.now() - started >= 600, "the process cannot have been ready sooner");
+        assert.match(firstValue(answer), /^\d+$/);
+        assert.equal(supervisor.stats.queueTimeouts, 0);
       },
     );
 
