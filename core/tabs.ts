@@ -42,7 +42,7 @@ import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
 import type { LoadedEntry } from "./packages/registry.ts";
 import type { Lease, PluginRuntime } from "./runtime.ts";
-import { addLogContext, log } from "./logger.ts";
+import { addLogContext } from "./logger.ts";
 import { metrics } from "./metrics.ts";
 import { renderTemplate } from "./template.ts";
 import type { TabCache } from "./tab_cache.ts";
@@ -243,6 +243,7 @@ export class Tabs {
     const labels = { plugin: lease.entry.slug, nodeId: target.binding.plugin.id, method };
     let result: T;
     try {
+      // The answer arrives with the node's credentials already redacted from its frame (core/sandbox/process.ts).
       const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
       try {
         result = check(raw);
@@ -262,15 +263,6 @@ export class Tabs {
       throw error;
     }
     metrics.pluginCall({ ...labels, outcome: "ok" }, (performance.now() - started) / 1000);
-    const serialised = JSON.stringify(result) ?? "null";
-    const redacted = lease.supervisor.redact(serialised);
-    if (redacted !== serialised) {
-      log.warn("plugin answer held its own credentials; redacted", {
-        plugin: `${target.binding.plugin.service}/${target.binding.plugin.slug}`,
-        method,
-      });
-      result = JSON.parse(redacted) as T;
-    }
     return result;
   }
 
