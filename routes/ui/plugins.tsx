@@ -339,6 +339,8 @@ function Preview(
   if (!preview) return <ProblemBox problem={problemOf(answer)} />;
   const entries = (preview.entries as Json[]).map((e) => ({
     slug: e.slug,
+    plugin_type: e.plugin_type,
+    api_version: e.api_version,
     hosts: (e.network_hosts as Json[]).map((h) =>
       `${h.declared}${h.resolved && h.resolved !== h.declared ? ` → ${h.resolved}` : ""} (${h.egress})`
     ),

@@ -51,7 +51,7 @@ consoleTest(
         const preview = page.getByRole("region", { name: "What @imbi-test/admin-probe 1.1.0 will be allowed" });
         assert.match(
           await preview.innerText(),
-          /admin-probe\s+—\s+—\s+\{gate_url\} \(checked when a Plugin node is written\)\s+token \(secret\)/,
+          /admin-probe\s+configuration\s+\^1\.0\.0\s+\{gate_url\} \(checked when a Plugin node is written\)\s+token \(secret\)/,
         );
         assert.equal((await rig.api("GET", "/admin/plugins")).items.length, 3, "nothing installed by the preview");
         const install = page.getByRole("button", { name: "Install" });
