@@ -331,7 +331,14 @@ async function withManifests(ui: Ui, answer: ApiAnswer): Promise<ApiAnswer> {
  * (nothing was written either way).
  */
 function Preview(
-  props: { ui: Ui; answer: ApiAnswer; title: string; action: string; fields: Record<string, string> },
+  props: {
+    ui: Ui;
+    answer: ApiAnswer;
+    title: string;
+    action: string;
+    fields: Record<string, string>;
+    current?: Json[];
+  },
 ) {
   const { answer } = props;
   const preview = answer.body?.permissions;
@@ -352,6 +359,7 @@ function Preview(
         What {preview.package} {preview.version} will be allowed
       </h2>
       <EntryTable entries={entries} />
+      {props.current && <BeforeAfter before={props.current} after={entries} />}
       {preview.added && (preview.added.network_hosts.length > 0 || preview.added.credentials.length > 0) && (
         <p>
           New in this version: {[...preview.added.network_hosts, ...preview.added.credentials].join(", ")}
@@ -361,6 +369,41 @@ function Preview(
         <Confirm ui={props.ui} action={props.action} fields={props.fields} label={props.title.split(" ")[0]!} />
       </div>
     </section>
+  );
+}
+
+/** What changes between the installed entry points and the ones a new version brings, before it is accepted. */
+function BeforeAfter(props: { before: Json[]; after: Json[] }) {
+  const facts = (e: Json) => {
+    const f = manifestFacts(e);
+    return {
+      type: f.type ?? "—",
+      api: f.api ?? "—",
+      hosts: f.hosts.map((h) => h.split(" ")[0]).join(", ") || "none",
+      credentials: f.credentials.map((c) => c.name ?? String(c)).join(", ") || "none",
+    };
+  };
+  const before = new Map(props.before.map((e) => [manifestFacts(e).slug, facts(e)]));
+  const after = new Map(props.after.map((e) => [e.slug, facts(e)]));
+  const lines: string[] = [];
+  for (const [slug, b] of before) if (!after.has(slug)) lines.push(`entry point removed: ${slug}`);
+  for (const [slug, a] of after) {
+    const b = before.get(slug);
+    if (!b) {
+      lines.push(`entry point added: ${slug} (${a.type}, api_version ${a.api})`);
+      continue;
+    }
+    for (const key of ["type", "api", "hosts", "credentials"] as const) {
+      const label =
+        { type: "plugin_type", api: "api_version", hosts: "network hosts", credentials: "credential fields" }[key];
+      if (a[key] !== b[key]) lines.push(`${slug}: ${label} ${b[key]} → ${a[key]}`);
+    }
+  }
+  return (
+    <div class="card">
+      <h3>Changes from the installed version</h3>
+      <ul>{lines.length ? lines.map((l) => <li>{l}</li>) : <li>No entry point changes.</li>}</ul>
+    </div>
   );
 }
 
@@ -452,6 +495,7 @@ export function pluginPages(): Hono<UiEnv> {
             </p>
             {current && <EntryTable entries={current.entries} />}
             <Preview
+              current={current?.entries}
               ui={ui}
               answer={answer}
               title={`Upgrade of ${name}`}

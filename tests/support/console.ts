@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { serviceUrl } from "./services.ts";
 import { httpClient, serve, type ServeProcess } from "./serve_process.ts";
-import { DEMO_PACKAGES, lockLocalPackages, ROOT } from "./test_app.ts";
+import { DEMO_PACKAGES, type LocalPackage, lockLocalPackages, ROOT } from "./test_app.ts";
 
 /** The Chromium binary, or undefined when the test service is absent (the tests are then ignored). */
 export const CHROMIUM: string | undefined = serviceUrl("IMBI_TEST_CHROMIUM");
@@ -25,6 +25,14 @@ export const CONSOLE_FORMS = {
   dir: `${ROOT}tests/fixtures/console-forms`,
   entryPoints: ["console-forms"],
 };
+
+/** What a console test adds to the service: environment, more locked local packages. */
+export interface ConsoleOptions {
+  /** Extra environment of the service. */
+  env?: Record<string, string>;
+  /** More local packages to lock besides the demo ones and the forms fixture. */
+  packages?: LocalPackage[];
+}
 
 /** A running service with a browser pointed at it. */
 export interface ConsoleRig {
@@ -85,15 +93,15 @@ export async function screenshot(page: Page, name: string): Promise<void> {
  * Starts the service and Chromium, runs `fn`, and stops both.
  *
  * @param fn The test body.
- * @param options Extra service environment.
+ * @param options Extra service environment and packages.
  */
 export async function withConsole(
   fn: (rig: ConsoleRig) => Promise<void>,
-  options: { env?: Record<string, string> } = {},
+  options: ConsoleOptions = {},
 ): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "imbi-console-" });
   const lockfile = `${dataDir}/plugins.lock.json`;
-  await lockLocalPackages(lockfile, [...DEMO_PACKAGES, CONSOLE_FORMS]);
+  await lockLocalPackages(lockfile, [...DEMO_PACKAGES, CONSOLE_FORMS, ...(options.packages ?? [])]);
   const adminToken = `admin-${crypto.randomUUID()}`;
   const readToken = `read-${crypto.randomUUID()}`;
   const inherited = Deno.env.toObject();
@@ -155,12 +163,12 @@ export async function withConsole(
  *
  * @param name The test name.
  * @param fn The test body, given the running console.
- * @param options Extra environment of the service.
+ * @param options Extra environment and packages of the service.
  */
 export function consoleTest(
   name: string,
   fn: (rig: ConsoleRig, t: Deno.TestContext) => Promise<void>,
-  options: { env?: Record<string, string> } = {},
+  options: ConsoleOptions = {},
 ): void {
   Deno.test({
     name,
