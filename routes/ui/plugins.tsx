@@ -429,9 +429,8 @@ export function pluginPages(): Hono<UiEnv> {
   return new Hono<UiEnv>()
     .get("/plugins", (c) =>
       renderPage(c, PAGE, async (ui) => {
-        const [registry, catalog, history] = await Promise.all([
+        const [registry, history] = await Promise.all([
           must(ui.api("GET", "/admin/plugins")),
-          ui.admin ? must(ui.api("GET", "/admin/catalog")) : { items: [] },
           ui.admin ? must(ui.api("GET", "/admin/plugins/history")) : { items: [] },
         ]);
         return (
@@ -444,10 +443,23 @@ export function pluginPages(): Hono<UiEnv> {
               </form>
             )}
             <Packages ui={ui} registry={registry} />
-            {ui.admin && <Catalog ui={ui} items={catalog.items} />}
+            {ui.admin && (
+              // The catalog asks the registries for the newest versions, which can take a while: it loads after the page.
+              <section aria-labelledby="catalog" hx-get="/ui/plugins/catalog" hx-trigger="load" hx-swap="outerHTML">
+                <h2 id="catalog">Catalog</h2>
+                <p role="status">
+                  Asking the registries for the newest versions… <a href="/ui/plugins/catalog">Open the catalog</a>
+                </p>
+              </section>
+            )}
             {ui.admin && <History ui={ui} items={history.items} />}
           </>
         );
+      }))
+    .get("/plugins/catalog", (c) =>
+      renderPart(c, { ...PAGE, title: "Plugin catalog" }, async (ui) => {
+        const catalog = await must(ui.api("GET", "/admin/catalog"));
+        return { body: <Catalog ui={ui} items={catalog.items} /> };
       }))
     .get("/plugins/preview", (c) =>
       renderPage(c, { ...PAGE, title: "Install a plugin package" }, async (ui) => {

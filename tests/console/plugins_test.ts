@@ -35,6 +35,7 @@ consoleTest(
       assert.match(await incompatible.innerText(), /future-config\s+configuration\s+\^2\.0\.0[\s\S]*incompatible/);
       assert.match(await incompatible.locator(".reason").first().innerText(), /\^2\.0\.0/);
       assert.equal(await incompatible.locator("tr.bad").count(), 1, "the incompatible entry point stands out");
+      await page.getByRole("link", { name: "Install admin-probe…" }).waitFor({ timeout: 60_000 });
       await assertAccessible(page, "plugins page");
       await screenshot(page, "plugins");
     });
@@ -50,7 +51,7 @@ consoleTest(
       "install from the catalog: preview, explicit confirmation, progress, then what it brings",
       async () => {
         await page.goto(`${rig.service.url}/ui/plugins`);
-        await page.getByRole("link", { name: "Install admin-probe…" }).click();
+        await page.getByRole("link", { name: "Install admin-probe…" }).click({ timeout: 60_000 });
         assert.match(await page.locator("main").innerText(), /Resolves to version 1\.1\.0/);
         const preview = page.getByRole("region", { name: "What @imbi-test/admin-probe 1.1.0 will be allowed" });
         assert.match(
