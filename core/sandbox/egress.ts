@@ -162,13 +162,13 @@ export function egressPolicyFromEnv(
     try {
       parsed = JSON.parse(readFile(path));
     } catch (error) {
-      throw new SyntaxError(`IMBI_EGRESS_FILE ${path}: ${(error as Error).message}`);
+      throw new SyntaxError(`IMBI_EGRESS_FILE: ${path}: ${(error as Error).message}`);
     }
     const file = parsed as { allow?: unknown; deny?: unknown };
     for (const [key, into] of [["allow", allow], ["deny", deny]] as const) {
       const rules = file?.[key] ?? [];
       if (!Array.isArray(rules) || !rules.every((r) => typeof r === "string")) {
-        throw new SyntaxError(`IMBI_EGRESS_FILE ${path}: "${key}" must be a list of strings`);
+        throw new SyntaxError(`IMBI_EGRESS_FILE: ${path}: "${key}" must be a list of strings`);
       }
       into.push(...rules.map((r): [string, RuleSource] => [r.trim(), "IMBI_EGRESS_FILE"]));
     }
@@ -179,13 +179,12 @@ export function egressPolicyFromEnv(
 function parseRule(text: string, source: RuleSource): Rule {
   const bad = (why: string) => new SyntaxError(`${source}: "${text}" ${why}`);
   const slash = text.indexOf("/");
+  const general = "is not a host, host:port, *.domain or CIDR block";
   if (slash >= 0) {
     const ip = parseIp(text.slice(0, slash));
     const bits = Number(text.slice(slash + 1));
-    if (!ip) throw bad("is not a CIDR block (its address is not an IP address)");
-    if (!/^\d{1,3}$/.test(text.slice(slash + 1)) || bits > ip.length * 8) {
-      throw bad(`has a prefix length outside 0-${ip.length * 8}`);
-    }
+    if (!ip || !/^\d{1,3}$/.test(text.slice(slash + 1))) throw bad(general);
+    if (bits > ip.length * 8) throw bad(`has a prefix length outside 0-${ip.length * 8}`);
     return { text, source, exact: false, test: (h) => h.ip !== undefined && inCidr(h.ip, ip, bits) };
   }
   if (text.startsWith("*.")) {
@@ -198,7 +197,7 @@ function parseRule(text: string, source: RuleSource): Rule {
     return { text, source, exact: true, test: (h) => h.name === withPort.name && h.port === withPort.port };
   }
   const name = canonicalName(text.replace(/^\[(.*)\]$/, "$1"));
-  if (!name) throw bad("is not a host, host:port, *.domain or CIDR block");
+  if (!name) throw bad(general);
   return { text, source, exact: true, test: (h) => h.name === name };
 }
 
