@@ -203,3 +203,31 @@ Deno.test("plugins add and prefetch, with their tasks' flags, refuse a hostile p
   assert.match(prefetch.stderr, /mod\.ts imports "\/etc\/passwd", which is outside the package/);
   assert.ok(!`${prefetch.stdout}${prefetch.stderr}`.includes(secret));
 });
+
+const OTHER_FS = (() => {
+  try {
+    return Deno.statSync("/dev/shm").isDirectory ? "/dev/shm" : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+Deno.test({
+  name: "PackageStore.fetch() moves a package staged on another file system into the store whole",
+  ignore: !OTHER_FS,
+  async fn() {
+    // The data directory on the other file system (tmpfs), staging in the system's temporary directory.
+    const data = await Deno.makeTempDir({ dir: OTHER_FS, prefix: "imbi-data-test-" });
+    try {
+      await using staging = await tempDir("imbi-staging-test-");
+      const store = new PackageStore(data, { projectRoot: ROOT, stagingDir: staging.path });
+      const stored = await store.fetch(await store.resolve("./tests/fixtures/packages/local-good"));
+      assert.ok(stored.bundlePath.startsWith(`${store.root}/`));
+      assert.match(await Deno.readTextFile(stored.bundlePath), /local-good-config/);
+      assert.deepEqual([...Deno.readDirSync(staging.path)], [], "the staging directory is gone");
+      assert.deepEqual([...Deno.readDirSync(`${store.root}/.staging`)], [], "the copy was renamed into place");
+    } finally {
+      await Deno.remove(data, { recursive: true });
+    }
+  },
+});
