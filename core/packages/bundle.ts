@@ -112,6 +112,18 @@ export async function bundlePackage(entry: string, options: BundleOptions): Prom
       ...(options.configPath ? [`--config=${options.configPath}`] : []),
     ];
     const roots = options.roots ?? [options.cwd];
+    const unusable = [...roots, options.out, env.DENO_DIR].find((path) => /[,\n\0]/.test(path));
+    if (unusable !== undefined) {
+      throw new PackageError(
+        "refused",
+        `Cannot bundle ${options.label}: ${
+          JSON.stringify(unusable)
+        } holds a comma or a line break, which a permission flag cannot name`,
+        {
+          extra: { package: options.label },
+        },
+      );
+    }
     const common = { cwd: options.cwd, env, denoPath: options.denoPath, timeoutMs: options.timeoutMs };
     await checkModuleGraph(entry, { ...common, roots, label: options.label, jsrUrl: options.jsrUrl, flags });
     const jsr = new URL(options.jsrUrl);
