@@ -81,10 +81,22 @@ export class UnavailableError extends Error {
 
 /**
  * Failures only the host can see: the plugin process itself broke, not the
- * handler's backend; or (`egress_denied`) the operator's egress policy denies
- * one of the node's network hosts, so its process was never started.
+ * handler's backend. `memory`: its memory cgroup (or the fallback limit)
+ * killed it at its cap; `too_large`: the answer exceeded the size or nesting
+ * bound (`IMBI_PLUGIN_MAX_ANSWER_MB`, 64 levels); `egress_denied`: the
+ * operator's egress policy denies one of the node's network hosts, so its
+ * process was never started.
  */
-export const HOST_ERROR_KINDS = ["timeout", "crashed", "saturated", "protocol", "internal", "egress_denied"] as const;
+export const HOST_ERROR_KINDS = [
+  "timeout",
+  "crashed",
+  "memory",
+  "saturated",
+  "protocol",
+  "too_large",
+  "internal",
+  "egress_denied",
+] as const;
 
 /**
  * The kinds of failure a plugin call may end in (spec section 2.2): a kind

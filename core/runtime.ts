@@ -42,8 +42,6 @@ export interface RuntimeOptions {
 export interface Lease {
   supervisor: Supervisor;
   entry: LoadedEntry;
-  /** The supervisor's key: node, entry, package integrity and configuration hash (the response cache's version). */
-  key: string;
 }
 
 const encoder = new TextEncoder();
@@ -62,6 +60,7 @@ export class PluginRuntime {
   #options: RuntimeOptions;
   #reloading: Promise<unknown> = Promise.resolve();
   #nodeKeys = new Map<string, string>();
+  #reloadFailure: string | null = null;
 
   private constructor(registry: Registry, build: RegistryBuilder, pool: SandboxPool, options: RuntimeOptions) {
     this.#registry = registry;
@@ -89,6 +88,14 @@ export class PluginRuntime {
     return this.#registry;
   }
 
+  /**
+   * Why the last reload could not read the lock state (the registry in use is
+   * then the previous one), or null when it succeeded; `/readyz` reports it.
+   */
+  get reloadFailure(): string | null {
+    return this.#reloadFailure;
+  }
+
   /** The sandbox pool, for operations reports. */
   get pool(): SandboxPool {
     return this.#pool;
@@ -108,17 +115,29 @@ export class PluginRuntime {
    * Rebuilds the registry from the lockfile and swaps it in. Reloads are
    * serialised; each one reads the lockfile as it is when it starts.
    *
-   * @returns The new registry.
+   * @param options `skipIf`, asked when this reload's turn comes: true keeps the registry served then (a lock
+   *   poll's reload that an admin change's reload already made moot).
+   * @returns The new registry (or the one kept).
    */
-  reload(): Promise<Registry> {
-    const next = this.#reloading.catch(() => undefined).then(() => this.#reloadNow());
+  reload(options: { skipIf?: (current: Registry) => Promise<boolean> } = {}): Promise<Registry> {
+    const next = this.#reloading.catch(() => undefined).then(async () =>
+      options.skipIf && await options.skipIf(this.#registry) ? this.#registry : await this.#reloadNow()
+    );
     this.#reloading = next;
     return next;
   }
 
   async #reloadNow(): Promise<Registry> {
     const started = performance.now();
-    const fresh = await this.#build(this.#registry.generation + 1);
+    let fresh: Registry;
+    try {
+      fresh = await this.#build(this.#registry.generation + 1);
+    } catch (error) {
+      this.#reloadFailure = error instanceof Error ? error.message : String(error);
+      log.error("plugin registry reload failed; the previous one stays in use", { error: this.#reloadFailure });
+      throw error;
+    }
+    this.#reloadFailure = null;
     this.#registry = fresh;
     const live = new Set(fresh.loadedSlugs().map((slug) => `${slug}|${fresh.entry(slug)!.integrity}`));
     const stale = (key: string) => !live.has(key.split("|").slice(1, 3).join("|"));
@@ -196,7 +215,7 @@ export class PluginRuntime {
         },
       },
     }));
-    return { supervisor, entry, key };
+    return { supervisor, entry };
   }
 
   /** Refuses to start a process whose `--allow-net` would hold a host the egress policy denies. */

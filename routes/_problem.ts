@@ -50,8 +50,10 @@ const PLUGIN_STATUS: Record<PluginErrorKind, { status: number; title: string }> 
   invalid_input: { status: 422, title: "The plugin refused the input" },
   timeout: { status: 504, title: "The plugin overran its deadline" },
   crashed: { status: 503, title: "The plugin is not available" },
+  memory: { status: 503, title: "The plugin exceeded its memory limit" },
   saturated: { status: 503, title: "The plugin is busy" },
   protocol: { status: 502, title: "The plugin broke its protocol" },
+  too_large: { status: 502, title: "The plugin's answer is too large" },
   internal: { status: 502, title: "The plugin failed" },
   egress_denied: { status: 403, title: "The egress policy denies one of the plugin's network hosts" },
 };
@@ -78,6 +80,8 @@ export const PROBLEMS = {
   methodNotAllowed: { type: "method-not-allowed", title: "Method not allowed", status: 405 },
   conflict: { type: "conflict", title: "Conflict", status: 409 },
   preconditionFailed: { type: "precondition-failed", title: "Precondition failed", status: 412 },
+  payloadTooLarge: { type: "payload-too-large", title: "Request body too large", status: 413 },
+  unsupportedMediaType: { type: "unsupported-media-type", title: "Unsupported media type", status: 415 },
   validation: { type: "validation", title: "Validation failed", status: 422 },
 } satisfies Record<string, Omit<Problem, "detail">>;
 
