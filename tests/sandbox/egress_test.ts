@@ -71,3 +71,37 @@ Deno.test("egressPolicyFromEnv() adds IMBI_EGRESS_FILE's rules and names the var
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("EgressPolicy.firstDeniedByAddress() denies a name that resolves to a denied address", async () => {
+  const records: Record<string, { A?: string[]; AAAA?: string[] }> = {
+    "metadata.attacker.example": { A: ["169.254.169.254"] },
+    "v6.attacker.example": { AAAA: ["fd00:ec2::254"] },
+    "internal.example": { A: ["10.1.2.3"] },
+    "api.example.com": { A: ["93.184.215.14"], AAAA: ["2606:2800:21f:cb07:6820:80da:af6b:8b2c"] },
+    "allowed-metadata.example": { A: ["169.254.169.254"] },
+  };
+  const asked: string[] = [];
+  const resolve = (name: string, type: "A" | "AAAA") => {
+    asked.push(`${name} ${type}`);
+    const found = records[name]?.[type];
+    return found ? Promise.resolve(found) : Promise.reject(new Deno.errors.NotFound("no records"));
+  };
+  const policy = egressPolicyFromEnv({ IMBI_EGRESS_DENY: "10.0.0.0/8", IMBI_EGRESS_ALLOW: "" });
+  const first = (entries: string[]) => policy.firstDeniedByAddress(entries, { resolve });
+
+  const metadata = await first(["api.example.com:443", "metadata.attacker.example:80"]);
+  assert.equal(metadata?.entry, "metadata.attacker.example:80");
+  assert.equal(metadata?.reason, 'resolves to 169.254.169.254, which is denied by "169.254.169.254" (default)');
+  assert.equal((await first(["v6.attacker.example:443"]))?.rule, "fd00:ec2::254");
+  assert.equal((await first(["internal.example:443"]))?.source, "IMBI_EGRESS_DENY");
+  assert.equal(await first(["api.example.com:443", "unknown.example:443", "127.0.0.1:8080"]), undefined);
+  assert.ok(!asked.some((q) => q.startsWith("127.0.0.1")), "addresses are not looked up");
+
+  const exact = egressPolicyFromEnv({ IMBI_EGRESS_ALLOW: "allowed-metadata.example" });
+  assert.equal(await exact.firstDeniedByAddress(["allowed-metadata.example:80"], { resolve }), undefined);
+
+  const slow = () => new Promise<string[]>(() => {});
+  const started = performance.now();
+  assert.equal(await policy.firstDeniedByAddress(["hangs.example:443"], { resolve: slow, timeoutMs: 50 }), undefined);
+  assert.ok(performance.now() - started < 2000, "a lookup that hangs decides nothing, within the deadline");
+});
