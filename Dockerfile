@@ -7,6 +7,8 @@
 #
 # - Deno is the version pinned in .deno-version, checked against the release's sha256.
 # - The service runs `deno task serve` as the unprivileged user `imbi` (uid 10001), on 0.0.0.0:8000.
+# - Plugin processes start through imbi-jail (built in its own stage); the service refuses to start without it
+#   (IMBI_SANDBOX_LIMITS=required).
 # - Every package of the image's plugins.lock.json is fetched, verified, bundled and inspected at build time
 #   (`deno task prefetch`), and the service's own dependencies are cached, so the container starts offline.
 # - /var/lib/imbi is a volume holding the lockfile, its history, and the data directory (SQLite graph, package
@@ -44,6 +46,16 @@ RUN set -eu; \
   chmod 0755 /usr/local/bin/deno; \
   /usr/local/bin/deno --version | grep -q "^deno ${version} "
 
+# imbi-jail, the wrapper that confines every plugin process (docs/sandbox.md, "Confinement"), built with the C
+# toolchain of this stage only. The service runs as a non-root user, so the jail caps memory with RLIMIT_DATA
+# (no cgroup is writable) and still installs its seccomp filter and PDEATHSIG.
+FROM ${BASE_IMAGE} AS jail
+RUN apt-get update \
+  && apt-get install -y --no-install-recommends gcc libc6-dev \
+  && rm -rf /var/lib/apt/lists/*
+COPY core/sandbox/jail/imbi-jail.c /tmp/imbi-jail.c
+RUN cc -O2 -Wall -Wextra -Werror -o /tmp/imbi-jail /tmp/imbi-jail.c
+
 FROM ${BASE_IMAGE}
 ARG NPM_CONFIG_REGISTRY
 ARG IMBI_NPM_REGISTRY
@@ -53,6 +65,7 @@ RUN apt-get update \
   && apt-get install -y --no-install-recommends ca-certificates tini \
   && rm -rf /var/lib/apt/lists/*
 COPY --from=deno /usr/local/bin/deno /usr/local/bin/deno
+COPY --from=jail /tmp/imbi-jail /usr/local/libexec/imbi-jail
 RUN groupadd --system --gid 10001 imbi \
   && useradd --system --uid 10001 --gid imbi --home-dir /var/lib/imbi --no-create-home --shell /usr/sbin/nologin imbi \
   && install -d -o imbi -g imbi -m 0750 /var/lib/imbi /opt/imbi /opt/imbi/seed /opt/imbi/deno
@@ -65,7 +78,9 @@ ENV DENO_DIR=/opt/imbi/deno \
   IMBI_HOST=0.0.0.0 \
   IMBI_PORT=8000 \
   IMBI_DATA_DIR=/var/lib/imbi/data \
-  IMBI_LOCKFILE=/var/lib/imbi/plugins.lock.json
+  IMBI_LOCKFILE=/var/lib/imbi/plugins.lock.json \
+  IMBI_JAIL_PATH=/usr/local/libexec/imbi-jail \
+  IMBI_SANDBOX_LIMITS=required
 
 # The code, owned by root and read-only for the service. plugins.lock.jso[n] copies the lockfile when the
 # repository has one (an image without one starts with no packages).
@@ -92,6 +107,14 @@ VOLUME ["/var/lib/imbi"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD ["deno", "eval", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('IMBI_PORT')}/healthz`); Deno.exit(r.ok ? 0 : 1)"]
-# tini reaps plugin processes and passes SIGTERM to the whole group, so the service shuts down cleanly.
+# tini is PID 1: it reaps orphaned processes and, with -g, passes SIGTERM/SIGINT to its child's whole process group.
+# That group is the shell, `deno task` and the service (and the prefetch while it runs), so each of them hears the
+# stop whichever one is running. Plugin processes are not in it: the service starts each in a process group of its
+# own (core/sandbox/process.ts), so the signal does not kill them under the calls in flight. The service stops
+# accepting, lets requests in flight finish within IMBI_SHUTDOWN_GRACE_MS (default 10 s), then stops its plugin
+# processes itself and exits (main.ts; tests/shutdown_test.ts signals a whole group the same way). Give the container
+# more time than that grace before SIGKILL: `docker run --stop-timeout 15`, or Kubernetes'
+# terminationGracePeriodSeconds (30 s by default).
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
 CMD ["sh", "-c", "./bin/deno task prefetch --seed-from /opt/imbi/seed --seed-lockfile /app/plugins.lock.json --seed-only && exec ./bin/deno task serve"]

@@ -7,6 +7,8 @@
  */
 
 import { parseNpmrc, RegistryAuth } from "./packages/npmrc.ts";
+import { type EgressPolicy, egressPolicyFromEnv } from "./sandbox/egress.ts";
+import { ConfineSettingError, type ConfineSettings, parseConfineSettings } from "./sandbox/confine.ts";
 
 /** A configuration variable has a bad value. */
 export class ConfigError extends Error {
@@ -23,6 +25,8 @@ export class ConfigError extends Error {
 export interface Config {
   port: number;
   host: string;
+  /** `IMBI_METRICS_PORT`: a separate listener (same host) serving only `/metrics`, without a token; unset: none. */
+  metricsPort: number | undefined;
   dataDir: string;
   lockfilePath: string;
   /** Unset: generated into the data directory on the embedded store. */
@@ -40,12 +44,16 @@ export interface Config {
   /** Calls in flight per plugin process; more wait in the node's queue. */
   pluginMaxConcurrent: number;
   pluginIdleMs: number;
+  /** How plugin processes are confined: the jail, cgroup root, limits and `IMBI_SANDBOX_LIMITS`. */
+  confine: ConfineSettings;
   /** Plugin processes a node keeps once used (idle ones above this are reaped). */
   pluginProcessesMin: number;
   /** Most plugin processes of one node (default: the number of cores). */
   pluginProcessesMax: number;
   /** Most calls waiting per node before `saturated` (503). */
   pluginQueueMax: number;
+  /** Largest frame either way between the service and a plugin process, bytes (a larger answer: `too_large`, 502). */
+  pluginMaxAnswerBytes: number;
   /** On SIGTERM/SIGINT, how long requests in flight may take before plugin processes are stopped. */
   shutdownGraceMs: number;
   /** `IMBI_TAB_CACHE_TTL_MS`: how long a cacheable tab read is kept; 0 turns the response cache off. */
@@ -79,6 +87,8 @@ export interface Config {
   logLevel: "debug" | "info" | "warn" | "error";
   /** `IMBI_REPLICA_ID`: this process's name in the audit log and `/admin/replicas`; unset: `<hostname>:<pid>`. */
   replicaId: string | undefined;
+  /** Hosts plugin processes may reach: `IMBI_EGRESS_ALLOW`, `IMBI_EGRESS_DENY`, `IMBI_EGRESS_FILE` and the defaults. */
+  egress: EgressPolicy;
 }
 
 /**
@@ -126,6 +136,15 @@ function url(env: Record<string, string | undefined>, name: string): string | un
   return raw;
 }
 
+function confineSettings(env: Record<string, string | undefined>): ConfineSettings {
+  try {
+    return parseConfineSettings(env);
+  } catch (error) {
+    if (error instanceof ConfineSettingError) throw new ConfigError(error.variable, error.reason);
+    throw error;
+  }
+}
+
 function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
   const path = env.IMBI_NPMRC;
   if (path === undefined || path === "") return new RegistryAuth();
@@ -142,6 +161,51 @@ function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
   }
 }
 
+function egress(env: Record<string, string | undefined>): EgressPolicy {
+  try {
+    return egressPolicyFromEnv(env);
+  } catch (error) {
+    const message = (error as Error).message;
+    const colon = message.indexOf(": ");
+    throw new ConfigError(message.slice(0, colon), message.slice(colon + 2));
+  }
+}
+
+/** Secrets that may come from a file: `<NAME>_FILE` names it (a mounted Kubernetes or Docker secret). */
+export const SECRET_FILE_VARIABLES = ["IMBI_ADMIN_TOKEN", "IMBI_ENCRYPTION_KEYS", "IMBI_GRAPH_PASSWORD"] as const;
+
+/**
+ * Resolves `IMBI_ADMIN_TOKEN_FILE`, `IMBI_ENCRYPTION_KEYS_FILE` and
+ * `IMBI_GRAPH_PASSWORD_FILE` into the variables they stand for (the file's
+ * text, surrounding whitespace trimmed). Setting both a variable and its
+ * `_FILE` is an error, as is a file that cannot be read or is empty.
+ *
+ * @param env The environment.
+ * @returns The environment with the secrets read in (the `_FILE` variables removed).
+ * @throws {ConfigError} Naming the `_FILE` variable at fault (never the secret).
+ */
+export function withSecretFiles(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const name of SECRET_FILE_VARIABLES) {
+    const fileVariable = `${name}_FILE`;
+    const path = env[fileVariable];
+    delete out[fileVariable];
+    if (path === undefined || path === "") continue;
+    if (env[name] !== undefined && env[name] !== "") {
+      throw new ConfigError(fileVariable, `set either ${name} or ${fileVariable}, not both`);
+    }
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path).trim();
+    } catch (error) {
+      throw new ConfigError(fileVariable, `cannot read ${path}: ${(error as Error).name}`);
+    }
+    if (text === "") throw new ConfigError(fileVariable, `${path} is empty`);
+    out[name] = text;
+  }
+  return out;
+}
+
 /**
  * Reads and validates the configuration.
  *
@@ -149,7 +213,8 @@ function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
  * @returns The configuration with defaults applied.
  * @throws {ConfigError} Naming the first variable with a bad value.
  */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(given: Record<string, string | undefined>): Config {
+  const env = withSecretFiles(given);
   const dataDir = env.IMBI_DATA_DIR || "./data";
   const token = env.IMBI_ADMIN_TOKEN;
   if (token !== undefined && token !== "" && token.length < 16) {
@@ -204,6 +269,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return {
     port: integer(env, "IMBI_PORT", 8000, 0, 65535),
     host,
+    metricsPort: env.IMBI_METRICS_PORT ? integer(env, "IMBI_METRICS_PORT", 0, 0, 65535) : undefined,
     dataDir,
     lockfilePath: env.IMBI_LOCKFILE || "./plugins.lock.json",
     adminToken: token || undefined,
@@ -214,9 +280,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pluginHeapMb: integer(env, "IMBI_PLUGIN_HEAP_MB", 128, 16, 4096),
     pluginMaxConcurrent: integer(env, "IMBI_PLUGIN_MAX_CONCURRENT", 8, 1, 1024),
     pluginIdleMs: duration(env, "IMBI_PLUGIN_IDLE", 300_000),
+    confine: confineSettings(env),
     pluginProcessesMin,
     pluginProcessesMax,
     pluginQueueMax: integer(env, "IMBI_PLUGIN_QUEUE_MAX", 256, 1, 100_000),
+    pluginMaxAnswerBytes: integer(env, "IMBI_PLUGIN_MAX_ANSWER_MB", 16, 1, 1024) * 1024 * 1024,
     shutdownGraceMs: integer(env, "IMBI_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
     tabCacheTtlMs: integer(env, "IMBI_TAB_CACHE_TTL_MS", 30_000, 0, 86_400_000),
     tabCacheMaxBytes: integer(env, "IMBI_TAB_CACHE_MAX_MB", 64, 0, 65_536) * 1024 * 1024,
@@ -232,5 +300,6 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     catalogPath: env.IMBI_CATALOG || undefined,
     logLevel: logLevel as Config["logLevel"],
     replicaId,
+    egress: egress(env),
   };
 }

@@ -22,11 +22,13 @@ import { packageStoreFor } from "./packages/store.ts";
 import { buildRegistry } from "./packages/registry.ts";
 import { Readiness } from "./readiness.ts";
 import { PluginRuntime } from "./runtime.ts";
+import { checkConfinement, describeConfinement, probeConfinement, useConfinement } from "./sandbox/confine.ts";
 import { inspectBundle } from "./sandbox/inspect.ts";
 import { SandboxPool } from "./sandbox/pool.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
 import { TabCache } from "./tab_cache.ts";
 import { Tabs } from "./tabs.ts";
+import { flushPluginSpans } from "./tracing.ts";
 
 /** Everything `createApp` needs, plus how to shut it down. */
 export interface Services {
@@ -103,6 +105,18 @@ async function adminToken(config: Config): Promise<string> {
 }
 
 /**
+ * Finds what confines plugin processes, says so, and makes every later spawn
+ * use it; refuses when `IMBI_SANDBOX_LIMITS=required` and nothing can.
+ */
+async function confinePlugins(config: Config): Promise<void> {
+  const confinement = await probeConfinement(config.confine);
+  const warning = checkConfinement(confinement);
+  useConfinement(confinement);
+  log.info("plugin confinement", { ...describeConfinement(confinement), jail: confinement.jailPath });
+  if (warning) log.warn(warning, { setting: "IMBI_SANDBOX_LIMITS=warn" });
+}
+
+/**
  * Builds every dependency of the HTTP app.
  *
  * @param config The validated configuration.
@@ -110,6 +124,7 @@ async function adminToken(config: Config): Promise<string> {
  * @returns The services.
  */
 export async function buildServices(config: Config, options: { store?: GraphStore } = {}): Promise<Services> {
+  await confinePlugins(config);
   const keyring = await keyProvider({
     keys: config.encryptionKeys,
     dataDir: config.dataDir,
@@ -125,6 +140,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     minProcesses: config.pluginProcessesMin,
     maxProcesses: config.pluginProcessesMax,
     queueMax: config.pluginQueueMax,
+    maxFrameBytes: config.pluginMaxAnswerBytes,
     onEvent: (event) => {
       if (event.type === "process_started") metrics.processStart(event.nodeId);
       else if (event.type === "process_exited") metrics.processExit(event.nodeId, event.cause);
@@ -138,12 +154,12 @@ export async function buildServices(config: Config, options: { store?: GraphStor
         generation,
       }),
     pool,
-    { timeoutCeilingMs: config.pluginTimeoutMs },
+    { timeoutCeilingMs: config.pluginTimeoutMs, egress: config.egress },
   );
   const audit = new AuditLog(store.control.audit, { replica: replicaId(config) });
   const manifest = (slug: string) => runtime.manifest(slug);
   const credentials = new Credentials(store, { keyring, manifest });
-  const directory = new PluginNodes(store, { credentials, manifest });
+  const directory = new PluginNodes(store, { credentials, manifest, egress: config.egress });
   const connections = new ConnectionTests(store, { runtime, credentials });
   const tabCache = new TabCache({ ttlMs: config.tabCacheTtlMs, maxBytes: config.tabCacheMaxBytes });
   const tabs = new Tabs(store, { runtime, credentials, cache: tabCache });
@@ -153,9 +169,10 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     runtime,
     store,
     dataDir: config.dataDir,
+    egress: config.egress,
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
   });
-  const readiness = new Readiness(store, { keyring });
+  const readiness = new Readiness(store, { keyring, lock: () => runtime.reloadFailure });
   await readiness.checkKeys();
   const unobserve = metrics.observe({
     registryGeneration: () => runtime.registry.generation,
@@ -178,6 +195,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     async close() {
       unobserve();
       await runtime.close();
+      await flushPluginSpans();
       await store.close();
     },
   };

@@ -81,9 +81,16 @@ export interface PackageAdmin {
   /** The curated catalog with what is installed. */
   catalog(): Promise<unknown[]>;
   /** Installs a package by catalog name or specifier, then reloads. */
-  install(request: { catalog?: string; specifier?: string }, actor: Actor): Promise<unknown>;
+  install(
+    request: { catalog?: string; specifier?: string; accept_permissions?: boolean },
+    actor: Actor,
+  ): Promise<unknown>;
   /** Moves a package to another version or range, then reloads. */
-  upgrade(packageName: string, version: string, actor: Actor): Promise<unknown>;
+  upgrade(
+    packageName: string,
+    request: { version: string; accept_permissions?: boolean },
+    actor: Actor,
+  ): Promise<unknown>;
   /** Removes a package (`force` disables the Plugin nodes that use it). */
   remove(packageName: string, options: { force: boolean }, actor: Actor): Promise<unknown>;
   /** Previous lockfile revisions, newest first. */

@@ -50,9 +50,12 @@ const PLUGIN_STATUS: Record<PluginErrorKind, { status: number; title: string }> 
   invalid_input: { status: 422, title: "The plugin refused the input" },
   timeout: { status: 504, title: "The plugin overran its deadline" },
   crashed: { status: 503, title: "The plugin is not available" },
+  memory: { status: 503, title: "The plugin exceeded its memory limit" },
   saturated: { status: 503, title: "The plugin is busy" },
   protocol: { status: 502, title: "The plugin broke its protocol" },
+  too_large: { status: 502, title: "The plugin's answer is too large" },
   internal: { status: 502, title: "The plugin failed" },
+  egress_denied: { status: 403, title: "The egress policy denies one of the plugin's network hosts" },
 };
 
 const PACKAGE_STATUS: Record<PackageError["kind"], number> = {
@@ -61,6 +64,7 @@ const PACKAGE_STATUS: Record<PackageError["kind"], number> = {
   in_use: 409,
   refused: 422,
   too_young: 422,
+  permissions_not_accepted: 422,
   registry: 502,
 };
 

@@ -322,6 +322,13 @@ export function configPutDocumented(dataTypes: readonly string[]): Schema {
 }
 
 /** `POST /admin/plugins`. */
+const ACCEPT_PERMISSIONS = {
+  type: "boolean",
+  default: false,
+  description: "true accepts the network hosts and credential fields the package will get; without it the " +
+    "answer is 422 package-permissions-not-accepted with the preview in `permissions`",
+} as const;
+
 export const pluginInstall = {
   type: "object",
   properties: {
@@ -332,6 +339,7 @@ export const pluginInstall = {
       pattern: SPECIFIER,
       description: "npm:<name>@<range> or jsr:@<scope>/<name>@<range>",
     },
+    accept_permissions: ACCEPT_PERMISSIONS,
   },
   oneOf: [
     { properties: { catalog: { type: "string" } }, required: ["catalog"] },
@@ -346,6 +354,7 @@ export const pluginUpgrade = {
   required: ["version"],
   properties: {
     version: { type: "string", maxLength: 100, pattern: SEMVER_RANGE, description: "exact version or range" },
+    accept_permissions: ACCEPT_PERMISSIONS,
   },
   additionalProperties: false,
 } as const satisfies Schema;

@@ -245,7 +245,7 @@ export function adminPluginRoutes(deps: AppDeps): Hono<AppEnv> {
     .get("/admin/audit", ops.audit, async (c) => c.json({ items: await admin.audit() }))
     .post("/admin/plugins", ops.install, async (c) => c.json(await admin.install(c.req.valid("json"), actor(c)), 201))
     .patch(PACKAGE, ops.upgrade, async (c) => {
-      return c.json(await admin.upgrade(c.req.param("package"), c.req.valid("json").version, actor(c)));
+      return c.json(await admin.upgrade(c.req.param("package"), c.req.valid("json"), actor(c)));
     })
     .delete(PACKAGE, ops.remove, async (c) => {
       const force = c.req.valid("query").force === "true";

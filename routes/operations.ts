@@ -6,6 +6,7 @@
 
 import { Hono } from "hono";
 import { metrics } from "../core/metrics.ts";
+import { activeConfinement, describeConfinement } from "../core/sandbox/confine.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, openApiDocument, type Operation, operations } from "./_openapi.ts";
 import type { Schema } from "./_schemas.ts";
@@ -18,7 +19,7 @@ const health: Schema = {
 function readiness(ready: boolean): Schema {
   return {
     type: "object",
-    required: ["status", "reasons", "store", "keys", "lock", "registry"],
+    required: ["status", "reasons", "store", "keys", "lock", "registry", "sandbox"],
     properties: {
       status: { const: ready ? "ready" : "not_ready" },
       reasons: {
@@ -41,6 +42,17 @@ function readiness(ready: boolean): Schema {
           generation: { type: "integer" },
           revision: { type: "integer" },
           loaded: { type: "integer", description: "entry points loaded" },
+        },
+      },
+      sandbox: {
+        type: "object",
+        description: "what confines plugin processes (docs/sandbox.md, Confinement)",
+        required: ["mechanism", "enforces", "seccomp", "note"],
+        properties: {
+          mechanism: { enum: ["cgroup", "rlimit", "none"] },
+          enforces: { type: "array", items: { type: "string" } },
+          seccomp: { type: "boolean" },
+          note: { type: ["string", "null"] },
         },
       },
     },
@@ -99,6 +111,7 @@ export function operationRoutes(
           revision: registry.revision,
           loaded: registry.loadedSlugs().length,
         },
+        sandbox: describeConfinement(activeConfinement()),
       };
       if (report.ready) return c.json(body);
       c.header("retry-after", "5");

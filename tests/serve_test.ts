@@ -12,6 +12,7 @@ import { publishFixture } from "./support/npm_publish.ts";
 import { serve } from "./support/serve_process.ts";
 import { freePort } from "./support/local.ts";
 import { makeSecret, scanForSecrets } from "./support/secret_scan.ts";
+
 import { serviceUrl } from "./support/services.ts";
 import { lockLocalPackages } from "./support/test_app.ts";
 import { startTokenRegistry } from "./support/token_registry.ts";
@@ -73,7 +74,7 @@ Deno.test({
       });
 
       await t.step("it installs a package from IMBI_NPM_REGISTRY with the token IMBI_NPMRC names", async () => {
-        const r = await call("POST", "/admin/plugins", { specifier: `npm:${name}@^1` });
+        const r = await call("POST", "/admin/plugins", { specifier: `npm:${name}@^1`, accept_permissions: true });
         assert.equal(r.status, 201, r.text);
         const own = registry.requests.filter((q) => decodeURIComponent(q.path).includes(name.slice(1)));
         assert.ok(own.length >= 2 && own.every((q) => q.authorized), JSON.stringify(own));
@@ -168,7 +169,7 @@ Deno.test({
       const res = await fetch(`${service.url}/admin/plugins`, {
         method: "POST",
         headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-        body: JSON.stringify({ specifier: `npm:${name}@^1` }),
+        body: JSON.stringify({ specifier: `npm:${name}@^1`, accept_permissions: true }),
       });
       const text = await res.text();
       assert.equal(res.status, 201, text);

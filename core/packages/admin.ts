@@ -24,6 +24,8 @@ import { PackageError, ValidationError } from "../errors.ts";
 import { type LockEntry, readLockfile } from "./lockfile.ts";
 import { log } from "../logger.ts";
 import { LockfileHistory } from "./history.ts";
+import { type PermissionPreview, requireAcceptance } from "./permissions.ts";
+import { EgressPolicy } from "../sandbox/egress.ts";
 import { AuditLog, type AuditRecord } from "./audit.ts";
 import { type PackageStore, parseRegistrySpecifier, type ResolvedPackage } from "./store.ts";
 import {
@@ -78,6 +80,8 @@ export interface PackageAdminServiceOptions {
   now?: () => Date;
   /** Packages fetched, bundled and inspected at once. Default 2. */
   maxConcurrentFetches?: number;
+  /** Decides the network hosts a permission preview shows. Default: the built-in denials only. */
+  egress?: EgressPolicy;
 }
 
 /** A package as the admin API returns it after a change. */
@@ -163,6 +167,7 @@ export class PackageAdminService {
   #limit: TaskLimit;
   #history: LockfileHistory;
   #audit: AuditLog;
+  #egress: EgressPolicy;
   #queuedReload: Promise<Registry> | undefined;
   #lastReload: Promise<unknown> = Promise.resolve();
 
@@ -182,10 +187,12 @@ export class PackageAdminService {
     this.#limit = semaphore(options.maxConcurrentFetches ?? 2);
     this.#history = LockfileHistory.beside(options.lockfilePath);
     this.#audit = AuditLog.inDataDir(options.dataDir);
+    this.#egress = options.egress ?? new EgressPolicy();
   }
 
-  #options(actor: AdminActor): ChangeOptions {
+  #options(actor: AdminActor, acceptPermissions = false): ChangeOptions {
     return {
+      checkPermissions: requireAcceptance(acceptPermissions, this.#egress),
       lockfilePath: this.#lockfilePath,
       store: this.#packages,
       ...(this.#inspect ? { inspect: this.#inspect } : {}),
@@ -314,19 +321,20 @@ export class PackageAdminService {
   /**
    * Installs a package by catalog name or specifier, then reloads.
    *
-   * @param request `{catalog}` or `{specifier}` (npm: or jsr:, with a range).
+   * @param request `{catalog}` or `{specifier}` (npm: or jsr:, with a range), and `accept_permissions`.
    * @param actor Who asked.
-   * @returns The package with its entry points as loaded, and the new revision.
+   * @returns The package with its entry points as loaded, the permissions accepted, and the new revision.
    * @throws {ValidationError} Neither or both given; unknown catalog name; malformed specifier.
-   * @throws {PackageError} `already_installed` (409), `refused`/`too_young` (422), `registry` (502).
+   * @throws {PackageError} `already_installed` (409), `refused`/`too_young` (422), `permissions_not_accepted` (422,
+   *   with the preview, unless `accept_permissions` is true), `registry` (502).
    */
   async install(
-    request: { catalog?: string; specifier?: string },
+    request: { catalog?: string; specifier?: string; accept_permissions?: boolean },
     actor: AdminActor,
-  ): Promise<{ package: PackageView; revision: number }> {
+  ): Promise<{ package: PackageView; permissions: PermissionPreview | undefined; revision: number }> {
     const started = performance.now();
     const { spec, source } = await this.#installSpecifier(request);
-    const result = await addPackage(spec, { ...this.#options(actor), source });
+    const result = await addPackage(spec, { ...this.#options(actor, request.accept_permissions === true), source });
     const written = performance.now();
     const registry = await this.#reload();
     log.info("package installed", {
@@ -339,6 +347,7 @@ export class PackageAdminService {
     });
     return {
       package: this.#view(result.name, result.entry, registry, result.entries),
+      permissions: result.permissions,
       revision: result.lockfile.revision,
     };
   }
@@ -348,20 +357,28 @@ export class PackageAdminService {
    * Requests already running finish on the old version.
    *
    * @param name The package name (raw or percent-encoded).
-   * @param version An exact version or a range.
+   * @param request `version`, an exact version or a range, and `accept_permissions`.
    * @param actor Who asked.
-   * @returns The package as loaded now, the diff between the versions, and the new revision.
+   * @returns The package as loaded now, the diff between the versions, the permissions accepted, and the new
+   *   revision.
    * @throws {PackageError} `not_installed` (404), `already_installed`/`in_use` (409), `refused`/`too_young` (422),
-   *   `registry` (502).
+   *   `permissions_not_accepted` (422, with the preview, unless `accept_permissions` is true), `registry` (502).
    */
   async upgrade(
     name: string,
-    version: string,
+    request: { version: string; accept_permissions?: boolean },
     actor: AdminActor,
-  ): Promise<{ package: PackageView; from: string; to: string; diff: PackageDiff; revision: number }> {
+  ): Promise<{
+    package: PackageView;
+    from: string;
+    to: string;
+    diff: PackageDiff;
+    permissions: PermissionPreview | undefined;
+    revision: number;
+  }> {
     const pkg = packageName(name);
-    const result = await upgradePackage(pkg, version, {
-      ...this.#options(actor),
+    const result = await upgradePackage(pkg, request.version, {
+      ...this.#options(actor, request.accept_permissions === true),
       graph: this.#graph,
       knownManifests: (n, integrity) => {
         const loaded = this.#runtime.registry.packages.find((p) => p.name === n && p.integrity === integrity);
@@ -375,6 +392,7 @@ export class PackageAdminService {
       from: result.previous.version,
       to: result.entry.version,
       diff: result.diff,
+      permissions: result.permissions,
       revision: result.lockfile.revision,
     };
   }

@@ -7,14 +7,7 @@
  */
 
 import type { InspectedMessage } from "./protocol.ts";
-import {
-  checkBundlePath,
-  defaultDenoDir,
-  defaultRssMb,
-  PluginProcess,
-  PROCESS_DEFAULTS,
-  toFileUrl,
-} from "./process.ts";
+import { checkBundlePath, defaultRssMb, pluginDenoDir, PluginProcess, PROCESS_DEFAULTS, toFileUrl } from "./process.ts";
 
 /** The result of {@link inspectBundle}. */
 export type InspectResult =
@@ -49,9 +42,8 @@ export async function inspectBundle(
     netHosts: [],
     heapMb,
     rssMb: defaultRssMb(heapMb),
-    rssCheckMs: PROCESS_DEFAULTS.rssCheckMs,
     maxFrameBytes: PROCESS_DEFAULTS.maxFrameBytes,
-    denoDir: options.denoDir ?? defaultDenoDir(),
+    denoDir: options.denoDir ?? pluginDenoDir(),
     scrub: scrubPath,
     onMessage: (message) => {
       if (message.type === "inspected") settle(inspected(message.result, scrubPath));

@@ -1,8 +1,8 @@
 /**
  * One plugin child process and its framed channel (spec section 5): the
- * exact argv and environment it starts with, calls multiplexed by id with a
- * deadline each, the resident-memory poll, and its stderr turned into
- * rate-limited log lines. The {@linkcode Supervisor} and
+ * exact argv and environment it starts with (confined by
+ * {@linkcode confineSpawn}), calls multiplexed by id with a deadline each, and
+ * its stderr turned into rate-limited log lines. The {@linkcode Supervisor} and
  * {@linkcode inspectBundle} drive it; nothing else should.
  *
  * See `docs/sandbox.md` for the flags and what they contain.
@@ -12,6 +12,7 @@
 
 import { PluginCallError } from "../errors.ts";
 import { log } from "../logger.ts";
+import { activeConfinement, type ConfinedSpawn, confineSpawn } from "./confine.ts";
 import {
   type ChildMessage,
   DEFAULT_MAX_FRAME_BYTES,
@@ -23,6 +24,7 @@ import {
   type WireError,
 } from "./protocol.ts";
 import { Deadlines } from "./deadlines.ts";
+import { parseAnswer, parseWhole, SLICE_CHARS } from "./answer_parser.ts";
 
 /**
  * The trusted program every child runs: `bootstrap.ts` beside this source, or
@@ -34,20 +36,22 @@ const STDERR_LINE_MAX = 1000;
 const STDERR_LINES_PER_SECOND = 20;
 
 /** Defaults of the process limits, shared by the supervisor and the inspector. */
-export const PROCESS_DEFAULTS: { heapMb: number; rssCheckMs: number; maxFrameBytes: number } = {
+export const PROCESS_DEFAULTS: { heapMb: number; maxFrameBytes: number } = {
   heapMb: 128,
-  rssCheckMs: 500,
   maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
 };
 
-/** Why a process stopped serving: a call's deadline, a crash, resident memory above the cap, or a broken channel. */
+/** Why a process stopped serving: a call's deadline, a crash, its memory cap (the jail's verdict), or a broken channel. */
 export type Failure = { cause: "timeout"; callId: number } | {
   cause: "crashed" | "memory" | "protocol";
   detail: string;
 };
 
 /** A call's answer as the child sent it: the handler's value, or its failure on the wire. */
-export type CallAnswer = { ok: true; value: unknown } | { ok: false; error: WireError };
+export type CallAnswer = ({ ok: true; value: unknown } | { ok: false; error: WireError }) & {
+  /** The client spans the child recorded during the call (unchecked). */
+  spans?: unknown[];
+};
 
 /** What one child process is started with and whom it reports to. */
 export interface ProcessOptions {
@@ -59,16 +63,21 @@ export interface ProcessOptions {
   netHosts: string[];
   /** V8 old-space cap, MiB. */
   heapMb: number;
-  /** Resident memory cap, MiB, enforced by polling `/proc/<pid>/status`. */
+  /** Memory cap of the whole process, MiB (V8 heap, ArrayBuffers, Wasm, Workers), enforced by the confinement. */
   rssMb: number;
-  /** How often resident memory is polled, ms (0 turns the poll off). */
-  rssCheckMs: number;
   /** Largest frame either side accepts. */
   maxFrameBytes: number;
   /** `DENO_DIR` of the child, when set. */
   denoDir: string | undefined;
   /** Applied to every text from the child before it is logged or reported. */
   scrub: (text: string) => string;
+  /**
+   * Run every frame through `scrub` before it is parsed, so no answer carries
+   * the node's own credentials (one pass over the text, no extra JSON pass).
+   */
+  scrubFrames?: boolean;
+  /** Told the size of a frame about to be parsed in slices (one large enough to stall the service otherwise). */
+  onLargeFrame?: (bytes: number) => void;
   /** Non-call messages: ready, init_failed, inspected, fatal. */
   onMessage: (message: ChildMessage) => void;
   /** The process stopped serving (exactly once, unless it was shut down on purpose). */
@@ -104,27 +113,33 @@ function childEnv(denoDir: string | undefined): Record<string, string> {
 }
 
 /**
- * Starts a child: the one place a plugin process is spawned, so a wrapper of
- * the argv (confinement) has one place to slot in.
+ * Starts a child: the one place a plugin process is spawned, through the
+ * confinement's jail when there is one ({@linkcode confineSpawn}).
  *
  * `detached` puts the child in a session and process group of its own: a
  * signal to the service's group (Ctrl-C in a terminal, an init that signals
  * the whole group) reaches the service alone, which finishes the calls in
  * flight and then stops its children itself (`docs/sandbox.md`, "Stopping").
- * It does not let the child outlive the service: the channel watchdog in
- * `bootstrap.ts` ends it when the service is gone.
+ * It does not let the child outlive the service: the jail dies with the
+ * service (PDEATHSIG) and the plugin with the jail; without a jail, the
+ * channel watchdog in `bootstrap.ts` ends it when the service is gone.
  */
-function spawnChild(options: ProcessOptions): Deno.ChildProcess {
-  return new Deno.Command(Deno.execPath(), {
-    args: childArgs(options),
+function spawnChild(options: ProcessOptions): { child: Deno.ChildProcess; confined: ConfinedSpawn } {
+  const confined = confineSpawn(
+    { command: Deno.execPath(), args: childArgs(options), env: childEnv(options.denoDir) },
+    { memoryMb: options.rssMb },
+  );
+  const child = new Deno.Command(confined.command, {
+    args: confined.args,
     clearEnv: true,
-    env: childEnv(options.denoDir),
+    env: confined.env,
     cwd: "/",
     detached: true,
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  return { child, confined };
 }
 
 /**
@@ -140,8 +155,10 @@ export function checkBundlePath(bundlePath: string): void {
 }
 
 /**
- * The `DENO_DIR` a child gets by default: the host's `DENO_DIR`, else Deno's
- * default under `HOME`, else none (also when env access is denied).
+ * The host's `DENO_DIR` (its `DENO_DIR`, else Deno's default under `HOME`,
+ * else none, also when env access is denied): where `deno bundle` finds its
+ * cached tools. Plugin children get the confinement's private one instead
+ * ({@linkcode pluginDenoDir}).
  */
 export function defaultDenoDir(): string | undefined {
   try {
@@ -152,6 +169,14 @@ export function defaultDenoDir(): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The `DENO_DIR` a plugin child gets by default: the confinement's private
+ * one, with no room for `localStorage` or the Cache API (see `confine.ts`).
+ */
+export function pluginDenoDir(): string {
+  return activeConfinement().denoDir;
 }
 
 /** Resident memory a child may use: its heap twice over (GC headroom) plus the runtime's own ~100 MB and margin. */
@@ -189,8 +214,10 @@ export class PluginProcess {
   #deadlines = new Deadlines<number>((id) => this.fail({ cause: "timeout", callId: id }));
   #failed = false;
   #expected = false;
+  #text = new TextDecoder("utf-8", { fatal: true });
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
-  #rssTimer: ReturnType<typeof setInterval> | undefined;
+  #confined: ConfinedSpawn;
+  #stopHeartbeat: () => void;
 
   /**
    * Spawns the child at once; it loads nothing until it is sent `init` or `inspect`.
@@ -199,9 +226,14 @@ export class PluginProcess {
    */
   constructor(options: ProcessOptions) {
     this.#options = options;
-    this.#child = spawnChild(options);
+    ({ child: this.#child, confined: this.#confined } = spawnChild(options));
     this.pid = this.#child.pid;
-    if (options.rssCheckMs > 0) this.#rssTimer = setInterval(() => this.#checkRss(), options.rssCheckMs);
+    // Busy from spawn to the end of the first call, then while calls are in flight: the jail stops a
+    // process that burns CPU otherwise.
+    this.#stopHeartbeat = this.#confined.heartbeat(
+      () => this.#nextId === 1 || this.#pending.size > 0,
+      () => this.kill("SIGWINCH"),
+    );
     this.#stdin = this.#child.stdin.getWriter();
     // The exit counts only once every frame the child wrote has been read.
     const exited = Promise.all([this.#child.status, this.#readFrames()]).then(([status]) => this.#onExit(status));
@@ -236,7 +268,11 @@ export class PluginProcess {
    * @returns The child's answer.
    * @throws {PluginCallError} `invalid_input` when the arguments do not fit a frame.
    */
-  call(method: string, args: unknown[], options: { requestId: string; timeoutMs: number }): Promise<CallAnswer> {
+  call(
+    method: string,
+    args: unknown[],
+    options: { requestId: string; timeoutMs: number; traceparent?: string | undefined },
+  ): Promise<CallAnswer> {
     if (this.done) {
       return Promise.reject(
         new PluginCallError("crashed", "the plugin process stopped serving", { retryAfterSeconds: 1 }),
@@ -246,7 +282,14 @@ export class PluginProcess {
     let frame: Uint8Array;
     try {
       frame = encodeFrame(
-        { type: "call", id, method, args, request_id: options.requestId },
+        {
+          type: "call",
+          id,
+          method,
+          args,
+          request_id: options.requestId,
+          ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+        },
         this.#options.maxFrameBytes,
       );
     } catch (cause) {
@@ -306,30 +349,14 @@ export class PluginProcess {
     }
   }
 
-  #checkRss(): void {
-    let kib: number;
-    try {
-      const status = Deno.readTextFileSync(`/proc/${this.pid}/status`);
-      kib = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0);
-    } catch {
-      // No /proc (not Linux), no read permission, or the process is gone: nothing to enforce.
-      clearInterval(this.#rssTimer);
-      return;
-    }
-    const limit = this.#options.rssMb * 1024;
-    if (kib > limit) {
-      this.fail({
-        cause: "memory",
-        detail: `resident memory ${Math.round(kib / 1024)} MiB exceeds the ${this.#options.rssMb} MiB limit`,
-      });
-    }
-  }
-
   #onExit(status: Deno.CommandStatus): void {
     this.exit = status.signal ? `signal ${status.signal}` : `code ${status.code}`;
     clearTimeout(this.#graceTimer);
-    clearInterval(this.#rssTimer);
-    if (!this.#failed && !this.#expected) this.fail({ cause: "crashed", detail: `exited with ${this.exit}` });
+    this.#stopHeartbeat();
+    const verdict = this.#confined.exitCause(status);
+    if (!this.#failed && !this.#expected) {
+      this.fail(verdict ?? { cause: "crashed", detail: `exited with ${this.exit}` });
+    }
     // Expected exits (shutdown) have no pending calls left; a failure already rejected them.
     this.rejectAll(() => new PluginCallError("crashed", "the plugin process exited"));
   }
@@ -341,7 +368,18 @@ export class PluginProcess {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return;
-        for (const raw of decoder.push(value)) this.#onMessage(parseChildMessage(raw));
+        for (const body of decoder.pushBodies(value)) {
+          const text = this.#frameText(body);
+          // A small frame costs no await; a large one is parsed in slices so other requests run meanwhile.
+          let parsed: unknown;
+          if (text.length <= SLICE_CHARS) parsed = parseWhole(text);
+          else {
+            this.#options.onLargeFrame?.(body.length);
+            parsed = await parseAnswer(text);
+          }
+          if (this.done) continue;
+          this.#onMessage(parseChildMessage(parsed));
+        }
       }
     } catch (error) {
       const detail = this.#options.scrub(error instanceof Error ? error.message : String(error));
@@ -352,15 +390,32 @@ export class PluginProcess {
     }
   }
 
+  #frameText(body: Uint8Array): string {
+    let text: string;
+    try {
+      text = this.#text.decode(body);
+    } catch (cause) {
+      throw new FrameError("malformed", "a frame is not UTF-8 JSON", { cause });
+    }
+    if (!this.#options.scrubFrames) return text;
+    const scrubbed = this.#options.scrub(text);
+    if (scrubbed !== text) {
+      log.warn("plugin answer held its own credentials; redacted", { nodeId: this.#options.nodeId, pid: this.pid });
+    }
+    return scrubbed;
+  }
+
   #onMessage(message: ChildMessage): void {
     if (message.type === "result" || message.type === "error") {
       const pending = this.#pending.get(message.id);
       if (!pending) throw new FrameError("malformed", `an answer to unknown call ${message.id}`);
       this.#pending.delete(message.id);
       this.#deadlines.delete(message.id);
-      pending.resolve(
-        message.type === "result" ? { ok: true, value: message.value } : { ok: false, error: message.error },
-      );
+      const answer: CallAnswer = message.type === "result"
+        ? { ok: true, value: message.value }
+        : { ok: false, error: message.error };
+      if (message.spans) answer.spans = message.spans;
+      pending.resolve(answer);
       return;
     }
     this.#options.onMessage(message);

@@ -364,6 +364,12 @@ export function pluginPages(): Hono<UiEnv> {
         const preview = previewable
           ? await ui.api("POST", "/admin/plugins", { ...request, accept_permissions: false })
           : undefined;
+        // The permission preview of a 422 package-permissions-not-accepted: hosts with the egress decision.
+        const permissions = preview?.body?.permissions?.entries?.map((e: Json) => ({
+          slug: e.slug,
+          hosts: e.network_hosts.map((h: Json) => `${h.resolved ?? h.declared} (${h.egress})`),
+          credentials: e.credentials,
+        }));
         return (
           <>
             <p>
@@ -371,8 +377,12 @@ export function pluginPages(): Hono<UiEnv> {
             </p>
             {entry && <p>{entry.description}</p>}
             {entry?.latest_in_range && <p>Resolves to version {entry.latest_in_range}.</p>}
-            {preview && !preview.ok && preview.status !== 409 && <ProblemBox problem={problemOf(preview)} />}
-            {preview?.body?.package?.entries || preview?.body?.entries
+            {preview && !preview.ok && preview.status !== 409 && !permissions && (
+              <ProblemBox problem={problemOf(preview)} />
+            )}
+            {permissions
+              ? <EntryTable entries={permissions} />
+              : preview?.body?.package?.entries || preview?.body?.entries
               ? <EntryTable entries={preview.body.package?.entries ?? preview.body.entries} />
               : (
                 <p class="help">

@@ -49,7 +49,8 @@ Deno.test("50 concurrent installs and removals through the admin API: every succ
     const first = await Promise.all(
       Array.from(
         { length: 25 },
-        (_, i) => app.request("POST", "/admin/plugins", { body: { specifier: `jsr:${name(i)}@1` } }),
+        (_, i) =>
+          app.request("POST", "/admin/plugins", { body: { specifier: `jsr:${name(i)}@1`, accept_permissions: true } }),
       ),
     );
     for (const r of first) assert.equal(r.status, 201, r.text);
@@ -65,7 +66,7 @@ Deno.test("50 concurrent installs and removals through the admin API: every succ
     const results = await Promise.all(
       ops.map((op) =>
         op.kind === "install"
-          ? app.request("POST", "/admin/plugins", { body: { specifier: `jsr:${op.pkg}@1` } })
+          ? app.request("POST", "/admin/plugins", { body: { specifier: `jsr:${op.pkg}@1`, accept_permissions: true } })
           : app.request("DELETE", `/admin/plugins/${op.pkg}`)
       ),
     );
@@ -176,7 +177,7 @@ Deno.test("a service killed in the middle of a lockfile write restarts on a vali
       request = fetch(`http://127.0.0.1:${port}/admin/plugins`, {
         method: "POST",
         headers: { authorization: `Bearer ${env.IMBI_ADMIN_TOKEN}`, "content-type": "application/json" },
-        body: JSON.stringify({ specifier: "jsr:@imbi-test/crash-1@1" }),
+        body: JSON.stringify({ specifier: "jsr:@imbi-test/crash-1@1", accept_permissions: true }),
       }).then((r) => r.text(), (error) => error);
       await readUntil(reader, /lockfile fault hook: paused mid-write/, seen);
       child.kill("SIGKILL");
@@ -208,7 +209,7 @@ Deno.test("a service killed in the middle of a lockfile write restarts on a vali
       const again = await app.request("/admin/plugins", {
         method: "POST",
         headers: { authorization: `Bearer ${env.IMBI_ADMIN_TOKEN}`, "content-type": "application/json" },
-        body: JSON.stringify({ specifier: "jsr:@imbi-test/crash-1@1" }),
+        body: JSON.stringify({ specifier: "jsr:@imbi-test/crash-1@1", accept_permissions: true }),
       });
       assert.equal(again.status, 201, await again.clone().text());
       assert.equal((await again.json()).revision, 2, "the dead writer's lock was broken");

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { HandlerInit, ProtocolMethod } from "@imbi/plugin-sdk/types";
 import { setLogLevel, setLogSink } from "../../core/logger.ts";
 import type { SandboxSpec, Supervisor } from "../../core/sandbox/supervisor.ts";
+import { activeConfinement } from "../../core/sandbox/confine.ts";
 import { SandboxPool } from "../../core/sandbox/pool.ts";
 import { bundleFixtures } from "../support/bundle_fixture.ts";
 import { failure, isAlive, LoopbackServer, testContext, testInit, waitGone } from "../support/sandbox_harness.ts";
@@ -31,7 +32,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
   await using allowed = new LoopbackServer();
   await using forbidden = new LoopbackServer();
   let clock = 1_000_000;
-  const pool = new SandboxPool({ now: () => clock, backoffInitialMs: 250, graceMs: 200, rssMb: 300, rssCheckMs: 50 });
+  const pool = new SandboxPool({ now: () => clock, backoffInitialMs: 250, graceMs: 200, rssMb: 300 });
   const seenPids = new Set<number>();
   Deno.env.set("IMBI_ADMIN_TOKEN", "admin-secret-from-the-parent");
   const previousSink = setLogSink(() => {});
@@ -196,17 +197,23 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       const { supervisor: bomber, pid: before } = await hostileProcess("heap", 20_000);
       const error = await failure(probe(bomber, "heap"));
       assert.equal(error.kind, "crashed");
-      assert.doesNotMatch(error.message, /resident memory/, "the V8 heap cap, not the RSS poll, should stop it");
+      assert.doesNotMatch(error.message, /memory limit/, "the V8 heap cap, not the process's cap, should stop it");
       await waitGone(before);
       await goodStillAnswers();
     });
 
-    await t.step("memory outside the V8 heap is capped by the resident-memory poll", async () => {
+    await t.step("memory outside the V8 heap is capped by the confinement", async () => {
       const { supervisor: hoarder, pid: before } = await hostileProcess("buffers", 20_000);
       const error = await failure(probe(hoarder, "buffers"));
-      assert.equal(error.kind, "crashed");
-      assert.match(error.message, /resident memory [0-9]+ MiB exceeds the 300 MiB limit/);
-      await waitGone(before);
+      if (activeConfinement().mechanism === "cgroup") {
+        assert.equal(error.kind, "memory");
+        assert.match(error.message, /killed at its 300 MiB memory limit/);
+        await waitGone(before);
+      } else {
+        // RLIMIT_DATA: the allocation fails inside the plugin (tests/sandbox/confine_test.ts covers it).
+        assert.equal(activeConfinement().mechanism, "rlimit", "no confinement: build imbi-jail");
+        assert.match(error.message, /Array buffer allocation failed/);
+      }
       await goodStillAnswers();
     });
 
@@ -219,10 +226,10 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       await goodStillAnswers();
     });
 
-    await t.step("a 50 MB answer fails with protocol; a forged oversized frame is refused at its header", async () => {
+    await t.step("a 50 MB answer fails with too_large; a forged oversized frame is refused at its header", async () => {
       const { supervisor: flooder } = await hostileProcess("big", 30_000);
       const big = await failure(probe(flooder, "big", String(50 * 1024 * 1024)));
-      assert.equal(big.kind, "protocol");
+      assert.equal(big.kind, "too_large");
       assert.match(big.message, /exceeds the 16777216-byte limit/);
       // The forged header claims 50 MB and the body never comes: only a refusal at the header
       // answers before the 30 s deadline.
@@ -234,6 +241,19 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       await replacedAfter(10_000, flooder, before);
       const garbage = await failure(probe(flooder, "garbage"));
       assert.equal(garbage.kind, "protocol");
+      await goodStillAnswers();
+    });
+
+    await t.step("an answer nested past 64 levels fails with too_large; a forged one costs the process", async () => {
+      const { supervisor: nester, pid: before } = await hostileProcess("deep", 30_000);
+      const deep = await failure(probe(nester, "deep", "65"));
+      assert.equal(deep.kind, "too_large");
+      assert.match(deep.message, /nests deeper than 64 levels/);
+      assert.equal(await pidOf(nester), before, "the bootstrap refused it; the process keeps serving");
+      const forged = await failure(probe(nester, "forge_deep"));
+      assert.equal(forged.kind, "protocol");
+      assert.match(forged.message, /a frame nests deeper than 64 levels/);
+      await waitGone(before);
       await goodStillAnswers();
     });
 

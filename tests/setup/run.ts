@@ -16,6 +16,7 @@
  * @module
  */
 
+import { buildJail } from "../../cli/sandbox_jail.ts";
 import type { RunningService, TestService } from "./service.ts";
 
 const root = new URL("../../", import.meta.url).pathname;
@@ -45,6 +46,8 @@ async function main(): Promise<number> {
     return 2;
   }
   await Deno.mkdir(cacheDir, { recursive: true });
+  // Plugin processes are confined through imbi-jail wherever a test spawns them (docs/sandbox.md).
+  say(`imbi-jail: ${(await buildJail()).path}`);
   const services = shared ? [] : await loadServices();
   const running: RunningService[] = [];
   const env: Record<string, string> = { IMBI_TEST_SERVICES: required ? "required" : "optional" };

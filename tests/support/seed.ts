@@ -109,7 +109,7 @@ export async function configurationAnswer(
 /**
  * Creates the walk-through graph, asserting each step succeeds.
  *
- * @param app The running test app.
+ * @param app The running test app (or anything with its `ok`, e.g. a client of a served process).
  * @param options Org slug and demo-config options.
  * @returns The ids and slugs.
  */

@@ -15,7 +15,7 @@ import { ROOT, type TestApp, type TestResponse } from "./test_app.ts";
 export interface ServeProcess {
   /** `http://127.0.0.1:<port>`, from its "listening" log line. */
   url: string;
-  /** Its log lines so far (stderr). */
+  /** Its output lines so far: log lines go to stderr, or through `console` (stdout for info) under OTel. */
   lines: string[];
   /** Sends SIGTERM and waits for it to exit. */
   stop(): Promise<Deno.CommandStatus>;
@@ -35,37 +35,42 @@ export async function serve(env: Record<string, string>): Promise<ServeProcess> 
     cwd: ROOT,
     env,
     stdin: "null",
-    stdout: "null",
+    stdout: "piped",
     stderr: "piped",
   }).spawn();
+  // Log lines go to stderr, or through console (stdout for info) when OTel exports them: read both.
   const lines: string[] = [];
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let partial = "";
-  const pump = async (until?: (line: string) => boolean): Promise<string | undefined> => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return undefined;
-      const parts = (partial + value).split("\n");
+  let notify = () => {};
+  const read = async (stream: ReadableStream<Uint8Array>) => {
+    let partial = "";
+    for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+      const parts = (partial + chunk).split("\n");
       partial = parts.pop()!;
-      for (const line of parts) {
-        lines.push(line);
-        if (until?.(line)) return line;
-      }
+      lines.push(...parts);
+      notify();
     }
   };
-  const listening = await pump((line) => line.includes('"msg":"listening"'));
+  const drained = Promise.all([read(child.stdout), read(child.stderr)]);
+  const exited = drained.then(() => child.status);
+  const listening = await new Promise<string | undefined>((resolve) => {
+    const check = () => {
+      const line = lines.find((l) => l.includes('"msg":"listening"'));
+      if (line) resolve(line);
+    };
+    notify = check;
+    void exited.then(() => resolve(lines.find((l) => l.includes('"msg":"listening"'))));
+  });
+  notify = () => {};
   if (!listening) {
-    await child.status;
+    await exited;
     throw new Error(`deno task serve did not start:\n${lines.join("\n")}`);
   }
-  const drained = pump();
   return {
     url: JSON.parse(listening).url as string,
     lines,
     async stop() {
       child.kill("SIGTERM");
-      await drained;
-      return await child.status;
+      return await exited;
     },
   };
 }

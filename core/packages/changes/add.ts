@@ -6,6 +6,7 @@
 
 import { PackageError } from "../../errors.ts";
 import { type LockEntry, type Lockfile, type LockSource, readLockfile } from "../lockfile.ts";
+import type { PermissionPreview } from "../permissions.ts";
 import type { EntryStatus } from "../registry.ts";
 import { changeContext, type ChangeOptions, commit, prepare, refuseClash, whileHeld } from "./commit.ts";
 
@@ -25,6 +26,8 @@ export interface AddPackageResult {
   lockfile: Lockfile;
   /** The package's entry points as inspected. */
   entries: EntryStatus[];
+  /** The permissions accepted, when the change was given a permission check. */
+  permissions?: PermissionPreview;
 }
 
 function alreadyInstalled(name: string, entry: LockEntry): PackageError {
@@ -45,7 +48,8 @@ function alreadyInstalled(name: string, entry: LockEntry): PackageError {
  * @returns The written entry and lockfile.
  * @throws {PackageError} kind `already_installed` when the lockfile has the package; `refused` when an entry point is
  *   invalid or incompatible, the package exports none, a slug clashes with an installed package, or verification
- *   fails (`extra.entries` lists every entry with its reason); `too_young` and `registry` from resolving and fetching.
+ *   fails (`extra.entries` lists every entry with its reason); `too_young` and `registry` from resolving and fetching;
+ *   `permissions_not_accepted` from `options.checkPermissions`.
  * @example
  * ```ts
  * await addPackage("npm:@imbi/plugin-aws@^1", { lockfilePath: "plugins.lock.json", store });
@@ -63,6 +67,8 @@ export async function addPackage(spec: string, options: AddPackageOptions): Prom
   const prepared = await prepare(resolved, options);
   return await whileHeld(prepared, async () => {
     refuseClash(current, prepared);
+    const manifests = new Map(prepared.entries.map((e) => [e.slug!, e.manifest]));
+    const permissions = options.checkPermissions?.({ name: resolved.name, version: resolved.version, manifests });
     const entry: LockEntry = {
       specifier: resolved.specifier,
       version: resolved.version,
@@ -90,6 +96,6 @@ export async function addPackage(spec: string, options: AddPackageOptions): Prom
         },
       };
     });
-    return { name: resolved.name, entry, lockfile, entries: prepared.entries };
+    return { name: resolved.name, entry, lockfile, entries: prepared.entries, ...(permissions ? { permissions } : {}) };
   });
 }

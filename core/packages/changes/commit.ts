@@ -31,6 +31,7 @@ import {
 } from "../lockfile.ts";
 import { log } from "../../logger.ts";
 import { checkEntries, type EntryStatus, entryView, type InspectBundle } from "../registry.ts";
+import type { PermissionCheck } from "../permissions.ts";
 import type { PackageStore, ProgressCallback, ResolvedPackage, StoredPackage } from "../store.ts";
 import { inspectBundle } from "../../sandbox/inspect.ts";
 
@@ -81,6 +82,8 @@ export interface ChangeOptions {
   audit?: AuditLog;
   /** Limits concurrent fetch-and-inspect work; default none. */
   limit?: TaskLimit;
+  /** Accepts (or refuses) an install's or upgrade's permissions before the lockfile changes; default none. */
+  checkPermissions?: PermissionCheck;
 }
 
 /** {@linkcode ChangeOptions} with every default applied. */

@@ -8,6 +8,7 @@
 import semver from "semver";
 import { ConflictError, PackageError, ValidationError } from "../../errors.ts";
 import { isLocalSpecifier, type LockEntry, type Lockfile, readLockfile } from "../lockfile.ts";
+import type { PermissionPreview } from "../permissions.ts";
 import { checkEntries, type EntryStatus } from "../registry.ts";
 import type { ResolvedPackage } from "../store.ts";
 import { installedEntry, refuseIfUsed } from "./_checks.ts";
@@ -44,6 +45,8 @@ export interface UpgradePackageResult {
   lockfile: Lockfile;
   /** The new version's entry points as inspected. */
   entries: EntryStatus[];
+  /** The permissions accepted, when the change was given a permission check. */
+  permissions?: PermissionPreview;
 }
 
 async function installedManifests(
@@ -154,6 +157,12 @@ export async function upgradePackage(
       });
     };
     await refuseDropped(previous.entry_points);
+    const permissions = options.checkPermissions?.({
+      name,
+      version: resolved.version,
+      manifests: after,
+      ...("manifests" in old ? { previous: old.manifests } : {}),
+    });
     const entry: LockEntry = {
       specifier: resolved.specifier,
       version: resolved.version,
@@ -184,6 +193,14 @@ export async function upgradePackage(
         },
       };
     });
-    return { name, previous, entry, diff, lockfile, entries: prepared.entries };
+    return {
+      name,
+      previous,
+      entry,
+      diff,
+      lockfile,
+      entries: prepared.entries,
+      ...(permissions ? { permissions } : {}),
+    };
   });
 }

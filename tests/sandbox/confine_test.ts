@@ -1,0 +1,287 @@
+/**
+ * The confinement of plugin processes (`core/sandbox/confine.ts`, the
+ * `imbi-jail` wrapper), proven with the service's own permission flags: the
+ * process under test runs with exactly the flags of `deno task serve` (read
+ * from deno.json), never `-A`, probes the confinement as the service does at
+ * start, and drives the hostile `confined` fixture through a SandboxPool
+ * (`tests/fixtures/sandbox/confine_host.ts`). Memory cap 256 MiB, V8 heap
+ * 64 MiB, thread cap 64.
+ */
+import assert from "node:assert/strict";
+import { buildJail } from "../../cli/sandbox_jail.ts";
+import { bundleFixtures } from "../support/bundle_fixture.ts";
+import { freePort } from "../support/local.ts";
+import { isAlive, LoopbackServer, waitGone } from "../support/sandbox_harness.ts";
+
+const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
+const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
+const HOST = `${ROOT}tests/fixtures/sandbox/confine_host.ts`;
+const JAIL = (await buildJail()).path;
+
+/** The permission flags of `deno task serve`, as deno.json declares them. */
+async function serveFlags(): Promise<string[]> {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
+  const flags = (config.tasks.serve.command as string).split(" ").filter((word) => word.startsWith("--allow-"));
+  assert.ok(flags.length > 0 && !flags.includes("--allow-all") && !flags.includes("-A"));
+  return flags;
+}
+
+const FLAGS = await serveFlags();
+
+/** Runs one scenario of the host program under serve's flags; its JSON answer. */
+async function host(
+  scenario: string,
+  options: { bundle: string; arg?: string; env?: Record<string, string> },
+): Promise<Record<string, unknown>> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...FLAGS, "--config", `${ROOT}deno.json`, HOST, options.bundle, scenario, options.arg ?? ""],
+    cwd: ROOT,
+    env: { IMBI_JAIL_PATH: JAIL, ...options.env },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  assert.ok(output.success, `host ${scenario} failed: ${new TextDecoder().decode(output.stderr)}`);
+  return JSON.parse(text.split("\n").pop()!);
+}
+
+/** Starts the orphan scenario: the host and the pid of its plugin process, which stops itself. */
+async function startOrphanHost(bundle: string): Promise<{ child: Deno.ChildProcess; pid: number }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...FLAGS, "--config", `${ROOT}deno.json`, HOST, bundle, "orphan"],
+    cwd: ROOT,
+    env: { IMBI_JAIL_PATH: JAIL },
+    stdout: "piped",
+    stderr: "null",
+  }).spawn();
+  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  await reader.cancel();
+  const pid = Number(text.trim());
+  assert.ok(Number.isInteger(pid) && pid > 0, `host printed ${JSON.stringify(text)}`);
+  return { child, pid };
+}
+
+function procStatus(pid: number): { state: string; ppid: number } {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return { state: /^State:\s+(\S)/m.exec(status)![1]!, ppid: Number(/^PPid:\s+(\d+)/m.exec(status)![1]) };
+}
+
+async function until(check: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    assert.ok(performance.now() < deadline, `${what} did not happen within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+Deno.test({
+  name: "confineSpawn() with a cgroup holds a hostile plugin to its limits under deno task serve's flags",
+  // cgroup v1 directories are writable by root only; the no-cgroup fallback below runs anywhere.
+  ignore: Deno.uid() !== 0,
+  async fn(t) {
+    await using bundles = await bundleFixtures(FIXTURES, ["confined"]);
+    const bundle = bundles.path("confined");
+
+    await t.step("the probe reports cgroup and seccomp", async () => {
+      const described = await host("describe", { bundle });
+      assert.equal(described.mechanism, "cgroup");
+      assert.equal(described.seccomp, true);
+      assert.equal(described.warning, null);
+    });
+
+    for (const probe of ["buffers", "wasm"]) {
+      await t.step(`${probe} beyond the cap: the process is killed, the call answers kind memory`, async () => {
+        const result = await host(probe, { bundle });
+        assert.deepEqual(result.outcome, {
+          kind: "memory",
+          message: 'plugin "sandbox-confined" process killed at its 256 MiB memory limit',
+        });
+        assert.deepEqual(result.failures, ["killed at its 256 MiB memory limit"]);
+        assert.equal(isAlive(result.pid as number), false);
+        assert.match(String((result.after as Record<string, string>).pid), /^[0-9]+$/, "a fresh process serves");
+      });
+    }
+
+    await t.step("a Worker bomb stops at the thread cap (64) under a memory cap it cannot reach", async () => {
+      const result = await host("workers", { bundle });
+      const outcome = JSON.stringify(result.outcome);
+      assert.doesNotMatch(outcome, /allowed/);
+      const made = /denied after ([0-9]+)/.exec(outcome);
+      if (made) assert.ok(Number(made[1]) < 64, outcome);
+      else assert.match(outcome, /limit of 64 threads/);
+    });
+
+    await t.step("a busy loop outside any call is stopped", async () => {
+      const result = await host("idle_spin", { bundle });
+      assert.deepEqual(result.failures, ["stopped: used over 1000 ms of CPU in 5000 ms with no call in flight"]);
+      assert.equal((result.stats as { lastExit: string }).lastExit, "code 202 (crashed)");
+      assert.ok((result.ms as number) < 15_000, `stopped after ${result.ms} ms`);
+      assert.equal(isAlive(result.pid as number), false);
+    });
+
+    await t.step("an orphan cannot survive: a SIGSTOPped plugin dies when the service is SIGKILLed", async () => {
+      const { child, pid } = await startOrphanHost(bundle);
+      await until(() => procStatus(pid).state === "T", 5000, "the plugin stopping itself");
+      const jail = procStatus(pid).ppid;
+      assert.notEqual(jail, 1);
+      child.kill("SIGKILL");
+      await child.status;
+      const ms = await waitGone(pid, 5000);
+      assert.ok(ms < 5000);
+      assert.equal(isAlive(jail), false);
+    });
+  },
+});
+
+Deno.test("confineSpawn() refuses listening sockets and keeps outbound calls, with or without a cgroup", async (t) => {
+  await using bundles = await bundleFixtures(FIXTURES, ["confined"]);
+  await using server = new LoopbackServer();
+  const noCgroup = await Deno.makeTempDir({ prefix: "imbi_no_cgroup_" });
+  try {
+    for (const [label, env] of [["jailed", {}], ["jailed, no cgroup", { IMBI_CGROUP_ROOT: noCgroup }]] as const) {
+      await t.step(`${label}: Deno.listen, node:net and node:dgram fail; fetch to a granted host works`, async () => {
+        const port = freePort();
+        const url = `http://localhost:${new URL(server.url).port}/ok`;
+        const result = await host("listen", { bundle: bundles.path("confined"), arg: `${port} ${url}`, env });
+        assert.deepEqual(result, {
+          deno: { listen_deno: "denied: PermissionDenied: Operation not permitted (os error 1)" },
+          node: { listen_node: `denied: Error: listen EACCES: permission denied 127.0.0.1:${port}` },
+          udp: { udp_node: `denied: Error: bind EPERM 127.0.0.1:${port}` },
+          fetch: { fetch: 'allowed: "200 ok"' },
+        });
+      });
+    }
+    const hits = server.hits;
+    assert.equal(hits, 2);
+  } finally {
+    await Deno.remove(noCgroup, { recursive: true });
+  }
+});
+
+Deno.test("confineSpawn() leaves plugins no persistent storage: localStorage and the Cache API fail", async () => {
+  await using bundles = await bundleFixtures(FIXTURES, ["confined"]);
+  const other = `${bundles.dir}/other_package.js`;
+  await Deno.copyFile(bundles.path("confined"), other);
+  const result = await host("storage", { bundle: bundles.path("confined"), arg: other });
+  const first = result.first as Record<string, string>;
+  assert.match(first.local_storage_set!, /^denied: NotADirectory/);
+  assert.match(first.cache_put!, /^denied: Error: Failed to create cache storage directory/);
+  for (const later of [result.respawned, result.other] as Record<string, string>[]) {
+    assert.match(later.local_storage_get!, /^denied: NotADirectory/);
+    assert.match(later.cache_match!, /^denied: /);
+    assert.doesNotMatch(JSON.stringify(later), /secret-of-a/);
+  }
+});
+
+Deno.test("confineSpawn() without a writable cgroup caps memory with RLIMIT_DATA under serve's flags", async (t) => {
+  await using bundles = await bundleFixtures(FIXTURES, ["confined"]);
+  const bundle = bundles.path("confined");
+  // A cgroup root with no hierarchy in it: what a machine without cgroupfs, or a non-root service, has.
+  const noCgroup = await Deno.makeTempDir({ prefix: "imbi_no_cgroup_" });
+  const env = { IMBI_CGROUP_ROOT: noCgroup };
+  try {
+    await t.step("the probe reports rlimit and why no cgroup", async () => {
+      const described = await host("describe", { bundle, env });
+      assert.equal(described.mechanism, "rlimit");
+      assert.equal(described.seccomp, true);
+      assert.match(String(described.note), /^no cgroup: memory: No such file or directory/);
+    });
+
+    for (const probe of ["buffers", "wasm"]) {
+      await t.step(`${probe}: allocation beyond the cap is refused`, async () => {
+        const result = await host(probe, { bundle, env });
+        const outcome = (result.outcome as Record<string, string>)[probe]!;
+        const mib = Number(/^denied after ([0-9]+) MiB/.exec(outcome)?.[1]);
+        assert.ok(mib >= 128 && mib <= 256 + 128, outcome);
+      });
+    }
+
+    await t.step("a Worker bomb is bounded by the same cap", async () => {
+      const result = await host("workers", { bundle, env });
+      assert.doesNotMatch(JSON.stringify(result.outcome), /allowed/);
+    });
+  } finally {
+    await Deno.remove(noCgroup, { recursive: true });
+  }
+});
+
+Deno.test("deno task serve says which mechanism confines plugins, and refuses to start when required and none can", async (t) => {
+  const flags = await serveFlags();
+  const dir = await Deno.makeTempDir({ prefix: "imbi_confine_serve_" });
+  const base = { IMBI_DATA_DIR: `${dir}/data`, IMBI_LOCKFILE: `${dir}/plugins.lock.json`, IMBI_HOST: "127.0.0.1" };
+  try {
+    await t.step("IMBI_SANDBOX_LIMITS=required without a jail: exit 1 and why", async () => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...flags, `${ROOT}main.ts`],
+        cwd: ROOT,
+        env: { ...base, IMBI_PORT: "0", IMBI_JAIL_PATH: `${dir}/missing-jail`, IMBI_SANDBOX_LIMITS: "required" },
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.equal(output.code, 1);
+      assert.match(new TextDecoder().decode(output.stderr), /Plugin processes are NOT confined: no imbi-jail binary/);
+    });
+
+    await t.step("a bad setting is refused naming the variable", async () => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", ...flags, `${ROOT}main.ts`],
+        cwd: ROOT,
+        env: { ...base, IMBI_PORT: "0", IMBI_SANDBOX_LIMITS: "maybe" },
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assert.equal(output.code, 2);
+      assert.match(
+        new TextDecoder().decode(output.stderr),
+        /IMBI_SANDBOX_LIMITS: "maybe" is not one of required, warn/,
+      );
+    });
+
+    for (
+      const [label, jail, mechanism] of [["with the jail", JAIL, Deno.uid() === 0 ? "cgroup" : "rlimit"], [
+        "without a jail (warn)",
+        `${dir}/missing-jail`,
+        "none",
+      ]] as const
+    ) {
+      await t.step(`${label}: the start-up log and /readyz name ${mechanism}`, async () => {
+        const port = freePort();
+        const child = new Deno.Command(Deno.execPath(), {
+          args: ["run", ...flags, `${ROOT}main.ts`],
+          cwd: ROOT,
+          env: { ...base, IMBI_PORT: String(port), IMBI_JAIL_PATH: jail },
+          stdout: "null",
+          stderr: "piped",
+        }).spawn();
+        const lines: Record<string, unknown>[] = [];
+        const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+        let partial = "";
+        while (!lines.some((line) => line.msg === "listening")) {
+          const { done, value } = await reader.read();
+          assert.ok(!done, `the service exited: ${JSON.stringify(lines)}`);
+          const parts = (partial + value).split("\n");
+          partial = parts.pop()!;
+          lines.push(...parts.map((line) => JSON.parse(line)));
+        }
+        const response = await fetch(`http://127.0.0.1:${port}/readyz`);
+        const ready = await response.json();
+        child.kill("SIGTERM");
+        await reader.cancel();
+        await child.status;
+        assert.equal(ready.sandbox.mechanism, mechanism);
+        const started = lines.find((line) => line.msg === "plugin confinement");
+        assert.equal(started?.mechanism, mechanism);
+        const warned = lines.some((line) => line.level === "warn" && /NOT confined/.test(String(line.msg)));
+        assert.equal(warned, mechanism === "none");
+      });
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
