@@ -65,8 +65,7 @@ async function main(): Promise<number> {
     onListen: ({ hostname, port }) => log.info("metrics listening", { url: `${url(hostname, port)}/metrics` }),
   }, async (request) => {
     if (new URL(request.url).pathname !== "/metrics" || request.method !== "GET") {
-      return new Response("Not Found
-", { status: 404 });
+      return new Response("Not Found\n", { status: 404 });
     }
     return new Response(await metrics.exposition(), { headers: { "content-type": metrics.contentType } });
   });

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { runCommand } from "./support/command.ts";
 import { seedWalkthrough } from "./support/seed.ts";
-import { serve, type Served } from "./support/serve.ts";
+import { serve, type ServeProcess as Served } from "./support/serve_process.ts";
 import { DEMO_PACKAGES, lockLocalPackages, ROOT } from "./support/test_app.ts";
 
 /** `app.ok` over HTTP, for the seed helpers. */

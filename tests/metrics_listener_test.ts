@@ -4,7 +4,7 @@
  * `IMBI_METRICS_PORT` listener without one; the access log on its stderr.
  */
 import assert from "node:assert/strict";
-import { serve, type Served } from "./support/serve.ts";
+import { serve, type ServeProcess as Served } from "./support/serve_process.ts";
 import { DEMO_PACKAGES, lockLocalPackages } from "./support/test_app.ts";
 
 /** The first line of the service's log that matches, waiting for it (lines arrive through a pipe). */
