@@ -135,8 +135,18 @@ Deno.test({
     try {
       await refusesControlCharacters(t, app, org);
     } finally {
-      await app.request("DELETE", `/orgs/${org}/third-party-services/vendor`);
-      await app.request("DELETE", `/orgs/${org}`);
+      // Whatever a failed step left behind in the shared Neo4j, children first.
+      for (
+        const path of [
+          `/orgs/${org}/projects/web`,
+          `/orgs/${org}/project-types/api`,
+          `/orgs/${org}/third-party-services/vendor/applications/default`,
+          `/orgs/${org}/third-party-services/vendor/plugins/cfg`,
+          `/orgs/${org}/third-party-services/vendor`,
+          `/orgs/${org}`,
+          `/orgs/${org}-x`,
+        ]
+      ) await app.request("DELETE", path);
     }
   },
 });
