@@ -15,6 +15,8 @@
 #   cache, audit log, generated admin token and keys): packages installed through the admin API survive restarts
 #   and image upgrades. On first start the volume's lockfile is seeded from the image's, and the image's
 #   prefetched packages are copied into the volume's cache when missing.
+# - With Neo4j (IMBI_GRAPH_URL), the lock state, its history, the audit log and the replicas' heartbeats live in the
+#   graph store, so the volume is only a package cache: N replicas may each use an emptyDir (docs/replicas.md).
 #
 # Build arguments: NPM_CONFIG_REGISTRY (or IMBI_NPM_REGISTRY) and JSR_URL, when plugin packages come from a private
 # registry (set the same at run time); IMBI_SERVICE_NPM_REGISTRY when the service's own npm dependencies must come from

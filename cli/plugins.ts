@@ -11,15 +11,22 @@
  * - `rollback <revision> [--force]`: restore the packages of a kept revision.
  * - `history [--json]`, `audit [--json]`: kept revisions, and who changed what.
  * - `list [--json]`: every package and entry point with its status and reason.
+ * - `import [--force] [--file <path>]`: import the lockfile into the graph store's lock state (every replica
+ *   moves to it within seconds); refused when the store has changes the file lacks, unless `--force`.
+ * - `export [--file <path>]`: write the graph store's current lock revision to the lockfile.
  * - `test <org>/<service>/<plugin> [--json]`: test a Plugin node's connection (exit 1 when it fails).
  *
+ * `add`, `upgrade`, `remove`, `rollback`, `history` and `audit` work on the
+ * file (the git workflow: change it, review it, commit it, import it on
+ * deploy); `import` and `export` move it to and from the graph store, which
+ * the running service reads (`docs/lockfile.md`).
  * Reads `IMBI_LOCKFILE` (default `./plugins.lock.json`), `IMBI_DATA_DIR`
  * (default `./data`), `IMBI_MIN_PACKAGE_AGE` (default `24h`, `0` is off),
  * `IMBI_CATALOG`, `NPM_CONFIG_REGISTRY`, `JSR_URL`, and the graph store's
- * variables (for the in-use checks of upgrade, remove and rollback). The
- * logic lives in `core/packages/changes/`, shared with the admin API; this
- * file parses arguments and prints. A running service picks a change up on
- * `POST /admin/plugins/reload` or a restart.
+ * variables (for the in-use checks of upgrade, remove and rollback, and for
+ * import and export, with `IMBI_DEPLOYMENT`). The logic lives in
+ * `core/packages/changes/` and `core/packages/lock_file_sync.ts`, shared with
+ * the service; this file parses arguments and prints.
  *
  * @module
  */
@@ -29,6 +36,7 @@ import { catalogInstallSpecifier, DEFAULT_CATALOG_PATH, readCatalog } from "../c
 import { type Config, ConfigError, loadConfig } from "../core/config.ts";
 import { ConflictError, NotFoundError, PackageError, ValidationError } from "../core/errors.ts";
 import type { GraphStore } from "../core/graph/store.ts";
+import { readLockfile } from "../core/packages/lockfile.ts";
 import { type PackageStore, packageStoreFor, type ProgressEvent } from "../core/packages/store.ts";
 import {
   addPackage,
@@ -43,7 +51,10 @@ import {
   upgradePackage,
 } from "../core/packages/changes/mod.ts";
 import { describePermissions, type PermissionPreview, requireAcceptance } from "../core/packages/permissions.ts";
-import { buildServices, openStore } from "../core/wiring.ts";
+import { AuditLog } from "../core/audit.ts";
+import { exportLockfile, importLockfile } from "../core/packages/lock_file_sync.ts";
+import { StoreLockState } from "../core/packages/store_lock_state.ts";
+import { buildServices, openStore, replicaId } from "../core/wiring.ts";
 import { wantsHelp } from "./_args.ts";
 
 /** What a command needs from the environment. */
@@ -142,8 +153,15 @@ function changed(line: string, details: { lines?: string[]; disabled?: PluginNod
   for (const node of details.disabled ?? []) {
     console.log(`  disabled Plugin node ${node.org}/${node.service}/${node.slug} (${node.plugin})`);
   }
-  console.error("a running service loads it on POST /admin/plugins/reload or a restart");
+  console.error("the service loads it after deno task plugins import");
   return 0;
+}
+
+/** The graph store's lock state for `import` and `export`, stamped with this CLI process as the replica. */
+async function storeLock(ctx: Context): Promise<StoreLockState> {
+  const store = await ctx.graph();
+  const audit = new AuditLog(store.control.audit, { replica: `cli:${replicaId({ replicaId: undefined })}` });
+  return new StoreLockState(store.control.deployment(ctx.config.deployment).lock, audit);
 }
 
 /** The subcommands by name. */
@@ -255,6 +273,46 @@ export const commands: Record<string, Command> = {
           `revision ${r.from_revision} → ${r.to_revision}`
         ),
       });
+    },
+  },
+  import: {
+    usage: "import [--force] [--file <path>]",
+    summary: "import the lockfile into the graph store (refused when the store has changes the file lacks)",
+    flags: { values: ["--file"], switches: ["--force"] },
+    fits: (a) => a.positional.length === 0,
+    async run(args, ctx) {
+      const path = resolve(args.values["--file"] ?? ctx.lockfilePath);
+      const file = await readLockfile(path);
+      for (const [name, entry] of Object.entries(file.packages)) {
+        await ctx.store.ensure(name, entry, { onProgress: progress });
+      }
+      const result = await importLockfile(await storeLock(ctx), path, {
+        force: args.switches.has("--force"),
+        actor: ctx.user,
+        requestId: null,
+        now: () => new Date(),
+      });
+      console.log(
+        result.outcome === "unchanged"
+          ? `the graph store already holds the packages of ${path} (revision ${result.revision})`
+          : `imported ${path} as lock revision ${result.revision} (was ${result.from_revision}); ` +
+            "every replica moves to it within seconds",
+      );
+      return 0;
+    },
+  },
+  export: {
+    usage: "export [--file <path>]",
+    summary: "write the graph store's current lock revision to the lockfile",
+    flags: { values: ["--file"] },
+    fits: (a) => a.positional.length === 0,
+    async run(args, ctx) {
+      const path = resolve(args.values["--file"] ?? ctx.lockfilePath);
+      const written = await exportLockfile(await storeLock(ctx), path);
+      console.log(
+        `exported lock revision ${written.revision} (${Object.keys(written.packages).length} packages) to ${path}`,
+      );
+      return 0;
     },
   },
   list: {

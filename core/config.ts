@@ -6,6 +6,7 @@
  * @module
  */
 
+import { DEPLOYMENT_PATTERN } from "./graph/control.ts";
 import { parseNpmrc, RegistryAuth } from "./packages/npmrc.ts";
 import { type EgressPolicy, egressPolicyFromEnv } from "./sandbox/egress.ts";
 import { ConfineSettingError, type ConfineSettings, parseConfineSettings } from "./sandbox/confine.ts";
@@ -89,6 +90,12 @@ export interface Config {
   replicaId: string | undefined;
   /** Hosts plugin processes may reach: `IMBI_EGRESS_ALLOW`, `IMBI_EGRESS_DENY`, `IMBI_EGRESS_FILE` and the defaults. */
   egress: EgressPolicy;
+  /** `IMBI_DEPLOYMENT`: the replicas sharing one lock state and replica list in the graph store. */
+  deployment: string;
+  /** `IMBI_LOCK_POLL_MS`: how often a replica reads the store's lock revision and writes its heartbeat. */
+  lockPollMs: number;
+  /** `IMBI_GRAPH_WAIT_MS`: how long start-up waits for an unreachable graph store before it gives up. */
+  graphWaitMs: number;
 }
 
 /**
@@ -250,6 +257,10 @@ export function loadConfig(given: Record<string, string | undefined>): Config {
   if (replicaId !== undefined && !/^[A-Za-z0-9._:@-]{1,128}$/.test(replicaId)) {
     throw new ConfigError("IMBI_REPLICA_ID", `"${replicaId}" must be 1 to 128 letters, digits or . _ : @ -`);
   }
+  const deployment = env.IMBI_DEPLOYMENT || "default";
+  if (!DEPLOYMENT_PATTERN.test(deployment)) {
+    throw new ConfigError("IMBI_DEPLOYMENT", `"${deployment}" must be 1 to 64 letters, digits or . _ -`);
+  }
   const registryTimeoutMs = duration(env, "IMBI_REGISTRY_TIMEOUT", 30_000);
   const pluginProcessesMax = integer(
     env,
@@ -301,5 +312,8 @@ export function loadConfig(given: Record<string, string | undefined>): Config {
     logLevel: logLevel as Config["logLevel"],
     replicaId,
     egress: egress(env),
+    deployment,
+    lockPollMs: integer(env, "IMBI_LOCK_POLL_MS", 2000, 100, 60_000),
+    graphWaitMs: integer(env, "IMBI_GRAPH_WAIT_MS", 120_000, 0, 3_600_000),
   };
 }

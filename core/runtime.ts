@@ -115,10 +115,14 @@ export class PluginRuntime {
    * Rebuilds the registry from the lockfile and swaps it in. Reloads are
    * serialised; each one reads the lockfile as it is when it starts.
    *
-   * @returns The new registry.
+   * @param options `skipIf`, asked when this reload's turn comes: true keeps the registry served then (a lock
+   *   poll's reload that an admin change's reload already made moot).
+   * @returns The new registry (or the one kept).
    */
-  reload(): Promise<Registry> {
-    const next = this.#reloading.catch(() => undefined).then(() => this.#reloadNow());
+  reload(options: { skipIf?: (current: Registry) => Promise<boolean> } = {}): Promise<Registry> {
+    const next = this.#reloading.catch(() => undefined).then(async () =>
+      options.skipIf && await options.skipIf(this.#registry) ? this.#registry : await this.#reloadNow()
+    );
     this.#reloading = next;
     return next;
   }

@@ -9,6 +9,7 @@ import type { AuditLog } from "../core/audit.ts";
 import type { ConnectionTests } from "../core/connection.ts";
 import type { Keyring } from "../core/crypto.ts";
 import type { IfMatch } from "../core/graph/etag.ts";
+import type { LockSync } from "../core/lock_sync.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
 import type { Readiness } from "../core/readiness.ts";
@@ -37,6 +38,8 @@ export interface AppDeps {
   clock: () => Date;
   /** The shared audit log, stamped with this replica's id. */
   audit: AuditLog;
+  /** This replica's lock-revision poller and the deployment's heartbeats. */
+  sync: LockSync;
   /** The checks behind `/readyz`. */
   readiness: Readiness;
   /** The encryption keyring (the console seals its session cookies with it). */
@@ -97,6 +100,4 @@ export interface PackageAdmin {
   history(): Promise<unknown[]>;
   /** Restores a previous lockfile revision, then reloads. */
   rollback(revision: number, actor: Actor): Promise<unknown>;
-  /** Every package change, newest first. */
-  audit(): Promise<unknown[]>;
 }

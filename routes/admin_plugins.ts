@@ -8,6 +8,7 @@ import { type Context, Hono } from "hono";
 import type { Actor, AppDeps, AppEnv } from "./_deps.ts";
 import { created, ok, operations } from "./_openapi.ts";
 import { listOf, pluginInstall, pluginRollback, pluginUpgrade, type Schema } from "./_schemas.ts";
+import { auditStamp } from "./_writes.ts";
 
 const entryStatus: Schema = {
   type: "object",
@@ -155,21 +156,6 @@ const rollbackView: Schema = {
     },
   },
 };
-const auditView: Schema = listOf({
-  type: "object",
-  required: ["at", "actor", "action"],
-  properties: {
-    at: { type: "string", format: "date-time" },
-    actor: str,
-    request_id: nullableStr,
-    action: str,
-    package: nullableStr,
-    from_revision: int,
-    to_revision: int,
-    detail: { type: "object" },
-    lockfile: str,
-  },
-});
 
 const op = operations("Admin");
 /** What a package change may also answer: refused (422), the registry failed (502). */
@@ -195,7 +181,7 @@ const ops = {
     query: { force: { type: "string", enum: ["true", "false"], default: "false" } },
     success: ok("The removal, and any Plugin nodes disabled", removalView),
   }),
-  reload: op.admin("Rebuild the registry from the lockfile on disk and swap it in", {
+  reload: op.admin("Rebuild this replica's registry from the store's lock revision and swap it in", {
     success: ok("The new registry", registryView),
     problems: changeProblems,
   }),
@@ -206,9 +192,6 @@ const ops = {
     body: pluginRollback,
     success: ok("The restored revision", rollbackView),
     problems: [404, ...changeProblems],
-  }),
-  audit: op.admin("Every package change: who, what, from which revision to which", {
-    success: ok("Audit records, newest first", auditView),
   }),
 };
 
@@ -226,7 +209,7 @@ function actor(c: Context<AppEnv>): Actor {
  * @returns The Hono app.
  */
 export function adminPluginRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { runtime, admin } = deps;
+  const { runtime, admin, audit } = deps;
   const registryBody = () => {
     const r = runtime.registry;
     return { revision: r.revision, generation: r.generation, built_at: r.builtAt, items: r.packages };
@@ -235,14 +218,25 @@ export function adminPluginRoutes(deps: AppDeps): Hono<AppEnv> {
     .get("/admin/catalog", ops.catalog, async (c) => c.json({ items: await admin.catalog() }))
     .get("/admin/plugins", ops.list, (c) => c.json(registryBody()))
     .post("/admin/plugins/reload", ops.reload, async (c) => {
-      await runtime.reload();
+      const from = runtime.registry;
+      const to = await runtime.reload();
+      const stamp = auditStamp(c, deps);
+      await audit.record({
+        actor: stamp.actor,
+        request_id: stamp.request_id,
+        action: "registry.reload",
+        target_kind: "registry",
+        target: audit.replica,
+        from: { revision: from.revision, generation: from.generation },
+        to: { revision: to.revision, generation: to.generation },
+        detail: { loaded: to.loadedSlugs().length, failed: to.packages.filter((p) => p.status === "failed").length },
+      });
       return c.json(registryBody());
     })
     .get("/admin/plugins/history", ops.history, async (c) => c.json({ items: await admin.history() }))
     .post("/admin/plugins/rollback", ops.rollback, async (c) => {
       return c.json(await admin.rollback(c.req.valid("json").revision, actor(c)));
     })
-    .get("/admin/audit", ops.audit, async (c) => c.json({ items: await admin.audit() }))
     .post("/admin/plugins", ops.install, async (c) => c.json(await admin.install(c.req.valid("json"), actor(c)), 201))
     .patch(PACKAGE, ops.upgrade, async (c) => {
       return c.json(await admin.upgrade(c.req.param("package"), c.req.valid("json"), actor(c)));

@@ -12,8 +12,10 @@ import { authenticate, authorize } from "./_auth.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { declaredOperations, openApiPath, type Operation } from "./_openapi.ts";
 import { errorToResponse, problemResponse, PROBLEMS } from "./_problem.ts";
+import { adminAuditRoutes } from "./admin_audit.ts";
 import { adminCredentialRoutes } from "./admin_credentials.ts";
 import { adminPluginRoutes } from "./admin_plugins.ts";
+import { adminReplicaRoutes } from "./admin_replicas.ts";
 import { bindingRoutes } from "./bindings.ts";
 import { docsRoutes } from "./docs.tsx";
 import { operationRoutes } from "./operations.ts";
@@ -83,6 +85,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       projectTabRoutes,
       adminPluginRoutes,
       adminCredentialRoutes,
+      adminAuditRoutes,
+      adminReplicaRoutes,
     ]
   ) {
     app.route("/", routes(deps));

@@ -19,7 +19,7 @@ const health: Schema = {
 function readiness(ready: boolean): Schema {
   return {
     type: "object",
-    required: ["status", "reasons", "store", "keys", "lock", "registry", "sandbox"],
+    required: ["status", "reasons", "store", "keys", "lock", "registry", "sandbox", "replica"],
     properties: {
       status: { const: ready ? "ready" : "not_ready" },
       reasons: {
@@ -40,8 +40,19 @@ function readiness(ready: boolean): Schema {
         required: ["generation", "revision", "loaded"],
         properties: {
           generation: { type: "integer" },
-          revision: { type: "integer" },
+          revision: { type: "integer", description: "the lock revision this replica serves" },
           loaded: { type: "integer", description: "entry points loaded" },
+        },
+      },
+      replica: {
+        type: "object",
+        description: "this replica's id, the store's lock revision, how far behind it serves, and why",
+        required: ["id", "store_revision", "lag", "error"],
+        properties: {
+          id: { type: "string" },
+          store_revision: { type: ["integer", "null"] },
+          lag: { type: ["integer", "null"], minimum: 0 },
+          error: { type: ["string", "null"] },
         },
       },
       sandbox: {
@@ -94,7 +105,7 @@ export function operationRoutes(
   deps: AppDeps,
   options: { operations: () => readonly Operation[] },
 ): Hono<AppEnv> {
-  const { store, runtime, readiness, version } = deps;
+  const { store, runtime, readiness, version, sync } = deps;
   return new Hono<AppEnv>()
     .get("/healthz", ops.health, (c) => c.json({ status: "ok", version }))
     .get("/readyz", ops.ready, async (c) => {
@@ -112,6 +123,12 @@ export function operationRoutes(
           loaded: registry.loadedSlugs().length,
         },
         sandbox: describeConfinement(activeConfinement()),
+        replica: {
+          id: sync.replica,
+          store_revision: sync.storeRevision,
+          lag: sync.storeRevision === null ? null : Math.max(0, sync.storeRevision - registry.revision),
+          error: sync.lastError,
+        },
       };
       if (report.ready) return c.json(body);
       c.header("retry-after", "5");

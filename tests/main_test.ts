@@ -23,6 +23,9 @@ Deno.test("main.ts stops on a bad variable with one line naming it", async (t) =
     ["IMBI_PORT", "eighty"],
     ["IMBI_GRAPH_URL", "http://neo4j:7474"],
     ["IMBI_MIN_PACKAGE_AGE", "soon"],
+    ["IMBI_DEPLOYMENT", "prod east"],
+    ["IMBI_LOCK_POLL_MS", "50"],
+    ["IMBI_GRAPH_WAIT_MS", "soon"],
   ];
   for (const [variable, value] of cases) {
     await t.step(variable, async () => {

@@ -7,7 +7,6 @@
  * audit log and the registry exactly as they were.
  */
 import assert from "node:assert/strict";
-import { readLockfile } from "../../core/packages/lockfile.ts";
 import { startGate } from "../support/gate.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
 import { publishFixture } from "../support/npm_publish.ts";
@@ -65,11 +64,11 @@ async function listing(dir: string): Promise<string[]> {
 async function snapshot(app: TestApp) {
   const registry = app.services.runtime.registry;
   return {
-    lockfile: await Deno.readTextFile(app.lockfilePath),
+    lockfile: await app.services.lock.read(),
     store: (await listing(`${app.dataDir}/packages`)).filter((n) => n !== ".staging"),
     staging: await listing(`${app.dataDir}/packages/.staging`),
-    history: await listing(`${app.dataDir}/plugins.lock.history`),
-    audit: await Deno.readTextFile(`${app.dataDir}/audit.jsonl`).catch(() => ""),
+    history: (await app.services.lock.list()).map((r) => r.revision),
+    audit: (await app.services.audit.list({ limit: 1000 })).items.filter((a) => a.action !== "registry.reload"),
     registry: { generation: registry.generation, packages: JSON.stringify(registry.packages) },
   };
 }
@@ -121,7 +120,7 @@ npmTest("POST /admin/plugins", async (t) => {
         [["admin-probe", "loaded"]],
       );
       assert.equal(r.body.revision, 2);
-      const lock = await readLockfile(app.lockfilePath);
+      const lock = await app.services.lock.read();
       assert.equal(lock.revision, 2);
       assert.equal(lock.packages[PROBE]!.integrity, r.body.package.integrity);
       assert.ok(app.services.runtime.registry.entry("admin-probe"), "live without a restart");
@@ -442,13 +441,13 @@ Deno.test("DELETE /admin/plugins/{package}", async (t) => {
   });
 
   await t.step("409 listing the Plugin nodes that use its entry points; nothing changes", async () => {
-    const before = await Deno.readTextFile(app.lockfilePath);
+    const before = await app.services.lock.read();
     const r = await app.request("DELETE", "/admin/plugins/@imbi/plugin-demo-config");
     problem(r, 409);
     assert.equal(r.body.type, "https://imbi.dev/problems/package-in-use");
     assert.deepEqual(r.body.plugin_nodes.map((n: { id: string }) => n.id), [node.id]);
     assert.match(r.body.detail, /acme\/demo\/config \(demo-config\)/);
-    assert.equal(await Deno.readTextFile(app.lockfilePath), before);
+    assert.deepEqual(await app.services.lock.read(), before);
     assert.ok(app.services.runtime.registry.entry("demo-config"));
   });
   await t.step("force=true removes it and disables those nodes", async () => {
@@ -457,7 +456,7 @@ Deno.test("DELETE /admin/plugins/{package}", async (t) => {
     assert.deepEqual(r.body.disabled_plugin_nodes.map((n: { id: string }) => n.id), [node.id]);
     assert.equal(r.body.removed.version, "1.0.0");
     assert.deepEqual(r.body.removed.entry_points, ["demo-config"]);
-    const lock = await readLockfile(app.lockfilePath);
+    const lock = await app.services.lock.read();
     assert.equal(lock.packages["@imbi/plugin-demo-config"], undefined);
     assert.equal(r.body.revision, lock.revision);
     assert.equal(app.services.runtime.registry.entry("demo-config"), undefined);
@@ -508,7 +507,7 @@ Deno.test("GET /admin/plugins/history, POST /admin/plugins/rollback and GET /adm
       "upgrade",
       "install",
       "install",
-      "external",
+      "import",
     ]);
     assert.equal(items[1].written_by, "admin-api:admin");
     assert.equal(items[1].request_id, "req-upgrade");
@@ -534,7 +533,7 @@ Deno.test("GET /admin/plugins/history, POST /admin/plugins/rollback and GET /adm
       { package: "@imbi-test/two-entries", from: null, to: "jsr:@imbi-test/two-entries@2.1.0" },
     ]);
     assert.deepEqual(r.packages.map((p: { status: string }) => p.status), ["loaded", "loaded"]);
-    const lock = await readLockfile(app.lockfilePath);
+    const lock = await app.services.lock.read();
     assert.equal(lock.revision, 6);
     assert.equal(lock.packages["@imbi-test/jsr-good"]!.version, "1.0.0");
     assert.equal(app.services.runtime.registry.entry("two-config")?.version, "2.1.0");
@@ -550,7 +549,7 @@ Deno.test("GET /admin/plugins/history, POST /admin/plugins/rollback and GET /adm
   });
 
   await t.step("refused, naming the package, when a package is not cached and cannot be fetched", async () => {
-    const lock = await readLockfile(app.lockfilePath);
+    const lock = await app.services.lock.read();
     // Revision 4 pins jsr-good 1.2.0: drop it from the store and stop the registry.
     const dir = (await listing(`${app.dataDir}/packages`)).find((n) => n.startsWith("imbi-test__jsr-good@1.2.0-"));
     assert.ok(dir, "jsr-good 1.2.0 was cached");
@@ -565,27 +564,33 @@ Deno.test("GET /admin/plugins/history, POST /admin/plugins/rollback and GET /adm
     );
     assert.equal(r.body.package, "@imbi-test/jsr-good");
     assert.deepEqual(await snapshot(app), before);
-    assert.equal((await readLockfile(app.lockfilePath)).revision, lock.revision);
+    assert.equal((await app.services.lock.read()).revision, lock.revision);
   });
 
   await t.step("the audit log lists every change with who, what and from which revision to which", async () => {
-    const items = (await call("GET", "/admin/audit")).items;
+    const items = (await call("GET", "/admin/audit?target_kind=package")).items;
     assert.deepEqual(
-      items.map((a: { action: string; from_revision: number; to_revision: number }) => [
+      items.map((a: { action: string; detail: { from_revision: number; to_revision: number } }) => [
         a.action,
-        a.from_revision,
-        a.to_revision,
+        a.detail.from_revision,
+        a.detail.to_revision,
       ]),
-      [["rollback", 5, 6], ["remove", 4, 5], ["upgrade", 3, 4], ["install", 2, 3], ["install", 1, 2]],
+      [["package.remove", 4, 5], ["package.upgrade", 3, 4], ["package.install", 2, 3], ["package.install", 1, 2]],
     );
     const install = items.at(-1);
     assert.equal(install.actor, "admin-api:admin");
     assert.equal(install.request_id, "req-install");
-    assert.equal(install.package, "@imbi-test/jsr-good");
+    assert.equal(install.target, "@imbi-test/jsr-good");
+    assert.equal(install.replica, app.services.audit.replica);
+    assert.equal(install.from, null);
+    assert.equal(install.to.version, "1.0.0");
     assert.equal(install.detail.specifier, "jsr:@imbi-test/jsr-good@1.0.0");
-    assert.equal(items[0].detail.restored_revision, 3);
-    const text = await Deno.readTextFile(`${app.dataDir}/audit.jsonl`);
-    assert.equal(text.trim().split("\n").length, 5, "persisted in the data directory");
+    assert.deepEqual(items[1].from.version, "1.0.0");
+    assert.deepEqual(items[1].to.version, "1.2.0");
+    const locks = (await call("GET", "/admin/audit?target_kind=lock")).items;
+    assert.deepEqual(locks.map((a: { action: string }) => a.action), ["lock.rollback", "lock.import"]);
+    assert.equal(locks[0].detail.restored_revision, 3);
+    assert.equal(locks[0].detail.to_revision, 6);
   });
 });
 
@@ -598,7 +603,7 @@ npmTest(
       env: { NPM_CONFIG_REGISTRY: NPM!, JSR_URL: CLOSED, IMBI_CATALOG: CATALOG },
     });
     try {
-      assert.deepEqual((await readLockfile(app.lockfilePath)).packages, {});
+      assert.deepEqual((await app.services.lock.read()).packages, {});
       const install = await app.request("POST", "/admin/plugins", {
         body: { catalog: "admin-probe", accept_permissions: true },
       });

@@ -5,10 +5,10 @@
  */
 
 import { PackageError } from "../../errors.ts";
-import { type LockEntry, type Lockfile, type LockSource, readLockfile } from "../lockfile.ts";
+import { type LockEntry, type Lockfile, type LockSource } from "../lockfile.ts";
 import type { PermissionPreview } from "../permissions.ts";
 import type { EntryStatus } from "../registry.ts";
-import { changeContext, type ChangeOptions, commit, prepare, refuseClash, whileHeld } from "./commit.ts";
+import { changeContext, type ChangeOptions, commit, lockOf, prepare, refuseClash, whileHeld } from "./commit.ts";
 
 /** Options of {@linkcode addPackage}. */
 export interface AddPackageOptions extends ChangeOptions {
@@ -60,7 +60,7 @@ export async function addPackage(spec: string, options: AddPackageOptions): Prom
   const progress = options.onProgress;
   progress?.({ package: spec, phase: "resolve", message: `resolving ${spec}` });
   const resolved = await options.store.resolve(spec);
-  const current = await readLockfile(options.lockfilePath);
+  const current = await lockOf(options).read();
   const installed = current.packages[resolved.name];
   if (installed) throw alreadyInstalled(resolved.name, installed);
   progress?.({ package: resolved.name, phase: "resolve", message: `${spec} resolved to ${resolved.specifier}` });

@@ -7,7 +7,7 @@
 
 import semver from "semver";
 import { ConflictError, PackageError, ValidationError } from "../../errors.ts";
-import { isLocalSpecifier, type LockEntry, type Lockfile, readLockfile } from "../lockfile.ts";
+import { isLocalSpecifier, type LockEntry, type Lockfile } from "../lockfile.ts";
 import type { PermissionPreview } from "../permissions.ts";
 import { checkEntries, type EntryStatus } from "../registry.ts";
 import type { ResolvedPackage } from "../store.ts";
@@ -16,6 +16,7 @@ import {
   changeContext,
   type ChangeOptions,
   commit,
+  lockOf,
   type PluginNodeGraph,
   prepare,
   refuseClash,
@@ -125,7 +126,7 @@ export async function upgradePackage(
       { pointer: "/version", message: "must be an exact version (2.1.0) or a range (^2)" },
     ]);
   }
-  const current = await readLockfile(options.lockfilePath);
+  const current = await lockOf(options).read();
   const previous = installedEntry(current, name);
   const resolved = await resolveUpgrade({ ...previous, name }, { ...options, versionOrRange });
   const prepared = await prepare(resolved, options);
