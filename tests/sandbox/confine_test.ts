@@ -125,11 +125,17 @@ Deno.test({
       assert.equal(isAlive(result.pid as number), false);
     });
 
-    await t.step("an orphan cannot survive: a SIGSTOPped plugin dies when the service is SIGKILLed", async () => {
+    await t.step("a SIGSTOPped plugin, without capabilities, dies when the service is SIGKILLed", async () => {
       const { child, pid } = await startOrphanHost(bundle);
       await until(() => procStatus(pid).state === "T", 5000, "the plugin stopping itself");
       const jail = procStatus(pid).ppid;
       assert.notEqual(jail, 1);
+      // The plugin runs as root here, yet holds no capability, cannot gain one, and is under seccomp.
+      const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+      assert.match(status, /^CapEff:\s+0+$/m);
+      assert.match(status, /^CapBnd:\s+0+$/m);
+      assert.match(status, /^NoNewPrivs:\s+1$/m);
+      assert.match(status, /^Seccomp:\s+2$/m);
       child.kill("SIGKILL");
       await child.status;
       const ms = await waitGone(pid, 5000);

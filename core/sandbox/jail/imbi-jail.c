@@ -8,7 +8,8 @@
  *      writable memory with RLIMIT_DATA;
  *   2. forks; the child joins the cgroups BEFORE it execs deno (race-free),
  *      sets PR_SET_PDEATHSIG=SIGKILL (dies with the jail, even when stopped),
- *      PR_SET_NO_NEW_PRIVS, and a seccomp filter that answers EPERM to
+ *      drops every capability (an empty bounding set, so root keeps none
+ *      across exec), PR_SET_NO_NEW_PRIVS, and a seccomp filter that answers EPERM to
  *      listen(2) and bind(2) (no listening socket of any kind), then execs;
  *   3. stays as a small reaper: it dies with the service (PDEATHSIG), kills a
  *      plugin that burns CPU while the service says no call is in flight
@@ -29,6 +30,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
@@ -235,6 +237,15 @@ static int join_cgroups(void) {
   return 0;
 }
 
+/* No capabilities survive the exec, even for root: empty bounding set, no ambient ones. */
+static int drop_capabilities(void) {
+  for (int cap = 0; cap <= 63; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM) return -1;
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  return 0;
+}
+
 /* EPERM for listen(2) and bind(2) (no socket can accept or receive on an address of the plugin's choosing),
  * ENOSYS for io_uring_setup (no side door around the filter), and death for a foreign ABI (x32, i386). */
 static int install_seccomp(void) {
@@ -405,12 +416,20 @@ int main(int argc, char **argv) {
       struct rlimit data = {(rlim_t)o.data_mb << 20, (rlim_t)o.data_mb << 20};
       if (setrlimit(RLIMIT_DATA, &data) < 0) die(EXIT_SETUP, "RLIMIT_DATA");
     }
+    if (drop_capabilities() < 0) die(EXIT_SETUP, "capabilities");
     if (install_seccomp() < 0) die(EXIT_SETUP, "seccomp");
     sigprocmask(SIG_SETMASK, &old, NULL);
     execv(o.argv[0], o.argv);
     die(EXIT_EXEC, o.argv[0]);
   }
 
+  /* The plugin owns the channel: the jail keeps no end of it open (stderr stays, for the jail's own messages). */
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0) {
+    dup2(devnull, STDIN_FILENO);
+    dup2(devnull, STDOUT_FILENO);
+    close(devnull);
+  }
   long idle[MAX_WINDOW_TICKS] = {0};
   int window = (int)(o.idle_window_ms / TICK_MS);
   if (window < 1) window = 1;
