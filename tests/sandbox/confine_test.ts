@@ -212,6 +212,22 @@ Deno.test("confineSpawn() without a writable cgroup caps memory with RLIMIT_DATA
       const result = await host("workers", { bundle, env });
       assert.doesNotMatch(JSON.stringify(result.outcome), /allowed/);
     });
+
+    await t.step({
+      name: "as an unprivileged user the real cgroup root is refused, and seccomp still installs",
+      ignore: Deno.uid() !== 0, // setpriv needs root to switch users; a non-root run is this case already
+      fn: async () => {
+        const output = await new Deno.Command("setpriv", {
+          args: ["--reuid=65534", "--regid=65534", "--clear-groups", JAIL, "--probe"],
+          stdout: "piped",
+        }).output();
+        assert.ok(output.success);
+        const report = JSON.parse(new TextDecoder().decode(output.stdout));
+        assert.equal(report.cgroup, null);
+        assert.match(report.cgroup_error, /Permission denied/);
+        assert.equal(report.seccomp, true);
+      },
+    });
   } finally {
     await Deno.remove(noCgroup, { recursive: true });
   }
