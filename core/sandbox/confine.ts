@@ -34,7 +34,10 @@ export interface ConfineSettings {
   pidsMax: number;
   /** `IMBI_PLUGIN_CPU_PERCENT`: CPU quota per plugin process, percent of one core (cgroup only). */
   cpuPercent: number;
-  /** `IMBI_PLUGIN_IDLE_CPU_MS`: CPU time a process may use in any 5 s with no call in flight; 0 is off. */
+  /**
+   * `IMBI_PLUGIN_IDLE_CPU_MS`: CPU a process may want (run, or wait runnable) in any 5 s with no call in
+   * flight; 0 is off.
+   */
   idleCpuMs: number;
 }
 
@@ -319,7 +322,7 @@ function jailVerdict(
     case EXIT.idleCpu:
       return {
         cause: "crashed",
-        detail: `stopped: used over ${settings.idleCpuMs} ms of CPU in ${IDLE_WINDOW_MS} ms with no call in flight`,
+        detail: `stopped: wanted over ${settings.idleCpuMs} ms of CPU in ${IDLE_WINDOW_MS} ms with no call in flight`,
       };
     case EXIT.pids:
       return { cause: "crashed", detail: `died at its limit of ${settings.pidsMax} threads (Workers count)` };

@@ -119,10 +119,22 @@ Deno.test({
 
     await t.step("a busy loop outside any call is stopped", async () => {
       const result = await host("idle_spin", { bundle });
-      assert.deepEqual(result.failures, ["stopped: used over 1000 ms of CPU in 5000 ms with no call in flight"]);
+      assert.deepEqual(result.failures, ["stopped: wanted over 1000 ms of CPU in 5000 ms with no call in flight"]);
       assert.equal((result.stats as { lastExit: string }).lastExit, "code 202 (crashed)");
       assert.ok((result.ms as number) < 15_000, `stopped after ${result.ms} ms`);
       assert.equal(isAlive(result.pid as number), false);
+    });
+
+    await t.step("CPU work inside a call is not idle: a 4 s call on one process answers", async () => {
+      const result = await host("busy_call", { bundle, arg: "4000" });
+      assert.deepEqual(result.outcome, { work: `done in ${result.pid}` });
+      assert.deepEqual(result.failures, []);
+    });
+
+    await t.step("a plugin cannot forge a verdict: its own exit code 201 is reported as 199, not memory", async () => {
+      const result = await host("forged_exit", { bundle, arg: "201" });
+      assert.equal((result.outcome as { kind: string }).kind, "crashed");
+      assert.deepEqual(result.failures, ["exited with code 199"]);
     });
 
     await t.step("a SIGSTOPped plugin, without capabilities, dies when the service is SIGKILLed", async () => {

@@ -12,7 +12,7 @@
  *      across exec), PR_SET_NO_NEW_PRIVS, and a seccomp filter that answers EPERM to
  *      listen(2) and bind(2) (no listening socket of any kind), then execs;
  *   3. stays as a small reaper: it dies with the service (PDEATHSIG), kills a
- *      plugin that burns CPU while the service says no call is in flight
+ *      plugin that wants CPU (runs, or waits to run) while the service says no call is in flight
  *      (the service sends SIGWINCH as a heartbeat while calls are in flight),
  *      removes the cgroups when the plugin ends, and ends the way the plugin
  *      did (its exit code, or the same signal), or with a code >= 200 that
@@ -270,22 +270,33 @@ static int install_seccomp(void) {
   return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
 }
 
-/* utime + stime of a process, ms, from /proc/<pid>/stat; -1 when gone. */
-static long cpu_ms(pid_t pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-  if (!p) return -1;
-  unsigned long utime = 0, stime = 0;
-  /* After ")": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return -1;
-  return (long)((utime + stime) * 1000UL / (unsigned long)sysconf(_SC_CLK_TCK));
+/*
+ * CPU demand of a process, ms: the time its threads ran plus the time they waited, runnable, for a CPU
+ * (/proc/<pid>/task/<tid>/schedstat). A spinning thread demands the whole wall time however busy the machine
+ * is, where its CPU time alone would shrink with its share. -1 when the process is gone.
+ */
+static long demand_ms(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *dir = opendir(path);
+  if (!dir) return -1;
+  unsigned long long total = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir))) {
+    if (entry->d_name[0] == '.') continue;
+    char file[384], buf[128];
+    snprintf(file, sizeof file, "/proc/%d/task/%s/schedstat", (int)pid, entry->d_name);
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue; /* the thread ended */
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    unsigned long long run = 0, wait = 0;
+    if (sscanf(buf, "%llu %llu", &run, &wait) == 2) total += run + wait;
+  }
+  closedir(dir);
+  return (long)(total / 1000000ULL);
 }
 
 /* Can seccomp refuse listen(2) here? Tried in a throw-away child. */
@@ -466,9 +477,9 @@ int main(int argc, char **argv) {
       }
     }
     if (sig < 0) {
-      long used = cpu_ms(child);
+      long used = demand_ms(child);
       if (used < 0) continue;
-      long delta = used - last_cpu;
+      long delta = used > last_cpu ? used - last_cpu : 0; /* an ended thread takes its share with it */
       last_cpu = used;
       if (o.idle_cpu_ms <= 0) continue;
       long spent = now_ms() < busy_until ? 0 : delta;
@@ -476,8 +487,8 @@ int main(int argc, char **argv) {
       idle[slot] = spent;
       slot = (slot + 1) % window;
       if (idle_sum > o.idle_cpu_ms && !verdict) {
-        fprintf(stderr, "imbi-jail: %ld ms of CPU in %ld ms with no call in flight; stopping the plugin\n", idle_sum,
-                o.idle_window_ms);
+        fprintf(stderr, "imbi-jail: %ld ms of CPU demand in %ld ms with no call in flight; stopping the plugin\n",
+                idle_sum, o.idle_window_ms);
         verdict = EXIT_IDLE_CPU;
         kill(child, SIGKILL);
       }
