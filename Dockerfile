@@ -15,6 +15,8 @@
 #   cache, audit log, generated admin token and keys): packages installed through the admin API survive restarts
 #   and image upgrades. On first start the volume's lockfile is seeded from the image's, and the image's
 #   prefetched packages are copied into the volume's cache when missing.
+# - With Neo4j (IMBI_GRAPH_URL), the lock state, its history, the audit log and the replicas' heartbeats live in the
+#   graph store, so the volume is only a package cache: N replicas may each use an emptyDir (docs/replicas.md).
 #
 # Build arguments: NPM_CONFIG_REGISTRY (or IMBI_NPM_REGISTRY) and JSR_URL, when plugin packages come from a private
 # registry (set the same at run time); IMBI_SERVICE_NPM_REGISTRY when the service's own npm dependencies must come from
@@ -107,6 +109,14 @@ VOLUME ["/var/lib/imbi"]
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD ["deno", "eval", "const r = await fetch(`http://127.0.0.1:${Deno.env.get('IMBI_PORT')}/healthz`); Deno.exit(r.ok ? 0 : 1)"]
-# tini reaps plugin processes and passes SIGTERM to the whole group, so the service shuts down cleanly.
+# tini is PID 1: it reaps orphaned processes and, with -g, passes SIGTERM/SIGINT to its child's whole process group.
+# That group is the shell, `deno task` and the service (and the prefetch while it runs), so each of them hears the
+# stop whichever one is running. Plugin processes are not in it: the service starts each in a process group of its
+# own (core/sandbox/process.ts), so the signal does not kill them under the calls in flight. The service stops
+# accepting, lets requests in flight finish within IMBI_SHUTDOWN_GRACE_MS (default 10 s), then stops its plugin
+# processes itself and exits (main.ts; tests/shutdown_test.ts signals a whole group the same way). Give the container
+# more time than that grace before SIGKILL: `docker run --stop-timeout 15`, or Kubernetes'
+# terminationGracePeriodSeconds (30 s by default).
+STOPSIGNAL SIGTERM
 ENTRYPOINT ["/usr/bin/tini", "-g", "--"]
 CMD ["sh", "-c", "./bin/deno task prefetch --seed-from /opt/imbi/seed --seed-lockfile /app/plugins.lock.json --seed-only && exec ./bin/deno task serve"]

@@ -35,11 +35,8 @@ export function parseCommand<T extends ParseArgsOptionsConfig>(
   spec: CommandSpec<T>,
 ): ReturnType<typeof parseArgs<{ args: string[]; options: T; allowPositionals: true; strict: true }>> {
   const { min, max } = spec.positionals ?? { min: 0, max: 0 };
-  const usageError = (problem: string): never => {
-    console.error(`${spec.name}: ${problem} (see --help)`);
-    Deno.exit(2);
-  };
-  if (args.includes("--help") || args.includes("-h")) {
+  const fail = (problem: string): never => usageError(spec.name, problem);
+  if (wantsHelp(args)) {
     console.log(spec.usage);
     Deno.exit(0);
   }
@@ -48,10 +45,33 @@ export function parseCommand<T extends ParseArgsOptionsConfig>(
     parsed = parseArgs({ args, options: spec.options, allowPositionals: true, strict: true });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    return usageError(message.split(/\. To specify|\n/)[0]!);
+    return fail(message.split(/\. To specify|\n/)[0]!);
   }
   const count = parsed.positionals.length;
-  if (count < min) usageError(min === 1 ? "missing argument" : `needs ${min} arguments`);
-  if (count > max) usageError(`unexpected argument "${parsed.positionals[max]}"`);
+  if (count < min) fail(min === 1 ? "missing argument" : `needs ${min} arguments`);
+  if (count > max) fail(`unexpected argument "${parsed.positionals[max]}"`);
   return parsed;
+}
+
+/**
+ * Whether the arguments ask for the usage (`--help` or `-h` anywhere).
+ *
+ * @param args The arguments.
+ * @returns True when they do.
+ */
+export function wantsHelp(args: readonly string[]): boolean {
+  return args.includes("--help") || args.includes("-h");
+}
+
+/**
+ * Ends the process on a usage error: one line `<name>: <problem> (see --help)`
+ * on stderr, exit 2.
+ *
+ * @param name The command's name, e.g. `graph:migrate`.
+ * @param problem What is wrong with the arguments.
+ * @returns Never.
+ */
+export function usageError(name: string, problem: string): never {
+  console.error(`${name}: ${problem} (see --help)`);
+  Deno.exit(2);
 }

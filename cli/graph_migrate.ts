@@ -9,8 +9,11 @@
  * `IMBI_GRAPH_USER` and `IMBI_GRAPH_PASSWORD`. The target must be empty
  * unless `--force`, which copies beside what it holds but still refuses an
  * organization that exists in both. Progress goes to stderr; the summary,
- * as JSON counts, to stdout. Exit codes: 0 copied, 1 refused or failed,
- * 2 bad arguments.
+ * as JSON counts, to stdout. The copy is recorded in the target's audit log
+ * (`graph.import`: who, from which store, what counts). The lock state is
+ * not copied: the target's first service start imports `IMBI_LOCKFILE`
+ * (or run `deno task plugins export` on the old store and `import` on the
+ * new). Exit codes: 0 copied, 1 refused or failed, 2 bad arguments.
  *
  * @example
  * ```sh
@@ -20,37 +23,42 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import { describeCounts, migrateGraph, openStoreSpec, parseStoreSpec, type StoreSpec } from "../core/graph/migrate.ts";
 import type { GraphStore } from "../core/graph/store.ts";
+import { withSecretFiles } from "../core/config.ts";
 import { setLogLevel } from "../core/logger.ts";
+import { parseCommand, usageError } from "./_args.ts";
+import { AuditLog } from "../core/audit.ts";
+import { replicaId } from "../core/wiring.ts";
 
-const USAGE =
-  "usage: deno task graph:migrate --from sqlite:<path>|<neo4j url> --to sqlite:<path>|<neo4j url> [--force]";
+const USAGE = `usage: deno task graph:migrate --from sqlite:<path>|<neo4j url> --to sqlite:<path>|<neo4j url> [--force]
+
+Copies the whole graph between the embedded SQLite store and Neo4j (either way) and reads it back to prove the copy.
+The target must be empty unless --force. Neo4j credentials: in the URL, or IMBI_GRAPH_USER and IMBI_GRAPH_PASSWORD
+(or IMBI_GRAPH_PASSWORD_FILE). Exit codes: 0 copied, 1 refused or failed, 2 bad arguments.`;
 
 function describe(spec: StoreSpec): string {
   return spec.kind === "sqlite" ? `sqlite:${spec.path}` : spec.url;
 }
 
 async function main(args: string[]): Promise<number> {
-  let from: StoreSpec, to: StoreSpec, force: boolean;
+  const { values } = parseCommand(args, {
+    name: "graph:migrate",
+    usage: USAGE,
+    options: { from: { type: "string" }, to: { type: "string" }, force: { type: "boolean", default: false } },
+  });
+  let from: StoreSpec, to: StoreSpec;
+  const force = values.force ?? false;
   try {
-    const { values } = parseArgs({
-      args,
-      options: { from: { type: "string" }, to: { type: "string" }, force: { type: "boolean", default: false } },
-      strict: true,
-    });
     if (!values.from || !values.to) throw new RangeError("--from and --to are both required");
-    from = parseStoreSpec(values.from, Deno.env.toObject());
-    to = parseStoreSpec(values.to, Deno.env.toObject());
-    force = values.force ?? false;
+    const env = withSecretFiles(Deno.env.toObject());
+    from = parseStoreSpec(values.from, env);
+    to = parseStoreSpec(values.to, env);
     if (from.kind === "sqlite" && to.kind === "sqlite" && from.path === to.path) {
       throw new RangeError("--from and --to name the same file");
     }
   } catch (error) {
-    console.error(`graph:migrate: ${error instanceof Error ? error.message : String(error)}`);
-    console.error(USAGE);
-    return 2;
+    return usageError("graph:migrate", error instanceof Error ? error.message : String(error));
   }
   setLogLevel("warn");
   const opened: GraphStore[] = [];
@@ -63,6 +71,16 @@ async function main(args: string[]): Promise<number> {
     const counts = await migrateGraph(source, target, {
       force,
       progress: (event) => console.error(`  ${event.phase.padEnd(7)} ${event.message}`),
+    });
+    await new AuditLog(target.control.audit, { replica: `cli:${replicaId({ replicaId: undefined })}` }).record({
+      actor: `cli:${Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ?? "unknown"}`,
+      request_id: null,
+      action: "graph.import",
+      target_kind: "graph",
+      target: "*",
+      from: { store: describe(from) },
+      to: { store: describe(to), counts },
+      detail: { force },
     });
     console.log(JSON.stringify({ ok: true, from: describe(from), to: describe(to), counts }));
     console.error(`graph:migrate: done, ${describeCounts(counts)}`);

@@ -2,22 +2,31 @@
 /**
  * `deno task plugins <command>`: manage `plugins.lock.json` from a shell.
  *
- * - `add <specifier-or-path> [--catalog <name>]`, or `add --catalog <name>`: resolve, fetch, verify, inspect and
- *   lock a package (from the catalog when only `--catalog` is given).
- * - `upgrade <package> <version-or-range>`: move a package to another version, printing what changes.
+ * - `add <specifier-or-path> [--catalog <name>] [--yes]`, or `add --catalog <name> [--yes]`: resolve, fetch, verify,
+ *   inspect and lock a package (from the catalog when only `--catalog` is given). Without `--yes` it prints the
+ *   network hosts and credential fields the package would get and changes nothing.
+ * - `upgrade <package> <version-or-range> [--yes]`: move a package to another version, printing what changes
+ *   (the same preview and `--yes` as `add`).
  * - `remove <package> [--force]`: remove a package; `--force` disables Plugin nodes still using it.
  * - `rollback <revision> [--force]`: restore the packages of a kept revision.
  * - `history [--json]`, `audit [--json]`: kept revisions, and who changed what.
  * - `list [--json]`: every package and entry point with its status and reason.
+ * - `import [--force] [--file <path>]`: import the lockfile into the graph store's lock state (every replica
+ *   moves to it within seconds); refused when the store has changes the file lacks, unless `--force`.
+ * - `export [--file <path>]`: write the graph store's current lock revision to the lockfile.
  * - `test <org>/<service>/<plugin> [--json]`: test a Plugin node's connection (exit 1 when it fails).
  *
+ * `add`, `upgrade`, `remove`, `rollback`, `history` and `audit` work on the
+ * file (the git workflow: change it, review it, commit it, import it on
+ * deploy); `import` and `export` move it to and from the graph store, which
+ * the running service reads (`docs/lockfile.md`).
  * Reads `IMBI_LOCKFILE` (default `./plugins.lock.json`), `IMBI_DATA_DIR`
  * (default `./data`), `IMBI_MIN_PACKAGE_AGE` (default `24h`, `0` is off),
  * `IMBI_CATALOG`, `NPM_CONFIG_REGISTRY`, `JSR_URL`, and the graph store's
- * variables (for the in-use checks of upgrade, remove and rollback). The
- * logic lives in `core/packages/changes/`, shared with the admin API; this
- * file parses arguments and prints. A running service picks a change up on
- * `POST /admin/plugins/reload` or a restart.
+ * variables (for the in-use checks of upgrade, remove and rollback, and for
+ * import and export, with `IMBI_DEPLOYMENT`). The logic lives in
+ * `core/packages/changes/` and `core/packages/lock_file_sync.ts`, shared with
+ * the service; this file parses arguments and prints.
  *
  * @module
  */
@@ -27,6 +36,7 @@ import { catalogInstallSpecifier, DEFAULT_CATALOG_PATH, readCatalog } from "../c
 import { type Config, ConfigError, loadConfig } from "../core/config.ts";
 import { ConflictError, NotFoundError, PackageError, ValidationError } from "../core/errors.ts";
 import type { GraphStore } from "../core/graph/store.ts";
+import { readLockfile } from "../core/packages/lockfile.ts";
 import { type PackageStore, packageStoreFor, type ProgressEvent } from "../core/packages/store.ts";
 import {
   addPackage,
@@ -40,7 +50,12 @@ import {
   rollbackLockfile,
   upgradePackage,
 } from "../core/packages/changes/mod.ts";
-import { buildServices, openStore } from "../core/wiring.ts";
+import { describePermissions, type PermissionPreview, requireAcceptance } from "../core/packages/permissions.ts";
+import { AuditLog } from "../core/audit.ts";
+import { exportLockfile, importLockfile } from "../core/packages/lock_file_sync.ts";
+import { StoreLockState } from "../core/packages/store_lock_state.ts";
+import { buildServices, openStore, replicaId } from "../core/wiring.ts";
+import { wantsHelp } from "./_args.ts";
 
 /** What a command needs from the environment. */
 interface Context {
@@ -82,6 +97,16 @@ function common(ctx: Context): ChangeOptions {
   return { lockfilePath: ctx.lockfilePath, store: ctx.store, addedBy: ctx.user, onProgress: progress };
 }
 
+/** {@linkcode common} with the permission check of an install or upgrade: accepted by `--yes`. */
+function accepting(args: Args, ctx: Context): Pick<ChangeOptions, "checkPermissions"> {
+  return { checkPermissions: requireAcceptance(args.switches.has("--yes"), ctx.config.egress) };
+}
+
+/** The accepted permissions as lines under a change's summary. */
+function permissionLines(preview: PermissionPreview | undefined): string[] {
+  return preview ? [`permissions accepted: ${describePermissions(preview)}`] : [];
+}
+
 /** Options of a change that checks Plugin nodes: {@linkcode common} and the graph store. */
 async function withGraph(ctx: Context): Promise<ChangeOptions & { graph: PluginNodeGraph }> {
   return { ...common(ctx), graph: await ctx.graph() };
@@ -104,8 +129,10 @@ function parseArgs(command: Command, args: string[]): Args | undefined {
     } else if (!flags || flags.switches?.includes(arg)) {
       if (arg.startsWith("--")) parsed.switches.add(arg);
       else parsed.positional.push(arg);
-    } else if (arg.startsWith("--")) bad = true;
-    else parsed.positional.push(arg);
+    } else if (arg.startsWith("--")) {
+      console.error(`plugins: unknown option "${arg}" (see --help)`);
+      return undefined;
+    } else parsed.positional.push(arg);
   }
   if (!bad && (command.fits?.(parsed) ?? true)) return parsed;
   console.error(`usage: deno task plugins ${command.usage}`);
@@ -126,16 +153,25 @@ function changed(line: string, details: { lines?: string[]; disabled?: PluginNod
   for (const node of details.disabled ?? []) {
     console.log(`  disabled Plugin node ${node.org}/${node.service}/${node.slug} (${node.plugin})`);
   }
-  console.error("a running service loads it on POST /admin/plugins/reload or a restart");
+  console.error("the service loads it after deno task plugins import");
   return 0;
+}
+
+/** The graph store's lock state for `import` and `export`, stamped with this CLI process as the replica. */
+async function storeLock(ctx: Context): Promise<StoreLockState> {
+  const store = await ctx.graph();
+  const audit = new AuditLog(store.control.audit, { replica: `cli:${replicaId({ replicaId: undefined })}` });
+  return new StoreLockState(store.control.deployment(ctx.config.deployment).lock, audit);
 }
 
 /** The subcommands by name. */
 export const commands: Record<string, Command> = {
   add: {
-    usage: "add <npm:name@range | jsr:@scope/name@range | ./path> [--catalog <name>] | add --catalog <name>",
-    summary: "install a package into plugins.lock.json (from the catalog when only --catalog is given)",
-    flags: { values: ["--catalog"] },
+    usage: "add <npm:name@range | jsr:@scope/name@range | ./path> [--catalog <name>] [--yes] | " +
+      "add --catalog <name> [--yes]",
+    summary: "install a package into plugins.lock.json (from the catalog when only --catalog is given); " +
+      "--yes accepts the network hosts and credential fields it gets",
+    flags: { values: ["--catalog"], switches: ["--yes"] },
     fits: (a) => a.positional.length === 1 || (a.positional.length === 0 && !!a.values["--catalog"]),
     async run(args, ctx) {
       const catalogName = args.values["--catalog"];
@@ -158,24 +194,26 @@ export const commands: Record<string, Command> = {
       }
       const result = await addPackage(spec, {
         ...common(ctx),
+        ...accepting(args, ctx),
         source: catalogName ? { kind: "catalog", name: catalogName } : { kind: "manual" },
       });
       return changed(
         `added ${result.name} ${result.entry.specifier} (${result.entry.integrity}) ` +
           `entry points: ${result.entry.entry_points.join(", ")}; lockfile revision ${result.lockfile.revision}`,
+        { lines: permissionLines(result.permissions) },
       );
     },
   },
   upgrade: {
-    usage: "upgrade <package> <version-or-range>",
-    summary: "move an installed package to another version and show what changes",
-    flags: {},
+    usage: "upgrade <package> <version-or-range> [--yes]",
+    summary: "move an installed package to another version and show what changes; --yes accepts its permissions",
+    flags: { switches: ["--yes"] },
     fits: (a) => a.positional.length === 2,
     async run(args, ctx) {
       const [name, version] = args.positional as [string, string];
-      const result = await upgradePackage(name, version, await withGraph(ctx));
+      const result = await upgradePackage(name, version, { ...await withGraph(ctx), ...accepting(args, ctx) });
       return changed(`upgraded ${result.name}; lockfile revision ${result.lockfile.revision}`, {
-        lines: result.diff.summary,
+        lines: [...result.diff.summary, ...permissionLines(result.permissions)],
       });
     },
   },
@@ -209,6 +247,7 @@ export const commands: Record<string, Command> = {
   },
   history: {
     usage: "history [--json]",
+    flags: { switches: ["--json"] },
     summary: "list the kept lockfile revisions with who and when",
     async run(args, ctx) {
       const revisions = await lockfileRevisions({ lockfilePath: ctx.lockfilePath });
@@ -223,6 +262,7 @@ export const commands: Record<string, Command> = {
   },
   audit: {
     usage: "audit [--json]",
+    flags: { switches: ["--json"] },
     summary: "show who changed what, from which revision to which",
     async run(args, ctx) {
       const records = await auditRecords({ lockfilePath: ctx.lockfilePath, store: ctx.store });
@@ -235,8 +275,49 @@ export const commands: Record<string, Command> = {
       });
     },
   },
+  import: {
+    usage: "import [--force] [--file <path>]",
+    summary: "import the lockfile into the graph store (refused when the store has changes the file lacks)",
+    flags: { values: ["--file"], switches: ["--force"] },
+    fits: (a) => a.positional.length === 0,
+    async run(args, ctx) {
+      const path = resolve(args.values["--file"] ?? ctx.lockfilePath);
+      const file = await readLockfile(path);
+      for (const [name, entry] of Object.entries(file.packages)) {
+        await ctx.store.ensure(name, entry, { onProgress: progress });
+      }
+      const result = await importLockfile(await storeLock(ctx), path, {
+        force: args.switches.has("--force"),
+        actor: ctx.user,
+        requestId: null,
+        now: () => new Date(),
+      });
+      console.log(
+        result.outcome === "unchanged"
+          ? `the graph store already holds the packages of ${path} (revision ${result.revision})`
+          : `imported ${path} as lock revision ${result.revision} (was ${result.from_revision}); ` +
+            "every replica moves to it within seconds",
+      );
+      return 0;
+    },
+  },
+  export: {
+    usage: "export [--file <path>]",
+    summary: "write the graph store's current lock revision to the lockfile",
+    flags: { values: ["--file"] },
+    fits: (a) => a.positional.length === 0,
+    async run(args, ctx) {
+      const path = resolve(args.values["--file"] ?? ctx.lockfilePath);
+      const written = await exportLockfile(await storeLock(ctx), path);
+      console.log(
+        `exported lock revision ${written.revision} (${Object.keys(written.packages).length} packages) to ${path}`,
+      );
+      return 0;
+    },
+  },
   list: {
     usage: "list [--json]",
+    flags: { switches: ["--json"] },
     summary: "show every package and entry point with status and reason",
     async run(args, ctx) {
       const registry = await listPackages({ lockfilePath: ctx.lockfilePath, store: ctx.store, onProgress: progress });
@@ -293,6 +374,7 @@ function describe(error: PackageError): string {
     | undefined;
   const lines = [`error: ${error.message}`];
   for (const n of nodes ?? []) lines.push(`  in use by ${n.org}/${n.service}/${n.slug} (${n.plugin})`);
+  if (error.kind === "permissions_not_accepted") lines.push("run the command again with --yes to accept them");
   return lines.join("\n");
 }
 
@@ -305,6 +387,14 @@ function describe(error: PackageError): string {
  */
 export async function main(args: string[], env: Record<string, string | undefined>): Promise<number> {
   const command = commands[args[0] ?? ""];
+  if (wantsHelp(args) || args[0] === "help") {
+    console.log(command ? `usage: deno task plugins ${command.usage}\n  ${command.summary}` : usage());
+    return 0;
+  }
+  if (!command && args[0]?.startsWith("-")) {
+    console.error(`plugins: unknown option "${args[0]}" (see --help)`);
+    return 2;
+  }
   if (!command) {
     console.error(usage());
     return 2;

@@ -10,6 +10,7 @@
  * - `@imbi/plugin-testing`: the service's own sandbox and package store
  *   (`core/sandbox/`, `core/packages/`), bundled from this checkout, and the
  *   plugin-process program `bootstrap.js` bundled from `core/sandbox/bootstrap.ts`
+ *   and the bundler program `bundle_child.js` from `core/packages/_bundle_child.ts`
  *   beside them; it depends on `@imbi/plugin-sdk` (not inlined, so the
  *   runner's errors and the author's SDK are the same classes).
  * - First-party plugins (`@imbi/plugin-aws`, ...): one self-contained module
@@ -69,7 +70,10 @@ export async function buildFirstParty(
     testing: {
       description: "Run an Imbi plugin in the service's sandbox: runInSandbox, checkPlugin, and the check command",
       external: sdk,
-      extraBundles: { "bootstrap.js": `${ROOT}core/sandbox/bootstrap.ts` },
+      extraBundles: {
+        "bootstrap.js": `${ROOT}core/sandbox/bootstrap.ts`,
+        "bundle_child.js": `${ROOT}core/packages/_bundle_child.ts`,
+      },
     },
   };
   return await buildPackage(`${ROOT}plugins/${name}`, outDir, {

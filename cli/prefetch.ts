@@ -35,11 +35,18 @@ import {
   serializeLockfile,
 } from "../core/packages/lockfile.ts";
 import { packageStoreFor, type ProgressEvent } from "../core/packages/store.ts";
-import { pathExists } from "../core/packages/files.ts";
+import { copyTree, pathExists } from "../core/packages/files.ts";
 import { buildRegistry } from "../core/packages/registry.ts";
 import { inspectBundle } from "../core/sandbox/inspect.ts";
+import { parseCommand } from "./_args.ts";
 
-const USAGE = "usage: deno task prefetch [--seed-from <data dir>] [--seed-lockfile <lockfile>] [--seed-only]";
+const USAGE = `usage: deno task prefetch [--seed-from <data dir>] [--seed-lockfile <lockfile>] [--seed-only]
+
+Fetches, verifies and bundles every package of the lockfile (IMBI_LOCKFILE) into the data directory's package store
+(IMBI_DATA_DIR) and inspects every entry point, as the service's start-up does. Exits 1 when any would not load.
+  --seed-from <dir>       copy the cached packages of another data directory first (one rename per package)
+  --seed-lockfile <file>  copy this lockfile to IMBI_LOCKFILE when there is none yet
+  --seed-only             only seed; do not fetch or verify`;
 
 function progress(event: ProgressEvent): void {
   console.error(`  ${event.phase.padEnd(8)} ${event.message}`);
@@ -68,16 +75,6 @@ export async function seedLockfile(seed: string, lockfilePath: string): Promise<
     return true;
   } finally {
     await release();
-  }
-}
-
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory) await copyTree(source, target);
-    else if (entry.isFile) await Deno.copyFile(source, target);
   }
 }
 
@@ -126,23 +123,20 @@ export async function seedPackages(seedRoot: string, storeRoot: string): Promise
  * @returns The exit code: 0 when every package and entry point loads.
  */
 export async function main(args: string[], env: Record<string, string | undefined>): Promise<number> {
-  const options: Record<string, string> = {};
-  let seedOnly = false;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i]!;
-    if (arg === "--seed-from" || arg === "--seed-lockfile") {
-      const value = args[++i];
-      if (!value) {
-        console.error(USAGE);
-        return 2;
-      }
-      options[arg] = value;
-    } else if (arg === "--seed-only") seedOnly = true;
-    else {
-      console.error(USAGE);
-      return 2;
-    }
-  }
+  const { values } = parseCommand(args, {
+    name: "prefetch",
+    usage: USAGE,
+    options: {
+      "seed-from": { type: "string" },
+      "seed-lockfile": { type: "string" },
+      "seed-only": { type: "boolean", default: false },
+    },
+  });
+  const options: Record<string, string | undefined> = {
+    "--seed-from": values["seed-from"],
+    "--seed-lockfile": values["seed-lockfile"],
+  };
+  const seedOnly = values["seed-only"] ?? false;
   try {
     const config = loadConfig(env);
     const lockfilePath = resolve(config.lockfilePath);

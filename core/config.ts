@@ -6,7 +6,9 @@
  * @module
  */
 
+import { DEPLOYMENT_PATTERN } from "./graph/control.ts";
 import { parseNpmrc, RegistryAuth } from "./packages/npmrc.ts";
+import { type EgressPolicy, egressPolicyFromEnv } from "./sandbox/egress.ts";
 import { ConfineSettingError, type ConfineSettings, parseConfineSettings } from "./sandbox/confine.ts";
 
 /** A configuration variable has a bad value. */
@@ -24,6 +26,8 @@ export class ConfigError extends Error {
 export interface Config {
   port: number;
   host: string;
+  /** `IMBI_METRICS_PORT`: a separate listener (same host) serving only `/metrics`, without a token; unset: none. */
+  metricsPort: number | undefined;
   dataDir: string;
   lockfilePath: string;
   /** Unset: generated into the data directory on the embedded store. */
@@ -49,6 +53,8 @@ export interface Config {
   pluginProcessesMax: number;
   /** Most calls waiting per node before `saturated` (503). */
   pluginQueueMax: number;
+  /** Largest frame either way between the service and a plugin process, bytes (a larger answer: `too_large`, 502). */
+  pluginMaxAnswerBytes: number;
   /** On SIGTERM/SIGINT, how long requests in flight may take before plugin processes are stopped. */
   shutdownGraceMs: number;
   /** `IMBI_TAB_CACHE_TTL_MS`: how long a cacheable tab read is kept; 0 turns the response cache off. */
@@ -75,11 +81,21 @@ export interface Config {
   packageMaxBytes: number;
   /** Most files a plugin package may hold. */
   packageMaxFiles: number;
+  /** `IMBI_MAX_BODY_BYTES`: the largest request body; a longer one is refused with 413 before it is read. */
+  maxBodyBytes: number;
   /** `IMBI_CATALOG`; unset: the catalog versioned with the code (`plugins/catalog.json`). */
   catalogPath: string | undefined;
   logLevel: "debug" | "info" | "warn" | "error";
   /** `IMBI_REPLICA_ID`: this process's name in the audit log and `/admin/replicas`; unset: `<hostname>:<pid>`. */
   replicaId: string | undefined;
+  /** Hosts plugin processes may reach: `IMBI_EGRESS_ALLOW`, `IMBI_EGRESS_DENY`, `IMBI_EGRESS_FILE` and the defaults. */
+  egress: EgressPolicy;
+  /** `IMBI_DEPLOYMENT`: the replicas sharing one lock state and replica list in the graph store. */
+  deployment: string;
+  /** `IMBI_LOCK_POLL_MS`: how often a replica reads the store's lock revision and writes its heartbeat. */
+  lockPollMs: number;
+  /** `IMBI_GRAPH_WAIT_MS`: how long start-up waits for an unreachable graph store before it gives up. */
+  graphWaitMs: number;
 }
 
 /**
@@ -152,6 +168,51 @@ function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
   }
 }
 
+function egress(env: Record<string, string | undefined>): EgressPolicy {
+  try {
+    return egressPolicyFromEnv(env);
+  } catch (error) {
+    const message = (error as Error).message;
+    const colon = message.indexOf(": ");
+    throw new ConfigError(message.slice(0, colon), message.slice(colon + 2));
+  }
+}
+
+/** Secrets that may come from a file: `<NAME>_FILE` names it (a mounted Kubernetes or Docker secret). */
+export const SECRET_FILE_VARIABLES = ["IMBI_ADMIN_TOKEN", "IMBI_ENCRYPTION_KEYS", "IMBI_GRAPH_PASSWORD"] as const;
+
+/**
+ * Resolves `IMBI_ADMIN_TOKEN_FILE`, `IMBI_ENCRYPTION_KEYS_FILE` and
+ * `IMBI_GRAPH_PASSWORD_FILE` into the variables they stand for (the file's
+ * text, surrounding whitespace trimmed). Setting both a variable and its
+ * `_FILE` is an error, as is a file that cannot be read or is empty.
+ *
+ * @param env The environment.
+ * @returns The environment with the secrets read in (the `_FILE` variables removed).
+ * @throws {ConfigError} Naming the `_FILE` variable at fault (never the secret).
+ */
+export function withSecretFiles(env: Record<string, string | undefined>): Record<string, string | undefined> {
+  const out = { ...env };
+  for (const name of SECRET_FILE_VARIABLES) {
+    const fileVariable = `${name}_FILE`;
+    const path = env[fileVariable];
+    delete out[fileVariable];
+    if (path === undefined || path === "") continue;
+    if (env[name] !== undefined && env[name] !== "") {
+      throw new ConfigError(fileVariable, `set either ${name} or ${fileVariable}, not both`);
+    }
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(path).trim();
+    } catch (error) {
+      throw new ConfigError(fileVariable, `cannot read ${path}: ${(error as Error).name}`);
+    }
+    if (text === "") throw new ConfigError(fileVariable, `${path} is empty`);
+    out[name] = text;
+  }
+  return out;
+}
+
 /**
  * Reads and validates the configuration.
  *
@@ -159,7 +220,8 @@ function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
  * @returns The configuration with defaults applied.
  * @throws {ConfigError} Naming the first variable with a bad value.
  */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(given: Record<string, string | undefined>): Config {
+  const env = withSecretFiles(given);
   const dataDir = env.IMBI_DATA_DIR || "./data";
   const token = env.IMBI_ADMIN_TOKEN;
   if (token !== undefined && token !== "" && token.length < 16) {
@@ -195,6 +257,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   if (replicaId !== undefined && !/^[A-Za-z0-9._:@-]{1,128}$/.test(replicaId)) {
     throw new ConfigError("IMBI_REPLICA_ID", `"${replicaId}" must be 1 to 128 letters, digits or . _ : @ -`);
   }
+  const deployment = env.IMBI_DEPLOYMENT || "default";
+  if (!DEPLOYMENT_PATTERN.test(deployment)) {
+    throw new ConfigError("IMBI_DEPLOYMENT", `"${deployment}" must be 1 to 64 letters, digits or . _ -`);
+  }
   const registryTimeoutMs = duration(env, "IMBI_REGISTRY_TIMEOUT", 30_000);
   const pluginProcessesMax = integer(
     env,
@@ -214,6 +280,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return {
     port: integer(env, "IMBI_PORT", 8000, 0, 65535),
     host,
+    metricsPort: env.IMBI_METRICS_PORT ? integer(env, "IMBI_METRICS_PORT", 0, 0, 65535) : undefined,
     dataDir,
     lockfilePath: env.IMBI_LOCKFILE || "./plugins.lock.json",
     adminToken: token || undefined,
@@ -228,6 +295,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     pluginProcessesMin,
     pluginProcessesMax,
     pluginQueueMax: integer(env, "IMBI_PLUGIN_QUEUE_MAX", 256, 1, 100_000),
+    pluginMaxAnswerBytes: integer(env, "IMBI_PLUGIN_MAX_ANSWER_MB", 16, 1, 1024) * 1024 * 1024,
     shutdownGraceMs: integer(env, "IMBI_SHUTDOWN_GRACE_MS", 10_000, 0, 3_600_000),
     tabCacheTtlMs: integer(env, "IMBI_TAB_CACHE_TTL_MS", 30_000, 0, 86_400_000),
     tabCacheMaxBytes: integer(env, "IMBI_TAB_CACHE_MAX_MB", 64, 0, 65_536) * 1024 * 1024,
@@ -239,8 +307,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     registryRetries: integer(env, "IMBI_REGISTRY_RETRIES", 2, 0, 10),
     packageMaxBytes: integer(env, "IMBI_PACKAGE_MAX_SIZE_MB", 100, 1, 4096) * 1024 * 1024,
     packageMaxFiles: integer(env, "IMBI_PACKAGE_MAX_FILES", 10_000, 1, 1_000_000),
+    maxBodyBytes: integer(env, "IMBI_MAX_BODY_BYTES", 1_048_576, 1024, 1_073_741_824),
     catalogPath: env.IMBI_CATALOG || undefined,
     logLevel: logLevel as Config["logLevel"],
     replicaId,
+    egress: egress(env),
+    deployment,
+    lockPollMs: integer(env, "IMBI_LOCK_POLL_MS", 2000, 100, 60_000),
+    graphWaitMs: integer(env, "IMBI_GRAPH_WAIT_MS", 120_000, 0, 3_600_000),
   };
 }

@@ -79,8 +79,24 @@ export class UnavailableError extends Error {
   }
 }
 
-/** Failures only the host can see: the plugin process itself broke, not the handler's backend. */
-export const HOST_ERROR_KINDS = ["timeout", "crashed", "memory", "saturated", "protocol", "internal"] as const;
+/**
+ * Failures only the host can see: the plugin process itself broke, not the
+ * handler's backend. `memory`: its memory cgroup (or the fallback limit)
+ * killed it at its cap; `too_large`: the answer exceeded the size or nesting
+ * bound (`IMBI_PLUGIN_MAX_ANSWER_MB`, 64 levels); `egress_denied`: the
+ * operator's egress policy denies one of the node's network hosts, so its
+ * process was never started.
+ */
+export const HOST_ERROR_KINDS = [
+  "timeout",
+  "crashed",
+  "memory",
+  "saturated",
+  "protocol",
+  "too_large",
+  "internal",
+  "egress_denied",
+] as const;
 
 /**
  * The kinds of failure a plugin call may end in (spec section 2.2): a kind
@@ -126,7 +142,14 @@ export class PluginCallError extends Error {
 /** An admin-API package operation was refused (HTTP 409, 422 or 502 by `kind`). */
 export class PackageError extends Error {
   override name = "PackageError";
-  readonly kind: "already_installed" | "not_installed" | "refused" | "registry" | "in_use" | "too_young";
+  readonly kind:
+    | "already_installed"
+    | "not_installed"
+    | "refused"
+    | "registry"
+    | "in_use"
+    | "too_young"
+    | "permissions_not_accepted";
   readonly extra: Record<string, unknown>;
   constructor(
     kind: PackageError["kind"],

@@ -36,7 +36,8 @@ import {
 } from "./credentials.ts";
 import { compileOptionsSchema } from "./validation.ts";
 import { credentialFields, secretOptions } from "./packages/manifest.ts";
-import { computeNetHosts } from "./sandbox/network_hosts.ts";
+import { EgressPolicy } from "./sandbox/egress.ts";
+import { computeNetHosts, computeNetHostSources } from "./sandbox/network_hosts.ts";
 import { checkTemplate } from "./template.ts";
 
 /**
@@ -91,17 +92,22 @@ export class PluginNodes {
   #store: GraphStore;
   #credentials: Credentials;
   #manifest: ManifestLookup;
+  #egress: EgressPolicy;
 
   /**
    * Builds the service over a store.
    *
    * @param store The graph store.
-   * @param options The credentials service and the manifest lookup of the current registry.
+   * @param options The credentials service, the manifest lookup of the current registry, the egress policy.
    */
-  constructor(store: GraphStore, options: { credentials: Credentials; manifest: ManifestLookup }) {
+  constructor(
+    store: GraphStore,
+    options: { credentials: Credentials; manifest: ManifestLookup; egress?: EgressPolicy },
+  ) {
     this.#store = store;
     this.#credentials = options.credentials;
     this.#manifest = options.manifest;
+    this.#egress = options.egress ?? new EgressPolicy();
   }
 
   /**
@@ -187,12 +193,37 @@ export class PluginNodes {
         message: `application "${application!.slug}" lacks required credential fields: ${missing.join(", ")}`,
       }]);
     }
+    let hosts: Map<string, string>;
     try {
-      computeNetHosts(manifest, { options: node.options, service });
+      hosts = computeNetHostSources(manifest, { options: node.options, service });
     } catch (error) {
       if (error instanceof ValidationError) throw error;
       throw new ValidationError("Network hosts", [{ pointer: "/options", message: (error as Error).message }]);
     }
+    this.#checkEgress(manifest, hosts);
+  }
+
+  /**
+   * Refuses (422) a node whose network hosts the egress policy denies, naming
+   * the entry, the rule, and the option it came from (`/options/<name>`) or
+   * `/plugin` when the manifest itself lists it.
+   */
+  #checkEgress(manifest: PluginManifest, hosts: Map<string, string>): void {
+    const errors: FieldError[] = [];
+    for (const [host, source] of hosts) {
+      const denied = this.#egress.check(host);
+      if (denied.allowed) continue;
+      const from = source.startsWith("/options/")
+        ? `option "${source.slice("/options/".length)}"`
+        : source.startsWith("/service/")
+        ? `the service's ${source.slice("/service/".length)}`
+        : `manifest "${manifest.slug}" ${source.slice(1).replaceAll("/", ".")}`;
+      errors.push({
+        pointer: source.startsWith("/options/") ? source : "/plugin",
+        message: `network host "${host}" (from ${from}) ${denied.reason}`,
+      });
+    }
+    if (errors.length > 0) throw new ValidationError("Egress policy", errors);
   }
 
   /**

@@ -18,6 +18,7 @@ import { PluginCallError } from "./errors.ts";
 import type { PluginNode, ResolvedTarget } from "./graph/store.ts";
 import { log } from "./logger.ts";
 import { metrics } from "./metrics.ts";
+import { EgressPolicy } from "./sandbox/egress.ts";
 import { computeNetHosts } from "./sandbox/network_hosts.ts";
 import type { LoadedEntry, Registry } from "./packages/registry.ts";
 import type { SandboxPool } from "./sandbox/pool.ts";
@@ -33,17 +34,18 @@ export type RegistryBuilder = (generation: number) => Promise<Registry>;
 export interface RuntimeOptions {
   /** Ceiling on every call's deadline; a manifest's `timeout_ms` may only lower it. */
   timeoutCeilingMs: number;
+  /** The operator's egress policy: a node with a denied host never gets a process. Default: the built-in denials. */
+  egress?: EgressPolicy;
 }
 
 /** A supervisor lease for one call, with what the `source` block reports. */
 export interface Lease {
   supervisor: Supervisor;
   entry: LoadedEntry;
-  /** The supervisor's key: node, entry, package integrity and configuration hash (the response cache's version). */
-  key: string;
 }
 
 const encoder = new TextEncoder();
+const DEFAULT_EGRESS = new EgressPolicy();
 
 async function sha256(text: string): Promise<string> {
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
@@ -58,6 +60,7 @@ export class PluginRuntime {
   #options: RuntimeOptions;
   #reloading: Promise<unknown> = Promise.resolve();
   #nodeKeys = new Map<string, string>();
+  #reloadFailure: string | null = null;
 
   private constructor(registry: Registry, build: RegistryBuilder, pool: SandboxPool, options: RuntimeOptions) {
     this.#registry = registry;
@@ -85,6 +88,14 @@ export class PluginRuntime {
     return this.#registry;
   }
 
+  /**
+   * Why the last reload could not read the lock state (the registry in use is
+   * then the previous one), or null when it succeeded; `/readyz` reports it.
+   */
+  get reloadFailure(): string | null {
+    return this.#reloadFailure;
+  }
+
   /** The sandbox pool, for operations reports. */
   get pool(): SandboxPool {
     return this.#pool;
@@ -104,17 +115,29 @@ export class PluginRuntime {
    * Rebuilds the registry from the lockfile and swaps it in. Reloads are
    * serialised; each one reads the lockfile as it is when it starts.
    *
-   * @returns The new registry.
+   * @param options `skipIf`, asked when this reload's turn comes: true keeps the registry served then (a lock
+   *   poll's reload that an admin change's reload already made moot).
+   * @returns The new registry (or the one kept).
    */
-  reload(): Promise<Registry> {
-    const next = this.#reloading.catch(() => undefined).then(() => this.#reloadNow());
+  reload(options: { skipIf?: (current: Registry) => Promise<boolean> } = {}): Promise<Registry> {
+    const next = this.#reloading.catch(() => undefined).then(async () =>
+      options.skipIf && await options.skipIf(this.#registry) ? this.#registry : await this.#reloadNow()
+    );
     this.#reloading = next;
     return next;
   }
 
   async #reloadNow(): Promise<Registry> {
     const started = performance.now();
-    const fresh = await this.#build(this.#registry.generation + 1);
+    let fresh: Registry;
+    try {
+      fresh = await this.#build(this.#registry.generation + 1);
+    } catch (error) {
+      this.#reloadFailure = error instanceof Error ? error.message : String(error);
+      log.error("plugin registry reload failed; the previous one stays in use", { error: this.#reloadFailure });
+      throw error;
+    }
+    this.#reloadFailure = null;
     this.#registry = fresh;
     const live = new Set(fresh.loadedSlugs().map((slug) => `${slug}|${fresh.entry(slug)!.integrity}`));
     const stale = (key: string) => !live.has(key.split("|").slice(1, 3).join("|"));
@@ -169,6 +192,7 @@ export class PluginRuntime {
       if (previous !== undefined) void this.#pool.drain((k) => k === previous);
     }
     const known = this.#pool.has(key);
+    if (!known) this.#assertEgress(node.slug, netHosts);
     const opened = known ? { credentials: {}, options: node.options, secrets: {} } : await decrypt();
     const supervisor = this.#pool.acquire(key, () => ({
       nodeId: node.id,
@@ -191,7 +215,17 @@ export class PluginRuntime {
         },
       },
     }));
-    return { supervisor, entry, key };
+    return { supervisor, entry };
+  }
+
+  /** Refuses to start a process whose `--allow-net` would hold a host the egress policy denies. */
+  #assertEgress(node: string, netHosts: string[]): void {
+    const denied = (this.#options.egress ?? DEFAULT_EGRESS).firstDenied(netHosts);
+    if (!denied) return;
+    throw new PluginCallError(
+      "egress_denied",
+      `Plugin node "${node}" was not started: network host "${denied.entry}" ${denied.reason}`,
+    );
   }
 
   /** Kills every plugin process (service shutdown). */

@@ -13,10 +13,11 @@
  *   bumps its generation; a read that started before the bump never stores
  *   its answer, and a later read never joins a call that started before it.
  *   `Tabs` invalidates before and after every `setValue` and `deleteKey`.
- * - **New configuration, new entries.** Each node's entries carry the
- *   version of its configuration (the runtime's supervisor key: package
- *   integrity and a hash of options, credentials and service); a read under
- *   another version drops the node's old entries first.
+ * - **New configuration, new entries.** Each node's entries are of one
+ *   version of its configuration (for `Tabs`: what its sandbox process is
+ *   keyed by, the package integrity and bundle, options, application and
+ *   credential ciphertexts, service); a read under another version drops
+ *   the node's old entries first.
  *
  * The cache holds what the plugin answered, already checked and redacted of
  * the node's own secrets, but not masked: masking of secret values for read
@@ -158,7 +159,7 @@ export class TabCache {
       this.invalidate(scope.node);
       this.#versions.set(scope.node, scope.version);
     }
-    const full = `${scope.version}\n${key}`;
+    const full = `${scope.node}\n${key}`; // every entry of a node is of its current version
     const generation = this.#generations.get(scope.node) ?? 0;
     if (options.bypass === true) {
       this.#counts.bypasses++;

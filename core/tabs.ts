@@ -40,8 +40,9 @@ import { BadRequestError, NotFoundError, PluginCallError, UnavailableError } fro
 import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.ts";
 import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
+import type { LoadedEntry } from "./packages/registry.ts";
 import type { Lease, PluginRuntime } from "./runtime.ts";
-import { addLogContext, log } from "./logger.ts";
+import { addLogContext } from "./logger.ts";
 import { metrics } from "./metrics.ts";
 import { renderTemplate } from "./template.ts";
 import type { TabCache } from "./tab_cache.ts";
@@ -121,11 +122,15 @@ export const MASKED_VALUE = "********";
 /** A configuration value as the API shows it: `masked` when the value was replaced by {@linkcode MASKED_VALUE}. */
 export type ShownValue = ConfigValue & { masked?: true };
 
-/** A resolved, leased target ready for calls. */
-interface Bound {
+/** A resolved target with its rendered call context. */
+interface Located {
   target: ResolvedTarget & { reason: SelectionReason };
-  lease: Lease;
   ctx: CallContext;
+}
+
+/** A resolved, leased target ready for calls. */
+interface Bound extends Located {
+  lease: Lease;
 }
 
 /** Resolves and calls tab handlers. */
@@ -134,6 +139,11 @@ export class Tabs {
   #runtime: PluginRuntime;
   #credentials: Credentials;
   #cache: TabCache | undefined;
+  /**
+   * Loaded entries whose handler answered that it does not implement `describePrefix`: a bundle never changes
+   * (a reload makes new entries), so they are not asked again, saving a plugin round trip per `listKeys`.
+   */
+  #withoutPrefix = new WeakSet<LoadedEntry>();
 
   /**
    * Builds the tab service.
@@ -188,13 +198,22 @@ export class Tabs {
   }
 
   async #bind(tab: PluginType, request: TabRequest): Promise<Bound> {
-    const target = await this.#resolve(tab, request);
-    const node = target.binding.plugin;
-    addLogContext({ plugin: node.plugin, node: `${target.org.slug}/${node.service}/${node.slug}` });
+    return await this.#lease(await this.#locate(tab, request));
+  }
+
+  async #lease(located: Located): Promise<Bound> {
+    const { target } = located;
     const lease = await this.#runtime.lease(
       target,
       () => this.#credentials.openNode(target.org.slug, target.binding.plugin, target.application),
     );
+    return { ...located, lease };
+  }
+
+  async #locate(tab: PluginType, request: TabRequest): Promise<Located> {
+    const target = await this.#resolve(tab, request);
+    const node = target.binding.plugin;
+    addLogContext({ plugin: node.plugin, node: `${target.org.slug}/${node.service}/${node.slug}` });
     const project = target.project;
     const ctx: CallContext = {
       org: { slug: target.org.slug },
@@ -209,7 +228,7 @@ export class Tabs {
       ...(request.environment !== undefined ? { environment: request.environment } : {}),
       request_id: request.requestId,
     };
-    return { target, lease, ctx };
+    return { target, ctx };
   }
 
   async #invoke<T>(
@@ -224,6 +243,7 @@ export class Tabs {
     const labels = { plugin: lease.entry.slug, nodeId: target.binding.plugin.id, method };
     let result: T;
     try {
+      // The answer arrives with the node's credentials already redacted from its frame (core/sandbox/process.ts).
       const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
       try {
         result = check(raw);
@@ -243,15 +263,6 @@ export class Tabs {
       throw error;
     }
     metrics.pluginCall({ ...labels, outcome: "ok" }, (performance.now() - started) / 1000);
-    const serialised = JSON.stringify(result) ?? "null";
-    const redacted = lease.supervisor.redact(serialised);
-    if (redacted !== serialised) {
-      log.warn("plugin answer held its own credentials; redacted", {
-        plugin: `${target.binding.plugin.service}/${target.binding.plugin.slug}`,
-        method,
-      });
-      result = JSON.parse(redacted) as T;
-    }
     return result;
   }
 
@@ -271,7 +282,7 @@ export class Tabs {
     }
   }
 
-  #source({ target, lease }: Bound, cached = false): SourceBlock {
+  #source(target: Located["target"], entry: LoadedEntry, cached = false): SourceBlock {
     const node = target.binding.plugin;
     const origin = target.binding.origin;
     return {
@@ -280,9 +291,9 @@ export class Tabs {
       service: node.service,
       plugin: node.plugin,
       label: node.label,
-      package: lease.entry.packageName,
-      version: lease.entry.version,
-      specifier: lease.entry.specifier,
+      package: entry.packageName,
+      version: entry.version,
+      specifier: entry.specifier,
       reason: target.reason,
       binding_from: origin.kind === "project" ? "project" : `project_type:${origin.slug}`,
       cached,
@@ -290,28 +301,50 @@ export class Tabs {
   }
 
   /**
-   * A read: through the response cache when the node's manifest sets `hints.cacheable`, keyed by the node's
-   * configuration, the rendered context (without the request id), the method and the other arguments.
+   * A read: through the response cache when the node's manifest sets `hints.cacheable`, keyed by the node, the
+   * rendered context (without the request id), the method and the other arguments. The cache's version of the node
+   * is what its sandbox is keyed by too (package, options, application and its credential ciphertexts, service), so
+   * a hit needs no lease and a changed configuration drops the node's answers.
    */
   async #cached<T>(
-    bound: Bound,
+    tab: PluginType,
     request: TabRequest,
     method: ProtocolMethod,
     args: unknown[],
-    load: () => Promise<T>,
+    load: (bound: Bound) => Promise<T>,
   ): Promise<{ value: T; source: SourceBlock; age?: number }> {
-    const hints = bound.lease.entry.manifest.hints;
+    const located = await this.#locate(tab, request);
+    const { target } = located;
+    const node = target.binding.plugin;
+    const entry = this.#runtime.registry.entry(node.plugin);
+    const hints = entry?.manifest.hints;
     const cache = this.#cache;
-    if (cache === undefined || !cache.enabled || hints?.cacheable !== true) {
-      return { value: await load(), source: this.#source(bound) };
+    if (entry === undefined || cache === undefined || !cache.enabled || hints?.cacheable !== true) {
+      const bound = await this.#lease(located);
+      return { value: await load(bound), source: this.#source(target, bound.lease.entry) };
     }
-    const { request_id: _, ...rendered } = bound.ctx;
-    const scope = { node: bound.target.binding.plugin.id, version: bound.lease.key, ttlMs: hints.cache_ttl_ms };
-    const read = await cache.read(scope, JSON.stringify([method, rendered, args]), load, {
-      bypass: request.bypassCache === true,
-    });
-    if (!request.bypassCache) metrics.cacheLookup(scope.node, read.hit);
-    return { value: read.value, source: this.#source(bound, read.hit), age: read.ageSeconds };
+    const version = JSON.stringify([
+      entry.integrity,
+      entry.bundlePath,
+      node.options,
+      target.application?.slug ?? null,
+      target.application?.credentials ?? null,
+      target.service,
+    ]);
+    const { request_id: _, ...rendered } = located.ctx;
+    let answeredBy = entry;
+    const read = await cache.read(
+      { node: node.id, version, ttlMs: hints.cache_ttl_ms },
+      JSON.stringify([method, rendered, args]),
+      async () => {
+        const bound = await this.#lease(located);
+        answeredBy = bound.lease.entry;
+        return await load(bound);
+      },
+      { bypass: request.bypassCache === true },
+    );
+    if (request.bypassCache !== true) metrics.cacheLookup(node.id, read.hit);
+    return { value: read.value, source: this.#source(target, answeredBy, read.hit), age: read.ageSeconds };
   }
 
   async #read<T>(
@@ -321,13 +354,12 @@ export class Tabs {
     args: unknown[],
     check: (value: unknown) => T,
   ): Promise<TabAnswer<T>> {
-    const bound = await this.#bind(tab, request);
     const read = await this.#cached(
-      bound,
+      tab,
       request,
       method,
       args,
-      () => this.#invoke(bound, request, method, [bound.ctx, ...args], check),
+      (bound) => this.#invoke(bound, request, method, [bound.ctx, ...args], check),
     );
     return { result: read.value, source: read.source, ...(read.age !== undefined ? { age: read.age } : {}) };
   }
@@ -344,7 +376,7 @@ export class Tabs {
     this.#cache?.invalidate(node);
     try {
       const result = await this.#invoke(bound, request, method, [bound.ctx, ...args], check);
-      return { result, source: this.#source(bound) };
+      return { result, source: this.#source(bound.target, bound.lease.entry) };
     } finally {
       this.#cache?.invalidate(node);
     }
@@ -360,7 +392,7 @@ export class Tabs {
   ): Promise<TabAnswer<T>> {
     const bound = await this.#bind(tab, request);
     const result = await this.#invoke(bound, request, method, [bound.ctx, ...args], check);
-    return { result, source: this.#source(bound) };
+    return { result, source: this.#source(bound.target, bound.lease.entry) };
   }
 
   /** Masks the values of secret keys unless the caller may see them. */
@@ -378,11 +410,16 @@ export class Tabs {
 
   /** Configuration: every key, no values, and where they live when the plugin says (`describePrefix`). */
   async listKeys(request: TabRequest): Promise<KeysAnswer> {
-    const bound = await this.#bind("configuration", request);
-    const read = await this.#cached(bound, request, "listKeys", [], async () => {
+    const read = await this.#cached("configuration", request, "listKeys", [], async (bound) => {
+      const entry = bound.lease.entry;
       const [result, prefix] = await Promise.all([
         this.#invoke(bound, request, "listKeys", [bound.ctx], parseConfigKeys),
-        this.#optional(bound, request, "describePrefix", [bound.ctx], parsePrefix),
+        this.#withoutPrefix.has(entry)
+          ? undefined
+          : this.#optional(bound, request, "describePrefix", [bound.ctx], parsePrefix).then((prefix) => {
+            if (prefix === undefined) this.#withoutPrefix.add(entry);
+            return prefix;
+          }),
       ]);
       return { result, prefix };
     });
@@ -435,7 +472,7 @@ export class Tabs {
    */
   async histogram(request: TabRequest, query: LogQuery, buckets: number): Promise<HistogramAnswer> {
     const bound = await this.#bind("logs", request);
-    const source = this.#source(bound);
+    const source = this.#source(bound.target, bound.lease.entry);
     const unsupported = {
       result: [],
       source,

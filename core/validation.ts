@@ -80,6 +80,13 @@ export type ValidationResult =
   | { ok: true; value: unknown }
   | { ok: false; errors: FieldError[] };
 
+/**
+ * Text without control characters: no C0 (NUL, CR, LF, TAB, ...), DEL or C1.
+ * Names, labels and other one-line text must match it, so what is stored
+ * reads back exactly as given on every store (a NUL once came back cut).
+ */
+export const PLAIN_TEXT = "^[^\\u0000-\\u001F\\u007F-\\u009F]*$";
+
 /** The draft the service implements; a schema's `$schema`, when given, must name it. */
 export const JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema";
 
@@ -109,8 +116,14 @@ export function pointerSegment(segment: string | number): string {
 function fieldErrors(errors: readonly ErrorObject[]): FieldError[] {
   const out: FieldError[] = [];
   const seen = new Set<string>();
-  for (const error of errors) {
+  // A failed oneOf is one error: what its branches said is noise ("catalog is required", "specifier is required").
+  const failedOneOfs = errors.filter((e) => e.keyword === "oneOf").map((e) => `${e.schemaPath}/`);
+  const relevant = errors.filter((e) => !failedOneOfs.some((path) => e.schemaPath.startsWith(path)));
+  for (const error of relevant) {
+    // A bad property name: its own rule (below) points at it; Ajv's "must be valid" wrapper adds nothing.
+    if (error.keyword === "propertyNames") continue;
     let pointer = error.instancePath;
+    if (error.propertyName !== undefined) pointer += `/${pointerSegment(error.propertyName)}`;
     let message = error.message ?? `fails "${error.keyword}"`;
     const params = error.params as Record<string, unknown>;
     if (error.keyword === "required" || error.keyword === "dependentRequired") {
@@ -122,6 +135,10 @@ function fieldErrors(errors: readonly ErrorObject[]): FieldError[] {
     } else if (error.keyword === "unevaluatedProperties") {
       pointer += `/${pointerSegment(String(params.unevaluatedProperty))}`;
       message = "is not an allowed property";
+    } else if (error.keyword === "pattern" && params.pattern === PLAIN_TEXT) {
+      message = "must not contain control characters (U+0000 to U+001F, U+007F to U+009F)";
+    } else if (error.keyword === "oneOf") {
+      message = "must match exactly one of the alternatives (see the schema's oneOf)";
     } else if (error.keyword === "enum" && Array.isArray(params.allowedValues)) {
       message = `must be one of ${params.allowedValues.map((v) => JSON.stringify(v)).join(", ")}`;
     }

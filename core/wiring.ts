@@ -11,15 +11,17 @@ import { AuditLog } from "./audit.ts";
 import type { Config } from "./config.ts";
 import { ConnectionTests } from "./connection.ts";
 import { keyProvider, type Keyring } from "./crypto.ts";
+import { UnavailableError } from "./errors.ts";
+import { lockRegistryBuilder, LockSync } from "./lock_sync.ts";
 import { Credentials } from "./credentials.ts";
 import { PluginNodes } from "./plugin_nodes.ts";
 import type { GraphStore } from "./graph/store.ts";
 import { log } from "./logger.ts";
 import { metrics, type NodeLoad } from "./metrics.ts";
-import { readLockfile } from "./packages/lockfile.ts";
 import { PackageAdminService } from "./packages/admin.ts";
+import { importLockfile } from "./packages/lock_file_sync.ts";
 import { packageStoreFor } from "./packages/store.ts";
-import { buildRegistry } from "./packages/registry.ts";
+import { StoreLockState } from "./packages/store_lock_state.ts";
 import { Readiness } from "./readiness.ts";
 import { PluginRuntime } from "./runtime.ts";
 import { checkConfinement, describeConfinement, probeConfinement, useConfinement } from "./sandbox/confine.ts";
@@ -28,6 +30,7 @@ import { SandboxPool } from "./sandbox/pool.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
 import { TabCache } from "./tab_cache.ts";
 import { Tabs } from "./tabs.ts";
+import { flushPluginSpans } from "./tracing.ts";
 
 /** Everything `createApp` needs, plus how to shut it down. */
 export interface Services {
@@ -41,6 +44,10 @@ export interface Services {
   admin: PackageAdminService;
   /** The shared audit log, stamped with this replica's id. */
   audit: AuditLog;
+  /** The deployment's lock state in the graph store. */
+  lock: StoreLockState;
+  /** Keeps this replica on the store's lock revision; its heartbeats list the replicas. */
+  sync: LockSync;
   tokens: { admin: string; read: string[] };
   /** The checks behind `/readyz`. */
   readiness: Readiness;
@@ -59,28 +66,59 @@ export interface Services {
  */
 export function replicaId(config: Pick<Config, "replicaId">): string {
   if (config.replicaId) return config.replicaId;
-  let host = "localhost";
+  return `${hostName()}:${Deno.pid}`;
+}
+
+function hostName(): string {
   try {
-    host = Deno.hostname();
+    return Deno.hostname();
   } catch {
     // Without --allow-sys=hostname the pid alone still tells local processes apart.
+    return "localhost";
   }
-  return `${host}:${Deno.pid}`;
 }
 
 /**
- * Opens the configured graph store.
+ * Opens the configured graph store. While Neo4j cannot be reached (not up
+ * yet, restarting), start-up waits and retries with back-off, logging
+ * `waiting for the graph store` each time, for at most `IMBI_GRAPH_WAIT_MS`;
+ * then it gives up with the last error. Refused credentials are not waited
+ * for.
  *
  * @param config The configuration.
+ * @param options The clock's sleep (tests).
  * @returns The store.
+ * @throws {UnavailableError} When the store is still unreachable after the wait.
  */
-export async function openStore(config: Config): Promise<GraphStore> {
+export async function openStore(
+  config: Config,
+  options: { sleep?: (ms: number) => Promise<void> } = {},
+): Promise<GraphStore> {
   if (config.graph.kind === "sqlite") {
     await Deno.mkdir(config.dataDir, { recursive: true });
     return SqliteStore.open(config.graph.path);
   }
+  const { url, user, password } = config.graph;
   const { Neo4jStore } = await import("./graph/neo4j/store.ts");
-  return await Neo4jStore.connect({ url: config.graph.url, user: config.graph.user, password: config.graph.password });
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const deadline = Date.now() + config.graphWaitMs;
+  for (let attempt = 1, wait = 250;; attempt++, wait = Math.min(wait * 2, 5000)) {
+    try {
+      return await Neo4jStore.connect({ url, user, password });
+    } catch (error) {
+      const refused = error instanceof UnavailableError && /refused|credentials/i.test(error.message);
+      const left = deadline - Date.now();
+      if (!(error instanceof UnavailableError) || refused || left <= 0) throw error;
+      const pause = Math.min(wait, left);
+      log.warn("waiting for the graph store", {
+        attempt,
+        retry_in_ms: pause,
+        gives_up_in_ms: left,
+        error: error.message,
+      });
+      await sleep(pause);
+    }
+  }
 }
 
 async function adminToken(config: Config): Promise<string> {
@@ -139,37 +177,58 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     minProcesses: config.pluginProcessesMin,
     maxProcesses: config.pluginProcessesMax,
     queueMax: config.pluginQueueMax,
+    maxFrameBytes: config.pluginMaxAnswerBytes,
     onEvent: (event) => {
       if (event.type === "process_started") metrics.processStart(event.nodeId);
       else if (event.type === "process_exited") metrics.processExit(event.nodeId, event.cause);
     },
   });
-  const runtime = await PluginRuntime.start(
-    async (generation) =>
-      await buildRegistry(await readLockfile(config.lockfilePath), {
-        store: packages,
-        inspect: inspectBundle,
-        generation,
-      }),
-    pool,
-    { timeoutCeilingMs: config.pluginTimeoutMs },
-  );
   const audit = new AuditLog(store.control.audit, { replica: replicaId(config) });
+  const deployment = store.control.deployment(config.deployment);
+  const lock = new StoreLockState(deployment.lock, audit);
+  const imported = await importLockfile(lock, config.lockfilePath, {
+    onlyIfEmpty: true,
+    actor: `startup:${audit.replica}`,
+    requestId: null,
+    now: () => new Date(),
+  });
+  if (imported.outcome === "imported") {
+    log.info("imported the lockfile into the empty graph store", {
+      path: config.lockfilePath,
+      revision: imported.revision,
+    });
+  }
+  // The builder refuses a later build that would fail what the served registry loads.
+  const served: { runtime?: PluginRuntime } = {};
+  const runtime = await PluginRuntime.start(
+    lockRegistryBuilder({ lock, packages, inspect: inspectBundle, current: () => served.runtime?.registry }),
+    pool,
+    { timeoutCeilingMs: config.pluginTimeoutMs, egress: config.egress },
+  );
+  served.runtime = runtime;
+  const sync = new LockSync({
+    lock,
+    runtime,
+    replicas: deployment.replicas,
+    replica: { id: audit.replica, host: hostName() },
+    pollMs: config.lockPollMs,
+  });
+  sync.start();
   const manifest = (slug: string) => runtime.manifest(slug);
   const credentials = new Credentials(store, { keyring, manifest });
-  const directory = new PluginNodes(store, { credentials, manifest });
+  const directory = new PluginNodes(store, { credentials, manifest, egress: config.egress });
   const connections = new ConnectionTests(store, { runtime, credentials });
   const tabCache = new TabCache({ ttlMs: config.tabCacheTtlMs, maxBytes: config.tabCacheMaxBytes });
   const tabs = new Tabs(store, { runtime, credentials, cache: tabCache });
   const admin = new PackageAdminService({
-    lockfilePath: config.lockfilePath,
+    lock,
     packages,
     runtime,
     store,
-    dataDir: config.dataDir,
+    egress: config.egress,
     ...(config.catalogPath ? { catalogPath: config.catalogPath } : {}),
   });
-  const readiness = new Readiness(store, { keyring });
+  const readiness = new Readiness(store, { keyring, lock: () => runtime.reloadFailure });
   await readiness.checkKeys();
   const unobserve = metrics.observe({
     registryGeneration: () => runtime.registry.generation,
@@ -186,12 +245,16 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     runtime,
     admin,
     audit,
+    lock,
+    sync,
     tokens: { admin: token, read: config.readTokens },
     readiness,
     keyring,
     async close() {
+      await sync.stop();
       unobserve();
       await runtime.close();
+      await flushPluginSpans();
       await store.close();
     },
   };

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { log, logContext, withLogContext } from "../core/logger.ts";
@@ -39,6 +40,9 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
         const seconds = (performance.now() - started) / 1000;
         const route = routeOf(c);
         const status = c.res.status;
+        const span = trace.getActiveSpan();
+        span?.updateName(`${c.req.method} ${route}`);
+        span?.setAttribute("http.route", route);
         metrics.httpRequest({ route, method: c.req.method, status }, seconds);
         const { plugin, node } = logContext();
         log.info("request", {

@@ -7,6 +7,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Access, AppDeps, AppEnv } from "./_deps.ts";
 import { problemResponse, PROBLEMS } from "./_problem.ts";
@@ -17,10 +18,9 @@ import { problemResponse, PROBLEMS } from "./_problem.ts";
  */
 export type AuthLevel = "admin" | "read" | "none";
 
-const encoder = new TextEncoder();
-
-async function digest(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
+/** SHA-256, synchronous: on every request, Web Crypto's promise costs several times the hash (bench/report.ts). */
+function digest(text: string): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(text).digest());
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -39,14 +39,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  */
 export function authenticate(tokens: AppDeps["tokens"]): MiddlewareHandler<AppEnv> {
   const adminDigest = digest(tokens.admin);
-  const readDigests = Promise.all(tokens.read.map(digest));
+  const readDigests = tokens.read.map(digest);
   return async (c, next) => {
     const match = /^Bearer\s+(\S+)$/i.exec(c.req.header("authorization") ?? "");
     let access: Access = "missing";
     if (match) {
-      const presented = await digest(match[1]!);
-      const readIndex = (await readDigests).findIndex((d) => sameBytes(presented, d));
-      if (sameBytes(presented, await adminDigest)) {
+      const presented = digest(match[1]!);
+      const readIndex = readDigests.findIndex((d) => sameBytes(presented, d));
+      if (sameBytes(presented, adminDigest)) {
         access = "admin";
         c.set("actor", "admin");
       } else if (readIndex >= 0) {

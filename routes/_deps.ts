@@ -9,6 +9,7 @@ import type { AuditLog } from "../core/audit.ts";
 import type { ConnectionTests } from "../core/connection.ts";
 import type { Keyring } from "../core/crypto.ts";
 import type { IfMatch } from "../core/graph/etag.ts";
+import type { LockSync } from "../core/lock_sync.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
 import type { Readiness } from "../core/readiness.ts";
@@ -37,10 +38,14 @@ export interface AppDeps {
   clock: () => Date;
   /** The shared audit log, stamped with this replica's id. */
   audit: AuditLog;
+  /** This replica's lock-revision poller and the deployment's heartbeats. */
+  sync: LockSync;
   /** The checks behind `/readyz`. */
   readiness: Readiness;
   /** The encryption keyring (the console seals its session cookies with it). */
   keyring: Keyring;
+  /** Largest request body, in bytes (`IMBI_MAX_BODY_BYTES`); default 1 MiB. */
+  maxBodyBytes?: number;
 }
 
 /**
@@ -79,15 +84,20 @@ export interface PackageAdmin {
   /** The curated catalog with what is installed. */
   catalog(): Promise<unknown[]>;
   /** Installs a package by catalog name or specifier, then reloads. */
-  install(request: { catalog?: string; specifier?: string }, actor: Actor): Promise<unknown>;
+  install(
+    request: { catalog?: string; specifier?: string; accept_permissions?: boolean },
+    actor: Actor,
+  ): Promise<unknown>;
   /** Moves a package to another version or range, then reloads. */
-  upgrade(packageName: string, version: string, actor: Actor): Promise<unknown>;
+  upgrade(
+    packageName: string,
+    request: { version: string; accept_permissions?: boolean },
+    actor: Actor,
+  ): Promise<unknown>;
   /** Removes a package (`force` disables the Plugin nodes that use it). */
   remove(packageName: string, options: { force: boolean }, actor: Actor): Promise<unknown>;
   /** Previous lockfile revisions, newest first. */
   history(): Promise<unknown[]>;
   /** Restores a previous lockfile revision, then reloads. */
   rollback(revision: number, actor: Actor): Promise<unknown>;
-  /** Every package change, newest first. */
-  audit(): Promise<unknown[]>;
 }

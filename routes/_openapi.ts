@@ -25,6 +25,7 @@ import { BadRequestError, ValidationError } from "../core/errors.ts";
 import { validate } from "../core/validation.ts";
 import type { AppEnv } from "./_deps.ts";
 import { type AuthLevel, authorize } from "./_auth.ts";
+import { problemResponse, PROBLEMS } from "./_problem.ts";
 import { readIfMatch } from "./_etag.ts";
 import type { Schema } from "./_schemas.ts";
 
@@ -37,9 +38,17 @@ export interface Success {
   status: number;
   /** What it returns, in words. */
   description: string;
-  /** What it returns, as a schema. */
+  /** What it returns, as a schema (none only for a 204). */
   schema?: Schema;
+  /** Its media type; default `application/json`. */
+  mediaType?: string;
 }
+
+/**
+ * The statuses of problem responses an operation may declare beyond the ones
+ * its declaration implies (see {@linkcode problemStatuses}).
+ */
+export type ProblemStatus = 404 | 409 | 422 | 502 | 503 | 504;
 
 /** What an operation declares besides its method and path (its route gives those). */
 export interface OperationSpec<
@@ -63,10 +72,31 @@ export interface OperationSpec<
   /** The request may carry `If-Match`; a tag that no longer matches answers 412. */
   ifMatch?: boolean;
   /**
+   * The operation calls a plugin: its failures answer 404, 409, 422, 502,
+   * 503 or 504 (`routes/_problem.ts` maps each plugin error kind).
+   */
+  pluginCall?: boolean;
+  /**
    * A tab read the response cache may answer: the request may carry `Cache-Control: no-cache`, and the answer of a
    * cacheable Plugin node carries `Age`.
    */
   cached?: boolean;
+  /** Problem statuses the operation answers beyond those its declaration implies. */
+  problems?: readonly ProblemStatus[];
+  /** A non-problem response besides the success, e.g. the 503 of `/readyz` that has the same shape. */
+  alternative?: Success;
+  /**
+   * The body schema as `/openapi.json` shows it, when it depends on what is
+   * installed (the data types the loaded manifests declare); `body` still
+   * validates.
+   */
+  documentedBody?: (installed: Installed) => Schema;
+}
+
+/** What is installed, for the parts of `/openapi.json` that depend on it. */
+export interface Installed {
+  /** The names in the `data_types` of every loaded configuration entry point, sorted, without repeats. */
+  dataTypes: readonly string[];
 }
 
 /** A declared operation as `/openapi.json` lists it. */
@@ -105,7 +135,15 @@ function operation(spec: OperationSpec): MiddlewareHandler<AppEnv> {
     if (refused) return refused;
     if (spec.ifMatch) c.set("ifMatch", readIfMatch(c));
     if (spec.query) c.req.addValidatedData("query", readQuery(c, spec.query));
-    if (spec.body) c.req.addValidatedData("json", await readBody(c, spec.body));
+    if (spec.body) {
+      if (!JSON_TYPE.test(c.req.header("content-type") ?? "")) {
+        return problemResponse({
+          ...PROBLEMS.unsupportedMediaType,
+          detail: "The request body must be JSON (Content-Type: application/json)",
+        }, { accept: "application/json" });
+      }
+      c.req.addValidatedData("json", await readBody(c, spec.body));
+    }
     await next();
   };
   declarations.set(middleware, spec);
@@ -136,7 +174,7 @@ export type Operations = Record<AuthLevel, Declare>;
  * @example
  * ```ts
  * const op = operations("Directory");
- * app.get("/orgs", op.read("List organizations", { query: pageQuery, success: ok("The organizations") }), handler);
+ * app.get("/orgs", op.read("List organizations", { query: pageQuery, success: ok("The organizations", listOf(namedCreate)) }), handler);
  * ```
  */
 export function operations(tag: string): Operations {
@@ -148,38 +186,37 @@ export function operations(tag: string): Operations {
  * A 200 success.
  *
  * @param description What it returns.
- * @param schema Its schema, when documented.
+ * @param schema Its schema.
  * @returns The success declaration.
  */
-export function ok(description: string, schema?: Schema): Success {
-  return schema ? { status: 200, description, schema } : { status: 200, description };
+export function ok(description: string, schema: Schema): Success {
+  return { status: 200, description, schema };
 }
 
 /**
  * A 201 success.
  *
  * @param description What it returns.
- * @param schema Its schema, when documented.
+ * @param schema Its schema.
  * @returns The success declaration.
  */
-export function created(description: string, schema?: Schema): Success {
-  return schema ? { status: 201, description, schema } : { status: 201, description };
+export function created(description: string, schema: Schema): Success {
+  return { status: 201, description, schema };
 }
 
 /** The 204 of a delete. */
 export const deleted: Success = { status: 204, description: "Deleted" };
 
+/** `application/json` and `application/<something>+json`, any parameters. */
+const JSON_TYPE = /^application\/([a-z.+-]*\+)?json\s*(;|$)/i;
+
 /**
- * Parses and validates a JSON body.
+ * Parses and validates a JSON body (its content type was checked).
  *
- * @throws {BadRequestError} For malformed JSON or a wrong content type.
+ * @throws {BadRequestError} For malformed JSON.
  * @throws {ValidationError} With a pointer per bad field.
  */
 async function readBody(c: Context, schema: Schema): Promise<NonNullable<unknown>> {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^application\/([a-z.+-]*\+)?json\b/i.test(type)) {
-    throw new BadRequestError("The request body must be JSON (Content-Type: application/json)");
-  }
   let raw: unknown;
   try {
     raw = JSON.parse(await c.req.text());
@@ -229,8 +266,13 @@ function readQuery(c: Context, query: QuerySchema): Record<string, unknown> {
   return result.ok ? result.value as Record<string, unknown> : raw;
 }
 
-/** Hono's `/orgs/:org` and `/admin/plugins/:package{.+}` as OpenAPI's `/orgs/{org}`. */
-function openApiPath(route: string): string {
+/**
+ * Hono's `/orgs/:org` and `/admin/plugins/:package{.+}` as OpenAPI's `/orgs/{org}`.
+ *
+ * @param route A route path, Hono style.
+ * @returns The path, OpenAPI style.
+ */
+export function openApiPath(route: string): string {
   return route.replace(/:([A-Za-z0-9_]+)(\{[^/]*\})?/g, "{$1}");
 }
 
@@ -253,18 +295,87 @@ export function declaredOperations(
 
 const PROBLEM_SCHEMA = {
   type: "object",
+  description: "An RFC 9457 problem; validation problems name each bad field by JSON pointer",
   required: ["type", "title", "status", "detail"],
   properties: {
-    type: { type: "string" },
+    type: { type: "string", format: "uri", description: "https://imbi.dev/problems/<slug>" },
     title: { type: "string" },
-    status: { type: "integer" },
+    status: { type: "integer", minimum: 400, maximum: 599 },
     detail: { type: "string" },
     errors: {
       type: "array",
-      items: { type: "object", properties: { pointer: { type: "string" }, message: { type: "string" } } },
+      items: {
+        type: "object",
+        required: ["pointer", "message"],
+        properties: {
+          pointer: { type: "string", description: "JSON pointer (RFC 6901) to the bad value or parameter" },
+          message: { type: "string", description: "the rule it breaks" },
+        },
+      },
     },
   },
 };
+
+/** Each problem response: the components name, the status and when it is answered. */
+const PROBLEM_RESPONSES = {
+  400: ["BadRequest", "Malformed JSON, a bad query parameter or header (each named by pointer)"],
+  401: ["Unauthorized", "No bearer token, or not a valid one"],
+  403: ["Forbidden", "A read-only token on an admin operation"],
+  404: ["NotFound", "Nothing at this path (a path parameter names nothing)"],
+  409: ["Conflict", "The write conflicts with the stored state (exists, in use, concurrent write)"],
+  412: ["PreconditionFailed", "If-Match names none of the resource's current ETag"],
+  413: ["PayloadTooLarge", "The body is larger than IMBI_MAX_BODY_BYTES; refused before it is read"],
+  415: ["UnsupportedMediaType", "The body is not application/json"],
+  422: ["Validation", "The body breaks its schema or a rule (each field named by pointer)"],
+  500: ["Internal", "An unexpected error; the body quotes the request id, never the cause"],
+  502: ["BadGateway", "The plugin, its backend or the package registry failed"],
+  503: ["Unavailable", "The graph store or the plugin cannot answer now; retry after Retry-After seconds"],
+  504: ["Timeout", "The plugin overran its deadline"],
+} as const satisfies Record<number, readonly [string, string]>;
+
+type Status = keyof typeof PROBLEM_RESPONSES;
+
+const RETRY_AFTER = { description: "Seconds to wait before retrying", schema: { type: "integer", minimum: 1 } };
+const CHALLENGE = { description: 'Bearer realm="imbi"', schema: { type: "string" } };
+
+function problemComponents(): Record<string, unknown> {
+  const content = { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } };
+  return Object.fromEntries(
+    Object.entries(PROBLEM_RESPONSES).map(([status, [name, description]]) => {
+      const headers = status === "401"
+        ? { "WWW-Authenticate": CHALLENGE }
+        : status === "503"
+        ? { "Retry-After": RETRY_AFTER }
+        : undefined;
+      return [name, { description, ...(headers ? { headers } : {}), content }];
+    }),
+  );
+}
+
+/**
+ * The problem statuses an operation answers, from its declaration: 401 and
+ * 403 from its auth level, 400 for a query or `If-Match`, 400/413/415/422
+ * for a body, 404 for a path parameter, 409 for an admin write, 412 for
+ * `If-Match`, 404/409/422/502/503/504 for a plugin call, 503 for anything
+ * that reads the graph, 500 always, and what it declares in `problems`.
+ *
+ * @param op The operation.
+ * @returns The statuses, ascending.
+ */
+export function problemStatuses(op: Operation): Status[] {
+  const statuses = new Set<Status>([500]);
+  const add = (...more: Status[]) => more.forEach((s) => statuses.add(s));
+  if (op.auth !== "none") add(401, 503);
+  if (op.auth === "admin") add(403);
+  if (op.query || op.ifMatch) add(400);
+  if (op.body) add(400, 413, 415, 422);
+  if (op.path.includes("{")) add(404);
+  if (op.auth === "admin" && op.method !== "get") add(409);
+  if (op.ifMatch) add(412);
+  if (op.pluginCall) add(404, 409, 422, 502, 503, 504);
+  add(...(op.problems ?? []));
+  return [...statuses].sort((a, b) => a - b);
+}
 
 const ETAG_HEADER = {
   description: "Strong entity tag of the resource's stored state; send it back in If-Match to update or delete " +
@@ -277,7 +388,11 @@ const IF_MATCH_PARAMETER = {
   in: "header",
   required: false,
   description: "Write only while the resource's ETag is one of these (`*`: it exists); else 412 (RFC 9110 13.1.1)",
-  schema: { type: "string" },
+  schema: {
+    type: "string",
+    pattern: '^ *([*]|(W/)?"[\\x21\\x23-\\x7E]*"( *, *(W/)?"[\\x21\\x23-\\x7E]*")*) *$',
+    description: '`*`, or entity tags as the ETag header gave them: `"x3Jp0Qd2kVQ5lE0ZB6m9hA"`',
+  },
 };
 
 const AGE_HEADER = {
@@ -300,7 +415,20 @@ function operationId(op: Operation): string {
   return `${op.method}${words}`;
 }
 
-function describe(op: Operation): Record<string, unknown> {
+function successResponse(success: Success, op: { etag?: boolean; cached?: boolean }): Record<string, unknown> {
+  const { description, schema, mediaType = "application/json" } = success;
+  const headers = {
+    ...(op.etag ? { ETag: { $ref: "#/components/headers/ETag" } } : {}),
+    ...(op.cached ? { Age: { $ref: "#/components/headers/Age" } } : {}),
+  };
+  return {
+    description,
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+    ...(schema ? { content: { [mediaType]: { schema } } } : {}),
+  };
+}
+
+function describe(op: Operation, installed: Installed): Record<string, unknown> {
   const params = [...op.path.matchAll(/\{([^}]+)\}/g)].map((m) => ({
     name: m[1],
     in: "path",
@@ -312,8 +440,11 @@ function describe(op: Operation): Record<string, unknown> {
       ? { name, in: "query", required: false, explode: true, schema: { type: "array", items: schema.items ?? {} } }
       : { name, in: "query", required: false, schema }
   );
-  const { status, description, schema } = op.success;
-  const problem = { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } };
+  const responses: Record<string, unknown> = { [String(op.success.status)]: successResponse(op.success, op) };
+  if (op.alternative) responses[String(op.alternative.status)] = successResponse(op.alternative, {});
+  for (const status of problemStatuses(op)) {
+    responses[String(status)] ??= { $ref: `#/components/responses/${PROBLEM_RESPONSES[status][0]}` };
+  }
   return {
     summary: op.summary,
     tags: [op.tag],
@@ -324,20 +455,17 @@ function describe(op: Operation): Record<string, unknown> {
       ...(op.ifMatch ? [{ $ref: "#/components/parameters/IfMatch" }] : []),
       ...(op.cached ? [{ $ref: "#/components/parameters/CacheControl" }] : []),
     ],
-    ...(op.body ? { requestBody: { required: true, content: { "application/json": { schema: op.body } } } } : {}),
-    responses: {
-      [String(status)]: {
-        description,
-        ...(op.etag ? { headers: { ETag: { $ref: "#/components/headers/ETag" } } } : {}),
-        ...(op.cached ? { headers: { Age: { $ref: "#/components/headers/Age" } } } : {}),
-        ...(schema ? { content: { "application/json": { schema } } } : {}),
-      },
-      ...(op.ifMatch
-        ? { "412": { description: "If-Match names none of the resource's current ETag", content: problem } }
-        : {}),
-      default: { description: "An RFC 9457 problem", content: problem },
-    },
-    ...(op.auth === "none" ? { security: [] } : {}),
+    ...(op.body
+      ? {
+        requestBody: {
+          required: true,
+          content: { "application/json": { schema: op.documentedBody?.(installed) ?? op.body } },
+        },
+      }
+      : {}),
+    responses,
+    // OpenAPI 3.1 lets a bearer requirement list roles: admin operations need the admin token.
+    ...(op.auth === "none" ? { security: [] } : op.auth === "admin" ? { security: [{ bearer: ["admin"] }] } : {}),
   };
 }
 
@@ -345,18 +473,26 @@ function describe(op: Operation): Record<string, unknown> {
  * The OpenAPI 3.1 document of some operations.
  *
  * @param operations What {@linkcode declaredOperations} found.
- * @param info Title and version.
+ * @param info Title and version, and what is installed (no data types when not given).
  * @returns The document.
  */
 export function openApiDocument(
   operations: readonly Operation[],
-  info: { title: string; version: string },
+  info: { title: string; version: string; installed?: Installed },
 ): Record<string, unknown> {
+  const { installed = { dataTypes: [] }, ...titled } = info;
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const op of operations) (paths[op.path] ??= {})[op.method] = describe(op);
+  for (const op of operations) (paths[op.path] ??= {})[op.method] = describe(op, installed);
+  const tags = [...new Set(operations.map((op) => op.tag))].map((name) => ({ name, description: TAGS[name] ?? name }));
   return {
     openapi: "3.1.0",
-    info,
+    info: {
+      ...titled,
+      description: "Imbi's plugin runtime: the directory graph, Plugin nodes, and the Configuration and Logs tabs " +
+        "answered by sandboxed plugins. Every error is an RFC 9457 problem (application/problem+json).",
+    },
+    servers: [{ url: "/", description: "This service" }],
+    tags,
     paths,
     security: [{ bearer: [] }],
     components: {
@@ -364,6 +500,17 @@ export function openApiDocument(
       schemas: { Problem: PROBLEM_SCHEMA },
       headers: { ETag: ETAG_HEADER, Age: AGE_HEADER },
       parameters: { IfMatch: IF_MATCH_PARAMETER, CacheControl: CACHE_CONTROL_PARAMETER },
+      responses: problemComponents(),
     },
   };
 }
+
+/** What each tag groups. */
+const TAGS: Record<string, string> = {
+  Operations: "Liveness, readiness and this document; no token needed",
+  Directory: "Organizations, project types and projects",
+  Vendors: "Third-party services, their applications (write-only credentials) and Plugin nodes",
+  Bindings: "Which Plugin nodes answer which tab of a project type or project",
+  Tabs: "The Configuration and Logs tabs of a project, answered by the bound plugin",
+  Admin: "Plugin packages, their lockfile history and audit, and credential keys; admin token only",
+};

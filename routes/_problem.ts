@@ -53,7 +53,9 @@ const PLUGIN_STATUS: Record<PluginErrorKind, { status: number; title: string }> 
   memory: { status: 503, title: "The plugin exceeded its memory limit" },
   saturated: { status: 503, title: "The plugin is busy" },
   protocol: { status: 502, title: "The plugin broke its protocol" },
+  too_large: { status: 502, title: "The plugin's answer is too large" },
   internal: { status: 502, title: "The plugin failed" },
+  egress_denied: { status: 403, title: "The egress policy denies one of the plugin's network hosts" },
 };
 
 const PACKAGE_STATUS: Record<PackageError["kind"], number> = {
@@ -62,6 +64,7 @@ const PACKAGE_STATUS: Record<PackageError["kind"], number> = {
   in_use: 409,
   refused: 422,
   too_young: 422,
+  permissions_not_accepted: 422,
   registry: 502,
 };
 
@@ -77,6 +80,8 @@ export const PROBLEMS = {
   methodNotAllowed: { type: "method-not-allowed", title: "Method not allowed", status: 405 },
   conflict: { type: "conflict", title: "Conflict", status: 409 },
   preconditionFailed: { type: "precondition-failed", title: "Precondition failed", status: 412 },
+  payloadTooLarge: { type: "payload-too-large", title: "Request body too large", status: 413 },
+  unsupportedMediaType: { type: "unsupported-media-type", title: "Unsupported media type", status: 415 },
   validation: { type: "validation", title: "Validation failed", status: 422 },
 } satisfies Record<string, Omit<Problem, "detail">>;
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { JsonSchema } from "../core/validation.ts";
+import { type JsonSchema, PLAIN_TEXT } from "../core/validation.ts";
 import { SLUG_PATTERN } from "../core/packages/manifest.ts";
 
 /** `T` with every property and array read-only, all the way down. */
@@ -21,9 +21,33 @@ export type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepRead
  */
 export type Schema = DeepReadonly<JsonSchema>;
 
+/** The largest `offset` a list takes: far past any real graph, well inside every store's integer range. */
+export const MAX_OFFSET = 1_000_000_000;
+
+/** One version part: a number, `x`, `X` or `*`. */
+const XR = "(?:[xX*]|0|[1-9][0-9]{0,14})";
+/** A pre-release or build identifier list. */
+const IDS =
+  "(?:0|[1-9][0-9]{0,14}|[0-9]*[A-Za-z-][0-9A-Za-z-]*)(?:[.](?:0|[1-9][0-9]{0,14}|[0-9]*[A-Za-z-][0-9A-Za-z-]*))*";
+/** A version, possibly partial: `1`, `1.2`, `1.2.x`, `1.2.3-rc.1+b5`. */
+const PARTIAL = `${XR}(?:[.]${XR}(?:[.]${XR}(?:-${IDS})?(?:[+][0-9A-Za-z-]+(?:[.][0-9A-Za-z-]+)*)?)?)?`;
+/** A comparator: a version after `^`, `~`, `<`, `<=`, `>`, `>=` or `=`. */
+const SIMPLE = `(?:[~^]|[<>]=?|=)?${PARTIAL}`;
+/** A range: comparators joined by spaces, or `a - b`. */
+const RANGE = `(?:${PARTIAL} - ${PARTIAL}|${SIMPLE}(?: ${SIMPLE})*)`;
+
+/** A semver version or range (node-semver's grammar): `1.2.3`, `^1.2`, `>=1 <2 || 3.x`. */
+export const SEMVER_RANGE = `^${RANGE}(?: [|][|] ${RANGE})*$`;
+
 const slug = { type: "string", pattern: SLUG_PATTERN.source, description: "lower-case slug" } as const satisfies Schema;
-const name = { type: "string", minLength: 1, maxLength: 200 } as const satisfies Schema;
-const nullableText = { type: ["string", "null"], maxLength: 500 } as const satisfies Schema;
+const name = {
+  type: "string",
+  minLength: 1,
+  maxLength: 200,
+  pattern: PLAIN_TEXT,
+  description: "any text without control characters",
+} as const satisfies Schema;
+const nullableText = { type: ["string", "null"], maxLength: 500, pattern: PLAIN_TEXT } as const satisfies Schema;
 
 /** `{items: [...]}` of a list endpoint. */
 export function listOf(item: Schema): Schema {
@@ -33,7 +57,7 @@ export function listOf(item: Schema): Schema {
 /** Paging query of list endpoints. */
 export const pageQuery = {
   limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
-  offset: { type: "integer", minimum: 0, default: 0 },
+  offset: { type: "integer", minimum: 0, maximum: MAX_OFFSET, default: 0 },
 } as const satisfies Record<string, Schema>;
 
 /** Organization and project type bodies, and how responses show them. */
@@ -108,6 +132,12 @@ export const serviceUpdate = {
   additionalProperties: false,
 } as const satisfies Schema;
 
+/** The slug of an application, or null. */
+const applicationRef = { type: ["string", "null"], pattern: SLUG_PATTERN.source } as const satisfies Schema;
+
+/** Credential field names: one-line text. */
+const credentialName = { maxLength: 200, pattern: PLAIN_TEXT } as const satisfies Schema;
+
 const credentialValue = { type: "string", minLength: 1, maxLength: 65536 } as const satisfies Schema;
 
 /** A service application create: credentials are write-only. */
@@ -117,7 +147,7 @@ export const applicationCreate = {
   properties: {
     slug,
     name,
-    credentials: { type: "object", additionalProperties: credentialValue, default: {} },
+    credentials: { type: "object", propertyNames: credentialName, additionalProperties: credentialValue, default: {} },
   },
   additionalProperties: false,
 } as const satisfies Schema;
@@ -127,7 +157,11 @@ export const applicationUpdate = {
   type: "object",
   properties: {
     name,
-    credentials: { type: "object", additionalProperties: { type: ["string", "null"], minLength: 1, maxLength: 65536 } },
+    credentials: {
+      type: "object",
+      propertyNames: credentialName,
+      additionalProperties: { type: ["string", "null"], minLength: 1, maxLength: 65536 },
+    },
   },
   additionalProperties: false,
 } as const satisfies Schema;
@@ -154,7 +188,7 @@ export const pluginCreate = {
   properties: {
     slug,
     plugin: { ...slug, description: "manifest slug of a loaded entry point" },
-    application: { type: ["string", "null"], description: "defaults to the service's only application" },
+    application: { ...applicationRef, description: "defaults to the service's only application" },
     label: name,
     options: {
       type: "object",
@@ -167,15 +201,6 @@ export const pluginCreate = {
   additionalProperties: false,
 } as const satisfies Schema;
 
-/** How a secret (writeOnly) option that holds a value is shown. */
-const secretSet = {
-  type: "object",
-  required: ["set"],
-  properties: { set: { const: true } },
-  additionalProperties: false,
-  description: "a secret (writeOnly) option: it holds a value, which is never shown",
-} as const satisfies Schema;
-
 /** A Plugin node as responses show it. */
 export const pluginView = {
   type: "object",
@@ -184,7 +209,7 @@ export const pluginView = {
     options: {
       type: "object",
       description: 'the options; each secret (writeOnly) option that holds a value shows as {"set": true}',
-      additionalProperties: { anyOf: [secretSet, {}] },
+      additionalProperties: { description: 'any value the manifest allows; a set secret option is {"set": true}' },
     },
     id: { type: "string" },
     service: { type: "string" },
@@ -198,7 +223,7 @@ export const pluginView = {
 export const pluginUpdate = {
   type: "object",
   properties: {
-    application: { type: ["string", "null"] },
+    application: applicationRef,
     label: name,
     options: {
       type: "object",
@@ -209,6 +234,9 @@ export const pluginUpdate = {
   },
   additionalProperties: false,
 } as const satisfies Schema;
+
+/** A Plugin node's id (or slug). */
+const pluginRef = { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" } as const satisfies Schema;
 
 /** The bindings of a project type or project (replace all). */
 export const bindings = {
@@ -222,11 +250,11 @@ export const bindings = {
         type: "object",
         required: ["plugin_id", "tab"],
         properties: {
-          plugin_id: { type: "string", minLength: 1 },
+          plugin_id: pluginRef,
           tab: { type: "string", enum: ["configuration", "logs"] },
           default: { type: "boolean", default: false },
-          search_template: { type: "string", maxLength: 1000, default: "" },
-          identity_plugin_id: { type: ["string", "null"], default: null },
+          search_template: { type: "string", maxLength: 1000, pattern: PLAIN_TEXT, default: "" },
+          identity_plugin_id: { ...pluginRef, type: ["string", "null"], default: null },
         },
         additionalProperties: false,
       },
@@ -238,7 +266,13 @@ export const bindings = {
 /** `POST .../configuration/values`. */
 export const configValues = {
   type: "object",
-  properties: { keys: { type: "array", items: { type: "string", minLength: 1, maxLength: 1024 }, maxItems: 1000 } },
+  properties: {
+    keys: {
+      type: "array",
+      items: { type: "string", minLength: 1, maxLength: 1024, pattern: PLAIN_TEXT },
+      maxItems: 1000,
+    },
+  },
   additionalProperties: false,
 } as const satisfies Schema;
 
@@ -248,18 +282,69 @@ export const configPut = {
   required: ["value", "data_type"],
   properties: {
     value: { type: "string", maxLength: 1_048_576 },
-    data_type: { type: "string", minLength: 1, maxLength: 100 },
+    data_type: {
+      type: "string",
+      minLength: 1,
+      maxLength: 100,
+      pattern: PLAIN_TEXT,
+      description: "one of the names in the bound plugin's manifest data_types",
+    },
   },
   additionalProperties: false,
 } as const satisfies Schema;
 
+/** A registry specifier: `npm:<name>@<range>` or `jsr:@<scope>/<name>@<range>`. */
+const SPECIFIER = "^(npm:(@[a-z0-9][a-z0-9._~-]*/)?[a-z0-9][a-z0-9._~-]*|jsr:@[a-z0-9][a-z0-9-]*/[a-z0-9][a-z0-9-]*)" +
+  `@${SEMVER_RANGE.slice(1)}`; // the range's own ^...$ anchors the rest
+
+/**
+ * `configPut` as `/openapi.json` shows it: `data_type` is one of the data
+ * types the loaded configuration plugins declare (the bound plugin refuses
+ * one it does not know with 422).
+ *
+ * @param dataTypes The declared names; none leaves `data_type` free text.
+ * @returns The schema.
+ */
+export function configPutDocumented(dataTypes: readonly string[]): Schema {
+  if (dataTypes.length === 0) return configPut;
+  const { data_type } = configPut.properties;
+  return {
+    ...configPut,
+    properties: {
+      ...configPut.properties,
+      data_type: {
+        ...data_type,
+        enum: [...dataTypes],
+        description: `${data_type.description}; installed now: ${dataTypes.join(", ")}`,
+      },
+    },
+  };
+}
+
 /** `POST /admin/plugins`. */
+const ACCEPT_PERMISSIONS = {
+  type: "boolean",
+  default: false,
+  description: "true accepts the network hosts and credential fields the package will get; without it the " +
+    "answer is 422 package-permissions-not-accepted with the preview in `permissions`",
+} as const;
+
 export const pluginInstall = {
   type: "object",
   properties: {
-    catalog: { type: "string", minLength: 1, maxLength: 214 },
-    specifier: { type: "string", minLength: 1, maxLength: 500 },
+    catalog: { type: "string", minLength: 1, maxLength: 214, pattern: PLAIN_TEXT },
+    specifier: {
+      type: "string",
+      maxLength: 500,
+      pattern: SPECIFIER,
+      description: "npm:<name>@<range> or jsr:@<scope>/<name>@<range>",
+    },
+    accept_permissions: ACCEPT_PERMISSIONS,
   },
+  oneOf: [
+    { properties: { catalog: { type: "string" } }, required: ["catalog"] },
+    { properties: { specifier: { type: "string" } }, required: ["specifier"] },
+  ],
   additionalProperties: false,
 } as const satisfies Schema;
 
@@ -267,7 +352,10 @@ export const pluginInstall = {
 export const pluginUpgrade = {
   type: "object",
   required: ["version"],
-  properties: { version: { type: "string", minLength: 1, maxLength: 100, description: "exact version or range" } },
+  properties: {
+    version: { type: "string", maxLength: 100, pattern: SEMVER_RANGE, description: "exact version or range" },
+    accept_permissions: ACCEPT_PERMISSIONS,
+  },
   additionalProperties: false,
 } as const satisfies Schema;
 
@@ -275,14 +363,14 @@ export const pluginUpgrade = {
 export const pluginRollback = {
   type: "object",
   required: ["revision"],
-  properties: { revision: { type: "integer", minimum: 0 } },
+  properties: { revision: { type: "integer", minimum: 0, maximum: MAX_OFFSET } },
   additionalProperties: false,
 } as const satisfies Schema;
 
 /** Query of the logs endpoints. */
 export const logsQuery = {
-  start: { type: "string", description: "ISO 8601; default one hour before end" },
-  end: { type: "string", description: "ISO 8601; default now" },
+  start: { type: "string", format: "date-time", description: "RFC 3339; default one hour before end" },
+  end: { type: "string", format: "date-time", description: "RFC 3339; default now" },
   filter: { type: "array", items: { type: "string", pattern: "^[^:]+:(eq|ne|contains|starts_with|regex):" } },
   level: { type: "array", items: { type: "string", pattern: "^[a-z]{1,20}$" } },
   limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },

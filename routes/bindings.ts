@@ -6,6 +6,7 @@
  */
 
 import { type Context, Hono } from "hono";
+import { selectBinding } from "../core/graph/resolution.ts";
 import type { Binding, BindingScope } from "../core/graph/store.ts";
 import { type Tagged, tagged } from "../core/graph/etag.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
@@ -39,8 +40,62 @@ const projectOps = holderOperations({
   read: "A project's own bindings (overrides and additions)",
   replace: "Replace a project's bindings (atomically)",
 });
-const tabsOp = op.read("The effective bindings of a project, per tab, with where each came from", {
-  success: ok("Tabs and their bindings"),
+const selection = {
+  oneOf: [
+    {
+      type: "object",
+      required: ["kind", "plugin_id", "reason"],
+      properties: {
+        kind: { const: "selected" },
+        plugin_id: { type: "string" },
+        reason: { type: "string", enum: ["source", "project_default", "project_type_default", "only_candidate"] },
+      },
+    },
+    {
+      type: "object",
+      required: ["kind", "why"],
+      properties: { kind: { const: "ambiguous" }, why: { type: "string" } },
+    },
+    { type: "object", required: ["kind"], properties: { kind: { const: "none" } } },
+  ],
+} as const;
+const effectiveBinding = {
+  type: "object",
+  required: ["plugin_id", "slug", "service", "plugin", "label", "default", "from", "available"],
+  properties: {
+    plugin_id: { type: "string" },
+    slug: { type: "string" },
+    service: { type: "string" },
+    plugin: { type: "string" },
+    label: { type: "string" },
+    default: { type: "boolean" },
+    search_template: { type: "string" },
+    from: { type: "string", pattern: "^(project|project_type:.+)$", description: "project or project_type:<slug>" },
+    available: { type: "boolean" },
+    unavailable_reason: { type: "string", enum: ["disabled", "not_loaded"] },
+  },
+} as const;
+const tabsOp = op.read("The effective bindings of a project, per tab, with where each came from and which one wins", {
+  success: ok("Tabs and their bindings", {
+    type: "object",
+    required: ["tabs", "selection"],
+    properties: {
+      tabs: {
+        type: "object",
+        required: ["configuration", "logs"],
+        properties: {
+          configuration: { type: "array", items: effectiveBinding },
+          logs: { type: "array", items: effectiveBinding },
+        },
+      },
+      selection: {
+        type: "object",
+        description: "per tab, which binding a tab request without ?source= selects, and why (or why none)",
+        required: ["configuration", "logs"],
+        properties: { configuration: selection, logs: selection },
+      },
+    },
+  }),
 });
 
 /**
@@ -96,6 +151,15 @@ export function bindingRoutes(deps: AppDeps): Hono<AppEnv> {
           ...(b.plugin.enabled && !loaded.has(b.plugin.plugin) ? { unavailable_reason: "not_loaded" } : {}),
         });
       }
-      return c.json({ tabs });
+      const selection: Record<string, unknown> = {};
+      for (const tab of Object.keys(tabs)) {
+        const s = selectBinding(effective.filter((b) => b.tab === tab), { loaded });
+        selection[tab] = s.kind === "selected"
+          ? { kind: "selected", plugin_id: s.binding.plugin_id, reason: s.reason }
+          : s.kind === "ambiguous"
+          ? { kind: "ambiguous", why: s.why }
+          : { kind: "none" };
+      }
+      return c.json({ tabs, selection });
     });
 }

@@ -11,7 +11,7 @@ import { BadRequestError } from "../core/errors.ts";
 import { MASKED_VALUE, type TabAnswer, type TabRequest } from "../core/tabs.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, operations, type QueryOf } from "./_openapi.ts";
-import { configPut, configValues, logsQuery, tabQuery, tabSource } from "./_schemas.ts";
+import { configPut, configPutDocumented, configValues, logsQuery, tabQuery, tabSource } from "./_schemas.ts";
 
 const op = operations("Tabs");
 const histogramQuery = { ...logsQuery, buckets: { type: "integer", minimum: 1, maximum: 500, default: 60 } } as const;
@@ -83,10 +83,58 @@ const histogramView = {
     },
   },
 } as const;
+const sourceOnly = {
+  type: "object",
+  required: ["source"],
+  properties: { source: keysView.properties.source },
+} as const;
+const itemView = {
+  type: "object",
+  required: ["source", "item"],
+  properties: { source: keysView.properties.source, item: configKey },
+} as const;
+const logsView = {
+  type: "object",
+  required: ["source", "entries", "warnings"],
+  properties: {
+    source: keysView.properties.source,
+    entries: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["timestamp", "message", "fields"],
+        properties: {
+          timestamp: { type: "string", description: "ISO 8601" },
+          level: { type: "string" },
+          message: { type: "string" },
+          fields: { type: "object" },
+        },
+      },
+    },
+    next_cursor: { type: "string", description: "present when more entries match: pass it back as cursor" },
+    warnings: histogramView.properties.warnings,
+  },
+} as const;
+const fieldsView = {
+  type: "object",
+  required: ["source", "fields"],
+  properties: {
+    source: keysView.properties.source,
+    fields: {
+      type: "array",
+      items: {
+        type: "object",
+        required: ["name", "label", "type"],
+        properties: { name: { type: "string" }, label: { type: "string" }, type: { type: "string" } },
+      },
+    },
+  },
+} as const;
 const ops = {
   listKeys: op.read("Configuration keys (no values), and their prefix when the plugin describes one", {
     query: tabQuery,
     success: ok("`{source, items, prefix?}`", keysView),
+    pluginCall: true,
     cached: true,
   }),
   values: op.read(
@@ -95,19 +143,37 @@ const ops = {
       query: tabQuery,
       body: configValues,
       success: ok("`{source, items}`", valuesView),
+      pluginCall: true,
       cached: true,
     },
   ),
-  put: op.admin("Write one configuration key", { query: tabQuery, body: configPut, success: ok("`{source, item}`") }),
-  delete: op.admin("Delete one configuration key (idempotent)", { query: tabQuery, success: ok("`{source}`") }),
+  put: op.admin("Write one configuration key", {
+    query: tabQuery,
+    body: configPut,
+    documentedBody: ({ dataTypes }) => configPutDocumented(dataTypes),
+    success: ok("`{source, item}`", itemView),
+    pluginCall: true,
+  }),
+  delete: op.admin("Delete one configuration key (idempotent)", {
+    query: tabQuery,
+    success: ok("`{source}`", sourceOnly),
+    pluginCall: true,
+  }),
   logs: op.read("Search logs, newest first", {
     query: logsQuery,
-    success: ok("`{source, entries, next_cursor?, warnings}`"),
+    success: ok("`{source, entries, next_cursor?, warnings}`", logsView),
+    pluginCall: true,
   }),
-  schema: op.read("Searchable log fields", { query: tabQuery, success: ok("`{source, fields}`"), cached: true }),
+  schema: op.read("Searchable log fields", {
+    query: tabQuery,
+    success: ok("`{source, fields}`", fieldsView),
+    pluginCall: true,
+    cached: true,
+  }),
   histogram: op.read("Log counts per time bucket (none, with a warning, when the plugin has no histogram)", {
     query: histogramQuery,
     success: ok("`{source, buckets, warnings}`", histogramView),
+    pluginCall: true,
   }),
 };
 

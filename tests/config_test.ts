@@ -10,6 +10,11 @@ Deno.test("loadConfig() applies defaults on an empty environment", () => {
   assert.deepEqual(config.graph, { kind: "sqlite", path: "./data/graph.sqlite" });
   assert.equal(config.minPackageAgeMs, 86_400_000);
   assert.equal(config.pluginTimeoutMs, 10_000);
+  assert.equal(config.pluginProcessesMin, 0);
+  assert.equal(config.pluginProcessesMax, navigator.hardwareConcurrency);
+  assert.equal(config.pluginQueueMax, 256);
+  assert.equal(config.pluginMaxAnswerBytes, 16 * 1024 * 1024);
+  assert.equal(config.shutdownGraceMs, 10_000);
   assert.deepEqual(config.confine, CONFINE_DEFAULTS);
   assert.equal(config.tabCacheTtlMs, 30_000);
   assert.equal(config.tabCacheMaxBytes, 64 * 1024 * 1024);
@@ -32,6 +37,11 @@ Deno.test("loadConfig() names the variable with a bad value", async (t) => {
     [{ IMBI_PACKAGE_MAX_SIZE_MB: "0" }, "IMBI_PACKAGE_MAX_SIZE_MB"],
     [{ IMBI_PACKAGE_MAX_FILES: "many" }, "IMBI_PACKAGE_MAX_FILES"],
     [{ IMBI_NPMRC: "/no/such/.npmrc" }, "IMBI_NPMRC"],
+    [{ IMBI_PLUGIN_PROCESSES_MAX: "0" }, "IMBI_PLUGIN_PROCESSES_MAX"],
+    [{ IMBI_PLUGIN_PROCESSES_MIN: "3", IMBI_PLUGIN_PROCESSES_MAX: "2" }, "IMBI_PLUGIN_PROCESSES_MIN"],
+    [{ IMBI_PLUGIN_QUEUE_MAX: "0" }, "IMBI_PLUGIN_QUEUE_MAX"],
+    [{ IMBI_PLUGIN_MAX_ANSWER_MB: "big" }, "IMBI_PLUGIN_MAX_ANSWER_MB"],
+    [{ IMBI_SHUTDOWN_GRACE_MS: "10s" }, "IMBI_SHUTDOWN_GRACE_MS"],
     [{ IMBI_SANDBOX_LIMITS: "maybe" }, "IMBI_SANDBOX_LIMITS"],
     [{ IMBI_JAIL_PATH: "relative/imbi-jail" }, "IMBI_JAIL_PATH"],
     [{ IMBI_CGROUP_ROOT: "sys/fs/cgroup" }, "IMBI_CGROUP_ROOT"],
@@ -93,4 +103,38 @@ Deno.test("parseDuration() reads every unit and refuses garbage", () => {
   assert.equal(parseDuration("2d"), 172_800_000);
   assert.throws(() => parseDuration("12"), RangeError);
   assert.throws(() => parseDuration("-1h"), RangeError);
+});
+
+Deno.test("loadConfig() reads IMBI_ADMIN_TOKEN_FILE, IMBI_ENCRYPTION_KEYS_FILE and IMBI_GRAPH_PASSWORD_FILE", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "imbi-config-files-" });
+  try {
+    await Deno.writeTextFile(`${dir}/token`, "  a-token-from-a-mounted-secret\n");
+    await Deno.writeTextFile(`${dir}/keys`, "k1:AAAA\n");
+    await Deno.writeTextFile(`${dir}/password`, "graph-password\n");
+    const config = loadConfig({
+      IMBI_ADMIN_TOKEN_FILE: `${dir}/token`,
+      IMBI_ENCRYPTION_KEYS_FILE: `${dir}/keys`,
+      IMBI_GRAPH_URL: "bolt://db:7687",
+      IMBI_GRAPH_PASSWORD_FILE: `${dir}/password`,
+    });
+    assert.equal(config.adminToken, "a-token-from-a-mounted-secret");
+    assert.equal(config.encryptionKeys, "k1:AAAA");
+    assert.deepEqual(config.graph, { kind: "neo4j", url: "bolt://db:7687", user: "neo4j", password: "graph-password" });
+    await Deno.writeTextFile(`${dir}/empty`, "\n");
+    assert.throws(
+      () => loadConfig({ IMBI_GRAPH_PASSWORD_FILE: `${dir}/empty` }),
+      /IMBI_GRAPH_PASSWORD_FILE: .* is empty/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("loadConfig() validates IMBI_METRICS_PORT", () => {
+  assert.equal(loadConfig({ IMBI_METRICS_PORT: "26090" }).metricsPort, 26090);
+  assert.equal(loadConfig({}).metricsPort, undefined);
+  assert.throws(
+    () => loadConfig({ IMBI_METRICS_PORT: "metrics" }),
+    /IMBI_METRICS_PORT: "metrics" is not a whole number/,
+  );
 });

@@ -23,6 +23,9 @@ Deno.test("main.ts stops on a bad variable with one line naming it", async (t) =
     ["IMBI_PORT", "eighty"],
     ["IMBI_GRAPH_URL", "http://neo4j:7474"],
     ["IMBI_MIN_PACKAGE_AGE", "soon"],
+    ["IMBI_DEPLOYMENT", "prod east"],
+    ["IMBI_LOCK_POLL_MS", "50"],
+    ["IMBI_GRAPH_WAIT_MS", "soon"],
   ];
   for (const [variable, value] of cases) {
     await t.step(variable, async () => {
@@ -30,8 +33,43 @@ Deno.test("main.ts stops on a bad variable with one line naming it", async (t) =
       assert.equal(code, 2);
       const lines = stderr.trim().split("\n");
       assert.equal(lines.length, 1, stderr);
-      assert.match(lines[0]!, new RegExp(`^imbi: invalid configuration: ${variable}: `));
+      const line = JSON.parse(lines[0]!);
+      assert.equal(line.level, "error");
+      assert.equal(line.msg, "invalid configuration");
+      assert.equal(line.variable, variable);
+      assert.match(line.error, new RegExp(`^${variable}: `));
     });
+  }
+});
+
+Deno.test("main.ts reads secrets from *_FILE variables and names a bad one without its content", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "imbi-secret-files-" });
+  try {
+    await t.step("a missing file", async () => {
+      const { code, stderr } = await start({ IMBI_ADMIN_TOKEN_FILE: `${dir}/missing` });
+      assert.equal(code, 2);
+      const line = JSON.parse(stderr.trim());
+      assert.equal(line.variable, "IMBI_ADMIN_TOKEN_FILE");
+      assert.match(line.error, /cannot read .*missing: NotFound/);
+    });
+    await t.step("a variable and its file both set", async () => {
+      await Deno.writeTextFile(`${dir}/keys`, "k1:not-even-base64-secret\n");
+      const { code, stderr } = await start({
+        IMBI_ENCRYPTION_KEYS: "k0:whatever-inline-secret",
+        IMBI_ENCRYPTION_KEYS_FILE: `${dir}/keys`,
+      });
+      assert.equal(code, 2);
+      assert.match(JSON.parse(stderr.trim()).error, /set either IMBI_ENCRYPTION_KEYS or IMBI_ENCRYPTION_KEYS_FILE/);
+      assert.doesNotMatch(stderr, /secret/);
+    });
+    await t.step("a token from a file is validated like the variable (16+ characters)", async () => {
+      await Deno.writeTextFile(`${dir}/token`, "short\n");
+      const { code, stderr } = await start({ IMBI_ADMIN_TOKEN_FILE: `${dir}/token` });
+      assert.equal(code, 2);
+      assert.equal(JSON.parse(stderr.trim()).variable, "IMBI_ADMIN_TOKEN");
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -41,5 +79,5 @@ Deno.test("main.ts refuses Neo4j without an encryption key, saying which variabl
     IMBI_ADMIN_TOKEN: "a-long-enough-admin-token",
   });
   assert.equal(code, 1);
-  assert.match(stderr, /cannot start: IMBI_ENCRYPTION_KEYS must be set/);
+  assert.match(stderr, /"msg":"cannot start","error":"IMBI_ENCRYPTION_KEYS must be set/);
 });

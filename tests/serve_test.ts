@@ -9,8 +9,10 @@
  */
 import assert from "node:assert/strict";
 import { publishFixture } from "./support/npm_publish.ts";
+import { serve } from "./support/serve_process.ts";
 import { freePort } from "./support/local.ts";
 import { makeSecret, scanForSecrets } from "./support/secret_scan.ts";
+
 import { serviceUrl } from "./support/services.ts";
 import { lockLocalPackages } from "./support/test_app.ts";
 import { startTokenRegistry } from "./support/token_registry.ts";
@@ -18,47 +20,6 @@ import { startTokenRegistry } from "./support/token_registry.ts";
 const ROOT = new URL("..", import.meta.url).pathname;
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
 const CLOSED = "http://127.0.0.1:9/";
-
-/** `./bin/deno task serve` until it logs "listening"; its log lines are collected. */
-async function serve(env: Record<string, string>) {
-  const child = new Deno.Command(`${ROOT}bin/deno`, {
-    args: ["task", "serve"],
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const lines: string[] = [];
-  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let partial = "";
-  const pump = async (until?: (line: string) => boolean): Promise<string | undefined> => {
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) return undefined;
-      const parts = (partial + value).split("\n");
-      partial = parts.pop()!;
-      for (const line of parts) {
-        lines.push(line);
-        if (until?.(line)) return line;
-      }
-    }
-  };
-  const listening = await pump((line) => line.includes('"msg":"listening"'));
-  if (!listening) {
-    await child.status;
-    throw new Error(`deno task serve did not start:\n${lines.join("\n")}`);
-  }
-  return {
-    url: JSON.parse(listening).url as string,
-    lines,
-    async stop() {
-      child.kill("SIGTERM");
-      await pump();
-      return await child.status;
-    },
-  };
-}
 
 Deno.test({
   name: "deno task serve starts whatever NPM_CONFIG_REGISTRY says, and installs plugins from IMBI_NPM_REGISTRY",
@@ -113,7 +74,7 @@ Deno.test({
       });
 
       await t.step("it installs a package from IMBI_NPM_REGISTRY with the token IMBI_NPMRC names", async () => {
-        const r = await call("POST", "/admin/plugins", { specifier: `npm:${name}@^1` });
+        const r = await call("POST", "/admin/plugins", { specifier: `npm:${name}@^1`, accept_permissions: true });
         assert.equal(r.status, 201, r.text);
         const own = registry.requests.filter((q) => decodeURIComponent(q.path).includes(name.slice(1)));
         assert.ok(own.length >= 2 && own.every((q) => q.authorized), JSON.stringify(own));
@@ -208,7 +169,7 @@ Deno.test({
       const res = await fetch(`${service.url}/admin/plugins`, {
         method: "POST",
         headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-        body: JSON.stringify({ specifier: `npm:${name}@^1` }),
+        body: JSON.stringify({ specifier: `npm:${name}@^1`, accept_permissions: true }),
       });
       const text = await res.text();
       assert.equal(res.status, 201, text);

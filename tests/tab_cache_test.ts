@@ -139,16 +139,16 @@ Deno.test("TabCache.read() with bypass calls the plugin and stores its fresh ans
 });
 
 Deno.test("TabCache keeps its entries within the byte bound, evicting the least recently used", async () => {
-  // Each entry is its key ("v1\n" + 1 character) plus its JSON text (102 characters): 106 bytes.
+  // Each entry is its key ("node-1\n" + 1 character) plus its JSON text (102 characters): 110 bytes.
   const cache = new TabCache({ ttlMs: 30_000, maxBytes: 350, clock: fakeClock().now });
   const value = (name: string) => () => Promise.resolve(name.repeat(100));
   await cache.read(NODE, "a", value("a"));
   await cache.read(NODE, "b", value("b"));
   await cache.read(NODE, "c", value("c"));
-  assert.deepEqual([cache.stats.entries, cache.stats.bytes], [3, 318]);
+  assert.deepEqual([cache.stats.entries, cache.stats.bytes], [3, 330]);
   assert.equal((await cache.read(NODE, "a", value("x"))).hit, true); // a is now the most recently used
   await cache.read(NODE, "d", value("d"));
-  assert.deepEqual([cache.stats.entries, cache.stats.bytes, cache.stats.evictions], [3, 318, 1]);
+  assert.deepEqual([cache.stats.entries, cache.stats.bytes, cache.stats.evictions], [3, 330, 1]);
   assert.equal((await cache.read(NODE, "b", value("B"))).value, "B".repeat(100), "b, least recently used, went");
   assert.equal((await cache.read(NODE, "a", value("x"))).hit, true, "a, used recently, stayed");
   assert.equal((await cache.read(NODE, "c", value("C"))).hit, false, "c made room for b");

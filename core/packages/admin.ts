@@ -1,8 +1,11 @@
 /**
  * The admin API's package use cases (spec section 3, `routes/admin_plugins.ts`):
- * catalog, install, upgrade, remove, history, rollback and audit. Each change
- * goes through the package changes of `changes/` (the ones the CLI uses),
- * then reloads the plugin runtime so the change is live without a restart.
+ * catalog, install, upgrade, remove, history and rollback. Each change goes
+ * through the package changes of `changes/` (the ones the CLI uses) against
+ * the lock state in the graph store (a compare-and-set on its revision, the
+ * audit record in the same transaction), then reloads this replica's plugin
+ * runtime so the change is live here at once; the other replicas pick the
+ * new revision up by polling (`core/lock_sync.ts`).
  *
  * Changes that finish while a reload is already queued share that reload,
  * and fetching and bundling run at most `maxConcurrentFetches` at a time, so
@@ -21,14 +24,14 @@ import {
   readCatalog,
 } from "./catalog.ts";
 import { PackageError, ValidationError } from "../errors.ts";
-import { type LockEntry, readLockfile } from "./lockfile.ts";
+import type { LockEntry } from "./lockfile.ts";
+import type { LockState } from "./lock_state.ts";
 import { log } from "../logger.ts";
-import { LockfileHistory } from "./history.ts";
-import { AuditLog, type AuditRecord } from "./audit.ts";
+import { type PermissionPreview, requireAcceptance } from "./permissions.ts";
+import { EgressPolicy } from "../sandbox/egress.ts";
 import { type PackageStore, parseRegistrySpecifier, type ResolvedPackage } from "./store.ts";
 import {
   addPackage,
-  auditRecords,
   type ChangeOptions,
   lockfileRevisions,
   type PackageChange,
@@ -60,16 +63,14 @@ export interface ReloadableRuntime {
 
 /** Options of {@linkcode PackageAdminService}. */
 export interface PackageAdminServiceOptions {
-  /** The lockfile. */
-  lockfilePath: string;
+  /** The lock state (the graph store's, shared by every replica). */
+  lock: LockState;
   /** The package store. */
   packages: PackageStore;
   /** The plugin runtime, reloaded after every change. */
   runtime: ReloadableRuntime;
   /** The graph store: Plugin nodes using a package's entry points. */
   store: PluginNodeGraph;
-  /** The data directory; the audit log is `<dataDir>/audit.jsonl`. */
-  dataDir: string;
   /** The catalog file; default `plugins/catalog.json` of this repository. */
   catalogPath?: string;
   /** Inspects a bundle without permissions; default `inspectBundle`. */
@@ -78,6 +79,8 @@ export interface PackageAdminServiceOptions {
   now?: () => Date;
   /** Packages fetched, bundled and inspected at once. Default 2. */
   maxConcurrentFetches?: number;
+  /** Decides the network hosts a permission preview shows. Default: the built-in denials only. */
+  egress?: EgressPolicy;
 }
 
 /** A package as the admin API returns it after a change. */
@@ -148,12 +151,12 @@ function packageName(raw: string): string {
  *
  * @example
  * ```ts
- * const admin = new PackageAdminService({ lockfilePath, packages, runtime, store, dataDir });
+ * const admin = new PackageAdminService({ lock, packages, runtime, store });
  * await admin.install({ catalog: "aws" }, { id: "admin", requestId: "r1" });
  * ```
  */
 export class PackageAdminService {
-  #lockfilePath: string;
+  #lock: LockState;
   #packages: PackageStore;
   #runtime: ReloadableRuntime;
   #graph: PluginNodeGraph;
@@ -161,8 +164,7 @@ export class PackageAdminService {
   #inspect: InspectBundle | undefined;
   #now: () => Date;
   #limit: TaskLimit;
-  #history: LockfileHistory;
-  #audit: AuditLog;
+  #egress: EgressPolicy;
   #queuedReload: Promise<Registry> | undefined;
   #lastReload: Promise<unknown> = Promise.resolve();
 
@@ -172,7 +174,7 @@ export class PackageAdminService {
    * @param options Lockfile, stores, runtime, data directory, catalog.
    */
   constructor(options: PackageAdminServiceOptions) {
-    this.#lockfilePath = options.lockfilePath;
+    this.#lock = options.lock;
     this.#packages = options.packages;
     this.#runtime = options.runtime;
     this.#graph = options.store;
@@ -180,20 +182,19 @@ export class PackageAdminService {
     this.#inspect = options.inspect;
     this.#now = options.now ?? (() => new Date());
     this.#limit = semaphore(options.maxConcurrentFetches ?? 2);
-    this.#history = LockfileHistory.beside(options.lockfilePath);
-    this.#audit = AuditLog.inDataDir(options.dataDir);
+    this.#egress = options.egress ?? new EgressPolicy();
   }
 
-  #options(actor: AdminActor): ChangeOptions {
+  #options(actor: AdminActor, acceptPermissions = false): ChangeOptions {
     return {
-      lockfilePath: this.#lockfilePath,
+      checkPermissions: requireAcceptance(acceptPermissions, this.#egress),
+      lockfilePath: this.#lock.where,
+      lock: this.#lock,
       store: this.#packages,
       ...(this.#inspect ? { inspect: this.#inspect } : {}),
       addedBy: `admin-api:${actor.id}`,
       requestId: actor.requestId,
       now: this.#now,
-      history: this.#history,
-      audit: this.#audit,
       limit: this.#limit,
     };
   }
@@ -238,7 +239,7 @@ export class PackageAdminService {
    */
   async catalog(): Promise<CatalogView[]> {
     const catalog = await readCatalog(this.#catalogPath);
-    const lockfile = await readLockfile(this.#lockfilePath);
+    const lockfile = await this.#lock.read();
     return await Promise.all(catalog.entries.map(async (entry): Promise<CatalogView> => {
       const spec = catalogInstallSpecifier(catalog, entry);
       let available: ResolvedPackage | undefined;
@@ -314,19 +315,20 @@ export class PackageAdminService {
   /**
    * Installs a package by catalog name or specifier, then reloads.
    *
-   * @param request `{catalog}` or `{specifier}` (npm: or jsr:, with a range).
+   * @param request `{catalog}` or `{specifier}` (npm: or jsr:, with a range), and `accept_permissions`.
    * @param actor Who asked.
-   * @returns The package with its entry points as loaded, and the new revision.
+   * @returns The package with its entry points as loaded, the permissions accepted, and the new revision.
    * @throws {ValidationError} Neither or both given; unknown catalog name; malformed specifier.
-   * @throws {PackageError} `already_installed` (409), `refused`/`too_young` (422), `registry` (502).
+   * @throws {PackageError} `already_installed` (409), `refused`/`too_young` (422), `permissions_not_accepted` (422,
+   *   with the preview, unless `accept_permissions` is true), `registry` (502).
    */
   async install(
-    request: { catalog?: string; specifier?: string },
+    request: { catalog?: string; specifier?: string; accept_permissions?: boolean },
     actor: AdminActor,
-  ): Promise<{ package: PackageView; revision: number }> {
+  ): Promise<{ package: PackageView; permissions: PermissionPreview | undefined; revision: number }> {
     const started = performance.now();
     const { spec, source } = await this.#installSpecifier(request);
-    const result = await addPackage(spec, { ...this.#options(actor), source });
+    const result = await addPackage(spec, { ...this.#options(actor, request.accept_permissions === true), source });
     const written = performance.now();
     const registry = await this.#reload();
     log.info("package installed", {
@@ -339,6 +341,7 @@ export class PackageAdminService {
     });
     return {
       package: this.#view(result.name, result.entry, registry, result.entries),
+      permissions: result.permissions,
       revision: result.lockfile.revision,
     };
   }
@@ -348,20 +351,28 @@ export class PackageAdminService {
    * Requests already running finish on the old version.
    *
    * @param name The package name (raw or percent-encoded).
-   * @param version An exact version or a range.
+   * @param request `version`, an exact version or a range, and `accept_permissions`.
    * @param actor Who asked.
-   * @returns The package as loaded now, the diff between the versions, and the new revision.
+   * @returns The package as loaded now, the diff between the versions, the permissions accepted, and the new
+   *   revision.
    * @throws {PackageError} `not_installed` (404), `already_installed`/`in_use` (409), `refused`/`too_young` (422),
-   *   `registry` (502).
+   *   `permissions_not_accepted` (422, with the preview, unless `accept_permissions` is true), `registry` (502).
    */
   async upgrade(
     name: string,
-    version: string,
+    request: { version: string; accept_permissions?: boolean },
     actor: AdminActor,
-  ): Promise<{ package: PackageView; from: string; to: string; diff: PackageDiff; revision: number }> {
+  ): Promise<{
+    package: PackageView;
+    from: string;
+    to: string;
+    diff: PackageDiff;
+    permissions: PermissionPreview | undefined;
+    revision: number;
+  }> {
     const pkg = packageName(name);
-    const result = await upgradePackage(pkg, version, {
-      ...this.#options(actor),
+    const result = await upgradePackage(pkg, request.version, {
+      ...this.#options(actor, request.accept_permissions === true),
       graph: this.#graph,
       knownManifests: (n, integrity) => {
         const loaded = this.#runtime.registry.packages.find((p) => p.name === n && p.integrity === integrity);
@@ -375,6 +386,7 @@ export class PackageAdminService {
       from: result.previous.version,
       to: result.entry.version,
       diff: result.diff,
+      permissions: result.permissions,
       revision: result.lockfile.revision,
     };
   }
@@ -422,7 +434,7 @@ export class PackageAdminService {
    * @returns Who wrote each, when, and what it holds.
    */
   async history(): Promise<RevisionView[]> {
-    return await lockfileRevisions({ lockfilePath: this.#lockfilePath, history: this.#history });
+    return await lockfileRevisions({ lockfilePath: this.#lock.where, lock: this.#lock });
   }
 
   /**
@@ -457,14 +469,5 @@ export class PackageAdminService {
         reason: p.reason,
       })),
     };
-  }
-
-  /**
-   * Every change to the lockfile, newest first.
-   *
-   * @returns Who, what, from which revision to which.
-   */
-  async audit(): Promise<AuditRecord[]> {
-    return await auditRecords({ lockfilePath: this.#lockfilePath, store: this.#packages, audit: this.#audit });
   }
 }

@@ -18,7 +18,7 @@ import { dirname, join, resolve } from "node:path";
 import { log } from "../logger.ts";
 
 /** What a change did. */
-export type AuditAction = "install" | "upgrade" | "remove" | "rollback";
+export type AuditAction = "install" | "upgrade" | "remove" | "rollback" | "import";
 
 /** One change to the lockfile. */
 export interface AuditRecord {

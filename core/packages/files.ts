@@ -4,6 +4,8 @@
  * @module
  */
 
+import { join } from "node:path";
+
 /**
  * Whether anything occupies a path (a file, a directory, or a link, even a
  * dangling one): the question to ask before creating or renaming into it.
@@ -39,4 +41,21 @@ export async function readJsonObject(path: string): Promise<Record<string, unkno
   }
   const value = JSON.parse(text);
   return value && typeof value === "object" && !Array.isArray(value) ? value : undefined;
+}
+
+/**
+ * Copies a directory's files and subdirectories (links and other entries are
+ * skipped), creating `to`.
+ *
+ * @param from The directory to copy.
+ * @param to Where the copy goes.
+ */
+export async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory) await copyTree(source, target);
+    else if (entry.isFile) await Deno.copyFile(source, target);
+  }
 }

@@ -18,8 +18,8 @@ import { basename, dirname, join } from "node:path";
 import { type Lockfile, serializeLockfile, validateLockfile } from "./lockfile.ts";
 import { log } from "../logger.ts";
 
-/** What produced a revision: an admin change, or `external` (found on disk without a record). */
-export type HistoryAction = "install" | "upgrade" | "remove" | "rollback" | "external";
+/** What produced a revision: an admin change, an import of a lockfile file, or `external` (found on disk without a record). */
+export type HistoryAction = "install" | "upgrade" | "remove" | "rollback" | "import" | "external";
 
 /** One revision of the lockfile. */
 export interface HistoryRecord {

@@ -11,7 +11,7 @@
  * - `store.json`, the record of what was verified (integrity, source tree and bundle hashes).
  *
  * The registries' protocols live in `npm.ts` and `jsr.ts`, local directories
- * in `local.ts`, and the bundler in `bundle.ts`.
+ * in `local.ts`, staging directories in `staging.ts`, and the bundler in `bundle.ts`.
  *
  * @module
  */
@@ -27,9 +27,11 @@ import { checkSri, hashTree, integrityPrefix, sriHash } from "./integrity.ts";
 import { downloadJsrVersion, jsrVersions, parseVersionMeta, verifyJsrFile } from "./jsr.ts";
 import { localSpecifier, readLocalPackage } from "./local.ts";
 import { isLocalSpecifier, type LockEntry } from "./lockfile.ts";
+import { localPackageRoots } from "./module_graph.ts";
 import type { RegistryAuth } from "./npmrc.ts";
 import { chooseVersion, downloadTarball, fetchPackument, packumentVersions } from "./npm.ts";
 import { RegistryClient, type RegistryClientOptions } from "./registry_client.ts";
+import { makeStaging, moveIntoStore } from "./staging.ts";
 import { type TarLimits, unpackTarball } from "./tar.ts";
 
 /** Where a package comes from. */
@@ -98,6 +100,8 @@ export interface PackageStoreOptions {
   denoPath?: string;
   /** Longest a `deno bundle` may run. Default 300 000 ms. */
   bundleTimeoutMs?: number;
+  /** Where packages are unpacked and bundled, never inside the data directory (`staging.ts`). Default: `TMPDIR`. */
+  stagingDir?: string;
 }
 
 /** Options of {@linkcode PackageStore.fetch} and {@linkcode PackageStore.ensure}. */
@@ -124,6 +128,8 @@ interface Staged {
   integrity: string;
   /** The directory `deno bundle` runs in. */
   bundleCwd: string;
+  /** The directories its modules may be in. */
+  roots: string[];
   entry: string;
   /** A config that keeps the project's own out of the bundle's resolution. */
   configPath?: string;
@@ -250,6 +256,8 @@ export class PackageStore {
   #client: RegistryClient;
   #auth: RegistryAuth | undefined;
   #limits: TarLimits;
+  #dataDir: string;
+  #staging: string | undefined;
 
   /**
    * Opens the store lazily: nothing is read or created until used.
@@ -259,6 +267,8 @@ export class PackageStore {
    */
   constructor(dataDir: string, options: PackageStoreOptions = {}) {
     this.root = resolvePath(dataDir, "packages");
+    this.#dataDir = resolvePath(dataDir);
+    this.#staging = options.stagingDir;
     this.npmRegistry = options.npmRegistry ?? "https://registry.npmjs.org";
     this.jsrUrl = options.jsrUrl ?? "https://jsr.io";
     this.#client = new RegistryClient(options.registry);
@@ -320,12 +330,10 @@ export class PackageStore {
   async fetch(resolved: ResolvedPackage, options: FetchOptions = {}): Promise<StoredPackage> {
     const label = resolved.kind === "local" ? `${resolved.name} (${resolved.specifier})` : resolved.specifier;
     const progress: Progress = (phase, message) => options.onProgress?.({ package: resolved.name, phase, message });
-    await Deno.mkdir(`${this.root}/.staging`, { recursive: true });
-    await this.#sweepStaging();
-    const staging = await Deno.makeTempDir({ dir: `${this.root}/.staging`, prefix: `${sanitize(resolved.name)}-` });
+    const staging = await makeStaging(sanitize(resolved.name), { dataDir: this.#dataDir, stagingDir: this.#staging });
     try {
       const at: StageOptions = { staging, label, progress, expectedIntegrity: options.expectedIntegrity };
-      const { integrity, bundleCwd, entry, configPath, sourceTree } = resolved.kind === "npm"
+      const { integrity, bundleCwd, roots, entry, configPath, sourceTree } = resolved.kind === "npm"
         ? await this.#stageNpm(resolved, at)
         : resolved.kind === "jsr"
         ? await this.#stageJsr(resolved, at)
@@ -333,10 +341,11 @@ export class PackageStore {
       progress("bundle", `bundling ${label}`);
       await bundlePackage(entry, {
         cwd: bundleCwd,
+        roots,
         out: `${staging}/bundle.js`,
         label,
         ...(configPath ? { configPath } : {}),
-        globalCache: bundleCwd.startsWith(this.root),
+        globalCache: resolved.kind !== "local",
         denoPath: this.#deno,
         timeoutMs: this.#bundleTimeoutMs,
         minPackageAgeMs: this.minPackageAgeMs,
@@ -363,7 +372,7 @@ export class PackageStore {
       if (configPath) await Deno.remove(configPath);
       const dir = `${this.root}/${this.dirName(resolved.name, resolved.version, integrity)}`;
       try {
-        await Deno.rename(staging, dir);
+        await moveIntoStore(staging, dir);
       } catch (error) {
         // Another fetch of the same content got there first: keep theirs if it verifies.
         if (!await pathExists(dir)) throw error;
@@ -405,6 +414,7 @@ export class PackageStore {
     return {
       integrity: got.integrity,
       bundleCwd,
+      roots: [bundleCwd],
       entry: packageJsonEntry(pkg, `package.json of ${label}`),
       sourceTree: await hashTree(bundleCwd),
     };
@@ -431,7 +441,7 @@ export class PackageStore {
     // Published JSR files carry full specifiers; keep the project's own config out of their resolution.
     const configPath = `${staging}/bundle.config.json`;
     await Deno.writeTextFile(configPath, "{}\n");
-    return { integrity: got.integrity, bundleCwd, entry, configPath, sourceTree };
+    return { integrity: got.integrity, bundleCwd, roots: [bundleCwd], entry, configPath, sourceTree };
   }
 
   async #stageLocal(resolved: ResolvedPackage, at: StageOptions): Promise<Staged> {
@@ -443,7 +453,7 @@ export class PackageStore {
       const what = `the directory ${dir} changed since it was locked`;
       throw refused(at.label, what, at.expectedIntegrity, integrity, resolved.name);
     }
-    return { integrity, bundleCwd: dir, entry: meta.entry, sourceTree: null };
+    return { integrity, bundleCwd: dir, roots: await localPackageRoots(dir), entry: meta.entry, sourceTree: null };
   }
 
   /**
@@ -583,15 +593,6 @@ export class PackageStore {
     const bundle = await checkSri(await Deno.readFile(`${dir}/bundle.js`), record.bundle_integrity);
     if (!bundle.ok) {
       throw refuse("the cached bundle.js changed since it was built", record.bundle_integrity, bundle.actual);
-    }
-  }
-
-  async #sweepStaging(): Promise<void> {
-    const cutoff = Date.now() - 3_600_000;
-    for await (const entry of Deno.readDir(`${this.root}/.staging`)) {
-      const path = `${this.root}/.staging/${entry.name}`;
-      const info = await Deno.stat(path).catch(() => undefined);
-      if (info?.mtime && info.mtime.getTime() < cutoff) await Deno.remove(path, { recursive: true }).catch(() => {});
     }
   }
 }

@@ -6,14 +6,17 @@
  * stdin/stdout frames (`protocol.ts`).
  *
  * Order matters:
- * 1. Before any `await`, a channel worker starts reading stdin and the
- *    message handler is registered. The worker runs on its own thread, so
- *    stdin EOF (the host closed the pipe or died) ends the process even while
- *    plugin code keeps the main thread busy: it kills its own process after
- *    a short grace.
- * 2. The real stdout is taken for the channel; `Deno.stdout`,
- *    `process.stdout` and the stdout methods of `console` are pointed at
- *    stderr, so plugin output becomes log lines instead of corrupt frames.
+ * 1. Before any `await`, the read loop on stdin starts and the message
+ *    handler is registered. The loop runs on the main thread, one read per
+ *    chunk, so a call costs no hop between threads. A watchdog worker checks
+ *    once every 250 ms that the host is still the parent: when the host died
+ *    (the child was re-parented), it tells the main thread to exit, and kills
+ *    its own process after a short grace if plugin code keeps the main
+ *    thread busy.
+ * 2. The real stdout is taken for the channel (written with `writeSync`, one
+ *    call per frame); `Deno.stdout`, `process.stdout` and the stdout methods
+ *    of `console` are pointed at stderr, so plugin output becomes log lines
+ *    instead of corrupt frames.
  * 3. Only then is the bundle loaded, with a run-time `import()`.
  *
  * Nothing here is a security boundary: plugin code runs in this same
@@ -23,6 +26,7 @@
  * @module
  */
 
+import { installFetchTracing, traced } from "./child_trace.ts";
 import {
   type ChildMessage,
   DEFAULT_MAX_FRAME_BYTES,
@@ -33,44 +37,41 @@ import {
   type InitMessage,
   type InspectedEntry,
   type InspectMessage,
+  MAX_ANSWER_DEPTH,
   parseHostMessage,
   type WireError,
 } from "./protocol.ts";
 
-/** Grace the main thread gets to exit on stdin EOF before the worker kills the process. */
-const EOF_GRACE_MS = 1000;
+/** Grace the main thread gets to exit once the host is gone before the watchdog kills the process. */
+const ORPHAN_GRACE_MS = 1000;
 
-const CHANNEL_WORKER = `
-const reader = Deno.stdin.readable.getReader();
-for (;;) {
-  let step;
-  try { step = await reader.read(); } catch { break; }
-  if (step.done) break;
-  self.postMessage(step.value);
-}
-self.postMessage(null);
-setTimeout(() => Deno.kill(Deno.pid, "SIGKILL"), ${EOF_GRACE_MS});
+const WATCHDOG_WORKER = `
+const parent = Deno.ppid;
+const timer = setInterval(() => {
+  if (Deno.ppid === parent) return;
+  clearInterval(timer);
+  self.postMessage("orphaned");
+  setTimeout(() => Deno.kill(Deno.pid, "SIGKILL"), ${ORPHAN_GRACE_MS});
+}, 250);
 `;
 
 const maxFrameBytes = Number(Deno.args[0]) > 0 ? Number(Deno.args[0]) : DEFAULT_MAX_FRAME_BYTES;
 const decoder = new FrameDecoder(maxFrameBytes);
-const stdout = Deno.stdout.writable.getWriter();
+const channelIn = Deno.stdin;
+const channelOut = Deno.stdout;
 const stderr = Deno.stderr;
 const encoder = new TextEncoder();
-let writing: Promise<void> = Promise.resolve();
 let handler: Record<string, unknown> | null = null;
 let allowed: readonly string[] = [];
 let started = false;
 
 // 1. The channel, before any await.
-const channel = new Worker(
-  URL.createObjectURL(new Blob([CHANNEL_WORKER], { type: "text/javascript" })),
+void readChannel();
+const watchdog = new Worker(
+  URL.createObjectURL(new Blob([WATCHDOG_WORKER], { type: "text/javascript" })),
   { type: "module" },
 );
-channel.onmessage = (event: MessageEvent<Uint8Array | null>) => {
-  if (event.data === null) exit(0);
-  else onBytes(event.data);
-};
+watchdog.onmessage = () => exit(0);
 globalThis.addEventListener("unhandledrejection", (event) => {
   event.preventDefault();
   fatal(`unhandled rejection: ${describe(event.reason)}`);
@@ -80,8 +81,25 @@ globalThis.addEventListener("error", (event) => {
   fatal(`uncaught error: ${describe(event.error)}`);
 });
 
-// 2. Keep plugin output off the channel.
+/** Reads stdin until EOF (the host closed the pipe or is gone), then exits. */
+async function readChannel(): Promise<void> {
+  // The decoder copies what it keeps, so one buffer serves every read.
+  const buffer = new Uint8Array(256 * 1024);
+  for (;;) {
+    let read: number | null;
+    try {
+      read = await channelIn.read(buffer);
+    } catch {
+      read = null;
+    }
+    if (read === null) return exit(0);
+    onBytes(buffer.subarray(0, read));
+  }
+}
+
+// 2. Keep plugin output off the channel; carry each call's trace context on its fetches.
 redirectStdout();
+installFetchTracing();
 
 function redirectStdout(): void {
   Object.defineProperty(Deno, "stdout", { value: stderr, configurable: false, writable: false });
@@ -108,7 +126,8 @@ function log(line: string): void {
   }
 }
 
-function send(message: ChildMessage): Promise<void> {
+/** Writes one frame to the host, whole, before returning; exits when the host is gone. */
+function send(message: ChildMessage): void {
   let frame: Uint8Array;
   try {
     frame = encodeFrame(message, maxFrameBytes);
@@ -117,8 +136,12 @@ function send(message: ChildMessage): Promise<void> {
     const code = error instanceof FrameError ? "too_large" : "bad_result";
     return send({ type: "error", id: message.id, error: { code, message: describe(error) } });
   }
-  writing = writing.then(() => stdout.write(frame)).catch(() => exit(0));
-  return writing;
+  try {
+    let written = 0;
+    while (written < frame.length) written += channelOut.writeSync(frame.subarray(written));
+  } catch {
+    exit(0);
+  }
 }
 
 function exit(code: number): never {
@@ -129,11 +152,11 @@ let dying = false;
 function fatal(message: string): void {
   if (dying) return;
   dying = true;
-  const timer = setTimeout(() => exit(70), 500);
-  send({ type: "fatal", message: message.slice(0, 2000) }).finally(() => {
-    clearTimeout(timer);
+  try {
+    send({ type: "fatal", message: message.slice(0, 2000) });
+  } finally {
     exit(70);
-  });
+  }
 }
 
 function describe(value: unknown): string {
@@ -192,11 +215,11 @@ function onMessage(message: HostMessage): void {
       return;
     case "call":
       if (handler === null) return fatal("host sent a call before the handler was ready");
-      void call(handler, message.id, message.method, message.args);
+      void call(handler, message.id, message.method, message.args, message.traceparent);
       return;
     case "shutdown":
-      void writing.finally(() => exit(0));
-      return;
+      // Every frame was written whole when it was sent.
+      exit(0);
   }
 }
 
@@ -210,7 +233,7 @@ async function serve(message: InitMessage): Promise<void> {
   try {
     module = await load(message.bundle);
   } catch (error) {
-    await send({ type: "init_failed", error: { code: "thrown", message: `import failed: ${describe(error)}` } });
+    send({ type: "init_failed", error: { code: "thrown", message: `import failed: ${describe(error)}` } });
     return exit(1);
   }
   const plugins = module.plugins;
@@ -219,7 +242,7 @@ async function serve(message: InitMessage): Promise<void> {
     : undefined;
   if (found === undefined) {
     const error: WireError = { code: "thrown", message: `the bundle exports no plugin "${message.entry}"` };
-    await send({ type: "init_failed", error });
+    send({ type: "init_failed", error });
     return exit(1);
   }
   const pluginType = String(manifestOf(found)?.plugin_type);
@@ -227,10 +250,10 @@ async function serve(message: InitMessage): Promise<void> {
   try {
     handler = new (found as new (init: unknown) => Record<string, unknown>)(message.init);
   } catch (error) {
-    await send({ type: "init_failed", error: wireError(error) });
+    send({ type: "init_failed", error: wireError(error) });
     return exit(1);
   }
-  await send({ type: "ready" });
+  send({ type: "ready" });
 }
 
 function manifestOf(cls: unknown): Record<string, unknown> | undefined {
@@ -242,18 +265,47 @@ function manifestOf(cls: unknown): Record<string, unknown> | undefined {
   }
 }
 
-async function call(target: Record<string, unknown>, id: number, method: string, args: unknown[]): Promise<void> {
+async function call(
+  target: Record<string, unknown>,
+  id: number,
+  method: string,
+  args: unknown[],
+  traceparent: string | undefined,
+): Promise<void> {
   const fn = allowed.includes(method) ? target[method] : undefined;
   if (typeof fn !== "function") {
-    await send({ type: "error", id, error: { code: "not_implemented", message: method } });
+    send({ type: "error", id, error: { code: "not_implemented", message: method } });
     return;
   }
+  const { result, spans } = traced(traceparent, () => fn.apply(target, args));
+  const withSpans = () => spans.length > 0 ? { spans: [...spans] } : {};
+  let value: unknown;
   try {
-    const value = await fn.apply(target, args);
-    await send(value === undefined ? { type: "result", id } : { type: "result", id, value });
+    value = await result;
   } catch (error) {
-    await send({ type: "error", id, error: wireError(error) });
+    send({ type: "error", id, error: wireError(error), ...withSpans() });
+    return;
   }
+  if (nestsDeeperThan(value, MAX_ANSWER_DEPTH)) {
+    const message = `an answer that nests deeper than ${MAX_ANSWER_DEPTH} levels`;
+    send({ type: "error", id, error: { code: "too_large", message }, ...withSpans() });
+  } else {
+    send(value === undefined ? { type: "result", id, ...withSpans() } : { type: "result", id, value, ...withSpans() });
+  }
+}
+
+/** Whether arrays and objects nest more than `max` levels in a value (checked before it is sent). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length > 0) {
+    const [item, depth] = stack.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    if (depth + 1 > max) return true;
+    for (const child of Array.isArray(item) ? item : Object.values(item)) {
+      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
 }
 
 async function inspect(message: InspectMessage): Promise<void> {
@@ -261,10 +313,10 @@ async function inspect(message: InspectMessage): Promise<void> {
   try {
     module = await load(message.bundle);
   } catch (error) {
-    await send({ type: "inspected", result: { ok: false, reason: `import failed: ${describe(error)}` } });
+    send({ type: "inspected", result: { ok: false, reason: `import failed: ${describe(error)}` } });
     return exit(0);
   }
-  await send({ type: "inspected", result: inspectModule(module) });
+  send({ type: "inspected", result: inspectModule(module) });
   exit(0);
 }
 

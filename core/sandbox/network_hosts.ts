@@ -56,17 +56,35 @@ export function computeNetHosts(
   manifest: PluginManifest,
   values: { options: Record<string, unknown>; service: ServiceInfo },
 ): string[] {
+  return [...computeNetHostSources(manifest, values).keys()].sort();
+}
+
+/**
+ * The entries of {@linkcode computeNetHosts}, each with where its value came
+ * from: `/options/<name>` or `/service/<name>` when a placeholder filled it
+ * (the last one), else `/network/hosts/<i>` of the manifest.
+ *
+ * @param manifest The handler's manifest.
+ * @param values The Plugin node's options (defaults applied) and its service's fields.
+ * @returns `host:port` → pointer, in manifest order (the first source of a repeated entry).
+ * @throws {ValidationError} As {@linkcode computeNetHosts}.
+ */
+export function computeNetHostSources(
+  manifest: PluginManifest,
+  values: { options: Record<string, unknown>; service: ServiceInfo },
+): Map<string, string> {
   const hosts = manifest.network?.hosts;
   if (!Array.isArray(hosts)) {
     throw new ValidationError(`Plugin "${manifest.slug}": network.hosts must be a list`, [
       { pointer: "/network/hosts", message: "must be a list of host or host:port strings" },
     ]);
   }
-  const result = new Set<string>();
+  const result = new Map<string, string>();
   hosts.forEach((entry, index) => {
-    result.add(expandEntry(manifest.slug, entry, index, values));
+    const { host, pointer } = expandEntry(manifest.slug, entry, index, values);
+    if (!result.has(host)) result.set(host, pointer);
   });
-  return [...result].sort();
+  return result;
 }
 
 function expandEntry(
@@ -74,7 +92,7 @@ function expandEntry(
   entry: unknown,
   index: number,
   values: { options: Record<string, unknown>; service: ServiceInfo },
-): string {
+): { host: string; pointer: string } {
   if (typeof entry !== "string") {
     throw invalid(slug, String(entry), `/network/hosts/${index}`, "is not a string");
   }
@@ -91,7 +109,7 @@ function expandEntry(
     lastPointer = filled.pointer;
     return URL_LIKE.test(filled.value) ? reduceUrl(slug, entry, name, filled) : filled.value;
   });
-  return normalise(slug, entry, substituted, lastPointer);
+  return { host: normalise(slug, entry, substituted, lastPointer), pointer: lastPointer };
 }
 
 function fill(

@@ -24,6 +24,7 @@ import {
   type WireError,
 } from "./protocol.ts";
 import { Deadlines } from "./deadlines.ts";
+import { parseAnswer, parseWhole, SLICE_CHARS } from "./answer_parser.ts";
 
 /**
  * The trusted program every child runs: `bootstrap.ts` beside this source, or
@@ -47,7 +48,10 @@ export type Failure = { cause: "timeout"; callId: number } | {
 };
 
 /** A call's answer as the child sent it: the handler's value, or its failure on the wire. */
-export type CallAnswer = { ok: true; value: unknown } | { ok: false; error: WireError };
+export type CallAnswer = ({ ok: true; value: unknown } | { ok: false; error: WireError }) & {
+  /** The client spans the child recorded during the call (unchecked). */
+  spans?: unknown[];
+};
 
 /** What one child process is started with and whom it reports to. */
 export interface ProcessOptions {
@@ -67,6 +71,13 @@ export interface ProcessOptions {
   denoDir: string | undefined;
   /** Applied to every text from the child before it is logged or reported. */
   scrub: (text: string) => string;
+  /**
+   * Run every frame through `scrub` before it is parsed, so no answer carries
+   * the node's own credentials (one pass over the text, no extra JSON pass).
+   */
+  scrubFrames?: boolean;
+  /** Told the size of a frame about to be parsed in slices (one large enough to stall the service otherwise). */
+  onLargeFrame?: (bytes: number) => void;
   /** Non-call messages: ready, init_failed, inspected, fatal. */
   onMessage: (message: ChildMessage) => void;
   /** The process stopped serving (exactly once, unless it was shut down on purpose). */
@@ -203,6 +214,7 @@ export class PluginProcess {
   #deadlines = new Deadlines<number>((id) => this.fail({ cause: "timeout", callId: id }));
   #failed = false;
   #expected = false;
+  #text = new TextDecoder("utf-8", { fatal: true });
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #confined: ConfinedSpawn;
   #stopHeartbeat: () => void;
@@ -256,7 +268,11 @@ export class PluginProcess {
    * @returns The child's answer.
    * @throws {PluginCallError} `invalid_input` when the arguments do not fit a frame.
    */
-  call(method: string, args: unknown[], options: { requestId: string; timeoutMs: number }): Promise<CallAnswer> {
+  call(
+    method: string,
+    args: unknown[],
+    options: { requestId: string; timeoutMs: number; traceparent?: string | undefined },
+  ): Promise<CallAnswer> {
     if (this.done) {
       return Promise.reject(
         new PluginCallError("crashed", "the plugin process stopped serving", { retryAfterSeconds: 1 }),
@@ -266,7 +282,14 @@ export class PluginProcess {
     let frame: Uint8Array;
     try {
       frame = encodeFrame(
-        { type: "call", id, method, args, request_id: options.requestId },
+        {
+          type: "call",
+          id,
+          method,
+          args,
+          request_id: options.requestId,
+          ...(options.traceparent ? { traceparent: options.traceparent } : {}),
+        },
         this.#options.maxFrameBytes,
       );
     } catch (cause) {
@@ -345,7 +368,18 @@ export class PluginProcess {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return;
-        for (const raw of decoder.push(value)) this.#onMessage(parseChildMessage(raw));
+        for (const body of decoder.pushBodies(value)) {
+          const text = this.#frameText(body);
+          // A small frame costs no await; a large one is parsed in slices so other requests run meanwhile.
+          let parsed: unknown;
+          if (text.length <= SLICE_CHARS) parsed = parseWhole(text);
+          else {
+            this.#options.onLargeFrame?.(body.length);
+            parsed = await parseAnswer(text);
+          }
+          if (this.done) continue;
+          this.#onMessage(parseChildMessage(parsed));
+        }
       }
     } catch (error) {
       const detail = this.#options.scrub(error instanceof Error ? error.message : String(error));
@@ -356,15 +390,32 @@ export class PluginProcess {
     }
   }
 
+  #frameText(body: Uint8Array): string {
+    let text: string;
+    try {
+      text = this.#text.decode(body);
+    } catch (cause) {
+      throw new FrameError("malformed", "a frame is not UTF-8 JSON", { cause });
+    }
+    if (!this.#options.scrubFrames) return text;
+    const scrubbed = this.#options.scrub(text);
+    if (scrubbed !== text) {
+      log.warn("plugin answer held its own credentials; redacted", { nodeId: this.#options.nodeId, pid: this.pid });
+    }
+    return scrubbed;
+  }
+
   #onMessage(message: ChildMessage): void {
     if (message.type === "result" || message.type === "error") {
       const pending = this.#pending.get(message.id);
       if (!pending) throw new FrameError("malformed", `an answer to unknown call ${message.id}`);
       this.#pending.delete(message.id);
       this.#deadlines.delete(message.id);
-      pending.resolve(
-        message.type === "result" ? { ok: true, value: message.value } : { ok: false, error: message.error },
-      );
+      const answer: CallAnswer = message.type === "result"
+        ? { ok: true, value: message.value }
+        : { ok: false, error: message.error };
+      if (message.spans) answer.spans = message.spans;
+      pending.resolve(answer);
       return;
     }
     this.#options.onMessage(message);

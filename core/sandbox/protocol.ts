@@ -14,8 +14,13 @@ import type { HandlerInit } from "@imbi/plugin-sdk/types";
 /** The default frame size limit: 16 MiB. */
 export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 
+/** The deepest nesting of arrays and objects an answer may have (both sides check it). */
+export const MAX_ANSWER_DEPTH = 64;
+
 /** Bytes of a frame's length prefix. */
 const HEADER_BYTES = 4;
+
+const encoder = new TextEncoder();
 
 // ---------------------------------------------------------------- messages
 
@@ -53,6 +58,8 @@ export interface CallMessage {
   args: unknown[];
   /** The host request's id, for logs. */
   request_id: string;
+  /** The W3C trace context of the host's plugin-call span, when tracing is on. */
+  traceparent?: string;
 }
 
 /** Host → child: finish and exit now. */
@@ -111,6 +118,8 @@ export interface ResultMessage {
   id: number;
   /** The handler's result, as JSON. */
   value?: unknown;
+  /** Client spans of the call's fetches (`child_trace.ts`), unchecked: the host checks them. */
+  spans?: unknown[];
 }
 
 /** Child → host: a call failed. */
@@ -121,6 +130,8 @@ export interface ErrorMessage {
   id: number;
   /** Why it failed. */
   error: WireError;
+  /** Client spans of the call's fetches, unchecked. */
+  spans?: unknown[];
 }
 
 /** Child → host: an unhandled rejection or uncaught error; the child exits next. */
@@ -196,7 +207,7 @@ export function encodeFrame(message: unknown, maxFrameBytes: number): Uint8Array
   if (typeof json !== "string") throw new TypeError("the message is not JSON-serialisable");
   // A UTF-8 body is at least as long as its UTF-16 length: refuse before encoding.
   if (json.length > maxFrameBytes) throw tooLarge(json.length, maxFrameBytes);
-  const body = new TextEncoder().encode(json);
+  const body = encoder.encode(json);
   if (body.length > maxFrameBytes) throw tooLarge(body.length, maxFrameBytes);
   const frame = new Uint8Array(HEADER_BYTES + body.length);
   new DataView(frame.buffer).setUint32(0, body.length);
@@ -243,7 +254,19 @@ export class FrameDecoder {
    * @throws {FrameError} On a length above the limit, a zero length, or a body that is not UTF-8 JSON.
    */
   push(chunk: Uint8Array): unknown[] {
-    const values: unknown[] = [];
+    return this.pushBodies(chunk).map((body) => parseBody(body, this.#text));
+  }
+
+  /**
+   * Feeds bytes in, without parsing: for a reader that parses large bodies
+   * its own way (`answer_parser.ts`).
+   *
+   * @param chunk The next bytes of the stream.
+   * @returns The body of every frame the chunk completed.
+   * @throws {FrameError} On a length above the limit or a zero length.
+   */
+  pushBodies(chunk: Uint8Array): Uint8Array[] {
+    const values: Uint8Array[] = [];
     let offset = 0;
     while (offset < chunk.length) {
       if (this.#body === null) {
@@ -268,7 +291,7 @@ export class FrameDecoder {
       offset += take;
       if (this.#bodyFill === body.length) {
         this.#body = null;
-        values.push(parseBody(body, this.#text));
+        values.push(body);
       }
     }
     return values;
@@ -360,16 +383,20 @@ export function parseChildMessage(value: unknown): ChildMessage {
       only(value, ["type", "error"]);
       return { type: "init_failed", error: parseWireError(value.error) };
     case "result": {
-      only(value, ["type", "id", "value"]);
+      only(value, ["type", "id", "value", "spans"]);
       if (!isCallId(value.id)) throw malformed("result.id is not a call id");
       const message: ResultMessage = { type: "result", id: value.id };
       if ("value" in value) message.value = value.value;
+      if (Array.isArray(value.spans)) message.spans = value.spans;
       return message;
     }
-    case "error":
-      only(value, ["type", "id", "error"]);
+    case "error": {
+      only(value, ["type", "id", "error", "spans"]);
       if (!isCallId(value.id)) throw malformed("error.id is not a call id");
-      return { type: "error", id: value.id, error: parseWireError(value.error) };
+      const message: ErrorMessage = { type: "error", id: value.id, error: parseWireError(value.error) };
+      if (Array.isArray(value.spans)) message.spans = value.spans;
+      return message;
+    }
     case "fatal":
       only(value, ["type", "message"]);
       if (typeof value.message !== "string") throw malformed("fatal.message is not a string");
@@ -415,12 +442,22 @@ export function parseHostMessage(value: unknown): HostMessage {
       }
       return { type: "inspect", bundle: value.bundle };
     case "call":
-      only(value, ["type", "id", "method", "args", "request_id"]);
+      only(value, ["type", "id", "method", "args", "request_id", "traceparent"]);
       if (!isCallId(value.id)) throw malformed("call.id is not a call id");
       if (typeof value.method !== "string") throw malformed("call.method is not a string");
       if (!Array.isArray(value.args)) throw malformed("call.args is not a list");
       if (typeof value.request_id !== "string") throw malformed("call.request_id is not a string");
-      return { type: "call", id: value.id, method: value.method, args: value.args, request_id: value.request_id };
+      if (value.traceparent !== undefined && typeof value.traceparent !== "string") {
+        throw malformed("call.traceparent is not a string");
+      }
+      return {
+        type: "call",
+        id: value.id,
+        method: value.method,
+        args: value.args,
+        request_id: value.request_id,
+        ...(value.traceparent !== undefined ? { traceparent: value.traceparent as string } : {}),
+      };
     case "shutdown":
       only(value, ["type"]);
       return { type: "shutdown" };

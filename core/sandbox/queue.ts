@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { PluginCallTrace } from "../tracing.ts";
 import { Deadlines } from "./deadlines.ts";
 
 /** One waiting call: what to send, when it gives up, and how to answer its caller. */
@@ -22,6 +23,8 @@ export interface QueuedCall<T> {
   deadline: number;
   /** When it joined the queue, in `performance.now()` milliseconds. */
   enqueuedAt: number;
+  /** Its span: the queue wait and the process's spans are reported into it. */
+  trace: PluginCallTrace;
   /** Answers the caller. */
   resolve: (value: T) => void;
   /** Fails the caller. */

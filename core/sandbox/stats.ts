@@ -20,7 +20,8 @@ export type SupervisorEvent =
   | { type: "process_started"; nodeId: string; pid: number; ms: number }
   | { type: "process_exited"; nodeId: string; pid: number; cause: ExitCause }
   | { type: "queue_full"; nodeId: string; queued: number }
-  | { type: "queue_timeout"; nodeId: string; waitedMs: number };
+  | { type: "queue_timeout"; nodeId: string; waitedMs: number }
+  | { type: "large_answer"; nodeId: string; pid: number; bytes: number };
 
 /** One live process of a node. */
 export interface ProcessStats {

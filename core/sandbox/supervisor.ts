@@ -30,7 +30,10 @@ import {
 import { CallQueue, type QueuedCall } from "./queue.ts";
 import { Deadlines } from "./deadlines.ts";
 import { makeRedactor } from "./redact.ts";
+import { type PluginCallTrace, tracePluginCall } from "../tracing.ts";
 import type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
+
+export type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
 
 /** What one plugin process serves. */
 export interface SandboxSpec {
@@ -147,6 +150,7 @@ export class Supervisor {
   #slots: Slot[] = [];
   #queue: CallQueue<unknown>;
   #idle: Deadlines<Slot>;
+  #callerDeadlines = new Deadlines<() => void>((expire) => expire());
   #state: "open" | "draining" | "closed" = "open";
   #inFlight = 0;
   #spawns = 0;
@@ -239,12 +243,23 @@ export class Supervisor {
    * @returns The handler's result, as JSON.
    * @throws {PluginCallError} `timeout` (the deadline passed, in the queue or in
    *   the handler), `crashed` (the process died, none is left and it is backing
-   *   off, draining or closed), `saturated` (the queue is full), `protocol` (a
-   *   bad frame), a handler kind (typed SDK error), `invalid_input` (method not
+   *   off, draining or closed), `saturated` (the queue is full), `too_large`
+   *   (the answer exceeds the frame size or nesting bound), `protocol` (a bad
+   *   frame), a handler kind (typed SDK error), `invalid_input` (method not
    *   implemented), or `internal` (anything else the handler threw; the message
    *   is for logs only).
    */
   call(method: ProtocolMethod, args: unknown[], options: { requestId: string; timeoutMs?: number }): Promise<unknown> {
+    const { entry: plugin, nodeId } = this.#spec;
+    return tracePluginCall({ plugin, nodeId, method }, (trace) => this.#call(method, args, options, trace));
+  }
+
+  #call(
+    method: ProtocolMethod,
+    args: unknown[],
+    options: { requestId: string; timeoutMs?: number },
+    trace: PluginCallTrace,
+  ): Promise<unknown> {
     const { entry, nodeId } = this.#spec;
     if (!ALL_METHODS.has(method)) {
       return Promise.reject(
@@ -263,7 +278,7 @@ export class Supervisor {
     const deadline = now + Math.min(this.#spec.timeoutMs, options.timeoutMs ?? Infinity);
     if (this.#queue.length === 0) {
       const slot = this.#leastLoaded();
-      if (slot !== undefined) return this.#dispatch(slot, method, args, options.requestId, deadline);
+      if (slot !== undefined) return this.#dispatch(slot, method, args, options.requestId, deadline, trace);
     }
     const wait = this.#retryAt - this.#options.now();
     if (this.#slots.length === 0 && wait > 0) {
@@ -286,7 +301,16 @@ export class Supervisor {
       );
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ method, args, requestId: options.requestId, deadline, enqueuedAt: now, resolve, reject });
+      this.#queue.push({
+        method,
+        args,
+        requestId: options.requestId,
+        deadline,
+        enqueuedAt: now,
+        trace,
+        resolve,
+        reject,
+      });
       this.#pump();
     });
   }
@@ -302,6 +326,7 @@ export class Supervisor {
       await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     }
     this.#idle.stop();
+    this.#callerDeadlines.stop();
     this.#queue.takeAll();
     for (const slot of [...this.#slots]) this.#retire(slot, "drain");
     this.#state = "closed";
@@ -312,6 +337,7 @@ export class Supervisor {
   async close(): Promise<void> {
     this.#state = "closed";
     this.#idle.stop();
+    this.#callerDeadlines.stop();
     const closed = () =>
       new PluginCallError("crashed", `the sandbox of ${this.#spec.nodeId} was closed`, { retryAfterSeconds: 1 });
     for (const call of this.#queue.takeAll()) call.reject(closed());
@@ -346,19 +372,49 @@ export class Supervisor {
     return best;
   }
 
-  async #dispatch(slot: Slot, method: string, args: unknown[], requestId: string, deadline: number): Promise<unknown> {
+  /**
+   * Sends a call to a process. The process gives it the node's whole
+   * `timeoutMs` (overrunning that costs the process); a caller whose own
+   * deadline is nearer (time spent in the queue, a shorter `timeoutMs`) gets
+   * `timeout` at that deadline while the process finishes the call, so a
+   * busy queue never kills a healthy process.
+   */
+  async #dispatch(
+    slot: Slot,
+    method: string,
+    args: unknown[],
+    requestId: string,
+    deadline: number,
+    trace: PluginCallTrace,
+  ): Promise<unknown> {
     this.#inFlight++;
     this.#idle.delete(slot);
-    try {
-      const timeoutMs = Math.max(1, deadline - performance.now());
-      const answer = await slot.proc.call(method, args, { requestId, timeoutMs });
-      this.#backoffMs = this.#options.backoffInitialMs;
-      if (answer.ok) return answer.value;
-      throw this.#handlerError(method, answer.error);
-    } finally {
-      this.#inFlight--;
-      this.#afterCall(slot);
-    }
+    const running = (async () => {
+      try {
+        const { timeoutMs } = this.#spec;
+        const answer = await slot.proc.call(method, args, { requestId, timeoutMs, traceparent: trace.traceparent });
+        trace.childSpans(answer.spans, this.#scrub);
+        return answer;
+      } finally {
+        this.#inFlight--;
+        this.#afterCall(slot);
+      }
+    })();
+    const early = deadline - performance.now() < this.#spec.timeoutMs - 1;
+    const answer = early ? await this.#byDeadline(running, deadline, method) : await running;
+    this.#backoffMs = this.#options.backoffInitialMs;
+    if (answer.ok) return answer.value;
+    throw this.#handlerError(method, answer.error);
+  }
+
+  /** The call's answer, or `timeout` once the caller's deadline passes. */
+  #byDeadline<T>(answer: Promise<T>, deadline: number, method: string): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const expire = () =>
+        reject(new PluginCallError("timeout", `plugin "${this.#spec.entry}" did not answer ${method} by its deadline`));
+      this.#callerDeadlines.add(expire, deadline);
+      answer.then(resolve, reject).finally(() => this.#callerDeadlines.delete(expire));
+    });
   }
 
   #afterCall(slot: Slot): void {
@@ -377,7 +433,11 @@ export class Supervisor {
       const slot = this.#leastLoaded();
       if (slot === undefined) break;
       const call = this.#queue.shift()!;
-      this.#dispatch(slot, call.method, call.args, call.requestId, call.deadline).then(call.resolve, call.reject);
+      call.trace.queued(performance.now() - call.enqueuedAt);
+      this.#dispatch(slot, call.method, call.args, call.requestId, call.deadline, call.trace).then(
+        call.resolve,
+        call.reject,
+      );
     }
     if (this.#state === "closed") return;
     const backingOff = this.#options.now() < this.#retryAt;
@@ -448,6 +508,8 @@ export class Supervisor {
         maxFrameBytes: this.#options.maxFrameBytes,
         denoDir: this.#options.denoDir ?? pluginDenoDir(),
         scrub: this.#scrub,
+        scrubFrames: true,
+        onLargeFrame: (bytes) => this.#emit({ type: "large_answer", nodeId, pid: slot.proc.pid, bytes }),
         onMessage: (message) => this.#onChildMessage(slot, message),
         onFailure: (failure) => this.#onFailure(slot, failure),
       }),
@@ -541,7 +603,7 @@ export class Supervisor {
           notImplemented: true,
         });
       case "too_large":
-        return new PluginCallError("protocol", `plugin "${entry}" answered ${method} with ${message}`);
+        return new PluginCallError("too_large", `plugin "${entry}" answered ${method} with ${message}`);
       case "bad_result":
         return new PluginCallError("internal", `plugin "${entry}" answered ${method} with a value that is not JSON`);
       case "thrown":

@@ -202,8 +202,10 @@ export function TextField(props: {
   errors: Map<string, string>;
   required?: boolean;
   autocomplete?: string;
+  /** Prefix of the input's id, when a page has several forms with the same pointers. */
+  scope?: string;
 }) {
-  const id = fieldId(props.pointer);
+  const id = fieldId(`${props.scope ?? ""}${props.pointer}`);
   const error = props.errors.get(props.pointer);
   return (
     <div class="field">
@@ -230,4 +232,34 @@ export function TextField(props: {
 export function Status(props: { status: string }) {
   const bad = ["incompatible", "invalid", "failed", "partial", "not_loaded", "missing"].includes(props.status);
   return <span class={`badge ${bad ? "bad" : props.status === "loaded" ? "good" : ""}`}>{props.status}</span>;
+}
+
+const NOTICES: Record<string, string> = {
+  created: "Created.",
+  saved: "Saved.",
+  deleted: "Deleted.",
+  bound: "Bindings saved.",
+};
+
+/**
+ * The notice a redirect after a change asks for (`?notice=saved`); only
+ * fixed texts, so a link cannot put words on the page.
+ *
+ * @param key The `notice` query parameter.
+ * @returns The text, or undefined.
+ */
+export function noticeText(key: string | undefined): string | undefined {
+  return key && Object.hasOwn(NOTICES, key) ? NOTICES[key] : undefined;
+}
+
+/**
+ * The form values of a form as an object (the last value of each name).
+ *
+ * @param form Posted form data.
+ * @returns Name to value.
+ */
+export function formValues(form: FormData): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [k, v] of form) if (typeof v === "string") values[k] = v;
+  return values;
 }

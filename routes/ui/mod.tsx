@@ -21,6 +21,7 @@ import { pluginPages } from "./plugins.tsx";
 import { projectPage } from "./project_page.tsx";
 import { projectPages } from "./projects.tsx";
 import { servicePages } from "./services.tsx";
+import { pluginNodePages } from "./plugin_nodes.tsx";
 
 /** What the console needs from the application. */
 export interface ConsoleOptions {
@@ -124,6 +125,7 @@ export function consoleRoutes(options: ConsoleOptions): Hono<AppEnv> {
   });
   pages.route("/ui", pluginPages());
   pages.route("/ui", servicePages());
+  pages.route("/ui", pluginNodePages());
   pages.route("/ui", projectPages());
   pages.route("/ui", projectPage());
   pages.route("/ui", auditPages());

@@ -310,6 +310,20 @@ function ChangeResult(props: { ui: Ui; title: string; answer: ApiAnswer; retry?:
   );
 }
 
+/**
+ * A change's answer with its package's entry points as the registry now
+ * holds them (manifests included: hosts and credential fields).
+ */
+async function withManifests(ui: Ui, answer: ApiAnswer): Promise<ApiAnswer> {
+  const name = answer.ok ? answer.body?.package?.name : undefined;
+  if (!name) return answer;
+  const registry = await ui.api("GET", "/admin/plugins");
+  const loaded = registry.ok ? registry.body.items.find((p: Json) => p.name === name) : undefined;
+  return loaded
+    ? { ...answer, body: { ...answer.body, package: { ...answer.body.package, entries: loaded.entries } } }
+    : answer;
+}
+
 /** The confirmation form of an install or upgrade. */
 function Confirm(props: { ui: Ui; action: string; fields: Record<string, string>; label: string }) {
   return (
@@ -364,6 +378,12 @@ export function pluginPages(): Hono<UiEnv> {
         const preview = previewable
           ? await ui.api("POST", "/admin/plugins", { ...request, accept_permissions: false })
           : undefined;
+        // The permission preview of a 422 package-permissions-not-accepted: hosts with the egress decision.
+        const permissions = preview?.body?.permissions?.entries?.map((e: Json) => ({
+          slug: e.slug,
+          hosts: e.network_hosts.map((h: Json) => `${h.resolved ?? h.declared} (${h.egress})`),
+          credentials: e.credentials,
+        }));
         return (
           <>
             <p>
@@ -371,8 +391,12 @@ export function pluginPages(): Hono<UiEnv> {
             </p>
             {entry && <p>{entry.description}</p>}
             {entry?.latest_in_range && <p>Resolves to version {entry.latest_in_range}.</p>}
-            {preview && !preview.ok && preview.status !== 409 && <ProblemBox problem={problemOf(preview)} />}
-            {preview?.body?.package?.entries || preview?.body?.entries
+            {preview && !preview.ok && preview.status !== 409 && !permissions && (
+              <ProblemBox problem={problemOf(preview)} />
+            )}
+            {permissions
+              ? <EntryTable entries={permissions} />
+              : preview?.body?.package?.entries || preview?.body?.entries
               ? <EntryTable entries={preview.body.package?.entries ?? preview.body.entries} />
               : (
                 <p class="help">
@@ -396,7 +420,7 @@ export function pluginPages(): Hono<UiEnv> {
         if (ui.operation("post", "/admin/plugins")?.body?.properties?.accept_permissions) {
           body.accept_permissions = true;
         }
-        const answer = await ui.api("POST", "/admin/plugins", body);
+        const answer = await withManifests(ui, await ui.api("POST", "/admin/plugins", body));
         return { body: <ChangeResult ui={ui} title="Install" answer={answer} />, status: answer.status };
       }))
     .get("/plugins/upgrade", (c) =>
@@ -428,7 +452,7 @@ export function pluginPages(): Hono<UiEnv> {
         if (ui.operation("patch", "/admin/plugins/{package}")?.body?.properties?.accept_permissions) {
           body.accept_permissions = true;
         }
-        const answer = await ui.api("PATCH", `/admin/plugins/${seg(name)}`, body);
+        const answer = await withManifests(ui, await ui.api("PATCH", `/admin/plugins/${seg(name)}`, body));
         return { body: <ChangeResult ui={ui} title={`Upgrade of ${name}`} answer={answer} />, status: answer.status };
       }))
     .post("/plugins/remove", (c) =>

@@ -1,13 +1,401 @@
 /**
- * stub
+ * The Projects pages: organizations, project types and projects; the
+ * bindings editor of a project type and of a project; a project's effective
+ * bindings with the Plugin node that wins each tab and why.
  *
  * @module
  */
 
-import { Hono } from "hono";
-import type { UiEnv } from "./_layout.tsx";
+import { type Context, Hono } from "hono";
+import { must, type Problem, problemOf, seg } from "./_api.ts";
+import { BindingsEditor, type PreviewProject, readBindings, TemplatePreview } from "./_bindings_editor.tsx";
+import {
+  Csrf,
+  errorsByPointer,
+  formValues,
+  Notice,
+  noticeText,
+  ProblemBox,
+  TextField,
+  type Ui,
+  type UiEnv,
+} from "./_layout.tsx";
+import { renderPage } from "./_render.tsx";
 
-/** stub */
+// deno-lint-ignore no-explicit-any
+type Json = any;
+
+const SECTION = "Projects";
+
+const WHY: Record<string, string> = {
+  project_default: "the project's own default binding",
+  project_type_default: "the default binding of one of its project types",
+  only_candidate: "the only available binding",
+  source: "chosen by ?source=",
+};
+
+interface Failed {
+  form: string;
+  problem: Problem;
+  values: Record<string, string>;
+}
+
+async function orgNodes(ui: Ui, org: string): Promise<Json[]> {
+  const services = (await must(ui.api("GET", `/orgs/${seg(org)}/third-party-services`))).items as Json[];
+  const lists = await Promise.all(
+    services.map(async (s) =>
+      (await must(ui.api("GET", `/orgs/${seg(org)}/third-party-services/${seg(s.slug)}/plugins`))).items
+    ),
+  );
+  return lists.flat();
+}
+
+function CreateForms(props: { ui: Ui; orgs: Json[]; types: Map<string, Json[]>; failed?: Failed | undefined }) {
+  const { ui, failed } = props;
+  const on = (form: string) => failed?.form === form ? failed : undefined;
+  const errs = (form: string) => errorsByPointer(on(form)?.problem);
+  const val = (form: string, key: string) => on(form)?.values[key];
+  const OrgSelect = (p: { id: string }) => (
+    <div class="field">
+      <label for={p.id}>Organization</label>
+      <select id={p.id} name="org">
+        {props.orgs.map((o) => <option value={o.slug}>{o.name}</option>)}
+      </select>
+    </div>
+  );
+  return (
+    <div class="row">
+      <form method="post" action="/ui/orgs" class="card">
+        <h2>Add an organization</h2>
+        <Csrf ui={ui} />
+        <ProblemBox problem={on("org")?.problem} shown={new Set(errs("org").keys())} />
+        <TextField
+          pointer="/slug"
+          label="Organization slug"
+          value={val("org", "/slug")}
+          errors={errs("org")}
+          scope="org"
+          required
+        />
+        <TextField
+          pointer="/name"
+          label="Organization name"
+          value={val("org", "/name")}
+          errors={errs("org")}
+          scope="org"
+          required
+        />
+        <button type="submit">Add organization</button>
+      </form>
+      {props.orgs.length > 0 && (
+        <form method="post" action="/ui/project-types" class="card">
+          <h2>Add a project type</h2>
+          <Csrf ui={ui} />
+          <ProblemBox problem={on("type")?.problem} shown={new Set(errs("type").keys())} />
+          <OrgSelect id="type-org" />
+          <TextField
+            pointer="/slug"
+            label="Project type slug"
+            value={val("type", "/slug")}
+            errors={errs("type")}
+            scope="type"
+            required
+          />
+          <TextField
+            pointer="/name"
+            label="Project type name"
+            value={val("type", "/name")}
+            errors={errs("type")}
+            scope="type"
+            required
+          />
+          <button type="submit">Add project type</button>
+        </form>
+      )}
+      {props.orgs.length > 0 && (
+        <form method="post" action="/ui/projects" class="card">
+          <h2>Add a project</h2>
+          <Csrf ui={ui} />
+          <ProblemBox problem={on("project")?.problem} shown={new Set(errs("project").keys())} />
+          <OrgSelect id="project-org" />
+          <TextField
+            pointer="/slug"
+            label="Project slug"
+            value={val("project", "/slug")}
+            errors={errs("project")}
+            scope="project"
+            required
+          />
+          <TextField
+            pointer="/name"
+            label="Project name"
+            value={val("project", "/name")}
+            errors={errs("project")}
+            scope="project"
+            required
+          />
+          <TextField
+            pointer="/project_types"
+            label="Project types"
+            help="Slugs, separated by commas"
+            value={val("project", "/project_types")}
+            errors={errs("project")}
+            scope="project"
+          />
+          <button type="submit">Add project</button>
+        </form>
+      )}
+    </div>
+  );
+}
+
+function listPage(c: Context<UiEnv>, failed?: Failed, status = 200) {
+  return renderPage(c, { title: "Projects", section: SECTION, status }, async (ui) => {
+    const orgs = (await must(ui.api("GET", "/orgs"))).items as Json[];
+    const types = new Map<string, Json[]>();
+    const projects = new Map<string, Json[]>();
+    await Promise.all(orgs.map(async (o) => {
+      types.set(o.slug, (await must(ui.api("GET", `/orgs/${seg(o.slug)}/project-types`))).items);
+      projects.set(o.slug, (await must(ui.api("GET", `/orgs/${seg(o.slug)}/projects`))).items);
+    }));
+    return (
+      <>
+        <Notice text={noticeText(c.req.query("notice"))} />
+        {orgs.map((o) => (
+          <section aria-labelledby={`org-${o.slug}`}>
+            <h2 id={`org-${o.slug}`}>{o.name} ({o.slug})</h2>
+            <h3>Project types</h3>
+            <ul>
+              {(types.get(o.slug) ?? []).map((t) => (
+                <li>
+                  <a href={`/ui/orgs/${seg(o.slug)}/project-types/${seg(t.slug)}`}>{t.name}</a> <code>{t.slug}</code>
+                </li>
+              ))}
+            </ul>
+            <h3>Projects</h3>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Project</th>
+                  <th scope="col">Project types</th>
+                  <th scope="col">Bindings</th>
+                </tr>
+              </thead>
+              <tbody>
+                {(projects.get(o.slug) ?? []).map((p) => (
+                  <tr>
+                    <td>
+                      <a href={`/ui/orgs/${seg(o.slug)}/projects/${seg(p.slug)}`}>{p.name}</a> <code>{p.slug}</code>
+                    </td>
+                    <td>{(p.project_types ?? []).join(", ") || "—"}</td>
+                    <td>
+                      <a href={`/ui/orgs/${seg(o.slug)}/projects/${seg(p.slug)}/bindings`}>Bindings of {p.slug}</a>
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        ))}
+        {ui.admin && <CreateForms ui={ui} orgs={orgs} types={types} failed={failed} />}
+      </>
+    );
+  });
+}
+
+function typePage(c: Context<UiEnv>, failed?: { problem: Problem; bindings: Json[] }) {
+  const { org, pt } = c.req.param() as { org: string; pt: string };
+  return renderPage(
+    c,
+    { title: `Project type ${pt}`, section: SECTION, status: failed?.problem.status ?? 200 },
+    async (ui) => {
+      const [type, bound, nodes, projects] = await Promise.all([
+        must(ui.api("GET", `/orgs/${seg(org)}/project-types/${seg(pt)}`)),
+        must(ui.api("GET", `/orgs/${seg(org)}/project-types/${seg(pt)}/plugins`)),
+        orgNodes(ui, org),
+        must(ui.api("GET", `/orgs/${seg(org)}/projects`)),
+      ]);
+      const ofType = (projects.items as Json[]).filter((p) => (p.project_types ?? []).includes(pt));
+      const chosen = ofType.find((p) => p.slug === c.req.query("project")) ?? ofType[0];
+      return (
+        <>
+          <Notice text={noticeText(c.req.query("notice"))} />
+          <p>
+            <a href="/ui/projects">All projects</a> · {type.name} in <code>{org}</code>
+          </p>
+          <form method="get" class="row">
+            <div class="field">
+              <label for="preview-project">Preview templates for project</label>
+              <select id="preview-project" name="project">
+                {ofType.map((p) => <option value={p.slug} selected={p === chosen}>{p.name}</option>)}
+              </select>
+            </div>
+            <button type="submit" class="secondary">Preview</button>
+          </form>
+          <BindingsEditor
+            ui={ui}
+            action={`/ui/orgs/${seg(org)}/project-types/${seg(pt)}`}
+            org={org}
+            bindings={failed?.bindings ?? bound.bindings}
+            nodes={nodes}
+            project={chosen}
+            problem={failed?.problem}
+          />
+        </>
+      );
+    },
+  );
+}
+
+function Effective(props: { tabs: Json; selection: Json; org: string }) {
+  return (
+    <>
+      {Object.entries(props.tabs as Record<string, Json[]>).map(([tab, list]) => {
+        const sel = props.selection?.[tab];
+        return (
+          <section aria-labelledby={`eff-${tab}`}>
+            <h3 id={`eff-${tab}`}>Tab {tab}</h3>
+            <p>
+              {sel?.kind === "selected"
+                ? (
+                  <>
+                    Answered by <strong>{list.find((b) => b.plugin_id === sel.plugin_id)?.label}</strong> because it is
+                    {" "}
+                    {WHY[sel.reason] ?? sel.reason}.
+                  </>
+                )
+                : sel?.kind === "ambiguous"
+                ? <span class="reason">Ambiguous: {sel.why}</span>
+                : <span class="reason">No available plugin answers this tab.</span>}
+            </p>
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col">Plugin node</th>
+                  <th scope="col">From</th>
+                  <th scope="col">Default</th>
+                  <th scope="col">search_template</th>
+                  <th scope="col">Available</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.map((b) => (
+                  <tr class={b.available ? undefined : "bad"}>
+                    <td>
+                      {b.label} <code>{b.service}/{b.slug}</code>
+                      {sel?.plugin_id === b.plugin_id && <strong>&nbsp;(wins)</strong>}
+                    </td>
+                    <td>{b.from}</td>
+                    <td>{b.default ? "yes" : "no"}</td>
+                    <td>
+                      <code>{b.search_template}</code>
+                    </td>
+                    <td>{b.available ? "yes" : `no (${b.unavailable_reason})`}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </section>
+        );
+      })}
+    </>
+  );
+}
+
+function projectBindingsPage(c: Context<UiEnv>, failed?: { problem: Problem; bindings: Json[] }) {
+  const { org, id } = c.req.param() as { org: string; id: string };
+  return renderPage(
+    c,
+    { title: `Bindings of ${id}`, section: SECTION, status: failed?.problem.status ?? 200 },
+    async (ui) => {
+      const base = `/orgs/${seg(org)}/projects/${seg(id)}`;
+      const [project, own, tabs, nodes] = await Promise.all([
+        must(ui.api("GET", base)),
+        must(ui.api("GET", `${base}/plugins`)),
+        must(ui.api("GET", `${base}/tabs`)),
+        orgNodes(ui, org),
+      ]);
+      const preview: PreviewProject = project;
+      return (
+        <>
+          <Notice text={noticeText(c.req.query("notice"))} />
+          <p>
+            <a href={`/ui/orgs/${seg(org)}/projects/${seg(project.slug)}`}>Project page of {project.name}</a>
+          </p>
+          <h2>Effective bindings</h2>
+          <Effective tabs={tabs.tabs} selection={tabs.selection} org={org} />
+          <h2>The project's own bindings</h2>
+          <p class="help">
+            They add to and override the bindings of its project types ({project.project_types.join(", ") || "none"}).
+          </p>
+          <input type="hidden" id="preview-project" name="project" value={project.slug} />
+          <BindingsEditor
+            ui={ui}
+            action={`/ui/orgs/${seg(org)}/projects/${seg(project.slug)}/bindings`}
+            org={org}
+            bindings={failed?.bindings ?? own.bindings}
+            nodes={nodes}
+            project={preview}
+            problem={failed?.problem}
+          />
+        </>
+      );
+    },
+  );
+}
+
+async function create(
+  c: Context<UiEnv>,
+  form: string,
+  path: (org: string) => string,
+  body: (v: Record<string, string>) => Json,
+) {
+  const values = formValues(await c.req.formData());
+  const answer = await c.get("ui").api("POST", path(values.org ?? ""), body(values));
+  if (answer.ok) return c.redirect("/ui/projects?notice=created", 303);
+  return listPage(c, { form, problem: problemOf(answer), values }, answer.status);
+}
+
+/** The project pages, mounted under `/ui`. */
 export function projectPages(): Hono<UiEnv> {
-  return new Hono<UiEnv>();
+  return new Hono<UiEnv>()
+    .get("/projects", (c) => listPage(c))
+    .post("/orgs", (c) => create(c, "org", () => "/orgs", (v) => ({ slug: v["/slug"], name: v["/name"] })))
+    .post(
+      "/project-types",
+      (c) =>
+        create(c, "type", (org) => `/orgs/${seg(org)}/project-types`, (v) => ({ slug: v["/slug"], name: v["/name"] })),
+    )
+    .post("/projects", (c) =>
+      create(c, "project", (org) => `/orgs/${seg(org)}/projects`, (v) => ({
+        slug: v["/slug"],
+        name: v["/name"],
+        project_types: (v["/project_types"] ?? "").split(",").map((s) => s.trim()).filter(Boolean),
+      })))
+    .get("/orgs/:org/project-types/:pt", (c) => typePage(c))
+    .post("/orgs/:org/project-types/:pt", async (c) => {
+      const { org, pt } = c.req.param();
+      const rows = readBindings(await c.req.formData());
+      const answer = await c.get("ui").api("PUT", `/orgs/${seg(org)}/project-types/${seg(pt)}/plugins`, {
+        bindings: rows,
+      });
+      if (answer.ok) return c.redirect(`/ui/orgs/${seg(org)}/project-types/${seg(pt)}?notice=bound`, 303);
+      return typePage(c, { problem: problemOf(answer), bindings: rows });
+    })
+    .get("/orgs/:org/projects/:id/bindings", (c) => projectBindingsPage(c))
+    .post("/orgs/:org/projects/:id/bindings", async (c) => {
+      const { org, id } = c.req.param();
+      const rows = readBindings(await c.req.formData());
+      const answer = await c.get("ui").api("PUT", `/orgs/${seg(org)}/projects/${seg(id)}/plugins`, { bindings: rows });
+      if (answer.ok) return c.redirect(`/ui/orgs/${seg(org)}/projects/${seg(id)}/bindings?notice=bound`, 303);
+      return projectBindingsPage(c, { problem: problemOf(answer), bindings: rows });
+    })
+    .get("/orgs/:org/template-preview", async (c) => {
+      const org = c.req.param("org");
+      const query = c.req.queries();
+      const template = Object.entries(query).find(([k]) => k.endsWith(".search_template"))?.[1]?.[0] ?? "";
+      const slug = c.req.query("project");
+      const project = slug ? await c.get("ui").api("GET", `/orgs/${seg(org)}/projects/${seg(slug)}`) : undefined;
+      return c.html(<TemplatePreview template={template} org={org} project={project?.ok ? project.body : undefined} />);
+    });
 }

@@ -13,6 +13,7 @@ import { publishPackage } from "../../plugins/testing/pack.ts";
 import { buildFirstParty } from "../../cli/plugins_publish.ts";
 import { registryToken } from "../support/npm_publish.ts";
 import { serviceUrl } from "../support/services.ts";
+import { serve } from "../support/serve_process.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname).replace(/\/$/, "");
 const DOC = await Deno.readTextFile(`${ROOT}/docs/plugin-authors.md`);
@@ -39,39 +40,6 @@ async function bash(name: string, env: Record<string, string>): Promise<string> 
   const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
   assert.ok(out.success, `tutorial step "${name}" failed (exit ${out.code}):\n${text.slice(-4000)}`);
   return text;
-}
-
-/**
- * The service, started as the tutorial does (`./bin/deno` with the `serve` task's own command line, so an
- * `NPM_CONFIG_REGISTRY` names the plugin registry only).
- */
-async function serve(env: Record<string, string>): Promise<{ url: string; stop: () => Promise<void> }> {
-  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
-  const [deno, ...args] = (config.tasks.serve.command as string).split(/\s+/);
-  assert.equal(deno, "deno");
-  const child = new Deno.Command(`${ROOT}/bin/deno`, { args, cwd: ROOT, env, stdout: "null", stderr: "piped" })
-    .spawn();
-  const lines = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  let url: string | undefined;
-  while (!url) {
-    const { done, value } = await lines.read();
-    if (done) throw new Error(`the service exited before listening:\n${buffer}`);
-    buffer += value;
-    url = /"msg":"listening","url":"([^"]+)"/.exec(buffer)?.[1];
-  }
-  // Keep draining its log so the pipe never fills.
-  const drained = (async () => {
-    while (!(await lines.read()).done);
-  })();
-  return {
-    url,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-      await drained;
-    },
-  };
 }
 
 Deno.test({
@@ -118,7 +86,7 @@ Deno.test({
         const output = await bash("test", env);
         assert.match(output, /ok \| 1 passed/);
         assert.match(output, /✓ cleanup: the suite's keys are deleted/);
-        assert.match(output, /\n10 passed, 0 failed/);
+        assert.match(output, /\n11 passed, 0 failed/);
       });
 
       await t.step("3. deno task publish puts it on the registry", async () => {

@@ -7,7 +7,6 @@
  * audit log and the registry exactly as they were.
  */
 import assert from "node:assert/strict";
-import { readLockfile } from "../../core/packages/lockfile.ts";
 import { startGate } from "../support/gate.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
 import { publishFixture } from "../support/npm_publish.ts";
@@ -65,11 +64,11 @@ async function listing(dir: string): Promise<string[]> {
 async function snapshot(app: TestApp) {
   const registry = app.services.runtime.registry;
   return {
-    lockfile: await Deno.readTextFile(app.lockfilePath),
+    lockfile: await app.services.lock.read(),
     store: (await listing(`${app.dataDir}/packages`)).filter((n) => n !== ".staging"),
     staging: await listing(`${app.dataDir}/packages/.staging`),
-    history: await listing(`${app.dataDir}/plugins.lock.history`),
-    audit: await Deno.readTextFile(`${app.dataDir}/audit.jsonl`).catch(() => ""),
+    history: (await app.services.lock.list()).map((r) => r.revision),
+    audit: (await app.services.audit.list({ limit: 1000 })).items.filter((a) => a.action !== "registry.reload"),
     registry: { generation: registry.generation, packages: JSON.stringify(registry.packages) },
   };
 }
@@ -106,7 +105,9 @@ npmTest("POST /admin/plugins", async (t) => {
     };
 
     await t.step("installs a catalog entry from npm: 201, the highest version in range, loaded", async () => {
-      const r = await app.request("POST", "/admin/plugins", { body: { catalog: "admin-probe" } });
+      const r = await app.request("POST", "/admin/plugins", {
+        body: { catalog: "admin-probe", accept_permissions: true },
+      });
       assert.equal(r.status, 201, r.text);
       assert.equal(r.body.package.name, PROBE);
       assert.equal(r.body.package.version, "1.1.0");
@@ -119,14 +120,16 @@ npmTest("POST /admin/plugins", async (t) => {
         [["admin-probe", "loaded"]],
       );
       assert.equal(r.body.revision, 2);
-      const lock = await readLockfile(app.lockfilePath);
+      const lock = await app.services.lock.read();
       assert.equal(lock.revision, 2);
       assert.equal(lock.packages[PROBE]!.integrity, r.body.package.integrity);
       assert.ok(app.services.runtime.registry.entry("admin-probe"), "live without a restart");
     });
 
     await t.step("installs a jsr: specifier with a range", async () => {
-      const r = await app.request("POST", "/admin/plugins", { body: { specifier: "jsr:@imbi-test/jsr-good@^1" } });
+      const r = await app.request("POST", "/admin/plugins", {
+        body: { specifier: "jsr:@imbi-test/jsr-good@^1", accept_permissions: true },
+      });
       assert.equal(r.status, 201, r.text);
       assert.equal(r.body.package.version, "1.0.0");
       assert.deepEqual(r.body.package.source, { kind: "manual" });
@@ -135,52 +138,82 @@ npmTest("POST /admin/plugins", async (t) => {
     });
 
     await t.step("409 when the package is already installed", async () => {
-      const body = await refused({ specifier: `npm:${PROBE}@^1` }, 409, "package-already-installed");
+      const body = await refused(
+        { specifier: `npm:${PROBE}@^1`, accept_permissions: true },
+        409,
+        "package-already-installed",
+      );
       assert.match(body.detail, /already installed as npm:@imbi-test\/admin-probe@1\.1\.0/);
     });
 
     await t.step("422 for an incompatible package, with the reason per entry point", async () => {
-      const body = await refused({ specifier: "jsr:@imbi-test/incompatible@1" }, 422, "package-refused");
+      const body = await refused(
+        { specifier: "jsr:@imbi-test/incompatible@1", accept_permissions: true },
+        422,
+        "package-refused",
+      );
       assert.equal(body.entries[0].status, "incompatible");
       assert.match(body.entries[0].reason, /api_version "\^2\.0\.0" does not include 1\.0\.0/);
     });
 
     await t.step("422 for an invalid entry point, listing every entry with its status", async () => {
-      const body = await refused({ specifier: "jsr:@imbi-test/invalid-manifest@1" }, 422, "package-refused");
+      const body = await refused(
+        { specifier: "jsr:@imbi-test/invalid-manifest@1", accept_permissions: true },
+        422,
+        "package-refused",
+      );
       assert.deepEqual(body.entries.map((e: { status: string }) => e.status), ["loaded", "invalid", "invalid"]);
       assert.match(body.entries[1].reason, /manifest\.plugin_type/);
       assert.match(
         body.entries[2].reason,
         /manifest\.options does not compile: strict mode: unknown keyword: "fromat"/,
       );
-      const none = await refused({ specifier: "jsr:@imbi-test/missing-export@1" }, 422, "package-refused");
+      const none = await refused(
+        { specifier: "jsr:@imbi-test/missing-export@1", accept_permissions: true },
+        422,
+        "package-refused",
+      );
       assert.match(none.detail, /"plugins" export/);
     });
 
     await t.step("422 for a slug another installed package exports", async () => {
-      const a = await app.request("POST", "/admin/plugins", { body: { specifier: "jsr:@imbi-test/clash-a@1" } });
+      const a = await app.request("POST", "/admin/plugins", {
+        body: { specifier: "jsr:@imbi-test/clash-a@1", accept_permissions: true },
+      });
       assert.equal(a.status, 201, a.text);
-      const body = await refused({ specifier: "jsr:@imbi-test/clash-b@1" }, 422, "package-refused");
+      const body = await refused(
+        { specifier: "jsr:@imbi-test/clash-b@1", accept_permissions: true },
+        422,
+        "package-refused",
+      );
       assert.equal(body.clashes_with, "@imbi-test/clash-a");
       assert.deepEqual(body.slugs, ["clash-slug"]);
     });
 
     await t.step("502 when the registry has no such version or package", async () => {
-      const version = await refused({ specifier: `npm:${PROBE}@^9` }, 502, "package-registry");
+      const version = await refused(
+        { specifier: `npm:${PROBE}@^9`, accept_permissions: true },
+        502,
+        "package-registry",
+      );
       assert.match(version.detail, /has no version matching "\^9"/);
-      const missing = await refused({ specifier: "npm:@imbi-test/no-such-plugin@1" }, 502, "package-registry");
+      const missing = await refused(
+        { specifier: "npm:@imbi-test/no-such-plugin@1", accept_permissions: true },
+        502,
+        "package-registry",
+      );
       assert.match(missing.detail, /has no package "@imbi-test\/no-such-plugin"/);
     });
 
     await t.step("422 with a pointer for a body that names neither, both, a path or an unknown entry", async () => {
       const cases: [unknown, string][] = [
         [{}, ""],
-        [{ catalog: "admin-probe", specifier: `npm:${PROBE}@1` }, ""],
-        [{ specifier: "./tests/fixtures/packages/local-good" }, "/specifier"],
-        [{ specifier: "npm:Not A Name@1" }, "/specifier"],
-        [{ specifier: `npm:${PROBE}@not-a-range!` }, "/specifier"],
-        [{ catalog: "no-such-entry" }, "/catalog"],
-        [{ catalog: "admin-probe", extra: true }, "/extra"],
+        [{ catalog: "admin-probe", specifier: `npm:${PROBE}@1`, accept_permissions: true }, ""],
+        [{ specifier: "./tests/fixtures/packages/local-good", accept_permissions: true }, "/specifier"],
+        [{ specifier: "npm:Not A Name@1", accept_permissions: true }, "/specifier"],
+        [{ specifier: `npm:${PROBE}@not-a-range!`, accept_permissions: true }, "/specifier"],
+        [{ catalog: "no-such-entry", accept_permissions: true }, "/catalog"],
+        [{ catalog: "admin-probe", extra: true, accept_permissions: true }, "/extra"],
       ];
       for (const [body, pointer] of cases) {
         const problemBody = await refused(body, 422, "validation");
@@ -191,8 +224,8 @@ npmTest("POST /admin/plugins", async (t) => {
     await t.step("every admin endpoint needs the admin token", async () => {
       const calls: [string, string, unknown?][] = [
         ["GET", "/admin/catalog"],
-        ["POST", "/admin/plugins", { catalog: "jsr-good" }],
-        ["PATCH", `/admin/plugins/${PROBE}`, { version: "^2" }],
+        ["POST", "/admin/plugins", { catalog: "jsr-good", accept_permissions: true }],
+        ["PATCH", `/admin/plugins/${PROBE}`, { version: "^2", accept_permissions: true }],
         ["DELETE", `/admin/plugins/${PROBE}`],
         ["GET", "/admin/plugins/history"],
         ["POST", "/admin/plugins/rollback", { revision: 1 }],
@@ -228,7 +261,7 @@ npmTest("POST /admin/plugins", async (t) => {
     await t.step(
       "422 for a version younger than IMBI_MIN_PACKAGE_AGE, saying when it becomes installable",
       async () => {
-        const body = await refused({ specifier: "jsr:@imbi-test/fresh@^1" }, 422);
+        const body = await refused({ specifier: "jsr:@imbi-test/fresh@^1", accept_permissions: true }, 422);
         assert.equal(body.type, "https://imbi.dev/problems/package-too-young");
         const at = new Date(published.getTime() + DAY).toISOString();
         assert.equal(body.installable_at, at);
@@ -236,7 +269,7 @@ npmTest("POST /admin/plugins", async (t) => {
       },
     );
     await t.step("502 when the registry cannot be reached", async () => {
-      const body = await refused({ catalog: "admin-probe" }, 502);
+      const body = await refused({ catalog: "admin-probe", accept_permissions: true }, 502);
       assert.match(body.detail, /Cannot reach the npm registry http:\/\/127\.0\.0\.1:9\//);
     });
   } finally {
@@ -270,9 +303,13 @@ npmTest("GET /admin/catalog", async (t) => {
     assert.equal(items["local-good"].latest_in_range, "0.3.0", "the version in its deno.json");
   });
   await t.step("shows the installed version and a newer one within the range", async () => {
-    const r = await app.request("POST", "/admin/plugins", { body: { specifier: `npm:${PROBE}@1.0.0` } });
+    const r = await app.request("POST", "/admin/plugins", {
+      body: { specifier: `npm:${PROBE}@1.0.0`, accept_permissions: true },
+    });
     assert.equal(r.status, 201, r.text);
-    const local = await app.request("POST", "/admin/plugins", { body: { catalog: "local-good" } });
+    const local = await app.request("POST", "/admin/plugins", {
+      body: { catalog: "local-good", accept_permissions: true },
+    });
     assert.equal(local.status, 201, local.text);
     const items = await byName();
     assert.deepEqual(items["admin-probe"].installed, {
@@ -296,11 +333,15 @@ npmTest("GET /admin/catalog", async (t) => {
 
 npmTest("PATCH /admin/plugins/{package}", async (t) => {
   await using app = await startTestApp({ packages: [], env: { NPM_CONFIG_REGISTRY: NPM!, JSR_URL: CLOSED } });
-  const installed = await app.request("POST", "/admin/plugins", { body: { specifier: `npm:${PROBE}@1.0.0` } });
+  const installed = await app.request("POST", "/admin/plugins", {
+    body: { specifier: `npm:${PROBE}@1.0.0`, accept_permissions: true },
+  });
   assert.equal(installed.status, 201, installed.text);
 
   await t.step("moves to the highest version of a range and shows what changes", async () => {
-    const r = await app.request("PATCH", `/admin/plugins/${PROBE}`, { body: { version: "^2" } });
+    const r = await app.request("PATCH", `/admin/plugins/${PROBE}`, {
+      body: { version: "^2", accept_permissions: true },
+    });
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.from, "1.0.0");
     assert.equal(r.body.to, "2.0.0");
@@ -341,11 +382,26 @@ npmTest("PATCH /admin/plugins/{package}", async (t) => {
     return r.body;
   };
   await t.step("409 when the package already has that version", async () => {
-    await unchanged(`/admin/plugins/${PROBE}`, { version: "2.0.0" }, 409, "package-already-installed");
+    await unchanged(
+      `/admin/plugins/${PROBE}`,
+      { version: "2.0.0", accept_permissions: true },
+      409,
+      "package-already-installed",
+    );
   });
   await t.step("404 for a package that is not installed; 422 for a bad range", async () => {
-    await unchanged("/admin/plugins/@imbi-test/nothing", { version: "^1" }, 404, "package-not-installed");
-    const bad = await unchanged(`/admin/plugins/${PROBE}`, { version: "not a range!" }, 422, "validation");
+    await unchanged(
+      "/admin/plugins/@imbi-test/nothing",
+      { version: "^1", accept_permissions: true },
+      404,
+      "package-not-installed",
+    );
+    const bad = await unchanged(
+      `/admin/plugins/${PROBE}`,
+      { version: "not a range!", accept_permissions: true },
+      422,
+      "validation",
+    );
     assert.equal(bad.errors[0].pointer, "/version");
   });
   await t.step("409 listing the Plugin nodes that use an entry point the new version drops", async () => {
@@ -353,7 +409,12 @@ npmTest("PATCH /admin/plugins/{package}", async (t) => {
     const node = await app.ok("POST", "/orgs/acme/third-party-services/svc/plugins", {
       body: { slug: "probe-logs", plugin: "admin-probe-logs", label: "Probe logs" },
     });
-    const body = await unchanged(`/admin/plugins/${PROBE}`, { version: "1.1.0" }, 409, "package-in-use");
+    const body = await unchanged(
+      `/admin/plugins/${PROBE}`,
+      { version: "1.1.0", accept_permissions: true },
+      409,
+      "package-in-use",
+    );
     assert.deepEqual(body.plugin_nodes, [{
       org: "acme",
       service: "svc",
@@ -365,7 +426,7 @@ npmTest("PATCH /admin/plugins/{package}", async (t) => {
   });
   await t.step("accepts a percent-encoded package name", async () => {
     const r = await app.request("PATCH", `/admin/plugins/${encodeURIComponent(PROBE)}`, {
-      body: { version: "2.0.0" },
+      body: { version: "2.0.0", accept_permissions: true },
     });
     problem(r, 409);
     assert.equal(r.body.package, PROBE);
@@ -380,13 +441,13 @@ Deno.test("DELETE /admin/plugins/{package}", async (t) => {
   });
 
   await t.step("409 listing the Plugin nodes that use its entry points; nothing changes", async () => {
-    const before = await Deno.readTextFile(app.lockfilePath);
+    const before = await app.services.lock.read();
     const r = await app.request("DELETE", "/admin/plugins/@imbi/plugin-demo-config");
     problem(r, 409);
     assert.equal(r.body.type, "https://imbi.dev/problems/package-in-use");
     assert.deepEqual(r.body.plugin_nodes.map((n: { id: string }) => n.id), [node.id]);
     assert.match(r.body.detail, /acme\/demo\/config \(demo-config\)/);
-    assert.equal(await Deno.readTextFile(app.lockfilePath), before);
+    assert.deepEqual(await app.services.lock.read(), before);
     assert.ok(app.services.runtime.registry.entry("demo-config"));
   });
   await t.step("force=true removes it and disables those nodes", async () => {
@@ -395,7 +456,7 @@ Deno.test("DELETE /admin/plugins/{package}", async (t) => {
     assert.deepEqual(r.body.disabled_plugin_nodes.map((n: { id: string }) => n.id), [node.id]);
     assert.equal(r.body.removed.version, "1.0.0");
     assert.deepEqual(r.body.removed.entry_points, ["demo-config"]);
-    const lock = await readLockfile(app.lockfilePath);
+    const lock = await app.services.lock.read();
     assert.equal(lock.packages["@imbi/plugin-demo-config"], undefined);
     assert.equal(r.body.revision, lock.revision);
     assert.equal(app.services.runtime.registry.entry("demo-config"), undefined);
@@ -422,9 +483,19 @@ Deno.test("GET /admin/plugins/history, POST /admin/plugins/rollback and GET /adm
     assert.ok(r.status < 300, `${method} ${path}: ${r.text}`);
     return r.body;
   };
-  await call("POST", "/admin/plugins", { specifier: "jsr:@imbi-test/jsr-good@1.0.0" }, "req-install"); // r2
-  await call("POST", "/admin/plugins", { specifier: "jsr:@imbi-test/two-entries@2" }); // r3
-  await call("PATCH", "/admin/plugins/@imbi-test/jsr-good", { version: "1.2.0" }, "req-upgrade"); // r4
+  await call(
+    "POST",
+    "/admin/plugins",
+    { specifier: "jsr:@imbi-test/jsr-good@1.0.0", accept_permissions: true },
+    "req-install",
+  ); // r2
+  await call("POST", "/admin/plugins", { specifier: "jsr:@imbi-test/two-entries@2", accept_permissions: true }); // r3
+  await call(
+    "PATCH",
+    "/admin/plugins/@imbi-test/jsr-good",
+    { version: "1.2.0", accept_permissions: true },
+    "req-upgrade",
+  ); // r4
   await call("DELETE", "/admin/plugins/@imbi-test/two-entries"); // r5
 
   await t.step("history lists every revision newest first, with who, when and what", async () => {
@@ -436,7 +507,7 @@ Deno.test("GET /admin/plugins/history, POST /admin/plugins/rollback and GET /adm
       "upgrade",
       "install",
       "install",
-      "external",
+      "import",
     ]);
     assert.equal(items[1].written_by, "admin-api:admin");
     assert.equal(items[1].request_id, "req-upgrade");
@@ -462,7 +533,7 @@ Deno.test("GET /admin/plugins/history, POST /admin/plugins/rollback and GET /adm
       { package: "@imbi-test/two-entries", from: null, to: "jsr:@imbi-test/two-entries@2.1.0" },
     ]);
     assert.deepEqual(r.packages.map((p: { status: string }) => p.status), ["loaded", "loaded"]);
-    const lock = await readLockfile(app.lockfilePath);
+    const lock = await app.services.lock.read();
     assert.equal(lock.revision, 6);
     assert.equal(lock.packages["@imbi-test/jsr-good"]!.version, "1.0.0");
     assert.equal(app.services.runtime.registry.entry("two-config")?.version, "2.1.0");
@@ -478,7 +549,7 @@ Deno.test("GET /admin/plugins/history, POST /admin/plugins/rollback and GET /adm
   });
 
   await t.step("refused, naming the package, when a package is not cached and cannot be fetched", async () => {
-    const lock = await readLockfile(app.lockfilePath);
+    const lock = await app.services.lock.read();
     // Revision 4 pins jsr-good 1.2.0: drop it from the store and stop the registry.
     const dir = (await listing(`${app.dataDir}/packages`)).find((n) => n.startsWith("imbi-test__jsr-good@1.2.0-"));
     assert.ok(dir, "jsr-good 1.2.0 was cached");
@@ -493,27 +564,33 @@ Deno.test("GET /admin/plugins/history, POST /admin/plugins/rollback and GET /adm
     );
     assert.equal(r.body.package, "@imbi-test/jsr-good");
     assert.deepEqual(await snapshot(app), before);
-    assert.equal((await readLockfile(app.lockfilePath)).revision, lock.revision);
+    assert.equal((await app.services.lock.read()).revision, lock.revision);
   });
 
   await t.step("the audit log lists every change with who, what and from which revision to which", async () => {
-    const items = (await call("GET", "/admin/audit")).items;
+    const items = (await call("GET", "/admin/audit?target_kind=package")).items;
     assert.deepEqual(
-      items.map((a: { action: string; from_revision: number; to_revision: number }) => [
+      items.map((a: { action: string; detail: { from_revision: number; to_revision: number } }) => [
         a.action,
-        a.from_revision,
-        a.to_revision,
+        a.detail.from_revision,
+        a.detail.to_revision,
       ]),
-      [["rollback", 5, 6], ["remove", 4, 5], ["upgrade", 3, 4], ["install", 2, 3], ["install", 1, 2]],
+      [["package.remove", 4, 5], ["package.upgrade", 3, 4], ["package.install", 2, 3], ["package.install", 1, 2]],
     );
     const install = items.at(-1);
     assert.equal(install.actor, "admin-api:admin");
     assert.equal(install.request_id, "req-install");
-    assert.equal(install.package, "@imbi-test/jsr-good");
+    assert.equal(install.target, "@imbi-test/jsr-good");
+    assert.equal(install.replica, app.services.audit.replica);
+    assert.equal(install.from, null);
+    assert.equal(install.to.version, "1.0.0");
     assert.equal(install.detail.specifier, "jsr:@imbi-test/jsr-good@1.0.0");
-    assert.equal(items[0].detail.restored_revision, 3);
-    const text = await Deno.readTextFile(`${app.dataDir}/audit.jsonl`);
-    assert.equal(text.trim().split("\n").length, 5, "persisted in the data directory");
+    assert.deepEqual(items[1].from.version, "1.0.0");
+    assert.deepEqual(items[1].to.version, "1.2.0");
+    const locks = (await call("GET", "/admin/audit?target_kind=lock")).items;
+    assert.deepEqual(locks.map((a: { action: string }) => a.action), ["lock.rollback", "lock.import"]);
+    assert.equal(locks[0].detail.restored_revision, 3);
+    assert.equal(locks[0].detail.to_revision, 6);
   });
 });
 
@@ -526,8 +603,10 @@ npmTest(
       env: { NPM_CONFIG_REGISTRY: NPM!, JSR_URL: CLOSED, IMBI_CATALOG: CATALOG },
     });
     try {
-      assert.deepEqual((await readLockfile(app.lockfilePath)).packages, {});
-      const install = await app.request("POST", "/admin/plugins", { body: { catalog: "admin-probe" } });
+      assert.deepEqual((await app.services.lock.read()).packages, {});
+      const install = await app.request("POST", "/admin/plugins", {
+        body: { catalog: "admin-probe", accept_permissions: true },
+      });
       assert.equal(install.status, 201, install.text);
       const installedRevision = install.body.revision;
       await seedBoundPlugin(app, {
@@ -543,7 +622,9 @@ npmTest(
       gate.close();
       const inFlight = app.request("GET", configuration);
       assert.equal((await gate.arrival()).get("version"), "1");
-      const upgrade = await app.request("PATCH", `/admin/plugins/${PROBE}`, { body: { version: "^2" } });
+      const upgrade = await app.request("PATCH", `/admin/plugins/${PROBE}`, {
+        body: { version: "^2", accept_permissions: true },
+      });
       assert.equal(upgrade.status, 200, upgrade.text);
       gate.open();
       const fresh = await configurationAnswer(app.request("GET", configuration));
@@ -588,11 +669,15 @@ Deno.test("measured: one install through the API, and a reload, with 10 packages
   const app = await startTestApp({ packages: [], env: { NPM_CONFIG_REGISTRY: CLOSED, JSR_URL: jsr.url } });
   try {
     for (let i = 0; i < 10; i++) {
-      const r = await app.request("POST", "/admin/plugins", { body: { specifier: `jsr:@imbi-test/measure-${i}@1` } });
+      const r = await app.request("POST", "/admin/plugins", {
+        body: { specifier: `jsr:@imbi-test/measure-${i}@1`, accept_permissions: true },
+      });
       assert.equal(r.status, 201, r.text);
     }
     let started = performance.now();
-    const r = await app.request("POST", "/admin/plugins", { body: { specifier: "jsr:@imbi-test/measure-10@1" } });
+    const r = await app.request("POST", "/admin/plugins", {
+      body: { specifier: "jsr:@imbi-test/measure-10@1", accept_permissions: true },
+    });
     const installMs = performance.now() - started;
     assert.equal(r.status, 201, r.text);
     assert.equal(app.services.runtime.registry.packages.length, 11);

@@ -1,3 +1,4 @@
+import { importLockfile } from "../../core/packages/lock_file_sync.ts";
 import assert from "node:assert/strict";
 import { startGate } from "../support/gate.ts";
 import { configurationAnswer, seedBoundPlugin } from "../support/seed.ts";
@@ -38,6 +39,12 @@ Deno.test("POST /admin/plugins/reload", async (t) => {
         assert.ok(oldPid);
 
         await lockLocalPackages(app.lockfilePath, [await reloadProbe(2, app.dataDir)]);
+        const imported = await importLockfile(app.services.lock, app.lockfilePath, {
+          actor: "cli:tests",
+          requestId: null,
+          now: () => new Date(),
+        });
+        assert.equal(imported.outcome, "imported");
         const reload = await app.request("POST", "/admin/plugins/reload");
         assert.equal(reload.status, 200, reload.text);
         assert.equal(reload.body.items[0].version, "2.0.0");

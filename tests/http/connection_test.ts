@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { runCli } from "../support/local.ts";
+import { freePort, runCli } from "../support/local.ts";
 import { makeSecret } from "../support/secret_scan.ts";
 import { seedService } from "../support/seed.ts";
 import { serviceUrl } from "../support/services.ts";
@@ -14,14 +14,6 @@ const ECHO = {
   dir: `${ROOT}tests/fixtures/packages/echo-credentials`,
   entryPoints: ["echo-credentials"],
 };
-
-/** A loopback port nothing listens on. */
-function closedPort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
 
 Deno.test({
   name: "POST .../plugins/{plugin}/test reports by kind whether a Plugin node's endpoint and credentials work",
@@ -43,7 +35,7 @@ Deno.test({
         plugin: "aws-ssm",
         label: "SSM, nothing listening",
         application: "good",
-        options: { endpoint: `http://127.0.0.1:${closedPort()}` },
+        options: { endpoint: `http://127.0.0.1:${freePort()}` },
       },
     });
     const service = (body: Record<string, unknown>) => app.ok("POST", svc, { body });

@@ -133,6 +133,7 @@ Deno.test("GET /readyz", async (t) => {
   const dataDir = await Deno.makeTempDir({ prefix: "imbi-ready-" });
   const admin = `admin-${crypto.randomUUID()}`;
   const rightKey = Keyring.generate("right");
+  const newKey = Keyring.generate("new");
   const start = async (keys: string) => {
     const services = await buildServices(loadConfig({
       IMBI_DATA_DIR: dataDir,
@@ -196,7 +197,6 @@ Deno.test("GET /readyz", async (t) => {
     await t.step(
       "after a key change: new key first, old one kept, re-encrypted, then the old key dropped",
       async () => {
-        const newKey = Keyring.generate("new");
         const both = await start(`${newKey},${rightKey}`);
         try {
           assert.equal((await both.get("/readyz")).status, 200);
@@ -213,6 +213,26 @@ Deno.test("GET /readyz", async (t) => {
         }
       },
     );
+
+    await t.step("a lock state that fails to load: 503 until a reload reads it again", async () => {
+      const service = await start(newKey);
+      const lockfile = `${dataDir}/plugins.lock.json`;
+      const saved = await Deno.readTextFile(lockfile).catch(() => undefined);
+      try {
+        await Deno.writeTextFile(lockfile, "{ not json");
+        assert.notEqual(await service.post("/admin/plugins/reload"), 200);
+        const r = await service.get("/readyz");
+        assert.equal(r.status, 503);
+        assert.equal(r.body.lock, "failed");
+        assert.match(r.body.reasons.join(" "), /the lock state failed to load: .*plugins\.lock\.json/);
+        if (saved === undefined) await Deno.remove(lockfile);
+        else await Deno.writeTextFile(lockfile, saved);
+        assert.equal(await service.post("/admin/plugins/reload"), 200);
+        assert.equal((await service.get("/readyz")).status, 200);
+      } finally {
+        await service.services.close();
+      }
+    });
   } finally {
     await Deno.remove(dataDir, { recursive: true });
   }

@@ -65,7 +65,8 @@ function liveProcesses(app: TestApp, nodeId: string): number {
 Deno.test("a credential or option change through one replica is what another's next call uses", async (t) => {
   const shared = await sharedStore();
   try {
-    const env = { IMBI_ENCRYPTION_KEYS: Keyring.generate("shared") };
+    // One deployment of their own: the two replicas share its lock state, no other test does.
+    const env = { IMBI_ENCRYPTION_KEYS: Keyring.generate("shared"), IMBI_DEPLOYMENT: `replicas-${uniqueSlug()}` };
     const packages = [...DEMO_PACKAGES, ECHO];
     await using a = await startTestApp({ packages, env, store: shared.stores[0] });
     await using b = await startTestApp({ packages, env, store: shared.stores[1] });

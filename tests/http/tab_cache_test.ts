@@ -190,7 +190,7 @@ Deno.test("tab reads of a cacheable Plugin node go through the response cache", 
   }
 });
 
-Deno.test("tab reads of a Plugin node without hints.cacheable call the plugin every time", async () => {
+Deno.test("tab reads without hints.cacheable call listKeys every time, and a missing describePrefix once", async () => {
   const upstream = startKvUpstream({ keys: 5 });
   await using app: TestApp = await startTestApp({ packages: [PACKAGE] });
   try {
@@ -199,14 +199,25 @@ Deno.test("tab reads of a Plugin node without hints.cacheable call the plugin ev
       credentials: { token: makeSecret("kv-token") },
       options: { endpoint: upstream.url },
     });
-    for (let i = 1; i <= 2; i++) {
+    const prefixCalls = async () => {
+      const text = (await app.request("GET", "/metrics")).text;
+      const line = text.split("\n").find((l) =>
+        l.startsWith("imbi_plugin_calls_total{") && l.includes('plugin="http-config-uncached"') &&
+        l.includes('method="describePrefix"') && l.includes('outcome="not_implemented"')
+      );
+      return line === undefined ? 0 : Number(line.split(" ").at(-1));
+    };
+    const before = await prefixCalls();
+    for (let i = 1; i <= 3; i++) {
       const r = await app.request("GET", TAB);
       assert.equal(r.status, 200, r.text);
       assert.equal(r.body.source.cached, false);
       assert.equal(r.headers.get("age"), null);
+      assert.equal("prefix" in r.body, false);
       assert.equal(upstream.calls("GET /keys"), i);
     }
     assert.equal(app.services.tabCache.stats.entries, 0);
+    assert.equal(await prefixCalls() - before, 1, "a handler without describePrefix is asked once, not per request");
   } finally {
     await upstream.shutdown();
   }

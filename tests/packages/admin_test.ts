@@ -300,16 +300,27 @@ Deno.test("plugins CLI: add, upgrade with a diff, history, rollback, remove (ref
     return r;
   };
 
-  const add = await run(["add", "./plugins/probe"]);
+  const unaccepted = await run(["add", "./plugins/probe"], 1);
+  assert.match(
+    unaccepted.stderr,
+    /its permissions were not accepted\. cli-probe: network hosts one\.example:443 \(allowed\)/,
+  );
+  assert.match(unaccepted.stderr, /run the command again with --yes to accept them/);
+  assert.equal(await Deno.stat(env.IMBI_LOCKFILE).catch(() => null), null, "nothing written without --yes");
+  const add = await run(["add", "./plugins/probe", "--yes"]);
   assert.match(add.stdout, /added @imbi-test\/cli-probe \.\/plugins\/probe .*lockfile revision 1/);
+  assert.match(add.stdout, /permissions accepted: cli-probe: network hosts one\.example:443 \(allowed\)/);
   assert.match(add.stderr, /bundle +bundling @imbi-test\/cli-probe/, "progress while fetching");
 
   await write("2.0.0", ["one.example", "two.example"]);
-  const upgrade = await run(["upgrade", "@imbi-test/cli-probe", "^2"]);
+  const notYet = await run(["upgrade", "@imbi-test/cli-probe", "^2"], 1);
+  assert.match(notYet.stderr, /New in 2\.0\.0: network hosts cli-probe: two\.example:443; credential fields none/);
+  assert.equal((await readLockfile(env.IMBI_LOCKFILE)).revision, 1, "nothing written without --yes");
+  const upgrade = await run(["upgrade", "@imbi-test/cli-probe", "^2", "--yes"]);
   assert.match(upgrade.stdout, /upgraded @imbi-test\/cli-probe; lockfile revision 2/);
   assert.match(upgrade.stdout, /1\.0\.0 → 2\.0\.0/);
   assert.match(upgrade.stdout, /cli-probe: network hosts added two\.example/);
-  const wrong = await run(["upgrade", "@imbi-test/cli-probe", "^3"], 1);
+  const wrong = await run(["upgrade", "@imbi-test/cli-probe", "^3", "--yes"], 1);
   assert.match(wrong.stderr, /has version 2\.0\.0, which is not "\^3"/);
 
   const history = await run(["history"]);

@@ -44,60 +44,77 @@ function publishOnce(): Promise<void> {
   return published;
 }
 
-/** A test against the loopback npm registry (skipped without one), run with the fixtures published and a data directory. */
-function npmTest(name: string, fn: (data: string) => Promise<void>): void {
+/**
+ * A test against the loopback npm registry (skipped without one), run with the fixtures published, a data directory
+ * and a staging directory outside it.
+ */
+function npmTest(name: string, fn: (data: string, stagingDir: string) => Promise<void>): void {
   Deno.test({
     name,
     ignore: !NPM,
     async fn() {
       await publishOnce();
       await using tmp = await tempDir();
-      await fn(tmp.path);
+      await using staging = await tempDir("imbi-staging-test-");
+      await fn(tmp.path, staging.path);
     },
   });
 }
 
-npmTest("PackageStore installs an npm plugin with an npm dependency, verified and bundled", async (data) => {
-  const store = new PackageStore(data, { npmRegistry: NPM!, minPackageAgeMs: 0, projectRoot: ROOT });
-  const events: ProgressEvent[] = [];
-  const started = performance.now();
-  const resolved = await store.resolve("npm:@imbi-test/plugin-good@^1.0.0");
-  const stored = await store.fetch(resolved, { onProgress: (e) => events.push(e) });
-  const installMs = performance.now() - started;
-  log.info("measured: npm plugin install (resolve, download, verify, bundle)", { ms: Math.round(installMs) });
+/** Nothing was staged in the data directory, and nothing is left in the staging directory. */
+function assertNoStaging(store: PackageStore, stagingDir: string): void {
+  assert.deepEqual([...Deno.readDirSync(stagingDir)], []);
+  assert.ok(!storeDirsWithDots(store).includes(".staging"), "nothing is staged inside the data directory");
+}
 
-  assert.equal(resolved.version, "1.1.0", "the highest 1.x, not 2.0.0");
-  assert.equal(resolved.specifier, "npm:@imbi-test/plugin-good@1.1.0");
-  assert.ok(resolved.publishedAt instanceof Date);
-  assert.match(stored.integrity, /^sha512-/);
-  const packument = await (await fetch(`${NPM}@imbi-test%2fplugin-good`)).json();
-  assert.equal(stored.integrity, packument.versions["1.1.0"].dist.integrity);
-  assert.deepEqual(events.map((e) => e.phase).filter((p, i, a) => a.indexOf(p) === i), [
-    "download",
-    "verify",
-    "bundle",
-    "ready",
-  ]);
-  const inspected = await inspectBundle(stored.bundlePath);
-  assert.ok(inspected.ok);
-  const manifest = inspected.entries[0]!.manifest as { slug: string; description: string };
-  assert.equal(manifest.slug, "npm-good-config");
-  assert.equal(manifest.description, "hello from helper, npm", "the npm dependency is inside the bundle");
-  assert.deepEqual(storeDirs(store), [store.dirName("@imbi-test/plugin-good", "1.1.0", stored.integrity)]);
-  assert.deepEqual([...Deno.readDirSync(`${store.root}/.staging`)], []);
+function storeDirsWithDots(store: PackageStore): string[] {
+  return [...Deno.readDirSync(store.root)].map((e) => e.name);
+}
 
-  // Warm cache with every registry unreachable: verified from disk alone.
-  const offline = new PackageStore(data, { npmRegistry: CLOSED, jsrUrl: CLOSED, projectRoot: ROOT });
-  const warm = await offline.ensure(resolved.name, lockEntry({ ...stored, entry_points: ["npm-good-config"] }));
-  assert.equal(warm.bundlePath, stored.bundlePath);
-  // ...and a cold cache with the registry unreachable is a registry error, not a crash.
-  await Deno.remove(stored.dir, { recursive: true });
-  const cold = await rejectsWith(offline.ensure(resolved.name, lockEntry(stored)), "registry");
-  assert.match(cold.message, /Cannot reach the npm registry/);
-  // The pinned version comes back from the registry and verifies.
-  const refetched = await store.ensure(resolved.name, lockEntry(stored));
-  assert.equal(refetched.dir, stored.dir);
-});
+npmTest(
+  "PackageStore installs an npm plugin with an npm dependency, verified and bundled",
+  async (data, stagingDir) => {
+    const store = new PackageStore(data, { npmRegistry: NPM!, minPackageAgeMs: 0, projectRoot: ROOT, stagingDir });
+    const events: ProgressEvent[] = [];
+    const started = performance.now();
+    const resolved = await store.resolve("npm:@imbi-test/plugin-good@^1.0.0");
+    const stored = await store.fetch(resolved, { onProgress: (e) => events.push(e) });
+    const installMs = performance.now() - started;
+    log.info("measured: npm plugin install (resolve, download, verify, bundle)", { ms: Math.round(installMs) });
+
+    assert.equal(resolved.version, "1.1.0", "the highest 1.x, not 2.0.0");
+    assert.equal(resolved.specifier, "npm:@imbi-test/plugin-good@1.1.0");
+    assert.ok(resolved.publishedAt instanceof Date);
+    assert.match(stored.integrity, /^sha512-/);
+    const packument = await (await fetch(`${NPM}@imbi-test%2fplugin-good`)).json();
+    assert.equal(stored.integrity, packument.versions["1.1.0"].dist.integrity);
+    assert.deepEqual(events.map((e) => e.phase).filter((p, i, a) => a.indexOf(p) === i), [
+      "download",
+      "verify",
+      "bundle",
+      "ready",
+    ]);
+    const inspected = await inspectBundle(stored.bundlePath);
+    assert.ok(inspected.ok);
+    const manifest = inspected.entries[0]!.manifest as { slug: string; description: string };
+    assert.equal(manifest.slug, "npm-good-config");
+    assert.equal(manifest.description, "hello from helper, npm", "the npm dependency is inside the bundle");
+    assert.deepEqual(storeDirs(store), [store.dirName("@imbi-test/plugin-good", "1.1.0", stored.integrity)]);
+    assertNoStaging(store, stagingDir);
+
+    // Warm cache with every registry unreachable: verified from disk alone.
+    const offline = new PackageStore(data, { npmRegistry: CLOSED, jsrUrl: CLOSED, projectRoot: ROOT });
+    const warm = await offline.ensure(resolved.name, lockEntry({ ...stored, entry_points: ["npm-good-config"] }));
+    assert.equal(warm.bundlePath, stored.bundlePath);
+    // ...and a cold cache with the registry unreachable is a registry error, not a crash.
+    await Deno.remove(stored.dir, { recursive: true });
+    const cold = await rejectsWith(offline.ensure(resolved.name, lockEntry(stored)), "registry");
+    assert.match(cold.message, /Cannot reach the npm registry/);
+    // The pinned version comes back from the registry and verifies.
+    const refetched = await store.ensure(resolved.name, lockEntry(stored));
+    assert.equal(refetched.dir, stored.dir);
+  },
+);
 
 npmTest(
   "PackageStore.resolve() refuses a version younger than the minimum age and says when it becomes installable",
@@ -135,8 +152,8 @@ npmTest(
 
 npmTest(
   "PackageStore.ensure() refuses tampered bytes in the cache and from the registry, naming both hashes",
-  async (data) => {
-    const store = new PackageStore(data, { npmRegistry: NPM!, minPackageAgeMs: 0 });
+  async (data, stagingDir) => {
+    const store = new PackageStore(data, { npmRegistry: NPM!, minPackageAgeMs: 0, stagingDir });
     const stored = await store.fetch(await store.resolve(`npm:${TAMPER}@1.0.0`));
     const entry = lockEntry({ ...stored, entry_points: ["npm-good-config"] });
 
@@ -170,7 +187,7 @@ npmTest(
     assert.ok(registryError.message.includes(`npm:${TAMPER}@1.0.0`), registryError.message);
     assert.ok(registryError.message.includes(`expected ${stored.integrity}, actual sha512-`), registryError.message);
     assert.deepEqual(storeDirs(store), [], "a refused fetch leaves nothing in the store");
-    assert.deepEqual([...Deno.readDirSync(`${store.root}/.staging`)], []);
+    assertNoStaging(store, stagingDir);
   },
 );
 
@@ -303,7 +320,7 @@ npmTest("plugins CLI: add from npm and from a path, refuse a too-young version, 
     JSR_URL: CLOSED,
     CWD: ROOT,
   };
-  const young = await cli(["add", "npm:@imbi-test/plugin-good@^1"], env);
+  const young = await cli(["add", "npm:@imbi-test/plugin-good@^1", "--yes"], env);
   assert.equal(young.code, 1, young.stderr);
   assert.match(
     young.stderr,
@@ -311,7 +328,7 @@ npmTest("plugins CLI: add from npm and from a path, refuse a too-young version, 
   );
   assert.equal(await Deno.stat(env.IMBI_LOCKFILE).catch(() => null), null, "nothing written");
 
-  const add = await cli(["add", "npm:@imbi-test/plugin-good@^1"], { ...env, IMBI_MIN_PACKAGE_AGE: "0" });
+  const add = await cli(["add", "npm:@imbi-test/plugin-good@^1", "--yes"], { ...env, IMBI_MIN_PACKAGE_AGE: "0" });
   assert.equal(add.code, 0, add.stderr);
   assert.match(
     add.stderr,
@@ -322,9 +339,9 @@ npmTest("plugins CLI: add from npm and from a path, refuse a too-young version, 
     add.stdout,
     /added @imbi-test\/plugin-good npm:@imbi-test\/plugin-good@1\.1\.0 .*lockfile revision 1/,
   );
-  const local = await cli(["add", "tests/fixtures/packages/local-good", "--catalog", "local"], env);
+  const local = await cli(["add", "tests/fixtures/packages/local-good", "--catalog", "local", "--yes"], env);
   assert.equal(local.code, 0, local.stderr);
-  const clash = await cli(["add", "tests/fixtures/packages/incompatible"], env);
+  const clash = await cli(["add", "tests/fixtures/packages/incompatible", "--yes"], env);
   assert.equal(clash.code, 1);
   assert.match(clash.stderr, /api_version "\^2\.0\.0" does not include 1\.0\.0/);
 

@@ -85,6 +85,30 @@ Deno.test("Supervisor queues calls, scales processes up and down, and sends call
       },
     );
 
+    await t.step("a call that waited and then overruns its own deadline fails alone; the process lives", async () => {
+      await using first = new LoopbackServer();
+      await using second = new LoopbackServer();
+      const supervisor = make(first, { maxProcesses: 1, maxConcurrent: 1 }, {
+        netHosts: [first.hostPort, second.hostPort],
+      });
+      const pid = Number(firstValue(await probe(supervisor, ["pid"])));
+      const held = hold(supervisor, first);
+      await first.holding(1);
+      const late = failure(probe(supervisor, ["fetch", `${second.url}/hold`], 1500));
+      first.release();
+      assert.equal(firstValue(await held), "200 released");
+      await second.holding(1);
+      const error = await late;
+      assert.equal(error.kind, "timeout");
+      assert.match(error.message, /did not answer getValues by its deadline/);
+      assert.ok(isAlive(pid), "the process keeps the call; only the node's own deadline would cost it");
+      assert.equal(supervisor.stats.inFlight, 1);
+      second.release();
+      await until(() => supervisor.stats.inFlight === 0, "the abandoned call finished in the process");
+      assert.equal(firstValue(await probe(supervisor, ["pid"])), String(pid));
+      assert.equal(supervisor.stats.exits.timeout, 0);
+    });
+
     await t.step("only a full queue answers saturated", async () => {
       await using gate = new LoopbackServer();
       const events: SupervisorEvent[] = [];

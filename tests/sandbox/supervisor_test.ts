@@ -226,10 +226,10 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       await goodStillAnswers();
     });
 
-    await t.step("a 50 MB answer fails with protocol; a forged oversized frame is refused at its header", async () => {
+    await t.step("a 50 MB answer fails with too_large; a forged oversized frame is refused at its header", async () => {
       const { supervisor: flooder } = await hostileProcess("big", 30_000);
       const big = await failure(probe(flooder, "big", String(50 * 1024 * 1024)));
-      assert.equal(big.kind, "protocol");
+      assert.equal(big.kind, "too_large");
       assert.match(big.message, /exceeds the 16777216-byte limit/);
       // The forged header claims 50 MB and the body never comes: only a refusal at the header
       // answers before the 30 s deadline.
@@ -241,6 +241,19 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       await replacedAfter(10_000, flooder, before);
       const garbage = await failure(probe(flooder, "garbage"));
       assert.equal(garbage.kind, "protocol");
+      await goodStillAnswers();
+    });
+
+    await t.step("an answer nested past 64 levels fails with too_large; a forged one costs the process", async () => {
+      const { supervisor: nester, pid: before } = await hostileProcess("deep", 30_000);
+      const deep = await failure(probe(nester, "deep", "65"));
+      assert.equal(deep.kind, "too_large");
+      assert.match(deep.message, /nests deeper than 64 levels/);
+      assert.equal(await pidOf(nester), before, "the bootstrap refused it; the process keeps serving");
+      const forged = await failure(probe(nester, "forge_deep"));
+      assert.equal(forged.kind, "protocol");
+      assert.match(forged.message, /a frame nests deeper than 64 levels/);
+      await waitGone(before);
       await goodStillAnswers();
     });
 

@@ -40,7 +40,7 @@ export interface Seeded {
  * @returns The project as created (with its generated id).
  */
 // deno-lint-ignore no-explicit-any
-export async function seedProject(app: TestApp, org: string): Promise<any> {
+export async function seedProject(app: Pick<TestApp, "ok">, org: string): Promise<any> {
   await app.ok("POST", "/orgs", { body: { slug: org, name: "Acme" } });
   await app.ok("POST", `/orgs/${org}/project-types`, { body: { slug: "http-api", name: "HTTP API" } });
   return await app.ok("POST", `/orgs/${org}/projects`, {
@@ -55,7 +55,7 @@ export async function seedProject(app: TestApp, org: string): Promise<any> {
  * @param service The service's create body.
  */
 export async function seedService(
-  app: TestApp,
+  app: Pick<TestApp, "ok">,
   service: { slug: string; name: string; [field: string]: unknown },
 ): Promise<void> {
   await app.ok("POST", "/orgs", { body: { slug: "acme", name: "Acme" } });
@@ -73,7 +73,7 @@ export async function seedService(
  * @returns The Plugin node's id.
  */
 export async function seedBoundPlugin(
-  app: TestApp,
+  app: Pick<TestApp, "ok">,
   options: { plugin: string; credentials?: Record<string, string>; options?: Record<string, unknown> },
 ): Promise<string> {
   await seedService(app, { slug: "vendor", name: "Vendor" });
@@ -109,12 +109,12 @@ export async function configurationAnswer(
 /**
  * Creates the walk-through graph, asserting each step succeeds.
  *
- * @param app The running test app.
+ * @param app The running test app (or anything with its `ok`, e.g. a client of a served process).
  * @param options Org slug and demo-config options.
  * @returns The ids and slugs.
  */
 export async function seedWalkthrough(
-  app: TestApp,
+  app: Pick<TestApp, "ok">,
   options: { org?: string; configOptions?: Record<string, unknown>; logsOptions?: Record<string, unknown> } = {},
 ): Promise<Seeded> {
   const org = options.org ?? "acme";

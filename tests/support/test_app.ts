@@ -159,7 +159,12 @@ export async function startTestApp(
   });
   const store = options.store ?? await e2eStore();
   const services = await buildServices(config, store ? { store } : {});
-  const app = createApp({ ...services, version: "test", clock: options.clock ?? (() => new Date()) });
+  const app = createApp({
+    ...services,
+    version: "test",
+    clock: options.clock ?? (() => new Date()),
+    maxBodyBytes: config.maxBodyBytes,
+  });
   const request: TestApp["request"] = async (method, path, { body, token, headers = {} } = {}) => {
     const sent: Record<string, string> = { ...headers };
     if (token !== null) sent.authorization = `Bearer ${token ?? adminToken}`;

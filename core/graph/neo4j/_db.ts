@@ -12,6 +12,9 @@ import { isDroppedConnection, mapNeo4jError } from "./errors.ts";
 import { Q } from "./queries.ts";
 import { SCHEMA } from "./schema.ts";
 
+/** Attempts of one schema statement that keeps meeting deadlocks or transient errors. */
+const SCHEMA_ATTEMPTS = 12;
+
 /** A managed transaction, as the store's parts receive it. */
 export type Tx = ManagedTransaction;
 
@@ -143,16 +146,35 @@ export class Neo4jDb {
     await this.#withSession("READ", (s) => s.run(Q.ping, {}, { timeout: 2000 }));
   }
 
-  /** Creates the constraints and indexes that are missing; another process creating one meanwhile is fine. */
+  /**
+   * Creates the constraints and indexes that are missing. Safe to race: any
+   * number of processes may run it at once. Another process creating a rule
+   * meanwhile is fine; a deadlock or another transient error between their
+   * schema transactions is retried with jittered back-off (each statement is
+   * idempotent), up to `SCHEMA_ATTEMPTS` times.
+   */
   async ensureSchema(): Promise<void> {
     await this.#withSession("WRITE", async (session) => {
       for (const statement of SCHEMA) {
-        try {
-          await session.run(statement.cypher);
-        } catch (error) {
-          // Another process created the same rule between our IF NOT EXISTS and our write.
-          const code = (error as { code?: string }).code ?? "";
-          if (!code.includes("EquivalentSchemaRuleAlreadyExists") && !code.includes("AlreadyExists")) throw error;
+        for (let attempt = 1;; attempt++) {
+          try {
+            await session.run(statement.cypher);
+            break;
+          } catch (error) {
+            const code = (error as { code?: string }).code ?? "";
+            // Another process created the same rule between our IF NOT EXISTS and our write.
+            if (code.includes("AlreadyExists")) break;
+            const transient = code.includes("TransientError") || code.includes("Deadlock");
+            if (!transient || attempt >= SCHEMA_ATTEMPTS) throw error;
+            const wait = Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random());
+            log.warn("schema statement hit a concurrent schema change; retrying", {
+              name: statement.name,
+              code,
+              attempt,
+              retry_in_ms: Math.round(wait),
+            });
+            await new Promise((r) => setTimeout(r, wait));
+          }
         }
       }
     });

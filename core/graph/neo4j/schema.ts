@@ -112,4 +112,21 @@ export const SCHEMA: readonly SchemaStatement[] = [
     kind: "index",
     cypher: "CREATE INDEX audit_record_target IF NOT EXISTS FOR (a:AuditRecord) ON (a.target_kind, a.target)",
   },
+  // The lock state, its history and the replicas' heartbeats.
+  {
+    name: "lock_state_deployment",
+    kind: "constraint",
+    cypher: "CREATE CONSTRAINT lock_state_deployment IF NOT EXISTS FOR (s:LockState) REQUIRE s.deployment IS UNIQUE",
+  },
+  {
+    name: "lock_revision_number",
+    kind: "constraint",
+    cypher: "CREATE CONSTRAINT lock_revision_number IF NOT EXISTS FOR (r:LockRevision) " +
+      "REQUIRE (r.deployment, r.revision) IS UNIQUE",
+  },
+  {
+    name: "replica_id",
+    kind: "constraint",
+    cypher: "CREATE CONSTRAINT replica_id IF NOT EXISTS FOR (r:Replica) REQUIRE (r.deployment, r.id) IS UNIQUE",
+  },
 ];

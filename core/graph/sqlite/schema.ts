@@ -13,7 +13,7 @@
 import type { DatabaseSync } from "node:sqlite";
 
 /** The newest schema version this build knows. */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 const MIGRATIONS: readonly string[] = [
   // 1: the graph of spec section 6.
@@ -112,6 +112,33 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX audit_log_by_target ON audit_log (target_kind, target, seq);
   CREATE INDEX audit_log_by_action ON audit_log (action, seq);
+  `,
+  // 3: the lock state and its history (`../lock_store.ts`), the replicas' heartbeats (`../replica_store.ts`).
+  `
+  CREATE TABLE lock_revisions (
+    deployment    TEXT NOT NULL,
+    revision      INTEGER NOT NULL,
+    document      TEXT NOT NULL CHECK (json_valid(document)),
+    written_at    TEXT NOT NULL,
+    written_by    TEXT NOT NULL,
+    request_id    TEXT,
+    action        TEXT NOT NULL,
+    package       TEXT,
+    from_revision INTEGER NOT NULL,
+    summary       TEXT NOT NULL,
+    replica       TEXT NOT NULL,
+    PRIMARY KEY (deployment, revision)
+  );
+  CREATE TABLE replicas (
+    deployment TEXT NOT NULL,
+    id         TEXT NOT NULL,
+    host       TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    seen_at    TEXT NOT NULL,
+    revision   INTEGER NOT NULL,
+    error      TEXT,
+    PRIMARY KEY (deployment, id)
+  );
   `,
 ];
 

@@ -5,9 +5,10 @@
  */
 
 import { PackageError } from "../../errors.ts";
-import { type LockEntry, type Lockfile, type LockSource, readLockfile } from "../lockfile.ts";
+import { type LockEntry, type Lockfile, type LockSource } from "../lockfile.ts";
+import type { PermissionPreview } from "../permissions.ts";
 import type { EntryStatus } from "../registry.ts";
-import { changeContext, type ChangeOptions, commit, prepare, refuseClash, whileHeld } from "./commit.ts";
+import { changeContext, type ChangeOptions, commit, lockOf, prepare, refuseClash, whileHeld } from "./commit.ts";
 
 /** Options of {@linkcode addPackage}. */
 export interface AddPackageOptions extends ChangeOptions {
@@ -25,6 +26,8 @@ export interface AddPackageResult {
   lockfile: Lockfile;
   /** The package's entry points as inspected. */
   entries: EntryStatus[];
+  /** The permissions accepted, when the change was given a permission check. */
+  permissions?: PermissionPreview;
 }
 
 function alreadyInstalled(name: string, entry: LockEntry): PackageError {
@@ -45,7 +48,8 @@ function alreadyInstalled(name: string, entry: LockEntry): PackageError {
  * @returns The written entry and lockfile.
  * @throws {PackageError} kind `already_installed` when the lockfile has the package; `refused` when an entry point is
  *   invalid or incompatible, the package exports none, a slug clashes with an installed package, or verification
- *   fails (`extra.entries` lists every entry with its reason); `too_young` and `registry` from resolving and fetching.
+ *   fails (`extra.entries` lists every entry with its reason); `too_young` and `registry` from resolving and fetching;
+ *   `permissions_not_accepted` from `options.checkPermissions`.
  * @example
  * ```ts
  * await addPackage("npm:@imbi/plugin-aws@^1", { lockfilePath: "plugins.lock.json", store });
@@ -56,13 +60,15 @@ export async function addPackage(spec: string, options: AddPackageOptions): Prom
   const progress = options.onProgress;
   progress?.({ package: spec, phase: "resolve", message: `resolving ${spec}` });
   const resolved = await options.store.resolve(spec);
-  const current = await readLockfile(options.lockfilePath);
+  const current = await lockOf(options).read();
   const installed = current.packages[resolved.name];
   if (installed) throw alreadyInstalled(resolved.name, installed);
   progress?.({ package: resolved.name, phase: "resolve", message: `${spec} resolved to ${resolved.specifier}` });
   const prepared = await prepare(resolved, options);
   return await whileHeld(prepared, async () => {
     refuseClash(current, prepared);
+    const manifests = new Map(prepared.entries.map((e) => [e.slug!, e.manifest]));
+    const permissions = options.checkPermissions?.({ name: resolved.name, version: resolved.version, manifests });
     const entry: LockEntry = {
       specifier: resolved.specifier,
       version: resolved.version,
@@ -90,6 +96,6 @@ export async function addPackage(spec: string, options: AddPackageOptions): Prom
         },
       };
     });
-    return { name: resolved.name, entry, lockfile, entries: prepared.entries };
+    return { name: resolved.name, entry, lockfile, entries: prepared.entries, ...(permissions ? { permissions } : {}) };
   });
 }

@@ -6,31 +6,26 @@
  *    nothing is written yet. What the attempt put into the store is
  *    {@linkcode hold held}: claimed, so a refused attempt never deletes what
  *    another in-flight operation or a lock entry uses;
- * 2. {@linkcode commit}: write the lockfile with `updateLockfile` (serialised,
- *    atomic), repeating the checks that depend on the lockfile under its
- *    lock; while the lock is held, the revision's history record and the
- *    audit line are written just before the new lockfile is renamed into
- *    place;
- * 3. on any refusal the operation calls `discard()`: the lockfile, the
+ * 2. {@linkcode commit}: write the next revision through the lock state
+ *    (`../lock_state.ts`), repeating the checks that depend on the lockfile
+ *    on the draft it gets: in the graph store a compare-and-set on the
+ *    revision (the service), or `plugins.lock.json` under its lock file (the
+ *    CLI); the history and audit records are written with the revision;
+ * 3. on any refusal the operation calls `discard()`: the lock state, the
  *    history, the audit log and the package store keep no trace.
  *
  * @module
  */
 
-import { basename, dirname, resolve as resolvePath } from "node:path";
-import { type AuditAction, AuditLog } from "../audit.ts";
+import { basename, dirname } from "node:path";
+import { AuditLog } from "../audit.ts";
 import { PackageError } from "../../errors.ts";
 import { LockfileHistory } from "../history.ts";
-import {
-  fileLockfileIo,
-  type Lockfile,
-  type LockfileIo,
-  parseLockfile,
-  readLockfile,
-  updateLockfile,
-} from "../lockfile.ts";
+import type { Lockfile } from "../lockfile.ts";
+import { type Change, FileLockState, type LockState } from "../lock_state.ts";
 import { log } from "../../logger.ts";
 import { checkEntries, type EntryStatus, entryView, type InspectBundle } from "../registry.ts";
+import type { PermissionCheck } from "../permissions.ts";
 import type { PackageStore, ProgressCallback, ResolvedPackage, StoredPackage } from "../store.ts";
 import { inspectBundle } from "../../sandbox/inspect.ts";
 
@@ -61,8 +56,10 @@ export type TaskLimit = <T>(task: () => Promise<T>) => Promise<T>;
 
 /** Options every package change takes. */
 export interface ChangeOptions {
-  /** The lockfile to change. */
+  /** The lockfile to change when no `lock` is given (the CLI's file). */
   lockfilePath: string;
+  /** Where the lock state lives; default the file at `lockfilePath` with its history and audit file. */
+  lock?: LockState;
   /** Where packages are fetched, verified and bundled. */
   store: PackageStore;
   /** Inspects a bundle without permissions; default the sandbox's `inspectBundle`. */
@@ -81,6 +78,8 @@ export interface ChangeOptions {
   audit?: AuditLog;
   /** Limits concurrent fetch-and-inspect work; default none. */
   limit?: TaskLimit;
+  /** Accepts (or refuses) an install's or upgrade's permissions before the lockfile changes; default none. */
+  checkPermissions?: PermissionCheck;
 }
 
 /** {@linkcode ChangeOptions} with every default applied. */
@@ -97,6 +96,8 @@ export interface ChangeContext {
   audit: AuditLog;
   /** The concurrency limit. */
   limit: TaskLimit;
+  /** Where the lock state lives. */
+  lock: LockState;
 }
 
 /**
@@ -128,7 +129,7 @@ export function auditOf(options: Pick<ChangeOptions, "store" | "audit">): AuditL
 export function changeContext(
   options: Pick<
     ChangeOptions,
-    "lockfilePath" | "store" | "inspect" | "addedBy" | "now" | "history" | "audit" | "limit"
+    "lockfilePath" | "lock" | "store" | "inspect" | "addedBy" | "now" | "history" | "audit" | "limit"
   >,
 ): ChangeContext {
   return {
@@ -138,7 +139,22 @@ export function changeContext(
     history: historyOf(options),
     audit: auditOf(options),
     limit: options.limit ?? ((task) => task()),
+    lock: lockOf(options),
   };
+}
+
+/**
+ * The lock state a change writes: `options.lock`, else the file at `lockfilePath`.
+ *
+ * @param options The lock state, or the lockfile with its history and audit log.
+ * @returns The lock state.
+ */
+export function lockOf(
+  options: Pick<ChangeOptions, "lockfilePath" | "lock" | "history" | "audit"> & Partial<Pick<ChangeOptions, "store">>,
+): LockState {
+  if (options.lock) return options.lock;
+  const audit = options.audit ?? (options.store ? AuditLog.inDataDir(dirname(options.store.root)) : undefined);
+  return new FileLockState(options.lockfilePath, { history: historyOf(options), ...(audit ? { audit } : {}) });
 }
 
 // ------------------------------------------------------------ store claims
@@ -188,7 +204,9 @@ export interface Held {
  */
 export async function hold(
   resolved: { name: string; version: string },
-  options: Pick<ChangeOptions, "lockfilePath" | "store"> & { get: () => Promise<StoredPackage> },
+  options: Pick<ChangeOptions, "lockfilePath" | "lock" | "store" | "history" | "audit"> & {
+    get: () => Promise<StoredPackage>;
+  },
 ): Promise<Held> {
   const key = `${resolved.name}@${resolved.version}`;
   const release = claim(key);
@@ -201,7 +219,7 @@ export async function hold(
       release,
       async discard() {
         if (!created || (claims.get(key) ?? 0) > 1) return;
-        const lock = await readLockfile(options.lockfilePath).catch(() => undefined);
+        const lock = await lockOf(options).read().catch(() => undefined);
         const referenced = !lock ||
           Object.entries(lock.packages).some(([n, e]) =>
             options.store.dirName(n, e.version, e.integrity) === basename(stored.dir)
@@ -319,77 +337,30 @@ export function refuseClash(lockfile: Lockfile, prepared: Prepared): void {
 
 // ------------------------------------------------------------ the write
 
-/** What one committed change did, for history and audit. */
-export interface Change {
-  /** The audit action. */
-  action: AuditAction;
-  /** The package changed; null when several may be (a rollback). */
-  package: string | null;
-  /** One line for the history listing. */
-  summary: string;
-  /** The audit record's `detail`. */
-  detail: Record<string, unknown>;
-}
+export type { Change };
 
 /**
- * Step 2 of the protocol: writes the lockfile through `updateLockfile`, with
- * the history record and the audit line written under the lock right
- * before the rename.
+ * Step 2 of the protocol: writes the next revision through the lock state,
+ * with its history and audit records.
  *
- * @param options Lockfile, store, provenance, history and audit.
- * @param mutate Changes the draft (repeating the checks that depend on it) and says what it did.
+ * @param options The lock state (or lockfile), provenance.
+ * @param mutate Changes the draft (repeating the checks that depend on it) and says what it did; it may run again
+ *   on a newer draft when another writer committed first.
  * @returns The lockfile written, the change, and the revision it replaced.
  */
 export async function commit(
   options: ChangeOptions,
   mutate: (draft: Lockfile) => Change | Promise<Change>,
 ): Promise<{ lockfile: Lockfile; change: Change; fromRevision: number }> {
-  const path = options.lockfilePath;
-  const { history, audit, now, actor } = changeContext(options);
-  let before: Lockfile | undefined;
-  let change: Change | undefined;
-  const io: LockfileIo = {
-    read: (p) => fileLockfileIo.read(p),
-    lock: (p, o) => fileLockfileIo.lock(p, o),
-    async writeAtomic(p, text) {
-      const after = parseLockfile(text, p);
-      const at = now().toISOString();
-      await history.reconcile(before!);
-      await history.write({
-        revision: after.revision,
-        written_at: at,
-        written_by: actor,
-        request_id: options.requestId ?? null,
-        action: change!.action,
-        package: change!.package,
-        from_revision: before!.revision,
-        summary: change!.summary,
-        lockfile: after,
-      });
-      await audit.append({
-        at,
-        actor,
-        request_id: options.requestId ?? null,
-        action: change!.action,
-        package: change!.package,
-        from_revision: before!.revision,
-        to_revision: after.revision,
-        detail: change!.detail,
-        lockfile: resolvePath(p),
-      });
-      await fileLockfileIo.writeAtomic(p, text);
-    },
-  };
-  const lockfile = await updateLockfile(path, async (draft) => {
-    before = structuredClone(draft);
-    change = await mutate(draft);
-  }, { io });
+  const { lock, now, actor } = changeContext(options);
+  const written = await lock.update(mutate, { actor, requestId: options.requestId ?? null, now });
   log.info("lockfile changed", {
-    action: change!.action,
-    package: change!.package,
-    from_revision: before!.revision,
-    to_revision: lockfile.revision,
+    action: written.change.action,
+    package: written.change.package,
+    from_revision: written.fromRevision,
+    to_revision: written.lockfile.revision,
+    where: lock.where,
     actor,
   });
-  return { lockfile, change: change!, fromRevision: before!.revision };
+  return written;
 }

@@ -10,7 +10,7 @@ import type { AuditRecord } from "../audit.ts";
 import type { HistoryRecord } from "../history.ts";
 import { readLockfile } from "../lockfile.ts";
 import { buildRegistry, type Registry } from "../registry.ts";
-import { auditOf, changeContext, type ChangeOptions, historyOf } from "./commit.ts";
+import { auditOf, changeContext, type ChangeOptions, lockOf } from "./commit.ts";
 
 /** One lockfile revision as the admin API and CLI list it. */
 export interface RevisionView {
@@ -62,11 +62,11 @@ function revisionView(record: HistoryRecord, current: number): RevisionView {
  * @returns One view per kept revision; the current one is always first.
  */
 export async function lockfileRevisions(
-  options: Pick<ChangeOptions, "lockfilePath" | "history">,
+  options: Pick<ChangeOptions, "lockfilePath" | "lock" | "history">,
 ): Promise<RevisionView[]> {
-  const history = historyOf(options);
-  const current = await readLockfile(options.lockfilePath);
-  return (await history.list(current)).map((r) => revisionView(r, current.revision));
+  const lock = lockOf(options);
+  const current = await lock.read();
+  return (await lock.list()).map((r) => revisionView(r, current.revision));
 }
 
 /**
@@ -86,7 +86,7 @@ export async function auditRecords(
 // ------------------------------------------------------------ list
 
 /** Options of {@linkcode listPackages}: the lockfile, where packages are verified (and fetched when the cache is cold), the inspector, and progress of cold fetches. */
-export type ListPackagesOptions = Pick<ChangeOptions, "lockfilePath" | "store" | "inspect" | "onProgress">;
+export type ListPackagesOptions = Pick<ChangeOptions, "lockfilePath" | "lock" | "store" | "inspect" | "onProgress">;
 
 /**
  * Builds the registry the lockfile describes, for listing every package and
@@ -97,7 +97,7 @@ export type ListPackagesOptions = Pick<ChangeOptions, "lockfilePath" | "store" |
  * @throws {SyntaxError} When the lockfile is invalid.
  */
 export async function listPackages(options: ListPackagesOptions): Promise<Registry> {
-  const lockfile = await readLockfile(options.lockfilePath);
+  const lockfile = await lockOf(options).read();
   return await buildRegistry(lockfile, {
     store: options.store,
     inspect: changeContext(options).inspect,

@@ -6,9 +6,9 @@
  */
 
 import { log } from "../../logger.ts";
-import { type LockEntry, type Lockfile, readLockfile } from "../lockfile.ts";
+import { type LockEntry, type Lockfile } from "../lockfile.ts";
 import { installedEntry, refuseIfUsed } from "./_checks.ts";
-import { type ChangeOptions, commit, type PluginNodeGraph, type PluginNodeInUse } from "./commit.ts";
+import { type ChangeOptions, commit, lockOf, type PluginNodeGraph, type PluginNodeInUse } from "./commit.ts";
 
 /** Options of {@linkcode removePackage}. */
 export interface RemovePackageOptions extends ChangeOptions {
@@ -51,7 +51,7 @@ export async function removePackage(name: string, options: RemovePackageOptions)
         `Cannot remove "${name}": Plugin nodes use its entry points: ${nodes}. ` +
         `Delete them, or remove with force=true to disable them`,
     });
-  await refuse(installedEntry(await readLockfile(options.lockfilePath), name));
+  await refuse(installedEntry(await lockOf(options).read(), name));
   let removed!: LockEntry;
   let disabled: PluginNodeInUse[] = [];
   const { lockfile } = await commit(options, async (draft) => {

@@ -5,7 +5,7 @@
  */
 
 import { ConflictError, NotFoundError, PackageError } from "../../errors.ts";
-import { type Lockfile, readLockfile } from "../lockfile.ts";
+import type { Lockfile } from "../lockfile.ts";
 import { refuseIfUsed } from "./_checks.ts";
 import {
   changeContext,
@@ -79,17 +79,17 @@ function droppedSlugs(from: Lockfile["packages"], to: Lockfile["packages"]): str
  *   naming the package; `in_use` when the rollback drops an entry point Plugin nodes use.
  */
 export async function rollbackLockfile(revision: number, options: RollbackOptions): Promise<RollbackResult> {
-  const { history, limit } = changeContext(options);
-  const current = await readLockfile(options.lockfilePath);
+  const { lock, limit } = changeContext(options);
+  const current = await lock.read();
   if (revision === current.revision) {
     throw new ConflictError(`Revision ${revision} is the current lockfile revision; there is nothing to roll back`);
   }
-  const record = revision < current.revision ? await history.get(revision) : undefined;
+  const record = revision < current.revision ? await lock.get(revision) : undefined;
   if (!record) {
     throw new NotFoundError(
       revision > current.revision
         ? `Revision ${revision} is newer than the current lockfile revision ${current.revision}`
-        : `Lockfile revision ${revision} is not kept in ${history.dir}`,
+        : `Lockfile revision ${revision} is not kept in ${lock.where}`,
     );
   }
   const target = record.lockfile.packages;

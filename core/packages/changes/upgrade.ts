@@ -7,7 +7,8 @@
 
 import semver from "semver";
 import { ConflictError, PackageError, ValidationError } from "../../errors.ts";
-import { isLocalSpecifier, type LockEntry, type Lockfile, readLockfile } from "../lockfile.ts";
+import { isLocalSpecifier, type LockEntry, type Lockfile } from "../lockfile.ts";
+import type { PermissionPreview } from "../permissions.ts";
 import { checkEntries, type EntryStatus } from "../registry.ts";
 import type { ResolvedPackage } from "../store.ts";
 import { installedEntry, refuseIfUsed } from "./_checks.ts";
@@ -15,6 +16,7 @@ import {
   changeContext,
   type ChangeOptions,
   commit,
+  lockOf,
   type PluginNodeGraph,
   prepare,
   refuseClash,
@@ -44,6 +46,8 @@ export interface UpgradePackageResult {
   lockfile: Lockfile;
   /** The new version's entry points as inspected. */
   entries: EntryStatus[];
+  /** The permissions accepted, when the change was given a permission check. */
+  permissions?: PermissionPreview;
 }
 
 async function installedManifests(
@@ -122,7 +126,7 @@ export async function upgradePackage(
       { pointer: "/version", message: "must be an exact version (2.1.0) or a range (^2)" },
     ]);
   }
-  const current = await readLockfile(options.lockfilePath);
+  const current = await lockOf(options).read();
   const previous = installedEntry(current, name);
   const resolved = await resolveUpgrade({ ...previous, name }, { ...options, versionOrRange });
   const prepared = await prepare(resolved, options);
@@ -154,6 +158,12 @@ export async function upgradePackage(
       });
     };
     await refuseDropped(previous.entry_points);
+    const permissions = options.checkPermissions?.({
+      name,
+      version: resolved.version,
+      manifests: after,
+      ...("manifests" in old ? { previous: old.manifests } : {}),
+    });
     const entry: LockEntry = {
       specifier: resolved.specifier,
       version: resolved.version,
@@ -184,6 +194,14 @@ export async function upgradePackage(
         },
       };
     });
-    return { name, previous, entry, diff, lockfile, entries: prepared.entries };
+    return {
+      name,
+      previous,
+      entry,
+      diff,
+      lockfile,
+      entries: prepared.entries,
+      ...(permissions ? { permissions } : {}),
+    };
   });
 }

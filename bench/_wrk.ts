@@ -1,0 +1,173 @@
+/**
+ * Runs wrk (Debian's `wrk` package) against a loopback URL and reads its
+ * summary as JSON through a Lua `done` hook. Installs wrk with apt-get when
+ * it is missing, as `tests/setup` installs the test backends. Private to
+ * `bench/`.
+ *
+ * @module
+ */
+
+/** What one wrk run measured. */
+export interface WrkResult {
+  /** Requests completed. */
+  requests: number;
+  /** Requests per second. */
+  rps: number;
+  /** Non-2xx/3xx answers. */
+  status: number;
+  /** Connect, read, write errors and timeouts. */
+  socket: number;
+  /** `status + socket`. */
+  errors: number;
+  /** Latency percentiles and maximum, ms. */
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+/** Options of {@linkcode runWrk}. */
+export interface WrkOptions {
+  /** Open connections (concurrent clients). */
+  connections: number;
+  /** Seconds of load. */
+  seconds: number;
+  /** Request headers. */
+  headers?: Record<string, string>;
+}
+
+const DONE = `
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRKJSON {\\"requests\\":%d,\\"duration_us\\":%d,\\"connect\\":%d,\\"read\\":%d,\\"write\\":%d," ..
+    "\\"status\\":%d,\\"timeout\\":%d,\\"p50\\":%d,\\"p90\\":%d,\\"p99\\":%d,\\"max\\":%d}\\n",
+    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    latency:percentile(50), latency:percentile(90), latency:percentile(99), latency.max))
+end
+`;
+
+let script: string | undefined;
+
+async function succeeds(command: string, args: string[]): Promise<boolean> {
+  try {
+    const out = await new Deno.Command(command, {
+      args,
+      env: { DEBIAN_FRONTEND: "noninteractive" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Makes sure `wrk` runs, installing Debian's package when it is missing.
+ *
+ * @throws {Error} When it is missing and cannot be installed.
+ */
+export async function ensureWrk(): Promise<void> {
+  if (await succeeds("wrk", ["--version"]) || await succeeds("sh", ["-c", "command -v wrk"])) return;
+  if (!await succeeds("apt-get", ["install", "-y", "-qq", "wrk"])) {
+    await succeeds("apt-get", ["update", "-qq"]);
+    if (!await succeeds("apt-get", ["install", "-y", "-qq", "wrk"])) {
+      throw new Error("wrk is missing and `apt-get install -y wrk` failed; install it and run the benchmark again");
+    }
+  }
+}
+
+/**
+ * Loads `url` with wrk (one thread, `connections` connections) for `seconds`.
+ *
+ * @param url A loopback URL.
+ * @param options Connections, duration, headers.
+ * @returns Throughput, errors and latency.
+ */
+export async function runWrk(url: string, options: WrkOptions): Promise<WrkResult> {
+  if (script === undefined) {
+    script = await Deno.makeTempFile({ prefix: "imbi-wrk-", suffix: ".lua" });
+    await Deno.writeTextFile(script, DONE);
+  }
+  const args = [
+    "-t1",
+    `-c${options.connections}`,
+    `-d${options.seconds}s`,
+    "--timeout",
+    "15s",
+    "-s",
+    script,
+  ];
+  for (const [name, value] of Object.entries(options.headers ?? {})) args.push("-H", `${name}: ${value}`);
+  args.push(url);
+  const out = await new Deno.Command("wrk", { args, stdout: "piped", stderr: "piped" }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const line = text.split("\n").find((l) => l.startsWith("WRKJSON "));
+  if (!out.success || line === undefined) {
+    throw new Error(`wrk failed: ${text}${new TextDecoder().decode(out.stderr)}`);
+  }
+  const raw = JSON.parse(line.slice("WRKJSON ".length));
+  const socket = raw.connect + raw.read + raw.write + raw.timeout;
+  return {
+    requests: raw.requests,
+    rps: raw.requests / (raw.duration_us / 1e6),
+    status: raw.status,
+    socket,
+    errors: raw.status + socket,
+    p50: raw.p50 / 1000,
+    p90: raw.p90 / 1000,
+    p99: raw.p99 / 1000,
+    max: raw.max / 1000,
+  };
+}
+
+/** One side of {@linkcode sideBySide}: a URL and its request headers. */
+export interface WrkTarget {
+  url: string;
+  headers?: Record<string, string>;
+}
+
+function merge(runs: WrkResult[]): WrkResult {
+  const requests = runs.reduce((sum, r) => sum + r.requests, 0);
+  const seconds = runs.reduce((sum, r) => sum + r.requests / r.rps, 0);
+  const status = runs.reduce((sum, r) => sum + r.status, 0);
+  const socket = runs.reduce((sum, r) => sum + r.socket, 0);
+  return {
+    requests,
+    rps: requests / seconds,
+    status,
+    socket,
+    errors: status + socket,
+    p50: runs.reduce((sum, r) => sum + r.p50, 0) / runs.length,
+    p90: Math.max(...runs.map((r) => r.p90)),
+    p99: Math.max(...runs.map((r) => r.p99)),
+    max: Math.max(...runs.map((r) => r.max)),
+  };
+}
+
+/**
+ * Measures two targets side by side in the order A B B A, each half of `seconds` (rounded up) per run, so a drift
+ * in the machine's load weighs on both alike. Throughput and errors add up; p50 is the mean of the two runs,
+ * p90, p99 and max the worse.
+ *
+ * @param a The measured target.
+ * @param b Its baseline.
+ * @param options Connections and seconds per target in all.
+ * @returns Both results, merged over their two runs.
+ */
+export async function sideBySide(
+  a: WrkTarget,
+  b: WrkTarget,
+  options: { connections: number; seconds: number },
+): Promise<[WrkResult, WrkResult]> {
+  const seconds = Math.max(1, Math.ceil(options.seconds / 2));
+  const run = (t: WrkTarget) =>
+    runWrk(t.url, { connections: options.connections, seconds, ...(t.headers ? { headers: t.headers } : {}) });
+  const a1 = await run(a);
+  const b1 = await run(b);
+  const b2 = await run(b);
+  const a2 = await run(a);
+  return [merge([a1, a2]), merge([b1, b2])];
+}

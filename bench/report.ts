@@ -1,0 +1,305 @@
+/**
+ * `deno task bench`: the service under production-like load, each number
+ * measured side by side with its baseline in one run, printed as one table
+ * of ratios against the targets of issue 9 (record it in
+ * `docs/performance.md`).
+ *
+ * Load comes from wrk (Debian's package, installed when missing), never a
+ * loop of fetches. Everything runs on loopback: the service as its own
+ * process with `deno task serve`'s flags, a key-value upstream answering 50
+ * keys (`tests/fixtures/http-config/upstream.ts`), and the baselines (a
+ * plain Hono app calling the same handler class in-process, and a bare Hono
+ * route returning the cached tab's JSON) in `bench/_baseline_server.ts`.
+ *
+ * Rows: the tab vs the in-process route at 1 and 50 clients with error
+ * counts and the hop's added latency; the cached tab vs bare Hono;
+ * resolution p50 at 100 and 100,000 projects on SQLite (and on Neo4j when
+ * `IMBI_BENCH_NEO4J_URL`, or the tests' `IMBI_TEST_NEO4J_URL`, names one);
+ * 20 packages reloaded under load; start-up to ready with 10 packages; and
+ * resident memory of the idle service and of a plugin process after its
+ * first call.
+ *
+ * Settings: `IMBI_BENCH_SECONDS` (wrk load per side of a pair, default 5; a pair runs A B B A),
+ * `IMBI_BENCH_PORT_BASE` (use consecutive loopback ports from there instead
+ * of free ones).
+ *
+ * @module
+ */
+
+import { setLogLevel } from "../core/logger.ts";
+import { type LocalPackage, lockLocalPackages } from "../tests/support/test_app.ts";
+import { ADMIN, adminCall, READ_AUTH, startSeededService, tabAnswer, tabUrl } from "./_bench_service.ts";
+import { writeBenchPackages } from "./_packages.ts";
+import {
+  benchPort,
+  childProcesses,
+  loadAverage,
+  machine,
+  residentMiB,
+  type RunningService,
+  startHelper,
+  startService,
+} from "./_processes.ts";
+import { type ResolutionRow, resolutionScaling } from "./_scaling.ts";
+import { ensureWrk, runWrk, sideBySide, type WrkResult } from "./_wrk.ts";
+
+const SECONDS = Number(Deno.env.get("IMBI_BENCH_SECONDS") ?? "5");
+
+/** One line of the table. */
+interface Row {
+  what: string;
+  measured: string;
+  baseline: string;
+  ratio: string;
+  target: string;
+  /** Whether the target is met; null when the row has none. */
+  met: boolean | null;
+}
+
+const rows: Row[] = [];
+
+function progress(text: string): void {
+  Deno.stderr.writeSync(new TextEncoder().encode(`bench: ${text}\n`));
+}
+
+function rps(r: WrkResult): string {
+  return `${Math.round(r.rps).toLocaleString("en")} req/s, ${r.errors} errors of ${r.requests.toLocaleString("en")}`;
+}
+
+function ms(value: number): string {
+  return value >= 100 ? `${Math.round(value)} ms` : `${value.toFixed(value >= 10 ? 1 : 2)} ms`;
+}
+
+function signed(value: number): string {
+  return value < 0 ? `-${ms(-value)}` : `+${ms(value)}`;
+}
+
+function ratio(value: number): string {
+  return `${value.toFixed(2)}x`;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+/** Start-up to ready with 10 packages (warm package cache), and the idle service's resident memory. */
+async function startupRows(work: string, packages: LocalPackage[]): Promise<void> {
+  const dataDir = `${work}/startup`;
+  const lockfile = `${dataDir}/plugins.lock.json`;
+  await Deno.mkdir(dataDir, { recursive: true });
+  await lockLocalPackages(lockfile, packages);
+  const env = { IMBI_DATA_DIR: dataDir, IMBI_LOCKFILE: lockfile, IMBI_ADMIN_TOKEN: ADMIN, IMBI_MIN_PACKAGE_AGE: "0" };
+  progress("start-up: first start fills the package cache");
+  const log = `${work}/startup.log`;
+  await (await startService(env, { log })).stop();
+  const times: number[] = [];
+  let idle = 0;
+  for (let i = 0; i < 5; i++) {
+    const service = await startService(env, { log });
+    times.push(service.readyMs);
+    if (i === 4) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      idle = await residentMiB(service.pid);
+    }
+    await service.stop();
+  }
+  const startup = median(times);
+  rows.push({
+    what: `start-up to ready, ${packages.length} packages (median of 5, warm cache)`,
+    measured: ms(startup),
+    baseline: "",
+    ratio: "",
+    target: "<= 1 s",
+    met: startup <= 1000,
+  });
+  rows.push({
+    what: `resident memory, idle service (${packages.length} packages loaded)`,
+    measured: `${idle.toFixed(1)} MiB`,
+    baseline: "",
+    ratio: "",
+    target: "<= 80 MB",
+    met: idle <= 80,
+  });
+}
+
+/** The sandboxed tab vs the in-process route at 1 and 50 clients, and the cached tab vs bare Hono. */
+async function tabRows(service: RunningService, baseline: string): Promise<void> {
+  const tab = tabUrl(service, "tab");
+  const inProcess = `${baseline}/orgs/bench/projects/tab/configuration`;
+  const auth = READ_AUTH;
+  progress("warming up the tab and the in-process route");
+  await runWrk(tab, { connections: 8, seconds: 1, headers: auth });
+  await runWrk(inProcess, { connections: 8, seconds: 1 });
+  for (const clients of [1, 50]) {
+    progress(`tab vs in-process route, ${clients} client(s)`);
+    const [sandboxed, direct] = await sideBySide({ url: tab, headers: auth }, { url: inProcess }, {
+      connections: clients,
+      seconds: SECONDS,
+    });
+    const r = sandboxed.rps / direct.rps;
+    rows.push({
+      what: `Configuration tab (50 keys) vs in-process Hono route, ${clients} client${clients > 1 ? "s" : ""}`,
+      measured: rps(sandboxed),
+      baseline: rps(direct),
+      ratio: ratio(r),
+      target: clients === 50 ? ">= 0.90x, 0 errors" : "",
+      met: clients === 50 ? r >= 0.9 && sandboxed.errors === 0 : null,
+    });
+    if (clients === 1) {
+      const p50 = sandboxed.p50 - direct.p50;
+      const p99 = sandboxed.p99 - direct.p99;
+      rows.push({
+        what: "added latency of the service and the hop, 1 client (p50 / p99)",
+        measured: `${ms(sandboxed.p50)} / ${ms(sandboxed.p99)}`,
+        baseline: `${ms(direct.p50)} / ${ms(direct.p99)}`,
+        ratio: `${signed(p50)} / ${signed(p99)}`,
+        target: "p99 <= +0.5 ms",
+        met: p99 <= 0.5,
+      });
+    }
+  }
+  progress("cached tab vs bare Hono");
+  const cachedTab = tabUrl(service, "cached");
+  await runWrk(cachedTab, { connections: 8, seconds: 1, headers: auth });
+  await runWrk(`${baseline}/fixed`, { connections: 8, seconds: 1 });
+  const [cached, bare] = await sideBySide({ url: cachedTab, headers: auth }, { url: `${baseline}/fixed` }, {
+    connections: 50,
+    seconds: SECONDS,
+  });
+  rows.push({
+    what: "cached Configuration tab vs bare Hono returning the same JSON, 50 clients",
+    measured: rps(cached),
+    baseline: rps(bare),
+    ratio: ratio(cached.rps / bare.rps),
+    target: ">= 0.35x",
+    met: cached.rps / bare.rps >= 0.35 && cached.errors === 0,
+  });
+}
+
+/** Reloads 20 packages (new content, new integrity) while wrk loads a tab served by one of them. */
+async function reloadRow(service: RunningService, work: string, lockfile: string, count: number): Promise<void> {
+  progress(`reloading ${count} packages under load`);
+  const url = tabUrl(service, "reload");
+  await runWrk(url, { connections: 8, seconds: 1, headers: READ_AUTH });
+  const next = await writeBenchPackages(`${work}/packages-r2`, { count, revision: 2 });
+  const load = runWrk(url, {
+    connections: 50,
+    seconds: Math.max(SECONDS, 6),
+    headers: READ_AUTH,
+  });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  await lockLocalPackages(lockfile, next);
+  const started = performance.now();
+  await adminCall(service, { method: "POST", path: "/admin/plugins/reload" });
+  const reloaded = performance.now();
+  let swapMs = Number.NaN;
+  for (let i = 0; i < 2000; i++) {
+    if ((await tabAnswer(service, "reload")).version === "1.0.2") {
+      swapMs = performance.now() - reloaded;
+      break;
+    }
+  }
+  const loaded = await load;
+  rows.push({
+    what: `${count} packages reloaded under load (50 clients on a reloaded package's tab)`,
+    measured: `${loaded.errors} failed of ${loaded.requests.toLocaleString("en")}; swap ${ms(swapMs)}; ` +
+      `max latency ${ms(loaded.max)}`,
+    baseline: `registry build ${ms(reloaded - started)}, off the request path`,
+    ratio: "",
+    target: "0 failed, swap <= 300 ms",
+    met: loaded.errors === 0 && swapMs <= 300,
+  });
+}
+
+function scalingRows(results: ResolutionRow[]): void {
+  for (const r of results) {
+    rows.push({
+      what: `tab resolution p50, ${r.store}: 100,000 vs 100 projects`,
+      measured: `${r.large.toFixed(3)} ms (p99 ${r.largeP99.toFixed(3)} ms)`,
+      baseline: `${r.small.toFixed(3)} ms (p99 ${r.smallP99.toFixed(3)} ms)`,
+      ratio: ratio(r.large / r.small),
+      target: "<= 1.5x",
+      met: r.large / r.small <= 1.5,
+    });
+  }
+}
+
+function table(): string {
+  const header = ["measurement", "measured", "baseline", "ratio", "target", "met"];
+  const lines = rows.map((
+    r,
+  ) => [r.what, r.measured, r.baseline, r.ratio, r.target, r.met === null ? "" : r.met ? "yes" : "**no**"]);
+  const widths = header.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i]!.length)));
+  const format = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  return [format(header), format(widths.map((w) => "-".repeat(w))), ...lines.map(format)].join("\n");
+}
+
+async function main(): Promise<void> {
+  setLogLevel("warn");
+  await ensureWrk();
+  const loadBefore = await loadAverage();
+  const work = await Deno.makeTempDir({ prefix: "imbi-bench-" });
+  const stops: (() => Promise<void>)[] = [];
+  try {
+    const upstreamPort = benchPort();
+    const upstream = `http://127.0.0.1:${upstreamPort}`;
+    stops.push(
+      (await startHelper(["run", "--allow-net", "tests/fixtures/http-config/upstream.ts", String(upstreamPort), "50"]))
+        .stop,
+    );
+    const packages = await writeBenchPackages(`${work}/packages`, { count: 20, revision: 1 });
+    await startupRows(work, packages.slice(0, 10));
+
+    progress("starting the service with 21 packages");
+    const { service, lockfile } = await startSeededService(`${work}/service`, {
+      upstream,
+      nodes: { tab: "http-config-uncached", cached: "http-config", reload: "bench-p00-uncached" },
+      packages,
+    });
+    stops.unshift(service.stop);
+    const before = new Set((await childProcesses(service.pid)).map((c) => c.pid));
+    await tabAnswer(service, "tab");
+    const plugin = (await childProcesses(service.pid)).find((c) => !before.has(c.pid));
+    const pluginRss = plugin ? await residentMiB(plugin.pid) : Number.NaN;
+
+    const fixed = `${work}/fixed.json`;
+    await tabAnswer(service, "cached");
+    await Deno.writeTextFile(fixed, (await tabAnswer(service, "cached")).text);
+    const baselinePort = benchPort();
+    stops.unshift(
+      (await startHelper([
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "bench/_baseline_server.ts",
+        String(baselinePort),
+        upstream,
+        fixed,
+      ])).stop,
+    );
+    await tabRows(service, `http://127.0.0.1:${baselinePort}`);
+    await reloadRow(service, work, lockfile, 20);
+    rows.push({
+      what: "resident memory, one plugin process after its first call",
+      measured: `${pluginRss.toFixed(1)} MiB`,
+      baseline: "",
+      ratio: "",
+      target: "<= 40 MB",
+      met: pluginRss <= 40,
+    });
+    for (const stop of stops.splice(0)) await stop();
+
+    progress("tab resolution at 100 and 100,000 projects");
+    scalingRows(await resolutionScaling(progress));
+
+    const load = `1-minute load average ${loadBefore.toFixed(1)} before, ${(await loadAverage()).toFixed(1)} after`;
+    const out = `\n${await machine()}; ${load}; wrk pairs A B B A, ${Math.ceil(SECONDS / 2)} s a run\n\n${table()}\n`;
+    await Deno.stdout.write(new TextEncoder().encode(out));
+  } finally {
+    for (const stop of stops) await stop().catch(() => {});
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) await main();

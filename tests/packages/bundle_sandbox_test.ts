@@ -1,0 +1,174 @@
+/**
+ * Install-time sandboxing: hostile packages that would inline files from
+ * outside themselves (`/proc/self/environ`, `/etc/passwd`, a path out of the
+ * package, a symlink out of it, a remote or `data:` module) are refused by
+ * the module-graph check, naming the import; an npm dependency's own import
+ * (outside that graph) is refused by the bundler's read permission; the
+ * bundler and `deno info` run with a cleared environment and the bundler's
+ * permissions name only the package, Deno's caches and an output file outside
+ * the data directory.
+ */
+import assert from "node:assert/strict";
+import { bundlerEnv } from "../../core/packages/bundle.ts";
+import { checkModuleGraph, localPackageRoots } from "../../core/packages/module_graph.ts";
+import { PackageStore } from "../../core/packages/store.ts";
+import { publishFixture } from "../support/npm_publish.ts";
+import { makeSecret } from "../support/secret_scan.ts";
+import { serviceUrl } from "../support/services.ts";
+import { FIXTURES, rejectsWith, ROOT, storeDirs, tempDir } from "./_helpers.ts";
+
+const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
+const CLOSED = "http://127.0.0.1:9/";
+
+/** A store with a data directory and a staging directory outside it, both removed afterwards. */
+async function withStore(fn: (store: PackageStore, staging: string) => Promise<void>, options = {}): Promise<void> {
+  await using data = await tempDir();
+  await using staging = await tempDir("imbi-staging-test-");
+  const store = new PackageStore(data.path, {
+    minPackageAgeMs: 0,
+    projectRoot: ROOT,
+    npmRegistry: CLOSED,
+    jsrUrl: CLOSED,
+    stagingDir: staging.path,
+    ...options,
+  });
+  await fn(store, staging.path);
+  assert.deepEqual([...Deno.readDirSync(staging.path)], [], "nothing is left in the staging directory");
+}
+
+Deno.test("PackageStore.fetch() refuses a package whose module graph reaches outside it, naming the import", async (t) => {
+  const cases: [string, string, RegExp][] = [
+    ["environ", "/proc/self/environ", /outside the package \(\/proc\/\d+\/environ\)/],
+    ["passwd", "/etc/passwd", /outside the package \(\/etc\/passwd\)/],
+    ["escape", "../../../../deno.json", new RegExp(`outside the package \\(${ROOT}/deno\\.json\\)`)],
+    ["remote", "https://example.com/stolen.js", /a remote module/],
+    ["data", "data:text/javascript,export default Deno.env.toObject();", /a data: URL/],
+  ];
+  for (const [name, specifier, rule] of cases) {
+    await t.step(name, () =>
+      withStore(async (store) => {
+        const resolved = await store.resolve(`./tests/fixtures/packages/hostile-${name}`);
+        const error = await rejectsWith(store.fetch(resolved), "refused");
+        assert.ok(
+          error.message.startsWith(`Refusing @imbi-test/hostile-${name} (`) &&
+            error.message.includes(`mod.ts imports "${specifier}", `),
+          error.message,
+        );
+        assert.match(error.message, rule);
+        assert.equal(error.extra.specifier, specifier);
+        assert.deepEqual(storeDirs(store), [], "a refused package leaves nothing in the store");
+      }));
+  }
+});
+
+Deno.test("checkModuleGraph() resolves a symlink before deciding it is inside the package", async () => {
+  // The store never gets this far (tree hashing and the tar reader refuse links); the check stands on its own.
+  await using dir = await tempDir("imbi-hostile-link-");
+  await Deno.writeTextFile(
+    `${dir.path}/mod.ts`,
+    (await Deno.readTextFile(`${FIXTURES}/packages/hostile-environ/mod.ts`)).replace("/proc/self/environ", "./env.txt"),
+  );
+  await Deno.symlink("/proc/self/environ", `${dir.path}/env.txt`);
+  await using home = await tempDir("imbi-bundler-home-test-");
+  const env = bundlerEnv(home.path, { npmRegistry: CLOSED, jsrUrl: CLOSED });
+  const options = { env, denoPath: Deno.execPath(), jsrUrl: CLOSED, flags: ["--no-config"], timeoutMs: 60_000 };
+  const check = checkModuleGraph("mod.ts", { ...options, cwd: dir.path, roots: [dir.path], label: "link" });
+  const error = await rejectsWith(check, "refused");
+  assert.match(error.message, /mod\.ts imports "\.\/env\.txt", which is outside the package \(\/proc\/\d+\/environ\)/);
+});
+
+Deno.test("PackageStore.fetch() refuses staging inside the data directory", async () => {
+  await using data = await tempDir();
+  const store = new PackageStore(data.path, { projectRoot: ROOT, stagingDir: data.path });
+  const error = await rejectsWith(store.fetch(await store.resolve("./tests/fixtures/packages/local-good")), "refused");
+  assert.match(error.message, /it is inside the data directory .*; set TMPDIR to a directory outside it/);
+  assert.deepEqual([...Deno.readDirSync(data.path)], [], "nothing was staged");
+});
+
+Deno.test("the bundler and deno info run with a cleared environment and only the package's permissions", async () => {
+  await using bin = await tempDir("imbi-deno-wrapper-");
+  // A Deno that records each invocation's environment and arguments, then runs the real one.
+  const wrapper = `${bin.path}/deno`;
+  await Deno.writeTextFile(
+    wrapper,
+    `#!/bin/sh\n{ env -0; printf '\\n--ARGS--\\n'; printf '%s\\n' "$@"; } > "${bin.path}/call-$$"\nexec "${Deno.execPath()}" "$@"\n`,
+    { mode: 0o755 },
+  );
+  const secret = makeSecret("admin-token");
+  Deno.env.set("IMBI_ADMIN_TOKEN", secret);
+  try {
+    await withStore(async (store, staging) => {
+      const stored = await store.fetch(await store.resolve("./tests/fixtures/packages/local-good"));
+      assert.ok(stored.bundlePath.startsWith(store.root));
+      const calls = await Promise.all(
+        [...Deno.readDirSync(bin.path)].filter((e) => e.name.startsWith("call-")).map((e) =>
+          Deno.readTextFile(`${bin.path}/${e.name}`)
+        ),
+      );
+      assert.equal(calls.length, 2, "deno info, then the bundler");
+      for (const call of calls) {
+        const [envText, argText] = call.split("\n--ARGS--\n") as [string, string];
+        const names = envText.split("\0").filter(Boolean).map((kv) => kv.slice(0, kv.indexOf("=")))
+          .filter((n) => n !== "PWD").sort(); // the wrapper's shell sets PWD itself
+        assert.deepEqual(names, [
+          "DENO_DIR",
+          "DENO_NO_UPDATE_CHECK",
+          "HOME",
+          "JSR_URL",
+          "NO_COLOR",
+          "NPM_CONFIG_REGISTRY",
+        ]);
+        assert.ok(!call.includes(secret), "the admin token is not in the bundler's environment or arguments");
+        const args = argText.trim().split("\n");
+        if (args[0] === "info") continue;
+        assert.equal(args[0], "run");
+        assert.ok(!args.some((a) => /^--allow-(env|net|run|sys|ffi|all)|^-A$/.test(a)), args.join(" "));
+        const read = args.find((a) => a.startsWith("--allow-read="))!.slice("--allow-read=".length).split(",");
+        const denoDir = envText.split("\0").find((kv) => kv.startsWith("DENO_DIR="))!.slice("DENO_DIR=".length);
+        assert.deepEqual(read, [`${FIXTURES}/packages/local-good`, `${denoDir}/npm`, `${denoDir}/remote`]);
+        const write = args.find((a) => a.startsWith("--allow-write="))!.slice("--allow-write=".length);
+        assert.ok(write.startsWith(`${staging}/`) && write.endsWith("/bundle.js"), write);
+        assert.ok(!write.startsWith(store.root), "the bundler writes outside the data directory");
+      }
+    }, { denoPath: wrapper });
+  } finally {
+    Deno.env.delete("IMBI_ADMIN_TOKEN");
+  }
+});
+
+Deno.test({
+  name: "PackageStore.fetch() refuses an npm dependency that reads a file outside it, by the bundler's permission",
+  ignore: !NPM,
+  async fn() {
+    const id = crypto.randomUUID().slice(0, 8);
+    const helper = `@imbi-test/hostile-helper-${id}`;
+    await publishFixture(NPM!, `${FIXTURES}/packages/npm-helper`, {
+      name: helper,
+      version: "1.0.0",
+      files: {
+        "index.js": 'import text from "/etc/passwd" with { type: "text" };\nexport function greet() { return text; }\n',
+      },
+    });
+    const name = `@imbi-test/hostile-npm-${id}`;
+    const source = await Deno.readTextFile(`${FIXTURES}/packages/npm-good/index.js`);
+    await publishFixture(NPM!, `${FIXTURES}/packages/npm-good`, {
+      name,
+      version: "1.0.0",
+      dependencies: { [helper]: "^1.0.0" },
+      files: { "index.js": source.replace('"@imbi-test/helper"', `"${helper}"`) },
+    });
+    await withStore(async (store) => {
+      const error = await rejectsWith(store.fetch(await store.resolve(`npm:${name}@1.0.0`)), "refused");
+      assert.match(error.message, /^Cannot bundle npm:@imbi-test\/hostile-npm-\w+@1\.0\.0 .*"\/etc\/passwd"/);
+      assert.match(error.message, /Requires read access to "\/etc\/passwd"/);
+    }, { npmRegistry: NPM });
+  },
+});
+
+Deno.test("localPackageRoots() adds the other workspace members only for a workspace member", async () => {
+  const aws = await localPackageRoots(`${ROOT}/plugins/aws`);
+  assert.equal(aws[0], `${ROOT}/plugins/aws`);
+  assert.ok(aws.includes(`${ROOT}/plugins/sdk`), aws.join(","));
+  assert.ok(!aws.includes(ROOT), "never the workspace root, where the data directory may be");
+  assert.deepEqual(await localPackageRoots(`${FIXTURES}/packages/local-good`), [`${FIXTURES}/packages/local-good`]);
+});

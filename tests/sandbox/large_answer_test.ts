@@ -1,0 +1,57 @@
+import assert from "node:assert/strict";
+import { setLogSink } from "../../core/logger.ts";
+import type { SupervisorEvent } from "../../core/sandbox/stats.ts";
+import { Supervisor } from "../../core/sandbox/supervisor.ts";
+import { bundleFixtures } from "../support/bundle_fixture.ts";
+import { testContext, testInit } from "../support/sandbox_harness.ts";
+
+const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
+
+/** Items of about 110 bytes: 110 000 of them make a frame of about 12 MB. */
+const ITEMS = 110_000;
+
+Deno.test("a 12 MB answer from one node does not hold up another node's calls while it is parsed", async () => {
+  await using bundles = await bundleFixtures(FIXTURES, ["good"]);
+  const previousSink = setLogSink(() => {});
+  const events: { event: SupervisorEvent; at: number }[] = [];
+  const make = (nodeId: string) =>
+    new Supervisor({
+      nodeId,
+      bundlePath: bundles.path("good"),
+      entry: "sandbox-good",
+      netHosts: [],
+      init: testInit("sandbox-good"),
+      timeoutMs: 60_000,
+    }, { onEvent: (event) => events.push({ event, at: performance.now() }) });
+  const large = make("large-node");
+  const small = make("small-node");
+  const call = (supervisor: Supervisor, keys: string[]) =>
+    supervisor.call("getValues", [testContext(), keys], { requestId: "r" }) as Promise<{ key: string }[]>;
+  try {
+    await Promise.all([call(large, ["pid"]), call(small, ["pid"])]);
+    let largeDone = Infinity;
+    const answer = call(large, ["many", String(ITEMS)]).finally(() => (largeDone = performance.now()));
+    // The other node keeps calling, one call after another, until the large answer is in.
+    const finished: number[] = [];
+    while (largeDone === Infinity) {
+      await call(small, ["pid"]);
+      finished.push(performance.now());
+    }
+    const items = await answer;
+    assert.equal(items.length, ITEMS);
+    assert.equal(items[ITEMS - 1]!.key, `key-${ITEMS - 1}`);
+    const arrived = events.find((e) => e.event.type === "large_answer" && e.event.nodeId === "large-node");
+    assert.ok(arrived, "the 12 MB frame was parsed in slices");
+    assert.ok(arrived.event.type === "large_answer" && arrived.event.bytes > 10_000_000);
+    // The ordering that matters: calls of the other node finished after the large frame had arrived and
+    // before its parse was over. A parse that held the event loop would leave none in between.
+    const during = finished.filter((at) => at > arrived.at && at < largeDone);
+    assert.ok(
+      during.length >= 1,
+      `no call of the other node finished during the ${Math.round(largeDone - arrived.at)} ms parse`,
+    );
+  } finally {
+    await Promise.all([large.close(), small.close()]);
+    setLogSink(previousSink);
+  }
+});

@@ -1,0 +1,184 @@
+/**
+ * Console tests in a real browser: the service started with `deno task
+ * serve`'s own flags on a fresh data directory (demo plugins locked, plugin
+ * packages from the loopback Verdaccio), Debian's Chromium driven by
+ * `playwright-core`, an axe-core check per page, and screenshots for
+ * `docs/console/`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { type Browser, chromium, type Page } from "playwright-core";
+import { serviceUrl } from "./services.ts";
+import { type ServedService, serveTask } from "./serve.ts";
+import { DEMO_PACKAGES, lockLocalPackages, ROOT } from "./test_app.ts";
+
+/** The Chromium binary, or undefined when the test service is absent (the tests are then ignored). */
+export const CHROMIUM = serviceUrl("IMBI_TEST_CHROMIUM");
+/** The loopback npm registry. */
+export const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
+
+/** The fixture whose manifest has options of every kind and credential fields of each kind. */
+export const CONSOLE_FORMS = {
+  name: "@imbi-test/console-forms",
+  dir: `${ROOT}tests/fixtures/console-forms`,
+  entryPoints: ["console-forms"],
+};
+
+/** A running service with a browser pointed at it. */
+export interface ConsoleRig {
+  service: ServedService;
+  browser: Browser;
+  adminToken: string;
+  readToken: string;
+  dataDir: string;
+  /** Calls the API with the admin token; asserts a 2xx answer. */
+  // deno-lint-ignore no-explicit-any
+  api(method: string, path: string, body?: unknown): Promise<any>;
+  /** A new page signed in with the admin token (or the read token). */
+  signedIn(options?: { read?: boolean }): Promise<Page>;
+}
+
+const axeSource = Deno.readTextFile(new URL("./axe.min.js", import.meta.resolve("axe-core/package.json")));
+
+/**
+ * Runs axe-core on the page and fails on any serious or critical violation.
+ *
+ * @param page The page, loaded.
+ * @param what Which page, for the message.
+ */
+export async function assertAccessible(page: Page, what: string): Promise<void> {
+  await page.evaluate(await axeSource);
+  const violations = await page.evaluate(async () => {
+    // deno-lint-ignore no-explicit-any
+    const result = await (globalThis as any).axe.run((globalThis as any).document, { resultTypes: ["violations"] });
+    // deno-lint-ignore no-explicit-any
+    return result.violations.map((v: any) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      // deno-lint-ignore no-explicit-any
+      nodes: v.nodes.slice(0, 3).map((n: any) => n.target.join(" ")),
+    }));
+  });
+  const bad = violations.filter((v: { impact: string }) => v.impact === "serious" || v.impact === "critical");
+  assert.deepEqual(bad, [], `${what}: accessibility violations ${JSON.stringify(bad, null, 2)}`);
+}
+
+/**
+ * Saves a full-page screenshot to `docs/console/<name>.png`.
+ *
+ * @param page The page.
+ * @param name The file's base name.
+ */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: `${ROOT}docs/console/${name}.png`, fullPage: true });
+}
+
+/**
+ * Starts the service and Chromium, runs `fn`, and stops both.
+ *
+ * @param fn The test body.
+ * @param options Extra service environment.
+ */
+export async function withConsole(
+  fn: (rig: ConsoleRig) => Promise<void>,
+  options: { env?: Record<string, string> } = {},
+): Promise<void> {
+  const dataDir = await Deno.makeTempDir({ prefix: "imbi-console-" });
+  const lockfile = `${dataDir}/plugins.lock.json`;
+  await lockLocalPackages(lockfile, [...DEMO_PACKAGES, CONSOLE_FORMS]);
+  const adminToken = `admin-${crypto.randomUUID()}`;
+  const readToken = `read-${crypto.randomUUID()}`;
+  const inherited = Deno.env.toObject();
+  const env: Record<string, string> = {
+    PATH: inherited.PATH ?? "/usr/bin:/bin",
+    HOME: inherited.HOME ?? "/root",
+    ...(inherited.DENO_DIR ? { DENO_DIR: inherited.DENO_DIR } : {}),
+    ...(inherited.IMBI_SERVICE_NPM_REGISTRY ? { IMBI_SERVICE_NPM_REGISTRY: inherited.IMBI_SERVICE_NPM_REGISTRY } : {}),
+    IMBI_PORT: "0",
+    IMBI_DATA_DIR: `${dataDir}/data`,
+    IMBI_LOCKFILE: lockfile,
+    IMBI_ADMIN_TOKEN: adminToken,
+    IMBI_READ_TOKENS: readToken,
+    IMBI_MIN_PACKAGE_AGE: "0",
+    IMBI_LOG_LEVEL: "warn",
+    ...(NPM ? { IMBI_NPM_REGISTRY: NPM } : {}),
+    ...options.env,
+  };
+  const service = await serveTask({ ...env, IMBI_LOG_LEVEL: "info" });
+  const browser = await chromium.launch({ executablePath: CHROMIUM!, args: ["--no-sandbox"] });
+  const rig: ConsoleRig = {
+    service,
+    browser,
+    adminToken,
+    readToken,
+    dataDir,
+    async api(method, path, body) {
+      const response = await fetch(`${service.url}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      const text = await response.text();
+      assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
+      return text ? JSON.parse(text) : undefined;
+    },
+    async signedIn({ read = false } = {}) {
+      const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+      context.setDefaultTimeout(10_000);
+      const page = await context.newPage();
+      await page.goto(`${service.url}/ui/`);
+      await page.getByLabel("Token").fill(read ? readToken : adminToken);
+      await page.getByRole("button", { name: "Sign in" }).click();
+      await page.waitForURL(/\/ui\/plugins$/);
+      return page;
+    },
+  };
+  try {
+    await fn(rig);
+  } finally {
+    await browser.close();
+    await service.stop();
+    await Deno.remove(dataDir, { recursive: true });
+  }
+}
+
+/**
+ * Declares a console test. Sanitizers are off here, and only here: the
+ * browser driver keeps its pipes and timers open across steps by design.
+ *
+ * @param name The test name.
+ * @param fn The test body, given the running console.
+ * @param options Extra environment of the service.
+ */
+export function consoleTest(
+  name: string,
+  fn: (rig: ConsoleRig, t: Deno.TestContext) => Promise<void>,
+  options: { env?: Record<string, string> } = {},
+): void {
+  Deno.test({
+    name,
+    ignore: !CHROMIUM,
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: (t) => withConsole((rig) => fn(rig, t), options),
+  });
+}
+
+/**
+ * Waits for the page to land on a URL; on failure the message carries the
+ * alert the page shows instead (the API's problem, rendered in place).
+ *
+ * @param page The page, after a click that navigates.
+ * @param url What the URL must match.
+ */
+export async function landsOn(page: Page, url: RegExp): Promise<void> {
+  try {
+    await page.waitForURL(url, { timeout: 10_000 });
+  } catch (error) {
+    const alerts = await page.getByRole("alert").allInnerTexts().catch(() => []);
+    throw new Error(`expected ${url}, at ${page.url()}; alerts: ${alerts.join(" | ") || "none"}`, { cause: error });
+  }
+}
