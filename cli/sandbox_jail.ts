@@ -11,6 +11,13 @@
  */
 
 import { DEFAULT_JAIL_PATH } from "../core/sandbox/confine.ts";
+import { parseCommand } from "./_args.ts";
+
+const USAGE = `usage: deno task sandbox:jail [output path]
+
+Compiles imbi-jail, the wrapper that confines plugin processes (cgroup caps, seccomp without listen/bind, PDEATHSIG),
+with the C compiler CC names (default cc), into the given path (default ${DEFAULT_JAIL_PATH}, where the service looks
+when IMBI_JAIL_PATH is unset). Skipped when the binary is newer than its source.`;
 
 const SOURCE = new URL("../core/sandbox/jail/imbi-jail.c", import.meta.url);
 
@@ -47,7 +54,13 @@ export async function buildJail(
 
 if (import.meta.main) {
   try {
-    const { path, built } = await buildJail(Deno.args[0] ?? DEFAULT_JAIL_PATH!);
+    const { positionals } = parseCommand(Deno.args, {
+      name: "sandbox:jail",
+      usage: USAGE,
+      options: {},
+      positionals: { min: 0, max: 1 },
+    });
+    const { path, built } = await buildJail(positionals[0] ?? DEFAULT_JAIL_PATH!);
     console.log(built ? `built ${path}` : `${path} is up to date`);
   } catch (error) {
     console.error((error as Error).message);

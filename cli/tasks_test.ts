@@ -3,8 +3,8 @@ import { runCommand } from "../tests/support/command.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
-/** The tasks that are not operator or author commands: they run the repository's own checks. */
-const DEVELOPMENT_TASKS = new Set(["test", "bench", "ok"]);
+/** The tasks that are not operator or author commands: they run the repository's own checks and benchmarks. */
+const DEVELOPMENT_TASKS = new Set(["test", "bench", "bench:micro", "bench:profile", "ok"]);
 
 const tasks = Object.keys(JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`)).tasks as Record<string, unknown>)
   .filter((name) => !DEVELOPMENT_TASKS.has(name));
