@@ -32,7 +32,10 @@ export interface ConfineSettings {
   limits: "required" | "warn";
   /** `IMBI_PLUGIN_PIDS_MAX`: processes and threads (Workers included) per plugin process (cgroup only). */
   pidsMax: number;
-  /** `IMBI_PLUGIN_CPU_PERCENT`: CPU quota per plugin process, percent of one core (cgroup only). */
+  /**
+   * `IMBI_PLUGIN_CPU_PERCENT`: CPU quota per plugin process, percent of one core (cgroup only); 0, the
+   * default, leaves the process in the service's `cpu` cgroup (see docs/sandbox.md for the cost of a quota).
+   */
   cpuPercent: number;
   /**
    * `IMBI_PLUGIN_IDLE_CPU_MS`: CPU a process may want (run, or wait runnable) in any 5 s with no call in
@@ -89,7 +92,7 @@ export const CONFINE_DEFAULTS: ConfineSettings = {
   cgroupRoot: "/sys/fs/cgroup",
   limits: "warn",
   pidsMax: 64,
-  cpuPercent: 100,
+  cpuPercent: 0,
   idleCpuMs: 1000,
 };
 
@@ -222,7 +225,7 @@ export function describeConfinement(
   confinement: Confinement,
 ): { mechanism: ConfineMechanism; enforces: string[]; seccomp: boolean; note: string | null } {
   const enforces = confinement.mechanism === "cgroup"
-    ? ["memory (cgroup)", "pids (cgroup)", "cpu quota (cgroup)"]
+    ? ["memory (cgroup)", "pids (cgroup)", ...confinement.settings.cpuPercent > 0 ? ["cpu quota (cgroup)"] : []]
     : confinement.mechanism === "rlimit"
     ? ["memory (RLIMIT_DATA)"]
     : [];
