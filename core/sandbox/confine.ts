@@ -84,6 +84,11 @@ export interface ConfinedSpawn extends Spawn {
    * @returns A function that stops the heartbeat.
    */
   heartbeat(isBusy: () => boolean, signal: () => void): () => void;
+  /**
+   * The plugin's own pid, from the first stderr line of a jailed process (the
+   * jail names its child there before the child runs); null for any other line.
+   */
+  pluginPid(firstLine: string): number | null;
 }
 
 /** Defaults of {@linkcode ConfineSettings}. */
@@ -293,7 +298,7 @@ export function confineSpawn(spawn: Spawn, limits: { memoryMb: number }): Confin
   const confinement = activeConfinement();
   const env = spawn.env;
   if (confinement.mechanism === "none" || confinement.jailPath === null) {
-    return { ...spawn, exitCause: () => null, heartbeat: () => () => {} };
+    return { ...spawn, exitCause: () => null, heartbeat: () => () => {}, pluginPid: () => null };
   }
   const { settings } = confinement;
   const args = ["--cgroup-root", settings.cgroupRoot, "--idle-cpu-ms", String(settings.idleCpuMs)];
@@ -311,6 +316,10 @@ export function confineSpawn(spawn: Spawn, limits: { memoryMb: number }): Confin
     env,
     exitCause: (status) => jailVerdict(status, limits.memoryMb, settings),
     heartbeat: startHeartbeat,
+    pluginPid: (firstLine) => {
+      const match = /^imbi-jail: plugin pid ([0-9]+)$/.exec(firstLine);
+      return match ? Number(match[1]) : null;
+    },
   };
 }
 

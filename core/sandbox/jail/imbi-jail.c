@@ -14,6 +14,7 @@
  *   3. stays as a small reaper: it dies with the service (PDEATHSIG), kills a
  *      plugin that wants CPU (runs, or waits to run) while the service says no call is in flight
  *      (the service sends SIGWINCH as a heartbeat while calls are in flight),
+ *      names the plugin's pid in the first line of stderr ("imbi-jail: plugin pid N"),
  *      removes the cgroups when the plugin ends, and ends the way the plugin
  *      did (its exit code, or the same signal), or with a code >= 200 that
  *      says which limit ended it (see EXIT_* below).
@@ -415,10 +416,17 @@ int main(int argc, char **argv) {
     }
   }
 
+  /* The child waits on this pipe until the jail has named it on stderr: that line is always the first. */
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) < 0) die(EXIT_SETUP, "pipe");
   pid_t jail = getpid();
   pid_t child = fork();
   if (child < 0) die(EXIT_SETUP, "fork");
   if (child == 0) {
+    close(go[1]);
+    char byte;
+    while (read(go[0], &byte, 1) < 0 && errno == EINTR) continue;
+    close(go[0]);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != jail) _exit(EXIT_SETUP);
     if (join_cgroups() < 0) die(EXIT_SETUP, "cgroup.procs");
     struct rlimit core = {0, 0};
@@ -434,6 +442,10 @@ int main(int argc, char **argv) {
     die(EXIT_EXEC, o.argv[0]);
   }
 
+  close(go[0]);
+  fprintf(stderr, "imbi-jail: plugin pid %d\n", (int)child);
+  fflush(stderr);
+  close(go[1]);
   /* The plugin owns the channel: the jail keeps no end of it open (stderr stays, for the jail's own messages). */
   int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
   if (devnull >= 0) {
