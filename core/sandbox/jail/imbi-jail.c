@@ -33,6 +33,7 @@
 #include <linux/audit.h>
 #include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -57,6 +58,9 @@
 #define EXIT_SETUP 125    /* the jail could not confine the plugin; nothing ran */
 #define EXIT_EXEC 127     /* the program could not be executed */
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "imbi-jail's seccomp filter reads the low word of a syscall argument first (little-endian)"
+#endif
 #if defined(__x86_64__)
 #define JAIL_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
@@ -247,7 +251,7 @@ static int drop_capabilities(void) {
   return 0;
 }
 
-/* EPERM for listen(2) and bind(2) (no socket can accept or receive on an address of the plugin's choosing),
+/* EPERM for listen(2) and bind(2) but a netlink bind (no socket can accept or receive on an address of its choosing),
  * ENOSYS for io_uring_setup (no side door around the filter), and death for a foreign ABI (x32, i386). */
 static int install_seccomp(void) {
   struct sock_filter filter[] = {
@@ -259,9 +263,13 @@ static int install_seccomp(void) {
     BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 #endif
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_listen, 2, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bind, 1, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 1, 2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_listen, 4, 0),        /* -> EPERM */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 4, 0), /* -> ENOSYS */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bind, 0, 4),          /* not bind -> ALLOW */
+    /* bind: only a 12-byte address, a netlink one (glibc's getaddrinfo asks the kernel for its addresses that way);
+     * IPv4 (16), IPv6 (28) and the rest get EPERM. Little-endian: the low word of args[2] comes first. */
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args) + 2 * sizeof(__u64)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, sizeof(struct sockaddr_nl), 2, 0), /* -> ALLOW */
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
