@@ -429,9 +429,18 @@ export function pluginPages(): Hono<UiEnv> {
   return new Hono<UiEnv>()
     .get("/plugins", (c) =>
       renderPage(c, PAGE, async (ui) => {
+        if (!ui.admin) {
+          return (
+            <p>
+              The plugin registry, the catalog and the history are admin resources (<code>/admin</code>); this session
+              signed in with a read-only token. Each Plugin node's status is on its service's page under{" "}
+              <a href="/ui/services">Services</a>.
+            </p>
+          );
+        }
         const [registry, history] = await Promise.all([
           must(ui.api("GET", "/admin/plugins")),
-          ui.admin ? must(ui.api("GET", "/admin/plugins/history")) : { items: [] },
+          must(ui.api("GET", "/admin/plugins/history")),
         ]);
         return (
           <>
