@@ -139,7 +139,7 @@ export async function withConsole(
     },
     async signedIn({ read = false } = {}) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      context.setDefaultTimeout(10_000);
+      context.setDefaultTimeout(20_000);
       const page = await context.newPage();
       await page.goto(`${service.url}/ui/`);
       await page.getByLabel("Token").fill(read ? readToken : adminToken);
@@ -188,7 +188,7 @@ export function consoleTest(
  */
 export async function landsOn(page: Page, url: RegExp): Promise<void> {
   try {
-    await page.waitForURL(url, { timeout: 10_000 });
+    await page.waitForURL(url, { timeout: 20_000 });
   } catch (error) {
     const alerts = await page.getByRole("alert").allInnerTexts().catch(() => []);
     throw new Error(`expected ${url}, at ${page.url()}; alerts: ${alerts.join(" | ") || "none"}`, { cause: error });
