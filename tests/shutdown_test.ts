@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { isAlive, waitGone } from "./support/sandbox_harness.ts";
 import { seedWalkthrough } from "./support/seed.ts";
-import { spawnService } from "./support/service_process.ts";
+import { httpClient, serve } from "./support/serve_process.ts";
 import { DEMO_PACKAGES, lockLocalPackages } from "./support/test_app.ts";
 
 /** Field 5 of `/proc/<pid>/stat`: the process group id. */
@@ -25,8 +25,9 @@ async function serveWithSlowCall(options: { graceMs: number; latencyMs: number }
   const work = await Deno.makeTempDir({ prefix: "imbi-stop-" });
   await lockLocalPackages(`${work}/plugins.lock.json`, DEMO_PACKAGES);
   const admin = `admin-${crypto.randomUUID()}`;
-  const service = await spawnService(
+  const service = await serve(
     {
+      IMBI_PORT: "0",
       IMBI_DATA_DIR: `${work}/data`,
       IMBI_LOCKFILE: `${work}/plugins.lock.json`,
       IMBI_ADMIN_TOKEN: admin,
@@ -35,7 +36,6 @@ async function serveWithSlowCall(options: { graceMs: number; latencyMs: number }
       IMBI_TAB_CACHE_TTL_MS: "0",
       IMBI_LOG_LEVEL: "debug",
     },
-    admin,
     { detached: true },
   );
   const cleanup = async () => {
@@ -44,21 +44,11 @@ async function serveWithSlowCall(options: { graceMs: number; latencyMs: number }
     } catch {
       // Already gone.
     }
-    await service.status;
+    await service.exited;
     await Deno.remove(work, { recursive: true });
   };
   try {
-    const api = {
-      async ok(method: string, path: string, request: { body?: unknown; status?: number } = {}) {
-        const { status, body } = await service.call(method, path, request.body);
-        assert.equal(
-          status,
-          request.status ?? (method === "POST" ? 201 : 200),
-          `${method} ${path}: ${JSON.stringify(body)}`,
-        );
-        return body;
-      },
-    };
+    const api = httpClient(service.url, admin);
     const configOptions = { seed: { GREETING: "hello" }, latency_ms: options.latencyMs };
     const seed = await seedWalkthrough(api, { configOptions });
     const slow = fetch(`${service.url}/orgs/${seed.org}/projects/${seed.projectId}/configuration`, {
@@ -92,7 +82,7 @@ Deno.test("SIGTERM to the service's whole process group lets a slow call in flig
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.equal(body.items[0].key, "GREETING");
     assert.notEqual(pluginGroup, service.pid, "the plugin process has a process group of its own");
-    const status = await service.status;
+    const status = await service.exited;
     await service.stop();
     assert.ok(status.success, `the service exited with ${JSON.stringify(status)}:\n${service.lines.join("\n")}`);
     const order = ["stopping: no new connections; requests in flight may finish", "stopped"];
@@ -109,7 +99,7 @@ Deno.test("a call in flight longer than IMBI_SHUTDOWN_GRACE_MS does not hold the
   try {
     const signalled = performance.now();
     Deno.kill(-service.pid, "SIGTERM");
-    const status = await service.status;
+    const status = await service.exited;
     const tookMs = performance.now() - signalled;
     await service.stop();
     assert.ok(status.success, service.lines.join("\n"));

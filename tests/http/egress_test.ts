@@ -193,10 +193,10 @@ Deno.test("deno task serve refuses to start with a malformed egress rule, naming
       stderr: "piped",
     }).output();
     assert.equal(child.success, false);
-    assert.match(
-      new TextDecoder().decode(child.stderr),
-      /IMBI_EGRESS_DENY: "10\.0\.0\.0\/40" has a prefix length outside 0-32/,
-    );
+    const refused = new TextDecoder().decode(child.stderr).split("\n").filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l)).find((l) => l.msg === "invalid configuration");
+    assert.equal(refused?.variable, "IMBI_EGRESS_DENY");
+    assert.equal(refused?.error, 'IMBI_EGRESS_DENY: "10.0.0.0/40" has a prefix length outside 0-32');
   } finally {
     await Deno.remove(work.dir, { recursive: true });
   }

@@ -17,6 +17,16 @@ export interface ServeProcess {
   url: string;
   /** Its output lines so far: log lines go to stderr, or through `console` (stdout for info) under OTel. */
   lines: string[];
+  /** The process id of `./bin/deno task serve` (its group's id too when started `detached`). */
+  pid: number;
+  /** Resolves with its exit status once it exited and its output is read. */
+  exited: Promise<Deno.CommandStatus>;
+  /**
+   * The first output line, printed so far or later, that contains `text`.
+   *
+   * @throws {Error} With its output, when it exits first.
+   */
+  line(text: string): Promise<string>;
   /** Sends SIGTERM and waits for it to exit. */
   stop(): Promise<Deno.CommandStatus>;
 }
@@ -26,14 +36,17 @@ export interface ServeProcess {
  * lines are collected.
  *
  * @param env The whole environment of the process.
+ * @param options `detached`: in a process group of its own, as under a container's init (signal the whole group with
+ *   `Deno.kill(-pid, …)`).
  * @returns The running service.
  * @throws {Error} With its log when it exits before listening.
  */
-export async function serve(env: Record<string, string>): Promise<ServeProcess> {
+export async function serve(env: Record<string, string>, options: { detached?: boolean } = {}): Promise<ServeProcess> {
   const child = new Deno.Command(`${ROOT}bin/deno`, {
     args: ["task", "serve"],
     cwd: ROOT,
     env,
+    detached: options.detached ?? false,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -41,6 +54,7 @@ export async function serve(env: Record<string, string>): Promise<ServeProcess> 
   // Log lines go to stderr, or through console (stdout for info) when OTel exports them: read both.
   const lines: string[] = [];
   let notify = () => {};
+  const waiters: { text: string; resolve: (line: string) => void }[] = [];
   const read = async (stream: ReadableStream<Uint8Array>) => {
     let partial = "";
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
@@ -48,6 +62,7 @@ export async function serve(env: Record<string, string>): Promise<ServeProcess> 
       partial = parts.pop()!;
       lines.push(...parts);
       notify();
+      for (const line of parts) for (const waiter of waiters.filter((w) => line.includes(w.text))) waiter.resolve(line);
     }
   };
   const drained = Promise.all([read(child.stdout), read(child.stderr)]);
@@ -65,11 +80,28 @@ export async function serve(env: Record<string, string>): Promise<ServeProcess> 
     await exited;
     throw new Error(`deno task serve did not start:\n${lines.join("\n")}`);
   }
+  const ended = exited.then(() => {
+    throw new Error(`the service exited; its output:\n${lines.join("\n")}`);
+  });
+  ended.catch(() => {});
   return {
     url: JSON.parse(listening).url as string,
     lines,
+    pid: child.pid,
+    exited,
+    line(text) {
+      const seen = lines.find((line) => line.includes(text));
+      if (seen !== undefined) return Promise.resolve(seen);
+      const { promise, resolve } = Promise.withResolvers<string>();
+      waiters.push({ text, resolve });
+      return Promise.race([promise, ended]);
+    },
     async stop() {
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already exited.
+      }
       return await exited;
     },
   };
@@ -115,4 +147,30 @@ export function httpClient(url: string, adminToken: string): HttpClient {
       return response.body;
     },
   };
+}
+
+/**
+ * Runs `./bin/deno task <task> <args…>` to its end (a CLI task such as
+ * `plugins`, with the task's own permission flags).
+ *
+ * @param task The task, e.g. `plugins`.
+ * @param args Its arguments.
+ * @param env Its environment (added to the test runner's).
+ * @returns The exit code and both outputs.
+ */
+export async function runTask(
+  task: string,
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out = await new Deno.Command(`${ROOT}bin/deno`, {
+    args: ["task", task, ...args],
+    cwd: ROOT,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
 }
