@@ -27,6 +27,7 @@ async function serveWithSlowCall(options: { graceMs: number; latencyMs: number }
   const admin = `admin-${crypto.randomUUID()}`;
   const service = await serve(
     {
+      ...Deno.env.toObject(),
       IMBI_PORT: "0",
       IMBI_DATA_DIR: `${work}/data`,
       IMBI_LOCKFILE: `${work}/plugins.lock.json`,
@@ -44,7 +45,7 @@ async function serveWithSlowCall(options: { graceMs: number; latencyMs: number }
     } catch {
       // Already gone.
     }
-    await service.exited;
+    await service.status;
     await Deno.remove(work, { recursive: true });
   };
   try {
@@ -82,7 +83,7 @@ Deno.test("SIGTERM to the service's whole process group lets a slow call in flig
     assert.equal(response.status, 200, JSON.stringify(body));
     assert.equal(body.items[0].key, "GREETING");
     assert.notEqual(pluginGroup, service.pid, "the plugin process has a process group of its own");
-    const status = await service.exited;
+    const status = await service.status;
     await service.stop();
     assert.ok(status.success, `the service exited with ${JSON.stringify(status)}:\n${service.lines.join("\n")}`);
     const order = ["stopping: no new connections; requests in flight may finish", "stopped"];
@@ -99,7 +100,7 @@ Deno.test("a call in flight longer than IMBI_SHUTDOWN_GRACE_MS does not hold the
   try {
     const signalled = performance.now();
     Deno.kill(-service.pid, "SIGTERM");
-    const status = await service.exited;
+    const status = await service.status;
     const tookMs = performance.now() - signalled;
     await service.stop();
     assert.ok(status.success, service.lines.join("\n"));
