@@ -225,6 +225,18 @@ async function reloadRow(
 
 function scalingRows(results: ResolutionRow[]): void {
   for (const r of results) {
+    if (r.error !== undefined) {
+      const what = `tab resolution p50, ${r.store}: 100,000 vs 100 projects`;
+      rows.push({
+        what,
+        measured: `failed: ${r.error.slice(0, 160)}`,
+        baseline: "",
+        ratio: "",
+        target: "",
+        met: false,
+      });
+      continue;
+    }
     rows.push({
       what: `tab resolution p50, ${r.store}: 100,000 vs 100 projects`,
       measured: `${r.large.toFixed(3)} ms (p99 ${r.largeP99.toFixed(3)} ms)`,
