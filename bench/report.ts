@@ -32,7 +32,7 @@ import { ADMIN, adminCall, READ_AUTH, startSeededService, tabAnswer, tabUrl } fr
 import { writeBenchPackages } from "./_packages.ts";
 import {
   benchPort,
-  childProcesses,
+  descendants,
   loadAverage,
   machine,
   residentMiB,
@@ -281,9 +281,10 @@ async function main(): Promise<void> {
       packages,
     });
     stops.unshift(service.stop);
-    const before = new Set((await childProcesses(service.pid)).map((c) => c.pid));
+    const before = new Set((await descendants(service.pid)).map((c) => c.pid));
     await tabAnswer(service, "tab");
-    const plugin = (await childProcesses(service.pid)).find((c) => !before.has(c.pid));
+    // The plugin's own Deno process runs the sandbox bootstrap (under a jail process when confinement has one).
+    const plugin = (await descendants(service.pid)).find((c) => !before.has(c.pid) && c.cmdline.includes("bootstrap"));
     const pluginRss = plugin ? await residentMiB(plugin.pid) : Number.NaN;
 
     const fixed = `${work}/fixed.json`;
