@@ -70,9 +70,12 @@ Deno.bench("resolveTab() alone (SQLite)", { group: "parts" }, async () => {
 
 const pid = app.services.runtime.pool.list().find((p) => p.key === supervisor)?.stats.pid;
 if (pid) {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  // With the confinement the supervisor's pid is the jail's; the plugin is its one child.
+  const children = await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`).catch(() => "");
+  const plugin = Number(children.trim().split(" ")[0]) || pid;
+  const status = await Deno.readTextFile(`/proc/${plugin}/status`);
   const rss = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-  const line = `plugin process ${pid}: resident memory ${rss ? Math.round(Number(rss) / 1024) : "?"} MiB\n`;
+  const line = `plugin process ${plugin}: resident memory ${rss ? Math.round(Number(rss) / 1024) : "?"} MiB\n`;
   Deno.stderr.writeSync(new TextEncoder().encode(line));
 }
 

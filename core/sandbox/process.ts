@@ -204,8 +204,6 @@ export function toFileUrl(path: string): string {
 
 /** One child process and its channel. The supervisor and `inspectBundle` drive it. */
 export class PluginProcess {
-  /** The child's process id. */
-  readonly pid: number;
   /** `performance.now()` at spawn. */
   readonly startedAt: number = performance.now();
   /** Resolves once the process exited and its pipes are drained. */
@@ -225,6 +223,7 @@ export class PluginProcess {
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #confined: ConfinedSpawn;
   #stopHeartbeat: () => void;
+  #pluginPid: number | null = null;
 
   /**
    * Spawns the child at once; it loads nothing until it is sent `init` or `inspect`.
@@ -234,7 +233,6 @@ export class PluginProcess {
   constructor(options: ProcessOptions) {
     this.#options = options;
     ({ child: this.#child, confined: this.#confined } = spawnChild(options));
-    this.pid = this.#child.pid;
     // Busy from spawn to the end of the first call, then while calls are in flight: the jail stops a
     // process that burns CPU otherwise.
     this.#stopHeartbeat = this.#confined.heartbeat(
@@ -248,6 +246,15 @@ export class PluginProcess {
       clearTimeout(this.#graceTimer);
       await this.#stdin.close().catch(() => {});
     });
+  }
+
+  /**
+   * The plugin's process id. Through the jail, the jail's until it has named
+   * its child (its first stderr line, before the plugin runs), then the
+   * plugin's own: the pid the plugin sees as `Deno.pid`.
+   */
+  get pid(): number {
+    return this.#pluginPid ?? this.#child.pid;
   }
 
   /** Calls in flight. */
@@ -456,11 +463,17 @@ export class PluginProcess {
 
   async #readLogs(): Promise<void> {
     const { nodeId, scrub } = this.#options;
-    const pid = this.pid;
+    let first = true;
     let windowStart = performance.now();
     let lines = 0;
     let suppressed = 0;
     const emit = (line: string) => {
+      const pid = this.pid;
+      if (first) {
+        first = false;
+        this.#pluginPid = this.#confined.pluginPid(line);
+        if (this.#pluginPid !== null) return;
+      }
       const now = performance.now();
       if (now - windowStart >= 1000) {
         if (suppressed > 0) log.warn("plugin stderr rate-limited", { nodeId, pid, suppressed });
@@ -494,6 +507,6 @@ export class PluginProcess {
       }
     }
     if (buffer !== "" && !skipping) emit(buffer.slice(0, STDERR_LINE_MAX));
-    if (suppressed > 0) log.warn("plugin stderr rate-limited", { nodeId, pid, suppressed });
+    if (suppressed > 0) log.warn("plugin stderr rate-limited", { nodeId, pid: this.pid, suppressed });
   }
 }
