@@ -116,6 +116,11 @@ async function refusesControlCharacters(t: Deno.TestContext, app: TestApp, org: 
       assert.equal(r.status, 400, r.text);
       assert.deepEqual(pointers(r.body).sort(), ["/limit", "/offset"], r.text);
     }
+    for (const before of ["46623280000302882846094131200", String(2 ** 53), "-1"]) {
+      const r = await app.request("GET", `/admin/audit?before=${before}`);
+      assert.equal(r.status, 400, `before=${before}: ${r.text}`);
+      assert.deepEqual(pointers(r.body), ["/before"], r.text);
+    }
     const last = await app.request("GET", "/orgs?offset=1000000000&limit=1000");
     assert.equal(last.status, 200, last.text);
     assert.deepEqual(last.body.items, []);

@@ -143,6 +143,21 @@ Deno.test("GET /openapi.json", async (t) => {
     }
   });
 
+  await t.step("every integer parameter is bounded both ways", () => {
+    for (const { op, name } of operations) {
+      for (
+        const p of op.parameters as { name: string; schema?: { type?: string; minimum?: number; maximum?: number } }[]
+      ) {
+        if (p.schema?.type !== "integer") continue;
+        assert.equal(typeof p.schema.minimum, "number", `${name} ${p.name}`);
+        assert.ok(
+          typeof p.schema.maximum === "number" && p.schema.maximum <= Number.MAX_SAFE_INTEGER,
+          `${name} ${p.name}`,
+        );
+      }
+    }
+  });
+
   await t.step("admin operations say so in their security requirement", () => {
     const admin = operations.filter(({ op }) => op.security?.[0]?.bearer?.includes("admin")).map(({ name }) => name);
     assert.ok(admin.includes("post /orgs") && admin.includes("delete /admin/plugins/{package}"), String(admin));
