@@ -1,8 +1,9 @@
 /**
  * One Configuration tab call three ways, side by side (`deno task bench`
  * prints each as a ratio of the in-process baseline): the handler called
- * directly in-process, the same call through its sandbox process, and the
- * whole HTTP request (auth, resolution, lease, sandbox call, result check).
+ * directly in-process, the same call through its sandbox process (alone, and
+ * eight at once), and the whole HTTP request (auth, resolution, lease,
+ * sandbox call, result check).
  *
  * @module
  */
@@ -52,6 +53,10 @@ Deno.bench("listKeys in-process (no sandbox)", { group: "configuration tab", bas
 
 Deno.bench("listKeys through the sandbox process", { group: "configuration tab" }, async () => {
   await leased.call("listKeys", [ctx], { requestId: "bench" });
+});
+
+Deno.bench("8 concurrent listKeys through the sandbox (one batch)", { group: "configuration tab" }, async () => {
+  await Promise.all(Array.from({ length: 8 }, () => leased.call("listKeys", [ctx], { requestId: "bench" })));
 });
 
 Deno.bench("GET …/configuration through the whole service", { group: "configuration tab" }, async () => {

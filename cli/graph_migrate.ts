@@ -10,7 +10,8 @@
  * unless `--force`, which copies beside what it holds but still refuses an
  * organization that exists in both. Progress goes to stderr; the summary,
  * as JSON counts, to stdout. The copy is recorded in the target's audit log
- * (`graph.import`: who, from which store, what counts). The lock state is
+ * in the import's own transaction (`graph.import`: who, from which store,
+ * what counts). The lock state is
  * not copied: the target's first service start imports `IMBI_LOCKFILE`
  * (or run `deno task plugins export` on the old store and `import` on the
  * new). Exit codes: 0 copied, 1 refused or failed, 2 bad arguments.
@@ -28,7 +29,6 @@ import type { GraphStore } from "../core/graph/store.ts";
 import { withSecretFiles } from "../core/config.ts";
 import { setLogLevel } from "../core/logger.ts";
 import { parseCommand, usageError } from "./_args.ts";
-import { AuditLog } from "../core/audit.ts";
 import { replicaId } from "../core/wiring.ts";
 
 const USAGE = `usage: deno task graph:migrate --from sqlite:<path>|<neo4j url> --to sqlite:<path>|<neo4j url> [--force]
@@ -71,16 +71,12 @@ async function main(args: string[]): Promise<number> {
     const counts = await migrateGraph(source, target, {
       force,
       progress: (event) => console.error(`  ${event.phase.padEnd(7)} ${event.message}`),
-    });
-    await new AuditLog(target.control.audit, { replica: `cli:${replicaId({ replicaId: undefined })}` }).record({
-      actor: `cli:${Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ?? "unknown"}`,
-      request_id: null,
-      action: "graph.import",
-      target_kind: "graph",
-      target: "*",
-      from: { store: describe(from) },
-      to: { store: describe(to), counts },
-      detail: { force },
+      audit: {
+        actor: `cli:${Deno.env.get("USER") ?? Deno.env.get("LOGNAME") ?? "unknown"}`,
+        replica: `cli:${replicaId({ replicaId: undefined })}`,
+        from: describe(from),
+        to: describe(to),
+      },
     });
     console.log(JSON.stringify({ ok: true, from: describe(from), to: describe(to), counts }));
     console.error(`graph:migrate: done, ${describeCounts(counts)}`);

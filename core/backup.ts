@@ -1,7 +1,8 @@
 /**
  * Backup and restore of what the service keeps on disk: the embedded graph
- * store (an SQLite online backup, consistent while the service writes), the
- * lockfile with its revision history, the package audit log and, only when
+ * store (an SQLite online backup, consistent while the service writes; it
+ * holds the lock state with its revisions and the audit logs), the lockfile
+ * file with the history and audit the CLI writes beside it and, only when
  * asked, the generated encryption keys and admin token.
  *
  * Order makes a copy taken while the service runs consistent: the graph

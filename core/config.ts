@@ -168,6 +168,15 @@ function registryAuth(env: Record<string, string | undefined>): RegistryAuth {
   }
 }
 
+function metricsPort(env: Record<string, string | undefined>): number | undefined {
+  if (!env.IMBI_METRICS_PORT) return undefined;
+  const port = integer(env, "IMBI_METRICS_PORT", 0, 0, 65535);
+  if (port !== 0 && port === integer(env, "IMBI_PORT", 8000, 0, 65535)) {
+    throw new ConfigError("IMBI_METRICS_PORT", `${port} is IMBI_PORT too; give the metrics listener a port of its own`);
+  }
+  return port;
+}
+
 function egress(env: Record<string, string | undefined>): EgressPolicy {
   try {
     return egressPolicyFromEnv(env);
@@ -280,7 +289,7 @@ export function loadConfig(given: Record<string, string | undefined>): Config {
   return {
     port: integer(env, "IMBI_PORT", 8000, 0, 65535),
     host,
-    metricsPort: env.IMBI_METRICS_PORT ? integer(env, "IMBI_METRICS_PORT", 0, 0, 65535) : undefined,
+    metricsPort: metricsPort(env),
     dataDir,
     lockfilePath: env.IMBI_LOCKFILE || "./plugins.lock.json",
     adminToken: token || undefined,

@@ -18,6 +18,8 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import type { ExitCause } from "./sandbox/stats.ts";
 
+export type { ExitCause };
+
 /** One Plugin node's load right now. */
 export interface NodeLoad {
   /** The Plugin node's id (labelled by its name once {@linkcode Metrics.nameNode} named it). */
@@ -92,7 +94,7 @@ export class Metrics {
     });
     this.#exits = new Counter({
       name: "imbi_plugin_process_exits_total",
-      help: "Plugin processes ended, by Plugin node and cause (crash, timeout, memory, idle, drain)",
+      help: "Plugin processes ended, by Plugin node and cause (crash, timeout, memory, idle, drain, close)",
       labelNames: ["node", "cause"] as const,
       registers,
     });

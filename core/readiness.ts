@@ -92,19 +92,20 @@ export class Readiness {
       const kid = ciphertext.split(".")[1] ?? "?";
       if (!byKid.has(kid)) byKid.set(kid, { kid, ciphertext, context, what });
     };
-    for (const org of (await this.#store.exportAll()).organizations) {
-      for (const service of org.services) {
-        for (const app of service.applications) {
+    // Services, applications and Plugin nodes only: the check scales with them, not with projects.
+    for (const org of await this.#store.listOrgs()) {
+      for (const service of await this.#store.listServices(org.slug)) {
+        const where = `${org.slug}/${service.slug}`;
+        for (const app of await this.#store.listApplications(org.slug, service.slug)) {
           for (const [field, sealed] of Object.entries(app.credentials)) {
-            const where = `${org.slug}/${service.slug}/${app.slug}`;
-            add(sealed, credentialContext(org.slug, service.slug, app.slug, field), `application ${where}`);
+            add(sealed, credentialContext(org.slug, service.slug, app.slug, field), `application ${where}/${app.slug}`);
           }
         }
-        for (const node of service.plugins) {
+        for (const node of await this.#store.listPlugins(org.slug, service.slug)) {
           for (const [name, value] of Object.entries(node.options)) {
             if (!isSealed(value)) continue;
-            const where = `${org.slug}/${service.slug}/${node.slug}`;
-            add(value, optionContext(org.slug, service.slug, node.id, name), `a secret option of Plugin ${where}`);
+            const context = optionContext(org.slug, service.slug, node.id, name);
+            add(value, context, `a secret option of Plugin ${where}/${node.slug}`);
           }
         }
       }

@@ -126,7 +126,7 @@ export function errorToResponse(error: unknown, c: Context<AppEnv>): Response {
     return problemResponse({ ...PROBLEMS.preconditionFailed, detail: error.message });
   }
   if (error instanceof UnavailableError) {
-    log.warn("unavailable", { requestId, detail: error.message });
+    log.warn("unavailable", { detail: error.message });
     return problemResponse(
       { type: "unavailable", title: "Service unavailable", status: 503, detail: error.message },
       { "retry-after": String(error.retryAfterSeconds) },
@@ -134,7 +134,7 @@ export function errorToResponse(error: unknown, c: Context<AppEnv>): Response {
   }
   if (error instanceof PluginCallError) {
     const { status, title } = PLUGIN_STATUS[error.kind];
-    log.warn("plugin call failed", { requestId, kind: error.kind, message: error.message });
+    log.warn("plugin call failed", { kind: error.kind, message: error.message });
     const detail = error.kind === "internal"
       ? "The plugin raised an unexpected error; see the service log."
       : error.message;
@@ -155,7 +155,7 @@ export function errorToResponse(error: unknown, c: Context<AppEnv>): Response {
     });
   }
   if (error instanceof DecryptionError) {
-    log.error("credential decryption failed", { requestId, kid: error.kid });
+    log.error("credential decryption failed", { kid: error.kid });
     return problemResponse({
       type: "credentials-unreadable",
       title: "Stored credentials cannot be decrypted",
@@ -164,7 +164,6 @@ export function errorToResponse(error: unknown, c: Context<AppEnv>): Response {
     });
   }
   log.error("unhandled error", {
-    requestId,
     error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
     stack: error instanceof Error ? error.stack : undefined,
   });

@@ -5,6 +5,7 @@
  * and without them readiness says the credentials are unreadable.
  */
 import assert from "node:assert/strict";
+import { restoreBackup, takeBackup } from "../core/backup.ts";
 import { runCommand } from "./support/command.ts";
 import { seedWalkthrough } from "./support/seed.ts";
 import { serve, type ServeProcess as Served } from "./support/serve_process.ts";
@@ -144,6 +145,48 @@ Deno.test("deno task backup and deno task restore", async (t) => {
       assert.match(result.stderr, /^restore: plugins\.lock\.json changed since the backup was taken/);
       assert.equal(await Deno.stat(`${work}/tampered`).then(() => true, () => false), false);
     });
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+});
+
+Deno.test("takeBackup() on Neo4j copies what lives outside it; restoreBackup() keeps the stores apart", async () => {
+  const work = await Deno.makeTempDir({ prefix: "imbi-backup-neo4j-" });
+  try {
+    const neo4j = {
+      dataDir: `${work}/data`,
+      lockfilePath: `${work}/plugins.lock.json`,
+      graph: { kind: "neo4j" as const, url: "bolt://127.0.0.1:9", user: "neo4j", password: "unused" },
+    };
+    await lockLocalPackages(neo4j.lockfilePath, DEMO_PACKAGES);
+    await Deno.mkdir(neo4j.dataDir);
+    await Deno.writeTextFile(`${neo4j.dataDir}/audit.jsonl`, "");
+    const manifest = await takeBackup(`${work}/copy`, neo4j, { includeSecrets: true });
+    assert.equal(manifest.store, "neo4j");
+    assert.equal(manifest.lock_revision, 1);
+    assert.ok(!("graph.sqlite" in manifest.files));
+    assert.ok("plugins.lock.json" in manifest.files && "audit.jsonl" in manifest.files);
+
+    const sqliteCopy = `${work}/sqlite-copy`;
+    await Deno.mkdir(sqliteCopy);
+    await Deno.writeTextFile(`${sqliteCopy}/graph.sqlite`, "not a database");
+    const bytes = await Deno.readFile(`${sqliteCopy}/graph.sqlite`);
+    const sha256 = Array.from(
+      new Uint8Array(await crypto.subtle.digest("SHA-256", bytes)),
+      (b) => b.toString(16).padStart(2, "0"),
+    ).join("");
+    await Deno.writeTextFile(
+      `${sqliteCopy}/backup.json`,
+      JSON.stringify({ ...manifest, store: "sqlite", files: { "graph.sqlite": { sha256, bytes: bytes.length } } }),
+    );
+    const target = { ...neo4j, dataDir: `${work}/restored`, lockfilePath: `${work}/restored.lock.json` };
+    await assert.rejects(restoreBackup(sqliteCopy, target), /holds an embedded \(SQLite\) graph but IMBI_GRAPH_URL/);
+    assert.equal(await Deno.stat(target.dataDir).then(() => true, () => false), false, "nothing written");
+    const { written } = await restoreBackup(`${work}/copy`, target);
+    assert.deepEqual(written.map((p) => p.slice(work.length)).sort(), [
+      "/restored.lock.json",
+      "/restored/audit.jsonl",
+    ]);
   } finally {
     await Deno.remove(work, { recursive: true });
   }

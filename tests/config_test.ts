@@ -137,4 +137,5 @@ Deno.test("loadConfig() validates IMBI_METRICS_PORT", () => {
     () => loadConfig({ IMBI_METRICS_PORT: "metrics" }),
     /IMBI_METRICS_PORT: "metrics" is not a whole number/,
   );
+  assert.throws(() => loadConfig({ IMBI_METRICS_PORT: "8000" }), /IMBI_METRICS_PORT: 8000 is IMBI_PORT too/);
 });

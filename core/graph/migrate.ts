@@ -64,6 +64,8 @@ export interface MigrateOptions {
   force?: boolean;
   /** Called at each step. */
   progress?: (event: MigrateProgress) => void;
+  /** Who copies, for the audit record written in the import's transaction (`graph.import`). */
+  audit?: { actor: string; replica: string; from: string; to: string; at?: string };
 }
 
 /** Where a graph store lives, parsed from `sqlite:<path>` or a Neo4j URL. */
@@ -178,7 +180,25 @@ export async function migrateGraph(
     message: `writing ${counts.nodes} nodes and ${counts.edges} edges to the target in one transaction`,
   });
   const started = performance.now();
-  await to.importAll(dump);
+  const who = options.audit;
+  await to.importAll(dump, {
+    ...(who
+      ? {
+        audit: {
+          at: who.at ?? new Date().toISOString(),
+          actor: who.actor,
+          replica: who.replica,
+          request_id: null,
+          action: "graph.import",
+          target_kind: "graph",
+          target: "*",
+          from: { store: who.from },
+          to: { store: who.to, counts },
+          detail: { force: options.force === true, organizations: dump.organizations.map((o) => o.slug) },
+        },
+      }
+      : {}),
+  });
   progress({ phase: "import", message: `written in ${Math.round(performance.now() - started)} ms` });
   progress({ phase: "verify", message: "reading the target back and comparing" });
   const slugs = new Set(dump.organizations.map((o) => o.slug));

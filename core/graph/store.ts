@@ -29,6 +29,7 @@
 import type { PluginType, ServiceInfo } from "@imbi/plugin-sdk/types";
 import type { AuditStamp } from "./audit_changes.ts";
 import type { IfMatch } from "./etag.ts";
+import type { AuditInput } from "./audit_store.ts";
 import type { ControlStore } from "./control.ts";
 
 /** The kinds of plugin, and so the tabs: the SDK's `PluginType`. */
@@ -483,7 +484,8 @@ export interface GraphStore {
   /**
    * Loads a dump in one transaction, all or nothing. Refuses (409) when any
    * of the dump's organizations already exists, so it is safe on a shared
-   * store.
+   * store. `options.audit` is appended to the audit log in the same
+   * transaction (`graph:migrate` records who copied what from where).
    */
-  importAll(dump: GraphDump): Promise<void>;
+  importAll(dump: GraphDump, options?: { audit?: AuditInput }): Promise<void>;
 }

@@ -201,13 +201,25 @@ export class PackageAdminService {
 
   /**
    * Reloads the runtime. A change that finishes while a reload is queued
-   * (not started) joins it: that reload reads the lockfile after the change.
+   * (not started) joins it: that reload reads the lock state after the
+   * change. A build this replica cannot make yet (a package it cannot fetch
+   * or inspect now) leaves the registry it serves in place: the change is
+   * committed, and the lock poll builds it later.
    */
   #reload(): Promise<Registry> {
     if (this.#queuedReload) return this.#queuedReload;
-    const queued: Promise<Registry> = this.#lastReload.catch(() => {}).then(() => {
+    const queued: Promise<Registry> = this.#lastReload.catch(() => {}).then(async () => {
       if (this.#queuedReload === queued) this.#queuedReload = undefined;
-      return this.#runtime.reload();
+      try {
+        return await this.#runtime.reload();
+      } catch (error) {
+        // The change is committed; this replica keeps serving its registry and the lock poll retries the build
+        // (core/lock_sync.ts reports why meanwhile). The answer shows the package as pending.
+        log.warn("the change is committed but this replica could not build its revision yet", {
+          error: (error as Error).message,
+        });
+        return this.#runtime.registry;
+      }
     });
     this.#queuedReload = queued;
     this.#lastReload = queued;

@@ -21,7 +21,7 @@ export type InspectResult =
  * methods never do.
  *
  * @param bundlePath Absolute path of the single-file bundle.
- * @param options `timeoutMs` (default 5000), `heapMb` (128), `denoDir`.
+ * @param options `timeoutMs` (default 15 000: a confined child on a busy or CPU-throttled host), `heapMb` (128), `denoDir`.
  * @returns The classes of `plugins` with their manifests as JSON, or why not.
  * @throws {TypeError} When the path is not absolute or contains a comma.
  */
@@ -30,7 +30,7 @@ export async function inspectBundle(
   options: { timeoutMs?: number; heapMb?: number; denoDir?: string } = {},
 ): Promise<InspectResult> {
   checkBundlePath(bundlePath);
-  const timeoutMs = options.timeoutMs ?? 5000;
+  const timeoutMs = options.timeoutMs ?? 15_000;
   const heapMb = options.heapMb ?? PROCESS_DEFAULTS.heapMb;
   const scrubPath = (text: string) =>
     text.replaceAll(toFileUrl(bundlePath), "<bundle>").replaceAll(bundlePath, "<bundle>").split("\n")[0]!.slice(0, 300);

@@ -129,6 +129,11 @@ Deno.test({
         const copied = await neo4j.exportAll();
         assert.equal(firstDifference(original, copied), null);
         assert.deepEqual(copied, original);
+        const [record] = (await neo4j.control.audit.list({ action: "graph.import" })).items;
+        assert.deepEqual(record!.from, { store: `sqlite:${dir}/source.sqlite` });
+        assert.deepEqual((record!.to as { counts: unknown }).counts, counts);
+        assert.match(record!.actor, /^cli:/);
+        assert.ok(!JSON.stringify(record).includes(server.password), "no credential in the audit record");
       });
 
       await t.step("a non-empty target is refused unless --force, and --force still refuses a shared org", async () => {
@@ -152,6 +157,11 @@ Deno.test({
         assert.deepEqual(events, ["check", "export", "export", "import", "import", "verify", "done"]);
         assert.deepEqual(await back.exportAll(), original);
         await assert.rejects(migrateGraph(neo4j!, back), ConflictError);
+        assert.equal(
+          (await back.control.audit.list({ action: "graph.import" })).items.length,
+          0,
+          "no audit without who",
+        );
         const loaded = Object.values(GENERATED_MANIFESTS);
         for (const org of original.organizations) {
           for (const project of org.projects.slice(0, 25)) {

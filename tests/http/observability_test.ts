@@ -1,11 +1,12 @@
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { loadConfig } from "../../core/config.ts";
 import { Keyring } from "../../core/crypto.ts";
 import { buildServices } from "../../core/wiring.ts";
 import { createApp } from "../../routes/app.ts";
 import { capturedLogs } from "../support/secret_scan.ts";
-import { seedWalkthrough } from "../support/seed.ts";
-import { startTestApp } from "../support/test_app.ts";
+import { seedBoundPlugin, seedWalkthrough } from "../support/seed.ts";
+import { ROOT, startTestApp } from "../support/test_app.ts";
 
 /** The value of one sample of a Prometheus text exposition (0 when absent). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -78,6 +79,34 @@ Deno.test("the access log and X-Request-Id", async (t) => {
   });
 });
 
+Deno.test("the client's X-Request-Id reaches the plugin as ctx.request_id", async () => {
+  const seen: string[] = [];
+  const gate = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, (request) => {
+    seen.push(new URL(request.url).searchParams.get("request") ?? "");
+    return new Response("ok");
+  });
+  try {
+    await using app = await startTestApp({
+      packages: [{
+        name: "@imbi-test/reload-probe",
+        dir: `${ROOT}tests/fixtures/reload/probe`,
+        entryPoints: ["reload-probe"],
+      }],
+    });
+    await seedBoundPlugin(app, {
+      plugin: "reload-probe",
+      options: { gate_url: `http://127.0.0.1:${gate.addr.port}` },
+    });
+    const r = await app.request("GET", "/orgs/acme/projects/web/configuration", {
+      headers: { "x-request-id": "from-the-client.7" },
+    });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(seen, ["from-the-client.7"]);
+  } finally {
+    await gate.shutdown();
+  }
+});
+
 Deno.test("GET /metrics", async (t) => {
   await using app = await startTestApp();
   const seed = await seedWalkthrough(app);
@@ -113,6 +142,23 @@ Deno.test("GET /metrics", async (t) => {
       delta("imbi_http_requests_total", { route: "/orgs/:org/projects/:id/configuration/:key", status: "422" }),
       1,
     );
+  });
+
+  await t.step("counts a process start and a drain when a node's configuration changes", async () => {
+    const before = await scrape();
+    await app.ok("PATCH", `/orgs/${seed.org}/third-party-services/demo/plugins/${seed.configPluginId}`, {
+      body: { options: { seed: { GREETING: "hello again" } } },
+    });
+    assert.equal((await app.request("GET", `${base}/configuration`)).status, 200);
+    let after = await scrape();
+    for (let i = 0; i < 100 && sample(after, "imbi_plugin_process_exits_total", { node, cause: "drain" }) === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      after = await scrape();
+    }
+    const delta = (name: string, labels: Record<string, string>) =>
+      sample(after, name, labels) - sample(before, name, labels);
+    assert.equal(delta("imbi_plugin_process_starts_total", { node }), 1);
+    assert.equal(delta("imbi_plugin_process_exits_total", { node, cause: "drain" }), 1);
   });
 
   await t.step("reports processes, starts, registry generation, lock revision and the store", async () => {
@@ -214,22 +260,30 @@ Deno.test("GET /readyz", async (t) => {
       },
     );
 
-    await t.step("a lock state that fails to load: 503 until a reload reads it again", async () => {
+    await t.step("a lock revision that fails to load: 503 until a reload serves one again", async () => {
       const service = await start(newKey);
-      const lockfile = `${dataDir}/plugins.lock.json`;
-      const saved = await Deno.readTextFile(lockfile).catch(() => undefined);
+      // A revision no replica can load, as a bad write from an older release or a hand edit of the store would leave.
+      const db = new DatabaseSync(`${dataDir}/graph.sqlite`);
+      const broken = () =>
+        db.prepare(
+          `INSERT INTO lock_revisions (deployment, revision, document, written_at, written_by, action, from_revision,
+             summary, replica)
+           SELECT 'default', COALESCE(MAX(revision), 0) + 1, '{"lockfile_version": "broken"}', '2026-01-01T00:00:00Z',
+             'test', 'external', COALESCE(MAX(revision), 0), 'broken', 'test'
+           FROM lock_revisions WHERE deployment = 'default'`,
+        ).run();
       try {
-        await Deno.writeTextFile(lockfile, "{ not json");
+        assert.equal(broken().changes, 1);
         assert.notEqual(await service.post("/admin/plugins/reload"), 200);
         const r = await service.get("/readyz");
         assert.equal(r.status, 503);
         assert.equal(r.body.lock, "failed");
-        assert.match(r.body.reasons.join(" "), /the lock state failed to load: .*plugins\.lock\.json/);
-        if (saved === undefined) await Deno.remove(lockfile);
-        else await Deno.writeTextFile(lockfile, saved);
+        assert.match(r.body.reasons.join(" "), /the lock state failed to load: /);
+        db.prepare("DELETE FROM lock_revisions WHERE written_by = 'test'").run();
         assert.equal(await service.post("/admin/plugins/reload"), 200);
         assert.equal((await service.get("/readyz")).status, 200);
       } finally {
+        db.close();
         await service.services.close();
       }
     });

@@ -61,6 +61,8 @@ import type {
   ThirdPartyService,
   WriteOptions,
 } from "../store.ts";
+import { appendAudit } from "./_audit.ts";
+import type { AuditInput } from "../audit_store.ts";
 import * as bindings from "./_bindings.ts";
 import { Neo4jControl } from "./_control.ts";
 import { Neo4jDb, run } from "./_db.ts";
@@ -560,8 +562,11 @@ export class Neo4jStore implements GraphStore {
    * @throws {ValidationError} For a binding rule break, with pointers into the
    *   dump (`/organizations/<o>/projects/<p>/bindings/<i>/...`).
    */
-  importAll(graph: GraphDump): Promise<void> {
-    return this.#db.write((tx) => dump.importAll(tx, graph));
+  importAll(graph: GraphDump, options: { audit?: AuditInput } = {}): Promise<void> {
+    return this.#db.write(async (tx) => {
+      await dump.importAll(tx, graph);
+      if (options.audit) await appendAudit(tx, options.audit);
+    });
   }
 }
 

@@ -49,6 +49,8 @@ import type {
   ThirdPartyService,
   WriteOptions,
 } from "../store.ts";
+import { insertAudit } from "./_audit.ts";
+import type { AuditInput } from "../audit_store.ts";
 import * as bindings from "./_bindings.ts";
 import { SqliteControl } from "./_control.ts";
 import { SqliteDb } from "./_db.ts";
@@ -547,7 +549,10 @@ export class SqliteStore implements GraphStore {
    * @throws {ValidationError} For a binding rule break, with pointers into the
    *   dump (`/organizations/<o>/projects/<p>/bindings/<i>/...`).
    */
-  importAll(graph: GraphDump): Promise<void> {
-    return this.#db.write(() => dump.importAll(this.#db, graph));
+  importAll(graph: GraphDump, options: { audit?: AuditInput } = {}): Promise<void> {
+    return this.#db.write(() => {
+      dump.importAll(this.#db, graph);
+      if (options.audit) insertAudit(this.#db, options.audit);
+    });
   }
 }
