@@ -103,9 +103,10 @@ export const CONFINE_DEFAULTS: ConfineSettings = {
 
 /**
  * Private writable memory an idle Deno 2.9 reserves before plugin code runs
- * (V8 code range and cages of the bootstrap, which runs no watchdog Worker
- * under the jail: `VmData` ≈ 550 MiB measured on an idle jailed plugin
- * process), added to the memory cap under `RLIMIT_DATA`.
+ * (V8 code range and cage of the bootstrap; a jailed child starts no
+ * watchdog Worker: `VmData` ≈ 552 MiB measured on an idle jailed plugin
+ * process, ≈ 1.07 GiB with the Worker), added to the memory cap under
+ * `RLIMIT_DATA`.
  */
 export const RUNTIME_DATA_MB = 640;
 

@@ -178,7 +178,8 @@ Deno.test("GET /openapi.json lists the data types the installed configuration pl
   const r = await app.request("GET", "/openapi.json", { token: null });
   const put = r.body.paths["/orgs/{org}/projects/{id}/configuration/{key}"].put;
   const dataType = put.requestBody.content["application/json"].schema.properties.data_type;
-  assert.deepEqual(dataType.enum, ["secret", "string"]);
+  const registry = await app.request("GET", "/admin/plugins");
+  assert.deepEqual(dataType.enum, ["secret", "string"], `data types of the loaded entry points; ${registry.text}`);
   await using bare = await startTestApp({ packages: [] });
   const none = await bare.request("GET", "/openapi.json", { token: null });
   const free = none.body.paths["/orgs/{org}/projects/{id}/configuration/{key}"].put.requestBody.content;
