@@ -179,26 +179,40 @@ export async function residentMiB(pid: number): Promise<number> {
 }
 
 /**
- * The processes whose parent is `pid` (from `/proc/<pid>/stat`), with their command lines.
+ * Every process below `pid` (children, their children, …) with its command line, from `/proc/<n>/stat`: a plugin
+ * process may run under a jail process that the service started.
  *
- * @param pid The parent.
- * @returns Child pids and command lines.
+ * @param pid The ancestor.
+ * @returns Descendant pids and command lines.
  */
-export async function childProcesses(pid: number): Promise<{ pid: number; cmdline: string }[]> {
-  const children: { pid: number; cmdline: string }[] = [];
+export async function descendants(pid: number): Promise<{ pid: number; cmdline: string }[]> {
+  const parents = new Map<number, number>();
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid !== pid) continue;
-      const cmdline = (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).replaceAll("\0", " ");
-      children.push({ pid: Number(entry.name), cmdline });
+      parents.set(Number(entry.name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
     } catch {
       // exited meanwhile
     }
   }
-  return children;
+  const below = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [child, parent] of parents) {
+      if (below.has(parent) && !below.has(child)) below.add(child), grew = true;
+    }
+  }
+  below.delete(pid);
+  const found: { pid: number; cmdline: string }[] = [];
+  for (const child of below) {
+    try {
+      found.push({ pid: child, cmdline: (await Deno.readTextFile(`/proc/${child}/cmdline`)).replaceAll("\0", " ") });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
 }
 
 /** The machine the numbers come from, for the table's heading. */

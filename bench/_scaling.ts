@@ -23,6 +23,8 @@ export interface ResolutionRow {
   smallP99: number;
   large: number;
   largeP99: number;
+  /** Why the store could not be measured (the numbers are then NaN). */
+  error?: string;
 }
 
 /** Alternating batches of this many queries, so a drift in the machine's load weighs on both sizes alike. */
@@ -92,6 +94,9 @@ export async function resolutionScaling(progress: (text: string) => void): Promi
   try {
     progress("Neo4j");
     rows.push(await both({ small: store, large: store }, "Neo4j", orgs));
+  } catch (error) {
+    // E.g. a heap too small for the 100,000-project import: the row says so, the other rows stand.
+    rows.push({ store: "Neo4j", small: NaN, smallP99: NaN, large: NaN, largeP99: NaN, error: String(error) });
   } finally {
     await store.close();
     const driver = neo4j.driver(url, neo4j.auth.basic(user, password));

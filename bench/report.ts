@@ -32,7 +32,7 @@ import { ADMIN, adminCall, READ_AUTH, startSeededService, tabAnswer, tabUrl } fr
 import { writeBenchPackages } from "./_packages.ts";
 import {
   benchPort,
-  childProcesses,
+  descendants,
   loadAverage,
   machine,
   residentMiB,
@@ -225,6 +225,18 @@ async function reloadRow(
 
 function scalingRows(results: ResolutionRow[]): void {
   for (const r of results) {
+    if (r.error !== undefined) {
+      const what = `tab resolution p50, ${r.store}: 100,000 vs 100 projects`;
+      rows.push({
+        what,
+        measured: `failed: ${r.error.slice(0, 160)}`,
+        baseline: "",
+        ratio: "",
+        target: "",
+        met: false,
+      });
+      continue;
+    }
     rows.push({
       what: `tab resolution p50, ${r.store}: 100,000 vs 100 projects`,
       measured: `${r.large.toFixed(3)} ms (p99 ${r.largeP99.toFixed(3)} ms)`,
@@ -269,9 +281,10 @@ async function main(): Promise<void> {
       packages,
     });
     stops.unshift(service.stop);
-    const before = new Set((await childProcesses(service.pid)).map((c) => c.pid));
+    const before = new Set((await descendants(service.pid)).map((c) => c.pid));
     await tabAnswer(service, "tab");
-    const plugin = (await childProcesses(service.pid)).find((c) => !before.has(c.pid));
+    // The plugin's own Deno process runs the sandbox bootstrap (under a jail process when confinement has one).
+    const plugin = (await descendants(service.pid)).find((c) => !before.has(c.pid) && c.cmdline.includes("bootstrap"));
     const pluginRss = plugin ? await residentMiB(plugin.pid) : Number.NaN;
 
     const fixed = `${work}/fixed.json`;

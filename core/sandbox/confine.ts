@@ -103,11 +103,12 @@ export const CONFINE_DEFAULTS: ConfineSettings = {
 
 /**
  * Private writable memory an idle Deno 2.9 reserves before plugin code runs
- * (V8 code range and cages for the bootstrap and its channel Worker: `VmData`
- * ≈ 1.07 GiB measured on an idle plugin process), added to the
- * memory cap under `RLIMIT_DATA`.
+ * (V8 code range and cage of the bootstrap; a jailed child starts no
+ * watchdog Worker: `VmData` ≈ 552 MiB measured on an idle jailed plugin
+ * process, ≈ 1.07 GiB with the Worker), added to the memory cap under
+ * `RLIMIT_DATA`.
  */
-export const RUNTIME_DATA_MB = 1152;
+export const RUNTIME_DATA_MB = 640;
 
 const IDLE_WINDOW_MS = 5000;
 const HEARTBEAT_MS = 400;
