@@ -386,7 +386,7 @@ function BeforeAfter(props: { before: Json[]; after: Json[] }) {
   const before = new Map(props.before.map((e) => [manifestFacts(e).slug, facts(e)]));
   const after = new Map(props.after.map((e) => [e.slug, facts(e)]));
   const lines: string[] = [];
-  for (const [slug, b] of before) if (!after.has(slug)) lines.push(`entry point removed: ${slug}`);
+  for (const slug of before.keys()) if (!after.has(slug)) lines.push(`entry point removed: ${slug}`);
   for (const [slug, a] of after) {
     const b = before.get(slug);
     if (!b) {
