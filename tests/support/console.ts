@@ -153,7 +153,9 @@ export async function withConsole(
   } finally {
     await browser.close();
     await service.stop();
-    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(dataDir, { recursive: true }).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
   }
 }
 
