@@ -16,6 +16,12 @@ import type { AuditStore } from "./audit_store.ts";
 import type { LockStore } from "./lock_store.ts";
 import type { ReplicaStore } from "./replica_store.ts";
 
+/** The types the control stores' methods take and answer. */
+export type { AuditEntry, AuditInput, AuditPage, AuditQuery, AuditRecord } from "./audit_store.ts";
+export type { LockHistoryQuery, LockRevision } from "./lock_store.ts";
+export type { ReplicaRow } from "./replica_store.ts";
+export type { AuditStore, LockStore, ReplicaStore };
+
 /** The shared control state of the service, in the graph store. */
 export interface ControlStore {
   /** The audit log of every admin write. */
