@@ -16,9 +16,7 @@ import { etagOf } from "../../core/graph/etag.ts";
 import type { BindingScope, GraphStore, WriteOptions } from "../../core/graph/store.ts";
 import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
 import { rejection } from "../support/thrown.ts";
-
-/** Registers one `Deno.test` of the contract with a fresh store. */
-export type Area = (title: string, body: (t: Deno.TestContext, store: GraphStore) => Promise<void>) => void;
+import type { Area } from "./_area.ts";
 
 /** One resource: how to read it, change it (a different state per `i`) and delete it. */
 interface Resource {

@@ -20,13 +20,14 @@
 
 import assert from "node:assert/strict";
 import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.ts";
-import type { Binding, BindingScope, GraphDump, GraphStore, Resolution, ResolveQuery } from "../../core/graph/store.ts";
+import type { Binding, BindingScope, GraphDump, Resolution, ResolveQuery } from "../../core/graph/store.ts";
 import { buildOrg, type BuiltOrg, type OrgSpec, uniqueSlug } from "../support/graph_fixtures.ts";
+import { contractArea, type OpenStore } from "./_area.ts";
 import { writeContract } from "./_write_contract.ts";
 import { controlContract } from "./control_contract.ts";
 
 /** Opens a store for one `Deno.test`; `cleanup` closes it and removes what it owns. */
-export type OpenStore = () => Promise<{ store: GraphStore; cleanup: () => Promise<void> }>;
+export type { OpenStore };
 
 type ErrorClass<E extends Error> = new (...args: never[]) => E;
 
@@ -41,20 +42,7 @@ const LOADED = ["demo-config", "demo-logs"];
  * @param options `ignore` skips every test (e.g. the server is not running).
  */
 export function storeContract(name: string, open: OpenStore, options: { ignore?: boolean } = {}): void {
-  const area = (title: string, body: (t: Deno.TestContext, store: GraphStore) => Promise<void>) => {
-    Deno.test({
-      name: `${name}: ${title}`,
-      ignore: options.ignore ?? false,
-      fn: async (t) => {
-        const { store, cleanup } = await open();
-        try {
-          await body(t, store);
-        } finally {
-          await cleanup();
-        }
-      },
-    });
-  };
+  const area = contractArea(name, open, options);
 
   controlContract(name, open, options);
 

@@ -61,6 +61,24 @@ export function lockEntry(
 }
 
 /**
+ * The lock entry of local package `p<i>` (`./plugins/p<i>`, entry point
+ * `p<i>`), added by `tests`: one of many distinct entries a test can make.
+ *
+ * @param i The package's number.
+ * @returns The entry.
+ */
+export function numberedLockEntry(i: number): LockEntry {
+  return lockEntry({
+    specifier: `./plugins/p${i}`,
+    version: "1.0.0",
+    integrity: "sha256-" + btoa(String(i).padStart(32, "0")),
+    entry_points: [`p${i}`],
+    added_at: "2026-05-01T10:00:00.000Z",
+    added_by: "tests",
+  });
+}
+
+/**
  * The package directories in a store, sorted, without its `.staging` area.
  *
  * @param store The store.
