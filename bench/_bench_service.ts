@@ -52,22 +52,28 @@ export async function adminCall(
  *
  * @param dir The data directory (created).
  * @param options The upstream URL, the nodes, more packages, extra flags for the service.
- * @returns The running service and its lockfile.
+ * @returns The running service and its environment (`IMBI_LOCKFILE` names its lockfile).
  */
 export async function startSeededService(
   dir: string,
   options: { upstream: string; nodes: Record<string, string>; packages?: LocalPackage[]; extraFlags?: string[] },
-): Promise<{ service: RunningService; lockfile: string }> {
+): Promise<{ service: RunningService; env: Record<string, string> }> {
   const lockfile = `${dir}/plugins.lock.json`;
   await Deno.mkdir(dir, { recursive: true });
   await lockLocalPackages(lockfile, [FIXTURE, ...options.packages ?? []]);
-  const service = await startService({
+  const env = {
     IMBI_DATA_DIR: dir,
     IMBI_LOCKFILE: lockfile,
     IMBI_ADMIN_TOKEN: ADMIN,
     IMBI_READ_TOKENS: READER,
     IMBI_MIN_PACKAGE_AGE: "0",
-  }, { log: `${dir}/service.log`, ...(options.extraFlags ? { extraFlags: options.extraFlags } : {}) });
+    // Lock revisions are taken up by POST /admin/plugins/reload, which the reload row times, not by the poll.
+    IMBI_LOCK_POLL_MS: "60000",
+  };
+  const service = await startService(env, {
+    log: `${dir}/service.log`,
+    ...(options.extraFlags ? { extraFlags: options.extraFlags } : {}),
+  });
   try {
     const call = (method: string, path: string, body?: unknown) => adminCall(service, { method, path, body });
     await call("POST", "/orgs", { slug: "bench", name: "Bench" });
@@ -98,7 +104,7 @@ export async function startSeededService(
     await service.stop();
     throw error;
   }
-  return { service, lockfile };
+  return { service, env };
 }
 
 /**

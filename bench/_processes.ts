@@ -23,19 +23,44 @@ export function benchPort(): number {
 }
 
 /**
- * The permission flags of `deno task serve`, read from `deno.json`, so the service under bench runs exactly as
- * operators run it.
+ * A `deno run` task of `deno.json` split into its flags and its script, so the benchmark runs the service and the
+ * CLI exactly as operators do.
  *
- * @returns The flags between `deno run` and `main.ts`.
+ * @param name The task, e.g. `serve` or `plugins`.
+ * @returns The flags between `deno run` and the script, and the script's absolute path.
  */
-export async function serveFlags(): Promise<string[]> {
+export async function taskCommand(name: string): Promise<{ flags: string[]; script: string }> {
   const config = JSON.parse(await Deno.readTextFile(`${ROOT}deno.json`));
-  const command: string = config.tasks.serve.command ?? config.tasks.serve;
+  const task = config.tasks[name];
+  const command: string = task.command ?? task;
   const words = command.trim().split(/\s+/);
-  if (words[0] !== "deno" || words[1] !== "run" || words.at(-1) !== "main.ts") {
-    throw new Error(`deno.json's serve task is not "deno run <flags> main.ts": ${command}`);
+  if (words[0] !== "deno" || words[1] !== "run" || !words.at(-1)!.endsWith(".ts")) {
+    throw new Error(`deno.json's ${name} task is not "deno run <flags> <script>.ts": ${command}`);
   }
-  return words.slice(2, -1);
+  return { flags: words.slice(2, -1), script: `${ROOT}${words.at(-1)}` };
+}
+
+/**
+ * Runs `deno task <name> <args>` as its own process, with its flags, and waits for it to succeed.
+ *
+ * @param name The task.
+ * @param options Its arguments and environment.
+ * @throws {Error} With its output when it fails.
+ */
+export async function runTask(name: string, options: { args: string[]; env: Record<string, string> }): Promise<void> {
+  const { flags, script } = await taskCommand(name);
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", ...flags, script, ...options.args],
+    cwd: ROOT,
+    env: options.env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!out.success) {
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    throw new Error(`deno task ${name} ${options.args.join(" ")} failed: ${text}`);
+  }
 }
 
 /** A running service. */
@@ -63,11 +88,12 @@ export async function startService(
   options: { log: string; extraFlags?: string[] },
 ): Promise<RunningService> {
   const port = benchPort();
-  const flags = [...await serveFlags(), ...options.extraFlags ?? []];
+  const serve = await taskCommand("serve");
+  const flags = [...serve.flags, ...options.extraFlags ?? []];
   const log = await Deno.open(options.log, { write: true, create: true, append: true });
   const started = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, `${ROOT}main.ts`],
+    args: ["run", ...flags, serve.script],
     cwd: ROOT,
     env: { IMBI_LOG_LEVEL: "warn", ...env, IMBI_HOST: "127.0.0.1", IMBI_PORT: String(port) },
     stdin: "null",
@@ -153,26 +179,40 @@ export async function residentMiB(pid: number): Promise<number> {
 }
 
 /**
- * The processes whose parent is `pid` (from `/proc/<pid>/stat`), with their command lines.
+ * Every process below `pid` (children, their children, …) with its command line, from `/proc/<n>/stat`: a plugin
+ * process may run under a jail process that the service started.
  *
- * @param pid The parent.
- * @returns Child pids and command lines.
+ * @param pid The ancestor.
+ * @returns Descendant pids and command lines.
  */
-export async function childProcesses(pid: number): Promise<{ pid: number; cmdline: string }[]> {
-  const children: { pid: number; cmdline: string }[] = [];
+export async function descendants(pid: number): Promise<{ pid: number; cmdline: string }[]> {
+  const parents = new Map<number, number>();
   for await (const entry of Deno.readDir("/proc")) {
     if (!/^\d+$/.test(entry.name)) continue;
     try {
       const stat = await Deno.readTextFile(`/proc/${entry.name}/stat`);
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid !== pid) continue;
-      const cmdline = (await Deno.readTextFile(`/proc/${entry.name}/cmdline`)).replaceAll("\0", " ");
-      children.push({ pid: Number(entry.name), cmdline });
+      parents.set(Number(entry.name), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
     } catch {
       // exited meanwhile
     }
   }
-  return children;
+  const below = new Set([pid]);
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const [child, parent] of parents) {
+      if (below.has(parent) && !below.has(child)) below.add(child), grew = true;
+    }
+  }
+  below.delete(pid);
+  const found: { pid: number; cmdline: string }[] = [];
+  for (const child of below) {
+    try {
+      found.push({ pid: child, cmdline: (await Deno.readTextFile(`/proc/${child}/cmdline`)).replaceAll("\0", " ") });
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return found;
 }
 
 /** The machine the numbers come from, for the table's heading. */

@@ -32,11 +32,12 @@ import { ADMIN, adminCall, READ_AUTH, startSeededService, tabAnswer, tabUrl } fr
 import { writeBenchPackages } from "./_packages.ts";
 import {
   benchPort,
-  childProcesses,
+  descendants,
   loadAverage,
   machine,
   residentMiB,
   type RunningService,
+  runTask,
   startHelper,
   startService,
 } from "./_processes.ts";
@@ -178,7 +179,11 @@ async function tabRows(service: RunningService, baseline: string): Promise<void>
 }
 
 /** Reloads 20 packages (new content, new integrity) while wrk loads a tab served by one of them. */
-async function reloadRow(service: RunningService, work: string, lockfile: string, count: number): Promise<void> {
+async function reloadRow(
+  service: RunningService,
+  options: { work: string; env: Record<string, string>; count: number },
+): Promise<void> {
+  const { work, env, count } = options;
   progress(`reloading ${count} packages under load`);
   const url = tabUrl(service, "reload");
   await runWrk(url, { connections: 8, seconds: 1, headers: READ_AUTH });
@@ -189,12 +194,18 @@ async function reloadRow(service: RunningService, work: string, lockfile: string
     headers: READ_AUTH,
   });
   await new Promise((resolve) => setTimeout(resolve, 1000));
-  await lockLocalPackages(lockfile, next);
+  // A git-driven deploy: the new lockfile imported into the graph store's lock state, then the registry reloaded.
+  await lockLocalPackages(env.IMBI_LOCKFILE!, next);
+  await runTask("plugins", { args: ["import"], env });
   const started = performance.now();
-  await adminCall(service, { method: "POST", path: "/admin/plugins/reload" });
+  const registry = await adminCall(service, { method: "POST", path: "/admin/plugins/reload" }) as {
+    items: { name: string; version: string; status: string; reason: string | null }[];
+  };
   const reloaded = performance.now();
+  const stale = registry.items.filter((p) => p.name.startsWith("@imbi-bench/") && p.version !== "1.0.2");
+  if (stale.length > 0) throw new Error(`the reload did not load the new revision: ${JSON.stringify(stale)}`);
   let swapMs = Number.NaN;
-  for (let i = 0; i < 2000; i++) {
+  while (performance.now() - reloaded < 15_000) { // a probe, one request at a time, beside the load
     if ((await tabAnswer(service, "reload")).version === "1.0.2") {
       swapMs = performance.now() - reloaded;
       break;
@@ -214,6 +225,18 @@ async function reloadRow(service: RunningService, work: string, lockfile: string
 
 function scalingRows(results: ResolutionRow[]): void {
   for (const r of results) {
+    if (r.error !== undefined) {
+      const what = `tab resolution p50, ${r.store}: 100,000 vs 100 projects`;
+      rows.push({
+        what,
+        measured: `failed: ${r.error.slice(0, 160)}`,
+        baseline: "",
+        ratio: "",
+        target: "",
+        met: false,
+      });
+      continue;
+    }
     rows.push({
       what: `tab resolution p50, ${r.store}: 100,000 vs 100 projects`,
       measured: `${r.large.toFixed(3)} ms (p99 ${r.largeP99.toFixed(3)} ms)`,
@@ -252,15 +275,16 @@ async function main(): Promise<void> {
     await startupRows(work, packages.slice(0, 10));
 
     progress("starting the service with 21 packages");
-    const { service, lockfile } = await startSeededService(`${work}/service`, {
+    const { service, env } = await startSeededService(`${work}/service`, {
       upstream,
       nodes: { tab: "http-config-uncached", cached: "http-config", reload: "bench-p00-uncached" },
       packages,
     });
     stops.unshift(service.stop);
-    const before = new Set((await childProcesses(service.pid)).map((c) => c.pid));
+    const before = new Set((await descendants(service.pid)).map((c) => c.pid));
     await tabAnswer(service, "tab");
-    const plugin = (await childProcesses(service.pid)).find((c) => !before.has(c.pid));
+    // The plugin's own Deno process runs the sandbox bootstrap (under a jail process when confinement has one).
+    const plugin = (await descendants(service.pid)).find((c) => !before.has(c.pid) && c.cmdline.includes("bootstrap"));
     const pluginRss = plugin ? await residentMiB(plugin.pid) : Number.NaN;
 
     const fixed = `${work}/fixed.json`;
@@ -279,7 +303,7 @@ async function main(): Promise<void> {
       ])).stop,
     );
     await tabRows(service, `http://127.0.0.1:${baselinePort}`);
-    await reloadRow(service, work, lockfile, 20);
+    await reloadRow(service, { work, env, count: 20 });
     rows.push({
       what: "resident memory, one plugin process after its first call",
       measured: `${pluginRss.toFixed(1)} MiB`,

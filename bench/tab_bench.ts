@@ -1,8 +1,9 @@
 /**
  * One Configuration tab call three ways, side by side (`deno task bench`
  * prints each as a ratio of the in-process baseline): the handler called
- * directly in-process, the same call through its sandbox process, and the
- * whole HTTP request (auth, resolution, lease, sandbox call, result check).
+ * directly in-process, the same call through its sandbox process (alone, and
+ * eight at once), and the whole HTTP request (auth, resolution, lease,
+ * sandbox call, result check).
  *
  * @module
  */
@@ -54,6 +55,10 @@ Deno.bench("listKeys through the sandbox process", { group: "configuration tab" 
   await leased.call("listKeys", [ctx], { requestId: "bench" });
 });
 
+Deno.bench("8 concurrent listKeys through the sandbox (one batch)", { group: "configuration tab" }, async () => {
+  await Promise.all(Array.from({ length: 8 }, () => leased.call("listKeys", [ctx], { requestId: "bench" })));
+});
+
 Deno.bench("GET …/configuration through the whole service", { group: "configuration tab" }, async () => {
   const r = await app.request("GET", path);
   if (r.status !== 200) throw new Error(r.text);
@@ -65,9 +70,12 @@ Deno.bench("resolveTab() alone (SQLite)", { group: "parts" }, async () => {
 
 const pid = app.services.runtime.pool.list().find((p) => p.key === supervisor)?.stats.pid;
 if (pid) {
-  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  // With the confinement the supervisor's pid is the jail's; the plugin is its one child.
+  const children = await Deno.readTextFile(`/proc/${pid}/task/${pid}/children`).catch(() => "");
+  const plugin = Number(children.trim().split(" ")[0]) || pid;
+  const status = await Deno.readTextFile(`/proc/${plugin}/status`);
   const rss = /VmRSS:\s+(\d+) kB/.exec(status)?.[1];
-  const line = `plugin process ${pid}: resident memory ${rss ? Math.round(Number(rss) / 1024) : "?"} MiB\n`;
+  const line = `plugin process ${plugin}: resident memory ${rss ? Math.round(Number(rss) / 1024) : "?"} MiB\n`;
   Deno.stderr.writeSync(new TextEncoder().encode(line));
 }
 

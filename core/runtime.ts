@@ -192,7 +192,7 @@ export class PluginRuntime {
       if (previous !== undefined) void this.#pool.drain((k) => k === previous);
     }
     const known = this.#pool.has(key);
-    if (!known) this.#assertEgress(node.slug, netHosts);
+    if (!known) await this.#assertEgress(node.slug, netHosts);
     const opened = known ? { credentials: {}, options: node.options, secrets: {} } : await decrypt();
     const supervisor = this.#pool.acquire(key, () => ({
       nodeId: node.id,
@@ -218,9 +218,13 @@ export class PluginRuntime {
     return { supervisor, entry };
   }
 
-  /** Refuses to start a process whose `--allow-net` would hold a host the egress policy denies. */
-  #assertEgress(node: string, netHosts: string[]): void {
-    const denied = (this.#options.egress ?? DEFAULT_EGRESS).firstDenied(netHosts);
+  /**
+   * Refuses to start a process whose `--allow-net` would hold a host the
+   * egress policy denies, as written or by the address its name resolves to now.
+   */
+  async #assertEgress(node: string, netHosts: string[]): Promise<void> {
+    const policy = this.#options.egress ?? DEFAULT_EGRESS;
+    const denied = policy.firstDenied(netHosts) ?? await policy.firstDeniedByAddress(netHosts);
     if (!denied) return;
     throw new PluginCallError(
       "egress_denied",

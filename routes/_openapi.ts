@@ -362,7 +362,7 @@ function problemComponents(): Record<string, unknown> {
  * @param op The operation.
  * @returns The statuses, ascending.
  */
-export function problemStatuses(op: Operation): Status[] {
+function problemStatuses(op: Operation): Status[] {
   const statuses = new Set<Status>([500]);
   const add = (...more: Status[]) => more.forEach((s) => statuses.add(s));
   if (op.auth !== "none") add(401, 503);

@@ -24,7 +24,7 @@ import { projectRoutes } from "./projects.ts";
 import { projectTabRoutes } from "./project_tabs.ts";
 import { projectTypeRoutes } from "./project_types.ts";
 import { serviceRoutes } from "./third_party_services.ts";
-import { consoleRoutes } from "./ui/mod.tsx";
+import { consoleRoutes } from "./ui/mod.ts";
 
 /** The body limit when `AppDeps.maxBodyBytes` is not given: 1 MiB, the default of `IMBI_MAX_BODY_BYTES`. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;

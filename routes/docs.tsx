@@ -32,6 +32,7 @@ export function docsRoutes(): Hono<AppEnv> {
             <meta name="viewport" content="width=device-width, initial-scale=1" />
             <title>API documentation · Imbi plugins</title>
             <link rel="stylesheet" href="/docs/assets/swagger-ui.css" />
+            <link rel="stylesheet" href="/docs/assets/docs.css" />
             <script src="/docs/assets/swagger-ui-bundle.js" defer></script>
             <script src="/docs/assets/docs.js" defer></script>
           </head>
@@ -48,7 +49,7 @@ export function docsRoutes(): Hono<AppEnv> {
         200,
         HEADERS,
       ))
-    .get("/docs/assets/:file{(swagger-ui\\.css|swagger-ui-bundle\\.js|docs\\.js)}", async (c) => {
+    .get("/docs/assets/:file{(swagger-ui\\.css|swagger-ui-bundle\\.js|docs\\.js|docs\\.css)}", async (c) => {
       return (await assetResponse(c.req.param("file")))!;
     });
 }

@@ -9,7 +9,6 @@
 
 import { resolve as resolvePath } from "node:path";
 import { PackageError } from "../errors.ts";
-import { defaultDenoDir } from "../sandbox/process.ts";
 import { pathExists } from "./files.ts";
 import { checkModuleGraph, runDeno } from "./module_graph.ts";
 import { formatDuration } from "./npm.ts";
@@ -41,8 +40,24 @@ export interface BundleOptions {
   jsrUrl: string;
   /** Registry credentials (`IMBI_NPMRC`); the bundler reads them from an `.npmrc` in its private `HOME`. */
   auth?: RegistryAuth;
-  /** Deno's cache the bundler resolves dependencies into. Default: the service's (`DENO_DIR`, else under `HOME`). */
+  /** Deno's cache the bundler resolves dependencies into. Default: the service's own (`DENO_DIR`, else under `HOME`). */
   denoDir?: string;
+}
+
+/**
+ * The service's own Deno cache: `DENO_DIR`, else Deno's default under `HOME`.
+ * The bundler resolves dependencies there (a warm cache bundles offline); it
+ * is not the plugin processes' private `DENO_DIR`.
+ */
+function hostDenoDir(): string | undefined {
+  try {
+    const dir = Deno.env.get("DENO_DIR");
+    if (dir) return dir;
+    const home = Deno.env.get("HOME");
+    return home ? `${home}/.cache/deno` : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 const CHILD = new URL(import.meta.url.endsWith(".ts") ? "./_bundle_child.ts" : "./bundle_child.js", import.meta.url);
@@ -63,7 +78,7 @@ export function bundlerEnv(
 ): Record<string, string> & { DENO_DIR: string } {
   return {
     HOME: home,
-    DENO_DIR: options.denoDir ?? defaultDenoDir() ?? `${home}/.cache/deno`,
+    DENO_DIR: options.denoDir ?? hostDenoDir() ?? `${home}/.cache/deno`,
     NPM_CONFIG_REGISTRY: options.npmRegistry,
     JSR_URL: options.jsrUrl,
     NO_COLOR: "1",
@@ -97,6 +112,18 @@ export async function bundlePackage(entry: string, options: BundleOptions): Prom
       ...(options.configPath ? [`--config=${options.configPath}`] : []),
     ];
     const roots = options.roots ?? [options.cwd];
+    const unusable = [...roots, options.out, env.DENO_DIR].find((path) => /[,\n\0]/.test(path));
+    if (unusable !== undefined) {
+      throw new PackageError(
+        "refused",
+        `Cannot bundle ${options.label}: ${
+          JSON.stringify(unusable)
+        } holds a comma or a line break, which a permission flag cannot name`,
+        {
+          extra: { package: options.label },
+        },
+      );
+    }
     const common = { cwd: options.cwd, env, denoPath: options.denoPath, timeoutMs: options.timeoutMs };
     await checkModuleGraph(entry, { ...common, roots, label: options.label, jsrUrl: options.jsrUrl, flags });
     const jsr = new URL(options.jsrUrl);

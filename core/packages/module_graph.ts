@@ -62,7 +62,7 @@ export async function checkModuleGraph(entry: string, options: ModuleGraphOption
   const jsr = new URL(options.jsrUrl);
   const port = jsr.port || (jsr.protocol === "https:" ? "443" : "80");
   const output = await runDeno(options.denoPath, {
-    args: ["info", "--json", "--no-lock", `--allow-import=${jsr.hostname}:${port}`, ...options.flags, entry],
+    args: ["info", "--json", `--allow-import=${jsr.hostname}:${port}`, ...options.flags, entry],
     cwd: options.cwd,
     env: options.env,
     timeoutMs: options.timeoutMs,

@@ -1,7 +1,7 @@
 /**
  * The trusted program of a plugin process (spec section 5). The host
  * (`process.ts`) starts it as
- * `deno run ... core/sandbox/bootstrap.ts <maxFrameBytes> node=<id>` with read
+ * `deno run ... core/sandbox/bootstrap.ts <maxFrameBytes> node=<id> [watchdog=off]` with read
  * access to one bundle file and nothing else, then talks to it over
  * stdin/stdout frames (`protocol.ts`).
  *
@@ -64,14 +64,19 @@ const encoder = new TextEncoder();
 let handler: Record<string, unknown> | null = null;
 let allowed: readonly string[] = [];
 let started = false;
+/** Answers waiting for the end of this turn (see `send`). */
+let outbox: Uint8Array[] = [];
 
 // 1. The channel, before any await.
 void readChannel();
-const watchdog = new Worker(
-  URL.createObjectURL(new Blob([WATCHDOG_WORKER], { type: "text/javascript" })),
-  { type: "module" },
-);
-watchdog.onmessage = () => exit(0);
+// `watchdog=off`: the host started this process in a jail that kills it when the host dies.
+if (!Deno.args.includes("watchdog=off")) {
+  const watchdog = new Worker(
+    URL.createObjectURL(new Blob([WATCHDOG_WORKER], { type: "text/javascript" })),
+    { type: "module" },
+  );
+  watchdog.onmessage = () => exit(0);
+}
 globalThis.addEventListener("unhandledrejection", (event) => {
   event.preventDefault();
   fatal(`unhandled rejection: ${describe(event.reason)}`);
@@ -126,7 +131,11 @@ function log(line: string): void {
   }
 }
 
-/** Writes one frame to the host, whole, before returning; exits when the host is gone. */
+/**
+ * Sends a message to the host. Answers to calls finished in one turn go out
+ * together in one write at the end of it (one wake-up of the host for many
+ * answers); any other message flushes them and is written at once, whole.
+ */
 function send(message: ChildMessage): void {
   let frame: Uint8Array;
   try {
@@ -136,15 +145,41 @@ function send(message: ChildMessage): void {
     const code = error instanceof FrameError ? "too_large" : "bad_result";
     return send({ type: "error", id: message.id, error: { code, message: describe(error) } });
   }
+  if (message.type === "result" || message.type === "error") {
+    outbox.push(frame);
+    if (outbox.length === 1) queueMicrotask(flush);
+  } else {
+    flush();
+    writeWhole(frame);
+  }
+}
+
+function flush(): void {
+  if (outbox.length === 0) return;
+  const frames = outbox;
+  outbox = [];
+  if (frames.length === 1) return writeWhole(frames[0]!);
+  const bytes = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
+  let offset = 0;
+  for (const frame of frames) {
+    bytes.set(frame, offset);
+    offset += frame.length;
+  }
+  writeWhole(bytes);
+}
+
+/** Writes bytes to the host before returning; exits when the host is gone. */
+function writeWhole(bytes: Uint8Array): void {
   try {
     let written = 0;
-    while (written < frame.length) written += channelOut.writeSync(frame.subarray(written));
+    while (written < bytes.length) written += channelOut.writeSync(bytes.subarray(written));
   } catch {
-    exit(0);
+    Deno.exit(0);
   }
 }
 
 function exit(code: number): never {
+  flush();
   Deno.exit(code);
 }
 

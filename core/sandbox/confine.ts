@@ -32,9 +32,15 @@ export interface ConfineSettings {
   limits: "required" | "warn";
   /** `IMBI_PLUGIN_PIDS_MAX`: processes and threads (Workers included) per plugin process (cgroup only). */
   pidsMax: number;
-  /** `IMBI_PLUGIN_CPU_PERCENT`: CPU quota per plugin process, percent of one core (cgroup only). */
+  /**
+   * `IMBI_PLUGIN_CPU_PERCENT`: CPU quota per plugin process, percent of one core (cgroup only); 0, the
+   * default, leaves the process in the service's `cpu` cgroup (see docs/sandbox.md for the cost of a quota).
+   */
   cpuPercent: number;
-  /** `IMBI_PLUGIN_IDLE_CPU_MS`: CPU time a process may use in any 5 s with no call in flight; 0 is off. */
+  /**
+   * `IMBI_PLUGIN_IDLE_CPU_MS`: CPU a process may want (run, or wait runnable) in any 5 s with no call in
+   * flight; 0 is off.
+   */
   idleCpuMs: number;
 }
 
@@ -78,6 +84,11 @@ export interface ConfinedSpawn extends Spawn {
    * @returns A function that stops the heartbeat.
    */
   heartbeat(isBusy: () => boolean, signal: () => void): () => void;
+  /**
+   * The plugin's own pid, from the first stderr line of a jailed process (the
+   * jail names its child there before the child runs); null for any other line.
+   */
+  pluginPid(firstLine: string): number | null;
 }
 
 /** Defaults of {@linkcode ConfineSettings}. */
@@ -86,17 +97,18 @@ export const CONFINE_DEFAULTS: ConfineSettings = {
   cgroupRoot: "/sys/fs/cgroup",
   limits: "warn",
   pidsMax: 64,
-  cpuPercent: 100,
+  cpuPercent: 0,
   idleCpuMs: 1000,
 };
 
 /**
  * Private writable memory an idle Deno 2.9 reserves before plugin code runs
- * (V8 code range and cages for the bootstrap and its channel Worker: `VmData`
- * ≈ 1.07 GiB measured on an idle plugin process), added to the
- * memory cap under `RLIMIT_DATA`.
+ * (V8 code range and cage of the bootstrap; a jailed child starts no
+ * watchdog Worker: `VmData` ≈ 552 MiB measured on an idle jailed plugin
+ * process, ≈ 1.07 GiB with the Worker), added to the memory cap under
+ * `RLIMIT_DATA`.
  */
-export const RUNTIME_DATA_MB = 1152;
+export const RUNTIME_DATA_MB = 640;
 
 const IDLE_WINDOW_MS = 5000;
 const HEARTBEAT_MS = 400;
@@ -219,7 +231,7 @@ export function describeConfinement(
   confinement: Confinement,
 ): { mechanism: ConfineMechanism; enforces: string[]; seccomp: boolean; note: string | null } {
   const enforces = confinement.mechanism === "cgroup"
-    ? ["memory (cgroup)", "pids (cgroup)", "cpu quota (cgroup)"]
+    ? ["memory (cgroup)", "pids (cgroup)", ...confinement.settings.cpuPercent > 0 ? ["cpu quota (cgroup)"] : []]
     : confinement.mechanism === "rlimit"
     ? ["memory (RLIMIT_DATA)"]
     : [];
@@ -287,7 +299,7 @@ export function confineSpawn(spawn: Spawn, limits: { memoryMb: number }): Confin
   const confinement = activeConfinement();
   const env = spawn.env;
   if (confinement.mechanism === "none" || confinement.jailPath === null) {
-    return { ...spawn, exitCause: () => null, heartbeat: () => () => {} };
+    return { ...spawn, exitCause: () => null, heartbeat: () => () => {}, pluginPid: () => null };
   }
   const { settings } = confinement;
   const args = ["--cgroup-root", settings.cgroupRoot, "--idle-cpu-ms", String(settings.idleCpuMs)];
@@ -305,6 +317,10 @@ export function confineSpawn(spawn: Spawn, limits: { memoryMb: number }): Confin
     env,
     exitCause: (status) => jailVerdict(status, limits.memoryMb, settings),
     heartbeat: startHeartbeat,
+    pluginPid: (firstLine) => {
+      const match = /^imbi-jail: plugin pid ([0-9]+)$/.exec(firstLine);
+      return match ? Number(match[1]) : null;
+    },
   };
 }
 
@@ -319,7 +335,7 @@ function jailVerdict(
     case EXIT.idleCpu:
       return {
         cause: "crashed",
-        detail: `stopped: used over ${settings.idleCpuMs} ms of CPU in ${IDLE_WINDOW_MS} ms with no call in flight`,
+        detail: `stopped: wanted over ${settings.idleCpuMs} ms of CPU in ${IDLE_WINDOW_MS} ms with no call in flight`,
       };
     case EXIT.pids:
       return { cause: "crashed", detail: `died at its limit of ${settings.pidsMax} threads (Workers count)` };

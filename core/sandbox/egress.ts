@@ -17,7 +17,8 @@
  *
  * Hosts are compared in their canonical form (WHATWG URL host parsing), so
  * `0xa9fea9fe`, `169.254.43518` and `[::ffff:169.254.169.254]` are all
- * `169.254.169.254`.
+ * `169.254.169.254`. Before a process starts, names are also looked up and
+ * their addresses judged by the deny rules ({@linkcode EgressPolicy.firstDeniedByAddress}).
  *
  * @module
  */
@@ -48,6 +49,13 @@ interface Host {
 export type EgressDecision =
   | { allowed: true }
   | { allowed: false; entry: string; rule: string; source: RuleSource; reason: string };
+
+/** Looks a name up: the addresses of one record type (`Deno.resolveDns`'s shape). */
+export type Resolver = (name: string, type: "A" | "AAAA", signal: AbortSignal) => Promise<string[]>;
+
+function resolveDns(name: string, type: "A" | "AAAA", signal: AbortSignal): Promise<string[]> {
+  return Deno.resolveDns(name, type, { signal });
+}
 
 /** The built-in deny rules. */
 export const DEFAULT_EGRESS_DENY: readonly string[] = [
@@ -126,6 +134,60 @@ export class EgressPolicy {
   }
 
   /**
+   * The first entry whose host name resolves (DNS `A` and `AAAA`) to an
+   * address an operator's deny rule or a default denial covers, e.g. a name
+   * that stands for `169.254.169.254`, unless the name or the address is
+   * allowed exactly. Entries that are addresses are left to {@linkcode check};
+   * a lookup that fails or takes longer than `timeoutMs` decides nothing. A
+   * name may resolve differently later (DNS rebinding): this narrows the gap
+   * at the moment a process starts, it does not close it.
+   *
+   * @param entries `host:port` entries, each already allowed by {@linkcode check}.
+   * @param options The resolver (default `Deno.resolveDns`) and the deadline per lookup (default 1000 ms).
+   * @returns The first denial, naming the address, or undefined.
+   */
+  async firstDeniedByAddress(
+    entries: readonly string[],
+    options: { resolve?: Resolver; timeoutMs?: number } = {},
+  ): Promise<Extract<EgressDecision, { allowed: false }> | undefined> {
+    const resolve = options.resolve ?? resolveDns;
+    const abort = new AbortController();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<string[]>((settle) => (timer = setTimeout(() => settle([]), options.timeoutMs ?? 1000)));
+    const lookup = (name: string, type: "A" | "AAAA") =>
+      Promise.race([resolve(name, type, abort.signal).catch(() => [] as string[]), late]);
+    const lookups = entries.map(async (entry) => {
+      const host = parseEntry(entry);
+      if (!host || host.ip !== undefined || this.#allow.some((r) => r.exact && r.test(host))) return undefined;
+      const found = await Promise.all((["A", "AAAA"] as const).map((type) => lookup(host.name, type)));
+      for (const address of found.flat()) {
+        const name = canonicalName(address);
+        const ip = name ? parseIp(name) : undefined;
+        if (!name || !ip) continue;
+        const resolved: Host = { name, port: host.port, ip };
+        if (this.#allow.some((r) => r.exact && r.test(resolved))) continue;
+        const rule = this.#deny.find((r) => r.test(resolved)) ?? this.#defaults.find((r) => r.test(resolved));
+        if (rule) {
+          return {
+            allowed: false as const,
+            entry,
+            rule: rule.text,
+            source: rule.source,
+            reason: `resolves to ${address}, which is denied by "${rule.text}" (${rule.source})`,
+          };
+        }
+      }
+      return undefined;
+    });
+    try {
+      return (await Promise.all(lookups)).find((d) => d !== undefined);
+    } finally {
+      clearTimeout(timer);
+      abort.abort();
+    }
+  }
+
+  /**
    * The first denied entry of a list, or undefined when all are allowed.
    *
    * @param entries `host:port` entries.
@@ -162,13 +224,13 @@ export function egressPolicyFromEnv(
     try {
       parsed = JSON.parse(readFile(path));
     } catch (error) {
-      throw new SyntaxError(`IMBI_EGRESS_FILE ${path}: ${(error as Error).message}`);
+      throw new SyntaxError(`IMBI_EGRESS_FILE: ${path}: ${(error as Error).message}`);
     }
     const file = parsed as { allow?: unknown; deny?: unknown };
     for (const [key, into] of [["allow", allow], ["deny", deny]] as const) {
       const rules = file?.[key] ?? [];
       if (!Array.isArray(rules) || !rules.every((r) => typeof r === "string")) {
-        throw new SyntaxError(`IMBI_EGRESS_FILE ${path}: "${key}" must be a list of strings`);
+        throw new SyntaxError(`IMBI_EGRESS_FILE: ${path}: "${key}" must be a list of strings`);
       }
       into.push(...rules.map((r): [string, RuleSource] => [r.trim(), "IMBI_EGRESS_FILE"]));
     }
@@ -179,13 +241,12 @@ export function egressPolicyFromEnv(
 function parseRule(text: string, source: RuleSource): Rule {
   const bad = (why: string) => new SyntaxError(`${source}: "${text}" ${why}`);
   const slash = text.indexOf("/");
+  const general = "is not a host, host:port, *.domain or CIDR block";
   if (slash >= 0) {
     const ip = parseIp(text.slice(0, slash));
     const bits = Number(text.slice(slash + 1));
-    if (!ip) throw bad("is not a CIDR block (its address is not an IP address)");
-    if (!/^\d{1,3}$/.test(text.slice(slash + 1)) || bits > ip.length * 8) {
-      throw bad(`has a prefix length outside 0-${ip.length * 8}`);
-    }
+    if (!ip || !/^\d{1,3}$/.test(text.slice(slash + 1))) throw bad(general);
+    if (bits > ip.length * 8) throw bad(`has a prefix length outside 0-${ip.length * 8}`);
     return { text, source, exact: false, test: (h) => h.ip !== undefined && inCidr(h.ip, ip, bits) };
   }
   if (text.startsWith("*.")) {
@@ -198,7 +259,7 @@ function parseRule(text: string, source: RuleSource): Rule {
     return { text, source, exact: true, test: (h) => h.name === withPort.name && h.port === withPort.port };
   }
   const name = canonicalName(text.replace(/^\[(.*)\]$/, "$1"));
-  if (!name) throw bad("is not a host, host:port, *.domain or CIDR block");
+  if (!name) throw bad(general);
   return { text, source, exact: true, test: (h) => h.name === name };
 }
 

@@ -93,6 +93,7 @@ interface Pending {
 /** Command-line arguments of a child: these and nothing else. */
 function childArgs(
   options: Pick<ProcessOptions, "nodeId" | "bundlePath" | "netHosts" | "heapMb" | "maxFrameBytes">,
+  jailed: boolean,
 ): string[] {
   const args = ["run", "--no-prompt", "--no-config", "--no-lock", "--no-npm", "--no-remote", "--cached-only"];
   args.push("--no-check");
@@ -102,6 +103,9 @@ function childArgs(
   // The node id is only a label for `ps`; the bootstrap ignores it.
   const label = options.nodeId.replace(/[^A-Za-z0-9_.:@-]/g, "_").slice(0, 100);
   args.push(decodeURIComponent(BOOTSTRAP.pathname), String(options.maxFrameBytes), `node=${label}`);
+  // The jail kills the child when the service dies (PDEATHSIG): the bootstrap's own watchdog (a worker, ~10 MB)
+  // is not needed then.
+  if (jailed) args.push("watchdog=off");
   return args;
 }
 
@@ -125,8 +129,10 @@ function childEnv(denoDir: string | undefined): Record<string, string> {
  * channel watchdog in `bootstrap.ts` ends it when the service is gone.
  */
 function spawnChild(options: ProcessOptions): { child: Deno.ChildProcess; confined: ConfinedSpawn } {
+  const confinement = activeConfinement();
+  const jailed = confinement.mechanism !== "none" && confinement.jailPath !== null;
   const confined = confineSpawn(
-    { command: Deno.execPath(), args: childArgs(options), env: childEnv(options.denoDir) },
+    { command: Deno.execPath(), args: childArgs(options, jailed), env: childEnv(options.denoDir) },
     { memoryMb: options.rssMb },
   );
   const child = new Deno.Command(confined.command, {
@@ -198,8 +204,6 @@ export function toFileUrl(path: string): string {
 
 /** One child process and its channel. The supervisor and `inspectBundle` drive it. */
 export class PluginProcess {
-  /** The child's process id. */
-  readonly pid: number;
   /** `performance.now()` at spawn. */
   readonly startedAt: number = performance.now();
   /** Resolves once the process exited and its pipes are drained. */
@@ -215,9 +219,11 @@ export class PluginProcess {
   #failed = false;
   #expected = false;
   #text = new TextDecoder("utf-8", { fatal: true });
+  #outbox: Uint8Array[] = [];
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #confined: ConfinedSpawn;
   #stopHeartbeat: () => void;
+  #pluginPid: number | null = null;
 
   /**
    * Spawns the child at once; it loads nothing until it is sent `init` or `inspect`.
@@ -227,7 +233,6 @@ export class PluginProcess {
   constructor(options: ProcessOptions) {
     this.#options = options;
     ({ child: this.#child, confined: this.#confined } = spawnChild(options));
-    this.pid = this.#child.pid;
     // Busy from spawn to the end of the first call, then while calls are in flight: the jail stops a
     // process that burns CPU otherwise.
     this.#stopHeartbeat = this.#confined.heartbeat(
@@ -243,6 +248,15 @@ export class PluginProcess {
     });
   }
 
+  /**
+   * The plugin's process id. Through the jail, the jail's until it has named
+   * its child (its first stderr line, before the plugin runs), then the
+   * plugin's own: the pid the plugin sees as `Deno.pid`.
+   */
+  get pid(): number {
+    return this.#pluginPid ?? this.#child.pid;
+  }
+
   /** Calls in flight. */
   get inFlight(): number {
     return this.#pending.size;
@@ -253,10 +267,36 @@ export class PluginProcess {
     return this.#failed || this.#expected;
   }
 
-  /** Sends a host message; write errors surface as the process's exit. */
+  /** Sends a host message now, after any calls still waiting to be written; write errors surface as the exit. */
   send(message: HostMessage): void {
     const frame = encodeFrame(message, this.#options.maxFrameBytes);
+    this.#flush();
     this.#stdin.write(frame).catch(() => {});
+  }
+
+  /**
+   * Call frames sent in one turn of the event loop go out in one write: under
+   * load that is one pipe write and one wake-up of the child for many calls.
+   */
+  #queueFrame(frame: Uint8Array): void {
+    this.#outbox.push(frame);
+    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
+  }
+
+  #flush(): void {
+    const frames = this.#outbox;
+    if (frames.length === 0) return;
+    this.#outbox = [];
+    let bytes = frames[0]!;
+    if (frames.length > 1) {
+      bytes = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
+      let offset = 0;
+      for (const frame of frames) {
+        bytes.set(frame, offset);
+        offset += frame.length;
+      }
+    }
+    this.#stdin.write(bytes).catch(() => {});
   }
 
   /**
@@ -300,7 +340,7 @@ export class PluginProcess {
       // Every pending call is settled by its answer, by fail() or by the exit's rejectAll().
       this.#pending.set(id, { resolve, reject, method });
       this.#deadlines.add(id, performance.now() + options.timeoutMs);
-      this.#stdin.write(frame).catch(() => {});
+      this.#queueFrame(frame);
     });
   }
 
@@ -423,11 +463,17 @@ export class PluginProcess {
 
   async #readLogs(): Promise<void> {
     const { nodeId, scrub } = this.#options;
-    const pid = this.pid;
+    let first = true;
     let windowStart = performance.now();
     let lines = 0;
     let suppressed = 0;
     const emit = (line: string) => {
+      const pid = this.pid;
+      if (first) {
+        first = false;
+        this.#pluginPid = this.#confined.pluginPid(line);
+        if (this.#pluginPid !== null) return;
+      }
       const now = performance.now();
       if (now - windowStart >= 1000) {
         if (suppressed > 0) log.warn("plugin stderr rate-limited", { nodeId, pid, suppressed });
@@ -461,6 +507,6 @@ export class PluginProcess {
       }
     }
     if (buffer !== "" && !skipping) emit(buffer.slice(0, STDERR_LINE_MAX));
-    if (suppressed > 0) log.warn("plugin stderr rate-limited", { nodeId, pid, suppressed });
+    if (suppressed > 0) log.warn("plugin stderr rate-limited", { nodeId, pid: this.pid, suppressed });
   }
 }

@@ -19,8 +19,14 @@ export interface QueuedCall<T> {
   args: unknown[];
   /** The host request's id. */
   requestId: string;
-  /** When the caller's deadline passes, in `performance.now()` milliseconds. */
+  /**
+   * When the caller's deadline passes, in `performance.now()` milliseconds;
+   * `Infinity` while the call waits for the node's first process to start
+   * (start-up has its own deadline), until {@linkcode CallQueue.started}.
+   */
   deadline: number;
+  /** The call's own deadline, ms: what it gets from when a process is there to take it. */
+  timeoutMs: number;
   /** When it joined the queue, in `performance.now()` milliseconds. */
   enqueuedAt: number;
   /** Its span: the queue wait and the process's spans are reported into it. */
@@ -79,7 +85,21 @@ export class CallQueue<T> {
   push(call: QueuedCall<T>): void {
     if (this.full) throw new RangeError(`the queue holds ${this.#max} calls already`);
     this.#calls.add(call);
-    this.#deadlines.add(call, call.deadline);
+    if (call.deadline !== Infinity) this.#deadlines.add(call, call.deadline);
+  }
+
+  /**
+   * A process is ready: the calls that were waiting for one to start get
+   * their deadline now, counted from this moment.
+   *
+   * @param now `performance.now()`.
+   */
+  started(now: number): void {
+    for (const call of this.#calls) {
+      if (call.deadline !== Infinity) continue;
+      call.deadline = now + call.timeoutMs;
+      this.#deadlines.add(call, call.deadline);
+    }
   }
 
   /** Takes the call at the head of the line, or undefined when none waits. */

@@ -18,22 +18,16 @@ import { isHandlerErrorKind } from "@imbi/plugin-sdk/errors";
 import { PluginCallError } from "../errors.ts";
 import { log } from "../logger.ts";
 import type { ChildMessage, WireError } from "./protocol.ts";
-import {
-  checkBundlePath,
-  defaultRssMb,
-  type Failure,
-  pluginDenoDir,
-  PluginProcess,
-  PROCESS_DEFAULTS,
-  toFileUrl,
-} from "./process.ts";
+import { checkBundlePath, type Failure, pluginDenoDir, PluginProcess, toFileUrl } from "./process.ts";
 import { CallQueue, type QueuedCall } from "./queue.ts";
 import { Deadlines } from "./deadlines.ts";
 import { makeRedactor } from "./redact.ts";
 import { type PluginCallTrace, tracePluginCall } from "../tracing.ts";
 import type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
+import { type SupervisorOptions, supervisorOptions } from "./supervisor_options.ts";
 
 export type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
+export { defaultMaxProcesses, type SupervisorOptions } from "./supervisor_options.ts";
 
 /** What one plugin process serves. */
 export interface SandboxSpec {
@@ -53,70 +47,8 @@ export interface SandboxSpec {
   timeoutMs: number;
 }
 
-/** Limits and timings of a supervisor; every field has a default. */
-export interface SupervisorOptions {
-  /** Calls in flight per process; more wait in the queue (default 8). */
-  maxConcurrent: number;
-  /** Processes kept once the node has served a call; idle ones above this are reaped (default 0). */
-  minProcesses: number;
-  /** Most processes of one node, started on demand while calls wait (default: the number of cores). */
-  maxProcesses: number;
-  /**
-   * Most calls waiting for a free process, a starting one included; one more
-   * is refused with `saturated` (default 256, at least 1).
-   */
-  queueMax: number;
-  /** V8 old-space cap of the child, MiB (default 128). */
-  heapMb: number;
-  /**
-   * Memory cap of the child, MiB (default `2 × heapMb + 256`, 512 for the
-   * default heap). The V8 heap cap does not cover ArrayBuffers, Wasm memory or
-   * Workers; this cap does, enforced by the confinement (`confine.ts`: a
-   * cgroup, else `RLIMIT_DATA`).
-   */
-  rssMb: number;
-  /** Largest frame either side accepts (default 16 MiB). */
-  maxFrameBytes: number;
-  /** An idle process is shut down after this long (default 300 000 ms). */
-  idleMs: number;
-  /** First respawn back-off after a failure (default 250 ms); doubles per failure. */
-  backoffInitialMs: number;
-  /** Back-off ceiling (default 30 000 ms). */
-  backoffMaxMs: number;
-  /** `DENO_DIR` of the child (default: the confinement's private one, `pluginDenoDir()`). */
-  denoDir?: string;
-  /** Deadline from spawn to `ready` (default 10 000 ms). */
-  startTimeoutMs: number;
-  /** Grace between asking a child to exit and SIGKILL (default 500 ms). */
-  graceMs: number;
-  /** Clock for back-off decisions (default `Date.now`); tests pass a fake one. */
-  now: () => number;
-  /** Told about process starts and exits and refused or expired calls (metrics); must not throw. */
-  onEvent?: (event: SupervisorEvent) => void;
-}
-
-const DEFAULTS: SupervisorOptions = {
-  ...PROCESS_DEFAULTS,
-  maxConcurrent: 8,
-  minProcesses: 0,
-  maxProcesses: defaultMaxProcesses(),
-  queueMax: 256,
-  rssMb: 0, // computed from heapMb unless given
-  idleMs: 300_000,
-  backoffInitialMs: 250,
-  backoffMaxMs: 30_000,
-  startTimeoutMs: 10_000,
-  graceMs: 500,
-  now: () => Date.now(),
-};
-
 const ALL_METHODS: ReadonlySet<string> = new Set(Object.values(PROTOCOL_METHODS).flat());
 const NET_ENTRY = /^(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\]):[0-9]{1,5}$/;
-
-/** The default most processes per node: the number of cores. */
-export function defaultMaxProcesses(): number {
-  return Math.max(1, navigator.hardwareConcurrency || 1);
-}
 
 interface Slot {
   proc: PluginProcess;
@@ -177,18 +109,10 @@ export class Supervisor {
       if (!NET_ENTRY.test(host)) throw new TypeError(`Cannot sandbox ${spec.nodeId}: bad net entry "${host}"`);
     }
     this.#spec = spec;
-    this.#options = { ...DEFAULTS, ...withoutUndefined(options) };
-    const { minProcesses, maxProcesses, maxConcurrent, queueMax } = this.#options;
-    if (maxProcesses < 1 || maxConcurrent < 1 || queueMax < 1 || minProcesses < 0 || minProcesses > maxProcesses) {
-      throw new RangeError(
-        `Cannot sandbox ${spec.nodeId}: need 0 <= minProcesses (${minProcesses}) <= maxProcesses (${maxProcesses}), ` +
-          `maxProcesses, maxConcurrent and queueMax >= 1`,
-      );
-    }
-    if (options.rssMb === undefined) this.#options.rssMb = defaultRssMb(this.#options.heapMb);
+    this.#options = supervisorOptions(spec.nodeId, options);
     this.#scrub = makeRedactor({ ...spec.secrets, ...spec.init.credentials });
     this.#backoffMs = this.#options.backoffInitialMs;
-    this.#queue = new CallQueue(queueMax, (call) => this.#expired(call));
+    this.#queue = new CallQueue(this.#options.queueMax, (call) => this.#expired(call));
     this.#idle = new Deadlines((slot) => this.#reapIdle(slot));
   }
 
@@ -275,7 +199,8 @@ export class Supervisor {
       );
     }
     const now = performance.now();
-    const deadline = now + Math.min(this.#spec.timeoutMs, options.timeoutMs ?? Infinity);
+    const timeoutMs = Math.min(this.#spec.timeoutMs, options.timeoutMs ?? Infinity);
+    const deadline = now + timeoutMs;
     if (this.#queue.length === 0) {
       const slot = this.#leastLoaded();
       if (slot !== undefined) return this.#dispatch(slot, method, args, options.requestId, deadline, trace);
@@ -300,12 +225,17 @@ export class Supervisor {
         ),
       );
     }
+    // With no process ready the call waits for a start, which has its own deadline: the call's starts when a
+    // process is there to take it (CallQueue.started). Otherwise the node is busy, and waiting counts.
+    const queued = !this.#slots.some((slot) => slot.ready) ? Infinity : deadline;
     return new Promise((resolve, reject) => {
+      const { requestId } = options;
       this.#queue.push({
         method,
         args,
-        requestId: options.requestId,
-        deadline,
+        requestId,
+        deadline: queued,
+        timeoutMs,
         enqueuedAt: now,
         trace,
         resolve,
@@ -538,6 +468,7 @@ export class Supervisor {
       const ms = Math.round(performance.now() - proc.startedAt);
       log.info("plugin process ready", { nodeId, pid: proc.pid, ms });
       this.#emit({ type: "process_started", nodeId, pid: proc.pid, ms });
+      this.#queue.started(performance.now());
       this.#pump();
       if (proc.inFlight === 0) this.#idle.add(slot, performance.now() + this.#options.idleMs);
     } else if (message.type === "init_failed" && !slot.ready) {
@@ -619,10 +550,6 @@ export class Supervisor {
         );
     }
   }
-}
-
-function withoutUndefined<T extends object>(value: T): Partial<T> {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function methodLists(): Record<string, string[]> {

@@ -116,11 +116,14 @@ export async function must(answer: ApiAnswer | Promise<ApiAnswer>): Promise<any>
 
 /** The API refused a read the page needs; the console shows it in place of the page. */
 export class ApiProblem extends Error {
+  /** The error's name. */
   override name = "ApiProblem";
   /** The problem the API answered. */
   readonly problem: Problem;
 
   /**
+   * Wraps a problem the API answered.
+   *
    * @param problem The problem the API answered.
    */
   constructor(problem: Problem) {

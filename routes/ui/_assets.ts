@@ -21,6 +21,7 @@ const TYPES: Record<string, string> = {
 const FILES: Record<string, URL> = {
   "console.css": new URL("./static/console.css", import.meta.url),
   "docs.js": new URL("./static/docs.js", import.meta.url),
+  "docs.css": new URL("./static/docs.css", import.meta.url),
   "htmx.min.js": new URL("./dist/htmx.min.js", import.meta.resolve("htmx.org/package.json")),
   "swagger-ui.css": new URL("./swagger-ui.css", import.meta.resolve("swagger-ui-dist/package.json")),
   "swagger-ui-bundle.js": new URL("./swagger-ui-bundle.js", import.meta.resolve("swagger-ui-dist/package.json")),

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { JSX } from "hono/jsx/jsx-runtime";
 import { checkTemplate, renderTemplate, TEMPLATE_PLACEHOLDERS } from "../../core/template.ts";
 import type { Problem } from "./_api.ts";
 import { Csrf, described, errorsByPointer, fieldId, FieldNotes, ProblemBox, type Ui } from "./_layout.tsx";
@@ -17,9 +18,13 @@ type Json = any;
 
 /** One binding as the API takes it. */
 export interface BindingRow {
+  /** The Plugin node's id. */
   plugin_id: string;
+  /** `configuration` or `logs`. */
   tab: string;
+  /** Whether it is the tab's default. */
   default: boolean;
+  /** The template rendered into the call's search path. */
   search_template: string;
 }
 
@@ -27,8 +32,11 @@ const TABS = ["configuration", "logs"] as const;
 
 /** The project a template preview is rendered for. */
 export interface PreviewProject {
+  /** The project's id. */
   id: string;
+  /** The slug. */
   slug: string;
+  /** The name. */
   name: string;
 }
 
@@ -38,7 +46,9 @@ export interface PreviewProject {
  * @param props The template, the org, the project.
  * @returns The preview line.
  */
-export function TemplatePreview(props: { template: string; org: string; project?: PreviewProject | undefined }) {
+export function TemplatePreview(
+  props: { template: string; org: string; project?: PreviewProject | undefined },
+): JSX.Element | null {
   const problems = checkTemplate(props.template);
   if (problems.length) return <span class="field-error">{problems.join("; ")}</span>;
   if (!props.project) return <span class="help">No project to preview with.</span>;
@@ -91,7 +101,7 @@ export function BindingsEditor(props: {
   nodes: Json[];
   project?: PreviewProject | undefined;
   problem?: Problem | undefined;
-}) {
+}): JSX.Element | null {
   const errors = errorsByPointer(props.problem);
   const rows: (BindingRow & { index: number })[] = props.bindings.map((b, index) => ({ ...b, index }));
   for (const tab of TABS) {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { JSX } from "hono/jsx/jsx-runtime";
 import type { Child } from "hono/jsx";
 import type { Operation } from "../_openapi.ts";
 import type { Api, FieldError, Problem } from "./_api.ts";
@@ -45,7 +46,7 @@ const HTMX_CONFIG = JSON.stringify({
  * @param props Title, the current section, the session (none on the sign-in page), the body.
  * @returns The document.
  */
-export function Document(props: { title: string; section?: string; ui?: Ui; children: Child }) {
+export function Document(props: { title: string; section?: string; ui?: Ui; children: Child }): JSX.Element | null {
   return (
     <html lang="en">
       <head>
@@ -100,7 +101,7 @@ export function Document(props: { title: string; section?: string; ui?: Ui; chil
  * @param props The page context.
  * @returns The input.
  */
-export function Csrf(props: { ui: Ui }) {
+export function Csrf(props: { ui: Ui }): JSX.Element | null {
   return <input type="hidden" name="_csrf" value={props.ui.session.csrf} />;
 }
 
@@ -110,7 +111,7 @@ export function Csrf(props: { ui: Ui }) {
  * @param props The problem (nothing is shown without one) and which field errors are shown elsewhere.
  * @returns An alert.
  */
-export function ProblemBox(props: { problem?: Problem | undefined; shown?: Set<string> }) {
+export function ProblemBox(props: { problem?: Problem | undefined; shown?: Set<string> }): JSX.Element | null {
   const p = props.problem;
   if (!p) return null;
   const rest = (p.errors ?? []).filter((e) => !props.shown?.has(e.pointer));
@@ -134,7 +135,7 @@ export function ProblemBox(props: { problem?: Problem | undefined; shown?: Set<s
  * @param props The text (nothing without one).
  * @returns A status line.
  */
-export function Notice(props: { text?: string | undefined }) {
+export function Notice(props: { text?: string | undefined }): JSX.Element | null {
   return props.text ? <p class="notice" role="status">{props.text}</p> : null;
 }
 
@@ -178,7 +179,9 @@ export function described(id: string, options: { help?: unknown; error?: string 
  * @param props The input's id, help text and error.
  * @returns The paragraphs.
  */
-export function FieldNotes(props: { id: string; help?: string | undefined; error?: string | undefined }) {
+export function FieldNotes(
+  props: { id: string; help?: string | undefined; error?: string | undefined },
+): JSX.Element | null {
   return (
     <>
       {props.help && <p class="help" id={`${props.id}-help`}>{props.help}</p>}
@@ -204,7 +207,7 @@ export function TextField(props: {
   autocomplete?: string;
   /** Prefix of the input's id, when a page has several forms with the same pointers. */
   scope?: string;
-}) {
+}): JSX.Element | null {
   const id = fieldId(`${props.scope ?? ""}${props.pointer}`);
   const error = props.errors.get(props.pointer);
   return (
@@ -229,7 +232,7 @@ export function TextField(props: {
  * @param props The status word.
  * @returns A badge.
  */
-export function Status(props: { status: string }) {
+export function Status(props: { status: string }): JSX.Element | null {
   const bad = ["incompatible", "invalid", "failed", "partial", "not_loaded", "missing"].includes(props.status);
   return <span class={`badge ${bad ? "bad" : props.status === "loaded" ? "good" : ""}`}>{props.status}</span>;
 }

@@ -5,6 +5,8 @@
  * @module
  */
 
+import type { JSX } from "hono/jsx/jsx-runtime";
+
 // deno-lint-ignore no-explicit-any
 type Json = any;
 
@@ -75,7 +77,9 @@ export function pageLink(q: Record<string, string[]>, cursor: string): string {
  * @param props The page's URL, the searchable fields (from the schema), the current query.
  * @returns The form.
  */
-export function LogFilters(props: { action: string; fields: Json[]; query: Record<string, string[]> }) {
+export function LogFilters(
+  props: { action: string; fields: Json[]; query: Record<string, string[]> },
+): JSX.Element | null {
   const q = props.query;
   const first = (name: string) => q[name]?.[0] ?? "";
   return (
@@ -149,7 +153,7 @@ export function LogFilters(props: { action: string; fields: Json[]; query: Recor
  * @param props The buckets and warnings of `GET …/logs/histogram`.
  * @returns The figure.
  */
-export function Histogram(props: { buckets: Json[]; warnings?: string[] }) {
+export function Histogram(props: { buckets: Json[]; warnings?: string[] }): JSX.Element | null {
   if (!props.buckets?.length) {
     return <p class="help">{(props.warnings ?? []).join(" ") || "No histogram for this range."}</p>;
   }

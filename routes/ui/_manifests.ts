@@ -11,24 +11,39 @@ import type { JsonSchema } from "./_schema_form.tsx";
 
 /** A credential field a manifest declares. */
 export interface CredentialField {
+  /** The name. */
   name: string;
+  /** What the operator sees. */
   label?: string;
+  /** Required field names (or whether a credential field is required). */
   required?: boolean;
+  /** Whether the value is secret (default true). */
   secret?: boolean;
+  /** Whether the value spans lines. */
   multiline?: boolean;
 }
 
 /** The part of a manifest the forms read. */
 export interface Manifest {
+  /** The slug. */
   slug: string;
+  /** The name. */
   name?: string;
+  /** Help text. */
   description?: string;
+  /** `configuration` or `logs`. */
   plugin_type?: string;
+  /** The SDK range it was built for. */
   api_version?: string;
+  /** The options JSON Schema. */
   options?: JsonSchema;
+  /** The credential fields it needs. */
   credentials?: CredentialField[];
+  /** The hosts it may reach. */
   network?: { hosts?: string[] };
+  /** Configuration data types. */
   data_types?: { name: string; label?: string; secret?: boolean }[];
+  /** Behaviour hints. */
   hints?: { supports_histogram?: boolean };
 }
 

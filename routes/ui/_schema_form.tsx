@@ -15,24 +15,39 @@
  * @module
  */
 
+import type { JSX } from "hono/jsx/jsx-runtime";
 import type { FieldError } from "./_api.ts";
 import { described, fieldId, FieldNotes } from "./_layout.tsx";
 
 /** The subset of JSON Schema the generator reads. */
 export interface JsonSchema {
+  /** JSON type (or types). */
   type?: string | string[];
+  /** Display title. */
   title?: string;
+  /** Help text. */
   description?: string;
+  /** Whether it is the tab's default. */
   default?: unknown;
+  /** Allowed values. */
   enum?: unknown[];
+  /** The only allowed value. */
   const?: unknown;
+  /** A secret: never shown, kept when left out. */
   writeOnly?: boolean;
+  /** String format. */
   format?: string;
+  /** Lowest number. */
   minimum?: number;
+  /** Highest number. */
   maximum?: number;
+  /** An object's fields. */
   properties?: Record<string, JsonSchema>;
+  /** Required field names (or whether a credential field is required). */
   required?: string[];
+  /** An array's item schema. */
   items?: JsonSchema;
+  /** Fields beyond `properties`. */
   additionalProperties?: boolean | JsonSchema;
 }
 
@@ -90,7 +105,7 @@ function display(value: unknown): string {
  */
 export function SchemaFields(
   props: { schema: JsonSchema; value: unknown; pointer: string; errors: Map<string, string> },
-) {
+): JSX.Element | null {
   const value = (props.value && typeof props.value === "object" ? props.value : {}) as Record<string, unknown>;
   const properties = Object.entries(props.schema.properties ?? {});
   if (properties.length === 0) return <p class="help">This entry point takes no options.</p>;

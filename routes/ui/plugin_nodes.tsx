@@ -295,8 +295,9 @@ export function pluginNodePages(): Hono<UiEnv> {
             body: (
               <p class={b.ok === false ? "problem" : "notice"} role="status">
                 {b.ok === false ? "Connection failed" : "Connection works"}
-                {b.message ? `: ${b.message}` : ""}
-                {b.latency_ms !== undefined ? ` (${b.latency_ms} ms)` : ""}
+                {b.error ? `: ${b.error.kind}: ${b.error.message}` : ""}
+                {Array.isArray(b.checked) && b.checked.length ? ` (checked ${b.checked.join(", ")})` : ""}
+                {typeof b.duration_ms === "number" ? ` in ${b.duration_ms} ms` : ""}
               </p>
             ),
           };

@@ -58,8 +58,9 @@ function EntryTable(props: { entries: Json[] }) {
               <td>{f.api ?? "—"}</td>
               <td>
                 {f.hosts.length
-                  ? f.hosts.map((h) => (
+                  ? f.hosts.map((h, n) => (
                     <>
+                      {n > 0 && ", "}
                       <code>{h}</code>
                     </>
                   ))
@@ -324,6 +325,43 @@ async function withManifests(ui: Ui, answer: ApiAnswer): Promise<ApiAnswer> {
     : answer;
 }
 
+/**
+ * The API's answer to a change sent without `accept_permissions`: the
+ * permission preview and the confirmation form, or the refusal in place
+ * (nothing was written either way).
+ */
+function Preview(
+  props: { ui: Ui; answer: ApiAnswer; title: string; action: string; fields: Record<string, string> },
+) {
+  const { answer } = props;
+  const preview = answer.body?.permissions;
+  if (answer.ok) return <ChangeResult ui={props.ui} title={props.title} answer={answer} />;
+  if (!preview) return <ProblemBox problem={problemOf(answer)} />;
+  const entries = (preview.entries as Json[]).map((e) => ({
+    slug: e.slug,
+    hosts: (e.network_hosts as Json[]).map((h) =>
+      `${h.declared}${h.resolved && h.resolved !== h.declared ? ` → ${h.resolved}` : ""} (${h.egress})`
+    ),
+    credentials: e.credentials,
+  }));
+  return (
+    <section aria-labelledby="permissions">
+      <h2 id="permissions">
+        What {preview.package} {preview.version} will be allowed
+      </h2>
+      <EntryTable entries={entries} />
+      {preview.added && (preview.added.network_hosts.length > 0 || preview.added.credentials.length > 0) && (
+        <p>
+          New in this version: {[...preview.added.network_hosts, ...preview.added.credentials].join(", ")}
+        </p>
+      )}
+      <div id="op-result" aria-live="polite">
+        <Confirm ui={props.ui} action={props.action} fields={props.fields} label={props.title.split(" ")[0]!} />
+      </div>
+    </section>
+  );
+}
+
 /** The confirmation form of an install or upgrade. */
 function Confirm(props: { ui: Ui; action: string; fields: Record<string, string>; label: string }) {
   return (
@@ -374,16 +412,7 @@ export function pluginPages(): Hono<UiEnv> {
         const entry = catalog
           ? (await must(ui.api("GET", "/admin/catalog"))).items.find((e: Json) => e.name === catalog)
           : undefined;
-        const previewable = ui.operation("post", "/admin/plugins")?.body?.properties?.accept_permissions;
-        const preview = previewable
-          ? await ui.api("POST", "/admin/plugins", { ...request, accept_permissions: false })
-          : undefined;
-        // The permission preview of a 422 package-permissions-not-accepted: hosts with the egress decision.
-        const permissions = preview?.body?.permissions?.entries?.map((e: Json) => ({
-          slug: e.slug,
-          hosts: e.network_hosts.map((h: Json) => `${h.resolved ?? h.declared} (${h.egress})`),
-          credentials: e.credentials,
-        }));
+        const answer = await ui.api("POST", "/admin/plugins", { ...request, accept_permissions: false });
         return (
           <>
             <p>
@@ -391,24 +420,7 @@ export function pluginPages(): Hono<UiEnv> {
             </p>
             {entry && <p>{entry.description}</p>}
             {entry?.latest_in_range && <p>Resolves to version {entry.latest_in_range}.</p>}
-            {preview && !preview.ok && preview.status !== 409 && !permissions && (
-              <ProblemBox problem={problemOf(preview)} />
-            )}
-            {permissions
-              ? <EntryTable entries={permissions} />
-              : preview?.body?.package?.entries || preview?.body?.entries
-              ? <EntryTable entries={preview.body.package?.entries ?? preview.body.entries} />
-              : (
-                <p class="help">
-                  The package is fetched, verified against its integrity, bundled and its manifests inspected without
-                  any permission before the lockfile changes; a package with an invalid or incompatible entry point is
-                  refused. Its entry points,{" "}
-                  <code>api_version</code>, network hosts and credential fields are listed as soon as it is installed.
-                </p>
-              )}
-            <div id="op-result" aria-live="polite">
-              <Confirm ui={ui} action="/ui/plugins/install" fields={request} label="Install" />
-            </div>
+            <Preview ui={ui} answer={answer} title="Install" action="/ui/plugins/install" fields={request} />
           </>
         );
       }))
@@ -417,9 +429,7 @@ export function pluginPages(): Hono<UiEnv> {
         const form = await c.req.formData();
         const catalog = form.get("catalog");
         const body: Json = catalog ? { catalog: String(catalog) } : { specifier: String(form.get("specifier") ?? "") };
-        if (ui.operation("post", "/admin/plugins")?.body?.properties?.accept_permissions) {
-          body.accept_permissions = true;
-        }
+        body.accept_permissions = form.get("accept") === "true";
         const answer = await withManifests(ui, await ui.api("POST", "/admin/plugins", body));
         return { body: <ChangeResult ui={ui} title="Install" answer={answer} />, status: answer.status };
       }))
@@ -429,18 +439,23 @@ export function pluginPages(): Hono<UiEnv> {
         const version = c.req.query("version") ?? "";
         const registry = await must(ui.api("GET", "/admin/plugins"));
         const current = registry.items.find((p: Json) => p.name === name);
+        const answer = await ui.api("PATCH", `/admin/plugins/${seg(name)}`, { version, accept_permissions: false });
         return (
           <>
             <p>
               Upgrade <code>{name}</code> from {current?.version ?? "(not installed)"} to{" "}
               <code>{version}</code>. The new version is fetched, verified and inspected; the upgrade is refused when it
-              drops an entry point a Plugin node uses. The diff of entry points,{" "}
-              <code>api_version</code>, network hosts and credential fields is shown below once it is applied.
+              drops an entry point a Plugin node uses. What the new version will be allowed is below; the full diff of
+              entry points, <code>api_version</code>, network hosts and credential fields is shown once it is applied.
             </p>
             {current && <EntryTable entries={current.entries} />}
-            <div id="op-result" aria-live="polite">
-              <Confirm ui={ui} action="/ui/plugins/upgrade" fields={{ package: name, version }} label="Upgrade" />
-            </div>
+            <Preview
+              ui={ui}
+              answer={answer}
+              title={`Upgrade of ${name}`}
+              action="/ui/plugins/upgrade"
+              fields={{ package: name, version }}
+            />
           </>
         );
       }))
@@ -449,9 +464,7 @@ export function pluginPages(): Hono<UiEnv> {
         const form = await c.req.formData();
         const name = String(form.get("package") ?? "");
         const body: Json = { version: String(form.get("version") ?? "") };
-        if (ui.operation("patch", "/admin/plugins/{package}")?.body?.properties?.accept_permissions) {
-          body.accept_permissions = true;
-        }
+        body.accept_permissions = form.get("accept") === "true";
         const answer = await withManifests(ui, await ui.api("PATCH", `/admin/plugins/${seg(name)}`, body));
         return { body: <ChangeResult ui={ui} title={`Upgrade of ${name}`} answer={answer} />, status: answer.status };
       }))

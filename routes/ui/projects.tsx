@@ -197,7 +197,9 @@ function listPage(c: Context<UiEnv>, failed?: Failed, status = 200) {
             </table>
           </section>
         ))}
-        {ui.admin && <CreateForms ui={ui} orgs={orgs} types={types} failed={failed} />}
+        {ui.admin
+          ? <CreateForms ui={ui} orgs={orgs} types={types} failed={failed} />
+          : <ProblemBox problem={failed?.problem} />}
       </>
     );
   });

@@ -45,6 +45,7 @@ function ServiceList(props: { ui: Ui; orgs: Json[]; services: Map<string, Json[]
   const v = failed?.values ?? {};
   return (
     <>
+      {!ui.admin && <ProblemBox problem={failed?.problem} />}
       {props.orgs.length === 0 && <p>No organization yet; create one on the Projects page.</p>}
       {props.orgs.map((org) => (
         <section aria-labelledby={`org-${org.slug}`}>

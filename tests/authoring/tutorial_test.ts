@@ -119,8 +119,12 @@ Deno.test({
         assert.equal(tab.status, 200, JSON.stringify(body));
         assert.equal(body.source.plugin, plugin);
         assert.deepEqual(body.items.map((i: { key: string }) => i.key), ["GREETING"]);
-        const lock = JSON.parse(await Deno.readTextFile(`${work}/plugins.lock.json`));
-        assert.equal(JSON.stringify(lock).includes(`npm:@imbi/plugin-${plugin}@1.0.0`), true);
+        // The lock state lives in the graph store; the admin API shows what it pinned.
+        const installed = await fetch(`${service.url}/admin/plugins`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        }).then((r) => r.json());
+        const pkg = installed.items.find((p: { name: string }) => p.name === `@imbi/plugin-${plugin}`);
+        assert.equal(pkg?.version, "1.0.0", JSON.stringify(installed.items));
       });
     } finally {
       await service?.stop();

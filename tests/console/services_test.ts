@@ -104,6 +104,10 @@ consoleTest(
       assert.equal(await page.getByLabel("api key").getAttribute("placeholder"), "set");
       assert.ok(!(await page.content()).includes("console-api-key-secret"));
       assert.equal(await page.getByRole("button", { name: "Test connection" }).count(), offersTest ? 1 : 0);
+      if (offersTest) {
+        await page.getByRole("button", { name: "Test connection" }).click();
+        await page.locator("#test-result").getByText(/Connection works/).waitFor();
+      }
       await assertAccessible(page, "Plugin node page");
       await screenshot(page, "plugin-node");
       await page.getByRole("link", { name: "Back to service forms" }).click();

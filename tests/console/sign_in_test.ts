@@ -32,8 +32,10 @@ consoleTest("console sign-in: session cookie, navigation, read-only view, CSRF, 
       for (const name of ["Plugins", "Services", "Projects", "Audit", "API documentation"]) {
         assert.equal(await nav.getByRole("link", { name, exact: true }).count(), 1, name);
       }
+      await rig.api("POST", "/orgs", { slug: "acme", name: "Acme" });
       await nav.getByRole("link", { name: "Audit" }).click();
       await page.waitForURL(/\/ui\/audit$/);
+      assert.match(await page.getByRole("table").innerText(), /admin-api:admin\s+\S*org\S*\s+\S*\s*acme/);
       await assertAccessible(page, "audit page");
       await screenshot(page, "audit");
       await page.context().close();

@@ -109,6 +109,8 @@ Deno.test({
     try {
       store = await Neo4jStore.connect({ url: server.url, user: server.user, password: server.password });
       const built = await buildOrg(store, boundProjectSpec(uniqueSlug()));
+      // The spec's ciphertext is a placeholder no keyring opens; /readyz would rightly call the keys unreadable.
+      await store.updateApplication(built.org, "aws", "main", { credentials: {} });
       const projectId = built.projects.billing!.id;
       const pluginId = built.pluginId("aws/ssm");
       const before = await resolveConfiguration(store, { org: built.org, project: "billing" });

@@ -27,14 +27,18 @@ Deno.test("bearer-token auth on every endpoint but the probes", async (t) => {
     for (const [template, methods] of Object.entries<Record<string, { security?: unknown[] }>>(doc.paths)) {
       const path = template.replace(/\{[^}]+\}/g, "x");
       for (const [method, operation] of Object.entries(methods)) {
-        // `security: []` marks the probes and the document; every other operation names its role.
-        const open = Array.isArray(operation.security) && operation.security.length === 0;
+        // `security: []` marks the public probes; admin operations list the `admin` role in theirs.
+        const open = operation.security?.length === 0;
         const token = open ? null : app.readToken;
         const r = await app.request(method.toUpperCase(), path, { token, body: method === "get" ? undefined : {} });
         const read = (method === "get" && !template.startsWith("/admin")) ||
           (method === "post" && template.endsWith("/configuration/values"));
         if (open) assert.notEqual(r.status, 401, `${method} ${template}`);
-        else assert.equal(r.status === 403, !read, `${method} ${template}: ${r.status}`);
+        else {
+          assert.equal(r.status === 403, !read, `${method} ${template}: ${r.status}`);
+          const admin = JSON.stringify(operation.security ?? []).includes('"admin"');
+          assert.equal(admin, !read, `${method} ${template}: the admin role in its security requirement`);
+        }
       }
     }
   });

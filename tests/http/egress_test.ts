@@ -42,7 +42,10 @@ async function withService(
 ): Promise<void> {
   const service = await serve(env);
   try {
-    await fn(httpClient(service.url, env.IMBI_ADMIN_TOKEN!), service);
+    const app = httpClient(service.url, env.IMBI_ADMIN_TOKEN!);
+    const registry = await app.ok("GET", "/admin/plugins");
+    assert.deepEqual(registry.items.map((p: { status: string }) => p.status), ["loaded"], JSON.stringify(registry));
+    await fn(app, service);
   } finally {
     await service.stop();
   }
@@ -193,10 +196,11 @@ Deno.test("deno task serve refuses to start with a malformed egress rule, naming
       stderr: "piped",
     }).output();
     assert.equal(child.success, false);
-    const refused = new TextDecoder().decode(child.stderr).split("\n").filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l)).find((l) => l.msg === "invalid configuration");
-    assert.equal(refused?.variable, "IMBI_EGRESS_DENY");
-    assert.equal(refused?.error, 'IMBI_EGRESS_DENY: "10.0.0.0/40" has a prefix length outside 0-32');
+    const line = new TextDecoder().decode(child.stderr).split("\n").find((l) => l.includes("invalid configuration"));
+    assert.ok(line, new TextDecoder().decode(child.stderr));
+    const logged = JSON.parse(line);
+    assert.equal(logged.variable, "IMBI_EGRESS_DENY");
+    assert.match(logged.error, /"10\.0\.0\.0\/40" has a prefix length outside 0-32/);
   } finally {
     await Deno.remove(work.dir, { recursive: true });
   }

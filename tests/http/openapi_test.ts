@@ -39,6 +39,22 @@ Deno.test("GET /openapi.json", async (t) => {
     assert.equal(r.body.components.parameters.IfMatch.name, "If-Match");
     assert.equal(r.body.paths["/orgs"].get.responses["412"], undefined, "a list takes no If-Match");
   });
+  await t.step("cacheable tab reads show Age, Cache-Control and source.cached", () => {
+    const keys = r.body.paths["/orgs/{org}/projects/{id}/configuration"].get;
+    const values = r.body.paths["/orgs/{org}/projects/{id}/configuration/values"].post;
+    const schema = r.body.paths["/orgs/{org}/projects/{id}/logs/schema"].get;
+    const cacheControl = JSON.stringify({ $ref: "#/components/parameters/CacheControl" });
+    for (const op of [keys, values, schema]) {
+      assert.deepEqual(op.responses["200"].headers, { Age: { $ref: "#/components/headers/Age" } });
+      assert.ok(op.parameters.some((p: unknown) => JSON.stringify(p) === cacheControl));
+    }
+    const search = r.body.paths["/orgs/{org}/projects/{id}/logs"].get;
+    assert.equal(search.responses["200"].headers, undefined, "searches are never cached");
+    const source = keys.responses["200"].content["application/json"].schema.properties.source;
+    assert.equal(source.properties.cached.type, "boolean");
+    assert.ok(source.required.includes("cached"));
+    assert.equal(r.body.components.parameters.CacheControl.name, "Cache-Control");
+  });
   await t.step("covers the spec's endpoint list", () => {
     for (
       const path of [
@@ -162,7 +178,8 @@ Deno.test("GET /openapi.json lists the data types the installed configuration pl
   const r = await app.request("GET", "/openapi.json", { token: null });
   const put = r.body.paths["/orgs/{org}/projects/{id}/configuration/{key}"].put;
   const dataType = put.requestBody.content["application/json"].schema.properties.data_type;
-  assert.deepEqual(dataType.enum, ["secret", "string"]);
+  const registry = await app.request("GET", "/admin/plugins");
+  assert.deepEqual(dataType.enum, ["secret", "string"], `data types of the loaded entry points; ${registry.text}`);
   await using bare = await startTestApp({ packages: [] });
   const none = await bare.request("GET", "/openapi.json", { token: null });
   const free = none.body.paths["/orgs/{org}/projects/{id}/configuration/{key}"].put.requestBody.content;

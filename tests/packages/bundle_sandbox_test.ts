@@ -12,9 +12,11 @@ import assert from "node:assert/strict";
 import { bundlerEnv } from "../../core/packages/bundle.ts";
 import { checkModuleGraph, localPackageRoots } from "../../core/packages/module_graph.ts";
 import { PackageStore } from "../../core/packages/store.ts";
+import { runCli } from "../support/local.ts";
 import { publishFixture } from "../support/npm_publish.ts";
 import { makeSecret } from "../support/secret_scan.ts";
 import { serviceUrl } from "../support/services.ts";
+import { lockLocalPackages } from "../support/test_app.ts";
 import { FIXTURES, rejectsWith, ROOT, storeDirs, tempDir } from "./_helpers.ts";
 
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
@@ -171,4 +173,61 @@ Deno.test("localPackageRoots() adds the other workspace members only for a works
   assert.ok(aws.includes(`${ROOT}/plugins/sdk`), aws.join(","));
   assert.ok(!aws.includes(ROOT), "never the workspace root, where the data directory may be");
   assert.deepEqual(await localPackageRoots(`${FIXTURES}/packages/local-good`), [`${FIXTURES}/packages/local-good`]);
+});
+
+Deno.test("plugins add and prefetch, with their tasks' flags, refuse a hostile package naming the import", async () => {
+  await using work = await tempDir("imbi-hostile-cli-");
+  const secret = makeSecret("cli-admin-token");
+  const env = {
+    IMBI_LOCKFILE: `${work.path}/plugins.lock.json`,
+    IMBI_DATA_DIR: `${work.path}/data`,
+    IMBI_ADMIN_TOKEN: secret,
+    IMBI_LOG_LEVEL: "warn",
+  };
+  const add = await runCli(`${ROOT}/cli/plugins.ts`, ["add", "tests/fixtures/packages/hostile-environ", "--yes"], {
+    env,
+    cwd: ROOT,
+  });
+  assert.equal(add.code, 1, add.stderr);
+  assert.match(add.stderr, /error: Refusing @imbi-test\/hostile-environ .*mod\.ts imports "\/proc\/self\/environ"/);
+  assert.ok(!`${add.stdout}${add.stderr}`.includes(secret));
+  assert.equal(await Deno.stat(env.IMBI_LOCKFILE).catch(() => null), null, "nothing locked");
+
+  await lockLocalPackages(env.IMBI_LOCKFILE, [{
+    name: "@imbi-test/hostile-passwd",
+    dir: `${FIXTURES}/packages/hostile-passwd`,
+    entryPoints: ["hostile-passwd"],
+  }]);
+  const prefetch = await runCli(`${ROOT}/cli/prefetch.ts`, [], { env, cwd: ROOT });
+  assert.equal(prefetch.code, 1, prefetch.stderr);
+  assert.match(prefetch.stderr, /mod\.ts imports "\/etc\/passwd", which is outside the package/);
+  assert.ok(!`${prefetch.stdout}${prefetch.stderr}`.includes(secret));
+});
+
+const OTHER_FS = (() => {
+  try {
+    return Deno.statSync("/dev/shm").isDirectory ? "/dev/shm" : undefined;
+  } catch {
+    return undefined;
+  }
+})();
+
+Deno.test({
+  name: "PackageStore.fetch() moves a package staged on another file system into the store whole",
+  ignore: !OTHER_FS,
+  async fn() {
+    // The data directory on the other file system (tmpfs), staging in the system's temporary directory.
+    const data = await Deno.makeTempDir({ dir: OTHER_FS, prefix: "imbi-data-test-" });
+    try {
+      await using staging = await tempDir("imbi-staging-test-");
+      const store = new PackageStore(data, { projectRoot: ROOT, stagingDir: staging.path });
+      const stored = await store.fetch(await store.resolve("./tests/fixtures/packages/local-good"));
+      assert.ok(stored.bundlePath.startsWith(`${store.root}/`));
+      assert.match(await Deno.readTextFile(stored.bundlePath), /local-good-config/);
+      assert.deepEqual([...Deno.readDirSync(staging.path)], [], "the staging directory is gone");
+      assert.deepEqual([...Deno.readDirSync(`${store.root}/.staging`)], [], "the copy was renamed into place");
+    } finally {
+      await Deno.remove(data, { recursive: true });
+    }
+  },
 });

@@ -26,7 +26,7 @@ async function until(condition: () => boolean, what: string, deadlineMs = 10_000
 }
 
 Deno.test("Supervisor queues calls, scales processes up and down, and sends calls to the least-loaded one", async (t) => {
-  await using bundles = await bundleFixtures(FIXTURES, ["good"]);
+  await using bundles = await bundleFixtures(FIXTURES, ["good", "slow_start"]);
   const previousSink = setLogSink(() => {});
   const supervisors: Supervisor[] = [];
   const make = (gate: LoopbackServer, options: Partial<SupervisorOptions>, spec: Partial<SandboxSpec> = {}) => {
@@ -47,6 +47,7 @@ Deno.test("Supervisor queues calls, scales processes up and down, and sends call
     await t.step("a ninth concurrent call waits in the queue instead of being refused, and all answer", async () => {
       await using gate = new LoopbackServer();
       const supervisor = make(gate, { maxProcesses: 1 });
+      const pid = firstValue(await probe(supervisor, ["pid"]));
       const held = Array.from({ length: 8 }, () => hold(supervisor, gate));
       await gate.holding(8);
       const waiting = Array.from({ length: 4 }, () => probe(supervisor, ["pid"]));
@@ -55,7 +56,7 @@ Deno.test("Supervisor queues calls, scales processes up and down, and sends call
       gate.release();
       for (const result of await Promise.all(held)) assert.equal(firstValue(result), "200 released");
       const pids = new Set((await Promise.all(waiting)).map(firstValue));
-      assert.deepEqual([...pids], [String(supervisor.stats.pid)]);
+      assert.deepEqual([...pids], [pid]);
       assert.equal(supervisor.stats.queued, 0);
       assert.equal(supervisor.stats.queueFull, 0);
     });
@@ -66,6 +67,7 @@ Deno.test("Supervisor queues calls, scales processes up and down, and sends call
         await using gate = new LoopbackServer();
         const events: SupervisorEvent[] = [];
         const supervisor = make(gate, { maxProcesses: 1, maxConcurrent: 1, onEvent: (e) => events.push(e) });
+        const pid = Number(firstValue(await probe(supervisor, ["pid"])));
         const held = hold(supervisor, gate);
         await gate.holding(1);
         const started = performance.now();
@@ -77,11 +79,24 @@ Deno.test("Supervisor queues calls, scales processes up and down, and sends call
         assert.equal(supervisor.stats.queueTimeouts, 1);
         assert.equal(supervisor.stats.queued, 0);
         assert.ok(events.some((e) => e.type === "queue_timeout" && e.nodeId === "busy-node"));
-        const pid = supervisor.stats.pid!;
         assert.ok(isAlive(pid), "a queue timeout costs no process");
         gate.release();
         assert.equal(firstValue(await held), "200 released");
         assert.equal(firstValue(await probe(supervisor, ["pid"])), String(pid));
+      },
+    );
+
+    await t.step(
+      "a call waiting for the node's first process gets its deadline when the process is ready",
+      async () => {
+        await using gate = new LoopbackServer();
+        const supervisor = make(gate, {}, { bundlePath: bundles.path("slow_start") });
+        const started = performance.now();
+        // 450 ms is less than the 600 ms the package takes to load, and plenty for the call itself.
+        const answer = await probe(supervisor, ["pid"], 450);
+        assert.ok(performance.now() - started >= 600, "the process cannot have been ready sooner");
+        assert.match(firstValue(answer), /^\d+$/);
+        assert.equal(supervisor.stats.queueTimeouts, 0);
       },
     );
 
@@ -169,14 +184,18 @@ Deno.test("Supervisor queues calls, scales processes up and down, and sends call
       const supervisor = make(gate, { minProcesses: 2, maxProcesses: 2 });
       await probe(supervisor, ["pid"]);
       await until(() => supervisor.stats.processes.every((p) => p.state === "ready"), "both processes ready");
+      // Both idle: the first call goes to the first process, the second to the other (it has fewer in flight).
+      const [first, second] = (await Promise.all([probe(supervisor, ["pid"]), probe(supervisor, ["pid"])])).map(
+        firstValue,
+      );
+      assert.notEqual(first, second);
+      // Three held calls: first, second, then first again on a tie; the second process is the lighter one.
       const held = Array.from({ length: 3 }, () => hold(supervisor, gate));
       await gate.holding(3);
-      const loads = supervisor.stats.processes.map((p) => p.inFlight).sort();
-      assert.deepEqual(loads, [1, 2]);
-      const lighter = supervisor.stats.processes.find((p) => p.inFlight === 1)!.pid;
+      assert.deepEqual(supervisor.stats.processes.map((p) => p.inFlight), [2, 1]);
       for (let i = 0; i < 3; i++) {
         // Each probe finds the lighter process (1 call) below the other (2 calls).
-        assert.equal(firstValue(await probe(supervisor, ["pid"])), String(lighter));
+        assert.equal(firstValue(await probe(supervisor, ["pid"])), second);
       }
       gate.release();
       await Promise.all(held);

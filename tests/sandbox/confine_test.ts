@@ -46,11 +46,14 @@ async function host(
 }
 
 /** Starts the orphan scenario: the host and the pid of its plugin process, which stops itself. */
-async function startOrphanHost(bundle: string): Promise<{ child: Deno.ChildProcess; pid: number }> {
+async function startOrphanHost(
+  bundle: string,
+  env: Record<string, string> = {},
+): Promise<{ child: Deno.ChildProcess; pid: number }> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...FLAGS, "--config", `${ROOT}deno.json`, HOST, bundle, "orphan"],
     cwd: ROOT,
-    env: { IMBI_JAIL_PATH: JAIL },
+    env: { IMBI_JAIL_PATH: JAIL, ...env },
     stdout: "piped",
     stderr: "null",
   }).spawn();
@@ -65,6 +68,16 @@ async function startOrphanHost(bundle: string): Promise<{ child: Deno.ChildProce
   const pid = Number(text.trim());
   assert.ok(Number.isInteger(pid) && pid > 0, `host printed ${JSON.stringify(text)}`);
   return { child, pid };
+}
+
+/** A limit file of the v1 cgroup a process is in, e.g. `cgroupLimit(pid, "pids", "pids.max")`. */
+function cgroupLimit(pid: number, controller: string, file: string): string {
+  const line = Deno.readTextFileSync(`/proc/${pid}/cgroup`).split("\n")
+    .find((entry) => entry.split(":")[1]?.split(",").includes(controller));
+  assert.ok(line, `no ${controller} cgroup for ${pid}`);
+  const path = line.split(":").slice(2).join(":");
+  assert.match(path, /\/imbi-plugins\/[0-9]+$/);
+  return Deno.readTextFileSync(`/sys/fs/cgroup/${controller}${path}/${file}`).trim();
 }
 
 function procStatus(pid: number): { state: string; ppid: number } {
@@ -119,23 +132,48 @@ Deno.test({
 
     await t.step("a busy loop outside any call is stopped", async () => {
       const result = await host("idle_spin", { bundle });
-      assert.deepEqual(result.failures, ["stopped: used over 1000 ms of CPU in 5000 ms with no call in flight"]);
+      assert.deepEqual(result.failures, ["stopped: wanted over 1000 ms of CPU in 5000 ms with no call in flight"]);
       assert.equal((result.stats as { lastExit: string }).lastExit, "code 202 (crashed)");
       assert.ok((result.ms as number) < 15_000, `stopped after ${result.ms} ms`);
       assert.equal(isAlive(result.pid as number), false);
     });
 
-    await t.step("an orphan cannot survive: a SIGSTOPped plugin dies when the service is SIGKILLed", async () => {
-      const { child, pid } = await startOrphanHost(bundle);
-      await until(() => procStatus(pid).state === "T", 5000, "the plugin stopping itself");
-      const jail = procStatus(pid).ppid;
-      assert.notEqual(jail, 1);
-      child.kill("SIGKILL");
-      await child.status;
-      const ms = await waitGone(pid, 5000);
-      assert.ok(ms < 5000);
-      assert.equal(isAlive(jail), false);
+    await t.step("CPU work inside a call is not idle: a 4 s call on one process answers", async () => {
+      const result = await host("busy_call", { bundle, arg: "4000" });
+      assert.deepEqual(result.outcome, { work: `done in ${result.pid}` });
+      assert.deepEqual(result.failures, []);
     });
+
+    await t.step("a plugin cannot forge a verdict: its own exit code 201 is reported as 199, not memory", async () => {
+      const result = await host("forged_exit", { bundle, arg: "201" });
+      assert.equal((result.outcome as { kind: string }).kind, "crashed");
+      assert.deepEqual(result.failures, ["exited with code 199"]);
+    });
+
+    await t.step(
+      "in its own cgroups (a 50 % CPU quota asked), without capabilities, a SIGSTOPped plugin dies with the service",
+      async () => {
+        const { child, pid } = await startOrphanHost(bundle, { IMBI_PLUGIN_CPU_PERCENT: "50" });
+        await until(() => procStatus(pid).state === "T", 5000, "the plugin stopping itself");
+        // Its own cgroups, with the limits the host asked for.
+        assert.equal(cgroupLimit(pid, "memory", "memory.limit_in_bytes"), String(256 * 1024 * 1024));
+        assert.equal(cgroupLimit(pid, "pids", "pids.max"), "64");
+        assert.equal(cgroupLimit(pid, "cpu", "cpu.cfs_quota_us"), "50000");
+        const jail = procStatus(pid).ppid;
+        assert.notEqual(jail, 1);
+        // The plugin runs as root here, yet holds no capability, cannot gain one, and is under seccomp.
+        const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+        assert.match(status, /^CapEff:\s+0+$/m);
+        assert.match(status, /^CapBnd:\s+0+$/m);
+        assert.match(status, /^NoNewPrivs:\s+1$/m);
+        assert.match(status, /^Seccomp:\s+2$/m);
+        child.kill("SIGKILL");
+        await child.status;
+        const ms = await waitGone(pid, 5000);
+        assert.ok(ms < 5000);
+        assert.equal(isAlive(jail), false);
+      },
+    );
   },
 });
 
@@ -206,6 +244,22 @@ Deno.test("confineSpawn() without a writable cgroup caps memory with RLIMIT_DATA
       const result = await host("workers", { bundle, env });
       assert.doesNotMatch(JSON.stringify(result.outcome), /allowed/);
     });
+
+    await t.step({
+      name: "as an unprivileged user the real cgroup root is refused, and seccomp still installs",
+      ignore: Deno.uid() !== 0, // setpriv needs root to switch users; a non-root run is this case already
+      fn: async () => {
+        const output = await new Deno.Command("setpriv", {
+          args: ["--reuid=65534", "--regid=65534", "--clear-groups", JAIL, "--probe"],
+          stdout: "piped",
+        }).output();
+        assert.ok(output.success);
+        const report = JSON.parse(new TextDecoder().decode(output.stdout));
+        assert.equal(report.cgroup, null);
+        assert.match(report.cgroup_error, /Permission denied/);
+        assert.equal(report.seccomp, true);
+      },
+    });
   } finally {
     await Deno.remove(noCgroup, { recursive: true });
   }
@@ -237,10 +291,9 @@ Deno.test("deno task serve says which mechanism confines plugins, and refuses to
         stderr: "piped",
       }).output();
       assert.equal(output.code, 2);
-      assert.match(
-        new TextDecoder().decode(output.stderr),
-        /IMBI_SANDBOX_LIMITS: "maybe" is not one of required, warn/,
-      );
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.match(stderr, /"variable":"IMBI_SANDBOX_LIMITS"/);
+      assert.match(stderr, /is not one of required, warn/);
     });
 
     for (

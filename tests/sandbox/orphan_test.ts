@@ -57,7 +57,7 @@ Deno.test("a plugin child exits when its host is SIGKILLed (PDEATHSIG, else stdi
     const ms = await waitGone(childPid, 5000);
     assert.equal(isAlive(childPid), false);
     if (activeConfinement().mechanism === "none") {
-      // The channel worker waits 1 s for the main thread, then SIGKILLs its own process.
+      // The bootstrap's watchdog sees the host gone (within 250 ms), waits 1 s for the main thread, then SIGKILLs.
       assert.ok(ms >= 500 && ms < 3000, `gone after ${Math.round(ms)} ms`);
     } else {
       // The jail dies with the host (PDEATHSIG) and the plugin with the jail.

@@ -104,6 +104,8 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
         decodeURIComponent(new URL("../../core/sandbox/bootstrap.ts", import.meta.url).pathname),
         String(16 * 1024 * 1024),
         "node=hostile-main",
+        // Jailed, the child dies with the jail; otherwise the bootstrap's watchdog ends it when the host is gone.
+        ...(activeConfinement().mechanism === "none" ? [] : ["watchdog=off"]),
       ]);
       const environ = Deno.readTextFileSync(`/proc/${pid}/environ`).split("\0").filter(Boolean);
       const names = environ.map((entry) => entry.split("=")[0]).sort();

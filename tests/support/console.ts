@@ -11,13 +11,13 @@
 import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { serviceUrl } from "./services.ts";
-import { type ServedService, serveTask } from "./serve.ts";
+import { httpClient, serve, type ServeProcess } from "./serve_process.ts";
 import { DEMO_PACKAGES, lockLocalPackages, ROOT } from "./test_app.ts";
 
 /** The Chromium binary, or undefined when the test service is absent (the tests are then ignored). */
-export const CHROMIUM = serviceUrl("IMBI_TEST_CHROMIUM");
+export const CHROMIUM: string | undefined = serviceUrl("IMBI_TEST_CHROMIUM");
 /** The loopback npm registry. */
-export const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
+export const NPM: string | undefined = serviceUrl("IMBI_TEST_NPM_REGISTRY");
 
 /** The fixture whose manifest has options of every kind and credential fields of each kind. */
 export const CONSOLE_FORMS = {
@@ -28,12 +28,17 @@ export const CONSOLE_FORMS = {
 
 /** A running service with a browser pointed at it. */
 export interface ConsoleRig {
-  service: ServedService;
+  /** The running service. */
+  service: ServeProcess;
+  /** The Chromium instance. */
   browser: Browser;
+  /** The admin token. */
   adminToken: string;
+  /** The read-only token. */
   readToken: string;
+  /** The temporary data directory. */
   dataDir: string;
-  /** Calls the API with the admin token; asserts a 2xx answer. */
+  /** Calls the API with the admin token; asserts 201 for a POST, 200 otherwise. */
   // deno-lint-ignore no-explicit-any
   api(method: string, path: string, body?: unknown): Promise<any>;
   /** A new page signed in with the admin token (or the read token). */
@@ -59,7 +64,7 @@ export async function assertAccessible(page: Page, what: string): Promise<void> 
       impact: v.impact,
       help: v.help,
       // deno-lint-ignore no-explicit-any
-      nodes: v.nodes.slice(0, 3).map((n: any) => n.target.join(" ")),
+      nodes: v.nodes.slice(0, 8).map((n: any) => n.target.join(" ")),
     }));
   });
   const bad = violations.filter((v: { impact: string }) => v.impact === "serious" || v.impact === "critical");
@@ -103,11 +108,17 @@ export async function withConsole(
     IMBI_ADMIN_TOKEN: adminToken,
     IMBI_READ_TOKENS: readToken,
     IMBI_MIN_PACKAGE_AGE: "0",
-    IMBI_LOG_LEVEL: "warn",
     ...(NPM ? { IMBI_NPM_REGISTRY: NPM } : {}),
     ...options.env,
   };
-  const service = await serveTask({ ...env, IMBI_LOG_LEVEL: "info" });
+  const service = await serve(env);
+  const client = httpClient(service.url, adminToken);
+  for (let i = 0; i < 300; i++) {
+    const ready = await fetch(`${service.url}/readyz`).catch(() => undefined);
+    await ready?.body?.cancel();
+    if (ready?.ok) break;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
   const browser = await chromium.launch({ executablePath: CHROMIUM!, args: ["--no-sandbox"] });
   const rig: ConsoleRig = {
     service,
@@ -116,14 +127,7 @@ export async function withConsole(
     readToken,
     dataDir,
     async api(method, path, body) {
-      const response = await fetch(`${service.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await response.text();
-      assert.ok(response.ok, `${method} ${path}: ${response.status} ${text}`);
-      return text ? JSON.parse(text) : undefined;
+      return await client.ok(method, path, body === undefined ? {} : { body });
     },
     async signedIn({ read = false } = {}) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });

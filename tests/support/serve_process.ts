@@ -15,61 +15,85 @@ import { ROOT, type TestApp, type TestResponse } from "./test_app.ts";
 export interface ServeProcess {
   /** `http://127.0.0.1:<port>`, from its "listening" log line. */
   url: string;
+  /** The process id of `./bin/deno task serve` (the group's id too when started `detached`). */
+  pid: number;
+  /** Resolves with its exit status. */
+  status: Promise<Deno.CommandStatus>;
   /** Its output lines so far: log lines go to stderr, or through `console` (stdout for info) under OTel. */
   lines: string[];
+  /**
+   * The first output line, written so far or later, that contains `text`.
+   *
+   * @throws {Error} When the process ends first.
+   */
+  line(text: string): Promise<string>;
   /** Sends SIGTERM and waits for it to exit. */
   stop(): Promise<Deno.CommandStatus>;
 }
 
 /**
- * Starts `./bin/deno task serve` and waits until it logs "listening"; its log
- * lines are collected.
+ * Starts `./bin/deno task serve` and waits until it logs "listening"; its
+ * output lines are collected.
  *
  * @param env The whole environment of the process.
+ * @param options `detached`: in a process group of its own, as under a container's init (signal the group with
+ *   `Deno.kill(-pid, …)`).
  * @returns The running service.
  * @throws {Error} With its log when it exits before listening.
  */
-export async function serve(env: Record<string, string>): Promise<ServeProcess> {
+export async function serve(env: Record<string, string>, options: { detached?: boolean } = {}): Promise<ServeProcess> {
   const child = new Deno.Command(`${ROOT}bin/deno`, {
     args: ["task", "serve"],
     cwd: ROOT,
     env,
+    detached: options.detached ?? false,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  // Log lines go to stderr, or through console (stdout for info) when OTel exports them: read both.
   const lines: string[] = [];
-  let notify = () => {};
+  const waiters: { text: string; resolve: (line: string) => void }[] = [];
   const read = async (stream: ReadableStream<Uint8Array>) => {
     let partial = "";
     for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
       const parts = (partial + chunk).split("\n");
       partial = parts.pop()!;
-      lines.push(...parts);
-      notify();
+      for (const line of parts) {
+        lines.push(line);
+        for (const waiter of waiters.filter((w) => line.includes(w.text))) waiter.resolve(line);
+      }
     }
   };
-  const drained = Promise.all([read(child.stdout), read(child.stderr)]);
-  const exited = drained.then(() => child.status);
-  const listening = await new Promise<string | undefined>((resolve) => {
-    const check = () => {
-      const line = lines.find((l) => l.includes('"msg":"listening"'));
-      if (line) resolve(line);
-    };
-    notify = check;
-    void exited.then(() => resolve(lines.find((l) => l.includes('"msg":"listening"'))));
+  const exited = Promise.all([read(child.stdout), read(child.stderr)]).then(() => child.status);
+  const ended = exited.then(() => {
+    throw new Error(`the service ended; its log:\n${lines.join("\n")}`);
   });
-  notify = () => {};
-  if (!listening) {
-    await exited;
+  ended.catch(() => {});
+  const line = (text: string): Promise<string> => {
+    const seen = lines.find((l) => l.includes(text));
+    if (seen !== undefined) return Promise.resolve(seen);
+    const { promise, resolve } = Promise.withResolvers<string>();
+    waiters.push({ text, resolve });
+    return Promise.race([promise, ended]);
+  };
+  let listening: string;
+  try {
+    listening = await line('"msg":"listening"');
+  } catch {
     throw new Error(`deno task serve did not start:\n${lines.join("\n")}`);
   }
   return {
     url: JSON.parse(listening).url as string,
+    pid: child.pid,
+    status: exited,
     lines,
+    line,
     async stop() {
-      child.kill("SIGTERM");
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // Already gone.
+      }
       return await exited;
     },
   };

@@ -8,11 +8,13 @@
  *      writable memory with RLIMIT_DATA;
  *   2. forks; the child joins the cgroups BEFORE it execs deno (race-free),
  *      sets PR_SET_PDEATHSIG=SIGKILL (dies with the jail, even when stopped),
- *      PR_SET_NO_NEW_PRIVS, and a seccomp filter that answers EPERM to
+ *      drops every capability (an empty bounding set, so root keeps none
+ *      across exec), PR_SET_NO_NEW_PRIVS, and a seccomp filter that answers EPERM to
  *      listen(2) and bind(2) (no listening socket of any kind), then execs;
  *   3. stays as a small reaper: it dies with the service (PDEATHSIG), kills a
- *      plugin that burns CPU while the service says no call is in flight
+ *      plugin that wants CPU (runs, or waits to run) while the service says no call is in flight
  *      (the service sends SIGWINCH as a heartbeat while calls are in flight),
+ *      names the plugin's pid in the first line of stderr ("imbi-jail: plugin pid N"),
  *      removes the cgroups when the plugin ends, and ends the way the plugin
  *      did (its exit code, or the same signal), or with a code >= 200 that
  *      says which limit ended it (see EXIT_* below).
@@ -29,7 +31,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
+#include <linux/netlink.h>
 #include <linux/seccomp.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -54,6 +58,9 @@
 #define EXIT_SETUP 125    /* the jail could not confine the plugin; nothing ran */
 #define EXIT_EXEC 127     /* the program could not be executed */
 
+#if __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "imbi-jail's seccomp filter reads the low word of a syscall argument first (little-endian)"
+#endif
 #if defined(__x86_64__)
 #define JAIL_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
@@ -235,7 +242,16 @@ static int join_cgroups(void) {
   return 0;
 }
 
-/* EPERM for listen(2) and bind(2) (no socket can accept or receive on an address of the plugin's choosing),
+/* No capabilities survive the exec, even for root: empty bounding set, no ambient ones. */
+static int drop_capabilities(void) {
+  for (int cap = 0; cap <= 63; cap++) {
+    if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL && errno != EPERM) return -1;
+  }
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  return 0;
+}
+
+/* EPERM for listen(2) and bind(2) but a netlink bind (no socket can accept or receive on an address of its choosing),
  * ENOSYS for io_uring_setup (no side door around the filter), and death for a foreign ABI (x32, i386). */
 static int install_seccomp(void) {
   struct sock_filter filter[] = {
@@ -247,9 +263,13 @@ static int install_seccomp(void) {
     BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
 #endif
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_listen, 2, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bind, 1, 0),
-    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 1, 2),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_listen, 4, 0),        /* -> EPERM */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 4, 0), /* -> ENOSYS */
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_bind, 0, 4),          /* not bind -> ALLOW */
+    /* bind: only a 12-byte address, a netlink one (glibc's getaddrinfo asks the kernel for its addresses that way);
+     * IPv4 (16), IPv6 (28) and the rest get EPERM. Little-endian: the low word of args[2] comes first. */
+    BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args) + 2 * sizeof(__u64)),
+    BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, sizeof(struct sockaddr_nl), 2, 0), /* -> ALLOW */
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (ENOSYS & SECCOMP_RET_DATA)),
     BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
@@ -259,22 +279,33 @@ static int install_seccomp(void) {
   return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0);
 }
 
-/* utime + stime of a process, ms, from /proc/<pid>/stat; -1 when gone. */
-static long cpu_ms(pid_t pid) {
-  char path[64], buf[1024];
-  snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -1;
-  ssize_t n = read(fd, buf, sizeof buf - 1);
-  close(fd);
-  if (n <= 0) return -1;
-  buf[n] = '\0';
-  char *p = strrchr(buf, ')'); /* the command name may hold spaces */
-  if (!p) return -1;
-  unsigned long utime = 0, stime = 0;
-  /* After ")": state(3) ppid pgrp session tty_nr tpgid flags minflt cminflt majflt cmajflt utime(14) stime(15) */
-  if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &utime, &stime) != 2) return -1;
-  return (long)((utime + stime) * 1000UL / (unsigned long)sysconf(_SC_CLK_TCK));
+/*
+ * CPU demand of a process, ms: the time its threads ran plus the time they waited, runnable, for a CPU
+ * (/proc/<pid>/task/<tid>/schedstat). A spinning thread demands the whole wall time however busy the machine
+ * is, where its CPU time alone would shrink with its share. -1 when the process is gone.
+ */
+static long demand_ms(pid_t pid) {
+  char path[64];
+  snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+  DIR *dir = opendir(path);
+  if (!dir) return -1;
+  unsigned long long total = 0;
+  struct dirent *entry;
+  while ((entry = readdir(dir))) {
+    if (entry->d_name[0] == '.') continue;
+    char file[384], buf[128];
+    snprintf(file, sizeof file, "/proc/%d/task/%s/schedstat", (int)pid, entry->d_name);
+    int fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) continue; /* the thread ended */
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) continue;
+    buf[n] = '\0';
+    unsigned long long run = 0, wait = 0;
+    if (sscanf(buf, "%llu %llu", &run, &wait) == 2) total += run + wait;
+  }
+  closedir(dir);
+  return (long)(total / 1000000ULL);
 }
 
 /* Can seccomp refuse listen(2) here? Tried in a throw-away child. */
@@ -393,10 +424,17 @@ int main(int argc, char **argv) {
     }
   }
 
+  /* The child waits on this pipe until the jail has named it on stderr: that line is always the first. */
+  int go[2];
+  if (pipe2(go, O_CLOEXEC) < 0) die(EXIT_SETUP, "pipe");
   pid_t jail = getpid();
   pid_t child = fork();
   if (child < 0) die(EXIT_SETUP, "fork");
   if (child == 0) {
+    close(go[1]);
+    char byte;
+    while (read(go[0], &byte, 1) < 0 && errno == EINTR) continue;
+    close(go[0]);
     if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != jail) _exit(EXIT_SETUP);
     if (join_cgroups() < 0) die(EXIT_SETUP, "cgroup.procs");
     struct rlimit core = {0, 0};
@@ -405,12 +443,24 @@ int main(int argc, char **argv) {
       struct rlimit data = {(rlim_t)o.data_mb << 20, (rlim_t)o.data_mb << 20};
       if (setrlimit(RLIMIT_DATA, &data) < 0) die(EXIT_SETUP, "RLIMIT_DATA");
     }
+    if (drop_capabilities() < 0) die(EXIT_SETUP, "capabilities");
     if (install_seccomp() < 0) die(EXIT_SETUP, "seccomp");
     sigprocmask(SIG_SETMASK, &old, NULL);
     execv(o.argv[0], o.argv);
     die(EXIT_EXEC, o.argv[0]);
   }
 
+  close(go[0]);
+  fprintf(stderr, "imbi-jail: plugin pid %d\n", (int)child);
+  fflush(stderr);
+  close(go[1]);
+  /* The plugin owns the channel: the jail keeps no end of it open (stderr stays, for the jail's own messages). */
+  int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+  if (devnull >= 0) {
+    dup2(devnull, STDIN_FILENO);
+    dup2(devnull, STDOUT_FILENO);
+    close(devnull);
+  }
   long idle[MAX_WINDOW_TICKS] = {0};
   int window = (int)(o.idle_window_ms / TICK_MS);
   if (window < 1) window = 1;
@@ -447,9 +497,9 @@ int main(int argc, char **argv) {
       }
     }
     if (sig < 0) {
-      long used = cpu_ms(child);
+      long used = demand_ms(child);
       if (used < 0) continue;
-      long delta = used - last_cpu;
+      long delta = used > last_cpu ? used - last_cpu : 0; /* an ended thread takes its share with it */
       last_cpu = used;
       if (o.idle_cpu_ms <= 0) continue;
       long spent = now_ms() < busy_until ? 0 : delta;
@@ -457,8 +507,8 @@ int main(int argc, char **argv) {
       idle[slot] = spent;
       slot = (slot + 1) % window;
       if (idle_sum > o.idle_cpu_ms && !verdict) {
-        fprintf(stderr, "imbi-jail: %ld ms of CPU in %ld ms with no call in flight; stopping the plugin\n", idle_sum,
-                o.idle_window_ms);
+        fprintf(stderr, "imbi-jail: %ld ms of CPU demand in %ld ms with no call in flight; stopping the plugin\n",
+                idle_sum, o.idle_window_ms);
         verdict = EXIT_IDLE_CPU;
         kill(child, SIGKILL);
       }

@@ -1,7 +1,7 @@
 /**
  * The operator console under `/ui/`: sign-in, the session and CSRF checks,
  * static assets, and each page group (`plugins.tsx`, `services.tsx`,
- * `projects.tsx`, `project_page.tsx`, `audit.tsx`). Pages call the HTTP API
+ * `projects.tsx`, `project_page.tsx`, `audit.tsx`; the sign-in page in `sign_in.tsx`). Pages call the HTTP API
  * in process with the session's token (`_api.ts`).
  *
  * @module
@@ -13,8 +13,9 @@ import type { AppEnv } from "../_deps.ts";
 import type { Operation } from "../_openapi.ts";
 import { apiClient } from "./_api.ts";
 import { assetResponse } from "./_assets.ts";
-import { Document, type Ui, type UiEnv } from "./_layout.tsx";
+import type { Ui, UiEnv } from "./_layout.tsx";
 import { renderPage, UI_HEADERS } from "./_render.tsx";
+import { notFoundBody, signInPage } from "./sign_in.tsx";
 import { endSession, readSession, sameOrigin, startSession } from "./_session.ts";
 import { auditPages } from "./audit.tsx";
 import { pluginPages } from "./plugins.tsx";
@@ -35,33 +36,6 @@ export interface ConsoleOptions {
   clock: () => Date;
 }
 
-function SignIn(props: { error?: string; status?: string }) {
-  return (
-    <Document title="Sign in">
-      {props.status && <p class="notice" role="status">{props.status}</p>}
-      {props.error && <div class="problem" role="alert">{props.error}</div>}
-      <form method="post" action="/ui/sign-in" class="card">
-        <div class="field">
-          <label for="token">Token</label>
-          <input
-            id="token"
-            name="token"
-            type="password"
-            autocomplete="current-password"
-            required
-            aria-describedby="token-help"
-          />
-          <p class="help" id="token-help">
-            The admin token or a read-only token (IMBI_ADMIN_TOKEN, IMBI_READ_TOKENS). It is kept in an encrypted,
-            HttpOnly session cookie for 8 hours.
-          </p>
-        </div>
-        <button type="submit">Sign in</button>
-      </form>
-    </Document>
-  );
-}
-
 /**
  * The console's routes.
  *
@@ -77,17 +51,17 @@ export function consoleRoutes(options: ConsoleOptions): Hono<AppEnv> {
   pages.get("/ui/", async (c) => {
     if (await readSession(c, options.keyring, now())) return c.redirect("/ui/plugins", 303);
     const status = c.req.query("signed_out") !== undefined ? "Signed out." : undefined;
-    return c.html(<SignIn {...(status ? { status } : {})} />, 200, UI_HEADERS);
+    return c.html(signInPage(status ? { status } : {}), 200, UI_HEADERS);
   });
   pages.post("/ui/sign-in", async (c) => {
-    if (!sameOrigin(c)) return c.html(<SignIn error="Cross-site request refused." />, 403, UI_HEADERS);
+    if (!sameOrigin(c)) return c.html(signInPage({ error: "Cross-site request refused." }), 403, UI_HEADERS);
     const form = await c.req.formData();
     const token = String(form.get("token") ?? "").trim();
     const origin = new URL(c.req.url).origin;
     const api = apiClient(options.fetch, { token, requestId: c.get("requestId"), origin });
     const read = token ? await api("GET", "/orgs") : { status: 401 };
     if (read.status !== 200) {
-      return c.html(<SignIn error="Sign-in failed: the token is not valid." />, 401, UI_HEADERS);
+      return c.html(signInPage({ error: "Sign-in failed: the token is not valid." }), 401, UI_HEADERS);
     }
     const access = (await api("GET", "/admin/plugins")).status === 200 ? "admin" : "read";
     await startSession(c, options.keyring, { token, access, now: now() });
@@ -98,12 +72,12 @@ export function consoleRoutes(options: ConsoleOptions): Hono<AppEnv> {
     const session = await readSession(c, options.keyring, now());
     if (!session) {
       if (c.req.method === "GET") return c.redirect("/ui/", 303);
-      return c.html(<SignIn error="Your session ended; sign in again." />, 401, UI_HEADERS);
+      return c.html(signInPage({ error: "Your session ended; sign in again." }), 401, UI_HEADERS);
     }
     if (!["GET", "HEAD"].includes(c.req.method)) {
       const form = await c.req.formData().catch(() => new FormData());
       if (!sameOrigin(c) || form.get("_csrf") !== session.csrf) {
-        return c.html(<SignIn error="Cross-site request refused." />, 403, UI_HEADERS);
+        return c.html(signInPage({ error: "Cross-site request refused." }), 403, UI_HEADERS);
       }
     }
     const ui: Ui = {
@@ -129,11 +103,9 @@ export function consoleRoutes(options: ConsoleOptions): Hono<AppEnv> {
   pages.route("/ui", projectPages());
   pages.route("/ui", projectPage());
   pages.route("/ui", auditPages());
-  pages.all("/ui/*", (c) =>
-    renderPage(c, { title: "Not found", section: "", status: 404 }, () => (
-      <p>
-        Nothing lives at <code>{c.req.path}</code>. Use the navigation above.
-      </p>
-    )));
+  pages.all(
+    "/ui/*",
+    (c) => renderPage(c, { title: "Not found", section: "", status: 404 }, () => notFoundBody(c.req.path)),
+  );
   return pages as unknown as Hono<AppEnv>;
 }
