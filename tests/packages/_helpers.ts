@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { PackageError } from "../../core/errors.ts";
 import type { LockEntry } from "../../core/packages/lockfile.ts";
 import type { PackageStore } from "../../core/packages/store.ts";
+import { publishFixture } from "../support/npm_publish.ts";
 
 /** The repository root, without a trailing slash. */
 export const ROOT: string = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -109,4 +110,22 @@ export async function rejectsWith(promise: Promise<unknown>, kind: PackageError[
     return error;
   }
   assert.fail(`expected a PackageError of kind ${kind}`);
+}
+
+/**
+ * Publishes the `npm-good` fixture as `name` 1.0.0, depending on `helper`
+ * (`^1.0.0`) in place of the fixture's own helper.
+ *
+ * @param registry The registry's URL.
+ * @param name The package's name.
+ * @param helper The name of the helper package it imports (published before).
+ */
+export async function publishGoodWithHelper(registry: string, name: string, helper: string): Promise<void> {
+  const source = await Deno.readTextFile(`${FIXTURES}/packages/npm-good/index.js`);
+  await publishFixture(registry, `${FIXTURES}/packages/npm-good`, {
+    name,
+    version: "1.0.0",
+    dependencies: { [helper]: "^1.0.0" },
+    files: { "index.js": source.replace('"@imbi-test/helper"', `"${helper}"`) },
+  });
 }
