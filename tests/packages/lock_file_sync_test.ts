@@ -37,6 +37,14 @@ async function setup() {
 
 const who = { actor: "cli:tests", requestId: null, now: () => new Date("2026-05-02T10:00:00Z") };
 
+/** An admin install of package p2 on the store: one more revision. */
+async function installP2(lock: StoreLockState): Promise<void> {
+  await lock.update((draft) => {
+    draft.packages.p2 = numberedLockEntry(2);
+    return { action: "install", package: "p2", summary: "install p2", detail: {} };
+  }, who);
+}
+
 /** Writes a lockfile holding packages p<i> for each i, at a revision. */
 async function writeFile(path: string, revision: number, packages: number[]): Promise<void> {
   await Deno.writeTextFile(
@@ -67,10 +75,7 @@ Deno.test("importLockfile() refuses a file behind the store unless forced; equal
   await writeFile(s.file, 3, [1]);
   await importLockfile(s.lock, s.file, who);
   // An admin install on the store: revision 4.
-  await s.lock.update((draft) => {
-    draft.packages.p2 = numberedLockEntry(2);
-    return { action: "install", package: "p2", summary: "install p2", detail: {} };
-  }, who);
+  await installP2(s.lock);
   // The git file, edited from revision 3 to 4 beside that install: the store has changes it lacks.
   await writeFile(s.file, 4, [1, 3]);
   const refused = await importLockfile(s.lock, s.file, who).catch((e) => e);
@@ -90,10 +95,7 @@ Deno.test("exportLockfile() then an edit of the file imports cleanly as the file
   await using s = await setup();
   await writeFile(s.file, 1, [1]);
   await importLockfile(s.lock, s.file, who);
-  await s.lock.update((draft) => {
-    draft.packages.p2 = numberedLockEntry(2);
-    return { action: "install", package: "p2", summary: "install p2", detail: {} };
-  }, who);
+  await installP2(s.lock);
   const exported = await exportLockfile(s.lock, s.file);
   assert.equal(exported.revision, 2);
   assert.deepEqual(await readLockfile(s.file), exported);
