@@ -12,6 +12,7 @@
  * @module
  */
 
+import { createHash } from "node:crypto";
 import type { PluginManifest } from "@imbi/plugin-sdk/types";
 import type { OpenedNode } from "./credentials.ts";
 import { PluginCallError } from "./errors.ts";
@@ -44,12 +45,10 @@ export interface Lease {
   entry: LoadedEntry;
 }
 
-const encoder = new TextEncoder();
 const DEFAULT_EGRESS = new EgressPolicy();
 
-async function sha256(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text)));
-  return Array.from(digest.subarray(0, 12), (b) => b.toString(16).padStart(2, "0")).join("");
+function sha256(text: string): string {
+  return createHash("sha256").update(text).digest("hex").slice(0, 24);
 }
 
 /** The current registry and the sandbox processes serving Plugin nodes. */
@@ -176,7 +175,7 @@ export class PluginRuntime {
       entry.manifest.timeout_ms ?? this.#options.timeoutCeilingMs,
       this.#options.timeoutCeilingMs,
     );
-    const fingerprint = await sha256(JSON.stringify([
+    const fingerprint = sha256(JSON.stringify([
       node.options,
       target.application?.slug ?? null,
       target.application?.credentials ?? null,

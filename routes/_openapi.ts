@@ -258,6 +258,11 @@ function readQuery(c: Context, query: QuerySchema): Record<string, unknown> {
       continue;
     }
     const converted = values.map((v) => (schema.type === "integer" && /^-?\d+$/.test(v) ? Number(v) : v));
+    // Past 2^53 a number is no longer the integer written: refuse it here, whatever the schema's bounds.
+    if (converted.some((v) => typeof v === "number" && !Number.isSafeInteger(v))) {
+      errors.push({ pointer: `/${name}`, message: "must be an integer between -(2^53 - 1) and 2^53 - 1" });
+      continue;
+    }
     raw[name] = repeatable ? converted : converted[0];
   }
   const result = validate(querySchema(query), raw);

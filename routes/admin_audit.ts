@@ -30,11 +30,13 @@ const record: Schema = {
 };
 
 const text = { type: "string", minLength: 1, maxLength: 500 } as const satisfies Schema;
+/** The largest sequence number a page cursor may name (2^53 - 1: every store reads it exactly). */
+const MAX_SAFE = 9_007_199_254_740_991;
 
 const list = operations("Admin").admin("The audit log of every admin write, newest first", {
   query: {
     limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 },
-    before: { type: "integer", minimum: 0, description: "the `next` of the previous page" },
+    before: { type: "integer", minimum: 0, maximum: MAX_SAFE, description: "the `next` of the previous page" },
     target_kind: text,
     target: text,
     action: text,

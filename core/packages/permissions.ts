@@ -30,6 +30,10 @@ export interface HostPreview {
 export interface EntryPermissions {
   /** The entry point's slug. */
   slug: string;
+  /** The manifest's `plugin_type`. */
+  plugin_type: string | null;
+  /** The manifest's `api_version` range. */
+  api_version: string | null;
   /** Its network hosts. */
   network_hosts: HostPreview[];
   /** The credential fields its process is given. */
@@ -104,7 +108,8 @@ function entryPermissions(slug: string, manifest: unknown, egress: EgressPolicy)
     return { declared: host, resolved, egress: decision.allowed ? "allowed" : `denied: ${decision.reason}` };
   });
   const credentials = credentialFields(m).map(({ name, secret, required }) => ({ name, secret, required }));
-  return { slug, network_hosts, credentials };
+  const text = (value: unknown) => (typeof value === "string" ? value : null);
+  return { slug, plugin_type: text(m.plugin_type), api_version: text(m.api_version), network_hosts, credentials };
 }
 
 /**

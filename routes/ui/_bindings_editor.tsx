@@ -110,8 +110,8 @@ export function BindingsEditor(props: {
   const shown = new Set([...errors.keys()].filter((p) => p.startsWith("/bindings/")));
   const nodeName = new Map<string, string>(props.nodes.map((n) => [n.id, `${n.service}/${n.slug} (${n.plugin})`]));
   const readOnly = !props.ui.admin;
-  return (
-    <form method="post" action={props.action} class="card">
+  const inner = (
+    <>
       {!readOnly && <Csrf ui={props.ui} />}
       <input type="hidden" name="rows" value={String(rows.length)} />
       <ProblemBox problem={props.problem} shown={shown} />
@@ -212,6 +212,11 @@ export function BindingsEditor(props: {
         </fieldset>
       ))}
       {!readOnly && <button type="submit">Save bindings</button>}
+    </>
+  );
+  return readOnly ? <div class="card">{inner}</div> : (
+    <form method="post" action={props.action} class="card">
+      {inner}
     </form>
   );
 }

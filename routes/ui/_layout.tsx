@@ -163,8 +163,17 @@ export function errorsByPointer(problem: Problem | undefined): Map<string, strin
   return map;
 }
 
-/** Attributes linking an input to its help text and error. */
-export function described(id: string, options: { help?: unknown; error?: string | undefined }) {
+/**
+ * Attributes linking an input to its help text and error.
+ *
+ * @param id The input's id.
+ * @param options Whether it has help text, and its error.
+ * @returns `id`, `aria-describedby` and `aria-invalid`.
+ */
+export function described(
+  id: string,
+  options: { help?: unknown; error?: string | undefined },
+): { id: string; "aria-describedby": string | undefined; "aria-invalid": "true" | undefined } {
   const ids = [options.help ? `${id}-help` : "", options.error ? `${id}-error` : ""].filter(Boolean).join(" ");
   return {
     id,

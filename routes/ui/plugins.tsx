@@ -331,7 +331,14 @@ async function withManifests(ui: Ui, answer: ApiAnswer): Promise<ApiAnswer> {
  * (nothing was written either way).
  */
 function Preview(
-  props: { ui: Ui; answer: ApiAnswer; title: string; action: string; fields: Record<string, string> },
+  props: {
+    ui: Ui;
+    answer: ApiAnswer;
+    title: string;
+    action: string;
+    fields: Record<string, string>;
+    current?: Json[];
+  },
 ) {
   const { answer } = props;
   const preview = answer.body?.permissions;
@@ -339,6 +346,8 @@ function Preview(
   if (!preview) return <ProblemBox problem={problemOf(answer)} />;
   const entries = (preview.entries as Json[]).map((e) => ({
     slug: e.slug,
+    plugin_type: e.plugin_type,
+    api_version: e.api_version,
     hosts: (e.network_hosts as Json[]).map((h) =>
       `${h.declared}${h.resolved && h.resolved !== h.declared ? ` → ${h.resolved}` : ""} (${h.egress})`
     ),
@@ -350,6 +359,7 @@ function Preview(
         What {preview.package} {preview.version} will be allowed
       </h2>
       <EntryTable entries={entries} />
+      {props.current && <BeforeAfter before={props.current} after={entries} />}
       {preview.added && (preview.added.network_hosts.length > 0 || preview.added.credentials.length > 0) && (
         <p>
           New in this version: {[...preview.added.network_hosts, ...preview.added.credentials].join(", ")}
@@ -359,6 +369,41 @@ function Preview(
         <Confirm ui={props.ui} action={props.action} fields={props.fields} label={props.title.split(" ")[0]!} />
       </div>
     </section>
+  );
+}
+
+/** What changes between the installed entry points and the ones a new version brings, before it is accepted. */
+function BeforeAfter(props: { before: Json[]; after: Json[] }) {
+  const facts = (e: Json) => {
+    const f = manifestFacts(e);
+    return {
+      type: f.type ?? "—",
+      api: f.api ?? "—",
+      hosts: f.hosts.map((h) => h.split(" ")[0]).join(", ") || "none",
+      credentials: f.credentials.map((c) => c.name ?? String(c)).join(", ") || "none",
+    };
+  };
+  const before = new Map(props.before.map((e) => [manifestFacts(e).slug, facts(e)]));
+  const after = new Map(props.after.map((e) => [e.slug, facts(e)]));
+  const lines: string[] = [];
+  for (const slug of before.keys()) if (!after.has(slug)) lines.push(`entry point removed: ${slug}`);
+  for (const [slug, a] of after) {
+    const b = before.get(slug);
+    if (!b) {
+      lines.push(`entry point added: ${slug} (${a.type}, api_version ${a.api})`);
+      continue;
+    }
+    for (const key of ["type", "api", "hosts", "credentials"] as const) {
+      const label =
+        { type: "plugin_type", api: "api_version", hosts: "network hosts", credentials: "credential fields" }[key];
+      if (a[key] !== b[key]) lines.push(`${slug}: ${label} ${b[key]} → ${a[key]}`);
+    }
+  }
+  return (
+    <div class="card">
+      <h3>Changes from the installed version</h3>
+      <ul>{lines.length ? lines.map((l) => <li>{l}</li>) : <li>No entry point changes.</li>}</ul>
+    </div>
   );
 }
 
@@ -384,10 +429,18 @@ export function pluginPages(): Hono<UiEnv> {
   return new Hono<UiEnv>()
     .get("/plugins", (c) =>
       renderPage(c, PAGE, async (ui) => {
-        const [registry, catalog, history] = await Promise.all([
+        if (!ui.admin) {
+          return (
+            <p>
+              The plugin registry, the catalog and the history are admin resources (<code>/admin</code>); this session
+              signed in with a read-only token. Each Plugin node's status is on its service's page under{" "}
+              <a href="/ui/services">Services</a>.
+            </p>
+          );
+        }
+        const [registry, history] = await Promise.all([
           must(ui.api("GET", "/admin/plugins")),
-          ui.admin ? must(ui.api("GET", "/admin/catalog")) : { items: [] },
-          ui.admin ? must(ui.api("GET", "/admin/plugins/history")) : { items: [] },
+          must(ui.api("GET", "/admin/plugins/history")),
         ]);
         return (
           <>
@@ -399,10 +452,23 @@ export function pluginPages(): Hono<UiEnv> {
               </form>
             )}
             <Packages ui={ui} registry={registry} />
-            {ui.admin && <Catalog ui={ui} items={catalog.items} />}
+            {ui.admin && (
+              // The catalog asks the registries for the newest versions, which can take a while: it loads after the page.
+              <section aria-labelledby="catalog" hx-get="/ui/plugins/catalog" hx-trigger="load" hx-swap="outerHTML">
+                <h2 id="catalog">Catalog</h2>
+                <p role="status">
+                  Asking the registries for the newest versions… <a href="/ui/plugins/catalog">Open the catalog</a>
+                </p>
+              </section>
+            )}
             {ui.admin && <History ui={ui} items={history.items} />}
           </>
         );
+      }))
+    .get("/plugins/catalog", (c) =>
+      renderPart(c, { ...PAGE, title: "Plugin catalog" }, async (ui) => {
+        const catalog = await must(ui.api("GET", "/admin/catalog"));
+        return { body: <Catalog ui={ui} items={catalog.items} /> };
       }))
     .get("/plugins/preview", (c) =>
       renderPage(c, { ...PAGE, title: "Install a plugin package" }, async (ui) => {
@@ -450,6 +516,7 @@ export function pluginPages(): Hono<UiEnv> {
             </p>
             {current && <EntryTable entries={current.entries} />}
             <Preview
+              current={current?.entries}
               ui={ui}
               answer={answer}
               title={`Upgrade of ${name}`}

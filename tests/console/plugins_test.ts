@@ -31,6 +31,11 @@ consoleTest(
         await packages.innerText(),
         /console-forms\s+configuration\s+\^1\.0\.0\s+forms\.example\.com\s+api_token \(secret\)/,
       );
+      const incompatible = packages.locator(".card", { hasText: "@imbi-test/incompatible" });
+      assert.match(await incompatible.innerText(), /future-config\s+configuration\s+\^2\.0\.0[\s\S]*incompatible/);
+      assert.match(await incompatible.locator(".reason").first().innerText(), /\^2\.0\.0/);
+      assert.equal(await incompatible.locator("tr.bad").count(), 1, "the incompatible entry point stands out");
+      await page.getByRole("link", { name: "Install admin-probe…" }).waitFor({ timeout: 60_000 });
       await assertAccessible(page, "plugins page");
       await screenshot(page, "plugins");
     });
@@ -46,14 +51,14 @@ consoleTest(
       "install from the catalog: preview, explicit confirmation, progress, then what it brings",
       async () => {
         await page.goto(`${rig.service.url}/ui/plugins`);
-        await page.getByRole("link", { name: "Install admin-probe…" }).click();
+        await page.getByRole("link", { name: "Install admin-probe…" }).click({ timeout: 60_000 });
         assert.match(await page.locator("main").innerText(), /Resolves to version 1\.1\.0/);
         const preview = page.getByRole("region", { name: "What @imbi-test/admin-probe 1.1.0 will be allowed" });
         assert.match(
           await preview.innerText(),
-          /admin-probe\s+—\s+—\s+\{gate_url\} \(checked when a Plugin node is written\)\s+token \(secret\)/,
+          /admin-probe\s+configuration\s+\^1\.0\.0\s+\{gate_url\} \(checked when a Plugin node is written\)\s+token \(secret\)/,
         );
-        assert.equal((await rig.api("GET", "/admin/plugins")).items.length, 3, "nothing installed by the preview");
+        assert.equal((await rig.api("GET", "/admin/plugins")).items.length, 4, "nothing installed by the preview");
         const install = page.getByRole("button", { name: "Install" });
         await install.click();
         assert.equal(
@@ -82,6 +87,11 @@ consoleTest(
         name: "Upgrade…",
       }).click();
       assert.match(await page.locator("main").innerText(), /New in this version: .*status\.example\.com/);
+      const before = await page.locator(".card", { hasText: "Changes from the installed version" }).innerText();
+      assert.match(before, /entry point added: admin-probe-logs \(logs, api_version \^1\.0\.0\)/);
+      assert.match(before, /admin-probe: api_version \^1\.0\.0 → >=1\.0\.0 <2\.0\.0/);
+      assert.match(before, /admin-probe: network hosts \{gate_url\} → \{gate_url\}, status\.example\.com/);
+      assert.match(before, /admin-probe: credential fields token → token, region/);
       await page.getByLabel(/I accept the entry points/).check();
       await page.getByRole("button", { name: "Upgrade" }).click();
       await page.getByText(`Upgrade of ${PROBE}: done`).waitFor();
@@ -131,8 +141,15 @@ consoleTest(
           cause: error,
         });
       });
-      assert.match(await page.locator("#op-result").innerText(), /The registry now holds 4 package\(s\)/);
+      assert.match(await page.locator("#op-result").innerText(), /The registry now holds 5 package\(s\)/);
     });
   },
-  { env: { IMBI_CATALOG: `${ROOT}tests/fixtures/admin/catalog.json` } },
+  {
+    env: { IMBI_CATALOG: `${ROOT}tests/fixtures/admin/catalog.json` },
+    packages: [{
+      name: "@imbi-test/incompatible",
+      dir: `${ROOT}tests/fixtures/packages/incompatible`,
+      entryPoints: ["future-config"],
+    }],
+  },
 );

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { readSchemaForm } from "../../routes/ui/_schema_form.tsx";
+import { seedWalkthrough } from "../support/seed.ts";
 import { startTestApp } from "../support/test_app.ts";
 
 const ORIGIN = "http://localhost";
@@ -58,6 +59,32 @@ Deno.test("console session: expiry by the clock, tampering, CSRF, a read session
     assert.equal((await post(ORIGIN, { _csrf: "guess", "/slug": "x1", "/name": "X" })).status, 403);
     assert.equal((await post(ORIGIN, { _csrf: csrf, "/slug": "x1", "/name": "X" })).status, 303);
     assert.equal((await app.request("GET", "/orgs/x1")).status, 200);
+  });
+
+  await t.step("a read session gets every page, with no write form but sign-out", async () => {
+    const seed = await seedWalkthrough(app, { org: "walk" });
+    const cookie = await signIn(app, app.readToken);
+    for (
+      const path of [
+        "/ui/plugins",
+        "/ui/services",
+        `/ui/orgs/walk/services/${seed.service}`,
+        `/ui/orgs/walk/services/${seed.service}/plugins/config`,
+        "/ui/projects",
+        `/ui/orgs/walk/project-types/${seed.projectType}`,
+        `/ui/orgs/walk/projects/${seed.projectSlug}/bindings`,
+        `/ui/orgs/walk/projects/${seed.projectSlug}`,
+        `/ui/orgs/walk/projects/${seed.projectSlug}?tab=logs`,
+        "/ui/audit",
+      ]
+    ) {
+      const response = await get(path, cookie);
+      const html = await response.text();
+      assert.equal(response.status, 200, `${path}: ${html.slice(0, 300)}`);
+      const posts = [...html.matchAll(/<form method="post" action="([^"]+)"/g)].map((m) => m[1]);
+      assert.deepEqual(posts, ["/ui/sign-out"], `${path} has write forms`);
+      assert.ok(!html.includes(seed.secret), `${path} shows a credential`);
+    }
   });
 
   await t.step("a read session's write is refused by the API and shown in place", async () => {

@@ -49,6 +49,8 @@ Deno.test("POST and PATCH /admin/plugins need accept_permissions, and show what 
         version: "1.0.0",
         entries: [{
           slug: "permissions",
+          plugin_type: "logs",
+          api_version: "^1.0.0",
           network_hosts: [
             { declared: "api.example.com", resolved: "api.example.com:443", egress: "allowed" },
             { declared: "{endpoint}", resolved: null, egress: "checked when a Plugin node is written" },

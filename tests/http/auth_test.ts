@@ -27,8 +27,8 @@ Deno.test("bearer-token auth on every endpoint but the probes", async (t) => {
     for (const [template, methods] of Object.entries<Record<string, { security?: unknown[] }>>(doc.paths)) {
       const path = template.replace(/\{[^}]+\}/g, "x");
       for (const [method, operation] of Object.entries(methods)) {
-        // `security: []` marks the public probes; admin operations list the `admin` role in theirs.
-        const open = operation.security?.length === 0;
+        // `security: []` marks the probes and the document; admin operations list the `admin` role in theirs.
+        const open = Array.isArray(operation.security) && operation.security.length === 0;
         const token = open ? null : app.readToken;
         const r = await app.request(method.toUpperCase(), path, { token, body: method === "get" ? undefined : {} });
         const read = (method === "get" && !template.startsWith("/admin")) ||

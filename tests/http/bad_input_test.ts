@@ -116,6 +116,11 @@ async function refusesControlCharacters(t: Deno.TestContext, app: TestApp, org: 
       assert.equal(r.status, 400, r.text);
       assert.deepEqual(pointers(r.body).sort(), ["/limit", "/offset"], r.text);
     }
+    for (const before of ["46623280000302882846094131200", String(2 ** 53), "-1"]) {
+      const r = await app.request("GET", `/admin/audit?before=${before}`);
+      assert.equal(r.status, 400, `before=${before}: ${r.text}`);
+      assert.deepEqual(pointers(r.body), ["/before"], r.text);
+    }
     const last = await app.request("GET", "/orgs?offset=1000000000&limit=1000");
     assert.equal(last.status, 200, last.text);
     assert.deepEqual(last.body.items, []);
@@ -124,8 +129,16 @@ async function refusesControlCharacters(t: Deno.TestContext, app: TestApp, org: 
 
 Deno.test("control characters and integer bounds on the embedded SQLite store", async (t) => {
   // Its own store, so the test command's Neo4j pass (IMBI_TEST_E2E_STORE) still checks SQLite here.
-  await using app = await startTestApp({ store: SqliteStore.open(":memory:") });
+  const store = SqliteStore.open(":memory:");
+  await using app = await startTestApp({ store });
   await refusesControlCharacters(t, app, "ctl-sqlite");
+  await t.step("the store itself refuses a NUL rather than keep text it would read back cut", async () => {
+    const audit = { actor: "tests", request_id: "nul", replica: "tests", at: new Date().toISOString() };
+    await assert.rejects(store.createOrg({ slug: "nul-org", name: "a\u0000b" }, { audit }), RangeError);
+    await assert.rejects(store.getOrg("nul-org"));
+    await assert.rejects(store.updateOrg("ctl-sqlite", { name: "\u0000" }, { audit }), RangeError);
+    assert.equal((await store.getOrg("ctl-sqlite")).name, EXOTIC);
+  });
 });
 
 Deno.test({

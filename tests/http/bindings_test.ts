@@ -69,6 +69,9 @@ Deno.test("PUT /orgs/{org}/project-types/{pt}/plugins and /orgs/{org}/projects/{
     const r = await app.request("GET", `/orgs/${seed.org}/projects/web/configuration`);
     assert.equal(r.status, 400, r.text);
     assert.deepEqual(r.body.candidates.map((c: { slug: string }) => c.slug).sort(), ["config", "config-two"]);
+    const ambiguous = await app.ok("GET", `/orgs/${seed.org}/projects/web/tabs`);
+    assert.equal(ambiguous.selection.configuration.kind, "ambiguous", "GET …/tabs says no binding wins, and why");
+    assert.match(ambiguous.selection.configuration.why, /source/);
     const picked = await app.request("GET", `/orgs/${seed.org}/projects/web/configuration?source=demo/config-two`);
     assert.equal(picked.status, 200, picked.text);
     assert.deepEqual(picked.body.items.map((k: { key: string }) => k.key), ["SECOND"]);
@@ -81,6 +84,12 @@ Deno.test("PUT /orgs/{org}/project-types/{pt}/plugins and /orgs/{org}/projects/{
     assert.equal(r.status, 200, r.text);
     assert.equal(r.body.source.slug, "config-two");
     assert.equal(r.body.source.reason, "project_default");
+    const tabs = await app.ok("GET", `/orgs/${seed.org}/projects/web/tabs`);
+    assert.deepEqual(tabs.selection.configuration, {
+      kind: "selected",
+      plugin_id: second.body.id,
+      reason: "project_default",
+    }, "GET …/tabs names the winner the tab request uses, with the same reason");
   });
   await t.step("deleting a bound plugin is 409", async () => {
     const r = await app.request("DELETE", `/orgs/${seed.org}/third-party-services/demo/plugins/config-two`);

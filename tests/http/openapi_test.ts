@@ -143,6 +143,31 @@ Deno.test("GET /openapi.json", async (t) => {
     }
   });
 
+  await t.step("every integer parameter and request body field is bounded both ways", () => {
+    const bounded = (schema: unknown, at: string): void => {
+      if (typeof schema !== "object" || schema === null) return;
+      const s = schema as { type?: unknown; minimum?: number; maximum?: number };
+      if (s.type === "integer" || (Array.isArray(s.type) && s.type.includes("integer"))) {
+        assert.ok(typeof s.minimum === "number" && typeof s.maximum === "number", `${at} is an unbounded integer`);
+        assert.ok(s.maximum! <= Number.MAX_SAFE_INTEGER, at);
+      }
+      for (const [key, value] of Object.entries(schema)) bounded(value, `${at}/${key}`);
+    };
+    for (const { op, name } of operations) bounded(op.requestBody, `${name} requestBody`);
+    for (const { op, name } of operations) {
+      for (
+        const p of op.parameters as { name: string; schema?: { type?: string; minimum?: number; maximum?: number } }[]
+      ) {
+        if (p.schema?.type !== "integer") continue;
+        assert.equal(typeof p.schema.minimum, "number", `${name} ${p.name}`);
+        assert.ok(
+          typeof p.schema.maximum === "number" && p.schema.maximum <= Number.MAX_SAFE_INTEGER,
+          `${name} ${p.name}`,
+        );
+      }
+    }
+  });
+
   await t.step("admin operations say so in their security requirement", () => {
     const admin = operations.filter(({ op }) => op.security?.[0]?.bearer?.includes("admin")).map(({ name }) => name);
     assert.ok(admin.includes("post /orgs") && admin.includes("delete /admin/plugins/{package}"), String(admin));

@@ -87,7 +87,8 @@ Deno.test({
         // Schemathesis may leave out GET /openapi.json, its own input; nothing else.
         assert.ok(Number(total) >= operations - 1, `${total} of ${operations} operations selected`);
         assert.doesNotMatch(output, /Failures:/, output);
-        assert.ok(elapsed < 120, `the fuzz run took ${elapsed} s`);
+        // 30 to 90 s on two shared cores; the bound catches a run that stopped being small, not a busy machine.
+        assert.ok(elapsed < 150, `the fuzz run took ${elapsed} s`);
       });
 
       await t.step("the service log holds no secret and no unhandled error", () => {

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { serviceUrl } from "./services.ts";
 import { httpClient, serve, type ServeProcess } from "./serve_process.ts";
-import { DEMO_PACKAGES, lockLocalPackages, ROOT } from "./test_app.ts";
+import { DEMO_PACKAGES, type LocalPackage, lockLocalPackages, ROOT } from "./test_app.ts";
 
 /** The Chromium binary, or undefined when the test service is absent (the tests are then ignored). */
 export const CHROMIUM: string | undefined = serviceUrl("IMBI_TEST_CHROMIUM");
@@ -25,6 +25,14 @@ export const CONSOLE_FORMS = {
   dir: `${ROOT}tests/fixtures/console-forms`,
   entryPoints: ["console-forms"],
 };
+
+/** What a console test adds to the service: environment, more locked local packages. */
+export interface ConsoleOptions {
+  /** Extra environment of the service. */
+  env?: Record<string, string>;
+  /** More local packages to lock besides the demo ones and the forms fixture. */
+  packages?: LocalPackage[];
+}
 
 /** A running service with a browser pointed at it. */
 export interface ConsoleRig {
@@ -85,15 +93,15 @@ export async function screenshot(page: Page, name: string): Promise<void> {
  * Starts the service and Chromium, runs `fn`, and stops both.
  *
  * @param fn The test body.
- * @param options Extra service environment.
+ * @param options Extra service environment and packages.
  */
 export async function withConsole(
   fn: (rig: ConsoleRig) => Promise<void>,
-  options: { env?: Record<string, string> } = {},
+  options: ConsoleOptions = {},
 ): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "imbi-console-" });
   const lockfile = `${dataDir}/plugins.lock.json`;
-  await lockLocalPackages(lockfile, [...DEMO_PACKAGES, CONSOLE_FORMS]);
+  await lockLocalPackages(lockfile, [...DEMO_PACKAGES, CONSOLE_FORMS, ...(options.packages ?? [])]);
   const adminToken = `admin-${crypto.randomUUID()}`;
   const readToken = `read-${crypto.randomUUID()}`;
   const inherited = Deno.env.toObject();
@@ -131,7 +139,7 @@ export async function withConsole(
     },
     async signedIn({ read = false } = {}) {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-      context.setDefaultTimeout(10_000);
+      context.setDefaultTimeout(20_000);
       const page = await context.newPage();
       await page.goto(`${service.url}/ui/`);
       await page.getByLabel("Token").fill(read ? readToken : adminToken);
@@ -145,7 +153,9 @@ export async function withConsole(
   } finally {
     await browser.close();
     await service.stop();
-    await Deno.remove(dataDir, { recursive: true });
+    await Deno.remove(dataDir, { recursive: true }).catch((error) => {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    });
   }
 }
 
@@ -155,12 +165,12 @@ export async function withConsole(
  *
  * @param name The test name.
  * @param fn The test body, given the running console.
- * @param options Extra environment of the service.
+ * @param options Extra environment and packages of the service.
  */
 export function consoleTest(
   name: string,
   fn: (rig: ConsoleRig, t: Deno.TestContext) => Promise<void>,
-  options: { env?: Record<string, string> } = {},
+  options: ConsoleOptions = {},
 ): void {
   Deno.test({
     name,
@@ -180,7 +190,7 @@ export function consoleTest(
  */
 export async function landsOn(page: Page, url: RegExp): Promise<void> {
   try {
-    await page.waitForURL(url, { timeout: 10_000 });
+    await page.waitForURL(url, { timeout: 20_000 });
   } catch (error) {
     const alerts = await page.getByRole("alert").allInnerTexts().catch(() => []);
     throw new Error(`expected ${url}, at ${page.url()}; alerts: ${alerts.join(" | ") || "none"}`, { cause: error });

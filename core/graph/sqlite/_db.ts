@@ -42,8 +42,18 @@ export class SqliteDb {
     return this.#statement(sql).all(...params) as T[];
   }
 
-  /** Runs a write statement. */
+  /**
+   * Runs a write statement.
+   *
+   * @throws {RangeError} For text holding a NUL character: `node:sqlite` would store it whole but read it back cut
+   *   at the NUL, so it is refused instead (the API refuses control characters in names before they get here).
+   */
   run(sql: string, ...params: SQLInputValue[]): { changes: number; lastInsertRowid: number } {
+    if (params.some((p) => typeof p === "string" && p.includes("\u0000"))) {
+      throw new RangeError(
+        "Cannot store text with a NUL character in the embedded SQLite store: it would read back cut",
+      );
+    }
     const result = this.#statement(sql).run(...params);
     return { changes: Number(result.changes), lastInsertRowid: Number(result.lastInsertRowid) };
   }
