@@ -6,7 +6,10 @@
  * @module
  */
 
-import type { HandlerErrorKind } from "@imbi/plugin-sdk/errors";
+import { HANDLER_ERROR_KINDS, type HandlerErrorKind } from "@imbi/plugin-sdk/errors";
+
+/** The kinds a handler may signal: the SDK's, re-exported for `PluginErrorKind`. */
+export { HANDLER_ERROR_KINDS, type HandlerErrorKind };
 
 /** One bad field: a JSON pointer into the checked document and the rule it broke. */
 export interface FieldError {
@@ -18,9 +21,17 @@ export interface FieldError {
 
 /** A request body or stored value failed validation (HTTP 422). */
 export class ValidationError extends Error {
+  /** Always `"ValidationError"`. */
   override name = "ValidationError";
   /** Every field that failed, with its pointer. */
   readonly errors: FieldError[];
+  /**
+   * Makes the failure.
+   *
+   * @param message What failed, readable by an operator.
+   * @param errors Every field that failed.
+   * @param options `cause`.
+   */
   constructor(message: string, errors: FieldError[], options?: ErrorOptions) {
     super(message, options);
     this.errors = errors;
@@ -29,10 +40,18 @@ export class ValidationError extends Error {
 
 /** The request itself is malformed or ambiguous (HTTP 400). */
 export class BadRequestError extends Error {
+  /** Always `"BadRequestError"`. */
   override name = "BadRequestError";
+  /** The fields at fault, with their pointers; may be empty. */
   readonly errors: FieldError[];
   /** Extra members for the problem body, e.g. the candidate list. */
   readonly extra: Record<string, unknown>;
+  /**
+   * Makes the failure.
+   *
+   * @param message What is wrong with the request.
+   * @param options `cause`, the fields at fault (`errors`) and `extra` members.
+   */
   constructor(
     message: string,
     options: ErrorOptions & { errors?: FieldError[]; extra?: Record<string, unknown> } = {},
@@ -45,13 +64,22 @@ export class BadRequestError extends Error {
 
 /** A named thing does not exist (HTTP 404). */
 export class NotFoundError extends Error {
+  /** Always `"NotFoundError"`. */
   override name = "NotFoundError";
 }
 
 /** The write conflicts with the current state (HTTP 409). */
 export class ConflictError extends Error {
+  /** Always `"ConflictError"`. */
   override name = "ConflictError";
+  /** Extra members for the problem body, e.g. what holds the thing in use. */
   readonly extra: Record<string, unknown>;
+  /**
+   * Makes the failure.
+   *
+   * @param message What the write conflicts with.
+   * @param options `cause` and `extra` members.
+   */
   constructor(message: string, options: ErrorOptions & { extra?: Record<string, unknown> } = {}) {
     super(message, options);
     this.extra = options.extra ?? {};
@@ -70,9 +98,16 @@ export class PreconditionFailedError extends Error {
 
 /** Something the request needs is down or busy (HTTP 503, with Retry-After). */
 export class UnavailableError extends Error {
+  /** Always `"UnavailableError"`. */
   override name = "UnavailableError";
   /** Seconds the caller should wait before trying again. */
   readonly retryAfterSeconds: number;
+  /**
+   * Makes the failure.
+   *
+   * @param message What is down or busy.
+   * @param options `cause` and `retryAfterSeconds` (default 1).
+   */
   constructor(message: string, options: ErrorOptions & { retryAfterSeconds?: number } = {}) {
     super(message, options);
     this.retryAfterSeconds = options.retryAfterSeconds ?? 1;
@@ -141,7 +176,9 @@ export class PluginCallError extends Error {
 
 /** An admin-API package operation was refused (HTTP 409, 422 or 502 by `kind`). */
 export class PackageError extends Error {
+  /** Always `"PackageError"`. */
   override name = "PackageError";
+  /** Why the operation was refused; decides the HTTP status. */
   readonly kind:
     | "already_installed"
     | "not_installed"
@@ -150,7 +187,15 @@ export class PackageError extends Error {
     | "in_use"
     | "too_young"
     | "permissions_not_accepted";
+  /** Extra members for the problem body. */
   readonly extra: Record<string, unknown>;
+  /**
+   * Makes the failure.
+   *
+   * @param kind Why the operation was refused.
+   * @param message What was refused and why.
+   * @param options `cause` and `extra` members.
+   */
   constructor(
     kind: PackageError["kind"],
     message: string,

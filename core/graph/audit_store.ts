@@ -132,3 +132,87 @@ export function auditPage(rows: AuditRecord[], limit: number): AuditPage {
   const items = rows.slice(0, limit);
   return { items, next: rows.length > limit ? items.at(-1)!.seq : null };
 }
+
+/**
+ * An audit record as both stores keep it: `from`, `to` and `detail` as JSON
+ * text. A store that drops null properties (Neo4j) may leave `request_id` out.
+ */
+export interface StoredAudit {
+  /** The record's `seq`. */
+  seq: number;
+  /** The record's `at`. */
+  at: string;
+  /** The record's `actor`. */
+  actor: string;
+  /** The record's `replica`. */
+  replica: string;
+  /** The record's `request_id`; absent reads as null. */
+  request_id?: string | null;
+  /** The record's `action`. */
+  action: string;
+  /** The record's `target_kind`. */
+  target_kind: string;
+  /** The record's `target`. */
+  target: string;
+  /** `from` as JSON text (`null` for none). */
+  from_value: string;
+  /** `to` as JSON text (`null` for none). */
+  to_value: string;
+  /** `detail` as JSON text. */
+  detail: string;
+}
+
+/**
+ * Encodes a record to append the way both stores keep it.
+ *
+ * @param record The record.
+ * @returns Its stored fields, without the `seq` the store assigns.
+ */
+export function storedAudit(record: AuditInput): Omit<StoredAudit, "seq"> {
+  return {
+    at: record.at,
+    actor: record.actor,
+    replica: record.replica,
+    request_id: record.request_id,
+    action: record.action,
+    target_kind: record.target_kind,
+    target: record.target,
+    from_value: JSON.stringify(record.from ?? null),
+    to_value: JSON.stringify(record.to ?? null),
+    detail: JSON.stringify(record.detail),
+  };
+}
+
+/**
+ * Decodes one stored record.
+ *
+ * @param row The record as a store read it.
+ * @returns The record.
+ */
+export function auditRecordOf(row: StoredAudit): AuditRecord {
+  return {
+    seq: row.seq,
+    at: row.at,
+    actor: row.actor,
+    replica: row.replica,
+    request_id: row.request_id ?? null,
+    action: row.action,
+    target_kind: row.target_kind,
+    target: row.target,
+    from: JSON.parse(row.from_value),
+    to: JSON.parse(row.to_value),
+    detail: JSON.parse(row.detail),
+  };
+}
+
+/**
+ * The record a store answers for an append: the input with its `seq`, and
+ * `from` and `to` null where they were left out.
+ *
+ * @param record The appended record.
+ * @param seq The `seq` the store assigned.
+ * @returns The record as stored.
+ */
+export function appendedAudit(record: AuditInput, seq: number): AuditRecord {
+  return { seq, ...record, from: record.from ?? null, to: record.to ?? null };
+}

@@ -32,6 +32,11 @@ import type { IfMatch } from "./etag.ts";
 import type { AuditInput } from "./audit_store.ts";
 import type { ControlStore } from "./control.ts";
 
+/** The audit stamp and precondition types that write options name. */
+export type { AuditStamp, IfMatch };
+/** The control state's types (`GraphStore.control`), with the audit log's. */
+export type * from "./control.ts";
+
 /** The kinds of plugin, and so the tabs: the SDK's `PluginType`. */
 export type { PluginType };
 

@@ -61,50 +61,56 @@ export class PluginError extends Error {
   }
 }
 
-/** The backend refused the credentials. */
-export class CredentialsRejected extends PluginError {
-  /** Makes the failure; the message defaults to "The backend rejected the credentials". */
-  constructor(message = "The backend rejected the credentials", options: PluginErrorOptions = {}) {
-    super("credentials_rejected", message, options);
+/**
+ * Base class of the typed failures below: its subclass gives the `kind` and
+ * the message used when none is given.
+ */
+export abstract class HandlerError extends PluginError {
+  /**
+   * Makes the failure of the subclass's kind.
+   *
+   * @param message Shown to the user: never put a credential in it. Defaults to the subclass's message.
+   * @param options `cause`, and `retryAfter` in seconds.
+   */
+  constructor(message?: string, options: PluginErrorOptions = {}) {
+    const [kind, fallback] = defaultsOf(new.target);
+    super(kind, message ?? fallback, options);
   }
 }
 
-/** The thing asked for does not exist in the backend. */
-export class NotFound extends PluginError {
-  /** Makes the failure; the message defaults to "Not found". */
-  constructor(message = "Not found", options: PluginErrorOptions = {}) {
-    super("not_found", message, options);
-  }
-}
+/** The backend refused the credentials; the message defaults to "The backend rejected the credentials". */
+export class CredentialsRejected extends HandlerError {}
 
-/** The backend throttled the call; `retryAfter` seconds until it may succeed. */
-export class RateLimited extends PluginError {
-  /** Makes the failure; the message defaults to "Rate limited by the backend". */
-  constructor(message = "Rate limited by the backend", options: PluginErrorOptions = {}) {
-    super("rate_limited", message, options);
-  }
-}
+/** The thing asked for does not exist in the backend; the message defaults to "Not found". */
+export class NotFound extends HandlerError {}
 
-/** The backend is down or answered with a server error. */
-export class UpstreamUnavailable extends PluginError {
-  /** Makes the failure; the message defaults to "The backend is unavailable". */
-  constructor(message = "The backend is unavailable", options: PluginErrorOptions = {}) {
-    super("upstream_unavailable", message, options);
-  }
-}
+/** The backend throttled the call; `retryAfter` seconds until it may succeed. The message defaults to "Rate limited by the backend". */
+export class RateLimited extends HandlerError {}
 
-/** A cursor is stale or belongs to another query. */
-export class CursorExpired extends PluginError {
-  /** Makes the failure; the message defaults to "The cursor has expired or belongs to another query". */
-  constructor(message = "The cursor has expired or belongs to another query", options: PluginErrorOptions = {}) {
-    super("cursor_expired", message, options);
-  }
-}
+/** The backend is down or answered with a server error; the message defaults to "The backend is unavailable". */
+export class UpstreamUnavailable extends HandlerError {}
 
-/** The input is not acceptable to the backend (bad key, bad data type). */
-export class InvalidInput extends PluginError {
-  /** Makes the failure; the message defaults to "Invalid input". */
-  constructor(message = "Invalid input", options: PluginErrorOptions = {}) {
-    super("invalid_input", message, options);
+/** A cursor is stale or belongs to another query; the message defaults to "The cursor has expired or belongs to another query". */
+export class CursorExpired extends HandlerError {}
+
+/** The input is not acceptable to the backend (bad key, bad data type); the message defaults to "Invalid input". */
+export class InvalidInput extends HandlerError {}
+
+/** Each typed failure's kind and default message. */
+const DEFAULTS = new Map<abstract new (...args: never[]) => HandlerError, readonly [HandlerErrorKind, string]>([
+  [CredentialsRejected, ["credentials_rejected", "The backend rejected the credentials"]],
+  [NotFound, ["not_found", "Not found"]],
+  [RateLimited, ["rate_limited", "Rate limited by the backend"]],
+  [UpstreamUnavailable, ["upstream_unavailable", "The backend is unavailable"]],
+  [CursorExpired, ["cursor_expired", "The cursor has expired or belongs to another query"]],
+  [InvalidInput, ["invalid_input", "Invalid input"]],
+]);
+
+/** The kind and default message of a typed failure's class, or of the one it extends (a plugin's own subclass). */
+function defaultsOf(target: abstract new (...args: never[]) => HandlerError): readonly [HandlerErrorKind, string] {
+  for (let c: unknown = target; c !== HandlerError && typeof c === "function"; c = Object.getPrototypeOf(c)) {
+    const found = DEFAULTS.get(c as typeof target);
+    if (found) return found;
   }
+  throw new TypeError(`${target.name} extends none of the typed handler failures`);
 }

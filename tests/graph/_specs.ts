@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { GraphStore, Resolution } from "../../core/graph/store.ts";
+import type { GraphStore, Resolution, ThirdPartyService } from "../../core/graph/store.ts";
 import type { OrgSpec } from "../support/graph_fixtures.ts";
 
 /**
@@ -61,4 +61,15 @@ export function twoPluginsSpec(slug: string, extra: Partial<OrgSpec> = {}): OrgS
  */
 export function resolveConfiguration(store: GraphStore, where: { org: string; project: string }): Promise<Resolution> {
   return store.resolveTab({ ...where, tab: "configuration", loaded: ["demo-config"] });
+}
+
+/**
+ * A service with only a slug and a name (vendor, base URL, account and region null).
+ *
+ * @param slug The service's slug.
+ * @param name Its display name.
+ * @returns The service.
+ */
+export function bareService(slug: string, name: string): ThirdPartyService {
+  return { slug, name, vendor: null, base_url: null, account: null, region: null };
 }

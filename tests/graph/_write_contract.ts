@@ -16,9 +16,8 @@ import { etagOf } from "../../core/graph/etag.ts";
 import type { BindingScope, GraphStore, WriteOptions } from "../../core/graph/store.ts";
 import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
 import { rejection } from "../support/thrown.ts";
-
-/** Registers one `Deno.test` of the contract with a fresh store. */
-export type Area = (title: string, body: (t: Deno.TestContext, store: GraphStore) => Promise<void>) => void;
+import type { Area } from "./_area.ts";
+import { bareService } from "./_specs.ts";
 
 /** One resource: how to read it, change it (a different state per `i`) and delete it. */
 interface Resource {
@@ -387,7 +386,7 @@ export function writeContract(area: Area): void {
         await store.createProjectType(org, { slug: "web", name: "Web" }, { audit });
         const project = await store.createProject(org, { slug: "p", name: "P", project_types: ["web"] }, { audit });
         await store.updateProject(org, "p", { name: "P2" }, { audit });
-        const svc = { slug: "svc", name: "S", vendor: null, base_url: null, account: null, region: null };
+        const svc = bareService("svc", "S");
         await store.createService(org, svc, { audit });
         await store.updateService(org, "svc", { region: "eu" }, { audit });
         await store.createApplication(org, "svc", {

@@ -16,13 +16,11 @@ import assert from "node:assert/strict";
 import { AuditLog } from "../../core/audit.ts";
 import type { AuditInput } from "../../core/graph/audit_store.ts";
 import { type LockRevision, RevisionConflictError } from "../../core/graph/lock_store.ts";
-import type { GraphStore } from "../../core/graph/store.ts";
 import { ConflictError } from "../../core/errors.ts";
-import { emptyLockfile, type LockEntry, serializeLockfile } from "../../core/packages/lockfile.ts";
+import { emptyLockfile, serializeLockfile } from "../../core/packages/lockfile.ts";
 import { StoreLockState } from "../../core/packages/store_lock_state.ts";
-
-/** Opens a store for one `Deno.test`; `cleanup` closes it. */
-type Open = () => Promise<{ store: GraphStore; cleanup: () => Promise<void> }>;
+import { numberedLockEntry } from "../packages/_helpers.ts";
+import { contractArea, type OpenStore } from "./_area.ts";
 
 /** An audit record to append, for a target of its own. */
 function entry(target: string, fields: Partial<AuditInput> = {}): AuditInput {
@@ -58,19 +56,6 @@ function revision(n: number, fields: Partial<LockRevision> = {}): LockRevision {
   };
 }
 
-/** A lock entry for a package of its own (local path, so no registry is named). */
-function lockEntry(i: number): LockEntry {
-  return {
-    specifier: `./plugins/p${i}`,
-    version: "1.0.0",
-    integrity: "sha256-" + btoa(String(i).padStart(32, "0")),
-    entry_points: [`p${i}`],
-    source: { kind: "manual" },
-    added_at: "2026-05-01T10:00:00.000Z",
-    added_by: "tests",
-  };
-}
-
 /**
  * Registers the control-state contract tests for one store kind.
  *
@@ -78,21 +63,8 @@ function lockEntry(i: number): LockEntry {
  * @param open Opens a store; called once per `Deno.test`.
  * @param options `ignore` skips every test.
  */
-export function controlContract(name: string, open: Open, options: { ignore?: boolean } = {}): void {
-  const area = (title: string, body: (t: Deno.TestContext, store: GraphStore) => Promise<void>) => {
-    Deno.test({
-      name: `${name}: ${title}`,
-      ignore: options.ignore ?? false,
-      fn: async (t) => {
-        const { store, cleanup } = await open();
-        try {
-          await body(t, store);
-        } finally {
-          await cleanup();
-        }
-      },
-    });
-  };
+export function controlContract(name: string, open: OpenStore, options: { ignore?: boolean } = {}): void {
+  const area = contractArea(name, open, options);
 
   area("control.audit", async (t, store) => {
     const audit = store.control.audit;
@@ -234,7 +206,7 @@ export function controlContract(name: string, open: Open, options: { ignore?: bo
       const who = { actor: "admin-api:admin", requestId: null, now: () => new Date("2026-05-01T10:00:00Z") };
       const written = await Promise.all(Array.from({ length: 10 }, (_, i) =>
         state.update((draft) => {
-          draft.packages[`p${i}`] = lockEntry(i);
+          draft.packages[`p${i}`] = numberedLockEntry(i);
           return { action: "install", package: `p${i}`, summary: `install p${i}`, detail: {} };
         }, who)));
       assert.deepEqual(written.map((w) => w.lockfile.revision).sort((x, y) => x - y), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
@@ -253,7 +225,7 @@ export function controlContract(name: string, open: Open, options: { ignore?: bo
         const install = () =>
           state.update((draft) => {
             if (draft.packages.p1) throw new ConflictError("p1 is already installed");
-            draft.packages.p1 = lockEntry(1);
+            draft.packages.p1 = numberedLockEntry(1);
             return { action: "install", package: "p1", summary: "install p1", detail: {} };
           }, who);
         const results = await Promise.allSettled([install(), install(), install(), install()]);

@@ -19,13 +19,13 @@ import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
 import { NEO4J_VERSION, Neo4jServer } from "../support/neo4j_server.ts";
 import { serviceUrl } from "../support/services.ts";
 import { startTestApp, type TestApp } from "../support/test_app.ts";
-import { boundProjectSpec, resolveConfiguration } from "./_specs.ts";
+import { bareService, boundProjectSpec, resolveConfiguration } from "./_specs.ts";
 
 const libDir = serviceUrl("IMBI_TEST_NEO4J_LIB");
 
 /** Every store method once, with arguments that would succeed on a healthy store. */
 function everyMethod(store: GraphStore, org: string, projectId: string, pluginId: string) {
-  const svc = { slug: "s2", name: "S", vendor: null, base_url: null, account: null, region: null };
+  const svc = bareService("s2", "S");
   const scope = { kind: "project" as const, org, id: projectId };
   const calls: Record<string, () => Promise<unknown>> = {
     ping: () => store.ping(),

@@ -12,7 +12,7 @@ import { SCHEMA_VERSION } from "../../core/graph/sqlite/schema.ts";
 import { NotFoundError, UnavailableError } from "../../core/errors.ts";
 import { storeContract } from "./store_contract.ts";
 import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
-import { resolveConfiguration, twoPluginsSpec } from "./_specs.ts";
+import { bareService, resolveConfiguration, twoPluginsSpec } from "./_specs.ts";
 
 /** A store on a fresh file in a temp dir that `cleanup` removes. */
 async function openTempStore(options: { busyTimeoutMs?: number } = {}) {
@@ -160,12 +160,7 @@ Deno.test("SqliteStore rolls back a multi-step write that fails half way", async
             name: "D",
             project_types: [{ slug: "web", name: "Web" }],
             services: [{
-              slug: "svc",
-              name: "S",
-              vendor: null,
-              base_url: null,
-              account: null,
-              region: null,
+              ...bareService("svc", "S"),
               applications: [],
               plugins: [],
             }],

@@ -20,13 +20,15 @@
 
 import assert from "node:assert/strict";
 import { ConflictError, NotFoundError, ValidationError } from "../../core/errors.ts";
-import type { Binding, BindingScope, GraphDump, GraphStore, Resolution, ResolveQuery } from "../../core/graph/store.ts";
+import type { Binding, BindingScope, GraphDump, Resolution, ResolveQuery } from "../../core/graph/store.ts";
 import { buildOrg, type BuiltOrg, type OrgSpec, uniqueSlug } from "../support/graph_fixtures.ts";
+import { contractArea, type OpenStore } from "./_area.ts";
+import { bareService } from "./_specs.ts";
 import { writeContract } from "./_write_contract.ts";
 import { controlContract } from "./control_contract.ts";
 
 /** Opens a store for one `Deno.test`; `cleanup` closes it and removes what it owns. */
-export type OpenStore = () => Promise<{ store: GraphStore; cleanup: () => Promise<void> }>;
+export type { OpenStore };
 
 type ErrorClass<E extends Error> = new (...args: never[]) => E;
 
@@ -41,20 +43,7 @@ const LOADED = ["demo-config", "demo-logs"];
  * @param options `ignore` skips every test (e.g. the server is not running).
  */
 export function storeContract(name: string, open: OpenStore, options: { ignore?: boolean } = {}): void {
-  const area = (title: string, body: (t: Deno.TestContext, store: GraphStore) => Promise<void>) => {
-    Deno.test({
-      name: `${name}: ${title}`,
-      ignore: options.ignore ?? false,
-      fn: async (t) => {
-        const { store, cleanup } = await open();
-        try {
-          await body(t, store);
-        } finally {
-          await cleanup();
-        }
-      },
-    });
-  };
+  const area = contractArea(name, open, options);
 
   controlContract(name, open, options);
 
@@ -294,14 +283,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
         region: "us-east-1",
       };
       assert.deepEqual(await store.createService(org, aws), aws);
-      await store.createService(org, {
-        slug: "a-first",
-        name: "First",
-        vendor: null,
-        base_url: null,
-        account: null,
-        region: null,
-      });
+      await store.createService(org, bareService("a-first", "First"));
       assert.deepEqual(await store.getService(org, "aws"), aws);
       assert.deepEqual((await store.listServices(org)).map((s) => s.slug), ["a-first", "aws"]);
       assert.deepEqual((await store.listServices(org, { limit: 1 })).map((s) => s.slug), ["a-first"]);
@@ -318,25 +300,11 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       await buildOrg(store, { slug: one, services: [{ slug: "aws" }] });
       await buildOrg(store, { slug: two, services: [{ slug: "aws" }] });
       await rejectsWith(
-        store.createService(one, {
-          slug: "aws",
-          name: "Again",
-          vendor: null,
-          base_url: null,
-          account: null,
-          region: null,
-        }),
+        store.createService(one, bareService("aws", "Again")),
         ConflictError,
       );
       await rejectsWith(
-        store.createService(uniqueSlug("nope"), {
-          slug: "aws",
-          name: "A",
-          vendor: null,
-          base_url: null,
-          account: null,
-          region: null,
-        }),
+        store.createService(uniqueSlug("nope"), bareService("aws", "A")),
         NotFoundError,
       );
     });
@@ -370,14 +338,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       assert.match(error.message, /"ghost"/);
       await rejectsWith(store.listApplications(org, "ghost"), NotFoundError);
       assert.equal(await store.findApplication(org, "ghost", "a"), null);
-      await store.createService(org, {
-        slug: "svc",
-        name: "S",
-        vendor: null,
-        base_url: null,
-        account: null,
-        region: null,
-      });
+      await store.createService(org, bareService("svc", "S"));
       await rejectsWith(store.updateApplication(org, "svc", "ghost", { name: "G" }), NotFoundError);
       await rejectsWith(store.deleteApplication(org, "svc", "ghost"), NotFoundError);
     });
@@ -1176,15 +1137,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       await race(8, (i) => store.createProject(org, { slug: "p", name: `P${i}`, project_types: [] }));
       await race(
         8,
-        (i) =>
-          store.createService(org, {
-            slug: "s2",
-            name: `S${i}`,
-            vendor: null,
-            base_url: null,
-            account: null,
-            region: null,
-          }),
+        (i) => store.createService(org, bareService("s2", `S${i}`)),
       );
       await race(8, (i) =>
         store.createPlugin(org, "svc", {

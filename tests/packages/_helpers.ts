@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import { PackageError } from "../../core/errors.ts";
 import type { LockEntry } from "../../core/packages/lockfile.ts";
 import type { PackageStore } from "../../core/packages/store.ts";
+import { publishFixture } from "../support/npm_publish.ts";
 
 /** The repository root, without a trailing slash. */
 export const ROOT: string = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -61,6 +62,24 @@ export function lockEntry(
 }
 
 /**
+ * The lock entry of local package `p<i>` (`./plugins/p<i>`, entry point
+ * `p<i>`), added by `tests`: one of many distinct entries a test can make.
+ *
+ * @param i The package's number.
+ * @returns The entry.
+ */
+export function numberedLockEntry(i: number): LockEntry {
+  return lockEntry({
+    specifier: `./plugins/p${i}`,
+    version: "1.0.0",
+    integrity: "sha256-" + btoa(String(i).padStart(32, "0")),
+    entry_points: [`p${i}`],
+    added_at: "2026-05-01T10:00:00.000Z",
+    added_by: "tests",
+  });
+}
+
+/**
  * The package directories in a store, sorted, without its `.staging` area.
  *
  * @param store The store.
@@ -91,4 +110,22 @@ export async function rejectsWith(promise: Promise<unknown>, kind: PackageError[
     return error;
   }
   assert.fail(`expected a PackageError of kind ${kind}`);
+}
+
+/**
+ * Publishes the `npm-good` fixture as `name` 1.0.0, depending on `helper`
+ * (`^1.0.0`) in place of the fixture's own helper.
+ *
+ * @param registry The registry's URL.
+ * @param name The package's name.
+ * @param helper The name of the helper package it imports (published before).
+ */
+export async function publishGoodWithHelper(registry: string, name: string, helper: string): Promise<void> {
+  const source = await Deno.readTextFile(`${FIXTURES}/packages/npm-good/index.js`);
+  await publishFixture(registry, `${FIXTURES}/packages/npm-good`, {
+    name,
+    version: "1.0.0",
+    dependencies: { [helper]: "^1.0.0" },
+    files: { "index.js": source.replace('"@imbi-test/helper"', `"${helper}"`) },
+  });
 }

@@ -17,7 +17,7 @@ import { publishFixture } from "../support/npm_publish.ts";
 import { makeSecret } from "../support/secret_scan.ts";
 import { serviceUrl } from "../support/services.ts";
 import { lockLocalPackages } from "../support/test_app.ts";
-import { FIXTURES, rejectsWith, ROOT, storeDirs, tempDir } from "./_helpers.ts";
+import { FIXTURES, publishGoodWithHelper, rejectsWith, ROOT, storeDirs, tempDir } from "./_helpers.ts";
 
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
 const CLOSED = "http://127.0.0.1:9/";
@@ -152,13 +152,7 @@ Deno.test({
       },
     });
     const name = `@imbi-test/hostile-npm-${id}`;
-    const source = await Deno.readTextFile(`${FIXTURES}/packages/npm-good/index.js`);
-    await publishFixture(NPM!, `${FIXTURES}/packages/npm-good`, {
-      name,
-      version: "1.0.0",
-      dependencies: { [helper]: "^1.0.0" },
-      files: { "index.js": source.replace('"@imbi-test/helper"', `"${helper}"`) },
-    });
+    await publishGoodWithHelper(NPM!, name, helper);
     await withStore(async (store) => {
       const error = await rejectsWith(store.fetch(await store.resolve(`npm:${name}@1.0.0`)), "refused");
       assert.match(error.message, /^Cannot bundle npm:@imbi-test\/hostile-npm-\w+@1\.0\.0 .*"\/etc\/passwd"/);

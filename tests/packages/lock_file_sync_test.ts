@@ -13,21 +13,10 @@ import { AuditLog } from "../../core/audit.ts";
 import { ConflictError } from "../../core/errors.ts";
 import { SqliteStore } from "../../core/graph/sqlite/store.ts";
 import { exportLockfile, importLockfile } from "../../core/packages/lock_file_sync.ts";
-import { type LockEntry, readLockfile, updateLockfile } from "../../core/packages/lockfile.ts";
+import { readLockfile, updateLockfile } from "../../core/packages/lockfile.ts";
 import { StoreLockState } from "../../core/packages/store_lock_state.ts";
 import { main } from "../../cli/plugins.ts";
-
-function entry(i: number): LockEntry {
-  return {
-    specifier: `./plugins/p${i}`,
-    version: "1.0.0",
-    integrity: "sha256-" + btoa(String(i).padStart(32, "0")),
-    entry_points: [`p${i}`],
-    source: { kind: "manual" },
-    added_at: "2026-05-01T10:00:00.000Z",
-    added_by: "tests",
-  };
-}
+import { numberedLockEntry } from "./_helpers.ts";
 
 async function setup() {
   const dir = await Deno.makeTempDir({ prefix: "imbi-lock-sync-" });
@@ -48,6 +37,14 @@ async function setup() {
 
 const who = { actor: "cli:tests", requestId: null, now: () => new Date("2026-05-02T10:00:00Z") };
 
+/** An admin install of package p2 on the store: one more revision. */
+async function installP2(lock: StoreLockState): Promise<void> {
+  await lock.update((draft) => {
+    draft.packages.p2 = numberedLockEntry(2);
+    return { action: "install", package: "p2", summary: "install p2", detail: {} };
+  }, who);
+}
+
 /** Writes a lockfile holding packages p<i> for each i, at a revision. */
 async function writeFile(path: string, revision: number, packages: number[]): Promise<void> {
   await Deno.writeTextFile(
@@ -55,7 +52,7 @@ async function writeFile(path: string, revision: number, packages: number[]): Pr
     JSON.stringify({
       lockfile_version: 1,
       revision,
-      packages: Object.fromEntries(packages.map((i) => [`p${i}`, entry(i)])),
+      packages: Object.fromEntries(packages.map((i) => [`p${i}`, numberedLockEntry(i)])),
     }),
   );
 }
@@ -78,10 +75,7 @@ Deno.test("importLockfile() refuses a file behind the store unless forced; equal
   await writeFile(s.file, 3, [1]);
   await importLockfile(s.lock, s.file, who);
   // An admin install on the store: revision 4.
-  await s.lock.update((draft) => {
-    draft.packages.p2 = entry(2);
-    return { action: "install", package: "p2", summary: "install p2", detail: {} };
-  }, who);
+  await installP2(s.lock);
   // The git file, edited from revision 3 to 4 beside that install: the store has changes it lacks.
   await writeFile(s.file, 4, [1, 3]);
   const refused = await importLockfile(s.lock, s.file, who).catch((e) => e);
@@ -101,10 +95,7 @@ Deno.test("exportLockfile() then an edit of the file imports cleanly as the file
   await using s = await setup();
   await writeFile(s.file, 1, [1]);
   await importLockfile(s.lock, s.file, who);
-  await s.lock.update((draft) => {
-    draft.packages.p2 = entry(2);
-    return { action: "install", package: "p2", summary: "install p2", detail: {} };
-  }, who);
+  await installP2(s.lock);
   const exported = await exportLockfile(s.lock, s.file);
   assert.equal(exported.revision, 2);
   assert.deepEqual(await readLockfile(s.file), exported);

@@ -13,7 +13,7 @@ import { installLogScanner, makeSecret } from "../support/secret_scan.ts";
 import { serviceUrl } from "../support/services.ts";
 import { startTokenRegistry } from "../support/token_registry.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
-import { FIXTURES, tempDir } from "./_helpers.ts";
+import { FIXTURES, publishGoodWithHelper, tempDir } from "./_helpers.ts";
 
 installLogScanner(); // retries are logged: every line is scanned for the tokens below
 
@@ -145,13 +145,7 @@ Deno.test({
     // Its dependency is private too: `deno bundle` must fetch it with the token.
     const helper = `@imbi-test/private-helper-${id}`;
     await publishFixture(NPM!, `${FIXTURES}/packages/npm-helper`, { name: helper, version: "1.0.0" });
-    const source = await Deno.readTextFile(`${FIXTURES}/packages/npm-good/index.js`);
-    await publishFixture(NPM!, `${FIXTURES}/packages/npm-good`, {
-      name,
-      version: "1.0.0",
-      dependencies: { [helper]: "^1.0.0" },
-      files: { "index.js": source.replace('"@imbi-test/helper"', `"${helper}"`) },
-    });
+    await publishGoodWithHelper(NPM!, name, helper);
     const token = makeSecret("private-registry");
     await using registry = startTokenRegistry(NPM!, { token });
     await using data = await tempDir("imbi-private-");

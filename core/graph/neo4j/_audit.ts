@@ -11,13 +11,17 @@
 
 import neo4j from "neo4j-driver";
 import {
+  appendedAudit,
   type AuditInput,
   type AuditPage,
   auditPage,
   type AuditQuery,
   auditQuery,
   type AuditRecord,
+  auditRecordOf,
   type AuditStore,
+  type StoredAudit,
+  storedAudit,
 } from "../audit_store.ts";
 import { type Neo4jDb, one, run, type Tx } from "./_db.ts";
 
@@ -44,37 +48,8 @@ const AUDIT_Q = {
  * @returns It with its `seq`.
  */
 export async function appendAudit(tx: Tx, record: AuditInput): Promise<AuditRecord> {
-  const from = record.from ?? null;
-  const to = record.to ?? null;
-  const row = await one(tx, AUDIT_Q.append, {
-    at: record.at,
-    actor: record.actor,
-    replica: record.replica,
-    request_id: record.request_id,
-    action: record.action,
-    target_kind: record.target_kind,
-    target: record.target,
-    from_value: JSON.stringify(from),
-    to_value: JSON.stringify(to),
-    detail: JSON.stringify(record.detail),
-  });
-  return { seq: row!.get("seq") as number, ...record, from, to };
-}
-
-function toRecord(a: Record<string, unknown>): AuditRecord {
-  return {
-    seq: a.seq as number,
-    at: a.at as string,
-    actor: a.actor as string,
-    replica: a.replica as string,
-    request_id: (a.request_id ?? null) as string | null,
-    action: a.action as string,
-    target_kind: a.target_kind as string,
-    target: a.target as string,
-    from: JSON.parse(a.from_value as string),
-    to: JSON.parse(a.to_value as string),
-    detail: JSON.parse(a.detail as string),
-  };
+  const row = await one(tx, AUDIT_Q.append, storedAudit(record));
+  return appendedAudit(record, row!.get("seq") as number);
 }
 
 /** {@linkcode AuditStore} on the Neo4j store's driver. */
@@ -106,7 +81,7 @@ export class Neo4jAudit implements AuditStore {
         action: q.action,
         limit: neo4j.int(q.limit + 1),
       });
-      return auditPage(result.records.map((r) => toRecord(r.get("a"))), q.limit);
+      return auditPage(result.records.map((r) => auditRecordOf(r.get("a") as StoredAudit)), q.limit);
     });
   }
 }

@@ -11,6 +11,7 @@
  * @module
  */
 
+import { DeploymentPart } from "../control.ts";
 import neo4j from "neo4j-driver";
 import type { AuditInput } from "../audit_store.ts";
 import {
@@ -58,37 +59,23 @@ function toRevision(r: Record<string, unknown>): LockRevision {
 }
 
 /** {@linkcode LockStore} on the Neo4j store's driver. */
-export class Neo4jLock implements LockStore {
-  #db: Neo4jDb;
-  #deployment: string;
-
-  /**
-   * Wraps the store's driver.
-   *
-   * @param db The driver and its transactions.
-   * @param deployment The deployment whose lock state this is.
-   */
-  constructor(db: Neo4jDb, deployment: string) {
-    this.#db = db;
-    this.#deployment = deployment;
-  }
-
+export class Neo4jLock extends DeploymentPart<Neo4jDb> implements LockStore {
   /** The current revision; 0 when empty. One auto-commit round trip. */
   async revision(): Promise<number> {
-    const row = await this.#db.readOne(LOCK_Q.revision, { deployment: this.#deployment });
+    const row = await this.db.readOne(LOCK_Q.revision, { deployment: this.deployment });
     return (row?.get("revision") ?? 0) as number;
   }
 
   /** The current revision with its document, or null. */
   async current(): Promise<LockRevision | null> {
-    const row = await this.#db.read((tx) => one(tx, LOCK_Q.current, { deployment: this.#deployment }));
+    const row = await this.db.read((tx) => one(tx, LOCK_Q.current, { deployment: this.deployment }));
     return row ? toRevision(row.get("r")) : null;
   }
 
   /** One kept revision, or null. */
   async get(revision: number): Promise<LockRevision | null> {
-    const row = await this.#db.read((tx) =>
-      one(tx, LOCK_Q.get, { deployment: this.#deployment, revision: neo4j.int(revision) })
+    const row = await this.db.read((tx) =>
+      one(tx, LOCK_Q.get, { deployment: this.deployment, revision: neo4j.int(revision) })
     );
     return row ? toRevision(row.get("r")) : null;
   }
@@ -96,9 +83,9 @@ export class Neo4jLock implements LockStore {
   /** Kept revisions, newest first. */
   async list(query?: LockHistoryQuery): Promise<LockRevision[]> {
     const q = lockHistoryQuery(query);
-    const result = await this.#db.read((tx) =>
+    const result = await this.db.read((tx) =>
       run(tx, LOCK_Q.list, {
-        deployment: this.#deployment,
+        deployment: this.deployment,
         before: q.before === null ? null : neo4j.int(q.before),
         limit: neo4j.int(q.limit),
       })
@@ -109,14 +96,14 @@ export class Neo4jLock implements LockStore {
   /** Compare-and-set: writes `next` and its audit record when the current revision is `expected`. */
   async commit(expected: number, next: LockRevision, audit: AuditInput): Promise<LockRevision> {
     checkNextRevision(expected, next);
-    return await this.#db.write(async (tx) => {
+    return await this.db.write(async (tx) => {
       // The SET takes the state node's write lock; the revision read after it is the committed one.
-      await run(tx, LOCK_Q.lock, { deployment: this.#deployment, token: crypto.randomUUID() });
-      const actual = (await one(tx, LOCK_Q.revision, { deployment: this.#deployment }))!.get("revision") as number;
+      await run(tx, LOCK_Q.lock, { deployment: this.deployment, token: crypto.randomUUID() });
+      const actual = (await one(tx, LOCK_Q.revision, { deployment: this.deployment }))!.get("revision") as number;
       if (actual !== expected) throw new RevisionConflictError(expected, actual);
       await run(tx, LOCK_Q.write, {
         ...next,
-        deployment: this.#deployment,
+        deployment: this.deployment,
         revision: neo4j.int(next.revision),
         from_revision: neo4j.int(next.from_revision),
       });

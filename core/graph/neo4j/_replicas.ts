@@ -5,6 +5,7 @@
  * @module
  */
 
+import { DeploymentPart } from "../control.ts";
 import neo4j from "neo4j-driver";
 import type { ReplicaRow, ReplicaStore } from "../replica_store.ts";
 import { type Neo4jDb, one, run } from "./_db.ts";
@@ -19,31 +20,17 @@ const REPLICA_Q = {
 } as const;
 
 /** {@linkcode ReplicaStore} on the Neo4j store's driver. */
-export class Neo4jReplicas implements ReplicaStore {
-  #db: Neo4jDb;
-  #deployment: string;
-
-  /**
-   * Wraps the store's driver.
-   *
-   * @param db The driver and its transactions.
-   * @param deployment The deployment whose replicas these are.
-   */
-  constructor(db: Neo4jDb, deployment: string) {
-    this.#db = db;
-    this.#deployment = deployment;
-  }
-
+export class Neo4jReplicas extends DeploymentPart<Neo4jDb> implements ReplicaStore {
   /** Inserts or replaces one replica's row. */
   async beat(row: ReplicaRow): Promise<void> {
-    await this.#db.write((tx) =>
-      run(tx, REPLICA_Q.beat, { ...row, deployment: this.#deployment, revision: neo4j.int(row.revision) })
+    await this.db.write((tx) =>
+      run(tx, REPLICA_Q.beat, { ...row, deployment: this.deployment, revision: neo4j.int(row.revision) })
     );
   }
 
   /** Every row, by id. */
   async list(): Promise<ReplicaRow[]> {
-    const result = await this.#db.read((tx) => run(tx, REPLICA_Q.list, { deployment: this.#deployment }));
+    const result = await this.db.read((tx) => run(tx, REPLICA_Q.list, { deployment: this.deployment }));
     return result.records.map((record) => {
       const r = record.get("r") as Record<string, unknown>;
       return {
@@ -59,12 +46,12 @@ export class Neo4jReplicas implements ReplicaStore {
 
   /** Deletes one replica's row. */
   async remove(id: string): Promise<void> {
-    await this.#db.write((tx) => run(tx, REPLICA_Q.remove, { deployment: this.#deployment, id }));
+    await this.db.write((tx) => run(tx, REPLICA_Q.remove, { deployment: this.deployment, id }));
   }
 
   /** Deletes rows last seen before `before`. */
   async prune(before: string): Promise<number> {
-    const row = await this.#db.write((tx) => one(tx, REPLICA_Q.prune, { deployment: this.#deployment, before }));
+    const row = await this.db.write((tx) => one(tx, REPLICA_Q.prune, { deployment: this.deployment, before }));
     return (row?.get("n") ?? 0) as number;
   }
 }

@@ -63,8 +63,9 @@ import type {
 } from "../store.ts";
 import { appendAudit } from "./_audit.ts";
 import type { AuditInput } from "../audit_store.ts";
+import type { ControlStore } from "../control.ts";
 import * as bindings from "./_bindings.ts";
-import { Neo4jControl } from "./_control.ts";
+import { neo4jControl } from "./_control.ts";
 import { Neo4jDb, run } from "./_db.ts";
 import * as dump from "./_dump.ts";
 import * as find from "./_lookups.ts";
@@ -108,12 +109,12 @@ export class Neo4jStore implements GraphStore {
   /** Always `"neo4j"`. */
   readonly kind = "neo4j";
   /** The lock state, audit log and replica heartbeats (`_control.ts`). */
-  readonly control: Neo4jControl;
+  readonly control: ControlStore;
   #db: Neo4jDb;
 
   private constructor(db: Neo4jDb) {
     this.#db = db;
-    this.control = new Neo4jControl(db);
+    this.control = neo4jControl(db);
   }
 
   /**

@@ -6,45 +6,19 @@
  */
 
 import {
+  appendedAudit,
   type AuditInput,
   type AuditPage,
   auditPage,
   type AuditQuery,
   auditQuery,
   type AuditRecord,
+  auditRecordOf,
   type AuditStore,
+  type StoredAudit,
+  storedAudit,
 } from "../audit_store.ts";
 import type { SqliteDb } from "./_db.ts";
-
-interface AuditRow {
-  seq: number;
-  at: string;
-  actor: string;
-  replica: string;
-  request_id: string | null;
-  action: string;
-  target_kind: string;
-  target: string;
-  from_value: string;
-  to_value: string;
-  detail: string;
-}
-
-function toRecord(row: AuditRow): AuditRecord {
-  return {
-    seq: row.seq,
-    at: row.at,
-    actor: row.actor,
-    replica: row.replica,
-    request_id: row.request_id,
-    action: row.action,
-    target_kind: row.target_kind,
-    target: row.target,
-    from: JSON.parse(row.from_value),
-    to: JSON.parse(row.to_value),
-    detail: JSON.parse(row.detail),
-  };
-}
 
 /**
  * Appends one record inside the caller's write transaction (a lock-state
@@ -55,21 +29,22 @@ function toRecord(row: AuditRow): AuditRecord {
  * @returns It with its `seq`.
  */
 export function insertAudit(db: SqliteDb, record: AuditInput): AuditRecord {
+  const row = storedAudit(record);
   const { lastInsertRowid } = db.run(
     `INSERT INTO audit_log (at, actor, replica, request_id, action, target_kind, target, from_value, to_value, detail)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    record.at,
-    record.actor,
-    record.replica,
-    record.request_id,
-    record.action,
-    record.target_kind,
-    record.target,
-    JSON.stringify(record.from ?? null),
-    JSON.stringify(record.to ?? null),
-    JSON.stringify(record.detail),
+    row.at,
+    row.actor,
+    row.replica,
+    row.request_id ?? null,
+    row.action,
+    row.target_kind,
+    row.target,
+    row.from_value,
+    row.to_value,
+    row.detail,
   );
-  return { seq: lastInsertRowid, ...record, from: record.from ?? null, to: record.to ?? null };
+  return appendedAudit(record, lastInsertRowid);
 }
 
 /** {@linkcode AuditStore} on the SQLite store's connection. */
@@ -94,7 +69,7 @@ export class SqliteAudit implements AuditStore {
   async list(query?: AuditQuery): Promise<AuditPage> {
     const q = auditQuery(query);
     return await this.#db.read(() => {
-      const rows = this.#db.all<AuditRow>(
+      const rows = this.#db.all<StoredAudit>(
         `SELECT * FROM audit_log
          WHERE (?1 IS NULL OR seq < ?1) AND (?2 IS NULL OR target_kind = ?2) AND (?3 IS NULL OR target = ?3)
            AND (?4 IS NULL OR action = ?4)
@@ -105,7 +80,7 @@ export class SqliteAudit implements AuditStore {
         q.action,
         q.limit + 1,
       );
-      return auditPage(rows.map(toRecord), q.limit);
+      return auditPage(rows.map(auditRecordOf), q.limit);
     });
   }
 }

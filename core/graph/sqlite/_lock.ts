@@ -8,6 +8,7 @@
  * @module
  */
 
+import { DeploymentPart } from "../control.ts";
 import type { AuditInput } from "../audit_store.ts";
 import {
   checkNextRevision,
@@ -30,33 +31,19 @@ function plain(row: LockRevision | undefined): LockRevision | null {
 }
 
 /** {@linkcode LockStore} on the SQLite store's connection. */
-export class SqliteLock implements LockStore {
-  #db: SqliteDb;
-  #deployment: string;
-
-  /**
-   * Wraps the store's connection.
-   *
-   * @param db The connection.
-   * @param deployment The deployment whose lock state this is.
-   */
-  constructor(db: SqliteDb, deployment: string) {
-    this.#db = db;
-    this.#deployment = deployment;
-  }
-
+export class SqliteLock extends DeploymentPart<SqliteDb> implements LockStore {
   /** The current revision; 0 when empty. */
   revision(): Promise<number> {
-    return this.#db.read(() => this.#db.get<{ revision: number }>(CURRENT, this.#deployment)!.revision);
+    return this.db.read(() => this.db.get<{ revision: number }>(CURRENT, this.deployment)!.revision);
   }
 
   /** The current revision with its document, or null. */
   current(): Promise<LockRevision | null> {
-    return this.#db.read(() =>
+    return this.db.read(() =>
       plain(
-        this.#db.get<LockRevision>(
+        this.db.get<LockRevision>(
           `SELECT ${COLUMNS} FROM lock_revisions WHERE deployment = ? ORDER BY revision DESC LIMIT 1`,
-          this.#deployment,
+          this.deployment,
         ),
       )
     );
@@ -64,11 +51,11 @@ export class SqliteLock implements LockStore {
 
   /** One kept revision, or null. */
   get(revision: number): Promise<LockRevision | null> {
-    return this.#db.read(() =>
+    return this.db.read(() =>
       plain(
-        this.#db.get<LockRevision>(
+        this.db.get<LockRevision>(
           `SELECT ${COLUMNS} FROM lock_revisions WHERE deployment = ? AND revision = ?`,
-          this.#deployment,
+          this.deployment,
           revision,
         ),
       )
@@ -78,11 +65,11 @@ export class SqliteLock implements LockStore {
   /** Kept revisions, newest first. */
   list(query?: LockHistoryQuery): Promise<LockRevision[]> {
     const q = lockHistoryQuery(query);
-    return this.#db.read(() =>
-      this.#db.all<LockRevision>(
+    return this.db.read(() =>
+      this.db.all<LockRevision>(
         `SELECT ${COLUMNS} FROM lock_revisions WHERE deployment = ?1 AND (?2 IS NULL OR revision < ?2)
          ORDER BY revision DESC LIMIT ?3`,
-        this.#deployment,
+        this.deployment,
         q.before,
         q.limit,
       ).map((r) => plain(r)!)
@@ -92,12 +79,12 @@ export class SqliteLock implements LockStore {
   /** Compare-and-set: writes `next` and its audit record when the current revision is `expected`. */
   async commit(expected: number, next: LockRevision, audit: AuditInput): Promise<LockRevision> {
     checkNextRevision(expected, next);
-    return await this.#db.write(() => {
-      const actual = this.#db.get<{ revision: number }>(CURRENT, this.#deployment)!.revision;
+    return await this.db.write(() => {
+      const actual = this.db.get<{ revision: number }>(CURRENT, this.deployment)!.revision;
       if (actual !== expected) throw new RevisionConflictError(expected, actual);
-      this.#db.run(
+      this.db.run(
         `INSERT INTO lock_revisions (deployment, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-        this.#deployment,
+        this.deployment,
         next.revision,
         next.document,
         next.written_at,
@@ -109,7 +96,7 @@ export class SqliteLock implements LockStore {
         next.summary,
         next.replica,
       );
-      insertAudit(this.#db, audit);
+      insertAudit(this.db, audit);
       return { ...next };
     });
   }

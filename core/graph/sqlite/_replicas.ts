@@ -5,33 +5,20 @@
  * @module
  */
 
+import { DeploymentPart } from "../control.ts";
 import type { ReplicaRow, ReplicaStore } from "../replica_store.ts";
 import type { SqliteDb } from "./_db.ts";
 
 /** {@linkcode ReplicaStore} on the SQLite store's connection. */
-export class SqliteReplicas implements ReplicaStore {
-  #db: SqliteDb;
-  #deployment: string;
-
-  /**
-   * Wraps the store's connection.
-   *
-   * @param db The connection.
-   * @param deployment The deployment whose replicas these are.
-   */
-  constructor(db: SqliteDb, deployment: string) {
-    this.#db = db;
-    this.#deployment = deployment;
-  }
-
+export class SqliteReplicas extends DeploymentPart<SqliteDb> implements ReplicaStore {
   /** Inserts or replaces one replica's row. */
   async beat(row: ReplicaRow): Promise<void> {
-    await this.#db.write(() =>
-      this.#db.run(
+    await this.db.write(() =>
+      this.db.run(
         `INSERT INTO replicas (deployment, id, host, started_at, seen_at, revision, error) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (deployment, id) DO UPDATE SET host = excluded.host, started_at = excluded.started_at,
            seen_at = excluded.seen_at, revision = excluded.revision, error = excluded.error`,
-        this.#deployment,
+        this.deployment,
         row.id,
         row.host,
         row.started_at,
@@ -44,25 +31,23 @@ export class SqliteReplicas implements ReplicaStore {
 
   /** Every row, by id. */
   list(): Promise<ReplicaRow[]> {
-    return this.#db.read(() =>
-      this.#db.all<ReplicaRow>(
+    return this.db.read(() =>
+      this.db.all<ReplicaRow>(
         "SELECT id, host, started_at, seen_at, revision, error FROM replicas WHERE deployment = ? ORDER BY id",
-        this.#deployment,
+        this.deployment,
       ).map((r) => ({ ...r }))
     );
   }
 
   /** Deletes one replica's row. */
   async remove(id: string): Promise<void> {
-    await this.#db.write(() =>
-      this.#db.run("DELETE FROM replicas WHERE deployment = ? AND id = ?", this.#deployment, id)
-    );
+    await this.db.write(() => this.db.run("DELETE FROM replicas WHERE deployment = ? AND id = ?", this.deployment, id));
   }
 
   /** Deletes rows last seen before `before`. */
   prune(before: string): Promise<number> {
-    return this.#db.write(() =>
-      this.#db.run("DELETE FROM replicas WHERE deployment = ? AND seen_at < ?", this.#deployment, before).changes
+    return this.db.write(() =>
+      this.db.run("DELETE FROM replicas WHERE deployment = ? AND seen_at < ?", this.deployment, before).changes
     );
   }
 }

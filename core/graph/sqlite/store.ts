@@ -51,8 +51,9 @@ import type {
 } from "../store.ts";
 import { insertAudit } from "./_audit.ts";
 import type { AuditInput } from "../audit_store.ts";
+import type { ControlStore } from "../control.ts";
 import * as bindings from "./_bindings.ts";
-import { SqliteControl } from "./_control.ts";
+import { sqliteControl } from "./_control.ts";
 import { SqliteDb } from "./_db.ts";
 import * as dump from "./_dump.ts";
 import * as lookups from "./_lookups.ts";
@@ -93,12 +94,12 @@ export class SqliteStore implements GraphStore {
   /** Always `"sqlite"`. */
   readonly kind = "sqlite";
   /** The lock state, audit log and replica heartbeats (`_control.ts`). */
-  readonly control: SqliteControl;
+  readonly control: ControlStore;
   #db: SqliteDb;
 
   private constructor(db: SqliteDb) {
     this.#db = db;
-    this.control = new SqliteControl(db);
+    this.control = sqliteControl(db);
   }
 
   /**
