@@ -8,7 +8,7 @@
 import { parseCommand } from "./cli/_args.ts";
 import { ConfigError, loadConfig } from "./core/config.ts";
 import { log, setLogLevel } from "./core/logger.ts";
-import { metrics } from "./core/metrics.ts";
+import { metrics } from "./core/ops/metrics.ts";
 import { buildServices } from "./core/wiring.ts";
 import { createApp } from "./routes/app.ts";
 

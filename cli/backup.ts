@@ -3,13 +3,13 @@
  * `deno task backup <dir> [--include-secrets]`: a consistent copy of the
  * embedded graph store (SQLite online backup), the lockfile with its
  * history and the package audit log, taken while the service runs. The
- * logic is `core/backup.ts`.
+ * logic is `core/ops/backup.ts`.
  *
  * @module
  */
 
 import { ConfigError, loadConfig } from "../core/config.ts";
-import { takeBackup } from "../core/backup.ts";
+import { takeBackup } from "../core/ops/backup.ts";
 import { parseCommand } from "./_args.ts";
 
 const USAGE = `usage: deno task backup <dir> [--include-secrets]

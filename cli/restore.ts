@@ -1,13 +1,13 @@
 // deno-lint-ignore-file no-console -- a CLI entry point: its output is the user interface.
 /**
  * `deno task restore <dir>`: restores a backup taken by `deno task backup`
- * into an empty data directory. The logic is `core/backup.ts`.
+ * into an empty data directory. The logic is `core/ops/backup.ts`.
  *
  * @module
  */
 
 import { ConfigError, loadConfig } from "../core/config.ts";
-import { restoreBackup } from "../core/backup.ts";
+import { restoreBackup } from "../core/ops/backup.ts";
 import { parseCommand } from "./_args.ts";
 
 const USAGE = `usage: deno task restore <dir>

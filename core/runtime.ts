@@ -18,7 +18,7 @@ import type { OpenedNode } from "./credentials.ts";
 import { PluginCallError } from "./errors.ts";
 import type { PluginNode, ResolvedTarget } from "./graph/store.ts";
 import { log } from "./logger.ts";
-import { metrics } from "./metrics.ts";
+import { metrics } from "./ops/metrics.ts";
 import { EgressPolicy } from "./sandbox/egress.ts";
 import { computeNetHosts } from "./sandbox/network_hosts.ts";
 import type { LoadedEntry, Registry } from "./packages/registry.ts";

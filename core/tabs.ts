@@ -43,7 +43,7 @@ import { notFound } from "./graph/messages.ts";
 import type { LoadedEntry } from "./packages/registry.ts";
 import type { Lease, PluginRuntime } from "./runtime.ts";
 import { addLogContext } from "./logger.ts";
-import { metrics } from "./metrics.ts";
+import { metrics } from "./ops/metrics.ts";
 import { renderTemplate } from "./template.ts";
 import type { TabCache } from "./tab_cache.ts";
 

@@ -17,12 +17,12 @@ import { Credentials } from "./credentials.ts";
 import { PluginNodes } from "./plugin_nodes.ts";
 import type { GraphStore } from "./graph/store.ts";
 import { log } from "./logger.ts";
-import { metrics, type NodeLoad } from "./metrics.ts";
+import { metrics, type NodeLoad } from "./ops/metrics.ts";
 import { PackageAdminService } from "./packages/admin.ts";
 import { importLockfile } from "./packages/lock_file_sync.ts";
 import { packageStoreFor } from "./packages/store.ts";
 import { StoreLockState } from "./packages/store_lock_state.ts";
-import { Readiness } from "./readiness.ts";
+import { Readiness } from "./ops/readiness.ts";
 import { PluginRuntime } from "./runtime.ts";
 import { checkConfinement, describeConfinement, probeConfinement, useConfinement } from "./sandbox/confine.ts";
 import { inspectBundle } from "./sandbox/inspect.ts";
@@ -30,7 +30,7 @@ import { SandboxPool } from "./sandbox/pool.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
 import { TabCache } from "./tab_cache.ts";
 import { Tabs } from "./tabs.ts";
-import { flushPluginSpans } from "./tracing.ts";
+import { flushPluginSpans } from "./ops/tracing.ts";
 
 /** Everything `createApp` needs, plus how to shut it down. */
 export interface Services {

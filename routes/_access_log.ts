@@ -11,7 +11,7 @@ import { trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { log, logContext, withLogContext } from "../core/logger.ts";
-import { metrics } from "../core/metrics.ts";
+import { metrics } from "../core/ops/metrics.ts";
 import type { AppEnv } from "./_deps.ts";
 
 /** What a client may send as `X-Request-Id`. */

@@ -12,7 +12,7 @@ import type { IfMatch } from "../core/graph/etag.ts";
 import type { LockSync } from "../core/lock_sync.ts";
 import type { PluginNodes } from "../core/plugin_nodes.ts";
 import type { GraphStore } from "../core/graph/store.ts";
-import type { Readiness } from "../core/readiness.ts";
+import type { Readiness } from "../core/ops/readiness.ts";
 import type { PluginRuntime } from "../core/runtime.ts";
 import type { Tabs } from "../core/tabs.ts";
 

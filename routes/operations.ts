@@ -5,7 +5,7 @@
  */
 
 import { Hono } from "hono";
-import { metrics } from "../core/metrics.ts";
+import { metrics } from "../core/ops/metrics.ts";
 import { activeConfinement, describeConfinement } from "../core/sandbox/confine.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, openApiDocument, type Operation, operations } from "./_openapi.ts";

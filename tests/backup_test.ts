@@ -5,7 +5,7 @@
  * and without them readiness says the credentials are unreadable.
  */
 import assert from "node:assert/strict";
-import { restoreBackup, takeBackup } from "../core/backup.ts";
+import { restoreBackup, takeBackup } from "../core/ops/backup.ts";
 import { runCommand } from "./support/command.ts";
 import { seedWalkthrough } from "./support/seed.ts";
 import { serve, type ServeProcess as Served } from "./support/serve_process.ts";

@@ -8,7 +8,7 @@
  * it never talks to the collector itself.
  *
  * Nothing here is trusted: plugin code could replace `fetch` or forge spans,
- * so the host checks every span it gets (`core/tracing.ts`).
+ * so the host checks every span it gets (`core/ops/tracing.ts`).
  *
  * @module
  */

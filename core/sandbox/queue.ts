@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { PluginCallTrace } from "../tracing.ts";
+import type { PluginCallTrace } from "../ops/tracing.ts";
 import { Deadlines } from "./deadlines.ts";
 
 /** One waiting call: what to send, when it gives up, and how to answer its caller. */

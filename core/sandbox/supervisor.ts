@@ -22,7 +22,7 @@ import { checkBundlePath, type Failure, pluginDenoDir, PluginProcess, toFileUrl 
 import { CallQueue, type QueuedCall } from "./queue.ts";
 import { Deadlines } from "./deadlines.ts";
 import { makeRedactor } from "./redact.ts";
-import { type PluginCallTrace, tracePluginCall } from "../tracing.ts";
+import { type PluginCallTrace, tracePluginCall } from "../ops/tracing.ts";
 import type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
 import { type SupervisorOptions, supervisorOptions } from "./supervisor_options.ts";
 

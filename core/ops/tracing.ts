@@ -19,8 +19,8 @@
  */
 
 import { type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
-import { MAX_CHILD_SPANS } from "./sandbox/child_trace.ts";
-import { log } from "./logger.ts";
+import { MAX_CHILD_SPANS } from "../sandbox/child_trace.ts";
+import { log } from "../logger.ts";
 
 const tracer = trace.getTracer("imbi-plugins");
 

@@ -8,10 +8,10 @@
  * @module
  */
 
-import { credentialContext, isSealed, optionContext } from "./credentials.ts";
-import { type Keyring } from "./crypto.ts";
-import type { GraphStore } from "./graph/store.ts";
-import { log } from "./logger.ts";
+import { credentialContext, isSealed, optionContext } from "../credentials.ts";
+import { type Keyring } from "../crypto.ts";
+import type { GraphStore } from "../graph/store.ts";
+import { log } from "../logger.ts";
 
 /** What `/readyz` reports. */
 export interface ReadinessReport {

@@ -26,10 +26,10 @@
 
 import { backup as sqliteBackup, DatabaseSync } from "node:sqlite";
 import { basename, dirname, join, resolve } from "node:path";
-import type { Config } from "./config.ts";
-import { pathExists } from "./packages/files.ts";
-import { LockfileHistory } from "./packages/history.ts";
-import { readLockfile } from "./packages/lockfile.ts";
+import type { Config } from "../config.ts";
+import { pathExists } from "../packages/files.ts";
+import { LockfileHistory } from "../packages/history.ts";
+import { readLockfile } from "../packages/lockfile.ts";
 
 /** What `backup.json` records. */
 export interface BackupManifest {

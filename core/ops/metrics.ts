@@ -16,7 +16,7 @@
  */
 
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
-import type { ExitCause } from "./sandbox/stats.ts";
+import type { ExitCause } from "../sandbox/stats.ts";
 
 export type { ExitCause };
 
