@@ -103,10 +103,12 @@ async function main(): Promise<number> {
   Deno.addSignalListener("SIGTERM", onSignal);
   let status = await child.status;
   if (status.success && Deno.args.length === 0 && env.IMBI_TEST_NEO4J_URL) {
-    say("second pass: the HTTP end-to-end tests on Neo4j");
+    say("second pass: the HTTP end-to-end and console tests on Neo4j");
     const httpTests: string[] = [];
-    for await (const entry of Deno.readDir(`${root}tests/http`)) {
-      if (entry.isFile && entry.name.endsWith("_test.ts")) httpTests.push(`tests/http/${entry.name}`);
+    for (const dir of ["tests/http", "tests/console"]) {
+      for await (const entry of Deno.readDir(`${root}${dir}`)) {
+        if (entry.isFile && entry.name.endsWith("_test.ts")) httpTests.push(`${dir}/${entry.name}`);
+      }
     }
     current = new Deno.Command(Deno.execPath(), {
       args: ["test", "--allow-all", ...httpTests.sort()],

@@ -12,7 +12,8 @@ import assert from "node:assert/strict";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { serviceUrl } from "./services.ts";
 import { httpClient, serve, type ServeProcess } from "./serve_process.ts";
-import { DEMO_PACKAGES, type LocalPackage, lockLocalPackages, ROOT } from "./test_app.ts";
+import { DEMO_PACKAGES, e2eNeo4j, type LocalPackage, lockLocalPackages, ROOT } from "./test_app.ts";
+import { Keyring } from "../../core/crypto.ts";
 
 /** The Chromium binary, or undefined when the test service is absent (the tests are then ignored). */
 export const CHROMIUM: string | undefined = serviceUrl("IMBI_TEST_CHROMIUM");
@@ -32,6 +33,18 @@ export interface ConsoleOptions {
   env?: Record<string, string>;
   /** More local packages to lock besides the demo ones and the forms fixture. */
   packages?: LocalPackage[];
+}
+
+/** On the test command's second pass, the service's settings for the emptied test Neo4j (it needs its keys given). */
+async function neo4jEnv(): Promise<Record<string, string>> {
+  const neo = await e2eNeo4j();
+  if (neo === undefined) return {};
+  return {
+    IMBI_GRAPH_URL: neo.url,
+    IMBI_GRAPH_USER: neo.user,
+    IMBI_GRAPH_PASSWORD: neo.password,
+    IMBI_ENCRYPTION_KEYS: Keyring.generate("k1"),
+  };
 }
 
 /** A running service with a browser pointed at it. */
@@ -117,6 +130,7 @@ export async function withConsole(
     IMBI_READ_TOKENS: readToken,
     IMBI_MIN_PACKAGE_AGE: "0",
     ...(NPM ? { IMBI_NPM_REGISTRY: NPM } : {}),
+    ...await neo4jEnv(),
     ...options.env,
   };
   const service = await serve(env);

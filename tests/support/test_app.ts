@@ -108,12 +108,14 @@ export interface TestApp {
 }
 
 /**
- * The store of the end-to-end run: the shared test Neo4j when
+ * The test Neo4j of the end-to-end run, emptied, when
  * `IMBI_TEST_E2E_STORE=neo4j` (the test command's second pass, which runs
- * the HTTP files one at a time, so emptying the graph first is safe),
- * otherwise undefined (the service opens its embedded SQLite store).
+ * the HTTP and console files one at a time, so emptying the graph first is
+ * safe); otherwise undefined (the service uses its embedded SQLite store).
+ *
+ * @returns The Neo4j's URL and credentials, or undefined.
  */
-async function e2eStore(): Promise<GraphStore | undefined> {
+export async function e2eNeo4j(): Promise<{ url: string; user: string; password: string } | undefined> {
   if (Deno.env.get("IMBI_TEST_E2E_STORE") !== "neo4j") return undefined;
   const url = serviceUrl("IMBI_TEST_NEO4J_URL");
   if (!url) throw new Error("IMBI_TEST_E2E_STORE=neo4j needs the test Neo4j (IMBI_TEST_NEO4J_URL)");
@@ -125,7 +127,13 @@ async function e2eStore(): Promise<GraphStore | undefined> {
   } finally {
     await driver.close();
   }
-  return await Neo4jStore.connect({ url, user, password });
+  return { url, user, password };
+}
+
+/** The store of the end-to-end run: the emptied test Neo4j on the second pass, else undefined (SQLite). */
+async function e2eStore(): Promise<GraphStore | undefined> {
+  const neo = await e2eNeo4j();
+  return neo === undefined ? undefined : await Neo4jStore.connect(neo);
 }
 
 /**
