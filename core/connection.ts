@@ -100,17 +100,28 @@ export class ConnectionTests {
         error: { kind: "not_loaded", message: `plugin "${node.plugin}" is not loaded (see GET /admin/plugins)` },
       };
     }
-    const lease = await this.#runtime.lease(
-      { org: organization, binding: { plugin: node }, service, application },
-      () => this.#credentials.openNode(org, node, application),
-    );
+    const failed = (error: PluginCallError, scrub: (text: string) => string): ConnectionReport => ({
+      ok: false,
+      duration_ms: elapsed(),
+      checked: [],
+      error: { kind: error.kind, message: scrub(error.message) },
+    });
     let report: ConnectionReport;
     try {
-      report = { ok: true, checked: await this.#check(lease, node, org, requestId), duration_ms: elapsed() };
+      // The lease itself may refuse: the egress policy denies a host of the node (`egress_denied`).
+      const lease = await this.#runtime.lease(
+        { org: organization, binding: { plugin: node }, service, application },
+        () => this.#credentials.openNode(org, node, application),
+      );
+      try {
+        report = { ok: true, checked: await this.#check(lease, node, org, requestId), duration_ms: elapsed() };
+      } catch (error) {
+        if (!(error instanceof PluginCallError)) throw error;
+        report = failed(error, (text) => lease.supervisor.redact(text));
+      }
     } catch (error) {
       if (!(error instanceof PluginCallError)) throw error;
-      const message = lease.supervisor.redact(error.message);
-      report = { ok: false, duration_ms: elapsed(), checked: [], error: { kind: error.kind, message } };
+      report = failed(error, (text) => text);
     }
     log.info("connection tested", {
       plugin: `${node.service}/${node.slug}`,

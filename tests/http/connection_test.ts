@@ -141,3 +141,32 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: "POST .../plugins/{plugin}/test reports a node the egress policy now denies as egress_denied, not a 403",
+  ignore: moto === undefined,
+  async fn() {
+    await using app = await startTestApp({ packages: [AWS], env: { IMBI_EGRESS_DENY: "127.0.0.1/32" } });
+    const svc = "/orgs/acme/third-party-services";
+    await seedService(app, { slug: "aws", name: "AWS", vendor: "aws", region: "us-east-1" });
+    await app.ok("POST", `${svc}/aws/applications`, {
+      body: { slug: "good", name: "Good", credentials: { access_key_id: keyId, secret_access_key: secretKey } },
+    });
+    // Written before the policy denied its host (straight into the store: the API refuses it now).
+    await app.services.store.createPlugin("acme", "aws", {
+      id: crypto.randomUUID(),
+      slug: "ssm",
+      service: "aws",
+      application: "good",
+      plugin: "aws-ssm",
+      plugin_type: "configuration",
+      label: "SSM",
+      options: { endpoint: moto! },
+      enabled: true,
+    });
+    const r = await app.ok("POST", `${svc}/aws/plugins/ssm/test`, { status: 200 });
+    assert.equal(r.ok, false);
+    assert.equal(r.error.kind, "egress_denied");
+    assert.match(r.error.message, /network host "127\.0\.0\.1:\d+"/);
+  },
+});
