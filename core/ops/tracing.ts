@@ -32,9 +32,12 @@ function env(name: string): string | undefined {
   }
 }
 
+/** Deno reads OTEL_DENO once at start; so does this module (a plugin call must not pay an env read). */
+const ENABLED = env("OTEL_DENO") === "true";
+
 /** Whether Deno exports traces in this process. */
 export function tracingEnabled(): boolean {
-  return env("OTEL_DENO") === "true";
+  return ENABLED;
 }
 
 /** What the sandbox reports into a plugin call's span. */
