@@ -404,7 +404,9 @@ Deno.test({
           const stale = await cli("import");
           assert.equal(stale.code, 1, stale.stdout);
           assert.match(stale.stderr, /the store has changes the file lacks/);
-          assert.equal((await a.call("GET", "/readyz")).body.registry.revision, revision, "nothing imported");
+          // A serves the admin change once its poll sees it, and nothing after it: the stale file was not imported.
+          await converged(a, revision);
+          assert.equal((await b.call("GET", "/admin/replicas")).body.revision, revision, "nothing imported");
           // Export again (the admin change comes with it), edit, import: every replica follows.
           assert.equal((await cli("export")).code, 0);
           assert.equal((await cli("remove", right)).code, 0);
