@@ -7,6 +7,8 @@
  * @module
  */
 
+import { aptInstall, findCommand } from "../tests/setup/service.ts";
+
 /** What one wrk run measured. */
 export interface WrkResult {
   /** Requests completed. */
@@ -49,34 +51,16 @@ end
 
 let script: string | undefined;
 
-async function succeeds(command: string, args: string[]): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(command, {
-      args,
-      env: { DEBIAN_FRONTEND: "noninteractive" },
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
-
 /**
  * Makes sure `wrk` runs, installing Debian's package when it is missing.
  *
  * @throws {Error} When it is missing and cannot be installed.
  */
 export async function ensureWrk(): Promise<void> {
-  if (await succeeds("wrk", ["--version"]) || await succeeds("sh", ["-c", "command -v wrk"])) return;
-  if (!await succeeds("apt-get", ["install", "-y", "-qq", "wrk"])) {
-    await succeeds("apt-get", ["update", "-qq"]);
-    if (!await succeeds("apt-get", ["install", "-y", "-qq", "wrk"])) {
-      throw new Error("wrk is missing and `apt-get install -y wrk` failed; install it and run the benchmark again");
-    }
-  }
+  if (await findCommand(["wrk"]) || await findCommand(["sh"], ["-c", "command -v wrk"])) return;
+  await aptInstall("wrk").catch(() => {
+    throw new Error("wrk is missing and `apt-get install -y wrk` failed; install it and run the benchmark again");
+  });
 }
 
 /**

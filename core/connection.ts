@@ -26,7 +26,7 @@ import type { Credentials } from "./credentials.ts";
 import { PluginCallError } from "./errors.ts";
 import type { GraphStore, PluginNode } from "./graph/store.ts";
 import { log } from "./logger.ts";
-import type { Lease, PluginRuntime } from "./runtime.ts";
+import { callChecked, callOptional, type Lease, type PluginRuntime } from "./runtime.ts";
 
 /** The answer of a connection test. */
 export interface ConnectionReport {
@@ -135,22 +135,10 @@ export class ConnectionTests {
 
   async #check(lease: Lease, node: PluginNode, org: string, requestId: string): Promise<string[]> {
     const check: CheckContext = { org: { slug: org }, request_id: requestId };
-    const call = async <T>(method: ProtocolMethod, args: unknown[], parse: (value: unknown) => T): Promise<T> => {
-      const raw = await lease.supervisor.call(method, args, { requestId });
-      try {
-        return parse(raw);
-      } catch (error) {
-        throw new PluginCallError("protocol", `plugin "${node.plugin}" broke the ${method} protocol: ${error}`);
-      }
-    };
-    const optional = async <T>(method: ProtocolMethod, args: unknown[], parse: (value: unknown) => T) => {
-      try {
-        return await call(method, args, parse);
-      } catch (error) {
-        if (error instanceof PluginCallError && error.notImplemented) return undefined;
-        throw error;
-      }
-    };
+    const call = <T>(method: ProtocolMethod, args: unknown[], parse: (value: unknown) => T) =>
+      callChecked(lease, node.id, { method, args, requestId }, parse);
+    const optional = <T>(method: ProtocolMethod, args: unknown[], parse: (value: unknown) => T) =>
+      callOptional(lease, node.id, { method, args, requestId }, parse);
     const own = await optional("checkConnection", [check], parseConnectionCheck);
     if (own) return own.checked.map((line) => lease.supervisor.redact(line));
 

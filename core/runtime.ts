@@ -13,7 +13,7 @@
  */
 
 import { createHash } from "node:crypto";
-import type { PluginManifest } from "@imbi/plugin-sdk/types";
+import type { PluginManifest, ProtocolMethod } from "@imbi/plugin-sdk/types";
 import type { OpenedNode } from "./credentials.ts";
 import { PluginCallError } from "./errors.ts";
 import type { PluginNode, ResolvedTarget } from "./graph/store.ts";
@@ -46,6 +46,71 @@ export interface Lease {
 }
 
 const DEFAULT_EGRESS = new EgressPolicy();
+
+/**
+ * Calls one protocol method on a leased process and checks the answer: a
+ * malformed one is a `protocol` failure (502), never passed on. Every call
+ * is counted in the plugin-call metrics with its outcome.
+ *
+ * @param lease The lease.
+ * @param nodeId The Plugin node's id (metric label).
+ * @param call The method, its arguments and the request id.
+ * @param check Parses the answer, throwing on a bad shape.
+ * @returns The checked answer.
+ * @throws {PluginCallError} The call's failure, or `protocol`.
+ */
+export async function callChecked<T>(
+  lease: Lease,
+  nodeId: string,
+  call: { method: ProtocolMethod; args: unknown[]; requestId: string },
+  check: (value: unknown) => T,
+): Promise<T> {
+  const { method } = call;
+  const started = performance.now();
+  const labels = { plugin: lease.entry.slug, nodeId, method };
+  let result: T;
+  try {
+    // The answer arrives with the node's credentials already redacted from its frame (core/sandbox/process.ts).
+    const raw = await lease.supervisor.call(method, call.args, { requestId: call.requestId });
+    try {
+      result = check(raw);
+    } catch (error) {
+      throw new PluginCallError(
+        "protocol",
+        `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
+      );
+    }
+  } catch (error) {
+    const outcome = !(error instanceof PluginCallError)
+      ? "internal"
+      : error.notImplemented
+      ? "not_implemented"
+      : error.kind;
+    metrics.pluginCall({ ...labels, outcome }, (performance.now() - started) / 1000);
+    throw error;
+  }
+  metrics.pluginCall({ ...labels, outcome: "ok" }, (performance.now() - started) / 1000);
+  return result;
+}
+
+/**
+ * {@linkcode callChecked} for an optional method (`describePrefix`, `schema`, `checkConnection`, ...).
+ *
+ * @returns The checked answer, or undefined when the handler does not implement the method.
+ */
+export async function callOptional<T>(
+  lease: Lease,
+  nodeId: string,
+  call: { method: ProtocolMethod; args: unknown[]; requestId: string },
+  check: (value: unknown) => T,
+): Promise<T | undefined> {
+  try {
+    return await callChecked(lease, nodeId, call, check);
+  } catch (error) {
+    if (error instanceof PluginCallError && error.notImplemented) return undefined;
+    throw error;
+  }
+}
 
 function sha256(text: string): string {
   return createHash("sha256").update(text).digest("hex").slice(0, 24);

@@ -36,12 +36,12 @@ import {
   type PluginType,
   type ProtocolMethod,
 } from "@imbi/plugin-sdk";
-import { BadRequestError, NotFoundError, PluginCallError, UnavailableError } from "./errors.ts";
+import { BadRequestError, NotFoundError, UnavailableError } from "./errors.ts";
 import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.ts";
 import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
 import type { LoadedEntry } from "./packages/registry.ts";
-import type { Lease, PluginRuntime } from "./runtime.ts";
+import { callChecked, callOptional, type Lease, type PluginRuntime } from "./runtime.ts";
 import { addLogContext } from "./logger.ts";
 import { metrics } from "./ops/metrics.ts";
 import { renderTemplate } from "./template.ts";
@@ -231,55 +231,27 @@ export class Tabs {
     return { target, ctx };
   }
 
-  async #invoke<T>(
+  #invoke<T>(
     bound: Bound,
     request: TabRequest,
     method: ProtocolMethod,
     args: unknown[],
     check: (value: unknown) => T,
   ): Promise<T> {
-    const { lease, target } = bound;
-    const started = performance.now();
-    const labels = { plugin: lease.entry.slug, nodeId: target.binding.plugin.id, method };
-    let result: T;
-    try {
-      // The answer arrives with the node's credentials already redacted from its frame (core/sandbox/process.ts).
-      const raw = await lease.supervisor.call(method, args, { requestId: request.requestId });
-      try {
-        result = check(raw);
-      } catch (error) {
-        throw new PluginCallError(
-          "protocol",
-          `plugin "${lease.entry.slug}" broke the ${method} protocol: ${(error as Error).message}`,
-        );
-      }
-    } catch (error) {
-      const outcome = !(error instanceof PluginCallError)
-        ? "internal"
-        : error.notImplemented
-        ? "not_implemented"
-        : error.kind;
-      metrics.pluginCall({ ...labels, outcome }, (performance.now() - started) / 1000);
-      throw error;
-    }
-    metrics.pluginCall({ ...labels, outcome: "ok" }, (performance.now() - started) / 1000);
-    return result;
+    const call = { method, args, requestId: request.requestId };
+    return callChecked(bound.lease, bound.target.binding.plugin.id, call, check);
   }
 
   /** Calls an optional method: undefined when the handler does not implement it. */
-  async #optional<T>(
+  #optional<T>(
     bound: Bound,
     request: TabRequest,
     method: ProtocolMethod,
     args: unknown[],
     check: (value: unknown) => T,
   ): Promise<T | undefined> {
-    try {
-      return await this.#invoke(bound, request, method, args, check);
-    } catch (error) {
-      if (error instanceof PluginCallError && error.notImplemented) return undefined;
-      throw error;
-    }
+    const call = { method, args, requestId: request.requestId };
+    return callOptional(bound.lease, bound.target.binding.plugin.id, call, check);
   }
 
   #source(target: Located["target"], entry: LoadedEntry, cached = false): SourceBlock {

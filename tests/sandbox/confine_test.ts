@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { buildJail } from "../../cli/sandbox_jail.ts";
 import { bundleFixtures } from "../support/bundle_fixture.ts";
 import { freePort } from "../support/local.ts";
-import { isAlive, LoopbackServer, waitGone } from "../support/sandbox_harness.ts";
+import { isAlive, LoopbackServer, printedPid, waitGone } from "../support/sandbox_harness.ts";
 
 const ROOT = decodeURIComponent(new URL("../../", import.meta.url).pathname);
 const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
@@ -57,16 +57,7 @@ async function startOrphanHost(
     stdout: "piped",
     stderr: "null",
   }).spawn();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  await reader.cancel();
-  const pid = Number(text.trim());
-  assert.ok(Number.isInteger(pid) && pid > 0, `host printed ${JSON.stringify(text)}`);
+  const pid = await printedPid(child);
   return { child, pid };
 }
 

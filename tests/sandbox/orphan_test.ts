@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { activeConfinement } from "../../core/sandbox/confine.ts";
 import { bundleFixtures } from "../support/bundle_fixture.ts";
-import { cpuTicks, isAlive, waitGone } from "../support/sandbox_harness.ts";
+import { cpuTicks, isAlive, printedPid, waitGone } from "../support/sandbox_harness.ts";
 
 const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
 const HOST_PROGRAM = decodeURIComponent(new URL("host_program.ts", FIXTURES).pathname);
@@ -17,16 +17,7 @@ async function startHost(
     stdout: "piped",
     stderr: "null",
   }).spawn();
-  const reader = host.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let text = "";
-  while (!text.includes("\n")) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    text += value;
-  }
-  await reader.cancel();
-  const childPid = Number(text.trim());
-  assert.ok(Number.isInteger(childPid) && childPid > 0, `host printed ${JSON.stringify(text)}`);
+  const childPid = await printedPid(host);
   return { host, childPid };
 }
 

@@ -11,30 +11,9 @@
  * @module
  */
 
-import type { RunningService, TestService } from "./service.ts";
+import { aptInstall, findCommand, type RunningService, type TestService } from "./service.ts";
 
-async function findChromium(): Promise<string | undefined> {
-  for (const candidate of ["/usr/bin/chromium", "chromium"]) {
-    try {
-      const out = await new Deno.Command(candidate, { args: ["--version"], stdout: "null", stderr: "null" }).output();
-      if (out.success) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-async function aptGet(args: string[]): Promise<boolean> {
-  const out = await new Deno.Command("apt-get", {
-    args,
-    env: { DEBIAN_FRONTEND: "noninteractive" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  return out.success;
-}
+const findChromium = () => findCommand(["/usr/bin/chromium", "chromium"]);
 
 /** Chromium for the console tests. */
 export const service: TestService = {
@@ -42,10 +21,7 @@ export const service: TestService = {
   async install(_cacheDir, progress) {
     if (await findChromium()) return;
     progress("installing Debian package chromium");
-    if (!await aptGet(["install", "-y", "-qq", "chromium"])) {
-      await aptGet(["update", "-qq"]);
-      if (!await aptGet(["install", "-y", "-qq", "chromium"])) throw new Error("apt-get install chromium failed");
-    }
+    await aptInstall("chromium");
   },
   async start(_cacheDir, progress) {
     const binary = await findChromium();

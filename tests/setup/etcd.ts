@@ -16,31 +16,10 @@
  * @module
  */
 
-import type { RunningService, TestService } from "./service.ts";
+import { aptInstall, findCommand, type RunningService, type TestService } from "./service.ts";
 import { freePort } from "../support/local.ts";
 
-async function findEtcd(): Promise<string | undefined> {
-  for (const candidate of ["etcd", "/usr/bin/etcd"]) {
-    try {
-      const out = await new Deno.Command(candidate, { args: ["--version"], stdout: "null", stderr: "null" }).output();
-      if (out.success) return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
-}
-
-async function aptGet(args: string[]): Promise<boolean> {
-  const out = await new Deno.Command("apt-get", {
-    args,
-    env: { DEBIAN_FRONTEND: "noninteractive" },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).output();
-  return out.success;
-}
+const findEtcd = () => findCommand(["etcd", "/usr/bin/etcd"]);
 
 /** A running etcd member. */
 export interface EtcdProcess {
@@ -110,10 +89,7 @@ export const service: TestService = {
   async install(_cacheDir, progress) {
     if (await findEtcd()) return;
     progress("installing Debian package etcd-server");
-    if (!await aptGet(["install", "-y", "-qq", "etcd-server"])) {
-      await aptGet(["update", "-qq"]);
-      if (!await aptGet(["install", "-y", "-qq", "etcd-server"])) throw new Error("apt-get install etcd-server failed");
-    }
+    await aptInstall("etcd-server");
   },
   async start(cacheDir, progress) {
     const binary = await findEtcd();

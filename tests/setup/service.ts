@@ -20,3 +20,49 @@ export interface TestService {
   /** Starts the service on loopback, on free ports. */
   start(cacheDir: string, progress: (line: string) => void): Promise<RunningService>;
 }
+
+/**
+ * The first of `candidates` that runs with `args` (default `--version`).
+ *
+ * @param candidates Command names or paths, in order of preference.
+ * @param args What proves it runs.
+ * @returns The one that runs, or undefined.
+ */
+export async function findCommand(candidates: string[], args = ["--version"]): Promise<string | undefined> {
+  for (const candidate of candidates) {
+    try {
+      const out = await new Deno.Command(candidate, { args, stdin: "null", stdout: "null", stderr: "null" }).output();
+      if (out.success) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
+}
+
+async function aptGet(args: string[]): Promise<boolean> {
+  try {
+    const out = await new Deno.Command("apt-get", {
+      args,
+      env: { DEBIAN_FRONTEND: "noninteractive" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Installs a Debian package, updating the package lists once when the first try fails.
+ *
+ * @param name The package.
+ * @throws {Error} When it cannot be installed.
+ */
+export async function aptInstall(name: string): Promise<void> {
+  if (await aptGet(["install", "-y", "-qq", name])) return;
+  await aptGet(["update", "-qq"]);
+  if (!await aptGet(["install", "-y", "-qq", name])) throw new Error(`apt-get install ${name} failed`);
+}

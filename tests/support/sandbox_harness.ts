@@ -147,3 +147,23 @@ export function rssKiB(pid: number): number {
   const status = Deno.readTextFileSync(`/proc/${pid}/status`);
   return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 }
+
+/**
+ * The pid a host program prints as its first stdout line (the plugin child it started).
+ *
+ * @param host The host program, spawned with `stdout: "piped"`.
+ * @returns The pid.
+ */
+export async function printedPid(host: Deno.ChildProcess): Promise<number> {
+  const reader = host.stdout.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("\n")) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += value;
+  }
+  await reader.cancel();
+  const pid = Number(text.trim());
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`host printed ${JSON.stringify(text)}`);
+  return pid;
+}
