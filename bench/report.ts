@@ -79,6 +79,16 @@ function ratio(value: number): string {
   return `${value.toFixed(2)}x`;
 }
 
+/** MiB (what `/proc` counts in, 2^20 bytes) as MB (10^6 bytes), the unit of issue 9's memory targets. */
+function megabytes(mib: number): number {
+  return mib * 1.048576;
+}
+
+/** Resident memory in both units, so the MiB read from `/proc` compares honestly with a target in MB. */
+function resident(mib: number): string {
+  return `${mib.toFixed(1)} MiB (${megabytes(mib).toFixed(1)} MB)`;
+}
+
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
@@ -116,11 +126,11 @@ async function startupRows(work: string, packages: LocalPackage[]): Promise<void
   });
   rows.push({
     what: `resident memory, idle service (${packages.length} packages loaded)`,
-    measured: `${idle.toFixed(1)} MiB`,
+    measured: resident(idle),
     baseline: "",
     ratio: "",
     target: "<= 80 MB",
-    met: idle <= 80,
+    met: megabytes(idle) <= 80,
   });
 }
 
@@ -309,11 +319,11 @@ async function main(): Promise<void> {
     await reloadRow(service, { work, env, count: 20 });
     rows.push({
       what: "resident memory, one plugin process after its first call",
-      measured: `${pluginRss.toFixed(1)} MiB`,
+      measured: resident(pluginRss),
       baseline: "",
       ratio: "",
       target: "<= 40 MB",
-      met: pluginRss <= 40,
+      met: megabytes(pluginRss) <= 40,
     });
     for (const stop of stops.splice(0)) await stop();
 
