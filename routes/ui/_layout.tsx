@@ -130,6 +130,26 @@ export function ProblemBox(props: { problem?: Problem | undefined; shown?: Set<s
 }
 
 /**
+ * A section named by its heading (`aria-labelledby`), so it is a landmark
+ * screen readers list.
+ *
+ * @param props The heading's id and text, its level (`h2` unless given),
+ *   other attributes of the section (htmx), and the content.
+ * @returns The section.
+ */
+export function Section(
+  props: { id: string; title: Child; level?: "h2" | "h3"; attrs?: Record<string, string>; children?: Child },
+): JSX.Element | null {
+  const Heading = props.level ?? "h2";
+  return (
+    <section aria-labelledby={props.id} {...props.attrs}>
+      <Heading id={props.id}>{props.title}</Heading>
+      {props.children}
+    </section>
+  );
+}
+
+/**
  * A success message after a change.
  *
  * @param props The text (nothing without one).

@@ -11,7 +11,7 @@ import type { Child } from "hono/jsx";
 import { must, type Problem, problemOf, seg } from "./_api.ts";
 import { BindingsEditor, type PreviewProject, readBindings, TemplatePreview } from "./_bindings_editor.tsx";
 import { CreateForm, errorsByPointer, formValues, NameFields, SelectField, TextField } from "./_forms.tsx";
-import { Notice, noticeText, ProblemBox, type Ui, type UiEnv } from "./_layout.tsx";
+import { Notice, noticeText, ProblemBox, Section, type Ui, type UiEnv } from "./_layout.tsx";
 import { renderPage } from "./_render.tsx";
 import { Table } from "./_table.tsx";
 
@@ -99,8 +99,7 @@ function listPage(c: Context<UiEnv>, failed?: Failed, status = 200) {
       <>
         <Notice text={noticeText(c.req.query("notice"))} />
         {orgs.map((o) => (
-          <section aria-labelledby={`org-${o.slug}`}>
-            <h2 id={`org-${o.slug}`}>{o.name} ({o.slug})</h2>
+          <Section id={`org-${o.slug}`} title={<>{o.name} ({o.slug})</>}>
             <h3>Project types</h3>
             <ul>
               {(types.get(o.slug) ?? []).map((t) => (
@@ -130,7 +129,7 @@ function listPage(c: Context<UiEnv>, failed?: Failed, status = 200) {
                 },
               ]}
             />
-          </section>
+          </Section>
         ))}
         {ui.admin ? <CreateForms ui={ui} orgs={orgs} failed={failed} /> : <ProblemBox problem={failed?.problem} />}
       </>
@@ -188,8 +187,7 @@ function Effective(props: { tabs: Json; selection: Json; org: string }) {
       {Object.entries(props.tabs as Record<string, Json[]>).map(([tab, list]) => {
         const sel = props.selection?.[tab];
         return (
-          <section aria-labelledby={`eff-${tab}`}>
-            <h3 id={`eff-${tab}`}>Tab {tab}</h3>
+          <Section id={`eff-${tab}`} title={<>Tab {tab}</>} level="h3">
             <p>
               {sel?.kind === "selected"
                 ? (
@@ -222,7 +220,7 @@ function Effective(props: { tabs: Json; selection: Json; org: string }) {
                 { header: "Available", cell: (b) => b.available ? "yes" : `no (${b.unavailable_reason})` },
               ]}
             />
-          </section>
+          </Section>
         );
       })}
     </>

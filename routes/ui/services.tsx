@@ -20,7 +20,7 @@ import {
   SelectField,
   TextField,
 } from "./_forms.tsx";
-import { Csrf, Notice, noticeText, ProblemBox, Status, type Ui, type UiEnv } from "./_layout.tsx";
+import { Csrf, Notice, noticeText, ProblemBox, Section, Status, type Ui, type UiEnv } from "./_layout.tsx";
 import { Table } from "./_table.tsx";
 import { type CredentialField, credentialFields, loadedManifests, type Manifest } from "./_manifests.ts";
 import { renderPage } from "./_render.tsx";
@@ -49,8 +49,7 @@ function ServiceList(props: { ui: Ui; orgs: Json[]; services: Map<string, Json[]
       {!ui.admin && <ProblemBox problem={failed?.problem} />}
       {props.orgs.length === 0 && <p>No organization yet; create one on the Projects page.</p>}
       {props.orgs.map((org) => (
-        <section aria-labelledby={`org-${org.slug}`}>
-          <h2 id={`org-${org.slug}`}>{org.name} ({org.slug})</h2>
+        <Section id={`org-${org.slug}`} title={<>{org.name} ({org.slug})</>}>
           <Table
             rows={props.services.get(org.slug) ?? []}
             columns={[
@@ -66,7 +65,7 @@ function ServiceList(props: { ui: Ui; orgs: Json[]; services: Map<string, Json[]
               { header: "Region", cell: (s) => s.region ?? "—" },
             ]}
           />
-        </section>
+        </Section>
       ))}
       {ui.admin && props.orgs.length > 0 && (
         <CreateForm
@@ -168,8 +167,7 @@ async function servicePage(
             <dt>Region</dt>
             <dd>{service.region ?? "—"}</dd>
           </dl>
-          <section aria-labelledby="apps">
-            <h2 id="apps">Applications</h2>
+          <Section id="apps" title="Applications">
             {(apps.items as Json[]).map((a) => {
               const set = new Set<string>(a.credential_fields);
               const shown = fields.length ? fields : [...set].map((name) => ({ name }));
@@ -235,12 +233,11 @@ async function servicePage(
                 <button type="submit" class="secondary">Show fields</button>
               </form>
             )}
-          </section>
-          <section aria-labelledby="nodes">
-            <h2 id="nodes">Plugin nodes</h2>
+          </Section>
+          <Section id="nodes" title="Plugin nodes">
             <NodeTable org={org} svc={svc} nodes={nodes.items} />
             {ui_.admin && <NewNodeChooser org={org} svc={svc} manifests={manifests} />}
-          </section>
+          </Section>
         </>
       );
     },
