@@ -37,10 +37,11 @@ import {
   type ProtocolMethod,
 } from "@imbi/plugin-sdk";
 import { BadRequestError, NotFoundError, UnavailableError } from "./errors.ts";
-import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.ts";
+import type { GraphStore, Resolution, ResolvedTarget, SelectionReason } from "./graph/store.ts";
+import { ResolutionMemo } from "./graph/resolution_memo.ts";
 import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
-import type { LoadedEntry } from "./packages/registry.ts";
+import type { LoadedEntry, Registry } from "./packages/registry.ts";
 import { callChecked, callOptional, type Lease, type PluginRuntime } from "./runtime.ts";
 import { addLogContext } from "./logger.ts";
 import { metrics } from "./ops/metrics.ts";
@@ -122,9 +123,12 @@ export const MASKED_VALUE = "********";
 /** A configuration value as the API shows it: `masked` when the value was replaced by {@linkcode MASKED_VALUE}. */
 export type ShownValue = ConfigValue & { masked?: true };
 
+/** A selected target with why it was selected. */
+type Target = ResolvedTarget & { reason: SelectionReason };
+
 /** A resolved target with its rendered call context. */
 interface Located {
-  target: ResolvedTarget & { reason: SelectionReason };
+  target: Target;
   ctx: CallContext;
 }
 
@@ -136,6 +140,7 @@ interface Bound extends Located {
 /** Resolves and calls tab handlers. */
 export class Tabs {
   #store: GraphStore;
+  #memo: ResolutionMemo;
   #runtime: PluginRuntime;
   #credentials: Credentials;
   #cache: TabCache | undefined;
@@ -144,6 +149,12 @@ export class Tabs {
    * (a reload makes new entries), so they are not asked again, saving a plugin round trip per `listKeys`.
    */
   #withoutPrefix = new WeakSet<LoadedEntry>();
+  /** The loaded slugs of a registry, one array each, so the resolution memo can compare them by identity. */
+  #loaded = new WeakMap<Registry, string[]>();
+  /** The target of a (memoised, frozen) selected resolution, made once. */
+  #targets = new WeakMap<Resolution, Target>();
+  /** The response cache's version of a target's node as served by an entry, made once per pair. */
+  #versions = new WeakMap<Target, { entry: LoadedEntry; version: string }>();
 
   /**
    * Builds the tab service.
@@ -154,18 +165,29 @@ export class Tabs {
    */
   constructor(store: GraphStore, options: { runtime: PluginRuntime; credentials: Credentials; cache?: TabCache }) {
     this.#store = store;
+    this.#memo = new ResolutionMemo(store);
     this.#runtime = options.runtime;
     this.#credentials = options.credentials;
     this.#cache = options.cache;
   }
 
-  async #resolve(tab: PluginType, request: TabRequest): Promise<ResolvedTarget & { reason: SelectionReason }> {
-    const resolution = await this.#store.resolveTab({
+  #loadedSlugs(): string[] {
+    const registry = this.#runtime.registry;
+    let slugs = this.#loaded.get(registry);
+    if (slugs === undefined) {
+      slugs = registry.loadedSlugs();
+      this.#loaded.set(registry, slugs);
+    }
+    return slugs;
+  }
+
+  async #resolve(tab: PluginType, request: TabRequest): Promise<Target> {
+    const resolution = await this.#memo.resolveTab({
       org: request.org,
       project: request.project,
       tab,
       ...(request.source !== undefined ? { source: request.source } : {}),
-      loaded: this.#runtime.registry.loadedSlugs(),
+      loaded: this.#loadedSlugs(),
     });
     switch (resolution.kind) {
       case "project_not_found": {
@@ -192,8 +214,14 @@ export class Tabs {
         throw new BadRequestError(`Ambiguous ${tab} source: ${resolution.why}`, {
           extra: { candidates: resolution.candidates },
         });
-      case "selected":
-        return { ...resolution.target, reason: resolution.reason };
+      case "selected": {
+        let target = this.#targets.get(resolution);
+        if (target === undefined) {
+          target = { ...resolution.target, reason: resolution.reason };
+          this.#targets.set(resolution, target);
+        }
+        return target;
+      }
     }
   }
 
@@ -295,14 +323,7 @@ export class Tabs {
       const bound = await this.#lease(located);
       return { value: await load(bound), source: this.#source(target, bound.lease.entry) };
     }
-    const version = JSON.stringify([
-      entry.integrity,
-      entry.bundlePath,
-      node.options,
-      target.application?.slug ?? null,
-      target.application?.credentials ?? null,
-      target.service,
-    ]);
+    const version = this.#version(target, entry);
     const { request_id: _, ...rendered } = located.ctx;
     let answeredBy = entry;
     const read = await cache.read(
@@ -334,6 +355,21 @@ export class Tabs {
       (bound) => this.#invoke(bound, request, method, [bound.ctx, ...args], check),
     );
     return { result: read.value, source: read.source, ...(read.age !== undefined ? { age: read.age } : {}) };
+  }
+
+  #version(target: Target, entry: LoadedEntry): string {
+    const known = this.#versions.get(target);
+    if (known?.entry === entry) return known.version;
+    const version = JSON.stringify([
+      entry.integrity,
+      entry.bundlePath,
+      target.binding.plugin.options,
+      target.application?.slug ?? null,
+      target.application?.credentials ?? null,
+      target.service,
+    ]);
+    this.#versions.set(target, { entry, version });
+    return version;
   }
 
   /** A write: drops the node's cached answers before it starts and after it ends, whatever the outcome. */

@@ -113,6 +113,12 @@ function setMember(target: Record<string, unknown>, key: string, value: unknown)
   }
 }
 
+/** A run of small neighbouring values, `[first, last)` of the text; `first` is -1 when empty. */
+interface Run {
+  first: number;
+  last: number;
+}
+
 /** Parses one JSON text in slices; the clock decides when to let other work run. */
 class SlicedParser {
   #text: string;
@@ -157,17 +163,34 @@ class SlicedParser {
     return this.#native(start, end);
   }
 
+  /**
+   * Adds the small value in `[start, end)` to the run of neighbours parsed together by one native call
+   * (`[first, …, last]` or `{first, …, last}`), flushing the run when it grows past a slice.
+   */
+  #add(run: Run, start: number, end: number, flush: () => void): void {
+    if (run.first < 0) run.first = start;
+    run.last = end;
+    if (run.last - run.first > SLICE_CHARS) flush();
+  }
+
+  /** The start of the next element or member after one that ends at `end`, or the index of `close`. */
+  #next(end: number, close: number): number {
+    const text = this.#text;
+    const at = skipSpace(text, end);
+    if (text.charCodeAt(at) === COMMA) return skipSpace(text, at + 1);
+    if (text.charCodeAt(at) !== close) throw malformed(`unexpected character at ${at}`);
+    return at;
+  }
+
   async #array(open: number, depth: number): Promise<unknown[]> {
     if (depth > this.#maxDepth) throw tooDeep(this.#maxDepth);
     const text = this.#text;
     const items: unknown[] = [];
     let at = skipSpace(text, open + 1);
-    // Small elements are parsed together: `[first, …, last]` in one native call.
-    let first = -1;
-    let last = -1;
+    const run: Run = { first: -1, last: -1 };
     const flush = () => {
-      if (first >= 0) { for (const item of this.#native(first, last, "[]") as unknown[]) items.push(item); }
-      first = -1;
+      if (run.first >= 0) { for (const item of this.#native(run.first, run.last, "[]") as unknown[]) items.push(item); }
+      run.first = -1;
     };
     while (text.charCodeAt(at) !== CLOSE_ARRAY) {
       if (at >= text.length) throw malformed("an array is not closed");
@@ -176,13 +199,9 @@ class SlicedParser {
         flush();
         items.push(await this.value(at, end, depth));
       } else {
-        if (first < 0) first = at;
-        last = end;
-        if (last - first > SLICE_CHARS) flush();
+        this.#add(run, at, end, flush);
       }
-      at = skipSpace(text, end);
-      if (text.charCodeAt(at) === COMMA) at = skipSpace(text, at + 1);
-      else if (text.charCodeAt(at) !== CLOSE_ARRAY) throw malformed(`unexpected character at ${at}`);
+      at = this.#next(end, CLOSE_ARRAY);
       await this.#pause();
     }
     flush();
@@ -195,14 +214,12 @@ class SlicedParser {
     const text = this.#text;
     const target: Record<string, unknown> = {};
     let at = skipSpace(text, open + 1);
-    // Small members are parsed together: `{first, …, last}` in one native call.
-    let first = -1;
-    let last = -1;
+    const run: Run = { first: -1, last: -1 };
     const flush = () => {
-      if (first < 0) return;
-      const part = this.#native(first, last, "{}") as Record<string, unknown>;
+      if (run.first < 0) return;
+      const part = this.#native(run.first, run.last, "{}") as Record<string, unknown>;
       for (const key of Object.keys(part)) setMember(target, key, part[key]);
-      first = -1;
+      run.first = -1;
     };
     while (text.charCodeAt(at) !== CLOSE_OBJECT) {
       if (text.charCodeAt(at) !== QUOTE) throw malformed(`expected a member name at ${at}`);
@@ -215,13 +232,9 @@ class SlicedParser {
         flush();
         setMember(target, this.#native(at, keyEnd) as string, await this.value(valueStart, end, depth));
       } else {
-        if (first < 0) first = at;
-        last = end;
-        if (last - first > SLICE_CHARS) flush();
+        this.#add(run, at, end, flush);
       }
-      at = skipSpace(text, end);
-      if (text.charCodeAt(at) === COMMA) at = skipSpace(text, at + 1);
-      else if (text.charCodeAt(at) !== CLOSE_OBJECT) throw malformed(`unexpected character at ${at}`);
+      at = this.#next(end, CLOSE_OBJECT);
       await this.#pause();
     }
     flush();

@@ -535,6 +535,14 @@ export class SqliteStore implements GraphStore {
     return this.#db.read(() => bindings.resolveTab(this.#db, query));
   }
 
+  /**
+   * `PRAGMA data_version` (it changes when another connection, in this process or another, commits) and the count
+   * of this connection's own write statements: the same token means the same graph.
+   */
+  revision(): string {
+    return this.#db.revision();
+  }
+
   /** The whole graph, every list ordered by slug and bindings in written order. */
   exportAll(): Promise<GraphDump> {
     return this.#db.read(() => dump.exportAll(this.#db));
