@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { bundlerEnv } from "../../core/packages/bundle.ts";
 import { checkModuleGraph, localPackageRoots } from "../../core/packages/module_graph.ts";
 import { PackageStore } from "../../core/packages/store.ts";
-import { runCli } from "../support/local.ts";
+import { CLOSED, runCli } from "../support/local.ts";
 import { type HostileAttack, writeHostilePackage } from "../support/hostile_package.ts";
 import { makeSecret } from "../support/secret_scan.ts";
 import { serviceUrl } from "../support/services.ts";
@@ -20,7 +20,6 @@ import { lockLocalPackages } from "../support/test_app.ts";
 import { FIXTURES, publishGoodWithHelper, rejectsWith, ROOT, storeDirs, tempDir } from "./_helpers.ts";
 
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
-const CLOSED = "http://127.0.0.1:9/";
 
 /** A store with a data directory and a staging directory outside it, both removed afterwards. */
 async function withStore(fn: (store: PackageStore, staging: string) => Promise<void>, options = {}): Promise<void> {
