@@ -142,18 +142,14 @@ Deno.test({
   name: "PackageStore.fetch() refuses an npm dependency that reads a file outside it, by the bundler's permission",
   ignore: !NPM,
   async fn() {
-    const id = crypto.randomUUID().slice(0, 8);
-    const name = `@imbi-test/hostile-npm-${id}`;
-    await publishGoodWithHelper(NPM!, {
-      name,
-      helper: `@imbi-test/hostile-helper-${id}`,
+    const { name } = await publishGoodWithHelper(NPM!, "hostile", {
       helperFiles: {
         "index.js": 'import text from "/etc/passwd" with { type: "text" };\nexport function greet() { return text; }\n',
       },
     });
     await withStore(async (store) => {
       const error = await rejectsWith(store.fetch(await store.resolve(`npm:${name}@1.0.0`)), "refused");
-      assert.match(error.message, /^Cannot bundle npm:@imbi-test\/hostile-npm-\w+@1\.0\.0 .*"\/etc\/passwd"/);
+      assert.match(error.message, /^Cannot bundle npm:@imbi-test\/hostile-good-\w+@1\.0\.0 .*"\/etc\/passwd"/);
       assert.match(error.message, /Requires read access to "\/etc\/passwd"/);
     }, { npmRegistry: NPM });
   },
