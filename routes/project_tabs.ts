@@ -11,7 +11,16 @@ import { BadRequestError } from "../core/errors.ts";
 import { MASKED_VALUE, type TabAnswer, type TabRequest } from "../core/tabs.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, operations, type QueryOf } from "./_openapi.ts";
-import { configPut, configPutDocumented, configValues, logsQuery, tabQuery, tabSource } from "./_schemas.ts";
+import {
+  configPut,
+  configPutDocumented,
+  configValues,
+  logsQuery,
+  object,
+  type Schema,
+  tabQuery,
+  tabSource,
+} from "./_schemas.ts";
 
 const op = operations("Tabs");
 const histogramQuery = { ...logsQuery, buckets: { type: "integer", minimum: 1, maximum: 500, default: 60 } } as const;
@@ -25,111 +34,62 @@ const configKey = {
     last_modified: { type: "string", format: "date-time" },
   },
 } as const;
-const keysView = {
-  type: "object",
-  required: ["source", "items"],
-  properties: {
-    source: tabSource,
-    items: { type: "array", items: configKey },
-    prefix: {
-      type: ["string", "null"],
-      description:
-        "where the keys live, e.g. ssm://us-east-1/acme/web/; only when the plugin implements describePrefix",
-    },
+/**
+ * A tab's answer: the `source` block and the given properties.
+ *
+ * @param properties What the plugin answered, by name.
+ * @param required The ones always present besides `source`.
+ */
+function tabAnswer(properties: Record<string, Schema>, required: readonly string[]): Schema {
+  return object({ source: tabSource, ...properties }, ["source", ...required]);
+}
+const warnings = {
+  type: "array",
+  items: { type: "string" },
+  description: "e.g. that the plugin does not support histograms (then buckets is empty)",
+} as const;
+const keysView = tabAnswer({
+  items: { type: "array", items: configKey },
+  prefix: {
+    type: ["string", "null"],
+    description: "where the keys live, e.g. ssm://us-east-1/acme/web/; only when the plugin implements describePrefix",
   },
-} as const;
-const valuesView = {
-  type: "object",
-  required: ["source", "items"],
-  properties: {
-    source: keysView.properties.source,
-    items: {
-      type: "array",
-      items: {
-        type: "object",
-        required: [...configKey.required, "value"],
-        properties: {
-          ...configKey.properties,
-          value: {
-            type: "string",
-            description: `the value; "${MASKED_VALUE}" for a secret key unless the caller holds the admin token`,
-          },
-          masked: { const: true, description: "present when value is the mask, not the value" },
-        },
-      },
-    },
+}, ["items"]);
+const configValue = object({
+  ...configKey.properties,
+  value: {
+    type: "string",
+    description: `the value; "${MASKED_VALUE}" for a secret key unless the caller holds the admin token`,
   },
-} as const;
-const histogramView = {
-  type: "object",
-  required: ["source", "buckets", "warnings"],
-  properties: {
-    source: keysView.properties.source,
-    buckets: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          timestamp: { type: "string", format: "date-time" },
-          count: { type: "integer" },
-          levels: { type: "object", additionalProperties: { type: "integer" } },
-        },
-      },
-    },
-    warnings: {
-      type: "array",
-      items: { type: "string" },
-      description: "e.g. that the plugin does not support histograms (then buckets is empty)",
-    },
-  },
-} as const;
-const sourceOnly = {
-  type: "object",
-  required: ["source"],
-  properties: { source: keysView.properties.source },
-} as const;
-const itemView = {
-  type: "object",
-  required: ["source", "item"],
-  properties: { source: keysView.properties.source, item: configKey },
-} as const;
-const logsView = {
-  type: "object",
-  required: ["source", "entries", "warnings"],
-  properties: {
-    source: keysView.properties.source,
-    entries: {
-      type: "array",
-      items: {
-        type: "object",
-        required: ["timestamp", "message", "fields"],
-        properties: {
-          timestamp: { type: "string", description: "ISO 8601" },
-          level: { type: "string" },
-          message: { type: "string" },
-          fields: { type: "object" },
-        },
-      },
-    },
-    next_cursor: { type: "string", description: "present when more entries match: pass it back as cursor" },
-    warnings: histogramView.properties.warnings,
-  },
-} as const;
-const fieldsView = {
-  type: "object",
-  required: ["source", "fields"],
-  properties: {
-    source: keysView.properties.source,
-    fields: {
-      type: "array",
-      items: {
-        type: "object",
-        required: ["name", "label", "type"],
-        properties: { name: { type: "string" }, label: { type: "string" }, type: { type: "string" } },
-      },
-    },
-  },
-} as const;
+  masked: { const: true, description: "present when value is the mask, not the value" },
+}, [...configKey.required, "value"]);
+const valuesView = tabAnswer({ items: { type: "array", items: configValue } }, ["items"]);
+const histogramBucket = object({
+  timestamp: { type: "string", format: "date-time" },
+  count: { type: "integer" },
+  levels: { type: "object", additionalProperties: { type: "integer" } },
+});
+const histogramView = tabAnswer({ buckets: { type: "array", items: histogramBucket }, warnings }, [
+  "buckets",
+  "warnings",
+]);
+const logEntry = object({
+  timestamp: { type: "string", description: "ISO 8601" },
+  level: { type: "string" },
+  message: { type: "string" },
+  fields: { type: "object" },
+}, ["timestamp", "message", "fields"]);
+const logsView = tabAnswer({
+  entries: { type: "array", items: logEntry },
+  next_cursor: { type: "string", description: "present when more entries match: pass it back as cursor" },
+  warnings,
+}, ["entries", "warnings"]);
+const logField = object({ name: { type: "string" }, label: { type: "string" }, type: { type: "string" } }, [
+  "name",
+  "label",
+  "type",
+]);
+const fieldsView = tabAnswer({ fields: { type: "array", items: logField } }, ["fields"]);
 const ops = {
   listKeys: op.read("Configuration keys (no values), and their prefix when the plugin describes one", {
     query: tabQuery,
@@ -151,12 +111,12 @@ const ops = {
     query: tabQuery,
     body: configPut,
     documentedBody: ({ dataTypes }) => configPutDocumented(dataTypes),
-    success: ok("`{source, item}`", itemView),
+    success: ok("`{source, item}`", tabAnswer({ item: configKey }, ["item"])),
     pluginCall: true,
   }),
   delete: op.admin("Delete one configuration key (idempotent)", {
     query: tabQuery,
-    success: ok("`{source}`", sourceOnly),
+    success: ok("`{source}`", tabAnswer({}, [])),
     pluginCall: true,
   }),
   logs: op.read("Search logs, newest first", {
