@@ -10,7 +10,7 @@ import type { FilterOp, LogQuery } from "@imbi/plugin-sdk/types";
 import { BadRequestError } from "../core/errors.ts";
 import { MASKED_VALUE, type TabAnswer, type TabRequest } from "../core/tabs.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
-import { ok, operations, type QueryOf } from "./_openapi.ts";
+import { ok, operations, type QueryOf, type Success } from "./_openapi.ts";
 import {
   configPut,
   configPutDocumented,
@@ -22,7 +22,8 @@ import {
   tabSource,
 } from "./_schemas.ts";
 
-const op = operations("Tabs");
+/** Every tab operation calls the plugin the bindings select. */
+const op = operations("Tabs", { pluginCall: true });
 const histogramQuery = { ...logsQuery, buckets: { type: "integer", minimum: 1, maximum: 500, default: 60 } } as const;
 const configKey = {
   type: "object",
@@ -35,20 +36,23 @@ const configKey = {
   },
 } as const;
 /**
- * A tab's answer: the `source` block and the given properties.
+ * A tab's 200: the `source` block and the given properties, described by
+ * their names (`{source, items, prefix?}`).
  *
  * @param properties What the plugin answered, by name.
  * @param required The ones always present besides `source`.
  */
-function tabAnswer(properties: Record<string, Schema>, required: readonly string[]): Schema {
-  return object({ source: tabSource, ...properties }, ["source", ...required]);
+function tabAnswer(properties: Record<string, Schema>, required: readonly string[]): Success {
+  const names = Object.keys(properties).map((name) => required.includes(name) ? name : `${name}?`);
+  const description = `\`{${["source", ...names].join(", ")}}\``;
+  return ok(description, object({ source: tabSource, ...properties }, ["source", ...required]));
 }
 const warnings = {
   type: "array",
   items: { type: "string" },
   description: "e.g. that the plugin does not support histograms (then buckets is empty)",
 } as const;
-const keysView = tabAnswer({
+const keysAnswer = tabAnswer({
   items: { type: "array", items: configKey },
   prefix: {
     type: ["string", "null"],
@@ -63,13 +67,13 @@ const configValue = object({
   },
   masked: { const: true, description: "present when value is the mask, not the value" },
 }, [...configKey.required, "value"]);
-const valuesView = tabAnswer({ items: { type: "array", items: configValue } }, ["items"]);
+const valuesAnswer = tabAnswer({ items: { type: "array", items: configValue } }, ["items"]);
 const histogramBucket = object({
   timestamp: { type: "string", format: "date-time" },
   count: { type: "integer" },
   levels: { type: "object", additionalProperties: { type: "integer" } },
 });
-const histogramView = tabAnswer({ buckets: { type: "array", items: histogramBucket }, warnings }, [
+const histogramAnswer = tabAnswer({ buckets: { type: "array", items: histogramBucket }, warnings }, [
   "buckets",
   "warnings",
 ]);
@@ -79,7 +83,7 @@ const logEntry = object({
   message: { type: "string" },
   fields: { type: "object" },
 }, ["timestamp", "message", "fields"]);
-const logsView = tabAnswer({
+const logsAnswer = tabAnswer({
   entries: { type: "array", items: logEntry },
   next_cursor: { type: "string", description: "present when more entries match: pass it back as cursor" },
   warnings,
@@ -89,12 +93,11 @@ const logField = object({ name: { type: "string" }, label: { type: "string" }, t
   "label",
   "type",
 ]);
-const fieldsView = tabAnswer({ fields: { type: "array", items: logField } }, ["fields"]);
+const fieldsAnswer = tabAnswer({ fields: { type: "array", items: logField } }, ["fields"]);
 const ops = {
   listKeys: op.read("Configuration keys (no values), and their prefix when the plugin describes one", {
     query: tabQuery,
-    success: ok("`{source, items, prefix?}`", keysView),
-    pluginCall: true,
+    success: keysAnswer,
     cached: true,
   }),
   values: op.read(
@@ -102,8 +105,7 @@ const ops = {
     {
       query: tabQuery,
       body: configValues,
-      success: ok("`{source, items}`", valuesView),
-      pluginCall: true,
+      success: valuesAnswer,
       cached: true,
     },
   ),
@@ -111,29 +113,24 @@ const ops = {
     query: tabQuery,
     body: configPut,
     documentedBody: ({ dataTypes }) => configPutDocumented(dataTypes),
-    success: ok("`{source, item}`", tabAnswer({ item: configKey }, ["item"])),
-    pluginCall: true,
+    success: tabAnswer({ item: configKey }, ["item"]),
   }),
   delete: op.admin("Delete one configuration key (idempotent)", {
     query: tabQuery,
-    success: ok("`{source}`", tabAnswer({}, [])),
-    pluginCall: true,
+    success: tabAnswer({}, []),
   }),
   logs: op.read("Search logs, newest first", {
     query: logsQuery,
-    success: ok("`{source, entries, next_cursor?, warnings}`", logsView),
-    pluginCall: true,
+    success: logsAnswer,
   }),
   schema: op.read("Searchable log fields", {
     query: tabQuery,
-    success: ok("`{source, fields}`", fieldsView),
-    pluginCall: true,
+    success: fieldsAnswer,
     cached: true,
   }),
   histogram: op.read("Log counts per time bucket (none, with a warning, when the plugin has no histogram)", {
     query: histogramQuery,
-    success: ok("`{source, buckets, warnings}`", histogramView),
-    pluginCall: true,
+    success: histogramAnswer,
   }),
 };
 
