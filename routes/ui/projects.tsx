@@ -10,7 +10,7 @@ import { type Context, Hono } from "hono";
 import type { Child } from "hono/jsx";
 import { must, type Problem, problemOf, seg } from "./_api.ts";
 import { BindingsEditor, type PreviewProject, readBindings, TemplatePreview } from "./_bindings_editor.tsx";
-import { CreateForm, errorsByPointer, formValues, NameFields, SelectField, TextField } from "./_forms.tsx";
+import { errorsByPointer, FormCard, formValues, NameFields, SelectField, TextField } from "./_forms.tsx";
 import { Notice, noticeText, ProblemBox, Section, type Ui, type UiEnv } from "./_layout.tsx";
 import { renderPage } from "./_render.tsx";
 import { Table } from "./_table.tsx";
@@ -43,14 +43,14 @@ async function orgNodes(ui: Ui, org: string): Promise<Json[]> {
   return lists.flat();
 }
 
-function CreateForms(props: { ui: Ui; orgs: Json[]; failed?: Failed | undefined }) {
+function FormCards(props: { ui: Ui; orgs: Json[]; failed?: Failed | undefined }) {
   const { ui, failed } = props;
   const orgs = props.orgs.map((o) => ({ value: o.slug, text: o.name }));
   const on = (form: string) => failed?.form === form ? failed : undefined;
   const Form = (p: { form: string; action: string; heading: string; noun: string; children?: Child }) => {
     const errors = errorsByPointer(on(p.form)?.problem);
     return (
-      <CreateForm
+      <FormCard
         ui={ui}
         action={p.action}
         heading={p.heading}
@@ -61,7 +61,7 @@ function CreateForms(props: { ui: Ui; orgs: Json[]; failed?: Failed | undefined 
         {p.form !== "org" && <SelectField id={`${p.form}-org`} name="org" label="Organization" options={orgs} />}
         <NameFields noun={p.noun} values={on(p.form)?.values} errors={errors} scope={p.form} />
         {p.children}
-      </CreateForm>
+      </FormCard>
     );
   };
   return (
@@ -131,7 +131,7 @@ function listPage(c: Context<UiEnv>, failed?: Failed, status = 200) {
             />
           </Section>
         ))}
-        {ui.admin ? <CreateForms ui={ui} orgs={orgs} failed={failed} /> : <ProblemBox problem={failed?.problem} />}
+        {ui.admin ? <FormCards ui={ui} orgs={orgs} failed={failed} /> : <ProblemBox problem={failed?.problem} />}
       </>
     );
   });
