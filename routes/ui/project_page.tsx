@@ -11,7 +11,8 @@
 
 import { type Context, Hono } from "hono";
 import { must, type Problem, problemOf, seg } from "./_api.ts";
-import { Csrf, errorsByPointer, Notice, noticeText, ProblemBox, TextField, type Ui, type UiEnv } from "./_layout.tsx";
+import { errorsByPointer, TextField } from "./_forms.tsx";
+import { Csrf, Notice, noticeText, ProblemBox, type Ui, type UiEnv } from "./_layout.tsx";
 import { loadedManifests } from "./_manifests.ts";
 import { renderPage, renderPart } from "./_render.tsx";
 import { Histogram, LogFilters, logsQuery, pageLink } from "./_logs.tsx";

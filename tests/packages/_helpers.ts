@@ -113,14 +113,23 @@ export async function rejectsWith(promise: Promise<unknown>, kind: PackageError[
 }
 
 /**
- * Publishes the `npm-good` fixture as `name` 1.0.0, depending on `helper`
- * (`^1.0.0`) in place of the fixture's own helper.
+ * Publishes the `npm-helper` fixture as `helper` 1.0.0 (its `helperFiles`
+ * in place of the fixture's own), then the `npm-good` fixture as `name`
+ * 1.0.0, depending on `helper` (`^1.0.0`) in place of the fixture's own
+ * helper.
  *
  * @param registry The registry's URL.
- * @param name The package's name.
- * @param helper The name of the helper package it imports (published before).
+ * @param packages The package's name, its helper's name, and files that replace the helper's.
  */
-export async function publishGoodWithHelper(registry: string, name: string, helper: string): Promise<void> {
+export async function publishGoodWithHelper(
+  registry: string,
+  { name, helper, helperFiles }: { name: string; helper: string; helperFiles?: Record<string, string> },
+): Promise<void> {
+  await publishFixture(registry, `${FIXTURES}/packages/npm-helper`, {
+    name: helper,
+    version: "1.0.0",
+    ...(helperFiles ? { files: helperFiles } : {}),
+  });
   const source = await Deno.readTextFile(`${FIXTURES}/packages/npm-good/index.js`);
   await publishFixture(registry, `${FIXTURES}/packages/npm-good`, {
     name,
