@@ -182,17 +182,35 @@ class SlicedParser {
     return at;
   }
 
+  /**
+   * Walks the elements or members of the container opening at `open`: `step` parses the one at an index and returns
+   * where it ends; then `flush` parses the last run, and {@linkcode end} is set past the closing bracket.
+   */
+  async #walk(
+    open: number,
+    container: { depth: number; close: number },
+    step: (at: number) => Promise<number>,
+    flush: () => void,
+  ): Promise<void> {
+    if (container.depth > this.#maxDepth) throw tooDeep(this.#maxDepth);
+    let at = skipSpace(this.#text, open + 1);
+    while (this.#text.charCodeAt(at) !== container.close) {
+      at = this.#next(await step(at), container.close);
+      await this.#pause();
+    }
+    flush();
+    this.#end = at + 1;
+  }
+
   async #array(open: number, depth: number): Promise<unknown[]> {
-    if (depth > this.#maxDepth) throw tooDeep(this.#maxDepth);
     const text = this.#text;
     const items: unknown[] = [];
-    let at = skipSpace(text, open + 1);
     const run: Run = { first: -1, last: -1 };
     const flush = () => {
       if (run.first >= 0) { for (const item of this.#native(run.first, run.last, "[]") as unknown[]) items.push(item); }
       run.first = -1;
     };
-    while (text.charCodeAt(at) !== CLOSE_ARRAY) {
+    await this.#walk(open, { depth, close: CLOSE_ARRAY }, async (at) => {
       if (at >= text.length) throw malformed("an array is not closed");
       const end = valueEnd(text, at, depth, this.#maxDepth);
       if (end - at > SLICE_CHARS) {
@@ -201,19 +219,14 @@ class SlicedParser {
       } else {
         this.#add(run, at, end, flush);
       }
-      at = this.#next(end, CLOSE_ARRAY);
-      await this.#pause();
-    }
-    flush();
-    this.#end = at + 1;
+      return end;
+    }, flush);
     return items;
   }
 
   async #object(open: number, depth: number): Promise<Record<string, unknown>> {
-    if (depth > this.#maxDepth) throw tooDeep(this.#maxDepth);
     const text = this.#text;
     const target: Record<string, unknown> = {};
-    let at = skipSpace(text, open + 1);
     const run: Run = { first: -1, last: -1 };
     const flush = () => {
       if (run.first < 0) return;
@@ -221,7 +234,7 @@ class SlicedParser {
       for (const key of Object.keys(part)) setMember(target, key, part[key]);
       run.first = -1;
     };
-    while (text.charCodeAt(at) !== CLOSE_OBJECT) {
+    await this.#walk(open, { depth, close: CLOSE_OBJECT }, async (at) => {
       if (text.charCodeAt(at) !== QUOTE) throw malformed(`expected a member name at ${at}`);
       const keyEnd = stringEnd(text, at) + 1;
       const colon = skipSpace(text, keyEnd);
@@ -234,11 +247,8 @@ class SlicedParser {
       } else {
         this.#add(run, at, end, flush);
       }
-      at = this.#next(end, CLOSE_OBJECT);
-      await this.#pause();
-    }
-    flush();
-    this.#end = at + 1;
+      return end;
+    }, flush);
     return target;
   }
 

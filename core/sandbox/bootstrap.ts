@@ -27,20 +27,9 @@
  */
 
 import { installFetchTracing, traced } from "./child_trace.ts";
-import {
-  type ChildMessage,
-  DEFAULT_MAX_FRAME_BYTES,
-  encodeFrame,
-  FrameDecoder,
-  FrameError,
-  type HostMessage,
-  type InitMessage,
-  type InspectedEntry,
-  type InspectMessage,
-  MAX_ANSWER_DEPTH,
-  parseHostMessage,
-  type WireError,
-} from "./protocol.ts";
+import type { ChildMessage, HostMessage, InitMessage, InspectedEntry, InspectMessage, WireError } from "./protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError, MAX_ANSWER_DEPTH } from "./protocol.ts";
+import { parseHostMessage } from "./protocol.ts";
 
 /** Grace the main thread gets to exit once the host is gone before the watchdog kills the process. */
 const ORPHAN_GRACE_MS = 1000;
