@@ -155,7 +155,7 @@ export function crudRoutes<C extends string, P extends string, L extends Input, 
 
 /** The name of a graph store call that accepts the arguments `A` and returns an `R`. */
 export type StoreCall<A extends unknown[], R> = {
-  [K in keyof GraphStore]: GraphStore[K] extends (...args: infer P) => infer T ? A extends P ? T extends R ? K : never
+  [K in keyof GraphStore]-?: GraphStore[K] extends (...args: infer P) => infer T ? A extends P ? T extends R ? K : never
     : never
     : never;
 }[keyof GraphStore];
