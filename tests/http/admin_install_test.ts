@@ -78,9 +78,8 @@ async function jsrWithFixtures(): Promise<TestJsrRegistry> {
   const jsr = TestJsrRegistry.start();
   const old = { createdAt: new Date(Date.now() - 3 * DAY) };
   await jsr.publish("@imbi-test/jsr-good", "1.0.0", `${FIXTURES}/packages/jsr-good`, old);
-  await jsr.publish("@imbi-test/missing-export", "1.0.0", `${FIXTURES}/packages/missing-export`, old);
   await using packages = await manifestPackages(); // read whole by publish()
-  for (const name of ["incompatible", "invalid-manifest", "clash-a", "clash-b"] as const) {
+  for (const name of ["incompatible", "invalid-manifest", "clash-a", "clash-b", "missing-export"] as const) {
     await jsr.publish(`@imbi-test/${name}`, "1.0.0", packages.dir(name), old);
   }
   return jsr;

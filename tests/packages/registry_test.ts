@@ -75,7 +75,7 @@ Deno.test("buildRegistry() gives every entry point a status and reason while the
           "metrics-thing",
           "typo-options",
         ]),
-        "@imbi-test/missing-export": await localEntry("missing-export", []),
+        "@imbi-test/missing-export": await localEntry(packages.dir("missing-export"), []),
         "@imbi-test/clash-a": await localEntry(packages.dir("clash-a"), ["clash-slug"]),
         "@imbi-test/clash-b": await localEntry(packages.dir("clash-b"), ["clash-slug", "clash-b-other"]),
       },

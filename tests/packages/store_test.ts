@@ -289,7 +289,7 @@ Deno.test("addPackage() refuses invalid, incompatible, export-less and clashing 
       await dir("invalid-manifest"),
       /"metrics-thing" from package "@imbi-test\/invalid-manifest": manifest\.plugin_type/,
     ],
-    [`${PACKAGES}/missing-export`, /package "@imbi-test\/missing-export".*"plugins" export/],
+    [await dir("missing-export"), /package "@imbi-test\/missing-export".*"plugins" export/],
     [await dir("clash-b"), /slug "clash-slug" is already exported by package "@imbi-test\/clash-a"/],
   ];
   for (const [path, reason] of cases) {

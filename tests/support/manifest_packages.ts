@@ -11,12 +11,19 @@
  * | `incompatible`     | `api_version` `^2.0.0` against host 1.x                                           |
  * | `invalid-manifest` | one valid entry, one whose `plugin_type` is unknown, one whose options schema does not compile |
  * | `two-entries`      | one package exporting two entry points                                            |
+ * | `missing-export`   | a handler class, but no `plugins` export                                          |
  *
  * @module
  */
 
 /** The packages {@linkcode writeManifestPackage} writes. */
-export type ManifestPackage = "clash-a" | "clash-b" | "incompatible" | "invalid-manifest" | "two-entries";
+export type ManifestPackage =
+  | "clash-a"
+  | "clash-b"
+  | "incompatible"
+  | "invalid-manifest"
+  | "two-entries"
+  | "missing-export";
 
 /** One entry point: its class name, and its manifest's fields that differ from the defaults. */
 interface Entry {
@@ -29,7 +36,8 @@ interface Entry {
   hosts?: string[];
 }
 
-const PACKAGES: Record<ManifestPackage, { version: string; entries: Entry[] }> = {
+/** Each package: its version, its entry points, and whether it forgets the `plugins` export. */
+const PACKAGES: Record<ManifestPackage, { version: string; entries: Entry[]; noPluginsExport?: boolean }> = {
   "clash-a": { version: "1.0.0", entries: [{ className: "ClashA", slug: "clash-slug", name: "Clash (package a)" }] },
   "clash-b": {
     version: "1.0.0",
@@ -69,6 +77,11 @@ const PACKAGES: Record<ManifestPackage, { version: string; entries: Entry[] }> =
       },
     ],
   },
+  "missing-export": {
+    version: "1.0.0",
+    entries: [{ className: "Orphan", slug: "orphan-config", name: "Orphan" }],
+    noPluginsExport: true,
+  },
 };
 
 /** A package {@linkcode writeManifestPackage} wrote, ready to lock as a local package. */
@@ -91,7 +104,7 @@ export interface WrittenPackage {
  * @returns What was written.
  */
 export async function writeManifestPackage(name: ManifestPackage, dir: string): Promise<WrittenPackage> {
-  const { version, entries } = PACKAGES[name];
+  const { version, entries, noPluginsExport } = PACKAGES[name];
   const classes = entries.map(({ className, slug, name, plugin_type, api_version, options, hosts }) => {
     const manifest = {
       slug,
@@ -103,12 +116,12 @@ export async function writeManifestPackage(name: ManifestPackage, dir: string): 
     };
     return `export class ${className} {\n  static manifest = ${JSON.stringify(manifest)};\n}\n`;
   });
-  const plugins = `export const plugins = [${entries.map((e) => e.className).join(", ")}];\n`;
+  const plugins = noPluginsExport ? "" : `export const plugins = [${entries.map((e) => e.className).join(", ")}];\n`;
   await Deno.mkdir(dir, { recursive: true });
   const config = { name: `@imbi-test/${name}`, version, exports: "./mod.ts" };
   await Deno.writeTextFile(`${dir}/deno.json`, `${JSON.stringify(config, null, 2)}\n`);
   await Deno.writeTextFile(`${dir}/mod.ts`, [...classes, plugins].join("\n"));
-  return { name: config.name, dir, version, entryPoints: entries.map((e) => e.slug) };
+  return { name: config.name, dir, version, entryPoints: noPluginsExport ? [] : entries.map((e) => e.slug) };
 }
 
 /** Every manifest package, written into one temporary directory. */
