@@ -95,14 +95,22 @@ export async function assertAccessible(page: Page, what: string): Promise<void> 
   assert.deepEqual(bad, [], `${what}: accessibility violations ${JSON.stringify(bad, null, 2)}`);
 }
 
+/** Where screenshots go: `docs/console/` with `IMBI_UPDATE_SCREENSHOTS=1`, else a temporary folder (a test run leaves the tree clean). */
+const SCREENSHOTS = Deno.env.get("IMBI_UPDATE_SCREENSHOTS") === "1"
+  ? `${ROOT}docs/console`
+  : Deno.makeTempDirSync({ prefix: "imbi-screenshots-" });
+
 /**
- * Saves a full-page screenshot to `docs/console/<name>.png`.
+ * Takes a full-page screenshot (it fails when the page cannot render) and keeps it as `<name>.png`: in `docs/console/`
+ * when `IMBI_UPDATE_SCREENSHOTS=1`, otherwise in a temporary folder, so that running the tests does not rewrite the
+ * documentation's images.
  *
  * @param page The page.
  * @param name The file's base name.
  */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${ROOT}docs/console/${name}.png`, fullPage: true });
+  const bytes = await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+  assert.ok(bytes.length > 0, `${name}: an empty screenshot`);
 }
 
 /**
