@@ -7,7 +7,8 @@
 
 import { Hono } from "hono";
 import { tagged } from "../core/graph/etag.ts";
-import { crudOperations, crudRoutes } from "./_crud.ts";
+import { crudOperations, crudRoutes, storeRoutes } from "./_crud.ts";
+import type { PluginNode, ServiceApplication } from "../core/graph/store.ts";
 import { ok, operations } from "./_openapi.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { createOptions, writeOptions } from "./_writes.ts";
@@ -43,7 +44,14 @@ const serviceOps = crudOperations({
   },
 });
 
-const applicationOps = crudOperations({
+/** A service's applications: stored as they are, written through the directory (it seals the credentials). */
+const applications = storeRoutes<[org: string, svc: string], ServiceApplication>()({
+  collection: `${SVC}/:svc/applications`,
+  item: `${SVC}/:svc/applications/:app`,
+  parent: "getService",
+  calls: { list: "listApplications", read: "getApplication", remove: "deleteApplication" },
+  writes: { create: "createApplication", update: "updateApplication" },
+  show: (directory, [org, svc], app) => directory.applicationView(org, svc, app),
   tag: TAG,
   view: applicationView,
   create: applicationCreate,
@@ -59,7 +67,14 @@ const applicationOps = crudOperations({
   },
 });
 
-const pluginOps = crudOperations({
+/** A service's Plugin nodes: stored as they are, written through the directory (it checks options against the manifest). */
+const plugins = storeRoutes<[org: string, svc: string], PluginNode>()({
+  collection: `${SVC}/:svc/plugins`,
+  item: `${SVC}/:svc/plugins/:plugin`,
+  parent: "getService",
+  calls: { list: "listPlugins", read: "getPlugin", remove: "deletePlugin" },
+  writes: { create: "createPlugin", update: "updatePlugin" },
+  show: (directory, [org], node) => directory.pluginView(org, node),
   tag: TAG,
   view: pluginView,
   create: pluginCreate,
@@ -108,7 +123,7 @@ const testConnection = operations(TAG).admin(
  * @returns The Hono app.
  */
 export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { store, directory } = deps;
+  const { store } = deps;
   const services = crudRoutes(serviceOps, {
     collection: SVC,
     item: `${SVC}/:svc`,
@@ -134,62 +149,14 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
     remove: (c) => store.deleteService(c.req.param("org"), c.req.param("svc"), writeOptions(c, deps)),
   });
 
-  const applications = crudRoutes(applicationOps, {
-    collection: `${SVC}/:svc/applications`,
-    item: `${SVC}/:svc/applications/:app`,
-    list: async (c) => {
-      const { org, svc } = c.req.param();
-      await store.getService(org, svc);
-      const apps = await store.listApplications(org, svc);
-      return await Promise.all(apps.map((a) => directory.applicationView(org, svc, a)));
-    },
-    create: (c) =>
-      directory.createApplication(c.req.param("org"), c.req.param("svc"), c.req.valid("json"), createOptions(c, deps)),
-    read: async (c) => {
-      const { org, svc, app } = c.req.param();
-      const stored = await store.getApplication(org, svc, app);
-      return tagged(stored, await directory.applicationView(org, svc, stored));
-    },
-    update: (c) => {
-      const { org, svc, app } = c.req.param();
-      return directory.updateApplication(org, svc, app, c.req.valid("json"), writeOptions(c, deps));
-    },
-    remove: (c) => {
-      const { org, svc, app } = c.req.param();
-      return store.deleteApplication(org, svc, app, writeOptions(c, deps));
-    },
-  });
-
-  const plugins = crudRoutes(pluginOps, {
-    collection: `${SVC}/:svc/plugins`,
-    item: `${SVC}/:svc/plugins/:plugin`,
-    list: async (c) => {
-      const { org, svc } = c.req.param();
-      await store.getService(org, svc);
-      const nodes = await store.listPlugins(org, svc);
-      return await Promise.all(nodes.map((n) => directory.pluginView(org, n)));
-    },
-    create: (c) =>
-      directory.createPlugin(c.req.param("org"), c.req.param("svc"), c.req.valid("json"), createOptions(c, deps)),
-    read: async (c) => {
-      const { org, svc, plugin } = c.req.param();
-      const stored = await store.getPlugin(org, svc, plugin);
-      return tagged(stored, await directory.pluginView(org, stored));
-    },
-    update: (c) => {
-      const { org, svc, plugin } = c.req.param();
-      return directory.updatePlugin(org, svc, plugin, c.req.valid("json"), writeOptions(c, deps));
-    },
-    remove: (c) => {
-      const { org, svc, plugin } = c.req.param();
-      return store.deletePlugin(org, svc, plugin, writeOptions(c, deps));
-    },
-  });
-
   const test = new Hono<AppEnv>().post(`${SVC}/:svc/plugins/:plugin/test`, testConnection, async (c) => {
     const { org, svc, plugin } = c.req.param();
     return c.json(await deps.connections.test({ org, service: svc, plugin, requestId: c.get("requestId") }));
   });
 
-  return new Hono<AppEnv>().route("/", services).route("/", applications).route("/", plugins).route("/", test);
+  return new Hono<AppEnv>()
+    .route("/", services)
+    .route("/", applications(deps))
+    .route("/", plugins(deps))
+    .route("/", test);
 }
