@@ -7,7 +7,7 @@
 
 import { Hono } from "hono";
 import { tagged } from "../core/graph/etag.ts";
-import { crudOperations, crudRoutes, storeRoutes } from "./_crud.ts";
+import { crudOperations, crudRoutes, type StoreCollection, storeRoutes } from "./_crud.ts";
 import type { PluginNode, ServiceApplication } from "../core/graph/store.ts";
 import { ok, operations } from "./_openapi.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
@@ -20,6 +20,7 @@ import {
   pluginCreate,
   pluginUpdate,
   pluginView,
+  type Schema,
   serviceCreate,
   serviceUpdate,
 } from "./_schemas.ts";
@@ -44,15 +45,36 @@ const serviceOps = crudOperations({
   },
 });
 
-/** A service's applications: stored as they are, written through the directory (it seals the credentials). */
-const applications = storeRoutes<[org: string, svc: string], ServiceApplication>()({
-  collection: `${SVC}/:svc/applications`,
-  item: `${SVC}/:svc/applications/:app`,
-  parent: "getService",
+/**
+ * What a service holds (applications, Plugin nodes): under the service's
+ * path, listed only for a service that exists, stored as they are, written
+ * and shown through the directory.
+ *
+ * @param item The item's path below the service's: `applications/:app`.
+ * @param spec The declaration and the calls, as {@linkcode storeRoutes} takes them.
+ * @returns The routes, given the application's dependencies.
+ */
+function servicePart<T>() {
+  return <const CB extends Schema, const UB extends Schema>(
+    item: string,
+    spec: Omit<StoreCollection<CB, UB, undefined, [org: string, svc: string], T>, ServicePartKeys>,
+  ): (deps: AppDeps) => Hono<AppEnv> =>
+    storeRoutes<[org: string, svc: string], T>()({
+      ...spec,
+      tag: TAG,
+      collection: `${SVC}/:svc/${item.slice(0, item.lastIndexOf("/"))}`,
+      item: `${SVC}/:svc/${item}`,
+      parent: "getService",
+    });
+}
+/** What {@linkcode servicePart} says for every part of a service. */
+type ServicePartKeys = "tag" | "collection" | "item" | "parent";
+
+/** A service's applications: the directory seals their credentials and never shows a secret value. */
+const applications = servicePart<ServiceApplication>()("applications/:app", {
   calls: { list: "listApplications", read: "getApplication", remove: "deleteApplication" },
   writes: { create: "createApplication", update: "updateApplication" },
   show: (directory, [org, svc], app) => directory.applicationView(org, svc, app),
-  tag: TAG,
   view: applicationView,
   create: applicationCreate,
   update: applicationUpdate,
@@ -67,15 +89,11 @@ const applications = storeRoutes<[org: string, svc: string], ServiceApplication>
   },
 });
 
-/** A service's Plugin nodes: stored as they are, written through the directory (it checks options against the manifest). */
-const plugins = storeRoutes<[org: string, svc: string], PluginNode>()({
-  collection: `${SVC}/:svc/plugins`,
-  item: `${SVC}/:svc/plugins/:plugin`,
-  parent: "getService",
+/** A service's Plugin nodes: the directory checks their options against the manifest and seals secret ones. */
+const plugins = servicePart<PluginNode>()("plugins/:plugin", {
   calls: { list: "listPlugins", read: "getPlugin", remove: "deletePlugin" },
   writes: { create: "createPlugin", update: "updatePlugin" },
   show: (directory, [org], node) => directory.pluginView(org, node),
-  tag: TAG,
   view: pluginView,
   create: pluginCreate,
   update: pluginUpdate,
