@@ -10,6 +10,9 @@
  * crudRoutes(ops, { collection: "/orgs", item: "/orgs/:org", list: (c) => store.listOrgs(c.req.valid("query")), ... });
  * ```
  *
+ * Where the calls are the graph store's own, {@linkcode storeRoutes} does
+ * both from one declaration that names them.
+ *
  * @module
  */
 
@@ -217,6 +220,9 @@ export interface StoreCollection<
  * ({@linkcode crudRoutes}), with the path's parameters as their first
  * arguments and ETags of what they return; creates and updates go through
  * the directory where it must check or seal them.
+ *
+ * Called in two steps, `storeRoutes<S, T>()(spec)`, so that `S` and `T` are
+ * given while the schemas' types are inferred from `spec`.
  *
  * @typeParam S The collection path's parameters, as the calls take them.
  * @typeParam T An item as the store returns it.
