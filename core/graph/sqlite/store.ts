@@ -25,13 +25,7 @@ import { DatabaseSync } from "node:sqlite";
 import { slugAndName, toApplication, toPluginNode, toProject } from "../rows.ts";
 import { toService } from "../rules.ts";
 import type { GraphStore } from "../store.ts";
-import {
-  defineGraphMethods,
-  type GraphMethods,
-  type GraphOps,
-  nullWhenAbsent,
-  type Transactions,
-} from "../store_methods.ts";
+import { defineGraphMethods, type GraphMethods, type GraphOps, nullWhenAbsent } from "../store_methods.ts";
 import type { ControlStore } from "../control.ts";
 import { insertAudit } from "./_audit.ts";
 import * as bindings from "./_bindings.ts";
