@@ -47,6 +47,13 @@ export interface Lease {
 
 const DEFAULT_EGRESS = new EgressPolicy();
 
+interface Derived {
+  entry: LoadedEntry;
+  netHosts: string[];
+  timeoutMs: number;
+  key: string;
+}
+
 /**
  * Calls one protocol method on a leased process and checks the answer: a
  * malformed one is a `protocol` failure (502), never passed on. Every call
@@ -124,6 +131,8 @@ export class PluginRuntime {
   #options: RuntimeOptions;
   #reloading: Promise<unknown> = Promise.resolve();
   #nodeKeys = new Map<string, string>();
+  /** What `lease` derives from a target and its entry, kept per target object (a memoised resolution's is reused). */
+  #derived = new WeakMap<LeaseTarget, Derived>();
   #reloadFailure: string | null = null;
 
   private constructor(registry: Registry, build: RegistryBuilder, pool: SandboxPool, options: RuntimeOptions) {
@@ -235,21 +244,7 @@ export class PluginRuntime {
       throw new PluginCallError("crashed", `plugin "${node.plugin}" is not loaded`, { retryAfterSeconds: 5 });
     }
     const service = target.service;
-    const netHosts = computeNetHosts(entry.manifest, { options: node.options, service });
-    const timeoutMs = Math.min(
-      entry.manifest.timeout_ms ?? this.#options.timeoutCeilingMs,
-      this.#options.timeoutCeilingMs,
-    );
-    const fingerprint = sha256(JSON.stringify([
-      node.options,
-      target.application?.slug ?? null,
-      target.application?.credentials ?? null,
-      service,
-      netHosts,
-      timeoutMs,
-      entry.bundlePath,
-    ]));
-    const key = `${node.id}|${entry.slug}|${entry.integrity}|${fingerprint}`;
+    const { netHosts, timeoutMs, key } = this.#derive(target, entry);
     const previous = this.#nodeKeys.get(node.id);
     if (previous !== key) {
       this.#nodeKeys.set(node.id, key);
@@ -280,6 +275,33 @@ export class PluginRuntime {
       },
     }));
     return { supervisor, entry };
+  }
+
+  /**
+   * The node's network hosts, deadline and pool key for an entry: computed once per target object and entry (the
+   * objects of a memoised resolution are frozen, so what they say cannot change under the key).
+   */
+  #derive(target: LeaseTarget, entry: LoadedEntry): Derived {
+    const known = this.#derived.get(target);
+    if (known?.entry === entry) return known;
+    const node = target.binding.plugin;
+    const netHosts = computeNetHosts(entry.manifest, { options: node.options, service: target.service });
+    const timeoutMs = Math.min(
+      entry.manifest.timeout_ms ?? this.#options.timeoutCeilingMs,
+      this.#options.timeoutCeilingMs,
+    );
+    const fingerprint = sha256(JSON.stringify([
+      node.options,
+      target.application?.slug ?? null,
+      target.application?.credentials ?? null,
+      target.service,
+      netHosts,
+      timeoutMs,
+      entry.bundlePath,
+    ]));
+    const derived = { entry, netHosts, timeoutMs, key: `${node.id}|${entry.slug}|${entry.integrity}|${fingerprint}` };
+    if (Object.isFrozen(node)) this.#derived.set(target, derived);
+    return derived;
   }
 
   /**

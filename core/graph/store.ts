@@ -487,6 +487,13 @@ export interface GraphStore {
   effectiveBindings(org: string, project: string): Promise<EffectiveBinding[]>;
   /** Spec section 6 steps 1 to 5: find, merge, filter, select, traverse. */
   resolveTab(query: ResolveQuery): Promise<Resolution>;
+  /**
+   * A token that changes whenever the graph may have changed, through this
+   * store or through any other connection or process; read without a query.
+   * Absent when the store cannot tell (then every read must go to the store).
+   * `ResolutionMemo` (`resolution_memo.ts`) keeps resolutions while it stays the same.
+   */
+  revision?(): string;
 
   /** The whole graph, every list ordered by slug and bindings in written order. */
   exportAll(): Promise<GraphDump>;

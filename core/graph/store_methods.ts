@@ -24,8 +24,8 @@
 import { NotFoundError } from "../errors.ts";
 import type { GraphStore } from "./store.ts";
 
-/** The methods of {@linkcode GraphStore} that read or change the graph: all but `kind`, `control`, `ping`, `close`. */
-export type GraphMethods = Omit<GraphStore, "kind" | "control" | "ping" | "close">;
+/** The methods of {@linkcode GraphStore} that read or change the graph: all but `kind`, `control`, `ping`, `close`, `revision`. */
+export type GraphMethods = Omit<GraphStore, "kind" | "control" | "ping" | "close" | "revision">;
 
 /** The name of a graph method. */
 export type GraphMethod = keyof GraphMethods;

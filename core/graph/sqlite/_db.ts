@@ -14,6 +14,7 @@ import { mapSqliteError } from "./errors.ts";
 export class SqliteDb {
   #db: DatabaseSync;
   #statements = new Map<string, StatementSync>();
+  #writes = 0;
   /**
    * `read` and `write` as the graph methods run them (`../store_methods.ts`):
    * the operations are synchronous, so each runs, and throws, inside the
@@ -64,8 +65,18 @@ export class SqliteDb {
         "Cannot store text with a NUL character in the embedded SQLite store: it would read back cut",
       );
     }
+    this.#writes++;
     const result = this.#statement(sql).run(...params);
     return { changes: Number(result.changes), lastInsertRowid: Number(result.lastInsertRowid) };
+  }
+
+  /**
+   * What identifies the committed graph as this connection sees it: `PRAGMA data_version` changes when another
+   * connection commits, and the count of write statements run here changes with this connection's own writes.
+   */
+  revision(): string {
+    const row = this.get<{ data_version: number }>("PRAGMA data_version");
+    return `${row?.data_version ?? 0}.${this.#writes}`;
   }
 
   /** Runs reads in one snapshot (a deferred transaction). */

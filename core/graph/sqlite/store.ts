@@ -180,6 +180,14 @@ export class SqliteStore implements GraphStore {
     });
   }
 
+  /**
+   * `PRAGMA data_version` (it changes when another connection, in this process or another, commits) and the count
+   * of this connection's own write statements: the same token means the same graph.
+   */
+  revision(): string {
+    return this.#db.revision();
+  }
+
   /** Closes the connection; later calls fail with `UnavailableError`. Idempotent. */
   close(): Promise<void> {
     this.#db.close();
