@@ -26,24 +26,27 @@ export interface CpuShare {
   label: string;
   /** CPU milliseconds over the run. */
   ms: number;
+  /** Of which in the kernel (system time). */
+  systemMs: number;
   /** CPU microseconds per request answered. */
   perRequestUs: number;
 }
 
-async function ticks(pid: number): Promise<number> {
+/** User and system CPU ticks of a process; zeros once it exited. */
+async function ticks(pid: number): Promise<[number, number]> {
   try {
     const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return Number(fields[11]) + Number(fields[12]); // utime, stime
+    return [Number(fields[11]), Number(fields[12])]; // utime, stime
   } catch {
-    return 0; // exited
+    return [0, 0];
   }
 }
 
-async function snapshot(parts: Accounted[]): Promise<Map<number, number>[]> {
-  const out: Map<number, number>[] = [];
+async function snapshot(parts: Accounted[]): Promise<Map<number, [number, number]>[]> {
+  const out: Map<number, [number, number]>[] = [];
   for (const part of parts) {
-    const byPid = new Map<number, number>();
+    const byPid = new Map<number, [number, number]>();
     for (const pid of await part.pids()) byPid.set(pid, await ticks(pid));
     out.push(byPid);
   }
@@ -82,10 +85,16 @@ export async function cpuPerRequest(
   const result = await runWrk(url, load);
   const after = await snapshot(parts);
   const shares = parts.map((part, i): CpuShare => {
-    let delta = 0;
-    for (const [pid, end] of after[i]!) delta += end - (before[i]!.get(pid) ?? 0);
-    const ms = (delta * 1000) / TICKS_PER_SECOND;
-    return { label: part.label, ms, perRequestUs: result.requests > 0 ? (ms * 1000) / result.requests : Number.NaN };
+    let user = 0;
+    let system = 0;
+    for (const [pid, [endUser, endSystem]] of after[i]!) {
+      const [startUser, startSystem] = before[i]!.get(pid) ?? [0, 0];
+      user += endUser - startUser;
+      system += endSystem - startSystem;
+    }
+    const ms = ((user + system) * 1000) / TICKS_PER_SECOND;
+    const perRequestUs = result.requests > 0 ? (ms * 1000) / result.requests : Number.NaN;
+    return { label: part.label, ms, systemMs: (system * 1000) / TICKS_PER_SECOND, perRequestUs };
   });
   return { rps: result.rps, requests: result.requests, shares };
 }
@@ -100,8 +109,9 @@ export async function cpuPerRequest(
 export function cpuTable(title: string, run: Awaited<ReturnType<typeof cpuPerRequest>>): string {
   const total = run.shares.reduce((sum, s) => sum + s.perRequestUs, 0);
   const lines = run.shares.map((s) =>
-    `  ${s.label.padEnd(28)} ${s.ms.toFixed(0).padStart(7)} ms CPU  ${s.perRequestUs.toFixed(0).padStart(6)} µs/request`
+    `  ${s.label.padEnd(28)} ${s.ms.toFixed(0).padStart(7)} ms CPU (${s.systemMs.toFixed(0).padStart(5)} ms system)  ` +
+    `${s.perRequestUs.toFixed(0).padStart(6)} µs/request`
   );
   return `${title}: ${Math.round(run.rps)} req/s, ${run.requests} requests\n${lines.join("\n")}\n` +
-    `  ${"total".padEnd(28)} ${"".padStart(14)}  ${total.toFixed(0).padStart(6)} µs/request\n`;
+    `  ${"total".padEnd(28)} ${"".padStart(35)}  ${total.toFixed(0).padStart(6)} µs/request\n`;
 }
