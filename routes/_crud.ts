@@ -14,11 +14,21 @@
  */
 
 import { type Context, Hono, type Input, type MiddlewareHandler } from "hono";
-import type { Tagged } from "../core/graph/etag.ts";
-import type { AppEnv } from "./_deps.ts";
+import { type Tagged, tagged } from "../core/graph/etag.ts";
+import type { CreateOptions, GraphStore, Page, WriteOptions } from "../core/graph/store.ts";
+import type { AppDeps, AppEnv } from "./_deps.ts";
 import { taggedJson } from "./_etag.ts";
-import { created, deleted, ok, type OperationMiddleware, operations, type QuerySchema } from "./_openapi.ts";
+import {
+  created,
+  deleted,
+  type JsonOf,
+  ok,
+  type OperationMiddleware,
+  operations,
+  type QuerySchema,
+} from "./_openapi.ts";
 import { listOf, type Schema } from "./_schemas.ts";
+import { createOptions, writeOptions } from "./_writes.ts";
 
 /** The summaries of a collection's five operations, and the success descriptions of list and read. */
 export interface CrudWords {
@@ -36,6 +46,22 @@ export interface CrudWords {
   many: string;
   /** What read returns: "The project". */
   one: string;
+}
+
+/** A collection's declaration: its tag, the schemas of an item as shown, of a create, of an update and of the list query, and the words. */
+export interface CrudSpec<CB extends Schema, UB extends Schema, Q extends QuerySchema | undefined> {
+  /** The OpenAPI tag. */
+  tag: string;
+  /** An item as responses show it. */
+  view: Schema;
+  /** The create body. */
+  create: CB;
+  /** The update body. */
+  update: UB;
+  /** The list query. */
+  query?: Q;
+  /** The summaries. */
+  words: CrudWords;
 }
 
 /** The five declared operations of a collection. */
@@ -64,7 +90,7 @@ export function crudOperations<
   const UB extends Schema,
   const Q extends QuerySchema | undefined = undefined,
 >(
-  spec: { tag: string; view: Schema; create: CB; update: UB; query?: Q; words: CrudWords },
+  spec: CrudSpec<CB, UB, Q>,
 ): CrudOperations<CB, UB, Q> {
   const { view, words } = spec;
   const op = operations(spec.tag);
@@ -125,4 +151,100 @@ export function crudRoutes<C extends string, P extends string, L extends Input, 
       await handlers.remove(c);
       return c.body(null, 204);
     });
+}
+
+/** The name of a graph store call that accepts the arguments `A` and returns an `R`. */
+export type StoreCall<A extends unknown[], R> = {
+  [K in keyof GraphStore]-?: GraphStore[K] extends (...args: infer P) => infer T ? A extends P ? T extends R ? K : never
+    : never
+    : never;
+}[keyof GraphStore];
+
+/**
+ * The graph store calls behind a collection's five operations, by name. Each
+ * takes the collection path's parameters `S` first (`[org]` under
+ * `/orgs/:org/…`), then the item's, then the body and the write options.
+ */
+export interface StoreCalls<S extends string[], CB, UB> {
+  /** Lists a page of items: `listProjects`. */
+  list: StoreCall<[...S, Page], Promise<unknown[]>>;
+  /** Creates one: `createProject`. */
+  create: StoreCall<[...S, CB, CreateOptions], Promise<unknown>>;
+  /** Reads one or throws `NotFoundError`: `getProject`. */
+  read: StoreCall<[...S, string], Promise<unknown>>;
+  /** Updates one: `updateProject`. */
+  update: StoreCall<[...S, string, UB, WriteOptions], Promise<unknown>>;
+  /** Deletes one: `deleteProject`. */
+  remove: StoreCall<[...S, string, WriteOptions], Promise<void>>;
+}
+
+/** What {@linkcode storeRoutes} declares and answers. */
+export interface StoreCollection<
+  CB extends Schema,
+  UB extends Schema,
+  Q extends QuerySchema,
+  S extends string[],
+> extends CrudSpec<CB, UB, Q> {
+  /** The list query: the store's `Page`. */
+  query: Q;
+  /** The collection's path, Hono style: `/orgs/:org/projects`. */
+  collection: string;
+  /** An item's path: `/orgs/:org/projects/:id`; its last parameter names the item. */
+  item: string;
+  /** The call that reads what the collection belongs to before a list (`getOrg`: an unknown org is a 404). */
+  parent?: StoreCall<S, Promise<unknown>>;
+  /** The store calls of the five operations. */
+  calls: StoreCalls<S, JsonOf<CB>, JsonOf<UB>>;
+}
+
+/**
+ * A collection the graph store keeps as it is: its five operations declared
+ * ({@linkcode crudOperations}) and answered by the store's calls
+ * ({@linkcode crudRoutes}), with the path's parameters as their first
+ * arguments and ETags of what they return.
+ *
+ * @param spec The declaration, the paths and the store calls by name.
+ * @returns The routes, given the application's dependencies.
+ * @example
+ * ```ts
+ * export const projectTypeRoutes = storeRoutes<[org: string]>()({
+ *   tag: "Directory", ...namedCollection, words,
+ *   collection: "/orgs/:org/project-types", item: "/orgs/:org/project-types/:pt", parent: "getOrg",
+ *   calls: { list: "listProjectTypes", create: "createProjectType", read: "getProjectType", ... },
+ * });
+ * ```
+ */
+export function storeRoutes<S extends string[]>() {
+  return <const CB extends Schema, const UB extends Schema, const Q extends QuerySchema>(
+    spec: StoreCollection<CB, UB, Q, S>,
+  ): (deps: AppDeps) => Hono<AppEnv> => {
+    const ops = crudOperations(spec);
+    const scope = [...spec.collection.matchAll(/:(\w+)/g)].map((m) => m[1]!);
+    const id = [...spec.item.matchAll(/:(\w+)/g)].at(-1)![1]!;
+    return (deps) => {
+      const { store } = deps;
+      // The names are checked against the calls' shapes above; the call itself goes through one untyped door.
+      const call = (name: keyof GraphStore, args: unknown[]) =>
+        (store[name] as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+      const params = (c: Context, ...more: string[]) => [...scope, ...more].map((name) => c.req.param(name));
+      return crudRoutes(ops, {
+        collection: spec.collection,
+        item: spec.item,
+        list: async (c) => {
+          if (spec.parent) await call(spec.parent, params(c));
+          return await call(spec.calls.list, [...params(c), c.req.valid("query")]) as unknown[];
+        },
+        create: async (c) =>
+          tagged(await call(spec.calls.create, [...params(c), c.req.valid("json"), createOptions(c, deps)])),
+        read: async (c) => tagged(await call(spec.calls.read, params(c, id))),
+        update: async (c) =>
+          tagged(
+            await call(spec.calls.update, [...params(c, id), c.req.valid("json"), writeOptions(c, deps)]),
+          ),
+        remove: async (c) => {
+          await call(spec.calls.remove, [...params(c, id), writeOptions(c, deps)]);
+        },
+      });
+    };
+  };
 }

@@ -170,6 +170,7 @@ export type Operations = Record<AuthLevel, Declare>;
  * that goes between a route's path and its handler.
  *
  * @param tag The OpenAPI tag.
+ * @param shared What every operation under the tag declares: `pluginCall` when each calls a plugin.
  * @returns One declaring method per auth level.
  * @example
  * ```ts
@@ -177,8 +178,9 @@ export type Operations = Record<AuthLevel, Declare>;
  * app.get("/orgs", op.read("List organizations", { query: pageQuery, success: ok("The organizations", listOf(namedCreate)) }), handler);
  * ```
  */
-export function operations(tag: string): Operations {
-  const declare = (auth: AuthLevel): Declare => (summary, details) => operation({ ...details, tag, summary, auth });
+export function operations(tag: string, shared: Pick<OperationSpec, "pluginCall"> = {}): Operations {
+  const declare = (auth: AuthLevel): Declare => (summary, details) =>
+    operation({ ...shared, ...details, tag, summary, auth });
   return { admin: declare("admin"), read: declare("read"), none: declare("none") };
 }
 

@@ -13,10 +13,10 @@ import { serveLocked } from "./support/serve_process.ts";
 import { makeSecret, scanForSecrets } from "./support/secret_scan.ts";
 import { serviceUrl } from "./support/services.ts";
 import { startTokenRegistry } from "./support/token_registry.ts";
+import { CLOSED } from "./support/local.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
-const CLOSED = "http://127.0.0.1:9/";
 
 Deno.test({
   name: "deno task serve starts whatever NPM_CONFIG_REGISTRY says, and installs plugins from IMBI_NPM_REGISTRY",

@@ -95,20 +95,43 @@ async function readChannel(): Promise<void> {
 redirectStdout();
 installFetchTracing();
 
+type NodeProcess = { stdout?: unknown; stderr?: unknown };
+
 function redirectStdout(): void {
   Object.defineProperty(Deno, "stdout", { value: stderr, configurable: false, writable: false });
   const toStderr = console.error.bind(console);
   for (const method of ["log", "info", "debug", "dir", "dirxml", "table"] as const) {
     Object.defineProperty(console, method, { value: toStderr, configurable: false, writable: false });
   }
-  const nodeProcess = (globalThis as { process?: { stdout?: unknown; stderr?: unknown } }).process;
-  if (nodeProcess) {
-    try {
-      const nodeStderr = nodeProcess.stderr;
-      Object.defineProperty(nodeProcess, "stdout", { get: () => nodeStderr, configurable: false });
-    } catch (error) {
-      log(`cannot redirect process.stdout: ${describe(error)}`);
-    }
+  // Node's `process` costs a plugin process about 6 MiB the first time anything touches it, and most plugins never
+  // do: its stdout is redirected on that first touch (the global's getter), or before the bundle loads when the bundle
+  // imports Node's modules (`load`).
+  const global = Object.getOwnPropertyDescriptor(globalThis, "process");
+  if (global?.get === undefined || !global.configurable) return redirectNodeStdout();
+  const { get, set, enumerable } = global;
+  Object.defineProperty(globalThis, "process", {
+    get() {
+      const nodeProcess = get.call(globalThis);
+      redirectNodeStdout(nodeProcess);
+      return nodeProcess;
+    },
+    set,
+    enumerable,
+    configurable: true,
+  });
+}
+
+let nodeStdoutRedirected = false;
+function redirectNodeStdout(
+  nodeProcess = (globalThis as { process?: NodeProcess }).process,
+): void {
+  if (nodeStdoutRedirected || !nodeProcess) return;
+  nodeStdoutRedirected = true;
+  try {
+    const nodeStderr = nodeProcess.stderr;
+    Object.defineProperty(nodeProcess, "stdout", { get: () => nodeStderr, configurable: false });
+  } catch (error) {
+    log(`cannot redirect process.stdout: ${describe(error)}`);
   }
 }
 
@@ -249,6 +272,8 @@ function onMessage(message: HostMessage): void {
 
 // 3. The plugin, loaded at run time so its own imports obey the read permission.
 async function load(bundle: string): Promise<Record<string, unknown>> {
+  // `import ... from "node:process"` (or any Node module, which may write to it) bypasses the global's getter.
+  if (/["']node:/.test(await Deno.readTextFile(new URL(bundle)))) redirectNodeStdout();
   return await import(bundle) as Record<string, unknown>;
 }
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { AsyncLocalStorage } from "node:async_hooks";
+import type { AsyncLocalStorage } from "node:async_hooks";
 
 /** A client span recorded in the plugin process, as it crosses the wire. */
 export interface ChildSpan {
@@ -45,7 +45,16 @@ interface CallTrace {
   spans: ChildSpan[];
 }
 
-const current = new AsyncLocalStorage<CallTrace>();
+/**
+ * The current call's trace, set up by the first traced call: `node:async_hooks` costs a plugin process about
+ * 3 MiB, which a service without tracing (the default) never pays.
+ */
+let current: AsyncLocalStorage<CallTrace> | undefined;
+
+async function traceStorage(): Promise<AsyncLocalStorage<CallTrace>> {
+  const { AsyncLocalStorage } = await import("node:async_hooks");
+  return current ??= new AsyncLocalStorage<CallTrace>();
+}
 
 /**
  * Splits a W3C `traceparent` (version 00) into its parts.
@@ -84,7 +93,8 @@ export function traced<T>(traceparent: string | undefined, fn: () => Promise<T>)
   const parsed = traceparent === undefined ? undefined : parseTraceparent(traceparent);
   if (parsed === undefined) return { result: run(), spans: [] };
   const trace: CallTrace = { ...parsed, spans: [] };
-  return { result: current.run(trace, run), spans: trace.spans };
+  const result = current ? current.run(trace, run) : traceStorage().then((storage) => storage.run(trace, run));
+  return { result, spans: trace.spans };
 }
 
 /**
@@ -95,7 +105,7 @@ export function traced<T>(traceparent: string | undefined, fn: () => Promise<T>)
 export function installFetchTracing(): void {
   const original = globalThis.fetch;
   globalThis.fetch = async function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    const trace = current.getStore();
+    const trace = current?.getStore();
     if (trace === undefined) return await original(input, init);
     const request = new Request(input, init);
     const spanId = randomSpanId();

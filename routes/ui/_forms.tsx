@@ -1,8 +1,8 @@
 /**
  * The console's form pieces: labelled fields tied to their help text and to
  * the API's errors by JSON pointer, a button that posts one action (delete,
- * reveal, roll back…), and the card that creates a record, with its slug and
- * name fields and the API's refusal shown in place.
+ * reveal, roll back…), and the card that posts a form (a new record with its
+ * slug and name fields), with the API's refusal shown in place.
  *
  * @module
  */
@@ -235,15 +235,15 @@ export function ActionForm(props: {
 }
 
 /**
- * A card that creates a record: a heading, the CSRF input, the API's
- * refusal (field errors stay with their fields), the fields and the submit
- * button.
+ * A card that posts a form (creates a record, sets a key): a heading, the
+ * CSRF input, the API's refusal (field errors stay with their fields), the
+ * fields and the submit button.
  *
  * @param props Where it posts, the heading (and its level), the problem
  *   and field errors of a failed attempt, the fields, the button's text.
  * @returns The form.
  */
-export function CreateForm(props: {
+export function FormCard(props: {
   ui: Ui;
   action: string;
   heading: string;

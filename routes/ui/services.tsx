@@ -10,11 +10,11 @@
 import { type Context, Hono } from "hono";
 import { must, type Problem, problemOf, seg } from "./_api.ts";
 import {
-  CreateForm,
   described,
   errorsByPointer,
   Field,
   fieldId,
+  FormCard,
   formValues,
   NameFields,
   SelectField,
@@ -68,7 +68,7 @@ function ServiceList(props: { ui: Ui; orgs: Json[]; services: Map<string, Json[]
         </Section>
       ))}
       {ui.admin && props.orgs.length > 0 && (
-        <CreateForm
+        <FormCard
           ui={ui}
           action="/ui/services"
           heading="Add a third-party service"
@@ -86,7 +86,7 @@ function ServiceList(props: { ui: Ui; orgs: Json[]; services: Map<string, Json[]
           {OPTIONAL_FIELDS.map(([pointer, label]) => (
             <TextField pointer={pointer} label={label} value={v[pointer]} errors={errors} />
           ))}
-        </CreateForm>
+        </FormCard>
       )}
     </>
   );
@@ -204,7 +204,7 @@ async function servicePage(
               );
             })}
             {ui_.admin && (
-              <CreateForm
+              <FormCard
                 ui={ui_}
                 action={`/ui/orgs/${seg(org)}/services/${seg(svc)}/applications`}
                 heading="Add an application"
@@ -216,7 +216,7 @@ async function servicePage(
                 {chosen && <input type="hidden" name="for" value={chosen} />}
                 <NameFields noun="Application" values={failedOn("app")?.values} errors={appErrors} />
                 <CredentialInputs fields={fields} set={new Set()} errors={appErrors} scope="new" />
-              </CreateForm>
+              </FormCard>
             )}
             {ui_.admin && (
               <form method="get" action={`/ui/orgs/${seg(org)}/services/${seg(svc)}`} class="row">

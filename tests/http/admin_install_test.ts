@@ -14,9 +14,9 @@ import { makeSecret } from "../support/secret_scan.ts";
 import { configurationAnswer, seedBoundPlugin, seedService } from "../support/seed.ts";
 import { serviceUrl } from "../support/services.ts";
 import { ROOT, startTestApp, type TestApp } from "../support/test_app.ts";
+import { CLOSED } from "../support/local.ts";
 
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
-const CLOSED = "http://127.0.0.1:9/"; // the discard port: nothing listens there
 const FIXTURES = `${ROOT}tests/fixtures`;
 const CATALOG = `${FIXTURES}/admin/catalog.json`;
 const PROBE = "@imbi-test/admin-probe";
@@ -483,19 +483,10 @@ Deno.test("GET /admin/plugins/history, POST /admin/plugins/rollback and GET /adm
     assert.ok(r.status < 300, `${method} ${path}: ${r.text}`);
     return r.body;
   };
-  await call(
-    "POST",
-    "/admin/plugins",
-    { specifier: "jsr:@imbi-test/jsr-good@1.0.0", accept_permissions: true },
-    "req-install",
-  ); // r2
-  await call("POST", "/admin/plugins", { specifier: "jsr:@imbi-test/two-entries@2", accept_permissions: true }); // r3
-  await call(
-    "PATCH",
-    "/admin/plugins/@imbi-test/jsr-good",
-    { version: "1.2.0", accept_permissions: true },
-    "req-upgrade",
-  ); // r4
+  const accepted = { accept_permissions: true };
+  await call("POST", "/admin/plugins", { specifier: "jsr:@imbi-test/jsr-good@1.0.0", ...accepted }, "req-install"); // r2
+  await call("POST", "/admin/plugins", { specifier: "jsr:@imbi-test/two-entries@2", ...accepted }); // r3
+  await call("PATCH", "/admin/plugins/@imbi-test/jsr-good", { version: "1.2.0", ...accepted }, "req-upgrade"); // r4
   await call("DELETE", "/admin/plugins/@imbi-test/two-entries"); // r5
 
   await t.step("history lists every revision newest first, with who, when and what", async () => {

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { writeHostilePackage } from "../support/hostile_package.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
+import { copyAtVersion } from "../support/package_copy.ts";
 import { serveLocked } from "../support/serve_process.ts";
 import { ROOT } from "../support/test_app.ts";
 
@@ -15,10 +16,10 @@ const PKG = "@imbi-test/permissions";
 
 Deno.test("POST and PATCH /admin/plugins need accept_permissions, and show what the package gets", async (t) => {
   await using jsr = TestJsrRegistry.start();
-  await jsr.publish(PKG, "1.0.0", `${FIXTURES}/permissions-1`);
-  await jsr.publish(PKG, "1.1.0", `${FIXTURES}/permissions-2`);
   await using served = await serveLocked([], { prefix: "imbi-permissions-", env: { JSR_URL: jsr.url } });
   const { service, admin, app, work } = served;
+  await jsr.publish(PKG, "1.0.0", `${FIXTURES}/permissions`);
+  await jsr.publish(PKG, "1.1.0", await copyAtVersion(`${FIXTURES}/permissions`, "1.1.0", `${work}/permissions-1.1.0`));
   const hostile = await writeHostilePackage(work, "environ");
   await jsr.publish(hostile.name, "1.0.0", hostile.dir);
   /** What the service has locked: the installed version of the package and the lock revision. */

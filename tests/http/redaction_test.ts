@@ -4,15 +4,15 @@
  * every form comes back redacted, to the admin token and to a read token.
  */
 import assert from "node:assert/strict";
-import { encodings } from "../fixtures/leaky-encodings/mod.js";
+import { encodings } from "../fixtures/leaky/encodings.ts";
 import { makeSecret } from "../support/secret_scan.ts";
 import { serveLocked } from "../support/serve_process.ts";
 import { ROOT } from "../support/test_app.ts";
 
 Deno.test("GET …/configuration/values: a credential in any common encoding comes back redacted", async () => {
   const read = `read-${crypto.randomUUID()}`;
-  const leaky = { name: "@imbi-test/leaky-encodings", dir: `${ROOT}tests/fixtures/leaky-encodings` };
-  await using served = await serveLocked([{ ...leaky, entryPoints: ["leaky-encodings"] }], {
+  const leaky = { name: "@imbi-test/leaky", dir: `${ROOT}tests/fixtures/leaky` };
+  await using served = await serveLocked([{ ...leaky, entryPoints: ["leaky", "leaky-encodings"] }], {
     prefix: "imbi-redaction-",
     env: { IMBI_READ_TOKENS: read },
   });

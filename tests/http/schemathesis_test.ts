@@ -14,15 +14,15 @@ import { seedWalkthrough } from "../support/seed.ts";
 import { serveLocked } from "../support/serve_process.ts";
 import { serviceUrl } from "../support/services.ts";
 import { DEMO_PACKAGES, ROOT } from "../support/test_app.ts";
+import { CLOSED } from "../support/local.ts";
 
 const SCHEMATHESIS = serviceUrl("IMBI_TEST_SCHEMATHESIS");
-/** A closed port: the fuzzer must not install arbitrary packages from a real registry. */
-const CLOSED = "http://127.0.0.1:9/";
 
 Deno.test({
   name: "Schemathesis with every check finds nothing in the seeded service",
   ignore: !SCHEMATHESIS,
   async fn(t) {
+    // Closed registries: the fuzzer must not install arbitrary packages from a real one.
     await using served = await serveLocked(DEMO_PACKAGES, {
       prefix: "imbi-fuzz-",
       env: { IMBI_READ_TOKENS: `read-${crypto.randomUUID()}`, IMBI_NPM_REGISTRY: CLOSED, IMBI_JSR_URL: CLOSED },

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { bundlerEnv } from "../../core/packages/bundle.ts";
 import { checkModuleGraph, localPackageRoots } from "../../core/packages/module_graph.ts";
 import { PackageStore } from "../../core/packages/store.ts";
-import { runCli } from "../support/local.ts";
+import { CLOSED, runCli } from "../support/local.ts";
 import { type HostileAttack, writeHostilePackage } from "../support/hostile_package.ts";
 import { makeSecret } from "../support/secret_scan.ts";
 import { serviceUrl } from "../support/services.ts";
@@ -20,7 +20,6 @@ import { lockLocalPackages } from "../support/test_app.ts";
 import { FIXTURES, publishGoodWithHelper, rejectsWith, ROOT, storeDirs, tempDir } from "./_helpers.ts";
 
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
-const CLOSED = "http://127.0.0.1:9/";
 
 /** A store with a data directory and a staging directory outside it, both removed afterwards. */
 async function withStore(fn: (store: PackageStore, staging: string) => Promise<void>, options = {}): Promise<void> {
@@ -143,18 +142,14 @@ Deno.test({
   name: "PackageStore.fetch() refuses an npm dependency that reads a file outside it, by the bundler's permission",
   ignore: !NPM,
   async fn() {
-    const id = crypto.randomUUID().slice(0, 8);
-    const name = `@imbi-test/hostile-npm-${id}`;
-    await publishGoodWithHelper(NPM!, {
-      name,
-      helper: `@imbi-test/hostile-helper-${id}`,
+    const { name } = await publishGoodWithHelper(NPM!, "hostile", {
       helperFiles: {
         "index.js": 'import text from "/etc/passwd" with { type: "text" };\nexport function greet() { return text; }\n',
       },
     });
     await withStore(async (store) => {
       const error = await rejectsWith(store.fetch(await store.resolve(`npm:${name}@1.0.0`)), "refused");
-      assert.match(error.message, /^Cannot bundle npm:@imbi-test\/hostile-npm-\w+@1\.0\.0 .*"\/etc\/passwd"/);
+      assert.match(error.message, /^Cannot bundle npm:@imbi-test\/hostile-good-\w+@1\.0\.0 .*"\/etc\/passwd"/);
       assert.match(error.message, /Requires read access to "\/etc\/passwd"/);
     }, { npmRegistry: NPM });
   },

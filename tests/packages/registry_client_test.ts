@@ -139,11 +139,8 @@ Deno.test({
   name: "PackageStore installs from a registry that demands a token, with the token from IMBI_NPMRC",
   ignore: !NPM,
   async fn() {
-    const id = crypto.randomUUID().slice(0, 8);
-    const name = `@imbi-test/private-good-${id}`;
     // Its dependency is private too: `deno bundle` must fetch it with the token.
-    const helper = `@imbi-test/private-helper-${id}`;
-    await publishGoodWithHelper(NPM!, { name, helper });
+    const { name, helper } = await publishGoodWithHelper(NPM!, "private");
     const token = makeSecret("private-registry");
     await using registry = startTokenRegistry(NPM!, { token });
     await using data = await tempDir("imbi-private-");

@@ -37,6 +37,11 @@ async function withStore<T>(fn: (store: PackageStore, jsr: TestJsrRegistry) => P
   return await fn(new PackageStore(data.path, { jsrUrl: jsr.url, minPackageAgeMs: 0, projectRoot: ROOT }), jsr);
 }
 
+/** The reason the registry gives for an entry point it cannot load. */
+function cannotLoad(plugin: string, packageName: string, why: string): string {
+  return `Cannot load plugin "${plugin}" from package "${packageName}": ${why}`;
+}
+
 Deno.test("buildRegistry() gives every entry point a status and reason while the good packages load", async () => {
   await withStore(async (store, jsr) => {
     await jsr.publish("@imbi-test/jsr-good", "1.0.0", `${FIXTURES}/jsr-good`);
@@ -90,11 +95,8 @@ Deno.test("buildRegistry() gives every entry point a status and reason while the
     const incompatible = pkg(registry, "@imbi-test/incompatible");
     assert.equal(incompatible.status, "failed");
     assert.equal(incompatible.entries[0]!.status, "incompatible");
-    assert.equal(
-      incompatible.entries[0]!.reason,
-      'Cannot load plugin "future-config" from package "@imbi-test/incompatible": ' +
-        'api_version "^2.0.0" does not include 1.0.0',
-    );
+    const why = 'api_version "^2.0.0" does not include 1.0.0';
+    assert.equal(incompatible.entries[0]!.reason, cannotLoad("future-config", "@imbi-test/incompatible", why));
 
     const invalid = pkg(registry, "@imbi-test/invalid-manifest");
     assert.equal(invalid.status, "partial");
@@ -107,11 +109,8 @@ Deno.test("buildRegistry() gives every entry point a status and reason while the
       invalid.entries[1]!.reason!,
       /"metrics-thing" from package "@imbi-test\/invalid-manifest".*plugin_type/,
     );
-    assert.equal(
-      invalid.entries[2]!.reason,
-      'Cannot load plugin "typo-options" from package "@imbi-test/invalid-manifest": ' +
-        'manifest.options does not compile: strict mode: unknown keyword: "fromat"',
-    );
+    const typo = 'manifest.options does not compile: strict mode: unknown keyword: "fromat"';
+    assert.equal(invalid.entries[2]!.reason, cannotLoad("typo-options", "@imbi-test/invalid-manifest", typo));
 
     const missing = pkg(registry, "@imbi-test/missing-export");
     assert.equal(missing.status, "failed");

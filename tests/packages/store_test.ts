@@ -15,13 +15,12 @@ import { inspectBundle } from "../../core/sandbox/inspect.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
 import { publishFixture } from "../support/npm_publish.ts";
 import { serviceUrl } from "../support/services.ts";
-import { type CliOutput, runCli } from "../support/local.ts";
+import { type CliOutput, CLOSED, runCli } from "../support/local.ts";
 import { FIXTURES, lockEntry, rejectsWith, ROOT, storeDirs, tempDir } from "./_helpers.ts";
 
 const PACKAGES = `${FIXTURES}/packages`;
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
 const NPM_STORAGE = Deno.env.get("IMBI_TEST_NPM_STORAGE");
-const CLOSED = "http://127.0.0.1:9/"; // the discard port: nothing listens there
 const DAY = 86_400_000;
 
 /** A package the tamper test corrupts in the registry's storage: a new name per run, never reused. */

@@ -83,3 +83,36 @@ export function aptInstall(name: string): Promise<void> {
   aptQueue = run.catch(() => undefined);
   return run;
 }
+
+/**
+ * A test service whose program comes from a Debian package: installing
+ * finds one of `commands` or runs `apt-get install <debianPackage>`;
+ * starting finds it again and hands it to `start`.
+ *
+ * @param name The service's name.
+ * @param options The Debian package, the commands that prove it is installed (in order of preference), and what
+ *   starts the service from the binary found.
+ * @returns The service.
+ */
+export function debianService(
+  name: string,
+  options: {
+    debianPackage: string;
+    commands: string[];
+    start(binary: string, cacheDir: string, progress: (line: string) => void): Promise<RunningService>;
+  },
+): TestService {
+  return {
+    name,
+    async install(_cacheDir, progress) {
+      if (await findCommand(options.commands)) return;
+      progress(`installing Debian package ${options.debianPackage}`);
+      await aptInstall(options.debianPackage);
+    },
+    async start(cacheDir, progress) {
+      const binary = await findCommand(options.commands);
+      if (!binary) throw new Error(`${name} is not installed`);
+      return await options.start(binary, cacheDir, progress);
+    },
+  };
+}

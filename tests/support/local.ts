@@ -7,6 +7,12 @@
 import { type CommandResult, runCommand } from "./command.ts";
 
 /**
+ * A registry URL nothing answers at (the discard port), for tests that must
+ * not reach a real registry.
+ */
+export const CLOSED = "http://127.0.0.1:9/";
+
+/**
  * A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it).
  *
  * @returns The port number.

@@ -7,6 +7,7 @@
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { unavailable } from "../messages.ts";
+import type { Transactions } from "../store_methods.ts";
 import { mapSqliteError } from "./errors.ts";
 
 /** The connection the SQLite store's parts share. */
@@ -14,6 +15,15 @@ export class SqliteDb {
   #db: DatabaseSync;
   #statements = new Map<string, StatementSync>();
   #writes = 0;
+  /**
+   * `read` and `write` as the graph methods run them (`../store_methods.ts`):
+   * the operations are synchronous, so each runs, and throws, inside the
+   * transaction.
+   */
+  readonly transactions: Transactions<SqliteDb> = {
+    read: <T>(work: (db: SqliteDb) => T | Promise<T>) => this.read(() => work(this) as T),
+    write: <T>(work: (db: SqliteDb) => T | Promise<T>) => this.write(() => work(this) as T),
+  };
 
   /**
    * Wraps a connection.
