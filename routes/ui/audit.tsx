@@ -34,7 +34,7 @@ export function auditPages(): Hono<UiEnv> {
         return <p>The audit log needs the admin token; this session signed in with a read-only token.</p>;
       }
       const query = new URLSearchParams({ limit: "50" });
-      for (const name of ["target_kind", "target", "before"]) {
+      for (const name of [...FILTERS.map(([filter]) => filter), "before"]) {
         const value = c.req.query(name);
         if (value) query.set(name, value);
       }
