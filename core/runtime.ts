@@ -47,6 +47,9 @@ export interface Lease {
 
 const DEFAULT_EGRESS = new EgressPolicy();
 
+/** How long a reload waits for the next processes of busy nodes before it swaps its registry in anyway, ms. */
+export const PRESTART_MS = 5000;
+
 interface Derived {
   entry: LoadedEntry;
   netHosts: string[];
@@ -133,6 +136,8 @@ export class PluginRuntime {
   #nodeKeys = new Map<string, string>();
   /** What `lease` derives from a target and its entry, kept per target object (a memoised resolution's is reused). */
   #derived = new WeakMap<LeaseTarget, Derived>();
+  /** The last target and credential opener each node was leased with: a reload starts a busy node's next processes. */
+  #leased = new Map<string, { target: LeaseTarget; decrypt: () => Promise<OpenedNode> }>();
   #reloadFailure: string | null = null;
 
   private constructor(registry: Registry, build: RegistryBuilder, pool: SandboxPool, options: RuntimeOptions) {
@@ -211,6 +216,7 @@ export class PluginRuntime {
       throw error;
     }
     this.#reloadFailure = null;
+    await this.#prestart(fresh);
     this.#registry = fresh;
     const live = new Set(fresh.loadedSlugs().map((slug) => `${slug}|${fresh.entry(slug)!.integrity}`));
     const stale = (key: string) => !live.has(key.split("|").slice(1, 3).join("|"));
@@ -243,13 +249,21 @@ export class PluginRuntime {
     if (!entry) {
       throw new PluginCallError("crashed", `plugin "${node.plugin}" is not loaded`, { retryAfterSeconds: 5 });
     }
-    const service = target.service;
-    const { netHosts, timeoutMs, key } = this.#derive(target, entry);
+    const derived = this.#derive(target, entry);
     const previous = this.#nodeKeys.get(node.id);
-    if (previous !== key) {
-      this.#nodeKeys.set(node.id, key);
+    if (previous !== derived.key) {
+      this.#nodeKeys.set(node.id, derived.key);
       if (previous !== undefined) void this.#pool.drain((k) => k === previous);
     }
+    this.#leased.set(node.id, { target, decrypt });
+    return { supervisor: await this.#acquire(target, derived, decrypt), entry };
+  }
+
+  /** The pool's supervisor for a target under an entry, made (egress checked, credentials opened) when new. */
+  async #acquire(target: LeaseTarget, derived: Derived, decrypt: () => Promise<OpenedNode>): Promise<Supervisor> {
+    const node = target.binding.plugin;
+    const service = target.service;
+    const { entry, netHosts, timeoutMs, key } = derived;
     const known = this.#pool.has(key);
     if (!known) await this.#assertEgress(node.slug, netHosts);
     const opened = known ? { credentials: {}, options: node.options, secrets: {} } : await decrypt();
@@ -274,7 +288,39 @@ export class PluginRuntime {
         },
       },
     }));
-    return { supervisor, entry };
+    return supervisor;
+  }
+
+  /**
+   * Before a reload swaps its registry in: starts, for each node with processes now whose package changes, as many
+   * processes of the new package, so the first requests after the swap find them ready instead of starting them.
+   * Waits at most {@linkcode PRESTART_MS}; a node that cannot start now is left to its first call, as before.
+   */
+  async #prestart(fresh: Registry): Promise<void> {
+    const running = new Map(this.#pool.list().map(({ key, stats }) => [key, stats.processes.length]));
+    const warming: Promise<void>[] = [];
+    for (const [nodeId, { target, decrypt }] of this.#leased) {
+      const current = this.#nodeKeys.get(nodeId);
+      const processes = current === undefined ? 0 : running.get(current) ?? 0;
+      if (processes === 0) {
+        this.#leased.delete(nodeId);
+        continue;
+      }
+      const entry = fresh.entry(target.binding.plugin.plugin);
+      if (entry === undefined) continue;
+      const derived = this.#derive(target, entry);
+      if (this.#pool.has(derived.key)) continue;
+      warming.push(
+        this.#acquire(target, derived, decrypt).then((supervisor) => supervisor.warm(processes)).catch((error) =>
+          log.warn("could not start a plugin process before the reload", { nodeId, error: String(error) })
+        ),
+      );
+    }
+    if (warming.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, PRESTART_MS));
+    await Promise.race([Promise.all(warming), bound]);
+    clearTimeout(timer);
   }
 
   /**

@@ -84,7 +84,23 @@ function skipSpace(text: string, at: number): number {
  * @throws {FrameError} `too_large` when it nests deeper; `malformed` on an unclosed string.
  */
 export function checkDepth(text: string, maxDepth: number = MAX_ANSWER_DEPTH): void {
+  if (opensAtMost(text, maxDepth)) return;
   valueEnd(text, skipSpace(text, 0), 0, maxDepth);
+}
+
+/**
+ * Whether the text holds at most `max` opening brackets (in strings too): then it cannot nest deeper than `max`,
+ * and a small answer (a listing of tens of objects) skips the walk character by character. A string left open is
+ * then `JSON.parse`'s to refuse.
+ */
+function opensAtMost(text: string, max: number): boolean {
+  let count = 0;
+  for (const open of ["{", "["]) {
+    for (let at = text.indexOf(open); at >= 0; at = text.indexOf(open, at + 1)) {
+      if (++count > max) return false;
+    }
+  }
+  return true;
 }
 
 /**

@@ -345,14 +345,14 @@ async function call(
 
 /** Whether arrays and objects nest more than `max` levels in a value (checked before it is sent). */
 function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (typeof item !== "object" || item === null) continue;
-    if (depth + 1 > max) return true;
-    for (const child of Array.isArray(item) ? item : Object.values(item)) {
-      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
-    }
+  return typeof value === "object" && value !== null && containerDeeperThan(value, max);
+}
+
+/** Recursion stops at `max` levels, so it is bounded whatever the value; no allocation per level. */
+function containerDeeperThan(container: object, max: number): boolean {
+  if (max === 0) return true;
+  for (const child of Array.isArray(container) ? container : Object.values(container)) {
+    if (typeof child === "object" && child !== null && containerDeeperThan(child, max - 1)) return true;
   }
   return false;
 }
