@@ -138,9 +138,9 @@ export async function startService(
  * Starts a helper program (a bench server) and waits for its first stdout line.
  *
  * @param args `deno` arguments.
- * @returns Its stop function.
+ * @returns Its process id and stop function.
  */
-export async function startHelper(args: string[]): Promise<{ stop(): Promise<void> }> {
+export async function startHelper(args: string[]): Promise<{ pid: number; stop(): Promise<void> }> {
   const child = new Deno.Command(Deno.execPath(), {
     args,
     cwd: ROOT,
@@ -154,6 +154,7 @@ export async function startHelper(args: string[]): Promise<{ stop(): Promise<voi
   reader.releaseLock();
   void child.stdout.cancel().catch(() => {});
   return {
+    pid: child.pid,
     async stop() {
       try {
         child.kill("SIGTERM");

@@ -10,10 +10,16 @@
  * response cache. The service runs with the serve task's flags plus
  * `--inspect` on loopback; the profile is taken over the inspector protocol.
  *
+ * `bench/profile.ts cpu [clients] [seconds]` instead accounts CPU per request
+ * to each process (`_cpu.ts`): the service, its plugin processes and the
+ * upstream for the tab, the baseline server and the upstream for the
+ * in-process route, and the same for the cached tab against bare Hono.
+ *
  * @module
  */
 
 import { READ_AUTH, startSeededService, tabAnswer, tabUrl } from "./_bench_service.ts";
+import { type Accounted, cpuPerRequest, cpuTable, descendantPids } from "./_cpu.ts";
 import { benchPort, startHelper } from "./_processes.ts";
 import { ensureWrk, runWrk } from "./_wrk.ts";
 
@@ -92,10 +98,80 @@ function summarise(profile: CpuProfile, top: number): string {
   return `self time:\n${list(self)}\n\ninclusive time:\n${list(inclusive)}\n`;
 }
 
+/**
+ * CPU per request of each process: the tab through the service (the service, its plugin processes, the upstream)
+ * against the in-process route (the baseline server, the upstream), and the cached tab against bare Hono.
+ */
+async function cpu(clients: number, seconds: number): Promise<void> {
+  const work = await Deno.makeTempDir({ prefix: "imbi-cpu-" });
+  const upstreamPort = benchPort();
+  const upstream = await startHelper([
+    "run",
+    "--allow-net",
+    "tests/fixtures/http-config/upstream.ts",
+    String(upstreamPort),
+    "50",
+  ]);
+  const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+  const { service } = await startSeededService(`${work}/service`, {
+    upstream: upstreamUrl,
+    nodes: { tab: "http-config-uncached", cached: "http-config" },
+  });
+  const stops = [service.stop, upstream.stop];
+  try {
+    await tabAnswer(service, "tab");
+    const fixed = `${work}/fixed.json`;
+    await Deno.writeTextFile(fixed, (await tabAnswer(service, "cached")).text);
+    const baselinePort = benchPort();
+    const baseline = await startHelper([
+      "run",
+      "--allow-net",
+      "--allow-read",
+      "bench/_baseline_server.ts",
+      String(baselinePort),
+      upstreamUrl,
+      fixed,
+    ]);
+    stops.unshift(baseline.stop);
+    const base = `http://127.0.0.1:${baselinePort}`;
+    const load = { connections: clients, seconds, headers: READ_AUTH };
+    const serviceSide: Accounted[] = [
+      { label: "service", pids: () => Promise.resolve([service.pid]) },
+      { label: "plugin processes", pids: descendantPids(service.pid, "plugins") },
+      { label: "their jails", pids: descendantPids(service.pid, "jails") },
+      { label: "upstream", pids: () => Promise.resolve([upstream.pid]) },
+    ];
+    const baselineSide: Accounted[] = [
+      { label: "in-process baseline", pids: () => Promise.resolve([baseline.pid]) },
+      { label: "upstream", pids: () => Promise.resolve([upstream.pid]) },
+    ];
+    for (
+      const url of [tabUrl(service, "tab"), tabUrl(service, "cached"), `${base}/orgs/bench/projects/tab/configuration`]
+    ) {
+      await runWrk(url, { ...load, seconds: 1 });
+    }
+    const report = [
+      cpuTable("tab through the service", await cpuPerRequest(tabUrl(service, "tab"), serviceSide, load)),
+      cpuTable(
+        "in-process route",
+        await cpuPerRequest(`${base}/orgs/bench/projects/tab/configuration`, baselineSide, load),
+      ),
+      cpuTable("cached tab through the service", await cpuPerRequest(tabUrl(service, "cached"), serviceSide, load)),
+      cpuTable("bare Hono, the same JSON", await cpuPerRequest(`${base}/fixed`, baselineSide.slice(0, 1), load)),
+    ];
+    const head = `CPU per request, ${clients} clients, ${seconds} s a run (wrk's own CPU not counted)\n\n`;
+    await Deno.stdout.write(new TextEncoder().encode(head + report.join("\n")));
+  } finally {
+    for (const stop of stops) await stop().catch(() => {});
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
 async function main(): Promise<void> {
   const [project = "cached", clients = "50", seconds = "5"] = Deno.args;
+  if (project === "cpu") return await cpu(Number(clients), Number(seconds));
   if (project !== "tab" && project !== "cached") {
-    throw new TypeError("usage: profile.ts [tab|cached] [clients] [seconds]");
+    throw new TypeError("usage: profile.ts [tab|cached|cpu] [clients] [seconds]");
   }
   await ensureWrk();
   const work = await Deno.makeTempDir({ prefix: "imbi-profile-" });

@@ -54,6 +54,48 @@ export function parseCommand<T extends ParseArgsOptionsConfig>(
 }
 
 /**
+ * The `options` of a {@linkcode CommandSpec} from flag names: string flags
+ * and boolean switches.
+ *
+ * @example
+ * ```ts
+ * parseCommand(Deno.args, { name: "publish", usage: USAGE, options: flags(["registry", "out"], ["dry-run"]) });
+ * ```
+ *
+ * @param strings Flags that take a value (`--out <dir>`).
+ * @param booleans Switches (`--dry-run`).
+ * @returns The options as `node:util` `parseArgs` takes them.
+ */
+export function flags<const S extends string, const B extends string = never>(
+  strings: readonly S[],
+  booleans: readonly B[] = [],
+): { [K in S | B]: { type: K extends B ? "boolean" : "string" } } {
+  const entries = [
+    ...strings.map((name) => [name, { type: "string" }]),
+    ...booleans.map((name) => [name, { type: "boolean" }]),
+  ];
+  return Object.fromEntries(entries);
+}
+
+/**
+ * Ends the process on a failure the user can fix: one line
+ * `<name>: <message>` on stderr, exit 1, when `error` is an instance of one
+ * of `expected`; anything else (a bug) is rethrown with its stack.
+ *
+ * @param name The command's name, e.g. `backup`.
+ * @param error What was caught.
+ * @param expected The error classes that mean a user's mistake.
+ * @returns Never.
+ * @throws {unknown} `error`, when it is not expected.
+ */
+// deno-lint-ignore no-explicit-any -- any error class, whatever its constructor takes
+export function exitOnExpected(name: string, error: unknown, expected: (new (...args: any[]) => Error)[]): never {
+  if (!expected.some((kind) => error instanceof kind)) throw error;
+  console.error(`${name}: ${(error as Error).message}`);
+  Deno.exit(1);
+}
+
+/**
  * Whether the arguments ask for the usage (`--help` or `-h` anywhere).
  *
  * @param args The arguments.

@@ -10,7 +10,7 @@
 
 import { ConfigError, loadConfig } from "../core/config.ts";
 import { takeBackup } from "../core/ops/backup.ts";
-import { parseCommand } from "./_args.ts";
+import { exitOnExpected, parseCommand } from "./_args.ts";
 
 const USAGE = `usage: deno task backup <dir> [--include-secrets]
 
@@ -40,12 +40,6 @@ if (import.meta.main) {
       console.error("backup: no keys or token in this copy (--include-secrets); keep the keys safe separately");
     }
   } catch (error) {
-    if (
-      !(error instanceof ConfigError || error instanceof RangeError || error instanceof Deno.errors.PermissionDenied)
-    ) {
-      throw error;
-    }
-    console.error(`backup: ${error.message}`);
-    Deno.exit(1);
+    exitOnExpected("backup", error, [ConfigError, RangeError, Deno.errors.PermissionDenied]);
   }
 }

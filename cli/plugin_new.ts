@@ -27,7 +27,7 @@
  */
 
 import { dirname, relative, resolve } from "node:path";
-import { parseCommand } from "./_args.ts";
+import { flags, parseCommand } from "./_args.ts";
 
 /** What to scaffold. */
 export interface ScaffoldOptions {
@@ -265,12 +265,7 @@ if (import.meta.main) {
   const { values, positionals } = parseCommand(Deno.args, {
     name: "plugin:new",
     usage: USAGE,
-    options: {
-      type: { type: "string" },
-      dir: { type: "string" },
-      sdk: { type: "string" },
-      force: { type: "boolean" },
-    },
+    options: flags(["type", "dir", "sdk"], ["force"]),
     positionals: { min: 1, max: 1 },
   });
   const name = positionals[0]!;

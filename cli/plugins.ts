@@ -78,9 +78,12 @@ interface Args {
 interface Command {
   usage: string;
   summary: string;
-  /** Its options: `--name value` ones and switches; any other `--option` is a usage error. Without: all passed on. */
+  /**
+   * Its options: `--name value` ones and switches; any other `--option` is a
+   * usage error. Default: those `usage` declares ({@linkcode declared}).
+   */
   flags?: { values?: string[]; switches?: string[] };
-  /** Whether the parsed arguments fit the usage; default: any do. */
+  /** Whether the parsed arguments fit the usage; default: as many positional arguments as `usage` declares. */
   fits?: (args: Args) => boolean;
   run(args: Args, ctx: Context): Promise<number>;
 }
@@ -113,12 +116,25 @@ async function withGraph(ctx: Context): Promise<ChangeOptions & { graph: PluginN
 }
 
 /**
+ * What a usage line declares: each word with `<name>` outside brackets is a
+ * positional argument, `[--name <value>]` an option with a value, `[--name]`
+ * a switch.
+ */
+function declared(usage: string): { flags: NonNullable<Command["flags"]>; positionals: number } {
+  const values = [...usage.matchAll(/\[(--[\w-]+) <[^>]+>\]/g)].map((m) => m[1]!);
+  const switches = [...usage.matchAll(/\[(--[\w-]+)\]/g)].map((m) => m[1]!);
+  const positionals = usage.replace(/\[[^\]]*\]/g, "").split(/\s+/).filter((word) => word.includes("<")).length;
+  return { flags: { values, switches }, positionals };
+}
+
+/**
  * Splits a command's `--name value` options and switches from its positional
  * arguments, or prints its usage when they do not fit.
  */
 function parseArgs(command: Command, args: string[]): Args | undefined {
   const parsed: Args = { positional: [], values: {}, switches: new Set() };
-  const flags = command.flags;
+  const usage = declared(command.usage);
+  const flags = command.flags ?? usage.flags;
   let bad = false;
   for (let i = 0; i < args.length && !bad; i++) {
     const arg = args[i]!;
@@ -126,7 +142,7 @@ function parseArgs(command: Command, args: string[]): Args | undefined {
       const value = args[++i];
       if (value === undefined) bad = true;
       else parsed.values[arg] = value;
-    } else if (!flags || flags.switches?.includes(arg)) {
+    } else if (flags.switches?.includes(arg)) {
       if (arg.startsWith("--")) parsed.switches.add(arg);
       else parsed.positional.push(arg);
     } else if (arg.startsWith("--")) {
@@ -134,7 +150,7 @@ function parseArgs(command: Command, args: string[]): Args | undefined {
       return undefined;
     } else parsed.positional.push(arg);
   }
-  if (!bad && (command.fits?.(parsed) ?? true)) return parsed;
+  if (!bad && (command.fits?.(parsed) ?? parsed.positional.length === usage.positionals)) return parsed;
   console.error(`usage: deno task plugins ${command.usage}`);
   return undefined;
 }
@@ -207,8 +223,6 @@ export const commands: Record<string, Command> = {
   upgrade: {
     usage: "upgrade <package> <version-or-range> [--yes]",
     summary: "move an installed package to another version and show what changes; --yes accepts its permissions",
-    flags: { switches: ["--yes"] },
-    fits: (a) => a.positional.length === 2,
     async run(args, ctx) {
       const [name, version] = args.positional as [string, string];
       const result = await upgradePackage(name, version, { ...await withGraph(ctx), ...accepting(args, ctx) });
@@ -220,8 +234,6 @@ export const commands: Record<string, Command> = {
   remove: {
     usage: "remove <package> [--force]",
     summary: "remove a package (refused while Plugin nodes use it; --force disables them)",
-    flags: { switches: ["--force"] },
-    fits: (a) => a.positional.length === 1,
     async run(args, ctx) {
       const force = args.switches.has("--force");
       const result = await removePackage(args.positional[0]!, { ...await withGraph(ctx), force });
@@ -234,7 +246,6 @@ export const commands: Record<string, Command> = {
   rollback: {
     usage: "rollback <revision> [--force]",
     summary: "restore the packages of a kept lockfile revision (see history)",
-    flags: { switches: ["--force"] },
     fits: (a) => a.positional.length === 1 && /^\d+$/.test(a.positional[0]!),
     async run(args, ctx) {
       const force = args.switches.has("--force");
@@ -247,7 +258,6 @@ export const commands: Record<string, Command> = {
   },
   history: {
     usage: "history [--json]",
-    flags: { switches: ["--json"] },
     summary: "list the kept lockfile revisions with who and when",
     async run(args, ctx) {
       const revisions = await lockfileRevisions({ lockfilePath: ctx.lockfilePath });
@@ -262,7 +272,6 @@ export const commands: Record<string, Command> = {
   },
   audit: {
     usage: "audit [--json]",
-    flags: { switches: ["--json"] },
     summary: "show who changed what, from which revision to which",
     async run(args, ctx) {
       const records = await auditRecords({ lockfilePath: ctx.lockfilePath, store: ctx.store });
@@ -278,8 +287,6 @@ export const commands: Record<string, Command> = {
   import: {
     usage: "import [--force] [--file <path>]",
     summary: "import the lockfile into the graph store (refused when the store has changes the file lacks)",
-    flags: { values: ["--file"], switches: ["--force"] },
-    fits: (a) => a.positional.length === 0,
     async run(args, ctx) {
       const path = resolve(args.values["--file"] ?? ctx.lockfilePath);
       const file = await readLockfile(path);
@@ -304,8 +311,6 @@ export const commands: Record<string, Command> = {
   export: {
     usage: "export [--file <path>]",
     summary: "write the graph store's current lock revision to the lockfile",
-    flags: { values: ["--file"] },
-    fits: (a) => a.positional.length === 0,
     async run(args, ctx) {
       const path = resolve(args.values["--file"] ?? ctx.lockfilePath);
       const written = await exportLockfile(await storeLock(ctx), path);
@@ -317,7 +322,6 @@ export const commands: Record<string, Command> = {
   },
   list: {
     usage: "list [--json]",
-    flags: { switches: ["--json"] },
     summary: "show every package and entry point with status and reason",
     async run(args, ctx) {
       const registry = await listPackages({ lockfilePath: ctx.lockfilePath, store: ctx.store, onProgress: progress });
@@ -337,7 +341,6 @@ export const commands: Record<string, Command> = {
   test: {
     usage: "test <org>/<service>/<plugin> [--json]",
     summary: "test a Plugin node's connection: its endpoint answers and accepts its credentials (exit 1 if not)",
-    flags: { switches: ["--json"] },
     fits: (a) => a.positional.length === 1 && a.positional[0]!.split("/").length === 3,
     async run(args, ctx) {
       const [org, service, plugin] = args.positional[0]!.split("/") as [string, string, string];

@@ -25,7 +25,7 @@
  * @module
  */
 
-import { parseCommand } from "./_args.ts";
+import { flags, parseCommand } from "./_args.ts";
 import { buildPackage, type BuiltPackage, type PackOptions, publishPackage } from "../plugins/testing/pack.ts";
 
 /** The packages this repository publishes, by directory under `plugins/`, in publishing order. */
@@ -99,13 +99,7 @@ if (import.meta.main) {
   const { values } = parseCommand(Deno.args, {
     name: "plugins:publish",
     usage: USAGE,
-    options: {
-      registry: { type: "string" },
-      token: { type: "string" },
-      only: { type: "string" },
-      out: { type: "string" },
-      "dry-run": { type: "boolean" },
-    },
+    options: flags(["registry", "token", "only", "out"], ["dry-run"]),
   });
   if (!values.registry) {
     console.error("plugins:publish: --registry <url> is required (see --help)");

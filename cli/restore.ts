@@ -8,7 +8,7 @@
 
 import { ConfigError, loadConfig } from "../core/config.ts";
 import { restoreBackup } from "../core/ops/backup.ts";
-import { parseCommand } from "./_args.ts";
+import { exitOnExpected, parseCommand } from "./_args.ts";
 
 const USAGE = `usage: deno task restore <dir>
 
@@ -29,12 +29,6 @@ if (import.meta.main) {
     const { manifest, written } = await restoreBackup(positionals[0]!, config);
     console.log(JSON.stringify({ ok: true, from: positionals[0], created_at: manifest.created_at, written }));
   } catch (error) {
-    if (
-      !(error instanceof ConfigError || error instanceof RangeError || error instanceof Deno.errors.PermissionDenied)
-    ) {
-      throw error;
-    }
-    console.error(`restore: ${error.message}`);
-    Deno.exit(1);
+    exitOnExpected("restore", error, [ConfigError, RangeError, Deno.errors.PermissionDenied]);
   }
 }

@@ -47,6 +47,16 @@ export interface Lease {
 
 const DEFAULT_EGRESS = new EgressPolicy();
 
+/** How long a reload waits for the next processes of busy nodes before it swaps its registry in anyway, ms. */
+export const PRESTART_MS = 5000;
+
+interface Derived {
+  entry: LoadedEntry;
+  netHosts: string[];
+  timeoutMs: number;
+  key: string;
+}
+
 /**
  * Calls one protocol method on a leased process and checks the answer: a
  * malformed one is a `protocol` failure (502), never passed on. Every call
@@ -124,6 +134,10 @@ export class PluginRuntime {
   #options: RuntimeOptions;
   #reloading: Promise<unknown> = Promise.resolve();
   #nodeKeys = new Map<string, string>();
+  /** What `lease` derives from a target and its entry, kept per target object (a memoised resolution's is reused). */
+  #derived = new WeakMap<LeaseTarget, Derived>();
+  /** The last target and credential opener each node was leased with: a reload starts a busy node's next processes. */
+  #leased = new Map<string, { target: LeaseTarget; decrypt: () => Promise<OpenedNode> }>();
   #reloadFailure: string | null = null;
 
   private constructor(registry: Registry, build: RegistryBuilder, pool: SandboxPool, options: RuntimeOptions) {
@@ -202,6 +216,7 @@ export class PluginRuntime {
       throw error;
     }
     this.#reloadFailure = null;
+    await this.#prestart(fresh);
     this.#registry = fresh;
     const live = new Set(fresh.loadedSlugs().map((slug) => `${slug}|${fresh.entry(slug)!.integrity}`));
     const stale = (key: string) => !live.has(key.split("|").slice(1, 3).join("|"));
@@ -234,27 +249,21 @@ export class PluginRuntime {
     if (!entry) {
       throw new PluginCallError("crashed", `plugin "${node.plugin}" is not loaded`, { retryAfterSeconds: 5 });
     }
-    const service = target.service;
-    const netHosts = computeNetHosts(entry.manifest, { options: node.options, service });
-    const timeoutMs = Math.min(
-      entry.manifest.timeout_ms ?? this.#options.timeoutCeilingMs,
-      this.#options.timeoutCeilingMs,
-    );
-    const fingerprint = sha256(JSON.stringify([
-      node.options,
-      target.application?.slug ?? null,
-      target.application?.credentials ?? null,
-      service,
-      netHosts,
-      timeoutMs,
-      entry.bundlePath,
-    ]));
-    const key = `${node.id}|${entry.slug}|${entry.integrity}|${fingerprint}`;
+    const derived = this.#derive(target, entry);
     const previous = this.#nodeKeys.get(node.id);
-    if (previous !== key) {
-      this.#nodeKeys.set(node.id, key);
+    if (previous !== derived.key) {
+      this.#nodeKeys.set(node.id, derived.key);
       if (previous !== undefined) void this.#pool.drain((k) => k === previous);
     }
+    this.#leased.set(node.id, { target, decrypt });
+    return { supervisor: await this.#acquire(target, derived, decrypt), entry };
+  }
+
+  /** The pool's supervisor for a target under an entry, made (egress checked, credentials opened) when new. */
+  async #acquire(target: LeaseTarget, derived: Derived, decrypt: () => Promise<OpenedNode>): Promise<Supervisor> {
+    const node = target.binding.plugin;
+    const service = target.service;
+    const { entry, netHosts, timeoutMs, key } = derived;
     const known = this.#pool.has(key);
     if (!known) await this.#assertEgress(node.slug, netHosts);
     const opened = known ? { credentials: {}, options: node.options, secrets: {} } : await decrypt();
@@ -279,7 +288,66 @@ export class PluginRuntime {
         },
       },
     }));
-    return { supervisor, entry };
+    return supervisor;
+  }
+
+  /**
+   * Before a reload swaps its registry in: starts, for each node with processes now whose package changes, as many
+   * processes of the new package, so the first requests after the swap find them ready instead of starting them.
+   * Waits at most {@linkcode PRESTART_MS}; a node that cannot start now is left to its first call, as before.
+   */
+  async #prestart(fresh: Registry): Promise<void> {
+    const running = new Map(this.#pool.list().map(({ key, stats }) => [key, stats.processes.length]));
+    const warming: Promise<void>[] = [];
+    for (const [nodeId, { target, decrypt }] of this.#leased) {
+      const current = this.#nodeKeys.get(nodeId);
+      const processes = current === undefined ? 0 : running.get(current) ?? 0;
+      if (processes === 0) {
+        this.#leased.delete(nodeId);
+        continue;
+      }
+      const entry = fresh.entry(target.binding.plugin.plugin);
+      if (entry === undefined) continue;
+      const derived = this.#derive(target, entry);
+      if (this.#pool.has(derived.key)) continue;
+      warming.push(
+        this.#acquire(target, derived, decrypt).then((supervisor) => supervisor.warm(processes)).catch((error) =>
+          log.warn("could not start a plugin process before the reload", { nodeId, error: String(error) })
+        ),
+      );
+    }
+    if (warming.length === 0) return;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const bound = new Promise<void>((resolve) => timer = setTimeout(resolve, PRESTART_MS));
+    await Promise.race([Promise.all(warming), bound]);
+    clearTimeout(timer);
+  }
+
+  /**
+   * The node's network hosts, deadline and pool key for an entry: computed once per target object and entry (the
+   * objects of a memoised resolution are frozen, so what they say cannot change under the key).
+   */
+  #derive(target: LeaseTarget, entry: LoadedEntry): Derived {
+    const known = this.#derived.get(target);
+    if (known?.entry === entry) return known;
+    const node = target.binding.plugin;
+    const netHosts = computeNetHosts(entry.manifest, { options: node.options, service: target.service });
+    const timeoutMs = Math.min(
+      entry.manifest.timeout_ms ?? this.#options.timeoutCeilingMs,
+      this.#options.timeoutCeilingMs,
+    );
+    const fingerprint = sha256(JSON.stringify([
+      node.options,
+      target.application?.slug ?? null,
+      target.application?.credentials ?? null,
+      target.service,
+      netHosts,
+      timeoutMs,
+      entry.bundlePath,
+    ]));
+    const derived = { entry, netHosts, timeoutMs, key: `${node.id}|${entry.slug}|${entry.integrity}|${fingerprint}` };
+    if (Object.isFrozen(node)) this.#derived.set(target, derived);
+    return derived;
   }
 
   /**

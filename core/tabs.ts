@@ -19,28 +19,15 @@
  * @module
  */
 
-import {
-  type CallContext,
-  type ConfigKey,
-  type ConfigValue,
-  type HistogramBucket,
-  type LogField,
-  type LogPage,
-  type LogQuery,
-  parseConfigKey,
-  parseConfigKeys,
-  parseConfigValues,
-  parseHistogram,
-  parseLogFields,
-  parseLogPage,
-  type PluginType,
-  type ProtocolMethod,
-} from "@imbi/plugin-sdk";
+import type { CallContext, ConfigKey, ConfigValue, PluginType, ProtocolMethod } from "@imbi/plugin-sdk";
+import type { HistogramBucket, LogField, LogPage, LogQuery } from "@imbi/plugin-sdk";
+import * as results from "@imbi/plugin-sdk";
 import { BadRequestError, NotFoundError, UnavailableError } from "./errors.ts";
-import type { GraphStore, ResolvedTarget, SelectionReason } from "./graph/store.ts";
+import type { GraphStore, Resolution, ResolvedTarget, SelectionReason } from "./graph/store.ts";
+import { ResolutionMemo } from "./graph/resolution_memo.ts";
 import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
-import type { LoadedEntry } from "./packages/registry.ts";
+import type { LoadedEntry, Registry } from "./packages/registry.ts";
 import { callChecked, callOptional, type Lease, type PluginRuntime } from "./runtime.ts";
 import { addLogContext } from "./logger.ts";
 import { metrics } from "./ops/metrics.ts";
@@ -122,10 +109,28 @@ export const MASKED_VALUE = "********";
 /** A configuration value as the API shows it: `masked` when the value was replaced by {@linkcode MASKED_VALUE}. */
 export type ShownValue = ConfigValue & { masked?: true };
 
+/** A handler method to call, its arguments after the context, and the check of its answer. */
+interface Checked<T> {
+  method: ProtocolMethod;
+  args: unknown[];
+  check: (value: unknown) => T;
+}
+
+/** A selected target with why it was selected. */
+type Target = ResolvedTarget & { reason: SelectionReason };
+
 /** A resolved target with its rendered call context. */
 interface Located {
-  target: ResolvedTarget & { reason: SelectionReason };
+  target: Target;
   ctx: CallContext;
+  /** The context without the request id, as JSON: what the response cache keys a read by. */
+  rendered: string;
+}
+
+/** A call context without its request id, and that as JSON, for one target and environment. */
+interface Rendered {
+  ctx: Omit<CallContext, "request_id">;
+  json: string;
 }
 
 /** A resolved, leased target ready for calls. */
@@ -136,6 +141,7 @@ interface Bound extends Located {
 /** Resolves and calls tab handlers. */
 export class Tabs {
   #store: GraphStore;
+  #memo: ResolutionMemo;
   #runtime: PluginRuntime;
   #credentials: Credentials;
   #cache: TabCache | undefined;
@@ -144,6 +150,14 @@ export class Tabs {
    * (a reload makes new entries), so they are not asked again, saving a plugin round trip per `listKeys`.
    */
   #withoutPrefix = new WeakSet<LoadedEntry>();
+  /** The loaded slugs of a registry, one array each, so the resolution memo can compare them by identity. */
+  #loaded = new WeakMap<Registry, string[]>();
+  /** The target of a (memoised, frozen) selected resolution, made once. */
+  #targets = new WeakMap<Resolution, Target>();
+  /** The response cache's version of a target's node as served by an entry, made once per pair. */
+  #versions = new WeakMap<Target, { entry: LoadedEntry; version: string }>();
+  /** The rendered contexts of a target, by `=environment` (none: ""), made once each. */
+  #rendered = new WeakMap<Target, Map<string, Rendered>>();
 
   /**
    * Builds the tab service.
@@ -154,18 +168,29 @@ export class Tabs {
    */
   constructor(store: GraphStore, options: { runtime: PluginRuntime; credentials: Credentials; cache?: TabCache }) {
     this.#store = store;
+    this.#memo = new ResolutionMemo(store);
     this.#runtime = options.runtime;
     this.#credentials = options.credentials;
     this.#cache = options.cache;
   }
 
-  async #resolve(tab: PluginType, request: TabRequest): Promise<ResolvedTarget & { reason: SelectionReason }> {
-    const resolution = await this.#store.resolveTab({
+  #loadedSlugs(): string[] {
+    const registry = this.#runtime.registry;
+    let slugs = this.#loaded.get(registry);
+    if (slugs === undefined) {
+      slugs = registry.loadedSlugs();
+      this.#loaded.set(registry, slugs);
+    }
+    return slugs;
+  }
+
+  async #resolve(tab: PluginType, request: TabRequest): Promise<Target> {
+    const resolution = await this.#memo.resolveTab({
       org: request.org,
       project: request.project,
       tab,
       ...(request.source !== undefined ? { source: request.source } : {}),
-      loaded: this.#runtime.registry.loadedSlugs(),
+      loaded: this.#loadedSlugs(),
     });
     switch (resolution.kind) {
       case "project_not_found": {
@@ -192,8 +217,14 @@ export class Tabs {
         throw new BadRequestError(`Ambiguous ${tab} source: ${resolution.why}`, {
           extra: { candidates: resolution.candidates },
         });
-      case "selected":
-        return { ...resolution.target, reason: resolution.reason };
+      case "selected": {
+        let target = this.#targets.get(resolution);
+        if (target === undefined) {
+          target = { ...resolution.target, reason: resolution.reason };
+          this.#targets.set(resolution, target);
+        }
+        return target;
+      }
     }
   }
 
@@ -214,8 +245,18 @@ export class Tabs {
     const target = await this.#resolve(tab, request);
     const node = target.binding.plugin;
     addLogContext({ plugin: node.plugin, node: `${target.org.slug}/${node.service}/${node.slug}` });
+    const rendered = this.#render(target, request.environment);
+    return { target, ctx: { ...rendered.ctx, request_id: request.requestId }, rendered: rendered.json };
+  }
+
+  /** The call context of a target for an environment, rendered once per pair (a memoised target is reused). */
+  #render(target: Target, environment: string | undefined): Rendered {
+    let byEnvironment = this.#rendered.get(target);
+    const key = environment === undefined ? "" : `=${environment}`;
+    const known = byEnvironment?.get(key);
+    if (known !== undefined) return known;
     const project = target.project;
-    const ctx: CallContext = {
+    const ctx: Omit<CallContext, "request_id"> = {
       org: { slug: target.org.slug },
       project: { id: project.id, slug: project.slug, name: project.name, project_types: project.project_types },
       search_template: renderTemplate(target.binding.search_template, {
@@ -223,12 +264,19 @@ export class Tabs {
         "project.id": project.id,
         "project.slug": project.slug,
         "project.name": project.name,
-        ...(request.environment !== undefined ? { environment: request.environment } : {}),
+        ...(environment !== undefined ? { environment } : {}),
       }),
-      ...(request.environment !== undefined ? { environment: request.environment } : {}),
-      request_id: request.requestId,
+      ...(environment !== undefined ? { environment } : {}),
     };
-    return { target, ctx };
+    const rendered = { ctx, json: JSON.stringify(ctx) };
+    if (byEnvironment === undefined) {
+      byEnvironment = new Map();
+      this.#rendered.set(target, byEnvironment);
+    }
+    // Environments are client input: keep a few per target.
+    if (byEnvironment.size >= 16) byEnvironment.clear();
+    byEnvironment.set(key, rendered);
+    return rendered;
   }
 
   #invoke<T>(
@@ -238,20 +286,7 @@ export class Tabs {
     args: unknown[],
     check: (value: unknown) => T,
   ): Promise<T> {
-    const call = { method, args, requestId: request.requestId };
-    return callChecked(bound.lease, bound.target.binding.plugin.id, call, check);
-  }
-
-  /** Calls an optional method: undefined when the handler does not implement it. */
-  #optional<T>(
-    bound: Bound,
-    request: TabRequest,
-    method: ProtocolMethod,
-    args: unknown[],
-    check: (value: unknown) => T,
-  ): Promise<T | undefined> {
-    const call = { method, args, requestId: request.requestId };
-    return callOptional(bound.lease, bound.target.binding.plugin.id, call, check);
+    return callChecked(bound.lease, node(bound), callOf(request, method, args), check);
   }
 
   #source(target: Located["target"], entry: LoadedEntry, cached = false): SourceBlock {
@@ -295,19 +330,11 @@ export class Tabs {
       const bound = await this.#lease(located);
       return { value: await load(bound), source: this.#source(target, bound.lease.entry) };
     }
-    const version = JSON.stringify([
-      entry.integrity,
-      entry.bundlePath,
-      node.options,
-      target.application?.slug ?? null,
-      target.application?.credentials ?? null,
-      target.service,
-    ]);
-    const { request_id: _, ...rendered } = located.ctx;
+    const version = this.#version(target, entry);
     let answeredBy = entry;
     const read = await cache.read(
       { node: node.id, version, ttlMs: hints.cache_ttl_ms },
-      JSON.stringify([method, rendered, args]),
+      `${JSON.stringify([method, args])}\n${located.rendered}`,
       async () => {
         const bound = await this.#lease(located);
         answeredBy = bound.lease.entry;
@@ -319,13 +346,8 @@ export class Tabs {
     return { value: read.value, source: this.#source(target, answeredBy, read.hit), age: read.ageSeconds };
   }
 
-  async #read<T>(
-    tab: PluginType,
-    request: TabRequest,
-    method: ProtocolMethod,
-    args: unknown[],
-    check: (value: unknown) => T,
-  ): Promise<TabAnswer<T>> {
+  async #read<T>(tab: PluginType, request: TabRequest, call: Checked<T>): Promise<TabAnswer<T>> {
+    const { method, args, check } = call;
     const read = await this.#cached(
       tab,
       request,
@@ -336,13 +358,24 @@ export class Tabs {
     return { result: read.value, source: read.source, ...(read.age !== undefined ? { age: read.age } : {}) };
   }
 
+  #version(target: Target, entry: LoadedEntry): string {
+    const known = this.#versions.get(target);
+    if (known?.entry === entry) return known.version;
+    const version = JSON.stringify([
+      entry.integrity,
+      entry.bundlePath,
+      target.binding.plugin.options,
+      target.application?.slug ?? null,
+      target.application?.credentials ?? null,
+      target.service,
+    ]);
+    this.#versions.set(target, { entry, version });
+    return version;
+  }
+
   /** A write: drops the node's cached answers before it starts and after it ends, whatever the outcome. */
-  async #write<T>(
-    request: TabRequest,
-    method: ProtocolMethod,
-    args: unknown[],
-    check: (value: unknown) => T,
-  ): Promise<TabAnswer<T>> {
+  async #write<T>(request: TabRequest, call: Checked<T>): Promise<TabAnswer<T>> {
+    const { method, args, check } = call;
     const bound = await this.#bind("configuration", request);
     const node = bound.target.binding.plugin.id;
     this.#cache?.invalidate(node);
@@ -355,15 +388,9 @@ export class Tabs {
   }
 
   /** A call that is neither cached nor a write (a log search). */
-  async #call<T>(
-    tab: PluginType,
-    request: TabRequest,
-    method: ProtocolMethod,
-    args: unknown[],
-    check: (value: unknown) => T,
-  ): Promise<TabAnswer<T>> {
+  async #call<T>(tab: PluginType, request: TabRequest, call: Checked<T>): Promise<TabAnswer<T>> {
     const bound = await this.#bind(tab, request);
-    const result = await this.#invoke(bound, request, method, [bound.ctx, ...args], check);
+    const result = await this.#invoke(bound, request, call.method, [bound.ctx, ...call.args], call.check);
     return { result, source: this.#source(bound.target, bound.lease.entry) };
   }
 
@@ -385,13 +412,14 @@ export class Tabs {
     const read = await this.#cached("configuration", request, "listKeys", [], async (bound) => {
       const entry = bound.lease.entry;
       const [result, prefix] = await Promise.all([
-        this.#invoke(bound, request, "listKeys", [bound.ctx], parseConfigKeys),
+        this.#invoke(bound, request, "listKeys", [bound.ctx], results.parseConfigKeys),
         this.#withoutPrefix.has(entry)
           ? undefined
-          : this.#optional(bound, request, "describePrefix", [bound.ctx], parsePrefix).then((prefix) => {
-            if (prefix === undefined) this.#withoutPrefix.add(entry);
-            return prefix;
-          }),
+          : callOptional(bound.lease, node(bound), callOf(request, "describePrefix", [bound.ctx]), parsePrefix)
+            .then((prefix) => {
+              if (prefix === undefined) this.#withoutPrefix.add(entry);
+              return prefix;
+            }),
       ]);
       return { result, prefix };
     });
@@ -409,7 +437,8 @@ export class Tabs {
    * of secret keys are {@linkcode MASKED_VALUE} unless `request.revealSecrets`.
    */
   async getValues(request: TabRequest, keys: string[] | undefined): Promise<TabAnswer<ShownValue[]>> {
-    const answer = await this.#read("configuration", request, "getValues", keys ? [keys] : [], parseConfigValues);
+    const call = { method: "getValues", args: keys ? [keys] : [], check: results.parseConfigValues } as const;
+    const answer = await this.#read("configuration", request, call);
     return this.#shown(answer, request);
   }
 
@@ -419,22 +448,26 @@ export class Tabs {
     key: string,
     input: { value: string; data_type: string },
   ): Promise<TabAnswer<ConfigKey>> {
-    return this.#write(request, "setValue", [key, input], parseConfigKey);
+    return this.#write(request, { method: "setValue", args: [key, input], check: results.parseConfigKey });
   }
 
   /** Configuration: deletes one key (idempotent). */
   deleteKey(request: TabRequest, key: string): Promise<TabAnswer<null>> {
-    return this.#write(request, "deleteKey", [key], () => null);
+    return this.#write(request, { method: "deleteKey", args: [key], check: () => null });
   }
 
   /** Logs: one page of entries, newest first. */
   search(request: TabRequest, query: LogQuery): Promise<TabAnswer<LogPage>> {
-    return this.#call("logs", request, "search", [query], (v) => parseLogPage(v, query.limit));
+    return this.#call("logs", request, {
+      method: "search",
+      args: [query],
+      check: (v) => results.parseLogPage(v, query.limit),
+    });
   }
 
   /** Logs: the searchable fields. */
   schema(request: TabRequest): Promise<TabAnswer<LogField[]>> {
-    return this.#read("logs", request, "schema", [], parseLogFields);
+    return this.#read("logs", request, { method: "schema", args: [], check: results.parseLogFields });
   }
 
   /**
@@ -451,9 +484,20 @@ export class Tabs {
       warnings: [`The logs plugin "${source.plugin}" (${source.package}) does not support histograms`],
     };
     if (bound.lease.entry.manifest.hints?.supports_histogram !== true) return unsupported;
-    const result = await this.#optional(bound, request, "histogram", [bound.ctx, query, buckets], parseHistogram);
+    const call = callOf(request, "histogram", [bound.ctx, query, buckets]);
+    const result = await callOptional(bound.lease, node(bound), call, results.parseHistogram);
     return result === undefined ? unsupported : { result, source, warnings: [] };
   }
+}
+
+/** The Plugin node id of a bound target. */
+function node(bound: Bound): string {
+  return bound.target.binding.plugin.id;
+}
+
+/** One call of a handler for a tab request. */
+function callOf(request: TabRequest, method: ProtocolMethod, args: unknown[]) {
+  return { method, args, requestId: request.requestId };
 }
 
 function parsePrefix(value: unknown): string | null {

@@ -170,6 +170,7 @@ export type Operations = Record<AuthLevel, Declare>;
  * that goes between a route's path and its handler.
  *
  * @param tag The OpenAPI tag.
+ * @param shared What every operation under the tag declares: `pluginCall` when each calls a plugin.
  * @returns One declaring method per auth level.
  * @example
  * ```ts
@@ -177,8 +178,9 @@ export type Operations = Record<AuthLevel, Declare>;
  * app.get("/orgs", op.read("List organizations", { query: pageQuery, success: ok("The organizations", listOf(namedCreate)) }), handler);
  * ```
  */
-export function operations(tag: string): Operations {
-  const declare = (auth: AuthLevel): Declare => (summary, details) => operation({ ...details, tag, summary, auth });
+export function operations(tag: string, shared: Pick<OperationSpec, "pluginCall"> = {}): Operations {
+  const declare = (auth: AuthLevel): Declare => (summary, details) =>
+    operation({ ...shared, ...details, tag, summary, auth });
   return { admin: declare("admin"), read: declare("read"), none: declare("none") };
 }
 
@@ -247,6 +249,9 @@ function querySchema(query: QuerySchema): Schema {
  * @throws {BadRequestError} With a pointer per bad parameter.
  */
 function readQuery(c: Context, query: QuerySchema): Record<string, unknown> {
+  const bare = !c.req.url.includes("?");
+  const known = bare ? bareQueries.get(query) : undefined;
+  if (known !== undefined) return { ...known };
   const raw: Record<string, unknown> = {};
   const errors: { pointer: string; message: string }[] = [];
   for (const [name, schema] of Object.entries(query)) {
@@ -268,8 +273,15 @@ function readQuery(c: Context, query: QuerySchema): Record<string, unknown> {
   const result = validate(querySchema(query), raw);
   if (!result.ok) errors.push(...result.errors);
   if (errors.length > 0) throw new BadRequestError("Invalid query parameters", { errors });
-  return result.ok ? result.value as Record<string, unknown> : raw;
+  const value = result.ok ? result.value as Record<string, unknown> : raw;
+  if (bare && Object.values(value).every((v) => typeof v !== "object" || v === null)) {
+    bareQueries.set(query, { ...value });
+  }
+  return value;
 }
+
+/** What a request without a query string validates to, per query schema (only defaults: the same every time). */
+const bareQueries = new WeakMap<QuerySchema, Record<string, unknown>>();
 
 /**
  * Hono's `/orgs/:org` and `/admin/plugins/:package{.+}` as OpenAPI's `/orgs/{org}`.

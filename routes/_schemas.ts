@@ -49,9 +49,24 @@ const name = {
 } as const satisfies Schema;
 const nullableText = { type: ["string", "null"], maxLength: 500, pattern: PLAIN_TEXT } as const satisfies Schema;
 
+/**
+ * An object schema of a response.
+ *
+ * @param properties Its properties.
+ * @param required The ones always present (none unless given).
+ * @returns The schema.
+ * @example
+ * ```ts
+ * const view = object({ revision: { type: "integer" }, summary: { type: "string" } }, ["revision"]);
+ * ```
+ */
+export function object(properties: Record<string, Schema>, required: readonly string[] = []): Schema {
+  return required.length > 0 ? { type: "object", required, properties } : { type: "object", properties };
+}
+
 /** `{items: [...]}` of a list endpoint. */
 export function listOf(item: Schema): Schema {
-  return { type: "object", required: ["items"], properties: { items: { type: "array", items: item } } };
+  return object({ items: { type: "array", items: item } }, ["items"]);
 }
 
 /** Paging query of list endpoints. */

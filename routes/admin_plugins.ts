@@ -7,29 +7,23 @@
 import { type Context, Hono } from "hono";
 import type { Actor, AppDeps, AppEnv } from "./_deps.ts";
 import { created, ok, operations } from "./_openapi.ts";
-import { listOf, pluginInstall, pluginRollback, pluginUpgrade, type Schema } from "./_schemas.ts";
+import { listOf, object, pluginInstall, pluginRollback, pluginUpgrade, type Schema } from "./_schemas.ts";
 import { auditStamp } from "./_writes.ts";
 
-const entryStatus: Schema = {
-  type: "object",
-  properties: {
-    slug: { type: ["string", "null"] },
-    status: { type: "string", enum: ["loaded", "incompatible", "invalid", "failed"] },
-    reason: { type: ["string", "null"] },
-  },
-};
-const packageStatus: Schema = {
-  type: "object",
-  properties: {
-    name: { type: "string" },
-    specifier: { type: "string" },
-    version: { type: ["string", "null"] },
-    integrity: { type: "string" },
-    status: { type: "string" },
-    reason: { type: ["string", "null"] },
-    entries: { type: "array", items: entryStatus },
-  },
-};
+const entryStatus: Schema = object({
+  slug: { type: ["string", "null"] },
+  status: { type: "string", enum: ["loaded", "incompatible", "invalid", "failed"] },
+  reason: { type: ["string", "null"] },
+});
+const packageStatus: Schema = object({
+  name: { type: "string" },
+  specifier: { type: "string" },
+  version: { type: ["string", "null"] },
+  integrity: { type: "string" },
+  status: { type: "string" },
+  reason: { type: ["string", "null"] },
+  entries: { type: "array", items: entryStatus },
+});
 
 const str = { type: "string" } as const;
 const nullableStr = { type: ["string", "null"] } as const;
@@ -38,124 +32,89 @@ const nullableInt = { type: ["integer", "null"] } as const;
 const strings = { type: "array", items: str } as const;
 const revisionFields = { revision: int } as const;
 /** The registry as `GET /admin/plugins` and a reload show it. */
-const registryView: Schema = {
-  type: "object",
-  required: ["revision", "generation", "items"],
-  properties: {
-    revision: int,
-    generation: int,
-    built_at: { type: "string", format: "date-time" },
-    items: { type: "array", items: packageStatus },
-  },
-};
+const registryView: Schema = object({
+  revision: int,
+  generation: int,
+  built_at: { type: "string", format: "date-time" },
+  items: { type: "array", items: packageStatus },
+}, ["revision", "generation", "items"]);
 /** A package as installs and upgrades show it. */
-const packageView: Schema = {
-  type: "object",
-  required: ["name", "specifier", "version", "integrity", "status", "entries"],
-  properties: {
-    name: str,
-    specifier: str,
-    version: str,
-    integrity: str,
-    source: { type: "object" },
-    added_at: { type: "string", format: "date-time" },
-    added_by: str,
-    status: { type: "string", enum: ["loaded", "partial", "failed", "pending"] },
-    reason: nullableStr,
-    entries: { type: "array", items: entryStatus },
+const packageView: Schema = object({
+  name: str,
+  specifier: str,
+  version: str,
+  integrity: str,
+  source: { type: "object" },
+  added_at: { type: "string", format: "date-time" },
+  added_by: str,
+  status: { type: "string", enum: ["loaded", "partial", "failed", "pending"] },
+  reason: nullableStr,
+  entries: { type: "array", items: entryStatus },
+}, ["name", "specifier", "version", "integrity", "status", "entries"]);
+const catalogView: Schema = listOf(object({
+  name: str,
+  description: str,
+  specifier: str,
+  plugin_types: strings,
+  homepage: nullableStr,
+  local_path: nullableStr,
+  package: nullableStr,
+  installed: {
+    type: ["object", "null"],
+    properties: { version: str, specifier: str, from_catalog: { type: "boolean" } },
   },
-};
-const catalogView: Schema = listOf({
-  type: "object",
-  required: ["name", "specifier"],
-  properties: {
-    name: str,
-    description: str,
-    specifier: str,
-    plugin_types: strings,
-    homepage: nullableStr,
-    local_path: nullableStr,
-    package: nullableStr,
-    installed: {
-      type: ["object", "null"],
-      properties: { version: str, specifier: str, from_catalog: { type: "boolean" } },
-    },
-    latest_in_range: nullableStr,
-    newer_in_range: nullableStr,
-    resolve_error: nullableStr,
-  },
-});
-const installView: Schema = {
-  type: "object",
-  required: ["package", "revision"],
-  properties: { package: packageView, ...revisionFields },
-};
+  latest_in_range: nullableStr,
+  newer_in_range: nullableStr,
+  resolve_error: nullableStr,
+}, ["name", "specifier"]));
+const installView: Schema = object({ package: packageView, ...revisionFields }, ["package", "revision"]);
 const lockedVersion = { type: "object", properties: { version: str, specifier: str, integrity: str } } as const;
-const upgradeView: Schema = {
-  type: "object",
-  required: ["package", "from", "to", "diff", "revision"],
-  properties: {
-    package: packageView,
-    from: str,
-    to: str,
-    diff: {
-      type: "object",
-      properties: {
-        from: lockedVersion,
-        to: lockedVersion,
-        previous_unavailable: nullableStr,
-        entry_points: { type: "object", properties: { added: strings, removed: strings, unchanged: strings } },
-        changes: { type: "array", items: { type: "object" } },
-        summary: strings,
-      },
-    },
-    ...revisionFields,
+const upgradeView: Schema = object({
+  package: packageView,
+  from: str,
+  to: str,
+  diff: object({
+    from: lockedVersion,
+    to: lockedVersion,
+    previous_unavailable: nullableStr,
+    entry_points: { type: "object", properties: { added: strings, removed: strings, unchanged: strings } },
+    changes: { type: "array", items: { type: "object" } },
+    summary: strings,
+  }),
+  ...revisionFields,
+}, ["package", "from", "to", "diff", "revision"]);
+const removalView: Schema = object({
+  package: str,
+  removed: { type: "object", properties: { specifier: str, version: str, entry_points: strings } },
+  disabled_plugin_nodes: {
+    type: "array",
+    items: { type: "object", properties: { org: str, service: str, id: str, slug: str, plugin: str } },
   },
-};
-const removalView: Schema = {
-  type: "object",
-  required: ["package", "removed", "disabled_plugin_nodes", "revision"],
-  properties: {
-    package: str,
-    removed: { type: "object", properties: { specifier: str, version: str, entry_points: strings } },
-    disabled_plugin_nodes: {
-      type: "array",
-      items: { type: "object", properties: { org: str, service: str, id: str, slug: str, plugin: str } },
-    },
-    ...revisionFields,
+  ...revisionFields,
+}, ["package", "removed", "disabled_plugin_nodes", "revision"]);
+const historyView: Schema = listOf(object({
+  revision: int,
+  current: { type: "boolean" },
+  written_at: nullableStr,
+  written_by: nullableStr,
+  request_id: nullableStr,
+  action: str,
+  package: nullableStr,
+  from_revision: nullableInt,
+}, ["revision", "current"]));
+const rollbackView: Schema = object({
+  restored_revision: int,
+  from_revision: int,
+  ...revisionFields,
+  changes: {
+    type: "array",
+    items: { type: "object", properties: { package: str, from: nullableStr, to: nullableStr } },
   },
-};
-const historyView: Schema = listOf({
-  type: "object",
-  required: ["revision", "current"],
-  properties: {
-    revision: int,
-    current: { type: "boolean" },
-    written_at: nullableStr,
-    written_by: nullableStr,
-    request_id: nullableStr,
-    action: str,
-    package: nullableStr,
-    from_revision: nullableInt,
+  packages: {
+    type: "array",
+    items: { type: "object", properties: { name: str, version: str, status: str, reason: nullableStr } },
   },
-});
-const rollbackView: Schema = {
-  type: "object",
-  required: ["restored_revision", "from_revision", "revision", "changes", "packages"],
-  properties: {
-    restored_revision: int,
-    from_revision: int,
-    ...revisionFields,
-    changes: {
-      type: "array",
-      items: { type: "object", properties: { package: str, from: nullableStr, to: nullableStr } },
-    },
-    packages: {
-      type: "array",
-      items: { type: "object", properties: { name: str, version: str, status: str, reason: nullableStr } },
-    },
-  },
-};
+}, ["restored_revision", "from_revision", "revision", "changes", "packages"]);
 
 const op = operations("Admin");
 /** What a package change may also answer: refused (422), the registry failed (502). */

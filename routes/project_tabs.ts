@@ -10,10 +10,20 @@ import type { FilterOp, LogQuery } from "@imbi/plugin-sdk/types";
 import { BadRequestError } from "../core/errors.ts";
 import { MASKED_VALUE, type TabAnswer, type TabRequest } from "../core/tabs.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
-import { ok, operations, type QueryOf } from "./_openapi.ts";
-import { configPut, configPutDocumented, configValues, logsQuery, tabQuery, tabSource } from "./_schemas.ts";
+import { ok, operations, type QueryOf, type Success } from "./_openapi.ts";
+import {
+  configPut,
+  configPutDocumented,
+  configValues,
+  logsQuery,
+  object,
+  type Schema,
+  tabQuery,
+  tabSource,
+} from "./_schemas.ts";
 
-const op = operations("Tabs");
+/** Every tab operation calls the plugin the bindings select. */
+const op = operations("Tabs", { pluginCall: true });
 const histogramQuery = { ...logsQuery, buckets: { type: "integer", minimum: 1, maximum: 500, default: 60 } } as const;
 const configKey = {
   type: "object",
@@ -25,116 +35,69 @@ const configKey = {
     last_modified: { type: "string", format: "date-time" },
   },
 } as const;
-const keysView = {
-  type: "object",
-  required: ["source", "items"],
-  properties: {
-    source: tabSource,
-    items: { type: "array", items: configKey },
-    prefix: {
-      type: ["string", "null"],
-      description:
-        "where the keys live, e.g. ssm://us-east-1/acme/web/; only when the plugin implements describePrefix",
-    },
+/**
+ * A tab's 200: the `source` block and the given properties, described by
+ * their names (`{source, items, prefix?}`).
+ *
+ * @param properties What the plugin answered, by name.
+ * @param required The ones always present besides `source`.
+ */
+function tabAnswer(properties: Record<string, Schema>, required: readonly string[]): Success {
+  const names = Object.keys(properties).map((name) => required.includes(name) ? name : `${name}?`);
+  const description = `\`{${["source", ...names].join(", ")}}\``;
+  return ok(description, object({ source: tabSource, ...properties }, ["source", ...required]));
+}
+const warnings = {
+  type: "array",
+  items: { type: "string" },
+  description: "e.g. that the plugin does not support histograms (then buckets is empty)",
+} as const;
+const keysAnswer = tabAnswer({
+  items: { type: "array", items: configKey },
+  prefix: {
+    type: ["string", "null"],
+    description: "where the keys live, e.g. ssm://us-east-1/acme/web/; only when the plugin implements describePrefix",
   },
-} as const;
-const valuesView = {
-  type: "object",
-  required: ["source", "items"],
-  properties: {
-    source: keysView.properties.source,
-    items: {
-      type: "array",
-      items: {
-        type: "object",
-        required: [...configKey.required, "value"],
-        properties: {
-          ...configKey.properties,
-          value: {
-            type: "string",
-            description: `the value; "${MASKED_VALUE}" for a secret key unless the caller holds the admin token`,
-          },
-          masked: { const: true, description: "present when value is the mask, not the value" },
-        },
-      },
-    },
+}, ["items"]);
+const configValue = object({
+  ...configKey.properties,
+  value: {
+    type: "string",
+    description: `the value; "${MASKED_VALUE}" for a secret key unless the caller holds the admin token`,
   },
-} as const;
-const histogramView = {
-  type: "object",
-  required: ["source", "buckets", "warnings"],
-  properties: {
-    source: keysView.properties.source,
-    buckets: {
-      type: "array",
-      items: {
-        type: "object",
-        properties: {
-          timestamp: { type: "string", format: "date-time" },
-          count: { type: "integer" },
-          levels: { type: "object", additionalProperties: { type: "integer" } },
-        },
-      },
-    },
-    warnings: {
-      type: "array",
-      items: { type: "string" },
-      description: "e.g. that the plugin does not support histograms (then buckets is empty)",
-    },
-  },
-} as const;
-const sourceOnly = {
-  type: "object",
-  required: ["source"],
-  properties: { source: keysView.properties.source },
-} as const;
-const itemView = {
-  type: "object",
-  required: ["source", "item"],
-  properties: { source: keysView.properties.source, item: configKey },
-} as const;
-const logsView = {
-  type: "object",
-  required: ["source", "entries", "warnings"],
-  properties: {
-    source: keysView.properties.source,
-    entries: {
-      type: "array",
-      items: {
-        type: "object",
-        required: ["timestamp", "message", "fields"],
-        properties: {
-          timestamp: { type: "string", description: "ISO 8601" },
-          level: { type: "string" },
-          message: { type: "string" },
-          fields: { type: "object" },
-        },
-      },
-    },
-    next_cursor: { type: "string", description: "present when more entries match: pass it back as cursor" },
-    warnings: histogramView.properties.warnings,
-  },
-} as const;
-const fieldsView = {
-  type: "object",
-  required: ["source", "fields"],
-  properties: {
-    source: keysView.properties.source,
-    fields: {
-      type: "array",
-      items: {
-        type: "object",
-        required: ["name", "label", "type"],
-        properties: { name: { type: "string" }, label: { type: "string" }, type: { type: "string" } },
-      },
-    },
-  },
-} as const;
+  masked: { const: true, description: "present when value is the mask, not the value" },
+}, [...configKey.required, "value"]);
+const valuesAnswer = tabAnswer({ items: { type: "array", items: configValue } }, ["items"]);
+const histogramBucket = object({
+  timestamp: { type: "string", format: "date-time" },
+  count: { type: "integer" },
+  levels: { type: "object", additionalProperties: { type: "integer" } },
+});
+const histogramAnswer = tabAnswer({ buckets: { type: "array", items: histogramBucket }, warnings }, [
+  "buckets",
+  "warnings",
+]);
+const logEntry = object({
+  timestamp: { type: "string", description: "ISO 8601" },
+  level: { type: "string" },
+  message: { type: "string" },
+  fields: { type: "object" },
+}, ["timestamp", "message", "fields"]);
+const logsAnswer = tabAnswer({
+  entries: { type: "array", items: logEntry },
+  next_cursor: { type: "string", description: "present when more entries match: pass it back as cursor" },
+  warnings,
+}, ["entries", "warnings"]);
+const logField = object({ name: { type: "string" }, label: { type: "string" }, type: { type: "string" } }, [
+  "name",
+  "label",
+  "type",
+]);
+const fieldsAnswer = tabAnswer({ fields: { type: "array", items: logField } }, ["fields"]);
 const ops = {
   listKeys: op.read("Configuration keys (no values), and their prefix when the plugin describes one", {
     query: tabQuery,
-    success: ok("`{source, items, prefix?}`", keysView),
-    pluginCall: true,
+    success: keysAnswer,
     cached: true,
   }),
   values: op.read(
@@ -142,8 +105,7 @@ const ops = {
     {
       query: tabQuery,
       body: configValues,
-      success: ok("`{source, items}`", valuesView),
-      pluginCall: true,
+      success: valuesAnswer,
       cached: true,
     },
   ),
@@ -151,29 +113,24 @@ const ops = {
     query: tabQuery,
     body: configPut,
     documentedBody: ({ dataTypes }) => configPutDocumented(dataTypes),
-    success: ok("`{source, item}`", itemView),
-    pluginCall: true,
+    success: tabAnswer({ item: configKey }, ["item"]),
   }),
   delete: op.admin("Delete one configuration key (idempotent)", {
     query: tabQuery,
-    success: ok("`{source}`", sourceOnly),
-    pluginCall: true,
+    success: tabAnswer({}, []),
   }),
   logs: op.read("Search logs, newest first", {
     query: logsQuery,
-    success: ok("`{source, entries, next_cursor?, warnings}`", logsView),
-    pluginCall: true,
+    success: logsAnswer,
   }),
   schema: op.read("Searchable log fields", {
     query: tabQuery,
-    success: ok("`{source, fields}`", fieldsView),
-    pluginCall: true,
+    success: fieldsAnswer,
     cached: true,
   }),
   histogram: op.read("Log counts per time bucket (none, with a warning, when the plugin has no histogram)", {
     query: histogramQuery,
-    success: ok("`{source, buckets, warnings}`", histogramView),
-    pluginCall: true,
+    success: histogramAnswer,
   }),
 };
 
@@ -206,6 +163,24 @@ function tabRequest(c: TabContext): TabRequest {
 function reply<T>(c: Context, answer: TabAnswer<T>, field: string): Record<string, unknown> {
   if (answer.age !== undefined) c.header("Age", String(answer.age));
   return { source: answer.source, [field]: answer.result };
+}
+
+/** The JSON text of results the response cache answered: it hands out the same object on every hit. */
+const cachedJson = new WeakMap<object, string>();
+
+/**
+ * `c.json()` of {@linkcode reply} followed by `extra`'s members, the result of a cache hit serialised once per cache
+ * entry instead of on every hit (a listing of 50 keys is most of a cached answer's serialisation).
+ */
+function replyJson<T>(c: Context, answer: TabAnswer<T>, field: string, extra: Record<string, unknown> = {}): Response {
+  const body = reply(c, answer, field);
+  const result = answer.result;
+  if (!answer.source.cached || typeof result !== "object" || result === null) return c.json({ ...body, ...extra });
+  let text = cachedJson.get(result);
+  if (text === undefined) cachedJson.set(result, text = JSON.stringify(result));
+  const rest = JSON.stringify(extra).slice(1, -1);
+  c.header("content-type", "application/json");
+  return c.body(`{"source":${JSON.stringify(answer.source)},${JSON.stringify(field)}:${text}${rest && `,${rest}`}}`);
 }
 
 function logQuery(query: QueryOf<typeof logsQuery>, now: Date): LogQuery {
@@ -253,7 +228,7 @@ export function projectTabRoutes(deps: AppDeps): Hono<AppEnv> {
     .basePath(PROJECT)
     .get("/configuration", ops.listKeys, async (c) => {
       const answer = await tabs.listKeys(tabRequest(c));
-      return c.json({ ...reply(c, answer, "items"), ...("prefix" in answer ? { prefix: answer.prefix } : {}) });
+      return replyJson(c, answer, "items", "prefix" in answer ? { prefix: answer.prefix } : {});
     })
     .post("/configuration/values", ops.values, async (c) => {
       const answer = await tabs.getValues(tabRequest(c), c.req.valid("json").keys);
@@ -271,7 +246,7 @@ export function projectTabRoutes(deps: AppDeps): Hono<AppEnv> {
       const answer = await tabs.search(tabRequest(c), logQuery(c.req.valid("query"), clock()));
       return c.json({ source: answer.source, ...answer.result });
     })
-    .get("/logs/schema", ops.schema, async (c) => c.json(reply(c, await tabs.schema(tabRequest(c)), "fields")))
+    .get("/logs/schema", ops.schema, async (c) => replyJson(c, await tabs.schema(tabRequest(c)), "fields"))
     .get("/logs/histogram", ops.histogram, async (c) => {
       const query = c.req.valid("query");
       const answer = await tabs.histogram(tabRequest(c), logQuery(query, clock()), query.buckets);

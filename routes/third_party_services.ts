@@ -7,7 +7,8 @@
 
 import { Hono } from "hono";
 import { tagged } from "../core/graph/etag.ts";
-import { crudOperations, crudRoutes } from "./_crud.ts";
+import { crudOperations, crudRoutes, type StoreCollection, storeRoutes } from "./_crud.ts";
+import type { PluginNode, ServiceApplication } from "../core/graph/store.ts";
 import { ok, operations } from "./_openapi.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { createOptions, writeOptions } from "./_writes.ts";
@@ -19,6 +20,7 @@ import {
   pluginCreate,
   pluginUpdate,
   pluginView,
+  type Schema,
   serviceCreate,
   serviceUpdate,
 } from "./_schemas.ts";
@@ -43,8 +45,36 @@ const serviceOps = crudOperations({
   },
 });
 
-const applicationOps = crudOperations({
-  tag: TAG,
+/**
+ * What a service holds (applications, Plugin nodes): under the service's
+ * path, listed only for a service that exists, stored as they are, written
+ * and shown through the directory.
+ *
+ * @param item The item's path below the service's: `applications/:app`.
+ * @param spec The declaration and the calls, as {@linkcode storeRoutes} takes them.
+ * @returns The routes, given the application's dependencies.
+ */
+function servicePart<T>() {
+  return <const CB extends Schema, const UB extends Schema>(
+    item: string,
+    spec: Omit<StoreCollection<CB, UB, undefined, [org: string, svc: string], T>, ServicePartKeys>,
+  ): (deps: AppDeps) => Hono<AppEnv> =>
+    storeRoutes<[org: string, svc: string], T>()({
+      ...spec,
+      tag: TAG,
+      collection: `${SVC}/:svc/${item.slice(0, item.lastIndexOf("/"))}`,
+      item: `${SVC}/:svc/${item}`,
+      parent: "getService",
+    });
+}
+/** What {@linkcode servicePart} says for every part of a service. */
+type ServicePartKeys = "tag" | "collection" | "item" | "parent";
+
+/** A service's applications: the directory seals their credentials and never shows a secret value. */
+const applications = servicePart<ServiceApplication>()("applications/:app", {
+  calls: { list: "listApplications", read: "getApplication", remove: "deleteApplication" },
+  writes: { create: "createApplication", update: "updateApplication" },
+  show: (directory, [org, svc], app) => directory.applicationView(org, svc, app),
   view: applicationView,
   create: applicationCreate,
   update: applicationUpdate,
@@ -59,8 +89,11 @@ const applicationOps = crudOperations({
   },
 });
 
-const pluginOps = crudOperations({
-  tag: TAG,
+/** A service's Plugin nodes: the directory checks their options against the manifest and seals secret ones. */
+const plugins = servicePart<PluginNode>()("plugins/:plugin", {
+  calls: { list: "listPlugins", read: "getPlugin", remove: "deletePlugin" },
+  writes: { create: "createPlugin", update: "updatePlugin" },
+  show: (directory, [org], node) => directory.pluginView(org, node),
   view: pluginView,
   create: pluginCreate,
   update: pluginUpdate,
@@ -108,7 +141,7 @@ const testConnection = operations(TAG).admin(
  * @returns The Hono app.
  */
 export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
-  const { store, directory } = deps;
+  const { store } = deps;
   const services = crudRoutes(serviceOps, {
     collection: SVC,
     item: `${SVC}/:svc`,
@@ -134,62 +167,14 @@ export function serviceRoutes(deps: AppDeps): Hono<AppEnv> {
     remove: (c) => store.deleteService(c.req.param("org"), c.req.param("svc"), writeOptions(c, deps)),
   });
 
-  const applications = crudRoutes(applicationOps, {
-    collection: `${SVC}/:svc/applications`,
-    item: `${SVC}/:svc/applications/:app`,
-    list: async (c) => {
-      const { org, svc } = c.req.param();
-      await store.getService(org, svc);
-      const apps = await store.listApplications(org, svc);
-      return await Promise.all(apps.map((a) => directory.applicationView(org, svc, a)));
-    },
-    create: (c) =>
-      directory.createApplication(c.req.param("org"), c.req.param("svc"), c.req.valid("json"), createOptions(c, deps)),
-    read: async (c) => {
-      const { org, svc, app } = c.req.param();
-      const stored = await store.getApplication(org, svc, app);
-      return tagged(stored, await directory.applicationView(org, svc, stored));
-    },
-    update: (c) => {
-      const { org, svc, app } = c.req.param();
-      return directory.updateApplication(org, svc, app, c.req.valid("json"), writeOptions(c, deps));
-    },
-    remove: (c) => {
-      const { org, svc, app } = c.req.param();
-      return store.deleteApplication(org, svc, app, writeOptions(c, deps));
-    },
-  });
-
-  const plugins = crudRoutes(pluginOps, {
-    collection: `${SVC}/:svc/plugins`,
-    item: `${SVC}/:svc/plugins/:plugin`,
-    list: async (c) => {
-      const { org, svc } = c.req.param();
-      await store.getService(org, svc);
-      const nodes = await store.listPlugins(org, svc);
-      return await Promise.all(nodes.map((n) => directory.pluginView(org, n)));
-    },
-    create: (c) =>
-      directory.createPlugin(c.req.param("org"), c.req.param("svc"), c.req.valid("json"), createOptions(c, deps)),
-    read: async (c) => {
-      const { org, svc, plugin } = c.req.param();
-      const stored = await store.getPlugin(org, svc, plugin);
-      return tagged(stored, await directory.pluginView(org, stored));
-    },
-    update: (c) => {
-      const { org, svc, plugin } = c.req.param();
-      return directory.updatePlugin(org, svc, plugin, c.req.valid("json"), writeOptions(c, deps));
-    },
-    remove: (c) => {
-      const { org, svc, plugin } = c.req.param();
-      return store.deletePlugin(org, svc, plugin, writeOptions(c, deps));
-    },
-  });
-
   const test = new Hono<AppEnv>().post(`${SVC}/:svc/plugins/:plugin/test`, testConnection, async (c) => {
     const { org, svc, plugin } = c.req.param();
     return c.json(await deps.connections.test({ org, service: svc, plugin, requestId: c.get("requestId") }));
   });
 
-  return new Hono<AppEnv>().route("/", services).route("/", applications).route("/", plugins).route("/", test);
+  return new Hono<AppEnv>()
+    .route("/", services)
+    .route("/", applications(deps))
+    .route("/", plugins(deps))
+    .route("/", test);
 }

@@ -10,6 +10,8 @@
  */
 
 import assert from "node:assert/strict";
+import { runCommand } from "./support/command.ts";
+import { freePort } from "./support/local.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 const README = await Deno.readTextFile(`${ROOT}README.md`);
@@ -27,23 +29,14 @@ Deno.test("README walk-through, pasted as one block, ends with both tabs answeri
   const script = section("Walk-through: from an empty service to a Configuration tab");
   assert.match(script, /readyz/, "the walk-through waits for readiness");
   const dataDir = await Deno.makeTempDir({ prefix: "imbi-readme-" });
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
   // `set -m`: the service started with `&` gets a process group of its own, ended with the script.
   const wrapped = `set -m\n${script}\necho "--- done"\nkill -TERM -- -$! 2>/dev/null; wait\n`;
   try {
-    const out = await new Deno.Command("bash", {
-      args: ["-c", wrapped],
+    const { stdout, stderr } = await runCommand("bash", ["-c", wrapped], {
       cwd: ROOT,
-      env: { IMBI_PORT: String(port), IMBI_DATA_DIR: dataDir, NO_COLOR: "1" },
+      env: { IMBI_PORT: String(freePort()), IMBI_DATA_DIR: dataDir },
       signal: AbortSignal.timeout(240_000),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    const stdout = new TextDecoder().decode(out.stdout);
-    const stderr = new TextDecoder().decode(out.stderr);
+    });
     const context = `${stdout.slice(-3000)}\n${stderr.slice(-3000)}`;
     assert.match(stdout, /--- done/, context);
     assert.doesNotMatch(stdout, /"status":40[13]/, `a call was refused:\n${context}`);

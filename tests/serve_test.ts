@@ -9,17 +9,14 @@
  */
 import assert from "node:assert/strict";
 import { publishFixture } from "./support/npm_publish.ts";
-import { serve } from "./support/serve_process.ts";
-import { freePort } from "./support/local.ts";
+import { serveLocked } from "./support/serve_process.ts";
 import { makeSecret, scanForSecrets } from "./support/secret_scan.ts";
-
 import { serviceUrl } from "./support/services.ts";
-import { lockLocalPackages } from "./support/test_app.ts";
 import { startTokenRegistry } from "./support/token_registry.ts";
+import { CLOSED } from "./support/local.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
-const CLOSED = "http://127.0.0.1:9/";
 
 Deno.test({
   name: "deno task serve starts whatever NPM_CONFIG_REGISTRY says, and installs plugins from IMBI_NPM_REGISTRY",
@@ -34,38 +31,25 @@ Deno.test({
       `${work}/.npmrc`,
       `${registry.url.replace("http:", "")}:_authToken=\${PLUGIN_NPM_TOKEN}\n`,
     );
-    await lockLocalPackages(`${work}/plugins.lock.json`, [{
-      name: "@imbi-test/tab-features",
-      dir: `${ROOT}tests/fixtures/tab-features`,
-      entryPoints: ["secret-options", "plain-logs", "claims-histogram"],
-    }]);
-    const admin = `admin-${crypto.randomUUID()}`;
+    const tabFeatures = { name: "@imbi-test/tab-features", dir: `${ROOT}tests/fixtures/tab-features` };
     const read = `read-${crypto.randomUUID()}`;
-    const { NPM_CONFIG_REGISTRY: _operators, ...inherited } = Deno.env.toObject();
-    const service = await serve({
-      ...inherited,
-      NPM_CONFIG_REGISTRY: CLOSED,
-      IMBI_NPM_REGISTRY: registry.url,
-      IMBI_NPMRC: `${work}/.npmrc`,
-      PLUGIN_NPM_TOKEN: registryToken,
-      IMBI_DATA_DIR: `${work}/data`,
-      IMBI_LOCKFILE: `${work}/plugins.lock.json`,
-      IMBI_ADMIN_TOKEN: admin,
-      IMBI_READ_TOKENS: read,
-      IMBI_PORT: String(freePort()),
-      IMBI_MIN_PACKAGE_AGE: "0",
-      IMBI_LOG_LEVEL: "debug",
-    });
-    const call = async (method: string, path: string, body?: unknown, token = admin) => {
-      const res = await fetch(`${service.url}${path}`, {
-        method,
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      const text = await res.text();
-      scanForSecrets(text, `the response to ${method} ${path}`);
-      return { status: res.status, text, body: text ? JSON.parse(text) : undefined };
-    };
+    await using served = await serveLocked(
+      [{ ...tabFeatures, entryPoints: ["secret-options", "plain-logs", "claims-histogram"] }],
+      {
+        work,
+        env: {
+          NPM_CONFIG_REGISTRY: CLOSED,
+          IMBI_NPM_REGISTRY: registry.url,
+          IMBI_NPMRC: `${work}/.npmrc`,
+          PLUGIN_NPM_TOKEN: registryToken,
+          IMBI_READ_TOKENS: read,
+          IMBI_LOG_LEVEL: "debug",
+        },
+      },
+    );
+    const { service, admin, app } = served;
+    const call = (method: string, path: string, body?: unknown, token = admin) =>
+      app.request(method, path, { body, token });
     const optionSecret = makeSecret("serve-option");
     try {
       await t.step("it started from its own cached dependencies with NPM_CONFIG_REGISTRY closed", async () => {
@@ -138,7 +122,6 @@ Deno.test({
       assert.ok(!bytes.includes(optionSecret));
       assert.match(bytes, /"token":"v1\.[A-Za-z0-9_-]+\./);
     });
-    await Deno.remove(work, { recursive: true });
   },
 });
 
@@ -153,26 +136,17 @@ Deno.test({
     const token = makeSecret("serve-default-token");
     await using registry = startTokenRegistry(NPM!, { token });
     await Deno.writeTextFile(`${work}/.npmrc`, `${registry.url.replace("http:", "")}:_authToken=${token}\n`);
-    const admin = `admin-${crypto.randomUUID()}`;
-    const { IMBI_NPM_REGISTRY: _unset, ...inherited } = Deno.env.toObject();
-    const service = await serve({
-      ...inherited,
-      NPM_CONFIG_REGISTRY: registry.url,
-      IMBI_NPMRC: `${work}/.npmrc`,
-      IMBI_DATA_DIR: `${work}/data`,
-      IMBI_LOCKFILE: `${work}/plugins.lock.json`,
-      IMBI_ADMIN_TOKEN: admin,
-      IMBI_PORT: String(freePort()),
-      IMBI_MIN_PACKAGE_AGE: "0",
+    await using served = await serveLocked([], {
+      work,
+      env: { NPM_CONFIG_REGISTRY: registry.url, IMBI_NPMRC: `${work}/.npmrc` },
+      unset: ["IMBI_NPM_REGISTRY"],
     });
+    const { service, app } = served;
     try {
-      const res = await fetch(`${service.url}/admin/plugins`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-        body: JSON.stringify({ specifier: `npm:${name}@^1`, accept_permissions: true }),
+      const r = await app.request("POST", "/admin/plugins", {
+        body: { specifier: `npm:${name}@^1`, accept_permissions: true },
       });
-      const text = await res.text();
-      assert.equal(res.status, 201, text);
+      assert.equal(r.status, 201, r.text);
       const paths = registry.requests.map((r) => decodeURIComponent(r.path));
       assert.ok(paths.some((p) => p.includes(name.slice(1))), "the package came from NPM_CONFIG_REGISTRY");
       assert.ok(!paths.some((p) => /^\/(hono|ajv|semver|neo4j-driver)\b/.test(p)), paths.join("\n"));
@@ -180,6 +154,5 @@ Deno.test({
       await service.stop();
     }
     for (const line of service.lines) scanForSecrets(line, "a line of the service log");
-    await Deno.remove(work, { recursive: true });
   },
 });

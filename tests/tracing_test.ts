@@ -7,9 +7,8 @@
  * collector through the host. Log lines arrive as OTel logs with the ids.
  */
 import assert from "node:assert/strict";
-import { freePort } from "./support/local.ts";
-import { serve } from "./support/serve_process.ts";
-import { lockLocalPackages, ROOT } from "./support/test_app.ts";
+import { serveLocked } from "./support/serve_process.ts";
+import { ROOT } from "./support/test_app.ts";
 
 interface OtlpSpan {
   traceId: string;
@@ -62,25 +61,17 @@ Deno.test("a tab request's trace runs through the plugin process to its upstream
     seen.push(request.headers.get("traceparent") ?? "");
     return Response.json(["API_URL"]);
   });
-  const work = await Deno.makeTempDir({ prefix: "imbi-trace-" });
-  await lockLocalPackages(`${work}/plugins.lock.json`, [{
-    name: "@imbi-test/trace-probe",
-    dir: `${ROOT}tests/fixtures/packages/trace-probe`,
-    entryPoints: ["trace-probe"],
-  }]);
-  const admin = `admin-${crypto.randomUUID()}`;
-  const service = await serve({
-    ...Deno.env.toObject(),
-    IMBI_DATA_DIR: `${work}/data`,
-    IMBI_LOCKFILE: `${work}/plugins.lock.json`,
-    IMBI_ADMIN_TOKEN: admin,
-    IMBI_PORT: String(freePort()),
-    IMBI_MIN_PACKAGE_AGE: "0",
-    OTEL_DENO: "true",
-    OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
-    OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
-    OTEL_SERVICE_NAME: "imbi-trace-test",
+  const probe = { name: "@imbi-test/trace-probe", dir: `${ROOT}tests/fixtures/packages/trace-probe` };
+  await using served = await serveLocked([{ ...probe, entryPoints: ["trace-probe"] }], {
+    prefix: "imbi-trace-",
+    env: {
+      OTEL_DENO: "true",
+      OTEL_EXPORTER_OTLP_ENDPOINT: collector.url,
+      OTEL_EXPORTER_OTLP_PROTOCOL: "http/json",
+      OTEL_SERVICE_NAME: "imbi-trace-test",
+    },
   });
+  const { service, admin } = served;
   try {
     const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
       const response = await fetch(`${service.url}${path}`, {
@@ -147,6 +138,5 @@ Deno.test("a tab request's trace runs through the plugin process to its upstream
     await service.stop();
     await upstream.shutdown();
     await collector.close();
-    await Deno.remove(work, { recursive: true });
   }
 });

@@ -354,7 +354,7 @@ export interface GraphStore {
   createOrg(org: Organization, options?: CreateOptions): Promise<Organization>;
   /** Renames an organization. */
   updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>, options?: WriteOptions): Promise<Organization>;
-  /** Refuses (409) while the org holds anything. */
+  /** Refuses (409) while the org holds project types, projects or services; `extra` carries their counts. */
   deleteOrg(slug: string, options?: WriteOptions): Promise<void>;
 
   /** Project types of an org, by slug. */
@@ -372,7 +372,7 @@ export interface GraphStore {
     patch: Partial<Omit<ProjectType, "slug">>,
     options?: WriteOptions,
   ): Promise<ProjectType>;
-  /** Refuses (409) while projects have this type; drops its bindings. */
+  /** Refuses (409, `extra.projects` lists their slugs) while projects have this type; drops its bindings. */
   deleteProjectType(org: string, slug: string, options?: WriteOptions): Promise<void>;
 
   /** Projects of an org, by slug. */
@@ -408,7 +408,7 @@ export interface GraphStore {
     patch: Partial<Omit<ThirdPartyService, "slug">>,
     options?: WriteOptions,
   ): Promise<ThirdPartyService>;
-  /** Refuses (409) while it has applications or Plugin nodes. */
+  /** Refuses (409, `extra` lists their slugs) while it has applications or Plugin nodes. */
   deleteService(org: string, slug: string, options?: WriteOptions): Promise<void>;
 
   /** Applications of a service, by slug, with ciphertext credentials. */
@@ -435,7 +435,7 @@ export interface GraphStore {
     patch: ApplicationPatch,
     options?: ApplicationWriteOptions,
   ): Promise<ServiceApplication>;
-  /** Refuses (409) while a Plugin node uses it. */
+  /** Refuses (409, `extra.plugins` lists their slugs) while a Plugin node uses it. */
   deleteApplication(org: string, service: string, slug: string, options?: WriteOptions): Promise<void>;
 
   /** Plugin nodes of a service, by slug. */
@@ -444,7 +444,11 @@ export interface GraphStore {
   getPlugin(org: string, service: string, idOrSlug: string): Promise<PluginNode>;
   /** By id, else by slug within the service; null when absent. */
   findPlugin(org: string, service: string, idOrSlug: string): Promise<PluginNode | null>;
-  /** 409 on a duplicate slug in the service; 404 for an unknown application. */
+  /**
+   * 409 on a duplicate slug in the service or a taken id; 404 for an unknown
+   * application; 422 (pointer `/plugin_type`) for an unknown `plugin_type`.
+   * Without an application it uses the service's only one, if it has exactly one.
+   */
   createPlugin(
     org: string,
     service: string,
@@ -459,7 +463,7 @@ export interface GraphStore {
     patch: PluginNodePatch,
     options?: PluginWriteOptions,
   ): Promise<PluginNode>;
-  /** Refuses (409) while a binding points at it. */
+  /** Refuses (409, `extra.scopes` lists the binding scopes) while a binding points at it, as `plugin_id` or `identity_plugin_id`. */
   deletePlugin(org: string, service: string, idOrSlug: string, options?: WriteOptions): Promise<void>;
   /** Plugin nodes, in every org, whose manifest slug is one of `manifestSlugs`. */
   findPluginNodes(manifestSlugs: string[]): Promise<PluginNodeRef[]>;
@@ -483,6 +487,13 @@ export interface GraphStore {
   effectiveBindings(org: string, project: string): Promise<EffectiveBinding[]>;
   /** Spec section 6 steps 1 to 5: find, merge, filter, select, traverse. */
   resolveTab(query: ResolveQuery): Promise<Resolution>;
+  /**
+   * A token that changes whenever the graph may have changed, through this
+   * store or through any other connection or process; read without a query.
+   * Absent when the store cannot tell (then every read must go to the store).
+   * `ResolutionMemo` (`resolution_memo.ts`) keeps resolutions while it stays the same.
+   */
+  revision?(): string;
 
   /** The whole graph, every list ordered by slug and bindings in written order. */
   exportAll(): Promise<GraphDump>;

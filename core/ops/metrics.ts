@@ -118,44 +118,45 @@ export class Metrics {
     });
     const sources = () => this.#sources;
     const name = (id: string) => this.#names.get(id) ?? id;
-    new Gauge({
-      name: "imbi_plugin_queue_depth",
-      help: "Calls waiting for a plugin process, by Plugin node",
-      labelNames: ["node"] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const load of sources().nodes?.() ?? []) this.inc({ node: name(load.nodeId) }, load.queued);
-      },
-    });
-    new Gauge({
-      name: "imbi_plugin_processes",
-      help: "Live plugin processes, by Plugin node",
-      labelNames: ["node"] as const,
-      registers,
-      collect() {
-        this.reset();
-        for (const load of sources().nodes?.() ?? []) this.inc({ node: name(load.nodeId) }, load.processes);
-      },
-    });
-    new Gauge({
-      name: "imbi_registry_generation",
-      help: "Generation of the plugin registry in use (one more per reload)",
-      registers,
-      collect() {
-        const generation = sources().registryGeneration?.();
-        if (generation !== undefined) this.set(generation);
-      },
-    });
-    new Gauge({
-      name: "imbi_lock_revision",
-      help: "Revision of the lock state (plugins.lock.json) this replica loaded",
-      registers,
-      collect() {
-        const revision = sources().lockRevision?.();
-        if (revision !== undefined) this.set(revision);
-      },
-    });
+    const perNode: [name: string, help: string, field: "queued" | "processes"][] = [
+      ["imbi_plugin_queue_depth", "Calls waiting for a plugin process, by Plugin node", "queued"],
+      ["imbi_plugin_processes", "Live plugin processes, by Plugin node", "processes"],
+    ];
+    for (const [metric, help, field] of perNode) {
+      new Gauge({
+        name: metric,
+        help,
+        labelNames: ["node"] as const,
+        registers,
+        collect() {
+          this.reset();
+          for (const load of sources().nodes?.() ?? []) this.inc({ node: name(load.nodeId) }, load[field]);
+        },
+      });
+    }
+    const numbers: [name: string, help: string, read: () => number | undefined][] = [
+      [
+        "imbi_registry_generation",
+        "Generation of the plugin registry in use (one more per reload)",
+        () => sources().registryGeneration?.(),
+      ],
+      [
+        "imbi_lock_revision",
+        "Revision of the lock state (plugins.lock.json) this replica loaded",
+        () => sources().lockRevision?.(),
+      ],
+    ];
+    for (const [name, help, read] of numbers) {
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          const value = read();
+          if (value !== undefined) this.set(value);
+        },
+      });
+    }
     new Gauge({
       name: "imbi_graph_store_up",
       help: "1 when the graph store answered a ping at scrape time, else 0",

@@ -13,6 +13,7 @@ import { pathExists } from "./files.ts";
 import { checkModuleGraph, runDeno } from "./module_graph.ts";
 import { formatDuration } from "./npm.ts";
 import type { RegistryAuth } from "./npmrc.ts";
+import { defaultDenoDir } from "../sandbox/process.ts";
 
 /** Options of {@linkcode bundlePackage}. */
 export interface BundleOptions {
@@ -44,22 +45,6 @@ export interface BundleOptions {
   denoDir?: string;
 }
 
-/**
- * The service's own Deno cache: `DENO_DIR`, else Deno's default under `HOME`.
- * The bundler resolves dependencies there (a warm cache bundles offline); it
- * is not the plugin processes' private `DENO_DIR`.
- */
-function hostDenoDir(): string | undefined {
-  try {
-    const dir = Deno.env.get("DENO_DIR");
-    if (dir) return dir;
-    const home = Deno.env.get("HOME");
-    return home ? `${home}/.cache/deno` : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 const CHILD = new URL(import.meta.url.endsWith(".ts") ? "./_bundle_child.ts" : "./bundle_child.js", import.meta.url);
 
 /**
@@ -78,7 +63,7 @@ export function bundlerEnv(
 ): Record<string, string> & { DENO_DIR: string } {
   return {
     HOME: home,
-    DENO_DIR: options.denoDir ?? hostDenoDir() ?? `${home}/.cache/deno`,
+    DENO_DIR: options.denoDir ?? defaultDenoDir() ?? `${home}/.cache/deno`,
     NPM_CONFIG_REGISTRY: options.npmRegistry,
     JSR_URL: options.jsrUrl,
     NO_COLOR: "1",

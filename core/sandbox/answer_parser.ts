@@ -84,7 +84,23 @@ function skipSpace(text: string, at: number): number {
  * @throws {FrameError} `too_large` when it nests deeper; `malformed` on an unclosed string.
  */
 export function checkDepth(text: string, maxDepth: number = MAX_ANSWER_DEPTH): void {
+  if (opensAtMost(text, maxDepth)) return;
   valueEnd(text, skipSpace(text, 0), 0, maxDepth);
+}
+
+/**
+ * Whether the text holds at most `max` opening brackets (in strings too): then it cannot nest deeper than `max`,
+ * and a small answer (a listing of tens of objects) skips the walk character by character. A string left open is
+ * then `JSON.parse`'s to refuse.
+ */
+function opensAtMost(text: string, max: number): boolean {
+  let count = 0;
+  for (const open of ["{", "["]) {
+    for (let at = text.indexOf(open); at >= 0; at = text.indexOf(open, at + 1)) {
+      if (++count > max) return false;
+    }
+  }
+  return true;
 }
 
 /**
@@ -111,6 +127,12 @@ function setMember(target: Record<string, unknown>, key: string, value: unknown)
   } else {
     target[key] = value;
   }
+}
+
+/** A run of small neighbouring values, `[first, last)` of the text; `first` is -1 when empty. */
+interface Run {
+  first: number;
+  last: number;
 }
 
 /** Parses one JSON text in slices; the clock decides when to let other work run. */
@@ -157,54 +179,78 @@ class SlicedParser {
     return this.#native(start, end);
   }
 
+  /**
+   * Adds the small value in `[start, end)` to the run of neighbours parsed together by one native call
+   * (`[first, …, last]` or `{first, …, last}`), flushing the run when it grows past a slice.
+   */
+  #add(run: Run, start: number, end: number, flush: () => void): void {
+    if (run.first < 0) run.first = start;
+    run.last = end;
+    if (run.last - run.first > SLICE_CHARS) flush();
+  }
+
+  /** The start of the next element or member after one that ends at `end`, or the index of `close`. */
+  #next(end: number, close: number): number {
+    const text = this.#text;
+    const at = skipSpace(text, end);
+    if (text.charCodeAt(at) === COMMA) return skipSpace(text, at + 1);
+    if (text.charCodeAt(at) !== close) throw malformed(`unexpected character at ${at}`);
+    return at;
+  }
+
+  /**
+   * Walks the elements or members of the container opening at `open`: `step` parses the one at an index and returns
+   * where it ends; then `flush` parses the last run, and {@linkcode end} is set past the closing bracket.
+   */
+  async #walk(
+    open: number,
+    container: { depth: number; close: number },
+    step: (at: number) => Promise<number>,
+    flush: () => void,
+  ): Promise<void> {
+    if (container.depth > this.#maxDepth) throw tooDeep(this.#maxDepth);
+    let at = skipSpace(this.#text, open + 1);
+    while (this.#text.charCodeAt(at) !== container.close) {
+      at = this.#next(await step(at), container.close);
+      await this.#pause();
+    }
+    flush();
+    this.#end = at + 1;
+  }
+
   async #array(open: number, depth: number): Promise<unknown[]> {
-    if (depth > this.#maxDepth) throw tooDeep(this.#maxDepth);
     const text = this.#text;
     const items: unknown[] = [];
-    let at = skipSpace(text, open + 1);
-    // Small elements are parsed together: `[first, …, last]` in one native call.
-    let first = -1;
-    let last = -1;
+    const run: Run = { first: -1, last: -1 };
     const flush = () => {
-      if (first >= 0) { for (const item of this.#native(first, last, "[]") as unknown[]) items.push(item); }
-      first = -1;
+      if (run.first >= 0) { for (const item of this.#native(run.first, run.last, "[]") as unknown[]) items.push(item); }
+      run.first = -1;
     };
-    while (text.charCodeAt(at) !== CLOSE_ARRAY) {
+    await this.#walk(open, { depth, close: CLOSE_ARRAY }, async (at) => {
       if (at >= text.length) throw malformed("an array is not closed");
       const end = valueEnd(text, at, depth, this.#maxDepth);
       if (end - at > SLICE_CHARS) {
         flush();
         items.push(await this.value(at, end, depth));
       } else {
-        if (first < 0) first = at;
-        last = end;
-        if (last - first > SLICE_CHARS) flush();
+        this.#add(run, at, end, flush);
       }
-      at = skipSpace(text, end);
-      if (text.charCodeAt(at) === COMMA) at = skipSpace(text, at + 1);
-      else if (text.charCodeAt(at) !== CLOSE_ARRAY) throw malformed(`unexpected character at ${at}`);
-      await this.#pause();
-    }
-    flush();
-    this.#end = at + 1;
+      return end;
+    }, flush);
     return items;
   }
 
   async #object(open: number, depth: number): Promise<Record<string, unknown>> {
-    if (depth > this.#maxDepth) throw tooDeep(this.#maxDepth);
     const text = this.#text;
     const target: Record<string, unknown> = {};
-    let at = skipSpace(text, open + 1);
-    // Small members are parsed together: `{first, …, last}` in one native call.
-    let first = -1;
-    let last = -1;
+    const run: Run = { first: -1, last: -1 };
     const flush = () => {
-      if (first < 0) return;
-      const part = this.#native(first, last, "{}") as Record<string, unknown>;
+      if (run.first < 0) return;
+      const part = this.#native(run.first, run.last, "{}") as Record<string, unknown>;
       for (const key of Object.keys(part)) setMember(target, key, part[key]);
-      first = -1;
+      run.first = -1;
     };
-    while (text.charCodeAt(at) !== CLOSE_OBJECT) {
+    await this.#walk(open, { depth, close: CLOSE_OBJECT }, async (at) => {
       if (text.charCodeAt(at) !== QUOTE) throw malformed(`expected a member name at ${at}`);
       const keyEnd = stringEnd(text, at) + 1;
       const colon = skipSpace(text, keyEnd);
@@ -215,17 +261,10 @@ class SlicedParser {
         flush();
         setMember(target, this.#native(at, keyEnd) as string, await this.value(valueStart, end, depth));
       } else {
-        if (first < 0) first = at;
-        last = end;
-        if (last - first > SLICE_CHARS) flush();
+        this.#add(run, at, end, flush);
       }
-      at = skipSpace(text, end);
-      if (text.charCodeAt(at) === COMMA) at = skipSpace(text, at + 1);
-      else if (text.charCodeAt(at) !== CLOSE_OBJECT) throw malformed(`unexpected character at ${at}`);
-      await this.#pause();
-    }
-    flush();
-    this.#end = at + 1;
+      return end;
+    }, flush);
     return target;
   }
 

@@ -27,20 +27,9 @@
  */
 
 import { installFetchTracing, traced } from "./child_trace.ts";
-import {
-  type ChildMessage,
-  DEFAULT_MAX_FRAME_BYTES,
-  encodeFrame,
-  FrameDecoder,
-  FrameError,
-  type HostMessage,
-  type InitMessage,
-  type InspectedEntry,
-  type InspectMessage,
-  MAX_ANSWER_DEPTH,
-  parseHostMessage,
-  type WireError,
-} from "./protocol.ts";
+import type { ChildMessage, HostMessage, InitMessage, InspectedEntry, InspectMessage, WireError } from "./protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError, MAX_ANSWER_DEPTH } from "./protocol.ts";
+import { parseHostMessage } from "./protocol.ts";
 
 /** Grace the main thread gets to exit once the host is gone before the watchdog kills the process. */
 const ORPHAN_GRACE_MS = 1000;
@@ -356,14 +345,14 @@ async function call(
 
 /** Whether arrays and objects nest more than `max` levels in a value (checked before it is sent). */
 function nestsDeeperThan(value: unknown, max: number): boolean {
-  const stack: [unknown, number][] = [[value, 0]];
-  while (stack.length > 0) {
-    const [item, depth] = stack.pop()!;
-    if (typeof item !== "object" || item === null) continue;
-    if (depth + 1 > max) return true;
-    for (const child of Array.isArray(item) ? item : Object.values(item)) {
-      if (typeof child === "object" && child !== null) stack.push([child, depth + 1]);
-    }
+  return typeof value === "object" && value !== null && containerDeeperThan(value, max);
+}
+
+/** Recursion stops at `max` levels, so it is bounded whatever the value; no allocation per level. */
+function containerDeeperThan(container: object, max: number): boolean {
+  if (max === 0) return true;
+  for (const child of Array.isArray(container) ? container : Object.values(container)) {
+    if (typeof child === "object" && child !== null && containerDeeperThan(child, max - 1)) return true;
   }
   return false;
 }

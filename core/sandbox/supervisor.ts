@@ -263,6 +263,29 @@ export class Supervisor {
     await this.#settled();
   }
 
+  /**
+   * Starts processes before calls need them (a reload starts a busy node's next ones), up to `count` and
+   * `maxProcesses`. Idle ones are reaped as usual.
+   *
+   * @param count How many processes the node should have.
+   * @returns Resolves once each process started here is ready or gone.
+   */
+  warm(count: number): Promise<void> {
+    const started: Promise<void>[] = [];
+    while (this.#state === "open" && this.#slots.length < Math.min(count, this.#options.maxProcesses)) {
+      this.#spawn();
+      const slot = this.#slots.at(-1)!;
+      started.push(
+        new Promise((resolve) => {
+          const onReady = slot.onReady;
+          slot.onReady = () => (onReady?.(), resolve());
+          void slot.proc.closed.then(() => resolve());
+        }),
+      );
+    }
+    return Promise.all(started).then(() => {});
+  }
+
   /** Kills the processes now; calls in flight and waiting fail with `crashed`. */
   async close(): Promise<void> {
     this.#state = "closed";

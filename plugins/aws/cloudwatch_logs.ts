@@ -23,25 +23,7 @@
  * @module
  */
 
-import {
-  type CallContext,
-  type CheckContext,
-  checkLogQuery,
-  type ConnectionCheck,
-  decodeCursor,
-  encodeCursor,
-  type HandlerInit,
-  type HistogramBucket,
-  InvalidInput,
-  type LogEntry,
-  type LogField,
-  type LogFilter,
-  type LogPage,
-  type LogQuery,
-  type LogsHandler,
-  matchesLogQuery,
-  type PluginManifest,
-} from "@imbi/plugin-sdk";
+import * as sdk from "@imbi/plugin-sdk";
 import { AWS_CREDENTIALS, AwsJsonClient, type AwsOptions, endpointOption, REGION_OPTION } from "./_aws.ts";
 import { histogramCounter, histogramGrid, insightsHistogram, insightsQuery, quote } from "./insights.ts";
 
@@ -79,12 +61,12 @@ const FIRST_SLICE_MS = 15 * 60_000;
 
 function jsonSelector(field: string): string {
   if (!/^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/.test(field)) {
-    throw new InvalidInput(`The field ${JSON.stringify(field)} cannot be used in a CloudWatch filter`);
+    throw new sdk.InvalidInput(`The field ${JSON.stringify(field)} cannot be used in a CloudWatch filter`);
   }
   return `$.${field}`;
 }
 
-function jsonTerm(filter: LogFilter, messageField: string): string | undefined {
+function jsonTerm(filter: sdk.LogFilter, messageField: string): string | undefined {
   const selector = jsonSelector(filter.field === "message" ? messageField : filter.field);
   const wild = (v: string) => v.replaceAll("*", "");
   switch (filter.op) {
@@ -111,7 +93,7 @@ function jsonTerm(filter: LogFilter, messageField: string): string | undefined {
  * @returns A filter pattern.
  */
 export function filterPattern(
-  query: Pick<LogQuery, "filters" | "levels">,
+  query: Pick<sdk.LogQuery, "filters" | "levels">,
   options: Pick<CloudWatchLogsOptions, "format" | "level_field" | "message_field">,
 ): string {
   const levels = [...new Set((query.levels ?? []).map((l) => l.toLowerCase()))];
@@ -139,9 +121,9 @@ export function filterPattern(
 }
 
 /** Logs of one CloudWatch Logs group, newest first. */
-export class CloudWatchLogs implements LogsHandler {
+export class CloudWatchLogs implements sdk.LogsHandler {
   /** The `aws-cloudwatch-logs` manifest. */
-  static manifest: PluginManifest = {
+  static manifest: sdk.PluginManifest = {
     slug: "aws-cloudwatch-logs",
     name: "AWS CloudWatch Logs",
     description: "Logs from a CloudWatch Logs group named by the binding's search_template " +
@@ -177,12 +159,12 @@ export class CloudWatchLogs implements LogsHandler {
   #options: CloudWatchLogsOptions;
 
   /** @param init Options (region, endpoint, format, field names), AWS credentials and the service. */
-  constructor(init: HandlerInit) {
+  constructor(init: sdk.HandlerInit) {
     this.#options = init.options as unknown as CloudWatchLogsOptions;
     this.#client = new AwsJsonClient(init, "logs", "Logs_20140328");
   }
 
-  #toEntry(event: FilteredEvent): LogEntry {
+  #toEntry(event: FilteredEvent): sdk.LogEntry {
     const fields: Record<string, unknown> = { log_stream: event.logStreamName, event_id: event.eventId };
     let message = event.message;
     let level: string | undefined;
@@ -231,22 +213,22 @@ export class CloudWatchLogs implements LogsHandler {
 
   /** One page of matching events, newest first. */
   /** One `DescribeLogGroups` call: the endpoint answers and accepts the credentials. */
-  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+  async checkConnection(_ctx: sdk.CheckContext): Promise<sdk.ConnectionCheck> {
     await this.#client.call("DescribeLogGroups", { limit: 1 });
     return { checked: [`logs:DescribeLogGroups answered on ${this.#client.host} (region ${this.#client.region})`] };
   }
 
-  async search(ctx: CallContext, query: LogQuery): Promise<LogPage> {
-    const checked = checkLogQuery(query);
+  async search(ctx: sdk.CallContext, query: sdk.LogQuery): Promise<sdk.LogPage> {
+    const checked = sdk.checkLogQuery(query);
     const group = logGroup(ctx);
     const scope = `${this.#client.host}|${group}`;
     const state = query.cursor
-      ? decodeCursor<CursorState>(query.cursor, query, { scope })
+      ? sdk.decodeCursor<CursorState>(query.cursor, query, { scope })
       : { b: checked.endMs, x: [] };
     const pattern = filterPattern(query, this.#options);
     const seen = new Set(state.x);
     const warnings: string[] = [];
-    const collected: { entry: LogEntry; event: FilteredEvent }[] = [];
+    const collected: { entry: sdk.LogEntry; event: FilteredEvent }[] = [];
     let budget = this.#options.max_scan;
     let to = state.b;
     let width = FIRST_SLICE_MS;
@@ -257,7 +239,7 @@ export class CloudWatchLogs implements LogsHandler {
       for (const event of events) {
         if (event.timestamp > state.b || (event.timestamp === state.b && seen.has(event.eventId))) continue;
         const entry = this.#toEntry(event);
-        if (matchesLogQuery(entry, query)) collected.push({ entry, event });
+        if (sdk.matchesLogQuery(entry, query)) collected.push({ entry, event });
       }
       if (truncated || budget <= 0) {
         warnings.push(`Stopped after reading ${this.#options.max_scan} events; narrow the time range or filters`);
@@ -268,20 +250,20 @@ export class CloudWatchLogs implements LogsHandler {
     }
     collected.sort((a, b) => b.event.timestamp - a.event.timestamp || (a.event.eventId < b.event.eventId ? 1 : -1));
     const page = collected.slice(0, query.limit);
-    const result: LogPage = { entries: page.map((c) => c.entry), warnings };
+    const result: sdk.LogPage = { entries: page.map((c) => c.entry), warnings };
     if (collected.length > query.limit && page.length > 0) {
       const boundary = page[page.length - 1]!.event.timestamp;
       const atBoundary = page.filter((c) => c.event.timestamp === boundary).map((c) => c.event.eventId);
       const carried = boundary === state.b ? state.x : [];
-      result.next_cursor = encodeCursor(query, { b: boundary, x: [...carried, ...atBoundary] }, { scope });
+      result.next_cursor = sdk.encodeCursor(query, { b: boundary, x: [...carried, ...atBoundary] }, { scope });
     }
     return result;
   }
 
   /** Counts of matching events per time bucket and level, over the query's window. */
-  async histogram(ctx: CallContext, query: LogQuery, buckets: number): Promise<HistogramBucket[]> {
+  async histogram(ctx: sdk.CallContext, query: sdk.LogQuery, buckets: number): Promise<sdk.HistogramBucket[]> {
     // A histogram reads the whole window: its page size does not matter.
-    const window = checkLogQuery({ ...query, limit: 1 });
+    const window = sdk.checkLogQuery({ ...query, limit: 1 });
     const group = logGroup(ctx);
     const grid = histogramGrid(window.startMs, window.endMs, buckets);
     if (this.#options.histogram_source === "insights") {
@@ -292,7 +274,7 @@ export class CloudWatchLogs implements LogsHandler {
     const pattern = filterPattern(query, this.#options);
     const { events, truncated } = await this.#slice(group, window.startMs, window.endMs, pattern, budget);
     if (truncated || events.length >= budget) {
-      throw new InvalidInput(
+      throw new sdk.InvalidInput(
         `The window holds more than ${budget} events (max_scan): narrow it, or set the histogram_source option ` +
           `to "insights" to count with CloudWatch Logs Insights`,
       );
@@ -300,17 +282,15 @@ export class CloudWatchLogs implements LogsHandler {
     const counter = histogramCounter(grid);
     for (const event of events) {
       const entry = this.#toEntry(event);
-      if (matchesLogQuery(entry, query)) counter.add(event.timestamp, entry.level);
+      if (sdk.matchesLogQuery(entry, query)) counter.add(event.timestamp, entry.level);
     }
     return counter.buckets;
   }
 
   /** The fields entries carry. */
-  schema(_ctx: CallContext): Promise<LogField[]> {
+  schema(_ctx: sdk.CallContext): Promise<sdk.LogField[]> {
     return Promise.resolve([
-      { name: "timestamp", label: "Time", type: "datetime" },
-      { name: "level", label: "Level", type: "keyword" },
-      { name: "message", label: "Message", type: "text" },
+      ...sdk.ENTRY_FIELDS,
       { name: "log_stream", label: "Log stream", type: "keyword" },
       { name: "event_id", label: "Event ID", type: "keyword" },
     ]);
@@ -318,10 +298,10 @@ export class CloudWatchLogs implements LogsHandler {
 }
 
 /** The rendered `search_template`: a log group name. */
-function logGroup(ctx: CallContext): string {
+function logGroup(ctx: sdk.CallContext): string {
   const group = ctx.search_template.trim();
   if (!/^[\.\-_/#A-Za-z0-9]{1,512}$/.test(group)) {
-    throw new InvalidInput(`The search_template ${JSON.stringify(group)} is not a log group name`);
+    throw new sdk.InvalidInput(`The search_template ${JSON.stringify(group)} is not a log group name`);
   }
   return group;
 }

@@ -7,13 +7,7 @@
  * @module
  */
 
-import {
-  type HistogramBucket,
-  InvalidInput,
-  type LogFilter,
-  type LogQuery,
-  UpstreamUnavailable,
-} from "@imbi/plugin-sdk";
+import * as sdk from "@imbi/plugin-sdk";
 import type { AwsJsonClient } from "./_aws.ts";
 
 /** The buckets of a histogram: whole seconds wide, aligned to the epoch (as Insights' `bin()` is). */
@@ -35,11 +29,11 @@ export interface HistogramGrid {
  * @param endMs End of the window (inclusive).
  * @param buckets How many buckets the caller asked for, 1 to 1000.
  * @returns The grid.
- * @throws {InvalidInput} For a bucket count out of range.
+ * @throws {sdk.InvalidInput} For a bucket count out of range.
  */
 export function histogramGrid(startMs: number, endMs: number, buckets: number): HistogramGrid {
   if (!Number.isInteger(buckets) || buckets < 1 || buckets > 1000) {
-    throw new InvalidInput("buckets must be an integer from 1 to 1000");
+    throw new sdk.InvalidInput("buckets must be an integer from 1 to 1000");
   }
   const widthMs = Math.max(1000, Math.ceil((endMs - startMs) / buckets / 1000) * 1000);
   const originMs = Math.floor(startMs / widthMs) * widthMs;
@@ -53,10 +47,10 @@ export function histogramGrid(startMs: number, endMs: number, buckets: number): 
  * @returns The buckets and `add(timestampMs, level, n)`; times outside the grid are ignored.
  */
 export function histogramCounter(grid: HistogramGrid): {
-  buckets: HistogramBucket[];
+  buckets: sdk.HistogramBucket[];
   add(timestampMs: number, level: string | undefined, n?: number): void;
 } {
-  const buckets: HistogramBucket[] = Array.from({ length: grid.count }, (_, i) => ({
+  const buckets: sdk.HistogramBucket[] = Array.from({ length: grid.count }, (_, i) => ({
     timestamp: new Date(grid.originMs + i * grid.widthMs).toISOString(),
     count: 0,
     levels: {},
@@ -106,7 +100,7 @@ function literal(value: string): string {
 
 function jsonField(name: string): string {
   if (FIELD.test(name)) return name;
-  throw new InvalidInput(`The field ${JSON.stringify(name)} cannot be used in a CloudWatch Logs Insights query`);
+  throw new sdk.InvalidInput(`The field ${JSON.stringify(name)} cannot be used in a CloudWatch Logs Insights query`);
 }
 
 function insightsField(name: string, format: LineFormat): string {
@@ -114,28 +108,26 @@ function insightsField(name: string, format: LineFormat): string {
   if (name === "level") return "imbi_level";
   if (name === "log_stream") return "@logStream";
   if (format.format === "json" && FIELD.test(name)) return name;
-  throw new InvalidInput(
+  throw new sdk.InvalidInput(
     `The field ${JSON.stringify(name)} cannot be used in a CloudWatch Logs Insights histogram` +
       (format.format === "text" ? " of text logs (message, level and log_stream can)" : ""),
   );
 }
 
-function insightsFilter(given: LogFilter, format: LineFormat): string {
+/** The Insights condition of each filter operator, on a field and a value. */
+const INSIGHTS_CONDITIONS: Record<sdk.FilterOp, (field: string, value: string) => string> = {
+  eq: (field, value) => `${field} = ${quote(value)}`,
+  ne: (field, value) => `${field} != ${quote(value)}`,
+  contains: (field, value) => `${field} like ${quote(value)}`,
+  starts_with: (field, value) => `${field} like ${regex(`^${literal(value)}`)}`,
+  regex: (field, value) => `${field} like ${regex(value)}`,
+};
+
+function insightsFilter(given: sdk.LogFilter, format: LineFormat): string {
   const field = insightsField(given.field, format);
   // Levels are compared lower-cased, as the search compares them.
-  const filter = given.field === "level" ? { ...given, value: given.value.toLowerCase() } : given;
-  switch (filter.op) {
-    case "eq":
-      return `${field} = ${quote(filter.value)}`;
-    case "ne":
-      return `${field} != ${quote(filter.value)}`;
-    case "contains":
-      return `${field} like ${quote(filter.value)}`;
-    case "starts_with":
-      return `${field} like ${regex(`^${literal(filter.value)}`)}`;
-    case "regex":
-      return `${field} like ${regex(filter.value)}`;
-  }
+  const value = given.field === "level" ? given.value.toLowerCase() : given.value;
+  return INSIGHTS_CONDITIONS[given.op](field, value);
 }
 
 /**
@@ -147,7 +139,7 @@ function insightsFilter(given: LogFilter, format: LineFormat): string {
  * @param query The filters and levels.
  * @param options The line format and the bucket width.
  * @returns The query string.
- * @throws {InvalidInput} For a filter on a field Insights cannot name.
+ * @throws {sdk.InvalidInput} For a filter on a field Insights cannot name.
  * @example
  * ```ts
  * insightsQuery({ filters: [], levels: ["error"] }, { format: "json", level_field: "level", message_field: "msg", widthSeconds: 60 });
@@ -155,7 +147,7 @@ function insightsFilter(given: LogFilter, format: LineFormat): string {
  * ```
  */
 export function insightsQuery(
-  query: Pick<LogQuery, "filters" | "levels">,
+  query: Pick<sdk.LogQuery, "filters" | "levels">,
   options: LineFormat & { widthSeconds: number },
 ): string {
   const commands = options.format === "json"
@@ -183,19 +175,19 @@ const POLL_BUDGET_MS = 15_000;
  * @param client The Logs client.
  * @param request The log group, the window (ms), the query string and the grid.
  * @returns The buckets.
- * @throws {UpstreamUnavailable} When the query fails or does not finish within 15 s (it is stopped then).
+ * @throws {sdk.UpstreamUnavailable} When the query fails or does not finish within 15 s (it is stopped then).
  */
 export async function insightsHistogram(
   client: AwsJsonClient,
   request: { group: string; startMs: number; endMs: number; queryString: string; grid: HistogramGrid },
-): Promise<HistogramBucket[]> {
+): Promise<sdk.HistogramBucket[]> {
   const { queryId } = await client.call<{ queryId?: string }>("StartQuery", {
     logGroupName: request.group,
     startTime: Math.floor(request.startMs / 1000),
     endTime: Math.ceil(request.endMs / 1000),
     queryString: request.queryString,
   });
-  if (!queryId) throw new UpstreamUnavailable("Logs StartQuery answered without a queryId");
+  if (!queryId) throw new sdk.UpstreamUnavailable("Logs StartQuery answered without a queryId");
   const deadline = Date.now() + POLL_BUDGET_MS;
   let wait = 100;
   for (;;) {
@@ -204,11 +196,13 @@ export async function insightsHistogram(
     const page = await client.call<QueryResults>("GetQueryResults", { queryId });
     if (page.status === "Complete") return countRows(page.results ?? [], request.grid);
     if (page.status !== "Running" && page.status !== "Scheduled") {
-      throw new UpstreamUnavailable(`The CloudWatch Logs Insights query ended ${page.status ?? "without a status"}`);
+      throw new sdk.UpstreamUnavailable(
+        `The CloudWatch Logs Insights query ended ${page.status ?? "without a status"}`,
+      );
     }
     if (Date.now() > deadline) {
       await client.call("StopQuery", { queryId }).catch(() => undefined);
-      throw new UpstreamUnavailable(
+      throw new sdk.UpstreamUnavailable(
         `The CloudWatch Logs Insights query did not finish within ${POLL_BUDGET_MS / 1000} s; narrow the window`,
       );
     }
@@ -220,14 +214,14 @@ function insightsTime(value: string): number {
   return Date.parse(`${value.replace(" ", "T")}${/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? "" : "Z"}`);
 }
 
-function countRows(rows: { field?: string; value?: string }[][], grid: HistogramGrid): HistogramBucket[] {
+function countRows(rows: { field?: string; value?: string }[][], grid: HistogramGrid): sdk.HistogramBucket[] {
   const counter = histogramCounter(grid);
   for (const row of rows) {
     const cell = (name: string) => row.find((c) => c.field === name)?.value;
     const at = insightsTime(cell("imbi_bucket") ?? "");
     const n = Number(cell("imbi_count"));
     if (Number.isNaN(at) || !Number.isFinite(n)) {
-      throw new UpstreamUnavailable("The CloudWatch Logs Insights answer has a row without a bucket or a count");
+      throw new sdk.UpstreamUnavailable("The CloudWatch Logs Insights answer has a row without a bucket or a count");
     }
     const level = cell("imbi_level");
     counter.add(at, level === "warning" ? "warn" : level || undefined, n);

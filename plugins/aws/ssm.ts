@@ -10,19 +10,7 @@
  * @module
  */
 
-import {
-  byKey,
-  type CallContext,
-  type CheckContext,
-  type ConfigKey,
-  type ConfigurationHandler,
-  type ConfigValue,
-  type ConnectionCheck,
-  findDataType,
-  type HandlerInit,
-  InvalidInput,
-  type PluginManifest,
-} from "@imbi/plugin-sdk";
+import * as sdk from "@imbi/plugin-sdk";
 import { AWS_CREDENTIALS, AwsJsonClient, type AwsOptions, endpointOption, REGION_OPTION } from "./_aws.ts";
 
 const TYPES = [
@@ -51,7 +39,7 @@ function normalisePrefix(template: string): string {
   if (trimmed === "") return "/";
   const prefix = trimmed.startsWith("/") ? trimmed : `/${trimmed}`;
   if (!/^(\/[A-Za-z0-9_.\-]+)+$/.test(prefix)) {
-    throw new InvalidInput(`The search_template ${JSON.stringify(template)} is not a parameter path`);
+    throw new sdk.InvalidInput(`The search_template ${JSON.stringify(template)} is not a parameter path`);
   }
   return prefix;
 }
@@ -63,9 +51,9 @@ function toIso(date: number | string | undefined): string | undefined {
 }
 
 /** Configuration on Parameter Store, under the rendered search_template path. */
-export class SsmConfiguration implements ConfigurationHandler {
+export class SsmConfiguration implements sdk.ConfigurationHandler {
   /** The `aws-ssm` manifest. */
-  static manifest: PluginManifest = {
+  static manifest: sdk.PluginManifest = {
     slug: "aws-ssm",
     name: "AWS SSM Parameter Store",
     description: "Configuration in AWS Systems Manager Parameter Store, under the binding's path " +
@@ -92,13 +80,13 @@ export class SsmConfiguration implements ConfigurationHandler {
   #kmsKeyId: string | undefined;
 
   /** @param init Options (region, endpoint, kms_key_id), AWS credentials and the service. */
-  constructor(init: HandlerInit) {
+  constructor(init: sdk.HandlerInit) {
     const options = init.options as unknown as SsmOptions;
     this.#client = new AwsJsonClient(init, "ssm", "AmazonSSM");
     this.#kmsKeyId = options.kms_key_id;
   }
 
-  #describe(prefix: string, p: Parameter): ConfigKey {
+  #describe(prefix: string, p: Parameter): sdk.ConfigKey {
     const type = TYPES.find((t) => t.ssm === p.Type) ?? TYPES[0];
     const modified = toIso(p.LastModifiedDate);
     return {
@@ -122,26 +110,28 @@ export class SsmConfiguration implements ConfigurationHandler {
 
   #name(prefix: string, key: string): string {
     if (!KEY_PATTERN.test(key)) {
-      throw new InvalidInput(`The key ${JSON.stringify(key)} is not a parameter name (letters, digits, _ . - and /)`);
+      throw new sdk.InvalidInput(
+        `The key ${JSON.stringify(key)} is not a parameter name (letters, digits, _ . - and /)`,
+      );
     }
     return prefix === "/" ? `/${key}` : `${prefix}/${key}`;
   }
 
   /** One `DescribeParameters` call: the endpoint answers and accepts the credentials. */
-  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+  async checkConnection(_ctx: sdk.CheckContext): Promise<sdk.ConnectionCheck> {
     await this.#client.call("DescribeParameters", { MaxResults: 1 });
     return { checked: [`ssm:DescribeParameters answered on ${this.#client.host} (region ${this.#client.region})`] };
   }
 
   /** Every parameter under the path, without values. */
-  async listKeys(ctx: CallContext): Promise<ConfigKey[]> {
+  async listKeys(ctx: sdk.CallContext): Promise<sdk.ConfigKey[]> {
     const prefix = normalisePrefix(ctx.search_template);
     const params = await this.#byPath(prefix, false);
-    return params.map((p) => this.#describe(prefix, p)).sort(byKey);
+    return params.map((p) => this.#describe(prefix, p)).sort(sdk.byKey);
   }
 
   /** Values (decrypted) of every parameter, or of `keys`; missing keys are omitted. */
-  async getValues(ctx: CallContext, keys?: string[]): Promise<ConfigValue[]> {
+  async getValues(ctx: sdk.CallContext, keys?: string[]): Promise<sdk.ConfigValue[]> {
     const prefix = normalisePrefix(ctx.search_template);
     let params: Parameter[];
     if (keys === undefined) {
@@ -159,15 +149,19 @@ export class SsmConfiguration implements ConfigurationHandler {
     }
     return params
       .map((p) => ({ ...this.#describe(prefix, p), value: p.Value ?? "" }))
-      .sort(byKey);
+      .sort(sdk.byKey);
   }
 
   /** Creates or overwrites a parameter with the type of `data_type`. */
-  async setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
+  async setValue(
+    ctx: sdk.CallContext,
+    key: string,
+    input: { value: string; data_type: string },
+  ): Promise<sdk.ConfigKey> {
     const prefix = normalisePrefix(ctx.search_template);
-    const type = findDataType(TYPES, input.data_type);
+    const type = sdk.findDataType(TYPES, input.data_type);
     if (typeof input.value !== "string" || input.value === "") {
-      throw new InvalidInput("Parameter Store values must be non-empty strings");
+      throw new sdk.InvalidInput("Parameter Store values must be non-empty strings");
     }
     await this.#client.call("PutParameter", {
       Name: this.#name(prefix, key),
@@ -180,7 +174,7 @@ export class SsmConfiguration implements ConfigurationHandler {
   }
 
   /** Deletes a parameter; a missing one is not an error. */
-  async deleteKey(ctx: CallContext, key: string): Promise<void> {
+  async deleteKey(ctx: sdk.CallContext, key: string): Promise<void> {
     const prefix = normalisePrefix(ctx.search_template);
     try {
       await this.#client.call("DeleteParameter", { Name: this.#name(prefix, key) });
@@ -190,7 +184,7 @@ export class SsmConfiguration implements ConfigurationHandler {
   }
 
   /** Where the keys live, e.g. `ssm://us-east-1/acme/api/`. */
-  describePrefix(ctx: CallContext): Promise<string | null> {
+  describePrefix(ctx: sdk.CallContext): Promise<string | null> {
     const prefix = normalisePrefix(ctx.search_template);
     return Promise.resolve(`ssm://${this.#client.region}${prefix === "/" ? "/" : `${prefix}/`}`);
   }

@@ -12,18 +12,7 @@
  * @module
  */
 
-import {
-  type CallContext,
-  type CheckContext,
-  type ConfigKey,
-  type ConfigurationHandler,
-  type ConfigValue,
-  type ConnectionCheck,
-  findDataType,
-  type HandlerInit,
-  InvalidInput,
-  type PluginManifest,
-} from "@imbi/plugin-sdk";
+import * as sdk from "@imbi/plugin-sdk";
 
 const DATA_TYPES = [
   { name: "string", label: "String", secret: false },
@@ -36,9 +25,9 @@ interface Options {
 }
 
 /** In-memory configuration, one namespace per rendered `search_template`. */
-export class DemoConfig implements ConfigurationHandler {
+export class DemoConfig implements sdk.ConfigurationHandler {
   /** The manifest the host reads without running any handler code. */
-  static manifest: PluginManifest = {
+  static manifest: sdk.PluginManifest = {
     slug: "demo-config",
     name: "Demo configuration",
     description: "Keeps configuration in memory; seeded from options. For demos and tests.",
@@ -67,12 +56,12 @@ export class DemoConfig implements ConfigurationHandler {
   #spaces = new Map<string, Map<string, { value: string; data_type: string; last_modified: string }>>();
 
   /** @param init Options with defaults applied, decrypted credentials, the Plugin node and its service. */
-  constructor(init: HandlerInit) {
+  constructor(init: sdk.HandlerInit) {
     this.#options = init.options as unknown as Options;
   }
 
   /** The keys under one rendered search_template. Replace the Map with calls to your backend. */
-  #space(ctx: CallContext) {
+  #space(ctx: sdk.CallContext) {
     let space = this.#spaces.get(ctx.search_template);
     if (!space) {
       space = new Map();
@@ -90,7 +79,7 @@ export class DemoConfig implements ConfigurationHandler {
   }
 
   /** Every key, without values. */
-  async listKeys(ctx: CallContext): Promise<ConfigKey[]> {
+  async listKeys(ctx: sdk.CallContext): Promise<sdk.ConfigKey[]> {
     await this.#pause();
     return [...this.#space(ctx).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([key, item]) => ({
       key,
@@ -101,7 +90,7 @@ export class DemoConfig implements ConfigurationHandler {
   }
 
   /** Values of every key, or of `keys`; missing keys are omitted. */
-  async getValues(ctx: CallContext, keys?: string[]): Promise<ConfigValue[]> {
+  async getValues(ctx: sdk.CallContext, keys?: string[]): Promise<sdk.ConfigValue[]> {
     const listed = await this.listKeys(ctx);
     const space = this.#space(ctx);
     return listed.filter((k) => keys === undefined || keys.includes(k.key)).map((k) => ({
@@ -111,28 +100,32 @@ export class DemoConfig implements ConfigurationHandler {
   }
 
   /** Creates or overwrites a key. */
-  async setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
+  async setValue(
+    ctx: sdk.CallContext,
+    key: string,
+    input: { value: string; data_type: string },
+  ): Promise<sdk.ConfigKey> {
     await this.#pause();
-    if (!/^[A-Za-z0-9_.\/-]{1,256}$/.test(key)) throw new InvalidInput(`"${key}" is not a valid key`);
-    const type = findDataType(DATA_TYPES, input.data_type);
+    if (!/^[A-Za-z0-9_.\/-]{1,256}$/.test(key)) throw new sdk.InvalidInput(`"${key}" is not a valid key`);
+    const type = sdk.findDataType(DATA_TYPES, input.data_type);
     const last_modified = new Date().toISOString();
     this.#space(ctx).set(key, { value: input.value, data_type: type.name, last_modified });
     return { key, data_type: type.name, secret: type.secret, last_modified };
   }
 
   /** Deletes a key; deleting a missing key succeeds. */
-  async deleteKey(ctx: CallContext, key: string): Promise<void> {
+  async deleteKey(ctx: sdk.CallContext, key: string): Promise<void> {
     await this.#pause();
     this.#space(ctx).delete(key);
   }
 
   /** Where the keys live. */
-  async describePrefix(ctx: CallContext): Promise<string | null> {
+  async describePrefix(ctx: sdk.CallContext): Promise<string | null> {
     return await Promise.resolve(`memory:${ctx.search_template}`);
   }
 
   /** Nothing to reach: the store is this process's memory. Call your backend's cheapest authenticated read here. */
-  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+  async checkConnection(_ctx: sdk.CheckContext): Promise<sdk.ConnectionCheck> {
     await this.#pause();
     return { checked: ["in-memory store (no upstream, no credentials)"] };
   }

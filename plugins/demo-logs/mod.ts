@@ -8,24 +8,7 @@
  * @module
  */
 
-import {
-  type CallContext,
-  type CheckContext,
-  type CheckedQuery,
-  checkLogQuery,
-  type ConnectionCheck,
-  decodeCursor,
-  encodeCursor,
-  type HandlerInit,
-  type HistogramBucket,
-  type LogEntry,
-  type LogField,
-  type LogPage,
-  type LogQuery,
-  type LogsHandler,
-  matchesLogQuery,
-  type PluginManifest,
-} from "@imbi/plugin-sdk";
+import * as sdk from "@imbi/plugin-sdk";
 
 const LEVELS = ["info", "info", "debug", "warn", "info", "error"];
 const MESSAGES = ["request served", "cache refreshed", "slow query", "retrying upstream", "job finished"];
@@ -38,9 +21,9 @@ interface Options {
 }
 
 /** Synthetic logs, newest first, with filters, levels and cursors. */
-export class DemoLogs implements LogsHandler {
+export class DemoLogs implements sdk.LogsHandler {
   /** The manifest the host reads without running any handler code. */
-  static manifest: PluginManifest = {
+  static manifest: sdk.PluginManifest = {
     slug: "demo-logs",
     name: "Demo logs",
     description: "Generates a deterministic log stream per project. For demos and tests.",
@@ -61,7 +44,7 @@ export class DemoLogs implements LogsHandler {
   #options: Options;
 
   /** @param init Options with defaults applied, decrypted credentials, the Plugin node and its service. */
-  constructor(init: HandlerInit) {
+  constructor(init: sdk.HandlerInit) {
     this.#options = init.options as unknown as Options;
   }
 
@@ -74,44 +57,48 @@ export class DemoLogs implements LogsHandler {
    * first. Replace this with a call to your backend (through `fetch`, to the
    * hosts in `network.hosts` only).
    */
-  #fetchEntries(ctx: CallContext, query: LogQuery, window: CheckedQuery & { beforeMs: number }): LogEntry[] {
+  #fetchEntries(
+    ctx: sdk.CallContext,
+    query: sdk.LogQuery,
+    window: sdk.CheckedQuery & { beforeMs: number },
+  ): sdk.LogEntry[] {
     const step = this.#options.interval_seconds * 1000;
-    const entries: LogEntry[] = [];
+    const entries: sdk.LogEntry[] = [];
     for (let t = Math.floor(window.beforeMs / step) * step; t >= window.startMs; t -= step) {
       const n = t / step;
-      const entry: LogEntry = {
+      const entry: sdk.LogEntry = {
         timestamp: new Date(t).toISOString(),
         level: LEVELS[n % LEVELS.length]!,
         message: `${ctx.project.slug}: ${MESSAGES[n % MESSAGES.length]}`,
         fields: { project: ctx.project.slug, stream: ctx.search_template, sequence: n },
       };
-      if (matchesLogQuery(entry, query)) entries.push(entry);
+      if (sdk.matchesLogQuery(entry, query)) entries.push(entry);
       if (entries.length >= MAX_ENTRIES) break;
     }
     return entries;
   }
 
   /** One page of matching entries, newest first; the cursor holds the page's last timestamp. */
-  async search(ctx: CallContext, query: LogQuery): Promise<LogPage> {
+  async search(ctx: sdk.CallContext, query: sdk.LogQuery): Promise<sdk.LogPage> {
     await this.#pause();
-    const window = checkLogQuery(query);
+    const window = sdk.checkLogQuery(query);
     const scope = `${ctx.project.id}|${ctx.search_template}`;
-    const beforeMs = query.cursor ? decodeCursor<number>(query.cursor, query, { scope }) - 1 : window.endMs;
+    const beforeMs = query.cursor ? sdk.decodeCursor<number>(query.cursor, query, { scope }) - 1 : window.endMs;
     const matching = this.#fetchEntries(ctx, query, { ...window, beforeMs });
-    const page: LogPage = { entries: matching.slice(0, query.limit), warnings: [] };
+    const page: sdk.LogPage = { entries: matching.slice(0, query.limit), warnings: [] };
     if (matching.length > query.limit) {
-      page.next_cursor = encodeCursor(query, Date.parse(page.entries.at(-1)!.timestamp), { scope });
+      page.next_cursor = sdk.encodeCursor(query, Date.parse(page.entries.at(-1)!.timestamp), { scope });
     }
     return page;
   }
 
   /** Nothing to reach: the stream is generated. Call your backend's cheapest authenticated read here. */
-  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+  async checkConnection(_ctx: sdk.CheckContext): Promise<sdk.ConnectionCheck> {
     return await Promise.resolve({ checked: ["generated log stream (no upstream, no credentials)"] });
   }
 
   /** The fields entries carry. */
-  async schema(_ctx: CallContext): Promise<LogField[]> {
+  async schema(_ctx: sdk.CallContext): Promise<sdk.LogField[]> {
     return await Promise.resolve([
       { name: "project", label: "Project", type: "string" },
       { name: "stream", label: "Stream", type: "string" },
@@ -120,12 +107,12 @@ export class DemoLogs implements LogsHandler {
   }
 
   /** Counts per time bucket of every matching entry, with a count per level. */
-  async histogram(ctx: CallContext, query: LogQuery, buckets: number): Promise<HistogramBucket[]> {
+  async histogram(ctx: sdk.CallContext, query: sdk.LogQuery, buckets: number): Promise<sdk.HistogramBucket[]> {
     await this.#pause();
     // A histogram reads the whole window: its page size does not matter.
-    const window = checkLogQuery({ ...query, limit: 1 });
+    const window = sdk.checkLogQuery({ ...query, limit: 1 });
     const width = Math.max(1, Math.ceil((window.endMs - window.startMs) / buckets));
-    const out: HistogramBucket[] = Array.from({ length: buckets }, (_, i) => ({
+    const out: sdk.HistogramBucket[] = Array.from({ length: buckets }, (_, i) => ({
       timestamp: new Date(window.startMs + i * width).toISOString(),
       count: 0,
       levels: {},

@@ -11,26 +11,7 @@
  * @module
  */
 
-import {
-  byKey,
-  type CallContext,
-  type CheckContext,
-  type ConfigKey,
-  type ConfigurationHandler,
-  type ConfigValue,
-  type ConnectionCheck,
-  CredentialsRejected,
-  findDataType,
-  type HandlerInit,
-  InvalidInput,
-  NotFound,
-  type PluginError,
-  type PluginManifest,
-  RateLimited,
-  selectKeys,
-  UpstreamUnavailable,
-  withoutValues,
-} from "@imbi/plugin-sdk";
+import * as sdk from "@imbi/plugin-sdk";
 
 const DATA_TYPES = [
   { name: "string", label: "String", secret: false },
@@ -86,24 +67,26 @@ function prefixEnd(prefix: Uint8Array): Uint8Array {
 export function etcdError(
   body: { status: number; code?: number; message?: string; error?: string },
   what: string,
-): PluginError {
+): sdk.PluginError {
   const status = body.status;
   const message = String(body.message ?? body.error ?? `HTTP ${status}`);
   const text = `${what} failed: ${message}`;
   const code = Number(body.code ?? 0);
   if (code === 16 || code === 7 || /authentication|auth token|permission denied|user name is empty/i.test(message)) {
-    return new CredentialsRejected(text);
+    return new sdk.CredentialsRejected(text);
   }
-  if (code === 8) return new RateLimited(text, { retryAfter: 1 });
-  if (code === 5) return new NotFound(text);
-  if (code === 14 || code === 4 || code === 13 || code === 10 || status >= 500) return new UpstreamUnavailable(text);
-  return new InvalidInput(text);
+  if (code === 8) return new sdk.RateLimited(text, { retryAfter: 1 });
+  if (code === 5) return new sdk.NotFound(text);
+  if (code === 14 || code === 4 || code === 13 || code === 10 || status >= 500) {
+    return new sdk.UpstreamUnavailable(text);
+  }
+  return new sdk.InvalidInput(text);
 }
 
 /** Configuration in etcd v3 under the rendered search_template prefix. */
-export class EtcdConfiguration implements ConfigurationHandler {
+export class EtcdConfiguration implements sdk.ConfigurationHandler {
   /** The `etcd` manifest. */
-  static manifest: PluginManifest = {
+  static manifest: sdk.PluginManifest = {
     slug: "etcd",
     name: "etcd",
     description: "Configuration in etcd v3 keys under the binding's prefix (search_template, e.g. " +
@@ -134,7 +117,7 @@ export class EtcdConfiguration implements ConfigurationHandler {
   #token: Promise<string> | undefined;
 
   /** @param init Options (endpoint), optional user and password. */
-  constructor(init: HandlerInit) {
+  constructor(init: sdk.HandlerInit) {
     const options = init.options as Partial<EtcdOptions>;
     this.#base = String(options.endpoint ?? "").replace(/\/+$/, "");
     this.#username = init.credentials.username || undefined;
@@ -143,7 +126,7 @@ export class EtcdConfiguration implements ConfigurationHandler {
 
   async #post(path: string, body: unknown, token?: string): Promise<Record<string, unknown>> {
     const what = `etcd ${path.split("/").pop()}`;
-    if (!URL.canParse(this.#base)) throw new InvalidInput("The endpoint option is not a URL");
+    if (!URL.canParse(this.#base)) throw new sdk.InvalidInput("The endpoint option is not a URL");
     let response: Response;
     try {
       response = await fetch(`${this.#base}${path}`, {
@@ -152,14 +135,14 @@ export class EtcdConfiguration implements ConfigurationHandler {
         body: JSON.stringify(body),
       });
     } catch (cause) {
-      throw new UpstreamUnavailable(`${what}: cannot reach ${new URL(this.#base).host}`, { cause });
+      throw new sdk.UpstreamUnavailable(`${what}: cannot reach ${new URL(this.#base).host}`, { cause });
     }
     const text = await response.text();
     let document: Record<string, unknown> = {};
     try {
       document = text ? JSON.parse(text) : {};
     } catch {
-      throw new UpstreamUnavailable(`${what}: the answer is not JSON (HTTP ${response.status})`);
+      throw new sdk.UpstreamUnavailable(`${what}: the answer is not JSON (HTTP ${response.status})`);
     }
     if (!response.ok || document.error !== undefined) throw etcdError({ ...document, status: response.status }, what);
     return document;
@@ -184,22 +167,22 @@ export class EtcdConfiguration implements ConfigurationHandler {
     try {
       return await this.#post(path, body, token);
     } catch (error) {
-      if (!token || (error as PluginError).kind !== "credentials_rejected") throw error;
+      if (!token || (error as sdk.PluginError).kind !== "credentials_rejected") throw error;
       return await this.#post(path, body, await this.#authToken(true));
     }
   }
 
-  #prefix(ctx: CallContext): string {
+  #prefix(ctx: sdk.CallContext): string {
     const template = ctx.search_template.trim();
     if (template === "" || hasControl(template)) {
-      throw new InvalidInput(`The search_template ${JSON.stringify(ctx.search_template)} is not a key prefix`);
+      throw new sdk.InvalidInput(`The search_template ${JSON.stringify(ctx.search_template)} is not a key prefix`);
     }
     return template.endsWith("/") ? template : `${template}/`;
   }
 
   #key(prefix: string, key: string): string {
     if (typeof key !== "string" || key === "" || hasControl(key) || key.startsWith("/")) {
-      throw new InvalidInput(
+      throw new sdk.InvalidInput(
         `The key ${JSON.stringify(key)} is not valid (non-empty, no control characters, no leading /)`,
       );
     }
@@ -207,18 +190,18 @@ export class EtcdConfiguration implements ConfigurationHandler {
   }
 
   /** `Maintenance/Status` with the configured user's token: the endpoint answers and accepts the credentials. */
-  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+  async checkConnection(_ctx: sdk.CheckContext): Promise<sdk.ConnectionCheck> {
     const status = await this.#call("/v3/maintenance/status", {});
     return { checked: [`etcd ${String(status.version ?? "")} answered Maintenance/Status`.replace("  ", " ")] };
   }
 
-  async #range(prefix: string): Promise<ConfigValue[]> {
+  async #range(prefix: string): Promise<sdk.ConfigValue[]> {
     const bytes = encoder.encode(prefix);
     const doc = await this.#call("/v3/kv/range", { key: bytes.toBase64(), range_end: prefixEnd(bytes).toBase64() });
-    return ((doc.kvs ?? []) as KeyValue[]).map((kv) => this.#decode(prefix, kv)).sort(byKey);
+    return ((doc.kvs ?? []) as KeyValue[]).map((kv) => this.#decode(prefix, kv)).sort(sdk.byKey);
   }
 
-  #decode(prefix: string, kv: KeyValue): ConfigValue {
+  #decode(prefix: string, kv: KeyValue): sdk.ConfigValue {
     const key = decoder.decode(Uint8Array.fromBase64(kv.key)).slice(prefix.length);
     const raw = decoder.decode(Uint8Array.fromBase64(kv.value ?? ""));
     let envelope: Partial<Envelope> | undefined;
@@ -239,25 +222,29 @@ export class EtcdConfiguration implements ConfigurationHandler {
   }
 
   /** Every key under the prefix, without values. */
-  async listKeys(ctx: CallContext): Promise<ConfigKey[]> {
-    return withoutValues(await this.#range(this.#prefix(ctx)));
+  async listKeys(ctx: sdk.CallContext): Promise<sdk.ConfigKey[]> {
+    return sdk.withoutValues(await this.#range(this.#prefix(ctx)));
   }
 
   /** Values of every key, or of `keys`; missing keys are omitted. */
-  async getValues(ctx: CallContext, keys?: string[]): Promise<ConfigValue[]> {
-    return selectKeys(await this.#range(this.#prefix(ctx)), keys);
+  async getValues(ctx: sdk.CallContext, keys?: string[]): Promise<sdk.ConfigValue[]> {
+    return sdk.selectKeys(await this.#range(this.#prefix(ctx)), keys);
   }
 
   /** Creates or overwrites a key; `json` values must parse as JSON. */
-  async setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
+  async setValue(
+    ctx: sdk.CallContext,
+    key: string,
+    input: { value: string; data_type: string },
+  ): Promise<sdk.ConfigKey> {
     const name = this.#key(this.#prefix(ctx), key);
-    const type = findDataType(DATA_TYPES, input.data_type);
-    if (typeof input.value !== "string") throw new InvalidInput("The value must be a string");
+    const type = sdk.findDataType(DATA_TYPES, input.data_type);
+    if (typeof input.value !== "string") throw new sdk.InvalidInput("The value must be a string");
     if (type.name === "json") {
       try {
         JSON.parse(input.value);
       } catch {
-        throw new InvalidInput(`The value of "${key}" is not JSON`);
+        throw new sdk.InvalidInput(`The value of "${key}" is not JSON`);
       }
     }
     const envelope: Envelope = {
@@ -274,13 +261,13 @@ export class EtcdConfiguration implements ConfigurationHandler {
   }
 
   /** Deletes a key; a missing one is not an error. */
-  async deleteKey(ctx: CallContext, key: string): Promise<void> {
+  async deleteKey(ctx: sdk.CallContext, key: string): Promise<void> {
     const name = this.#key(this.#prefix(ctx), key);
     await this.#call("/v3/kv/deleterange", { key: encoder.encode(name).toBase64() });
   }
 
   /** Where the keys live, e.g. `etcd://etcd.internal:2379/config/acme/api/`. */
-  describePrefix(ctx: CallContext): Promise<string | null> {
+  describePrefix(ctx: sdk.CallContext): Promise<string | null> {
     const host = URL.canParse(this.#base) ? new URL(this.#base).host : "etcd";
     const prefix = this.#prefix(ctx);
     return Promise.resolve(`etcd://${host}${prefix.startsWith("/") ? "" : "/"}${prefix}`);

@@ -17,27 +17,7 @@
  * @module
  */
 
-import {
-  byKey,
-  type CallContext,
-  type CheckContext,
-  type ConfigKey,
-  type ConfigurationHandler,
-  type ConfigValue,
-  type ConnectionCheck,
-  CredentialsRejected,
-  errorForStatus,
-  fetchUpstream,
-  findDataType,
-  type HandlerInit,
-  InvalidInput,
-  parseRetryAfter,
-  type PluginError,
-  type PluginManifest,
-  RateLimited,
-  selectKeys,
-  withoutValues,
-} from "@imbi/plugin-sdk";
+import * as sdk from "@imbi/plugin-sdk";
 import { seal } from "./sealed_box.ts";
 
 const DATA_TYPES = [
@@ -72,25 +52,25 @@ export function githubError(
   response: Response,
   what: string,
   options: { now?: () => number } = {},
-): PluginError {
+): sdk.PluginError {
   const now = options.now ?? Date.now;
   const status = response.status;
   const reset = Number(response.headers.get("x-ratelimit-reset"));
-  const retryAfter = parseRetryAfter(response.headers.get("retry-after"), now);
+  const retryAfter = sdk.parseRetryAfter(response.headers.get("retry-after"), now);
   if (
     (status === 403 || status === 429) &&
     (response.headers.get("x-ratelimit-remaining") === "0" || retryAfter !== undefined)
   ) {
     const wait = retryAfter ?? (reset ? Math.max(1, Math.ceil(reset - now() / 1000)) : 60);
-    return new RateLimited(`${what}: GitHub rate limit reached`, { retryAfter: wait });
+    return new sdk.RateLimited(`${what}: GitHub rate limit reached`, { retryAfter: wait });
   }
-  return errorForStatus(response, what);
+  return sdk.errorForStatus(response, what);
 }
 
 /** Configuration on GitHub Actions repository variables and secrets. */
-export class GitHubActionsConfiguration implements ConfigurationHandler {
+export class GitHubActionsConfiguration implements sdk.ConfigurationHandler {
   /** The `github-actions` manifest. */
-  static manifest: PluginManifest = {
+  static manifest: sdk.PluginManifest = {
     slug: "github-actions",
     name: "GitHub Actions variables and secrets",
     description: "Configuration in a repository's GitHub Actions variables (readable) and secrets " +
@@ -119,15 +99,15 @@ export class GitHubActionsConfiguration implements ConfigurationHandler {
   #token: string;
 
   /** @param init Options (base_url), the `token` credential, and the service (its base_url). */
-  constructor(init: HandlerInit) {
+  constructor(init: sdk.HandlerInit) {
     const option = (init.options as { base_url?: string }).base_url;
     this.#base = String(option ?? init.service.base_url ?? "https://api.github.com").replace(/\/+$/, "");
     this.#token = init.credentials.token ?? "";
   }
 
   async #request(method: string, path: string, body?: unknown): Promise<Response> {
-    if (!this.#token) throw new CredentialsRejected("The GitHub token is not configured");
-    const response = await fetchUpstream(`${this.#base}${path}`, {
+    if (!this.#token) throw new sdk.CredentialsRejected("The GitHub token is not configured");
+    const response = await sdk.fetchUpstream(`${this.#base}${path}`, {
       method,
       headers: {
         accept: "application/vnd.github+json",
@@ -150,16 +130,16 @@ export class GitHubActionsConfiguration implements ConfigurationHandler {
     return response.status === 204 ? (undefined as T) : await response.json();
   }
 
-  #repo(ctx: CallContext): string {
+  #repo(ctx: sdk.CallContext): string {
     const repo = ctx.search_template.trim();
-    if (!REPO.test(repo)) throw new InvalidInput(`The search_template ${JSON.stringify(repo)} is not owner/repo`);
+    if (!REPO.test(repo)) throw new sdk.InvalidInput(`The search_template ${JSON.stringify(repo)} is not owner/repo`);
     return `/repos/${repo}/actions`;
   }
 
   #name(key: string): string {
     const name = String(key).toUpperCase();
     if (!NAME.test(name)) {
-      throw new InvalidInput(`"${key}" is not a GitHub Actions name (letters, digits and _, not GITHUB_...)`);
+      throw new sdk.InvalidInput(`"${key}" is not a GitHub Actions name (letters, digits and _, not GITHUB_...)`);
     }
     return name;
   }
@@ -178,13 +158,13 @@ export class GitHubActionsConfiguration implements ConfigurationHandler {
     return out;
   }
 
-  async #all(ctx: CallContext): Promise<ConfigValue[]> {
+  async #all(ctx: sdk.CallContext): Promise<sdk.ConfigValue[]> {
     const base = this.#repo(ctx);
     const [variables, secrets] = await Promise.all([
       this.#list<Variable>(base, "variables", 30),
       this.#list<Secret>(base, "secrets", 100),
     ]);
-    const items = new Map<string, ConfigValue>();
+    const items = new Map<string, sdk.ConfigValue>();
     for (const s of secrets) {
       items.set(s.name, {
         key: s.name,
@@ -204,11 +184,11 @@ export class GitHubActionsConfiguration implements ConfigurationHandler {
         ...(v.updated_at ? { last_modified: new Date(v.updated_at).toISOString() } : {}),
       });
     }
-    return [...items.values()].sort(byKey);
+    return [...items.values()].sort(sdk.byKey);
   }
 
   /** `GET /rate_limit` with the token: the API answers and accepts it (any other call needs a repository). */
-  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+  async checkConnection(_ctx: sdk.CheckContext): Promise<sdk.ConnectionCheck> {
     const doc = await this.#json<{ rate?: { remaining?: number } }>("GET", "/rate_limit");
     return {
       checked: [
@@ -218,20 +198,24 @@ export class GitHubActionsConfiguration implements ConfigurationHandler {
   }
 
   /** Variables and secrets of the repository, without values. */
-  async listKeys(ctx: CallContext): Promise<ConfigKey[]> {
-    return withoutValues(await this.#all(ctx));
+  async listKeys(ctx: sdk.CallContext): Promise<sdk.ConfigKey[]> {
+    return sdk.withoutValues(await this.#all(ctx));
   }
 
   /** Variable values; secrets with `value: ""` (GitHub never returns them). Missing keys are omitted. */
-  async getValues(ctx: CallContext, keys?: string[]): Promise<ConfigValue[]> {
-    return selectKeys(await this.#all(ctx), keys?.map((k) => String(k).toUpperCase()));
+  async getValues(ctx: sdk.CallContext, keys?: string[]): Promise<sdk.ConfigValue[]> {
+    return sdk.selectKeys(await this.#all(ctx), keys?.map((k) => String(k).toUpperCase()));
   }
 
   /** Creates or updates a variable, or seals and writes a secret. */
-  async setValue(ctx: CallContext, key: string, input: { value: string; data_type: string }): Promise<ConfigKey> {
+  async setValue(
+    ctx: sdk.CallContext,
+    key: string,
+    input: { value: string; data_type: string },
+  ): Promise<sdk.ConfigKey> {
     const base = this.#repo(ctx);
-    const type = findDataType(DATA_TYPES, input.data_type);
-    if (typeof input.value !== "string") throw new InvalidInput("The value must be a string");
+    const type = sdk.findDataType(DATA_TYPES, input.data_type);
+    if (typeof input.value !== "string") throw new sdk.InvalidInput("The value must be a string");
     const name = this.#name(key);
     if (type.name === "variable") {
       const response = await this.#request("PATCH", `${base}/variables/${name}`, { name, value: input.value });
@@ -264,7 +248,7 @@ export class GitHubActionsConfiguration implements ConfigurationHandler {
   }
 
   /** Deletes the variable and the secret of that name; missing ones are not errors. */
-  async deleteKey(ctx: CallContext, key: string): Promise<void> {
+  async deleteKey(ctx: sdk.CallContext, key: string): Promise<void> {
     const base = this.#repo(ctx);
     const name = this.#name(key);
     await this.#deleteIfPresent(`${base}/variables/${name}`);
@@ -272,7 +256,7 @@ export class GitHubActionsConfiguration implements ConfigurationHandler {
   }
 
   /** Where the keys live, e.g. `github://api.github.com/acme/api`. */
-  describePrefix(ctx: CallContext): Promise<string | null> {
+  describePrefix(ctx: sdk.CallContext): Promise<string | null> {
     this.#repo(ctx);
     return Promise.resolve(`github://${new URL(this.#base).host}/${ctx.search_template.trim()}`);
   }

@@ -15,27 +15,7 @@
  * @module
  */
 
-import {
-  type CallContext,
-  type CheckContext,
-  checkLogQuery,
-  type ConnectionCheck,
-  CredentialsRejected,
-  decodeCursor,
-  encodeCursor,
-  errorForStatus,
-  fetchUpstream,
-  type HandlerInit,
-  type HistogramBucket,
-  InvalidInput,
-  type LogEntry,
-  type LogField,
-  type LogFilter,
-  type LogPage,
-  type LogQuery,
-  type LogsHandler,
-  type PluginManifest,
-} from "@imbi/plugin-sdk";
+import * as sdk from "@imbi/plugin-sdk";
 
 /** Options of a `logzio` capability. */
 export interface LogzioOptions {
@@ -66,7 +46,7 @@ function escapeRegexp(value: string): string {
   return value.replace(/[.?+*|{}[\]()"\\#@&<>~]/g, "\\$&");
 }
 
-function filterClause(filter: LogFilter): Record<string, unknown> {
+function filterClause(filter: sdk.LogFilter): Record<string, unknown> {
   const name = filter.field;
   const analysed = name === "message";
   switch (filter.op) {
@@ -95,7 +75,7 @@ function filterClause(filter: LogFilter): Record<string, unknown> {
  */
 export function buildQuery(
   scope: string,
-  query: Pick<LogQuery, "start" | "end" | "filters" | "levels">,
+  query: Pick<sdk.LogQuery, "start" | "end" | "filters" | "levels">,
   options: { levelField: string; boundary?: string; exclude?: string[] },
 ): Record<string, unknown> {
   const filter: Record<string, unknown>[] = [
@@ -114,9 +94,9 @@ export function buildQuery(
 }
 
 /** Logs from Logz.io, newest first. */
-export class LogzioLogs implements LogsHandler {
+export class LogzioLogs implements sdk.LogsHandler {
   /** The `logzio` manifest. */
-  static manifest: PluginManifest = {
+  static manifest: sdk.PluginManifest = {
     slug: "logzio",
     name: "Logz.io",
     description: "Logs from Logz.io's Search API; the binding's search_template is a Lucene query " +
@@ -154,15 +134,15 @@ export class LogzioLogs implements LogsHandler {
   #options: LogzioOptions;
 
   /** @param init Options (endpoint, level_field, histogram_levels) and the `api_token` credential. */
-  constructor(init: HandlerInit) {
+  constructor(init: sdk.HandlerInit) {
     this.#options = init.options as unknown as LogzioOptions;
     this.#endpoint = String(this.#options.endpoint ?? "https://api.logz.io").replace(/\/+$/, "");
     this.#token = init.credentials.api_token ?? "";
   }
 
   async #search(body: Record<string, unknown>): Promise<Record<string, unknown>> {
-    if (!this.#token) throw new CredentialsRejected("The Logz.io API token is not configured");
-    const response = await fetchUpstream(`${this.#endpoint}/v1/search`, {
+    if (!this.#token) throw new sdk.CredentialsRejected("The Logz.io API token is not configured");
+    const response = await sdk.fetchUpstream(`${this.#endpoint}/v1/search`, {
       method: "POST",
       headers: { "content-type": "application/json", "x-api-token": this.#token },
       body: JSON.stringify(body),
@@ -174,14 +154,14 @@ export class LogzioLogs implements LogsHandler {
       } catch {
         // no JSON body
       }
-      const error = errorForStatus(response, "Logz.io search");
-      if (detail && error.kind === "invalid_input") throw new InvalidInput(`Logz.io refused the search: ${detail}`);
+      const error = sdk.errorForStatus(response, "Logz.io search");
+      if (detail && error.kind === "invalid_input") throw new sdk.InvalidInput(`Logz.io refused the search: ${detail}`);
       throw error;
     }
     return await response.json();
   }
 
-  #toEntry(hit: Hit): LogEntry {
+  #toEntry(hit: Hit): sdk.LogEntry {
     const { "@timestamp": timestamp, message, [this.#options.level_field]: level, ...fields } = hit._source;
     return {
       timestamp: new Date(String(timestamp)).toISOString(),
@@ -192,7 +172,7 @@ export class LogzioLogs implements LogsHandler {
   }
 
   /** A search of no hits over the last minute: the endpoint answers and accepts the API token. */
-  async checkConnection(_ctx: CheckContext): Promise<ConnectionCheck> {
+  async checkConnection(_ctx: sdk.CheckContext): Promise<sdk.ConnectionCheck> {
     await this.#search({
       size: 0,
       query: { range: { "@timestamp": { gte: new Date(Date.now() - 60_000).toISOString() } } },
@@ -201,10 +181,10 @@ export class LogzioLogs implements LogsHandler {
   }
 
   /** One page of matching logs, newest first. */
-  async search(ctx: CallContext, query: LogQuery): Promise<LogPage> {
-    const checked = checkLogQuery(query);
+  async search(ctx: sdk.CallContext, query: sdk.LogQuery): Promise<sdk.LogPage> {
+    const checked = sdk.checkLogQuery(query);
     const scope = `${this.#endpoint}|${ctx.search_template}`;
-    const state = query.cursor ? decodeCursor<CursorState>(query.cursor, query, { scope }) : undefined;
+    const state = query.cursor ? sdk.decodeCursor<CursorState>(query.cursor, query, { scope }) : undefined;
     const warnings: string[] = [];
     if (checked.endMs - checked.startMs > TWO_DAYS_MS) {
       warnings.push("Logz.io searches at most 2 calendar days at a time; older days may be missing");
@@ -220,21 +200,21 @@ export class LogzioLogs implements LogsHandler {
     const hits = ((doc.hits as { hits?: Hit[] })?.hits ?? []) as Hit[];
     const page = hits.slice(0, query.limit);
     const entries = page.map((h) => this.#toEntry(h));
-    const result: LogPage = { entries, warnings };
+    const result: sdk.LogPage = { entries, warnings };
     if (hits.length > query.limit && page.length > 0) {
       const last = entries[entries.length - 1]!.timestamp;
       const atBoundary = page.filter((_hit, i) => entries[i]!.timestamp === last).map((h) => h._id);
       const carried = state && Date.parse(state.b) === Date.parse(last) ? state.x : [];
-      result.next_cursor = encodeCursor(query, { b: last, x: [...carried, ...atBoundary] }, { scope });
+      result.next_cursor = sdk.encodeCursor(query, { b: last, x: [...carried, ...atBoundary] }, { scope });
     }
     return result;
   }
 
   /** Counts per time bucket, with a count per level. */
-  async histogram(ctx: CallContext, query: LogQuery, buckets: number): Promise<HistogramBucket[]> {
-    const checked = checkLogQuery({ ...query, limit: Math.min(Math.max(query.limit ?? 1, 1), 1000) });
+  async histogram(ctx: sdk.CallContext, query: sdk.LogQuery, buckets: number): Promise<sdk.HistogramBucket[]> {
+    const checked = sdk.checkLogQuery({ ...query, limit: Math.min(Math.max(query.limit ?? 1, 1), 1000) });
     if (!Number.isInteger(buckets) || buckets < 1 || buckets > 1000) {
-      throw new InvalidInput("buckets must be an integer from 1 to 1000");
+      throw new sdk.InvalidInput("buckets must be an integer from 1 to 1000");
     }
     const interval = Math.max(1000, Math.ceil((checked.endMs - checked.startMs + 1) / buckets / 1000) * 1000);
     const levels = this.#options.histogram_levels;
@@ -276,11 +256,9 @@ export class LogzioLogs implements LogsHandler {
   }
 
   /** The fields every entry has. */
-  schema(_ctx: CallContext): Promise<LogField[]> {
+  schema(_ctx: sdk.CallContext): Promise<sdk.LogField[]> {
     return Promise.resolve([
-      { name: "timestamp", label: "Time", type: "datetime" },
-      { name: "level", label: "Level", type: "keyword" },
-      { name: "message", label: "Message", type: "text" },
+      ...sdk.ENTRY_FIELDS,
       { name: "type", label: "Log type", type: "keyword" },
     ]);
   }

@@ -7,10 +7,25 @@
  */
 
 import { InvalidInput } from "./errors.ts";
-import type { FilterOp, LogEntry, LogFilter, LogQuery } from "./types.ts";
+import type { FilterOp, LogEntry, LogField, LogFilter, LogQuery } from "./types.ts";
 
 /** The filter operators of plugin API 1.0. */
 export const FILTER_OPS: readonly FilterOp[] = ["eq", "ne", "contains", "starts_with", "regex"];
+
+/**
+ * The fields every {@linkcode LogEntry} has, for the start of a logs
+ * handler's `schema` answer.
+ *
+ * @example
+ * ```ts
+ * const fields = [...ENTRY_FIELDS, { name: "log_stream", label: "Log stream", type: "keyword" }];
+ * ```
+ */
+export const ENTRY_FIELDS: readonly LogField[] = [
+  { name: "timestamp", label: "Time", type: "datetime" },
+  { name: "level", label: "Level", type: "keyword" },
+  { name: "message", label: "Message", type: "text" },
+];
 
 /** The largest page a search may ask for. */
 export const MAX_LIMIT = 1000;

@@ -26,7 +26,15 @@ function string(value: unknown, where: string): string {
   return value;
 }
 
+/**
+ * A time already in the form `toISOString()` writes, and one it would write back unchanged: no day past the 28th,
+ * no hour 24, which `Date` carries into the next month or day.
+ */
+const CANONICAL_TIME = /^\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/;
+
 function time(value: unknown, where: string): string {
+  // Most answers carry canonical times (a listing has one per key): keep them without a parse and a new string.
+  if (typeof value === "string" && CANONICAL_TIME.test(value)) return value;
   if (typeof value !== "string" || Number.isNaN(Date.parse(value))) {
     throw new TypeError(`${where} must be an ISO 8601 time`);
   }

@@ -11,7 +11,7 @@
  * @module
  */
 
-import { parseCommand } from "../../cli/_args.ts";
+import { flags, parseCommand } from "../../cli/_args.ts";
 import { setLogLevel } from "../../core/logger.ts";
 import { buildPackage, publishPackage } from "./pack.ts";
 
@@ -36,12 +36,7 @@ export async function main(args: string[]): Promise<number> {
   const { values, positionals } = parseCommand(args, {
     name: "publish",
     usage: USAGE,
-    options: {
-      registry: { type: "string" },
-      token: { type: "string" },
-      out: { type: "string" },
-      "dry-run": { type: "boolean" },
-    },
+    options: flags(["registry", "token", "out"], ["dry-run"]),
     positionals: { min: 0, max: 1 },
   });
   const registry = values.registry ?? Deno.env.get("NPM_CONFIG_REGISTRY");

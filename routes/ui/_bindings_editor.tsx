@@ -11,7 +11,8 @@
 import type { JSX } from "hono/jsx/jsx-runtime";
 import { checkTemplate, renderTemplate, TEMPLATE_PLACEHOLDERS } from "../../core/template.ts";
 import type { Problem } from "./_api.ts";
-import { Csrf, described, errorsByPointer, fieldId, FieldNotes, ProblemBox, type Ui } from "./_layout.tsx";
+import { described, errorsByPointer, fieldId, FieldNotes } from "./_forms.tsx";
+import { Csrf, ProblemBox, type Ui } from "./_layout.tsx";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;

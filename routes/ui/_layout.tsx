@@ -1,7 +1,7 @@
 /**
  * The console's page frame and the small pieces every page uses: the
- * navigation, notices, problems shown in place, labelled fields with their
- * errors, and the CSRF input.
+ * navigation, notices, problems shown in place, status badges and the CSRF
+ * input. Form fields are in `_forms.tsx`.
  *
  * @module
  */
@@ -9,7 +9,7 @@
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { Child } from "hono/jsx";
 import type { Operation } from "../_openapi.ts";
-import type { Api, FieldError, Problem } from "./_api.ts";
+import type { Api, Problem } from "./_api.ts";
 import type { Session } from "./_session.ts";
 
 /** What a console page knows about its request. */
@@ -130,6 +130,26 @@ export function ProblemBox(props: { problem?: Problem | undefined; shown?: Set<s
 }
 
 /**
+ * A section named by its heading (`aria-labelledby`), so it is a landmark
+ * screen readers list.
+ *
+ * @param props The heading's id and text, its level (`h2` unless given),
+ *   other attributes of the section (htmx), and the content.
+ * @returns The section.
+ */
+export function Section(
+  props: { id: string; title: Child; level?: "h2" | "h3"; attrs?: Record<string, string>; children?: Child },
+): JSX.Element | null {
+  const Heading = props.level ?? "h2";
+  return (
+    <section aria-labelledby={props.id} {...props.attrs}>
+      <Heading id={props.id}>{props.title}</Heading>
+      {props.children}
+    </section>
+  );
+}
+
+/**
  * A success message after a change.
  *
  * @param props The text (nothing without one).
@@ -137,102 +157,6 @@ export function ProblemBox(props: { problem?: Problem | undefined; shown?: Set<s
  */
 export function Notice(props: { text?: string | undefined }): JSX.Element | null {
   return props.text ? <p class="notice" role="status">{props.text}</p> : null;
-}
-
-/**
- * The id of the input a JSON pointer names.
- *
- * @param pointer A JSON pointer (`/options/region`).
- * @returns A valid HTML id.
- */
-export function fieldId(pointer: string): string {
-  return `f${pointer.replace(/[^A-Za-z0-9_-]/g, (ch) => `_${ch.charCodeAt(0).toString(16)}`)}`;
-}
-
-/**
- * The field errors of a problem, by pointer.
- *
- * @param problem The problem, if any.
- * @returns Pointer to message.
- */
-export function errorsByPointer(problem: Problem | undefined): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const e of (problem?.errors ?? []) as FieldError[]) {
-    map.set(e.pointer, map.has(e.pointer) ? `${map.get(e.pointer)}; ${e.message}` : e.message);
-  }
-  return map;
-}
-
-/**
- * Attributes linking an input to its help text and error.
- *
- * @param id The input's id.
- * @param options Whether it has help text, and its error.
- * @returns `id`, `aria-describedby` and `aria-invalid`.
- */
-export function described(
-  id: string,
-  options: { help?: unknown; error?: string | undefined },
-): { id: string; "aria-describedby": string | undefined; "aria-invalid": "true" | undefined } {
-  const ids = [options.help ? `${id}-help` : "", options.error ? `${id}-error` : ""].filter(Boolean).join(" ");
-  return {
-    id,
-    "aria-describedby": ids || undefined,
-    "aria-invalid": options.error ? "true" : undefined,
-  };
-}
-
-/**
- * The help text and error below an input.
- *
- * @param props The input's id, help text and error.
- * @returns The paragraphs.
- */
-export function FieldNotes(
-  props: { id: string; help?: string | undefined; error?: string | undefined },
-): JSX.Element | null {
-  return (
-    <>
-      {props.help && <p class="help" id={`${props.id}-help`}>{props.help}</p>}
-      {props.error && <p class="field-error" id={`${props.id}-error`}>{props.error}</p>}
-    </>
-  );
-}
-
-/**
- * A labelled text input with its help and error.
- *
- * @param props Pointer (names the input and its error), label, value, type, help, errors, required.
- * @returns The field.
- */
-export function TextField(props: {
-  pointer: string;
-  label: string;
-  value?: string | undefined;
-  type?: string;
-  help?: string;
-  errors: Map<string, string>;
-  required?: boolean;
-  autocomplete?: string;
-  /** Prefix of the input's id, when a page has several forms with the same pointers. */
-  scope?: string;
-}): JSX.Element | null {
-  const id = fieldId(`${props.scope ?? ""}${props.pointer}`);
-  const error = props.errors.get(props.pointer);
-  return (
-    <div class="field">
-      <label for={id}>{props.label}</label>
-      <input
-        {...described(id, { help: props.help, error })}
-        name={props.pointer}
-        type={props.type ?? "text"}
-        value={props.value ?? ""}
-        required={props.required}
-        autocomplete={props.autocomplete}
-      />
-      <FieldNotes id={id} help={props.help} error={error} />
-    </div>
-  );
 }
 
 /**
@@ -262,16 +186,4 @@ const NOTICES: Record<string, string> = {
  */
 export function noticeText(key: string | undefined): string | undefined {
   return key && Object.hasOwn(NOTICES, key) ? NOTICES[key] : undefined;
-}
-
-/**
- * The form values of a form as an object (the last value of each name).
- *
- * @param form Posted form data.
- * @returns Name to value.
- */
-export function formValues(form: FormData): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const [k, v] of form) if (typeof v === "string") values[k] = v;
-  return values;
 }

@@ -6,6 +6,7 @@
  */
 
 import type { JSX } from "hono/jsx/jsx-runtime";
+import { InputField, SelectField } from "./_forms.tsx";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -86,14 +87,8 @@ export function LogFilters(
     <form method="get" action={props.action} class="card">
       <input type="hidden" name="tab" value="logs" />
       <div class="row">
-        <div class="field">
-          <label for="start">From (UTC)</label>
-          <input id="start" name="start" type="datetime-local" value={first("start")} />
-        </div>
-        <div class="field">
-          <label for="end">To (UTC)</label>
-          <input id="end" name="end" type="datetime-local" value={first("end")} />
-        </div>
+        <InputField id="start" name="start" label="From (UTC)" type="datetime-local" value={first("start")} />
+        <InputField id="end" name="end" label="To (UTC)" type="datetime-local" value={first("end")} />
         <fieldset>
           <legend>Levels</legend>
           {LEVELS.map((level) => (
@@ -114,34 +109,35 @@ export function LogFilters(
         <legend>Field filters</legend>
         {Array.from({ length: FILTER_ROWS }, (_, i) => (
           <div class="row">
-            <div class="field">
-              <label for={`field${i}`}>Field {i + 1}</label>
-              <select id={`field${i}`} name={`field${i}`}>
-                <option value="">(none)</option>
-                {props.fields.map((f) => (
-                  <option value={f.name} selected={first(`field${i}`) === f.name}>{f.label ?? f.name}</option>
-                ))}
-              </select>
-            </div>
-            <div class="field">
-              <label for={`op${i}`}>Operator {i + 1}</label>
-              <select id={`op${i}`} name={`op${i}`}>
-                {OPS.map((op) => <option value={op} selected={first(`op${i}`) === op}>{op}</option>)}
-              </select>
-            </div>
-            <div class="field">
-              <label for={`value${i}`}>Value {i + 1}</label>
-              <input id={`value${i}`} name={`value${i}`} type="text" value={first(`value${i}`)} />
-            </div>
+            <SelectField
+              id={`field${i}`}
+              name={`field${i}`}
+              label={`Field ${i + 1}`}
+              options={[
+                { value: "", text: "(none)" },
+                ...props.fields.map((f) => ({
+                  value: f.name,
+                  text: f.label ?? f.name,
+                  selected: first(`field${i}`) === f.name,
+                })),
+              ]}
+            />
+            <SelectField
+              id={`op${i}`}
+              name={`op${i}`}
+              label={`Operator ${i + 1}`}
+              options={OPS.map((op) => ({ value: op, text: op, selected: first(`op${i}`) === op }))}
+            />
+            <InputField id={`value${i}`} name={`value${i}`} label={`Value ${i + 1}`} value={first(`value${i}`)} />
           </div>
         ))}
       </fieldset>
-      <div class="field">
-        <label for="limit">Entries per page</label>
-        <select id="limit" name="limit">
-          {PAGE_SIZES.map((n) => <option value={n} selected={(first("limit") || "50") === n}>{n}</option>)}
-        </select>
-      </div>
+      <SelectField
+        id="limit"
+        name="limit"
+        label="Entries per page"
+        options={PAGE_SIZES.map((n) => ({ value: n, text: n, selected: (first("limit") || "50") === n }))}
+      />
       <button type="submit">Search logs</button>
     </form>
   );

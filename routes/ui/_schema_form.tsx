@@ -17,7 +17,7 @@
 
 import type { JSX } from "hono/jsx/jsx-runtime";
 import type { FieldError } from "./_api.ts";
-import { described, fieldId, FieldNotes } from "./_layout.tsx";
+import { described, fieldId, FieldNotes } from "./_forms.tsx";
 
 /** The subset of JSON Schema the generator reads. */
 export interface JsonSchema {

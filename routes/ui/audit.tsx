@@ -8,11 +8,19 @@
 
 import { Hono } from "hono";
 import { must } from "./_api.ts";
+import { InputField } from "./_forms.tsx";
 import type { UiEnv } from "./_layout.tsx";
 import { renderPage } from "./_render.tsx";
+import { Table } from "./_table.tsx";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
+
+/** The filters of the audit log: query parameter, label, placeholder. */
+const FILTERS = [
+  ["target_kind", "Target kind", "plugin, bindings, package…"],
+  ["target", "Target", "acme/demo/config"],
+] as const;
 
 function show(value: unknown): string {
   return value === null || value === undefined ? "—" : JSON.stringify(value, null, 2);
@@ -26,7 +34,7 @@ export function auditPages(): Hono<UiEnv> {
         return <p>The audit log needs the admin token; this session signed in with a read-only token.</p>;
       }
       const query = new URLSearchParams({ limit: "50" });
-      for (const name of ["target_kind", "target", "before"]) {
+      for (const name of [...FILTERS.map(([filter]) => filter), "before"]) {
         const value = c.req.query(name);
         if (value) query.set(name, value);
       }
@@ -37,64 +45,51 @@ export function auditPages(): Hono<UiEnv> {
       return (
         <>
           <form method="get" action="/ui/audit" class="row card">
-            <div class="field">
-              <label for="target_kind">Target kind</label>
-              <input
-                id="target_kind"
-                name="target_kind"
-                type="text"
-                value={c.req.query("target_kind") ?? ""}
-                placeholder="plugin, bindings, package…"
+            {FILTERS.map(([name, label, placeholder]) => (
+              <InputField
+                id={name}
+                name={name}
+                label={label}
+                value={c.req.query(name) ?? ""}
+                placeholder={placeholder}
               />
-            </div>
-            <div class="field">
-              <label for="target">Target</label>
-              <input
-                id="target"
-                name="target"
-                type="text"
-                value={c.req.query("target") ?? ""}
-                placeholder="acme/demo/config"
-              />
-            </div>
+            ))}
             <button type="submit">Filter</button>
           </form>
-          <table>
-            <caption class="visually-hidden">Audit records, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Target</th>
-                <th scope="col">Replica and request</th>
-                <th scope="col">Change</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(page.items as Json[]).map((r) => (
-                <tr>
-                  <td>{r.at ?? "—"}</td>
-                  <td>{r.actor ?? "—"}</td>
-                  <td>
-                    <code>{r.action ?? "—"}</code>
-                  </td>
-                  <td>
+          <Table
+            caption="Audit records, newest first"
+            rows={page.items as Json[]}
+            columns={[
+              { header: "When", cell: (r) => r.at ?? "—" },
+              { header: "Who", cell: (r) => r.actor ?? "—" },
+              { header: "Action", cell: (r) => <code>{r.action ?? "—"}</code> },
+              {
+                header: "Target",
+                cell: (r) => (
+                  <>
                     {r.target_kind ?? ""} <code>{r.target ?? r.package ?? ""}</code>
-                  </td>
-                  <td>
+                  </>
+                ),
+              },
+              {
+                header: "Replica and request",
+                cell: (r) => (
+                  <>
                     {r.replica ?? "—"} <code>{r.request_id ?? ""}</code>
-                  </td>
-                  <td>
-                    <details>
-                      <summary>From and to</summary>
-                      <pre>{`from: ${show(r.from)}\nto: ${show(r.to)}${r.detail && Object.keys(r.detail).length ? `\ndetail: ${show(r.detail)}` : ""}`}</pre>
-                    </details>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+                  </>
+                ),
+              },
+              {
+                header: "Change",
+                cell: (r) => (
+                  <details>
+                    <summary>From and to</summary>
+                    <pre>{`from: ${show(r.from)}\nto: ${show(r.to)}${r.detail && Object.keys(r.detail).length ? `\ndetail: ${show(r.detail)}` : ""}`}</pre>
+                  </details>
+                ),
+              },
+            ]}
+          />
           {(page.items as Json[]).length === 0 && <p>No audit records match.</p>}
           {next.has("before") && (
             <p>

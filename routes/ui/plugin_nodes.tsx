@@ -11,21 +11,8 @@
 import { type Context, Hono } from "hono";
 import type { FieldError } from "./_api.ts";
 import { must, type Problem, problemOf, seg } from "./_api.ts";
-import {
-  Csrf,
-  described,
-  errorsByPointer,
-  fieldId,
-  FieldNotes,
-  formValues,
-  Notice,
-  noticeText,
-  ProblemBox,
-  Status,
-  TextField,
-  type Ui,
-  type UiEnv,
-} from "./_layout.tsx";
+import { ActionForm, errorsByPointer, fieldId, formValues, SelectField, TextField } from "./_forms.tsx";
+import { Csrf, Notice, noticeText, ProblemBox, Status, type Ui, type UiEnv } from "./_layout.tsx";
 import { loadedManifests, type Manifest } from "./_manifests.ts";
 import { renderPage, renderPart } from "./_render.tsx";
 import { readSchemaForm, SchemaFields } from "./_schema_form.tsx";
@@ -65,14 +52,20 @@ function NodeForm(
       <ProblemBox problem={draft?.problem} shown={shown} />
       {!node && <TextField pointer="/slug" label="Slug" value={v["/slug"]} errors={errors} required />}
       <TextField pointer="/label" label="Label" value={v["/label"] ?? node?.label} errors={errors} required />
-      <div class="field">
-        <label for={fieldId("/application")}>Application (credentials)</label>
-        <select {...described(fieldId("/application"), { error: errors.get("/application") })} name="/application">
-          <option value="">(the service's only application, or none)</option>
-          {props.apps.map((a) => <option value={a.slug} selected={application === a.slug}>{a.name} ({a.slug})</option>)}
-        </select>
-        <FieldNotes id={fieldId("/application")} error={errors.get("/application")} />
-      </div>
+      <SelectField
+        id={fieldId("/application")}
+        name="/application"
+        label="Application (credentials)"
+        error={errors.get("/application")}
+        options={[
+          { value: "", text: "(the service's only application, or none)" },
+          ...props.apps.map((a) => ({
+            value: a.slug,
+            text: `${a.name} (${a.slug})`,
+            selected: application === a.slug,
+          })),
+        ]}
+      />
       <div class="field check">
         <input
           id="enabled"
@@ -189,23 +182,24 @@ async function nodePage(c: Context<UiEnv>, org: string, svc: string, plugin: str
             )
             : <pre>{JSON.stringify(node.options, null, 2)}</pre>}
           {ui.admin && ui.operation("post", TEST_PATH) && (
-            <form
-              method="post"
+            <ActionForm
+              ui={ui}
               action={`${self}/test`}
-              hx-post={`${self}/test`}
-              hx-target="#test-result"
-              hx-indicator="#progress"
+              hx={{ "hx-target": "#test-result", "hx-indicator": "#progress" }}
+              button="Test connection"
+              buttonClass="secondary"
             >
-              <Csrf ui={ui} />
-              <button type="submit" class="secondary">Test connection</button>
               <div id="test-result" aria-live="polite"></div>
-            </form>
+            </ActionForm>
           )}
           {ui.admin && (
-            <form method="post" action={`${self}/delete`} class="card">
-              <Csrf ui={ui} />
-              <button type="submit" class="danger">Delete Plugin node {node.slug}</button>
-            </form>
+            <ActionForm
+              ui={ui}
+              action={`${self}/delete`}
+              class="card"
+              button={`Delete Plugin node ${node.slug}`}
+              buttonClass="danger"
+            />
           )}
         </>
       );

@@ -10,8 +10,10 @@
 
 import { Hono } from "hono";
 import { type ApiAnswer, must, problemOf, seg } from "./_api.ts";
-import { Csrf, Notice, ProblemBox, Status, type Ui, type UiEnv } from "./_layout.tsx";
+import { ActionForm, InputField } from "./_forms.tsx";
+import { Csrf, Notice, ProblemBox, Section, Status, type Ui, type UiEnv } from "./_layout.tsx";
 import { renderPage, renderPart } from "./_render.tsx";
+import { type Column, Table } from "./_table.tsx";
 
 const PAGE = { title: "Plugins", section: "Plugins" };
 
@@ -35,65 +37,56 @@ function manifestFacts(entry: Json) {
 /** The entry points of a package: type, `api_version`, hosts, credential fields, status. */
 function EntryTable(props: { entries: Json[] }) {
   return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">Entry point</th>
-          <th scope="col">Type</th>
-          <th scope="col">api_version</th>
-          <th scope="col">Network hosts</th>
-          <th scope="col">Credential fields</th>
-          <th scope="col">Status</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.entries.map((e) => {
-          const f = manifestFacts(e);
-          return (
-            <tr class={e.status && e.status !== "loaded" ? "bad" : undefined}>
-              <td>
-                <code>{f.slug ?? `#${e.index}`}</code>
-              </td>
-              <td>{f.type ?? "—"}</td>
-              <td>{f.api ?? "—"}</td>
-              <td>
-                {f.hosts.length
-                  ? f.hosts.map((h, n) => (
-                    <>
-                      {n > 0 && ", "}
-                      <code>{h}</code>
-                    </>
-                  ))
-                  : "none"}
-              </td>
-              <td>
-                {f.credentials.length
-                  ? f.credentials.map((c) => (
-                    <span>
-                      <code>{c.name ?? String(c)}</code>
-                      {c.secret === false ? "" : " (secret)"}
-                      {" "}
-                    </span>
-                  ))
-                  : "none"}
-              </td>
-              <td>
-                {e.status ? <Status status={e.status} /> : "—"}
-                {e.reason && <p class="reason">{e.reason}</p>}
-              </td>
-            </tr>
-          );
-        })}
-      </tbody>
-    </table>
+    <Table
+      rows={props.entries.map((e) => ({ e, f: manifestFacts(e) }))}
+      rowClass={({ e }) => e.status && e.status !== "loaded" ? "bad" : undefined}
+      columns={[
+        { header: "Entry point", cell: ({ e, f }) => <code>{f.slug ?? `#${e.index}`}</code> },
+        { header: "Type", cell: ({ f }) => f.type ?? "—" },
+        { header: "api_version", cell: ({ f }) => f.api ?? "—" },
+        {
+          header: "Network hosts",
+          cell: ({ f }) =>
+            f.hosts.length
+              ? f.hosts.map((h, n) => (
+                <>
+                  {n > 0 && ", "}
+                  <code>{h}</code>
+                </>
+              ))
+              : "none",
+        },
+        {
+          header: "Credential fields",
+          cell: ({ f }) =>
+            f.credentials.length
+              ? f.credentials.map((c) => (
+                <span>
+                  <code>{c.name ?? String(c)}</code>
+                  {c.secret === false ? "" : " (secret)"}
+                  {" "}
+                </span>
+              ))
+              : "none",
+        },
+        {
+          header: "Status",
+          cell: ({ e }) => (
+            <>
+              {e.status ? <Status status={e.status} /> : "—"}
+              {e.reason && <p class="reason">{e.reason}</p>}
+            </>
+          ),
+        },
+      ]}
+    />
   );
 }
 
 function Packages(props: { ui: Ui; registry: Json }) {
   const { ui } = props;
   return (
-    <section aria-labelledby="packages">
-      <h2 id="packages">Installed packages</h2>
+    <Section id="packages" title="Installed packages">
       <p class="help">
         Lockfile revision {props.registry.revision}, registry generation {props.registry.generation}, built{" "}
         {props.registry.built_at}.
@@ -112,127 +105,101 @@ function Packages(props: { ui: Ui; registry: Json }) {
             <div class="row">
               <form method="get" action="/ui/plugins/upgrade" class="row">
                 <input type="hidden" name="package" value={p.name} />
-                <div class="field">
-                  <label for={`up-${p.name}`}>New version or range for {p.name}</label>
-                  <input id={`up-${p.name}`} name="version" type="text" required placeholder="^2.0.0" />
-                </div>
+                <InputField
+                  id={`up-${p.name}`}
+                  name="version"
+                  label={`New version or range for ${p.name}`}
+                  required
+                  placeholder="^2.0.0"
+                />
                 <button type="submit" class="secondary">Upgrade…</button>
               </form>
-              <form method="post" action="/ui/plugins/remove" hx-post="/ui/plugins/remove" {...LONG}>
-                <Csrf ui={ui} />
-                <input type="hidden" name="package" value={p.name} />
-                <button type="submit" class="danger" aria-label={`Remove ${p.name}`}>Remove</button>
-              </form>
+              <ActionForm
+                ui={ui}
+                action="/ui/plugins/remove"
+                hx={LONG}
+                fields={{ package: p.name }}
+                button="Remove"
+                buttonClass="danger"
+                buttonLabel={`Remove ${p.name}`}
+              />
             </div>
           )}
         </div>
       ))}
-    </section>
+    </Section>
   );
 }
 
 function Catalog(props: { ui: Ui; items: Json[] }) {
   return (
-    <section aria-labelledby="catalog">
-      <h2 id="catalog">Catalog</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Name</th>
-            <th scope="col">Description</th>
-            <th scope="col">Installed</th>
-            <th scope="col">Newest in range</th>
-            {props.ui.admin && <th scope="col">Action</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {props.items.map((e) => (
-            <tr>
-              <td>
-                <code>{e.name}</code>
-              </td>
-              <td>{e.description}</td>
-              <td>{e.installed ? e.installed.version : "no"}</td>
-              <td>
+    <Section id="catalog" title="Catalog">
+      <Table
+        rows={props.items}
+        columns={[
+          { header: "Name", cell: (e) => <code>{e.name}</code> },
+          { header: "Description", cell: (e) => e.description },
+          { header: "Installed", cell: (e) => e.installed ? e.installed.version : "no" },
+          {
+            header: "Newest in range",
+            cell: (e) => (
+              <>
                 {e.latest_in_range ?? <span class="help">{e.resolve_error ?? "unknown"}</span>}
                 {e.newer_in_range && <strong>(newer: {e.newer_in_range})</strong>}
-              </td>
-              {props.ui.admin && (
-                <td>
-                  {!e.installed && (
-                    <a href={`/ui/plugins/preview?catalog=${encodeURIComponent(e.name)}`}>
-                      Install {e.name}…
-                    </a>
-                  )}
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
+              </>
+            ),
+          },
+          props.ui.admin && {
+            header: "Action",
+            cell: (e) =>
+              !e.installed && (
+                <a href={`/ui/plugins/preview?catalog=${encodeURIComponent(e.name)}`}>
+                  Install {e.name}…
+                </a>
+              ),
+          },
+        ]}
+      />
       {props.ui.admin && (
         <form method="get" action="/ui/plugins/preview" class="row card">
-          <div class="field">
-            <label for="specifier">Package specifier</label>
-            <input
-              id="specifier"
-              name="specifier"
-              type="text"
-              required
-              placeholder="npm:@acme/plugin@^1"
-              aria-describedby="specifier-help"
-            />
-            <p class="help" id="specifier-help">
-              npm:&lt;name&gt;@&lt;range&gt; or jsr:@&lt;scope&gt;/&lt;name&gt;@&lt;range&gt;
-            </p>
-          </div>
+          <InputField
+            id="specifier"
+            name="specifier"
+            label="Package specifier"
+            required
+            placeholder="npm:@acme/plugin@^1"
+            help="npm:<name>@<range> or jsr:@<scope>/<name>@<range>"
+          />
           <button type="submit">Preview</button>
         </form>
       )}
-    </section>
+    </Section>
   );
 }
 
-function History(props: { ui: Ui; items: Json[] }) {
-  return (
-    <section aria-labelledby="history">
-      <h2 id="history">History</h2>
-      <table>
-        <thead>
-          <tr>
-            <th scope="col">Revision</th>
-            <th scope="col">Change</th>
-            <th scope="col">By</th>
-            <th scope="col">When</th>
-            <th scope="col">Packages</th>
-            {props.ui.admin && <th scope="col">Action</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {props.items.map((r) => (
-            <tr>
-              <td>{r.revision}{r.current ? " (current)" : ""}</td>
-              <td>{r.summary}</td>
-              <td>{r.written_by ?? "—"}</td>
-              <td>{r.written_at ?? "—"}</td>
-              <td>{(r.packages ?? []).map((p: Json) => `${p.name} ${p.version}`).join(", ")}</td>
-              {props.ui.admin && (
-                <td>
-                  {!r.current && (
-                    <form method="post" action="/ui/plugins/rollback" hx-post="/ui/plugins/rollback" {...LONG}>
-                      <Csrf ui={props.ui} />
-                      <input type="hidden" name="revision" value={String(r.revision)} />
-                      <button type="submit" class="secondary">Roll back to {r.revision}</button>
-                    </form>
-                  )}
-                </td>
-              )}
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </section>
-  );
+/** The columns of the lockfile history, with rollback for an admin. */
+function historyColumns(ui: Ui): (Column<Json> | false)[] {
+  return [
+    { header: "Revision", cell: (r) => `${r.revision}${r.current ? " (current)" : ""}` },
+    { header: "Change", cell: (r) => r.summary },
+    { header: "By", cell: (r) => r.written_by ?? "—" },
+    { header: "When", cell: (r) => r.written_at ?? "—" },
+    { header: "Packages", cell: (r) => (r.packages ?? []).map((p: Json) => `${p.name} ${p.version}`).join(", ") },
+    ui.admin && {
+      header: "Action",
+      cell: (r) =>
+        !r.current && (
+          <ActionForm
+            ui={ui}
+            action="/ui/plugins/rollback"
+            hx={LONG}
+            fields={{ revision: String(r.revision) }}
+            button={`Roll back to ${r.revision}`}
+            buttonClass="secondary"
+          />
+        ),
+    },
+  ];
 }
 
 function Diff(props: { diff: Json }) {
@@ -274,12 +241,14 @@ function ChangeResult(props: { ui: Ui; title: string; answer: ApiAnswer; retry?:
               ))}
             </ul>
             {props.retry && (
-              <form method="post" action="/ui/plugins/remove" hx-post="/ui/plugins/remove" {...LONG}>
-                <Csrf ui={props.ui} />
-                <input type="hidden" name="package" value={props.retry.package} />
-                <input type="hidden" name="force" value="true" />
-                <button type="submit" class="danger">Remove anyway and disable these nodes</button>
-              </form>
+              <ActionForm
+                ui={props.ui}
+                action="/ui/plugins/remove"
+                hx={LONG}
+                fields={{ package: props.retry.package, force: "true" }}
+                button="Remove anyway and disable these nodes"
+                buttonClass="danger"
+              />
             )}
           </div>
         )}
@@ -354,10 +323,7 @@ function Preview(
     credentials: e.credentials,
   }));
   return (
-    <section aria-labelledby="permissions">
-      <h2 id="permissions">
-        What {preview.package} {preview.version} will be allowed
-      </h2>
+    <Section id="permissions" title={<>What {preview.package} {preview.version} will be allowed</>}>
       <EntryTable entries={entries} />
       {props.current && <BeforeAfter before={props.current} after={entries} />}
       {preview.added && (preview.added.network_hosts.length > 0 || preview.added.credentials.length > 0) && (
@@ -368,7 +334,7 @@ function Preview(
       <div id="op-result" aria-live="polite">
         <Confirm ui={props.ui} action={props.action} fields={props.fields} label={props.title.split(" ")[0]!} />
       </div>
-    </section>
+    </Section>
   );
 }
 
@@ -446,22 +412,32 @@ export function pluginPages(): Hono<UiEnv> {
           <>
             <div id="op-result" aria-live="polite"></div>
             {ui.admin && (
-              <form method="post" action="/ui/plugins/reload" hx-post="/ui/plugins/reload" {...LONG}>
-                <Csrf ui={ui} />
-                <button type="submit" class="secondary">Reload from the lockfile</button>
-              </form>
+              <ActionForm
+                ui={ui}
+                action="/ui/plugins/reload"
+                hx={LONG}
+                button="Reload from the lockfile"
+                buttonClass="secondary"
+              />
             )}
             <Packages ui={ui} registry={registry} />
             {ui.admin && (
               // The catalog asks the registries for the newest versions, which can take a while: it loads after the page.
-              <section aria-labelledby="catalog" hx-get="/ui/plugins/catalog" hx-trigger="load" hx-swap="outerHTML">
-                <h2 id="catalog">Catalog</h2>
+              <Section
+                id="catalog"
+                title="Catalog"
+                attrs={{ "hx-get": "/ui/plugins/catalog", "hx-trigger": "load", "hx-swap": "outerHTML" }}
+              >
                 <p role="status">
                   Asking the registries for the newest versions… <a href="/ui/plugins/catalog">Open the catalog</a>
                 </p>
-              </section>
+              </Section>
             )}
-            {ui.admin && <History ui={ui} items={history.items} />}
+            {ui.admin && (
+              <Section id="history" title="History">
+                <Table rows={history.items} columns={historyColumns(ui)} />
+              </Section>
+            )}
           </>
         );
       }))

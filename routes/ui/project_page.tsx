@@ -11,9 +11,11 @@
 
 import { type Context, Hono } from "hono";
 import { must, type Problem, problemOf, seg } from "./_api.ts";
-import { Csrf, errorsByPointer, Notice, noticeText, ProblemBox, TextField, type Ui, type UiEnv } from "./_layout.tsx";
+import { ActionForm, errorsByPointer, FormCard, SelectField, TextField } from "./_forms.tsx";
+import { Notice, noticeText, ProblemBox, type Ui, type UiEnv } from "./_layout.tsx";
 import { loadedManifests } from "./_manifests.ts";
 import { renderPage, renderPart } from "./_render.tsx";
+import { Table } from "./_table.tsx";
 import { Histogram, LogFilters, logsQuery, pageLink } from "./_logs.tsx";
 
 // deno-lint-ignore no-explicit-any
@@ -82,74 +84,71 @@ async function configurationTab(ui: Ui, org: string, id: string, self: string, f
           Prefix <code>{keys.body.prefix}</code>
         </p>
       )}
-      <table>
-        <caption class="visually-hidden">Configuration keys</caption>
-        <thead>
-          <tr>
-            <th scope="col">Key</th>
-            <th scope="col">Data type</th>
-            <th scope="col">Value</th>
-            {ui.admin && <th scope="col">Actions</th>}
-          </tr>
-        </thead>
-        <tbody>
-          {(keys.body.items as Json[]).map((k) => {
-            const v = byKey.get(k.key);
-            const secret = k.secret || v?.masked;
-            const cell = `value-${k.key.replace(/[^A-Za-z0-9_-]/g, "_")}`;
-            return (
-              <tr>
-                <td>
-                  <code>{k.key}</code>
-                </td>
-                <td>{k.data_type}{secret ? " (secret)" : ""}</td>
-                <td id={cell}>
-                  {secret ? <span aria-label="secret value, hidden">{MASK}</span> : <code>{v?.value ?? ""}</code>}
-                </td>
-                {ui.admin && (
-                  <td>
-                    {secret && (
-                      <form
-                        method="post"
-                        action={`${self}/reveal`}
-                        hx-post={`${self}/reveal`}
-                        hx-target={`#${cell}`}
-                        class="inline"
-                      >
-                        <Csrf ui={ui} />
-                        <input type="hidden" name="key" value={k.key} />
-                        <button type="submit" class="secondary" aria-label={`Reveal ${k.key}`}>Reveal</button>
-                      </form>
-                    )}{" "}
-                    <form method="post" action={`${self}/delete`} class="inline">
-                      <Csrf ui={ui} />
-                      <input type="hidden" name="key" value={k.key} />
-                      <button type="submit" class="danger" aria-label={`Delete ${k.key}`}>Delete</button>
-                    </form>
-                  </td>
-                )}
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
+      <Table
+        caption="Configuration keys"
+        rows={(keys.body.items as Json[]).map((k) => {
+          const v = byKey.get(k.key);
+          return { k, v, secret: k.secret || v?.masked, cell: `value-${k.key.replace(/[^A-Za-z0-9_-]/g, "_")}` };
+        })}
+        columns={[
+          { header: "Key", cell: ({ k }) => <code>{k.key}</code> },
+          { header: "Data type", cell: ({ k, secret }) => `${k.data_type}${secret ? " (secret)" : ""}` },
+          {
+            header: "Value",
+            id: ({ cell }) => cell,
+            cell: ({ v, secret }) =>
+              secret ? <span aria-label="secret value, hidden">{MASK}</span> : <code>{v?.value ?? ""}</code>,
+          },
+          ui.admin && {
+            header: "Actions",
+            cell: ({ k, secret, cell }) => (
+              <>
+                {secret && (
+                  <ActionForm
+                    ui={ui}
+                    action={`${self}/reveal`}
+                    hx={{ "hx-target": `#${cell}` }}
+                    class="inline"
+                    fields={{ key: k.key }}
+                    button="Reveal"
+                    buttonClass="secondary"
+                    buttonLabel={`Reveal ${k.key}`}
+                  />
+                )}{" "}
+                <ActionForm
+                  ui={ui}
+                  action={`${self}/delete`}
+                  class="inline"
+                  fields={{ key: k.key }}
+                  button="Delete"
+                  buttonClass="danger"
+                  buttonLabel={`Delete ${k.key}`}
+                />
+              </>
+            ),
+          },
+        ]}
+      />
       {ui.admin && (
-        <form method="post" action={`${self}/set`} class="card">
-          <h2>Add or change a key</h2>
-          <Csrf ui={ui} />
-          <ProblemBox problem={failed?.problem} shown={new Set(errors.keys())} />
+        <FormCard
+          ui={ui}
+          action={`${self}/set`}
+          heading="Add or change a key"
+          problem={failed?.problem}
+          errors={errors}
+          submit="Save key"
+        >
           <TextField pointer="/key" label="Key" value={failed?.values.key} errors={errors} required />
-          <div class="field">
-            <label for="data-type">Data type</label>
-            <select id="data-type" name="/data_type">
-              {(types.length ? types : [{ name: "string", label: "String" }]).map((t) => (
-                <option value={t.name} selected={failed?.values["/data_type"] === t.name}>
-                  {t.label ?? t.name}
-                  {t.secret ? " (secret)" : ""}
-                </option>
-              ))}
-            </select>
-          </div>
+          <SelectField
+            id="data-type"
+            name="/data_type"
+            label="Data type"
+            options={(types.length ? types : [{ name: "string", label: "String" }]).map((t) => ({
+              value: t.name,
+              text: `${t.label ?? t.name}${t.secret ? " (secret)" : ""}`,
+              selected: failed?.values["/data_type"] === t.name,
+            }))}
+          />
           <TextField
             pointer="/value"
             label="Value"
@@ -158,8 +157,7 @@ async function configurationTab(ui: Ui, org: string, id: string, self: string, f
             autocomplete="off"
             help="Never shown back; a secret data type is masked in the table."
           />
-          <button type="submit">Save key</button>
-        </form>
+        </FormCard>
       )}
     </>
   );
@@ -185,29 +183,19 @@ async function logsTab(ui: Ui, org: string, id: string, c: Context<UiEnv>) {
       {!logs.ok ? <ProblemBox problem={problemOf(logs)} /> : (
         <>
           {(logs.body.warnings ?? []).map((w: string) => <p class="help">{w}</p>)}
-          <table>
-            <caption class="visually-hidden">Log entries, newest first</caption>
-            <thead>
-              <tr>
-                <th scope="col">Time</th>
-                <th scope="col">Level</th>
-                <th scope="col">Message</th>
-                <th scope="col">Fields</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(logs.body.entries as Json[]).map((e) => (
-                <tr>
-                  <td>{e.timestamp}</td>
-                  <td>{e.level ?? "—"}</td>
-                  <td>{e.message}</td>
-                  <td>
-                    <code>{Object.entries(e.fields ?? {}).map(([k, v]) => `${k}=${v}`).join(" ")}</code>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <Table
+            caption="Log entries, newest first"
+            rows={logs.body.entries as Json[]}
+            columns={[
+              { header: "Time", cell: (e) => e.timestamp },
+              { header: "Level", cell: (e) => e.level ?? "—" },
+              { header: "Message", cell: (e) => e.message },
+              {
+                header: "Fields",
+                cell: (e) => <code>{Object.entries(e.fields ?? {}).map(([k, v]) => `${k}=${v}`).join(" ")}</code>,
+              },
+            ]}
+          />
           {logs.body.entries.length === 0 && <p>No log entries match.</p>}
           {logs.body.next_cursor && (
             <p>

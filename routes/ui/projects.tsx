@@ -7,20 +7,13 @@
  */
 
 import { type Context, Hono } from "hono";
+import type { Child } from "hono/jsx";
 import { must, type Problem, problemOf, seg } from "./_api.ts";
 import { BindingsEditor, type PreviewProject, readBindings, TemplatePreview } from "./_bindings_editor.tsx";
-import {
-  Csrf,
-  errorsByPointer,
-  formValues,
-  Notice,
-  noticeText,
-  ProblemBox,
-  TextField,
-  type Ui,
-  type UiEnv,
-} from "./_layout.tsx";
+import { errorsByPointer, FormCard, formValues, NameFields, SelectField, TextField } from "./_forms.tsx";
+import { Notice, noticeText, ProblemBox, Section, type Ui, type UiEnv } from "./_layout.tsx";
 import { renderPage } from "./_render.tsx";
+import { Table } from "./_table.tsx";
 
 // deno-lint-ignore no-explicit-any
 type Json = any;
@@ -50,100 +43,44 @@ async function orgNodes(ui: Ui, org: string): Promise<Json[]> {
   return lists.flat();
 }
 
-function CreateForms(props: { ui: Ui; orgs: Json[]; types: Map<string, Json[]>; failed?: Failed | undefined }) {
+function FormCards(props: { ui: Ui; orgs: Json[]; failed?: Failed | undefined }) {
   const { ui, failed } = props;
+  const orgs = props.orgs.map((o) => ({ value: o.slug, text: o.name }));
   const on = (form: string) => failed?.form === form ? failed : undefined;
-  const errs = (form: string) => errorsByPointer(on(form)?.problem);
-  const val = (form: string, key: string) => on(form)?.values[key];
-  const OrgSelect = (p: { id: string }) => (
-    <div class="field">
-      <label for={p.id}>Organization</label>
-      <select id={p.id} name="org">
-        {props.orgs.map((o) => <option value={o.slug}>{o.name}</option>)}
-      </select>
-    </div>
-  );
+  const Form = (p: { form: string; action: string; heading: string; noun: string; children?: Child }) => {
+    const errors = errorsByPointer(on(p.form)?.problem);
+    return (
+      <FormCard
+        ui={ui}
+        action={p.action}
+        heading={p.heading}
+        problem={on(p.form)?.problem}
+        errors={errors}
+        submit={`Add ${p.noun.toLowerCase()}`}
+      >
+        {p.form !== "org" && <SelectField id={`${p.form}-org`} name="org" label="Organization" options={orgs} />}
+        <NameFields noun={p.noun} values={on(p.form)?.values} errors={errors} scope={p.form} />
+        {p.children}
+      </FormCard>
+    );
+  };
   return (
     <div class="row">
-      <form method="post" action="/ui/orgs" class="card">
-        <h2>Add an organization</h2>
-        <Csrf ui={ui} />
-        <ProblemBox problem={on("org")?.problem} shown={new Set(errs("org").keys())} />
-        <TextField
-          pointer="/slug"
-          label="Organization slug"
-          value={val("org", "/slug")}
-          errors={errs("org")}
-          scope="org"
-          required
-        />
-        <TextField
-          pointer="/name"
-          label="Organization name"
-          value={val("org", "/name")}
-          errors={errs("org")}
-          scope="org"
-          required
-        />
-        <button type="submit">Add organization</button>
-      </form>
-      {props.orgs.length > 0 && (
-        <form method="post" action="/ui/project-types" class="card">
-          <h2>Add a project type</h2>
-          <Csrf ui={ui} />
-          <ProblemBox problem={on("type")?.problem} shown={new Set(errs("type").keys())} />
-          <OrgSelect id="type-org" />
-          <TextField
-            pointer="/slug"
-            label="Project type slug"
-            value={val("type", "/slug")}
-            errors={errs("type")}
-            scope="type"
-            required
-          />
-          <TextField
-            pointer="/name"
-            label="Project type name"
-            value={val("type", "/name")}
-            errors={errs("type")}
-            scope="type"
-            required
-          />
-          <button type="submit">Add project type</button>
-        </form>
+      <Form form="org" action="/ui/orgs" heading="Add an organization" noun="Organization" />
+      {orgs.length > 0 && (
+        <Form form="type" action="/ui/project-types" heading="Add a project type" noun="Project type" />
       )}
-      {props.orgs.length > 0 && (
-        <form method="post" action="/ui/projects" class="card">
-          <h2>Add a project</h2>
-          <Csrf ui={ui} />
-          <ProblemBox problem={on("project")?.problem} shown={new Set(errs("project").keys())} />
-          <OrgSelect id="project-org" />
-          <TextField
-            pointer="/slug"
-            label="Project slug"
-            value={val("project", "/slug")}
-            errors={errs("project")}
-            scope="project"
-            required
-          />
-          <TextField
-            pointer="/name"
-            label="Project name"
-            value={val("project", "/name")}
-            errors={errs("project")}
-            scope="project"
-            required
-          />
+      {orgs.length > 0 && (
+        <Form form="project" action="/ui/projects" heading="Add a project" noun="Project">
           <TextField
             pointer="/project_types"
             label="Project types"
             help="Slugs, separated by commas"
-            value={val("project", "/project_types")}
-            errors={errs("project")}
+            value={on("project")?.values["/project_types"]}
+            errors={errorsByPointer(on("project")?.problem)}
             scope="project"
           />
-          <button type="submit">Add project</button>
-        </form>
+        </Form>
       )}
     </div>
   );
@@ -162,8 +99,7 @@ function listPage(c: Context<UiEnv>, failed?: Failed, status = 200) {
       <>
         <Notice text={noticeText(c.req.query("notice"))} />
         {orgs.map((o) => (
-          <section aria-labelledby={`org-${o.slug}`}>
-            <h2 id={`org-${o.slug}`}>{o.name} ({o.slug})</h2>
+          <Section id={`org-${o.slug}`} title={<>{o.name} ({o.slug})</>}>
             <h3>Project types</h3>
             <ul>
               {(types.get(o.slug) ?? []).map((t) => (
@@ -173,80 +109,32 @@ function listPage(c: Context<UiEnv>, failed?: Failed, status = 200) {
               ))}
             </ul>
             <h3>Projects</h3>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Project</th>
-                  <th scope="col">Project types</th>
-                  <th scope="col">Bindings</th>
-                </tr>
-              </thead>
-              <tbody>
-                {(projects.get(o.slug) ?? []).map((p) => (
-                  <tr>
-                    <td>
+            <Table
+              rows={projects.get(o.slug) ?? []}
+              columns={[
+                {
+                  header: "Project",
+                  cell: (p) => (
+                    <>
                       <a href={`/ui/orgs/${seg(o.slug)}/projects/${seg(p.slug)}`}>{p.name}</a> <code>{p.slug}</code>
-                    </td>
-                    <td>{(p.project_types ?? []).join(", ") || "—"}</td>
-                    <td>
-                      <a href={`/ui/orgs/${seg(o.slug)}/projects/${seg(p.slug)}/bindings`}>Bindings of {p.slug}</a>
-                    </td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
+                    </>
+                  ),
+                },
+                { header: "Project types", cell: (p) => (p.project_types ?? []).join(", ") || "—" },
+                {
+                  header: "Bindings",
+                  cell: (p) => (
+                    <a href={`/ui/orgs/${seg(o.slug)}/projects/${seg(p.slug)}/bindings`}>Bindings of {p.slug}</a>
+                  ),
+                },
+              ]}
+            />
+          </Section>
         ))}
-        {ui.admin
-          ? <CreateForms ui={ui} orgs={orgs} types={types} failed={failed} />
-          : <ProblemBox problem={failed?.problem} />}
+        {ui.admin ? <FormCards ui={ui} orgs={orgs} failed={failed} /> : <ProblemBox problem={failed?.problem} />}
       </>
     );
   });
-}
-
-function typePage(c: Context<UiEnv>, failed?: { problem: Problem; bindings: Json[] }) {
-  const { org, pt } = c.req.param() as { org: string; pt: string };
-  return renderPage(
-    c,
-    { title: `Project type ${pt}`, section: SECTION, status: failed?.problem.status ?? 200 },
-    async (ui) => {
-      const [type, bound, nodes, projects] = await Promise.all([
-        must(ui.api("GET", `/orgs/${seg(org)}/project-types/${seg(pt)}`)),
-        must(ui.api("GET", `/orgs/${seg(org)}/project-types/${seg(pt)}/plugins`)),
-        orgNodes(ui, org),
-        must(ui.api("GET", `/orgs/${seg(org)}/projects`)),
-      ]);
-      const ofType = (projects.items as Json[]).filter((p) => (p.project_types ?? []).includes(pt));
-      const chosen = ofType.find((p) => p.slug === c.req.query("project")) ?? ofType[0];
-      return (
-        <>
-          <Notice text={noticeText(c.req.query("notice"))} />
-          <p>
-            <a href="/ui/projects">All projects</a> · {type.name} in <code>{org}</code>
-          </p>
-          <form method="get" class="row">
-            <div class="field">
-              <label for="preview-project">Preview templates for project</label>
-              <select id="preview-project" name="project">
-                {ofType.map((p) => <option value={p.slug} selected={p === chosen}>{p.name}</option>)}
-              </select>
-            </div>
-            <button type="submit" class="secondary">Preview</button>
-          </form>
-          <BindingsEditor
-            ui={ui}
-            action={`/ui/orgs/${seg(org)}/project-types/${seg(pt)}`}
-            org={org}
-            bindings={failed?.bindings ?? bound.bindings}
-            nodes={nodes}
-            project={chosen}
-            problem={failed?.problem}
-          />
-        </>
-      );
-    },
-  );
 }
 
 function Effective(props: { tabs: Json; selection: Json; org: string }) {
@@ -255,8 +143,7 @@ function Effective(props: { tabs: Json; selection: Json; org: string }) {
       {Object.entries(props.tabs as Record<string, Json[]>).map(([tab, list]) => {
         const sel = props.selection?.[tab];
         return (
-          <section aria-labelledby={`eff-${tab}`}>
-            <h3 id={`eff-${tab}`}>Tab {tab}</h3>
+          <Section id={`eff-${tab}`} title={<>Tab {tab}</>} level="h3">
             <p>
               {sel?.kind === "selected"
                 ? (
@@ -270,57 +157,89 @@ function Effective(props: { tabs: Json; selection: Json; org: string }) {
                 ? <span class="reason">Ambiguous: {sel.why}</span>
                 : <span class="reason">No available plugin answers this tab.</span>}
             </p>
-            <table>
-              <thead>
-                <tr>
-                  <th scope="col">Plugin node</th>
-                  <th scope="col">From</th>
-                  <th scope="col">Default</th>
-                  <th scope="col">search_template</th>
-                  <th scope="col">Available</th>
-                </tr>
-              </thead>
-              <tbody>
-                {list.map((b) => (
-                  <tr class={b.available ? undefined : "bad"}>
-                    <td>
+            <Table
+              rows={list}
+              rowClass={(b) => b.available ? undefined : "bad"}
+              columns={[
+                {
+                  header: "Plugin node",
+                  cell: (b) => (
+                    <>
                       {b.label} <code>{b.service}/{b.slug}</code>
                       {sel?.plugin_id === b.plugin_id && <strong>&nbsp;(wins)</strong>}
-                    </td>
-                    <td>{b.from}</td>
-                    <td>{b.default ? "yes" : "no"}</td>
-                    <td>
-                      <code>{b.search_template}</code>
-                    </td>
-                    <td>{b.available ? "yes" : `no (${b.unavailable_reason})`}</td>
-                  </tr>
-                ))}
-              </tbody>
-            </table>
-          </section>
+                    </>
+                  ),
+                },
+                { header: "From", cell: (b) => b.from },
+                { header: "Default", cell: (b) => b.default ? "yes" : "no" },
+                { header: "search_template", cell: (b) => <code>{b.search_template}</code> },
+                { header: "Available", cell: (b) => b.available ? "yes" : `no (${b.unavailable_reason})` },
+              ]}
+            />
+          </Section>
         );
       })}
     </>
   );
 }
 
-function projectBindingsPage(c: Context<UiEnv>, failed?: { problem: Problem; bindings: Json[] }) {
-  const { org, id } = c.req.param() as { org: string; id: string };
-  return renderPage(
-    c,
-    { title: `Bindings of ${id}`, section: SECTION, status: failed?.problem.status ?? 200 },
-    async (ui) => {
-      const base = `/orgs/${seg(org)}/projects/${seg(id)}`;
-      const [project, own, tabs, nodes] = await Promise.all([
-        must(ui.api("GET", base)),
-        must(ui.api("GET", `${base}/plugins`)),
-        must(ui.api("GET", `${base}/tabs`)),
-        orgNodes(ui, org),
-      ]);
-      const preview: PreviewProject = project;
-      return (
+/** A project type or a project, as its bindings page shows it. */
+interface BindingsOwner {
+  /** The page's title. */
+  title: string;
+  /** The project type's slug or the project's id or slug, as the path names it. */
+  key: string;
+  /** Its API path, by slug or id: `/orgs/acme/project-types/http-api`. */
+  api: (key: string) => string;
+  /** Its bindings page, where the editor posts: `/ui/orgs/acme/project-types/http-api`. */
+  page: (key: string) => string;
+  /** What the page shows above the editor, and the project whose templates the editor previews. */
+  content: (ui: Ui, owner: Json) => Promise<{ body: Child; project: PreviewProject | undefined }>;
+}
+
+function typeOwner(c: Context<UiEnv>): BindingsOwner {
+  const { org, pt } = c.req.param() as { org: string; pt: string };
+  return {
+    title: `Project type ${pt}`,
+    key: pt,
+    api: (key) => `/orgs/${seg(org)}/project-types/${seg(key)}`,
+    page: (key) => `/ui/orgs/${seg(org)}/project-types/${seg(key)}`,
+    content: async (ui, type) => {
+      const projects = await must(ui.api("GET", `/orgs/${seg(org)}/projects`));
+      const ofType = (projects.items as Json[]).filter((p) => (p.project_types ?? []).includes(pt));
+      const chosen = ofType.find((p) => p.slug === c.req.query("project")) ?? ofType[0];
+      const body = (
         <>
-          <Notice text={noticeText(c.req.query("notice"))} />
+          <p>
+            <a href="/ui/projects">All projects</a> · {type.name} in <code>{org}</code>
+          </p>
+          <form method="get" class="row">
+            <SelectField
+              id="preview-project"
+              name="project"
+              label="Preview templates for project"
+              options={ofType.map((p) => ({ value: p.slug, text: p.name, selected: p === chosen }))}
+            />
+            <button type="submit" class="secondary">Preview</button>
+          </form>
+        </>
+      );
+      return { body, project: chosen };
+    },
+  };
+}
+
+function projectOwner(c: Context<UiEnv>): BindingsOwner {
+  const { org, id } = c.req.param() as { org: string; id: string };
+  return {
+    title: `Bindings of ${id}`,
+    key: id,
+    api: (key) => `/orgs/${seg(org)}/projects/${seg(key)}`,
+    page: (key) => `/ui/orgs/${seg(org)}/projects/${seg(key)}/bindings`,
+    content: async (ui, project) => {
+      const tabs = await must(ui.api("GET", `/orgs/${seg(org)}/projects/${seg(id)}/tabs`));
+      const body = (
+        <>
           <p>
             <a href={`/ui/orgs/${seg(org)}/projects/${seg(project.slug)}`}>Project page of {project.name}</a>
           </p>
@@ -331,19 +250,49 @@ function projectBindingsPage(c: Context<UiEnv>, failed?: { problem: Problem; bin
             They add to and override the bindings of its project types ({project.project_types.join(", ") || "none"}).
           </p>
           <input type="hidden" id="preview-project" name="project" value={project.slug} />
-          <BindingsEditor
-            ui={ui}
-            action={`/ui/orgs/${seg(org)}/projects/${seg(project.slug)}/bindings`}
-            org={org}
-            bindings={failed?.bindings ?? own.bindings}
-            nodes={nodes}
-            project={preview}
-            problem={failed?.problem}
-          />
         </>
       );
+      return { body, project };
     },
-  );
+  };
+}
+
+/** The page of a project type's or a project's own bindings: what the owner shows, then the bindings editor. */
+function bindingsPage(c: Context<UiEnv>, owner: BindingsOwner, failed?: { problem: Problem; bindings: Json[] }) {
+  const { key } = owner;
+  return renderPage(c, { title: owner.title, section: SECTION, status: failed?.problem.status ?? 200 }, async (ui) => {
+    const org = c.req.param("org") ?? "";
+    const [found, bound, nodes] = await Promise.all([
+      must(ui.api("GET", owner.api(key))),
+      must(ui.api("GET", `${owner.api(key)}/plugins`)),
+      orgNodes(ui, org),
+    ]);
+    const { body, project } = await owner.content(ui, found);
+    return (
+      <>
+        <Notice text={noticeText(c.req.query("notice"))} />
+        {body}
+        <BindingsEditor
+          ui={ui}
+          action={owner.page(found.slug)}
+          org={org}
+          bindings={failed?.bindings ?? bound.bindings}
+          nodes={nodes}
+          project={project}
+          problem={failed?.problem}
+        />
+      </>
+    );
+  });
+}
+
+/** Saves the bindings the editor posted; a refusal shows the page again with the rows as sent. */
+async function saveBindings(c: Context<UiEnv>, owner: BindingsOwner) {
+  const { key } = owner;
+  const rows = readBindings(await c.req.formData());
+  const answer = await c.get("ui").api("PUT", `${owner.api(key)}/plugins`, { bindings: rows });
+  if (answer.ok) return c.redirect(`${owner.page(key)}?notice=bound`, 303);
+  return bindingsPage(c, owner, { problem: problemOf(answer), bindings: rows });
 }
 
 async function create(
@@ -374,24 +323,10 @@ export function projectPages(): Hono<UiEnv> {
         name: v["/name"],
         project_types: (v["/project_types"] ?? "").split(",").map((s) => s.trim()).filter(Boolean),
       })))
-    .get("/orgs/:org/project-types/:pt", (c) => typePage(c))
-    .post("/orgs/:org/project-types/:pt", async (c) => {
-      const { org, pt } = c.req.param();
-      const rows = readBindings(await c.req.formData());
-      const answer = await c.get("ui").api("PUT", `/orgs/${seg(org)}/project-types/${seg(pt)}/plugins`, {
-        bindings: rows,
-      });
-      if (answer.ok) return c.redirect(`/ui/orgs/${seg(org)}/project-types/${seg(pt)}?notice=bound`, 303);
-      return typePage(c, { problem: problemOf(answer), bindings: rows });
-    })
-    .get("/orgs/:org/projects/:id/bindings", (c) => projectBindingsPage(c))
-    .post("/orgs/:org/projects/:id/bindings", async (c) => {
-      const { org, id } = c.req.param();
-      const rows = readBindings(await c.req.formData());
-      const answer = await c.get("ui").api("PUT", `/orgs/${seg(org)}/projects/${seg(id)}/plugins`, { bindings: rows });
-      if (answer.ok) return c.redirect(`/ui/orgs/${seg(org)}/projects/${seg(id)}/bindings?notice=bound`, 303);
-      return projectBindingsPage(c, { problem: problemOf(answer), bindings: rows });
-    })
+    .get("/orgs/:org/project-types/:pt", (c) => bindingsPage(c, typeOwner(c)))
+    .post("/orgs/:org/project-types/:pt", (c) => saveBindings(c, typeOwner(c)))
+    .get("/orgs/:org/projects/:id/bindings", (c) => bindingsPage(c, projectOwner(c)))
+    .post("/orgs/:org/projects/:id/bindings", (c) => saveBindings(c, projectOwner(c)))
     .get("/orgs/:org/template-preview", async (c) => {
       const org = c.req.param("org");
       const query = c.req.queries();

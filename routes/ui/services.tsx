@@ -10,20 +10,18 @@
 import { type Context, Hono } from "hono";
 import { must, type Problem, problemOf, seg } from "./_api.ts";
 import {
-  Csrf,
   described,
   errorsByPointer,
+  Field,
   fieldId,
-  FieldNotes,
+  FormCard,
   formValues,
-  Notice,
-  noticeText,
-  ProblemBox,
-  Status,
+  NameFields,
+  SelectField,
   TextField,
-  type Ui,
-  type UiEnv,
-} from "./_layout.tsx";
+} from "./_forms.tsx";
+import { Csrf, Notice, noticeText, ProblemBox, Section, Status, type Ui, type UiEnv } from "./_layout.tsx";
+import { Table } from "./_table.tsx";
 import { type CredentialField, credentialFields, loadedManifests, type Manifest } from "./_manifests.ts";
 import { renderPage } from "./_render.tsx";
 
@@ -31,6 +29,9 @@ import { renderPage } from "./_render.tsx";
 type Json = any;
 
 const SECTION = "Services";
+
+/** The optional fields of a new third-party service: pointer and label. */
+const OPTIONAL_FIELDS = [["/vendor", "Vendor"], ["/base_url", "Base URL"], ["/region", "Region"]] as const;
 
 /** Where a failed form is shown again: its problem and what was typed. */
 interface Failed {
@@ -48,48 +49,44 @@ function ServiceList(props: { ui: Ui; orgs: Json[]; services: Map<string, Json[]
       {!ui.admin && <ProblemBox problem={failed?.problem} />}
       {props.orgs.length === 0 && <p>No organization yet; create one on the Projects page.</p>}
       {props.orgs.map((org) => (
-        <section aria-labelledby={`org-${org.slug}`}>
-          <h2 id={`org-${org.slug}`}>{org.name} ({org.slug})</h2>
-          <table>
-            <thead>
-              <tr>
-                <th scope="col">Service</th>
-                <th scope="col">Vendor</th>
-                <th scope="col">Region</th>
-              </tr>
-            </thead>
-            <tbody>
-              {(props.services.get(org.slug) ?? []).map((s) => (
-                <tr>
-                  <td>
+        <Section id={`org-${org.slug}`} title={<>{org.name} ({org.slug})</>}>
+          <Table
+            rows={props.services.get(org.slug) ?? []}
+            columns={[
+              {
+                header: "Service",
+                cell: (s) => (
+                  <>
                     <a href={`/ui/orgs/${seg(org.slug)}/services/${seg(s.slug)}`}>{s.name}</a> <code>{s.slug}</code>
-                  </td>
-                  <td>{s.vendor ?? "—"}</td>
-                  <td>{s.region ?? "—"}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </section>
+                  </>
+                ),
+              },
+              { header: "Vendor", cell: (s) => s.vendor ?? "—" },
+              { header: "Region", cell: (s) => s.region ?? "—" },
+            ]}
+          />
+        </Section>
       ))}
       {ui.admin && props.orgs.length > 0 && (
-        <form method="post" action="/ui/services" class="card">
-          <h2>Add a third-party service</h2>
-          <Csrf ui={ui} />
-          <ProblemBox problem={failed?.problem} shown={new Set(errors.keys())} />
-          <div class="field">
-            <label for="svc-org">Organization</label>
-            <select id="svc-org" name="org">
-              {props.orgs.map((o) => <option value={o.slug} selected={v.org === o.slug}>{o.name}</option>)}
-            </select>
-          </div>
-          <TextField pointer="/slug" label="Slug" value={v["/slug"]} errors={errors} required />
-          <TextField pointer="/name" label="Name" value={v["/name"]} errors={errors} required />
-          <TextField pointer="/vendor" label="Vendor" value={v["/vendor"]} errors={errors} />
-          <TextField pointer="/base_url" label="Base URL" value={v["/base_url"]} errors={errors} />
-          <TextField pointer="/region" label="Region" value={v["/region"]} errors={errors} />
-          <button type="submit">Add service</button>
-        </form>
+        <FormCard
+          ui={ui}
+          action="/ui/services"
+          heading="Add a third-party service"
+          problem={failed?.problem}
+          errors={errors}
+          submit="Add service"
+        >
+          <SelectField
+            id="svc-org"
+            name="org"
+            label="Organization"
+            options={props.orgs.map((o) => ({ value: o.slug, text: o.name, selected: v.org === o.slug }))}
+          />
+          <NameFields values={v} errors={errors} />
+          {OPTIONAL_FIELDS.map(([pointer, label]) => (
+            <TextField pointer={pointer} label={label} value={v[pointer]} errors={errors} />
+          ))}
+        </FormCard>
       )}
     </>
   );
@@ -113,13 +110,11 @@ function CredentialInputs(
         }. Leave empty to keep the stored value.`;
         const attrs = { ...described(id, { help, error }), name: pointer, autocomplete: "off" };
         return (
-          <div class="field">
-            <label for={id}>{f.label ?? f.name}</label>
+          <Field id={id} label={f.label ?? f.name} help={help} error={error}>
             {f.multiline
               ? <textarea {...attrs} rows={4} spellcheck={false}></textarea>
               : <input {...attrs} type={f.secret === false ? "text" : "password"} value="" />}
-            <FieldNotes id={id} help={help} error={error} />
-          </div>
+          </Field>
         );
       })}
     </>
@@ -157,6 +152,7 @@ async function servicePage(
       const errors = errorsByPointer(failed?.problem);
       const failedOn = (form: string) => failed?.form === form ? failed : undefined;
       const ui_ = ui;
+      const appErrors = failedOn("app") ? errors : new Map<string, string>();
       return (
         <>
           <Notice text={noticeText(c.req.query("notice"))} />
@@ -171,8 +167,7 @@ async function servicePage(
             <dt>Region</dt>
             <dd>{service.region ?? "—"}</dd>
           </dl>
-          <section aria-labelledby="apps">
-            <h2 id="apps">Applications</h2>
+          <Section id="apps" title="Applications">
             {(apps.items as Json[]).map((a) => {
               const set = new Set<string>(a.credential_fields);
               const shown = fields.length ? fields : [...set].map((name) => ({ name }));
@@ -209,53 +204,40 @@ async function servicePage(
               );
             })}
             {ui_.admin && (
-              <form method="post" action={`/ui/orgs/${seg(org)}/services/${seg(svc)}/applications`} class="card">
-                <h3>Add an application</h3>
-                <Csrf ui={ui_} />
+              <FormCard
+                ui={ui_}
+                action={`/ui/orgs/${seg(org)}/services/${seg(svc)}/applications`}
+                heading="Add an application"
+                level="h3"
+                problem={failedOn("app")?.problem}
+                errors={errors}
+                submit="Add application"
+              >
                 {chosen && <input type="hidden" name="for" value={chosen} />}
-                <ProblemBox problem={failedOn("app")?.problem} shown={new Set(errors.keys())} />
-                <TextField
-                  pointer="/slug"
-                  label="Application slug"
-                  value={failedOn("app")?.values["/slug"]}
-                  errors={failedOn("app") ? errors : new Map()}
-                  required
-                />
-                <TextField
-                  pointer="/name"
-                  label="Application name"
-                  value={failedOn("app")?.values["/name"]}
-                  errors={failedOn("app") ? errors : new Map()}
-                  required
-                />
-                <CredentialInputs
-                  fields={fields}
-                  set={new Set()}
-                  errors={failedOn("app") ? errors : new Map()}
-                  scope="new"
-                />
-                <button type="submit">Add application</button>
-              </form>
+                <NameFields noun="Application" values={failedOn("app")?.values} errors={appErrors} />
+                <CredentialInputs fields={fields} set={new Set()} errors={appErrors} scope="new" />
+              </FormCard>
             )}
             {ui_.admin && (
               <form method="get" action={`/ui/orgs/${seg(org)}/services/${seg(svc)}`} class="row">
-                <div class="field">
-                  <label for="for">Show the credential fields of entry point</label>
-                  <select id="for" name="for">
-                    {[...manifests.values()].map((m) => (
-                      <option value={m.slug} selected={chosen === m.slug}>{m.slug}</option>
-                    ))}
-                  </select>
-                </div>
+                <SelectField
+                  id="for"
+                  name="for"
+                  label="Show the credential fields of entry point"
+                  options={[...manifests.values()].map((m) => ({
+                    value: m.slug,
+                    text: m.slug,
+                    selected: chosen === m.slug,
+                  }))}
+                />
                 <button type="submit" class="secondary">Show fields</button>
               </form>
             )}
-          </section>
-          <section aria-labelledby="nodes">
-            <h2 id="nodes">Plugin nodes</h2>
+          </Section>
+          <Section id="nodes" title="Plugin nodes">
             <NodeTable org={org} svc={svc} nodes={nodes.items} />
             {ui_.admin && <NewNodeChooser org={org} svc={svc} manifests={manifests} />}
-          </section>
+          </Section>
         </>
       );
     },
@@ -264,50 +246,48 @@ async function servicePage(
 
 function NodeTable(props: { org: string; svc: string; nodes: Json[] }) {
   return (
-    <table>
-      <thead>
-        <tr>
-          <th scope="col">Plugin node</th>
-          <th scope="col">Entry point</th>
-          <th scope="col">Type</th>
-          <th scope="col">Application</th>
-          <th scope="col">Status</th>
-        </tr>
-      </thead>
-      <tbody>
-        {props.nodes.map((n) => (
-          <tr class={n.status !== "loaded" || !n.enabled ? "bad" : undefined}>
-            <td>
+    <Table
+      rows={props.nodes}
+      rowClass={(n) => n.status !== "loaded" || !n.enabled ? "bad" : undefined}
+      columns={[
+        {
+          header: "Plugin node",
+          cell: (n) => (
+            <>
               <a href={`/ui/orgs/${seg(props.org)}/services/${seg(props.svc)}/plugins/${seg(n.slug)}`}>{n.label}</a>
               {" "}
               <code>{n.slug}</code>
-            </td>
-            <td>
-              <code>{n.plugin}</code>
-            </td>
-            <td>{n.plugin_type ?? "—"}</td>
-            <td>{n.application ?? "—"}</td>
-            <td>
+            </>
+          ),
+        },
+        { header: "Entry point", cell: (n) => <code>{n.plugin}</code> },
+        { header: "Type", cell: (n) => n.plugin_type ?? "—" },
+        { header: "Application", cell: (n) => n.application ?? "—" },
+        {
+          header: "Status",
+          cell: (n) => (
+            <>
               <Status status={n.status} /> {n.enabled ? "" : <span class="badge bad">disabled</span>}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
+            </>
+          ),
+        },
+      ]}
+    />
   );
 }
 
 function NewNodeChooser(props: { org: string; svc: string; manifests: Map<string, Manifest> }) {
   return (
     <form method="get" action={`/ui/orgs/${seg(props.org)}/services/${seg(props.svc)}/plugins/new`} class="row card">
-      <div class="field">
-        <label for="new-plugin">Add a Plugin node of entry point</label>
-        <select id="new-plugin" name="plugin">
-          {[...props.manifests.values()].map((m) => (
-            <option value={m.slug}>{m.slug} ({m.plugin_type}) — {m.name}</option>
-          ))}
-        </select>
-      </div>
+      <SelectField
+        id="new-plugin"
+        name="plugin"
+        label="Add a Plugin node of entry point"
+        options={[...props.manifests.values()].map((m) => ({
+          value: m.slug,
+          text: `${m.slug} (${m.plugin_type}) — ${m.name}`,
+        }))}
+      />
       <button type="submit">Next: options</button>
     </form>
   );

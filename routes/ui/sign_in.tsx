@@ -5,7 +5,11 @@
  */
 
 import type { JSX } from "hono/jsx/jsx-runtime";
+import { InputField } from "./_forms.tsx";
 import { Document } from "./_layout.tsx";
+
+const TOKEN_HELP = "The admin token or a read-only token (IMBI_ADMIN_TOKEN, IMBI_READ_TOKENS). It is kept in an " +
+  "encrypted, HttpOnly session cookie for 8 hours.";
 
 /**
  * The sign-in page: a field labelled "Token" and a button "Sign in", with a
@@ -20,21 +24,15 @@ export function signInPage(props: { error?: string; status?: string }): JSX.Elem
       {props.status && <p class="notice" role="status">{props.status}</p>}
       {props.error && <div class="problem" role="alert">{props.error}</div>}
       <form method="post" action="/ui/sign-in" class="card">
-        <div class="field">
-          <label for="token">Token</label>
-          <input
-            id="token"
-            name="token"
-            type="password"
-            autocomplete="current-password"
-            required
-            aria-describedby="token-help"
-          />
-          <p class="help" id="token-help">
-            The admin token or a read-only token (IMBI_ADMIN_TOKEN, IMBI_READ_TOKENS). It is kept in an encrypted,
-            HttpOnly session cookie for 8 hours.
-          </p>
-        </div>
+        <InputField
+          id="token"
+          name="token"
+          label="Token"
+          type="password"
+          autocomplete="current-password"
+          required
+          help={TOKEN_HELP}
+        />
         <button type="submit">Sign in</button>
       </form>
     </Document>

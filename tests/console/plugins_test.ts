@@ -146,10 +146,6 @@ consoleTest(
   },
   {
     env: { IMBI_CATALOG: `${ROOT}tests/fixtures/admin/catalog.json` },
-    packages: [{
-      name: "@imbi-test/incompatible",
-      dir: `${ROOT}tests/fixtures/packages/incompatible`,
-      entryPoints: ["future-config"],
-    }],
+    manifestPackages: ["incompatible"],
   },
 );

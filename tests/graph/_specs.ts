@@ -30,23 +30,24 @@ export function boundProjectSpec(slug: string): OrgSpec {
 }
 
 /**
- * One org with project type `web` and two configuration Plugin nodes `svc/a`
- * and `svc/b`, plus whatever `extra` adds.
+ * One org with project type `web` and configuration Plugin nodes of
+ * `demo-config` in service `svc`: `svc/a` and `svc/b` unless `extra.nodes`
+ * names others, plus whatever else `extra` adds.
  *
  * @param slug The org's slug.
- * @param extra More of the spec (projects, bindings).
+ * @param extra More of the spec (projects, bindings), and `nodes`, the Plugin nodes' slugs.
  * @returns The spec for `buildOrg()`.
  */
-export function twoPluginsSpec(slug: string, extra: Partial<OrgSpec> = {}): OrgSpec {
+export function configNodesSpec(
+  slug: string,
+  { nodes = ["a", "b"], ...extra }: Partial<OrgSpec> & { nodes?: string[] } = {},
+): OrgSpec {
   return {
     slug,
     project_types: ["web"],
     services: [{
       slug: "svc",
-      plugins: [
-        { slug: "a", plugin: "demo-config", plugin_type: "configuration" },
-        { slug: "b", plugin: "demo-config", plugin_type: "configuration" },
-      ],
+      plugins: nodes.map((node) => ({ slug: node, plugin: "demo-config", plugin_type: "configuration" as const })),
     }],
     ...extra,
   };

@@ -17,7 +17,7 @@ import { setLogLevel, setLogSink } from "../../core/logger.ts";
 import { storeContract } from "./store_contract.ts";
 import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
 import { serviceUrl } from "../support/services.ts";
-import { boundProjectSpec, resolveConfiguration, twoPluginsSpec } from "./_specs.ts";
+import { boundProjectSpec, configNodesSpec, resolveConfiguration } from "./_specs.ts";
 
 const url = serviceUrl("IMBI_TEST_NEO4J_URL");
 const ignore = url === undefined;
@@ -35,14 +35,26 @@ storeContract("neo4j", async () => {
   return { store, cleanup: () => store.close() };
 }, { ignore });
 
-/** Collects the Cypher text of every query the store logs; returns the sink to restore. */
-function captureQueries(): { queries: string[]; previousSink: ReturnType<typeof setLogSink> } {
+/**
+ * Runs `fn` with a store connected to the test Neo4j and the Cypher text of
+ * every query it logs (at log level debug, which `fn` turns on when it
+ * wants them); afterwards the log level, the log sink and the store are
+ * restored and closed.
+ */
+async function withQueries(fn: (store: Neo4jStore, queries: string[]) => Promise<void>): Promise<void> {
+  const store = await connect();
   const queries: string[] = [];
   const previousSink = setLogSink((line) => {
     const entry = JSON.parse(line) as { msg: string; cypher?: string };
     if (entry.msg === "neo4j query" && entry.cypher) queries.push(entry.cypher);
   });
-  return { queries, previousSink };
+  try {
+    await fn(store, queries);
+  } finally {
+    setLogLevel("info");
+    setLogSink(previousSink);
+    await store.close();
+  }
 }
 
 Deno.test({
@@ -74,7 +86,7 @@ Deno.test({
   fn: async () => {
     const store = await connect();
     try {
-      const built = await buildOrg(store, twoPluginsSpec(uniqueSlug()));
+      const built = await buildOrg(store, configNodesSpec(uniqueSlug()));
       // One default per scope and tab is also a relationship uniqueness constraint:
       // a dump (checked whole before writing) cannot sneak two in, and neither can
       // two writers; here the store's check fires first with a 422.
@@ -96,11 +108,9 @@ Deno.test({
 Deno.test({
   name: "Neo4jStore sends every value as a parameter: hostile text is stored verbatim and never reaches Cypher",
   ignore,
-  fn: async () => {
-    const store = await connect();
-    const { queries, previousSink } = captureQueries();
-    setLogLevel("debug");
-    try {
+  fn: () =>
+    withQueries(async (store, queries) => {
+      setLogLevel("debug");
       const marker = `x'}) DETACH DELETE n //"\`${crypto.randomUUID().slice(0, 8)}`;
       const org = `${uniqueSlug()}-${marker}`;
       await store.createOrg({ slug: org, name: marker });
@@ -159,21 +169,14 @@ Deno.test({
       assert.ok(queries.length > 10, `saw ${queries.length} queries`);
       const leaked = queries.filter((q) => q.includes(marker.slice(-8)) || q.includes("DETACH DELETE n //"));
       assert.deepEqual(leaked, [], "no query text holds an input value");
-    } finally {
-      setLogLevel("info");
-      setLogSink(previousSink);
-      await store.close();
-    }
-  },
+    }),
 });
 
 Deno.test({
   name: "Neo4jStore.resolveTab() is one query and one round trip, without a delayed-ACK stall",
   ignore,
-  fn: async () => {
-    const store = await connect();
-    const { queries, previousSink } = captureQueries();
-    try {
+  fn: () =>
+    withQueries(async (store, queries) => {
       const built = await buildOrg(store, boundProjectSpec(uniqueSlug()));
       setLogLevel("debug");
       const resolution = await resolveConfiguration(store, { org: built.org, project: "billing" });
@@ -196,12 +199,7 @@ Deno.test({
       }
       times.sort((a, b) => a - b);
       assert.ok(times[15]! < 25, `median resolution ${times[15]!.toFixed(1)} ms`);
-    } finally {
-      setLogLevel("info");
-      setLogSink(previousSink);
-      await store.close();
-    }
-  },
+    }),
 });
 
 Deno.test("Neo4jStore.connect() refuses a URL that is not neo4j:// or bolt://", async () => {

@@ -12,7 +12,7 @@ import { SCHEMA_VERSION } from "../../core/graph/sqlite/schema.ts";
 import { NotFoundError, UnavailableError } from "../../core/errors.ts";
 import { storeContract } from "./store_contract.ts";
 import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
-import { bareService, resolveConfiguration, twoPluginsSpec } from "./_specs.ts";
+import { bareService, configNodesSpec, resolveConfiguration } from "./_specs.ts";
 
 /** A store on a fresh file in a temp dir that `cleanup` removes. */
 async function openTempStore(options: { busyTimeoutMs?: number } = {}) {
@@ -136,7 +136,7 @@ Deno.test("SqliteStore rolls back a multi-step write that fails half way", async
                 BEGIN SELECT RAISE(ABORT, 'injected failure'); END;`);
     const built = await buildOrg(
       store,
-      twoPluginsSpec(uniqueSlug(), { projects: [{ slug: "p", project_types: ["web"] }] }),
+      configNodesSpec(uniqueSlug(), { projects: [{ slug: "p", project_types: ["web"] }] }),
     );
     await t.step("replaceBindings(): the delete and the first insert are undone", async () => {
       const scope = { kind: "project" as const, org: built.org, id: "p" };

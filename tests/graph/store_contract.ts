@@ -23,7 +23,7 @@ import { ConflictError, NotFoundError, ValidationError } from "../../core/errors
 import type { Binding, BindingScope, GraphDump, Resolution, ResolveQuery } from "../../core/graph/store.ts";
 import { buildOrg, type BuiltOrg, type OrgSpec, uniqueSlug } from "../support/graph_fixtures.ts";
 import { contractArea, type OpenStore } from "./_area.ts";
-import { bareService } from "./_specs.ts";
+import { bareService, configNodesSpec } from "./_specs.ts";
 import { writeContract } from "./_write_contract.ts";
 import { controlContract } from "./control_contract.ts";
 
@@ -478,21 +478,15 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       await rejectsWith(store.deletePlugin(org, "aws", "ssm"), NotFoundError);
     });
     await t.step("deletePlugin() refuses while bindings point at it, listing the scopes", async () => {
-      const built = await buildOrg(store, {
-        slug: uniqueSlug(),
-        project_types: ["web"],
-        services: [{
-          slug: "aws",
-          plugins: [
-            { slug: "ssm", plugin: "aws-ssm", plugin_type: "configuration" },
-            { slug: "id", plugin: "aws-ssm", plugin_type: "configuration" },
-          ],
-        }],
-        projects: [{ slug: "billing" }],
-        project_type_bindings: { web: [{ plugin: "aws/ssm" }] },
-        project_bindings: { billing: [{ plugin: "aws/ssm", default: true, identity: "aws/id" }] },
-      });
-      const error = await rejectsWith(store.deletePlugin(built.org, "aws", "ssm"), ConflictError);
+      const built = await buildOrg(
+        store,
+        configNodesSpec(uniqueSlug(), {
+          projects: [{ slug: "billing" }],
+          project_type_bindings: { web: [{ plugin: "svc/a" }] },
+          project_bindings: { billing: [{ plugin: "svc/a", default: true, identity: "svc/b" }] },
+        }),
+      );
+      const error = await rejectsWith(store.deletePlugin(built.org, "svc", "a"), ConflictError);
       assert.match(error.message, /web/);
       assert.match(error.message, /billing/);
       const scopes = error.extra.scopes as BindingScope[];
@@ -503,9 +497,9 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
           { kind: "project", org: built.org, id: built.projects.billing!.id },
         ]),
       );
-      const identity = await rejectsWith(store.deletePlugin(built.org, "aws", "id"), ConflictError);
+      const identity = await rejectsWith(store.deletePlugin(built.org, "svc", "b"), ConflictError);
       assert.match(identity.message, /billing/);
-      assert.notEqual(await store.findPlugin(built.org, "aws", "ssm"), null);
+      assert.notEqual(await store.findPlugin(built.org, "svc", "a"), null);
     });
   });
 
@@ -628,63 +622,66 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       }
       assert.deepEqual(await store.getBindings(scope), []);
     });
-    await t.step("replaceBindings() refuses a tab that differs from the plugin_type", async () => {
-      const built = await graph();
-      const error = await rejectsWith(
-        store.replaceBindings({ kind: "project_type", org: built.org, slug: "web" }, [
-          built.binding({ plugin: "aws/ssm" }),
-          built.binding({ plugin: "aws/cw", tab: "configuration" }),
-        ]),
-        ValidationError,
-      );
-      assert.deepEqual(pointers(error), ["/bindings/1/tab"]);
-    });
-    await t.step("replaceBindings() refuses a second default for a tab", async () => {
-      const built = await graph();
-      const error = await rejectsWith(
-        store.replaceBindings({ kind: "project", org: built.org, id: built.projects.billing!.id }, [
-          built.binding({ plugin: "aws/ssm", default: true }),
-          built.binding({ plugin: "aws/cw", default: true }),
-          built.binding({ plugin: "aws/ssm-2", default: true }),
-        ]),
-        ValidationError,
-      );
-      assert.deepEqual(pointers(error), ["/bindings/2/default"]);
-    });
-    await t.step("replaceBindings() refuses the same Plugin node twice", async () => {
-      const built = await graph();
-      const error = await rejectsWith(
-        store.replaceBindings({ kind: "project_type", org: built.org, slug: "web" }, [
-          built.binding({ plugin: "aws/ssm" }),
-          built.binding({ plugin: "aws/ssm-2" }),
-          built.binding({ plugin: "aws/ssm", search_template: "other" }),
-        ]),
-        ValidationError,
-      );
-      assert.deepEqual(pointers(error), ["/bindings/2/plugin_id"]);
-    });
-    await t.step("replaceBindings() refuses an identity_plugin_id that names no Plugin node of the org", async () => {
-      const built = await graph();
-      const error = await rejectsWith(
-        store.replaceBindings({ kind: "project_type", org: built.org, slug: "web" }, [
-          { ...built.binding({ plugin: "aws/ssm" }), identity_plugin_id: crypto.randomUUID() },
-        ]),
-        ValidationError,
-      );
-      assert.deepEqual(pointers(error), ["/bindings/0/identity_plugin_id"]);
-    });
-    await t.step("replaceBindings() lists every broken rule at once", async () => {
-      const built = await graph();
-      const error = await rejectsWith(
-        store.replaceBindings({ kind: "project_type", org: built.org, slug: "web" }, [
-          built.binding({ plugin: "aws/ssm", default: true }),
-          built.binding({ plugin: "aws/cw", tab: "configuration" }),
-          built.binding({ plugin: "aws/ssm-2", default: true }),
-        ]),
-        ValidationError,
-      );
-      assert.deepEqual(pointers(error), ["/bindings/1/tab", "/bindings/2/default"]);
-    });
+    /** Bindings that break the rules, in the project type `web` or the project `billing`, and the pointers refused. */
+    const refusals: {
+      name: string;
+      scope: "web" | "billing";
+      bindings: (built: BuiltOrg) => Binding[];
+      pointers: string[];
+    }[] = [
+      {
+        name: "replaceBindings() refuses a tab that differs from the plugin_type",
+        scope: "web",
+        bindings: (b) => [b.binding({ plugin: "aws/ssm" }), b.binding({ plugin: "aws/cw", tab: "configuration" })],
+        pointers: ["/bindings/1/tab"],
+      },
+      {
+        name: "replaceBindings() refuses a second default for a tab",
+        scope: "billing",
+        bindings: (b) => [
+          b.binding({ plugin: "aws/ssm", default: true }),
+          b.binding({ plugin: "aws/cw", default: true }),
+          b.binding({ plugin: "aws/ssm-2", default: true }),
+        ],
+        pointers: ["/bindings/2/default"],
+      },
+      {
+        name: "replaceBindings() refuses the same Plugin node twice",
+        scope: "web",
+        bindings: (b) => [
+          b.binding({ plugin: "aws/ssm" }),
+          b.binding({ plugin: "aws/ssm-2" }),
+          b.binding({ plugin: "aws/ssm", search_template: "other" }),
+        ],
+        pointers: ["/bindings/2/plugin_id"],
+      },
+      {
+        name: "replaceBindings() refuses an identity_plugin_id that names no Plugin node of the org",
+        scope: "web",
+        bindings: (b) => [{ ...b.binding({ plugin: "aws/ssm" }), identity_plugin_id: crypto.randomUUID() }],
+        pointers: ["/bindings/0/identity_plugin_id"],
+      },
+      {
+        name: "replaceBindings() lists every broken rule at once",
+        scope: "web",
+        bindings: (b) => [
+          b.binding({ plugin: "aws/ssm", default: true }),
+          b.binding({ plugin: "aws/cw", tab: "configuration" }),
+          b.binding({ plugin: "aws/ssm-2", default: true }),
+        ],
+        pointers: ["/bindings/1/tab", "/bindings/2/default"],
+      },
+    ];
+    for (const refusal of refusals) {
+      await t.step(refusal.name, async () => {
+        const built = await graph();
+        const scope: BindingScope = refusal.scope === "web"
+          ? { kind: "project_type", org: built.org, slug: "web" }
+          : { kind: "project", org: built.org, id: built.projects.billing!.id };
+        const error = await rejectsWith(store.replaceBindings(scope, refusal.bindings(built)), ValidationError);
+        assert.deepEqual(pointers(error), refusal.pointers);
+      });
+    }
     await t.step("a refused replaceBindings() leaves the old bindings exactly", async () => {
       const built = await graph();
       for (
@@ -1153,18 +1150,7 @@ export function storeContract(name: string, open: OpenStore, options: { ignore?:
       assert.equal((await store.listProjects(org)).length, 1);
     });
     await t.step("parallel replaceBindings() leave exactly one of the written sets", async () => {
-      const built = await buildOrg(store, {
-        slug: uniqueSlug(),
-        project_types: ["web"],
-        services: [{
-          slug: "svc",
-          plugins: ["a", "b", "c", "d"].map((slug) => ({
-            slug,
-            plugin: "demo-config",
-            plugin_type: "configuration" as const,
-          })),
-        }],
-      });
+      const built = await buildOrg(store, configNodesSpec(uniqueSlug(), { nodes: ["a", "b", "c", "d"] }));
       const scope: BindingScope = { kind: "project_type", org: built.org, slug: "web" };
       const sets = [["a", "b"], ["c"], ["d", "c", "a"], ["b", "d"]].map((refs, i) =>
         refs.map((r, j) => built.binding({ plugin: `svc/${r}`, default: j === 0, search_template: `set-${i}` }))

@@ -14,9 +14,10 @@ import { makeSecret } from "../support/secret_scan.ts";
 import { configurationAnswer, seedBoundPlugin, seedService } from "../support/seed.ts";
 import { serviceUrl } from "../support/services.ts";
 import { ROOT, startTestApp, type TestApp } from "../support/test_app.ts";
+import { CLOSED } from "../support/local.ts";
+import { manifestPackages } from "../support/manifest_packages.ts";
 
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
-const CLOSED = "http://127.0.0.1:9/"; // the discard port: nothing listens there
 const FIXTURES = `${ROOT}tests/fixtures`;
 const CATALOG = `${FIXTURES}/admin/catalog.json`;
 const PROBE = "@imbi-test/admin-probe";
@@ -77,8 +78,9 @@ async function jsrWithFixtures(): Promise<TestJsrRegistry> {
   const jsr = TestJsrRegistry.start();
   const old = { createdAt: new Date(Date.now() - 3 * DAY) };
   await jsr.publish("@imbi-test/jsr-good", "1.0.0", `${FIXTURES}/packages/jsr-good`, old);
-  for (const name of ["incompatible", "invalid-manifest", "clash-a", "clash-b", "missing-export"]) {
-    await jsr.publish(`@imbi-test/${name}`, "1.0.0", `${FIXTURES}/packages/${name}`, old);
+  await using packages = await manifestPackages(); // read whole by publish()
+  for (const name of ["incompatible", "invalid-manifest", "clash-a", "clash-b", "missing-export"] as const) {
+    await jsr.publish(`@imbi-test/${name}`, "1.0.0", packages.dir(name), old);
   }
   return jsr;
 }
@@ -476,26 +478,20 @@ Deno.test("GET /admin/plugins/history, POST /admin/plugins/rollback and GET /adm
   const old = { createdAt: new Date(Date.now() - 3 * DAY) };
   await jsr.publish("@imbi-test/jsr-good", "1.0.0", `${FIXTURES}/packages/jsr-good`, old);
   await jsr.publish("@imbi-test/jsr-good", "1.2.0", `${FIXTURES}/packages/jsr-good`, old);
-  await jsr.publish("@imbi-test/two-entries", "2.1.0", `${FIXTURES}/packages/two-entries`, old);
+  {
+    await using packages = await manifestPackages();
+    await jsr.publish("@imbi-test/two-entries", "2.1.0", packages.dir("two-entries"), old);
+  }
   await using app = await startTestApp({ packages: [], env: { NPM_CONFIG_REGISTRY: CLOSED, JSR_URL: jsr.url } });
   const call = async (method: string, path: string, body?: unknown, requestId?: string) => {
     const r = await app.request(method, path, { body, headers: requestId ? { "x-request-id": requestId } : {} });
     assert.ok(r.status < 300, `${method} ${path}: ${r.text}`);
     return r.body;
   };
-  await call(
-    "POST",
-    "/admin/plugins",
-    { specifier: "jsr:@imbi-test/jsr-good@1.0.0", accept_permissions: true },
-    "req-install",
-  ); // r2
-  await call("POST", "/admin/plugins", { specifier: "jsr:@imbi-test/two-entries@2", accept_permissions: true }); // r3
-  await call(
-    "PATCH",
-    "/admin/plugins/@imbi-test/jsr-good",
-    { version: "1.2.0", accept_permissions: true },
-    "req-upgrade",
-  ); // r4
+  const accepted = { accept_permissions: true };
+  await call("POST", "/admin/plugins", { specifier: "jsr:@imbi-test/jsr-good@1.0.0", ...accepted }, "req-install"); // r2
+  await call("POST", "/admin/plugins", { specifier: "jsr:@imbi-test/two-entries@2", ...accepted }); // r3
+  await call("PATCH", "/admin/plugins/@imbi-test/jsr-good", { version: "1.2.0", ...accepted }, "req-upgrade"); // r4
   await call("DELETE", "/admin/plugins/@imbi-test/two-entries"); // r5
 
   await t.step("history lists every revision newest first, with who, when and what", async () => {

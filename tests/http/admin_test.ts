@@ -48,6 +48,9 @@ Deno.test("POST /admin/plugins/reload", async (t) => {
         const reload = await app.request("POST", "/admin/plugins/reload");
         assert.equal(reload.status, 200, reload.text);
         assert.equal(reload.body.items[0].version, "2.0.0");
+        const next = app.services.runtime.pool.list().filter((p) => !oldKeys.includes(p.key));
+        assert.equal(next.length, 1, "the reload started the busy node's next process before it swapped");
+        assert.equal(next[0]!.stats.state, "ready");
 
         gate.open();
         const fresh = await configurationAnswer(app.request("GET", "/orgs/acme/projects/web/configuration"));

@@ -7,9 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { ConfigError, loadConfig } from "../../core/config.ts";
-import { freePort } from "../support/local.ts";
-import { serve } from "../support/serve_process.ts";
-import { lockLocalPackages } from "../support/test_app.ts";
+import { serveLocked } from "../support/serve_process.ts";
 
 const FIFTY_MB = 50 * 1000 * 1000;
 const CHUNK = new Uint8Array(64 * 1024).fill(0x20);
@@ -87,16 +85,8 @@ async function upload(
 }
 
 Deno.test("request bodies past IMBI_MAX_BODY_BYTES are 413 before they are read", async (t) => {
-  const work = await Deno.makeTempDir({ prefix: "imbi-body-limit-" });
-  await lockLocalPackages(`${work}/plugins.lock.json`, []);
-  const admin = `admin-${crypto.randomUUID()}`;
-  const service = await serve({
-    ...Deno.env.toObject(),
-    IMBI_DATA_DIR: `${work}/data`,
-    IMBI_LOCKFILE: `${work}/plugins.lock.json`,
-    IMBI_ADMIN_TOKEN: admin,
-    IMBI_PORT: String(freePort()),
-  });
+  await using served = await serveLocked([], { prefix: "imbi-body-limit-" });
+  const { service, admin } = served;
   try {
     await t.step("a 50 MB body with its Content-Length is 413 after a few KiB of it", async () => {
       const r = await upload(service.url, { token: admin, total: FIFTY_MB, chunked: false, pause: true });
@@ -130,7 +120,6 @@ Deno.test("request bodies past IMBI_MAX_BODY_BYTES are 413 before they are read"
   } finally {
     const status = await service.stop();
     assert.equal(status.code, 0, service.lines.slice(-20).join("\n"));
-    await Deno.remove(work, { recursive: true });
   }
 });
 

@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
 import { DatabaseSync } from "node:sqlite";
-import { loadConfig } from "../../core/config.ts";
 import { Keyring } from "../../core/crypto.ts";
-import { buildServices } from "../../core/wiring.ts";
-import { createApp } from "../../routes/app.ts";
 import { capturedLogs } from "../support/secret_scan.ts";
 import { seedBoundPlugin, seedWalkthrough } from "../support/seed.ts";
-import { ROOT, startTestApp } from "../support/test_app.ts";
+import { openTestApp, ROOT, startTestApp } from "../support/test_app.ts";
 
 /** The value of one sample of a Prometheus text exposition (0 when absent). */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number {
@@ -181,27 +178,13 @@ Deno.test("GET /readyz", async (t) => {
   const rightKey = Keyring.generate("right");
   const newKey = Keyring.generate("new");
   const start = async (keys: string) => {
-    const services = await buildServices(loadConfig({
-      IMBI_DATA_DIR: dataDir,
-      IMBI_LOCKFILE: `${dataDir}/plugins.lock.json`,
-      IMBI_ADMIN_TOKEN: admin,
-      IMBI_ENCRYPTION_KEYS: keys,
-    }));
-    const app = createApp({ ...services, version: "test", clock: () => new Date() });
+    const app = await openTestApp(dataDir, { adminToken: admin, env: { IMBI_ENCRYPTION_KEYS: keys } });
     const get = async (path: string) => {
-      const r = await app.request(path);
-      return { status: r.status, body: await r.json() };
+      const r = await app.request("GET", path, { token: null });
+      return { status: r.status, body: r.body };
     };
-    const post = async (path: string, body?: unknown) => {
-      const r = await app.request(path, {
-        method: "POST",
-        headers: { authorization: `Bearer ${admin}`, "content-type": "application/json" },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      await r.body?.cancel();
-      return r.status;
-    };
-    return { services, get, post };
+    const post = async (path: string, body?: unknown) => (await app.request("POST", path, { body })).status;
+    return { services: app.services, get, post };
   };
   try {
     const first = await start(rightKey);

@@ -4,66 +4,50 @@
  * every form comes back redacted, to the admin token and to a read token.
  */
 import assert from "node:assert/strict";
-import { encodings } from "../fixtures/leaky-encodings/mod.js";
-import { freePort } from "../support/local.ts";
+import { encodings } from "../fixtures/leaky/encodings.ts";
 import { makeSecret } from "../support/secret_scan.ts";
-import { httpClient, serve } from "../support/serve_process.ts";
-import { lockLocalPackages, ROOT } from "../support/test_app.ts";
+import { serveLocked } from "../support/serve_process.ts";
+import { ROOT } from "../support/test_app.ts";
 
 Deno.test("GET …/configuration/values: a credential in any common encoding comes back redacted", async () => {
-  const work = await Deno.makeTempDir({ prefix: "imbi-redaction-" });
-  await lockLocalPackages(`${work}/plugins.lock.json`, [{
-    name: "@imbi-test/leaky-encodings",
-    dir: `${ROOT}tests/fixtures/leaky-encodings`,
-    entryPoints: ["leaky-encodings"],
-  }]);
-  const admin = `admin-${crypto.randomUUID()}`;
   const read = `read-${crypto.randomUUID()}`;
-  const service = await serve({
-    ...Deno.env.toObject(),
-    IMBI_DATA_DIR: `${work}/data`,
-    IMBI_LOCKFILE: `${work}/plugins.lock.json`,
-    IMBI_ADMIN_TOKEN: admin,
-    IMBI_READ_TOKENS: read,
-    IMBI_PORT: String(freePort()),
+  const leaky = { name: "@imbi-test/leaky", dir: `${ROOT}tests/fixtures/leaky` };
+  await using served = await serveLocked([{ ...leaky, entryPoints: ["leaky", "leaky-encodings"] }], {
+    prefix: "imbi-redaction-",
+    env: { IMBI_READ_TOKENS: read },
   });
-  const app = httpClient(service.url, admin);
+  const { app, admin } = served;
   // Characters that URL-encoding, JSON and base64 treat specially.
   const token = `${makeSecret("encodings")}/+ é=&Q`;
   const forms = encodings(token) as Record<string, string>;
-  try {
-    await app.ok("POST", "/orgs", { body: { slug: "acme", name: "Acme" } });
-    await app.ok("POST", "/orgs/acme/projects", { body: { slug: "web", name: "Web" } });
-    const services = "/orgs/acme/third-party-services";
-    await app.ok("POST", services, { body: { slug: "vendor", name: "Vendor" } });
-    await app.ok("POST", `${services}/vendor/applications`, {
-      body: { slug: "default", name: "Default", credentials: { api_token: token } },
-    });
-    const created = await app.ok("POST", `${services}/vendor/plugins`, {
-      body: { slug: "leaky", plugin: "leaky-encodings", label: "Leaky" },
-    });
-    await app.ok("PUT", "/orgs/acme/projects/web/plugins", {
-      body: { bindings: [{ plugin_id: created.id, tab: "configuration", default: true }] },
-    });
-    for (const bearer of [admin, read]) {
-      const r = await app.request("POST", "/orgs/acme/projects/web/configuration/values", { body: {}, token: bearer });
-      assert.equal(r.status, 200, r.text);
-      const values = new Map<string, string>(
-        r.body.items.map((i: { key: string; value: string }) => [i.key, i.value]),
-      );
-      assert.deepEqual([...values.keys()].sort(), Object.keys(forms).sort());
-      for (const [key, form] of Object.entries(forms)) {
-        const value = values.get(key)!;
-        assert.ok(value.includes("[redacted]"), `${key}: ${value}`);
-        assert.ok(!value.includes(form), `${key} came back: ${value}`);
-        assert.ok(!r.text.includes(form), `${key} is somewhere in the answer`);
-      }
-      assert.equal(values.get("BASE64"), "[redacted]");
-      assert.equal(values.get("HEX_UPPER"), "[redacted]");
-      assert.equal(values.get("QUERY"), "https://api.example.com/?token=[redacted]");
+  await app.ok("POST", "/orgs", { body: { slug: "acme", name: "Acme" } });
+  await app.ok("POST", "/orgs/acme/projects", { body: { slug: "web", name: "Web" } });
+  const services = "/orgs/acme/third-party-services";
+  await app.ok("POST", services, { body: { slug: "vendor", name: "Vendor" } });
+  await app.ok("POST", `${services}/vendor/applications`, {
+    body: { slug: "default", name: "Default", credentials: { api_token: token } },
+  });
+  const created = await app.ok("POST", `${services}/vendor/plugins`, {
+    body: { slug: "leaky", plugin: "leaky-encodings", label: "Leaky" },
+  });
+  await app.ok("PUT", "/orgs/acme/projects/web/plugins", {
+    body: { bindings: [{ plugin_id: created.id, tab: "configuration", default: true }] },
+  });
+  for (const bearer of [admin, read]) {
+    const r = await app.request("POST", "/orgs/acme/projects/web/configuration/values", { body: {}, token: bearer });
+    assert.equal(r.status, 200, r.text);
+    const values = new Map<string, string>(
+      r.body.items.map((i: { key: string; value: string }) => [i.key, i.value]),
+    );
+    assert.deepEqual([...values.keys()].sort(), Object.keys(forms).sort());
+    for (const [key, form] of Object.entries(forms)) {
+      const value = values.get(key)!;
+      assert.ok(value.includes("[redacted]"), `${key}: ${value}`);
+      assert.ok(!value.includes(form), `${key} came back: ${value}`);
+      assert.ok(!r.text.includes(form), `${key} is somewhere in the answer`);
     }
-  } finally {
-    await service.stop();
-    await Deno.remove(work, { recursive: true });
+    assert.equal(values.get("BASE64"), "[redacted]");
+    assert.equal(values.get("HEX_UPPER"), "[redacted]");
+    assert.equal(values.get("QUERY"), "https://api.example.com/?token=[redacted]");
   }
 });

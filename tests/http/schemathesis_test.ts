@@ -8,78 +8,62 @@
  * with its reason.
  */
 import assert from "node:assert/strict";
-import { freePort } from "../support/local.ts";
+import { runCommand } from "../support/command.ts";
 import { scanForSecrets } from "../support/secret_scan.ts";
 import { seedWalkthrough } from "../support/seed.ts";
-import { httpClient, serve } from "../support/serve_process.ts";
+import { serveLocked } from "../support/serve_process.ts";
 import { serviceUrl } from "../support/services.ts";
-import { DEMO_PACKAGES, lockLocalPackages, ROOT } from "../support/test_app.ts";
+import { DEMO_PACKAGES, ROOT } from "../support/test_app.ts";
+import { CLOSED } from "../support/local.ts";
 
 const SCHEMATHESIS = serviceUrl("IMBI_TEST_SCHEMATHESIS");
-/** A closed port: the fuzzer must not install arbitrary packages from a real registry. */
-const CLOSED = "http://127.0.0.1:9/";
 
 Deno.test({
   name: "Schemathesis with every check finds nothing in the seeded service",
   ignore: !SCHEMATHESIS,
   async fn(t) {
-    const work = await Deno.makeTempDir({ prefix: "imbi-fuzz-" });
-    await lockLocalPackages(`${work}/plugins.lock.json`, DEMO_PACKAGES);
-    const admin = `admin-${crypto.randomUUID()}`;
-    const service = await serve({
-      ...Deno.env.toObject(),
-      IMBI_DATA_DIR: `${work}/data`,
-      IMBI_LOCKFILE: `${work}/plugins.lock.json`,
-      IMBI_ADMIN_TOKEN: admin,
-      IMBI_READ_TOKENS: `read-${crypto.randomUUID()}`,
-      IMBI_PORT: String(freePort()),
-      IMBI_MIN_PACKAGE_AGE: "0",
-      IMBI_NPM_REGISTRY: CLOSED,
-      IMBI_JSR_URL: CLOSED,
+    // Closed registries: the fuzzer must not install arbitrary packages from a real one.
+    await using served = await serveLocked(DEMO_PACKAGES, {
+      prefix: "imbi-fuzz-",
+      env: { IMBI_READ_TOKENS: `read-${crypto.randomUUID()}`, IMBI_NPM_REGISTRY: CLOSED, IMBI_JSR_URL: CLOSED },
     });
+    const { service, admin, work } = served;
     try {
-      await seedWalkthrough(httpClient(service.url, admin));
+      await seedWalkthrough(served.app);
       const operations = Object.values(
         (await (await fetch(`${service.url}/openapi.json`)).json()).paths as Record<string, object>,
       ).reduce((n: number, methods) => n + Object.keys(methods).length, 0);
 
       await t.step("every operation is tested and no check fails", async () => {
         const started = performance.now();
-        const out = await new Deno.Command(SCHEMATHESIS!, {
-          args: [
-            "--config-file",
-            `${ROOT}tests/http/schemathesis.toml`,
-            "run",
-            `${service.url}/openapi.json`,
-            "--checks",
-            "all",
-            "--header",
-            `Authorization: Bearer ${admin}`,
-            "--phases",
-            "coverage,fuzzing,stateful",
-            "--max-examples",
-            "5",
-            "--seed",
-            "20261202",
-            // One worker: Hypothesis parses lambda sources with `ast`, which CPython 3.11 does not do safely from
-            // several threads ("AST constructor recursion depth mismatch"); one is as fast here, the service is the
-            // bottleneck.
-            "--workers",
-            "1",
-            "--request-timeout",
-            "15",
-            "--max-failures",
-            "50",
-            "--no-color",
-          ],
-          cwd: work,
-          env: { NO_COLOR: "1", SCHEMATHESIS_TELEMETRY: "false" },
-          stdin: "null",
-          stdout: "piped",
-          stderr: "piped",
-        }).output();
+        const out = await runCommand(SCHEMATHESIS!, [
+          "--config-file",
+          `${ROOT}tests/http/schemathesis.toml`,
+          "run",
+          `${service.url}/openapi.json`,
+          "--checks",
+          "all",
+          "--header",
+          `Authorization: Bearer ${admin}`,
+          "--phases",
+          "coverage,fuzzing,stateful",
+          "--max-examples",
+          "5",
+          "--seed",
+          "20261202",
+          // One worker: Hypothesis parses lambda sources with `ast`, which CPython 3.11 does not do safely from
+          // several threads ("AST constructor recursion depth mismatch"); one is as fast here, the service is the
+          // bottleneck.
+          "--workers",
+          "1",
+          "--request-timeout",
+          "15",
+          "--max-failures",
+          "50",
+          "--no-color",
+        ], { cwd: work, env: { SCHEMATHESIS_TELEMETRY: "false" } });
         const elapsed = Math.round((performance.now() - started) / 1000);
-        const output = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+        const output = out.text;
         assert.equal(out.code, 0, output);
         const [, selected, total, tested] = /Selected: (\d+)\/(\d+)\s+Tested: (\d+)/.exec(output) ?? [];
         assert.equal(selected, total, output);
@@ -99,7 +83,6 @@ Deno.test({
     } finally {
       const status = await service.stop();
       assert.equal(status.code, 0, service.lines.slice(-20).join("\n"));
-      await Deno.remove(work, { recursive: true });
     }
   },
 });

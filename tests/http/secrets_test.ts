@@ -15,7 +15,11 @@ Deno.test("scanForSecrets() fails on a secret in plain, base64 or URI-encoded fo
 Deno.test("a plugin that tries to leak its credential reaches no response and no log line", async (t) => {
   setLogLevel("debug");
   const app = await startTestApp({
-    packages: [{ name: "@imbi-test/leaky", dir: `${ROOT}tests/fixtures/leaky`, entryPoints: ["leaky"] }],
+    packages: [{
+      name: "@imbi-test/leaky",
+      dir: `${ROOT}tests/fixtures/leaky`,
+      entryPoints: ["leaky", "leaky-encodings"],
+    }],
   });
   try {
     const secret = makeSecret("leaky-token");

@@ -113,14 +113,29 @@ export async function rejectsWith(promise: Promise<unknown>, kind: PackageError[
 }
 
 /**
- * Publishes the `npm-good` fixture as `name` 1.0.0, depending on `helper`
- * (`^1.0.0`) in place of the fixture's own helper.
+ * Publishes the `npm-helper` fixture as `@imbi-test/<kind>-helper-<id>`
+ * 1.0.0 (with `helperFiles` in place of the fixture's own), then the
+ * `npm-good` fixture as `@imbi-test/<kind>-good-<id>` 1.0.0, depending on
+ * that helper (`^1.0.0`) in place of the fixture's own; `<id>` is fresh.
  *
  * @param registry The registry's URL.
- * @param name The package's name.
- * @param helper The name of the helper package it imports (published before).
+ * @param kind What the names start with, e.g. `private`.
+ * @param options Files that replace the helper's.
+ * @returns Both names.
  */
-export async function publishGoodWithHelper(registry: string, name: string, helper: string): Promise<void> {
+export async function publishGoodWithHelper(
+  registry: string,
+  kind: string,
+  { helperFiles }: { helperFiles?: Record<string, string> } = {},
+): Promise<{ name: string; helper: string }> {
+  const id = crypto.randomUUID().slice(0, 8);
+  const name = `@imbi-test/${kind}-good-${id}`;
+  const helper = `@imbi-test/${kind}-helper-${id}`;
+  await publishFixture(registry, `${FIXTURES}/packages/npm-helper`, {
+    name: helper,
+    version: "1.0.0",
+    ...(helperFiles ? { files: helperFiles } : {}),
+  });
   const source = await Deno.readTextFile(`${FIXTURES}/packages/npm-good/index.js`);
   await publishFixture(registry, `${FIXTURES}/packages/npm-good`, {
     name,
@@ -128,4 +143,5 @@ export async function publishGoodWithHelper(registry: string, name: string, help
     dependencies: { [helper]: "^1.0.0" },
     files: { "index.js": source.replace('"@imbi-test/helper"', `"${helper}"`) },
   });
+  return { name, helper };
 }

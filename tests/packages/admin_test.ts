@@ -20,6 +20,7 @@ import { PackageStore } from "../../core/packages/store.ts";
 import { addPackage, diffPackages } from "../../core/packages/changes/mod.ts";
 import { SqliteStore } from "../../core/graph/sqlite/store.ts";
 import { runCli } from "../support/local.ts";
+import { manifestPackages } from "../support/manifest_packages.ts";
 import { installLogScanner } from "../support/secret_scan.ts";
 import { FIXTURES, lockEntry, rejectsWith, ROOT, storeDirs, tempDir } from "./_helpers.ts";
 
@@ -227,35 +228,36 @@ Deno.test("LockfileHistory lists kept revisions up to the current one and snapsh
 
 Deno.test("addPackage() removes the store directory a refused install created, and keeps one that was there before", async () => {
   await using tmp = await tempDir();
+  await using packages = await manifestPackages();
   const data = tmp.path;
   const store = new PackageStore(data, { projectRoot: ROOT });
   const one = `${data}/one/plugins.lock.json`;
   const two = `${data}/two/plugins.lock.json`;
   await Deno.mkdir(`${data}/one`);
   await Deno.mkdir(`${data}/two`);
-  await addPackage(`${PACKAGES}/clash-a`, { lockfilePath: one, store });
+  await addPackage(packages.dir("clash-a"), { lockfilePath: one, store });
   const withA = storeDirs(store);
   assert.equal(withA.length, 1);
 
-  await rejectsWith(addPackage(`${PACKAGES}/incompatible`, { lockfilePath: one, store }), "refused");
-  await rejectsWith(addPackage(`${PACKAGES}/clash-b`, { lockfilePath: one, store }), "refused");
+  await rejectsWith(addPackage(packages.dir("incompatible"), { lockfilePath: one, store }), "refused");
+  await rejectsWith(addPackage(packages.dir("clash-b"), { lockfilePath: one, store }), "refused");
   assert.deepEqual(storeDirs(store), withA, "refused installs left no store directory");
 
-  await addPackage(`${PACKAGES}/clash-b`, { lockfilePath: two, store });
+  await addPackage(packages.dir("clash-b"), { lockfilePath: two, store });
   const withB = storeDirs(store);
   assert.equal(withB.length, 2);
-  await rejectsWith(addPackage(`${PACKAGES}/clash-b`, { lockfilePath: one, store }), "refused");
+  await rejectsWith(addPackage(packages.dir("clash-b"), { lockfilePath: one, store }), "refused");
   assert.deepEqual(storeDirs(store), withB, "a directory another lockfile uses is kept");
 
   // Two concurrent attempts at the same content: one refusal must not delete what the other installs.
   const [refused, added] = await Promise.allSettled([
-    addPackage(`${PACKAGES}/two-entries`, {
+    addPackage(packages.dir("two-entries"), {
       lockfilePath: two,
       store,
       // Refused after the fetch, while the other attempt may still hold the directory.
       inspect: () => Promise.resolve({ ok: false, reason: "inspection refused for the test" }),
     }),
-    addPackage(`${PACKAGES}/two-entries`, { lockfilePath: two, store }),
+    addPackage(packages.dir("two-entries"), { lockfilePath: two, store }),
   ]);
   assert.equal(refused.status, "rejected");
   assert.equal(added.status, "fulfilled", added.status === "rejected" ? String(added.reason) : "");

@@ -12,15 +12,14 @@ import assert from "node:assert/strict";
 import { bundlerEnv } from "../../core/packages/bundle.ts";
 import { checkModuleGraph, localPackageRoots } from "../../core/packages/module_graph.ts";
 import { PackageStore } from "../../core/packages/store.ts";
-import { runCli } from "../support/local.ts";
-import { publishFixture } from "../support/npm_publish.ts";
+import { CLOSED, runCli } from "../support/local.ts";
+import { type HostileAttack, writeHostilePackage } from "../support/hostile_package.ts";
 import { makeSecret } from "../support/secret_scan.ts";
 import { serviceUrl } from "../support/services.ts";
 import { lockLocalPackages } from "../support/test_app.ts";
 import { FIXTURES, publishGoodWithHelper, rejectsWith, ROOT, storeDirs, tempDir } from "./_helpers.ts";
 
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
-const CLOSED = "http://127.0.0.1:9/";
 
 /** A store with a data directory and a staging directory outside it, both removed afterwards. */
 async function withStore(fn: (store: PackageStore, staging: string) => Promise<void>, options = {}): Promise<void> {
@@ -39,42 +38,43 @@ async function withStore(fn: (store: PackageStore, staging: string) => Promise<v
 }
 
 Deno.test("PackageStore.fetch() refuses a package whose module graph reaches outside it, naming the import", async (t) => {
-  const cases: [string, string, RegExp][] = [
-    ["environ", "/proc/self/environ", /outside the package \(\/proc\/\d+\/environ\)/],
-    ["passwd", "/etc/passwd", /outside the package \(\/etc\/passwd\)/],
-    ["escape", "../../../../deno.json", new RegExp(`outside the package \\(${ROOT}/deno\\.json\\)`)],
-    ["remote", "https://example.com/stolen.js", /a remote module/],
-    ["data", "data:text/javascript,export default Deno.env.toObject();", /a data: URL/],
+  const cases: [HostileAttack, RegExp][] = [
+    ["environ", /outside the package \(\/proc\/\d+\/environ\)/],
+    ["passwd", /outside the package \(\/etc\/passwd\)/],
+    ["escape", new RegExp(`outside the package \\(${ROOT}/deno\\.json\\)`)],
+    ["remote", /a remote module/],
+    ["data", /a data: URL/],
   ];
-  for (const [name, specifier, rule] of cases) {
-    await t.step(name, () =>
-      withStore(async (store) => {
-        const resolved = await store.resolve(`./tests/fixtures/packages/hostile-${name}`);
+  for (const [attack, rule] of cases) {
+    await t.step(attack, async () => {
+      await using packages = await tempDir("imbi-hostile-");
+      const hostile = await writeHostilePackage(packages.path, attack);
+      const { specifier } = hostile.import;
+      await withStore(async (store) => {
+        const resolved = await store.resolve(hostile.dir);
         const error = await rejectsWith(store.fetch(resolved), "refused");
         assert.ok(
-          error.message.startsWith(`Refusing @imbi-test/hostile-${name} (`) &&
+          error.message.startsWith(`Refusing @imbi-test/hostile-${attack} (`) &&
             error.message.includes(`mod.ts imports "${specifier}", `),
           error.message,
         );
         assert.match(error.message, rule);
         assert.equal(error.extra.specifier, specifier);
         assert.deepEqual(storeDirs(store), [], "a refused package leaves nothing in the store");
-      }));
+      });
+    });
   }
 });
 
 Deno.test("checkModuleGraph() resolves a symlink before deciding it is inside the package", async () => {
   // The store never gets this far (tree hashing and the tar reader refuse links); the check stands on its own.
-  await using dir = await tempDir("imbi-hostile-link-");
-  await Deno.writeTextFile(
-    `${dir.path}/mod.ts`,
-    (await Deno.readTextFile(`${FIXTURES}/packages/hostile-environ/mod.ts`)).replace("/proc/self/environ", "./env.txt"),
-  );
-  await Deno.symlink("/proc/self/environ", `${dir.path}/env.txt`);
+  await using tmp = await tempDir("imbi-hostile-link-");
+  const { dir } = await writeHostilePackage(tmp.path, { specifier: "./env.txt", type: "text" });
+  await Deno.symlink("/proc/self/environ", `${dir}/env.txt`);
   await using home = await tempDir("imbi-bundler-home-test-");
   const env = bundlerEnv(home.path, { npmRegistry: CLOSED, jsrUrl: CLOSED });
   const options = { env, denoPath: Deno.execPath(), jsrUrl: CLOSED, flags: ["--no-config"], timeoutMs: 60_000 };
-  const check = checkModuleGraph("mod.ts", { ...options, cwd: dir.path, roots: [dir.path], label: "link" });
+  const check = checkModuleGraph("mod.ts", { ...options, cwd: dir, roots: [dir], label: "link" });
   const error = await rejectsWith(check, "refused");
   assert.match(error.message, /mod\.ts imports "\.\/env\.txt", which is outside the package \(\/proc\/\d+\/environ\)/);
 });
@@ -142,20 +142,14 @@ Deno.test({
   name: "PackageStore.fetch() refuses an npm dependency that reads a file outside it, by the bundler's permission",
   ignore: !NPM,
   async fn() {
-    const id = crypto.randomUUID().slice(0, 8);
-    const helper = `@imbi-test/hostile-helper-${id}`;
-    await publishFixture(NPM!, `${FIXTURES}/packages/npm-helper`, {
-      name: helper,
-      version: "1.0.0",
-      files: {
+    const { name } = await publishGoodWithHelper(NPM!, "hostile", {
+      helperFiles: {
         "index.js": 'import text from "/etc/passwd" with { type: "text" };\nexport function greet() { return text; }\n',
       },
     });
-    const name = `@imbi-test/hostile-npm-${id}`;
-    await publishGoodWithHelper(NPM!, name, helper);
     await withStore(async (store) => {
       const error = await rejectsWith(store.fetch(await store.resolve(`npm:${name}@1.0.0`)), "refused");
-      assert.match(error.message, /^Cannot bundle npm:@imbi-test\/hostile-npm-\w+@1\.0\.0 .*"\/etc\/passwd"/);
+      assert.match(error.message, /^Cannot bundle npm:@imbi-test\/hostile-good-\w+@1\.0\.0 .*"\/etc\/passwd"/);
       assert.match(error.message, /Requires read access to "\/etc\/passwd"/);
     }, { npmRegistry: NPM });
   },
@@ -178,20 +172,15 @@ Deno.test("plugins add and prefetch, with their tasks' flags, refuse a hostile p
     IMBI_ADMIN_TOKEN: secret,
     IMBI_LOG_LEVEL: "warn",
   };
-  const add = await runCli(`${ROOT}/cli/plugins.ts`, ["add", "tests/fixtures/packages/hostile-environ", "--yes"], {
-    env,
-    cwd: ROOT,
-  });
+  const environ = await writeHostilePackage(work.path, "environ");
+  const add = await runCli(`${ROOT}/cli/plugins.ts`, ["add", environ.dir, "--yes"], { env, cwd: ROOT });
   assert.equal(add.code, 1, add.stderr);
   assert.match(add.stderr, /error: Refusing @imbi-test\/hostile-environ .*mod\.ts imports "\/proc\/self\/environ"/);
   assert.ok(!`${add.stdout}${add.stderr}`.includes(secret));
   assert.equal(await Deno.stat(env.IMBI_LOCKFILE).catch(() => null), null, "nothing locked");
 
-  await lockLocalPackages(env.IMBI_LOCKFILE, [{
-    name: "@imbi-test/hostile-passwd",
-    dir: `${FIXTURES}/packages/hostile-passwd`,
-    entryPoints: ["hostile-passwd"],
-  }]);
+  const passwd = await writeHostilePackage(work.path, "passwd");
+  await lockLocalPackages(env.IMBI_LOCKFILE, [{ name: passwd.name, dir: passwd.dir, entryPoints: [passwd.slug] }]);
   const prefetch = await runCli(`${ROOT}/cli/prefetch.ts`, [], { env, cwd: ROOT });
   assert.equal(prefetch.code, 1, prefetch.stderr);
   assert.match(prefetch.stderr, /mod\.ts imports "\/etc\/passwd", which is outside the package/);

@@ -14,8 +14,8 @@ import { packageStoreFor } from "../../core/packages/store.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
 import { installLogScanner } from "../support/secret_scan.ts";
 import { ROOT, startTestApp } from "../support/test_app.ts";
+import { CLOSED } from "../support/local.ts";
 
-const CLOSED = "http://127.0.0.1:9/";
 const DAY = 86_400_000;
 
 /** Writes `count` tiny JSR packages `@imbi-test/<prefix>-<i>`, each exporting slug `<prefix>-<i>`, and publishes them. */

@@ -17,12 +17,11 @@ import { TestJsrRegistry } from "../support/jsr_registry.ts";
 import { publishFixture } from "../support/npm_publish.ts";
 import { installLogScanner } from "../support/secret_scan.ts";
 import { serviceUrl } from "../support/services.ts";
-import { type CliOutput, runCli } from "../support/local.ts";
+import { type CliOutput, CLOSED, runCli } from "../support/local.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const FIXTURES = `${ROOT}/tests/fixtures`;
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
-const CLOSED = "http://127.0.0.1:9/";
 
 installLogScanner(); // the service start-ups below log; keep it out of the test output
 

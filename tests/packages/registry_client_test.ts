@@ -8,7 +8,6 @@ import { PackageError } from "../../core/errors.ts";
 import { parseNpmrc } from "../../core/packages/npmrc.ts";
 import { RegistryClient } from "../../core/packages/registry_client.ts";
 import { PackageStore } from "../../core/packages/store.ts";
-import { publishFixture } from "../support/npm_publish.ts";
 import { installLogScanner, makeSecret } from "../support/secret_scan.ts";
 import { serviceUrl } from "../support/services.ts";
 import { startTokenRegistry } from "../support/token_registry.ts";
@@ -140,12 +139,8 @@ Deno.test({
   name: "PackageStore installs from a registry that demands a token, with the token from IMBI_NPMRC",
   ignore: !NPM,
   async fn() {
-    const id = crypto.randomUUID().slice(0, 8);
-    const name = `@imbi-test/private-good-${id}`;
     // Its dependency is private too: `deno bundle` must fetch it with the token.
-    const helper = `@imbi-test/private-helper-${id}`;
-    await publishFixture(NPM!, `${FIXTURES}/packages/npm-helper`, { name: helper, version: "1.0.0" });
-    await publishGoodWithHelper(NPM!, name, helper);
+    const { name, helper } = await publishGoodWithHelper(NPM!, "private");
     const token = makeSecret("private-registry");
     await using registry = startTokenRegistry(NPM!, { token });
     await using data = await tempDir("imbi-private-");

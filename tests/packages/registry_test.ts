@@ -11,16 +11,23 @@ import { PackageStore } from "../../core/packages/store.ts";
 import { buildRegistry, type PackageStatus } from "../../core/packages/registry.ts";
 import { inspectBundle } from "../../core/sandbox/inspect.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
+import { type ManifestPackages, manifestPackages } from "../support/manifest_packages.ts";
 import { FIXTURES as TEST_FIXTURES, lockEntry, ROOT, tempDir } from "./_helpers.ts";
 
 const FIXTURES = `${TEST_FIXTURES}/packages`;
 
+/**
+ * The lock entry of a local package: a fixture of `tests/fixtures/packages`
+ * by name (a path relative to the project), or a written package by its
+ * absolute directory (locked by that path).
+ */
 async function localEntry(dir: string, entryPoints: string[]): Promise<LockEntry> {
-  const config = JSON.parse(await Deno.readTextFile(`${FIXTURES}/${dir}/deno.json`));
+  const path = dir.startsWith("/") ? dir : `${FIXTURES}/${dir}`;
+  const config = JSON.parse(await Deno.readTextFile(`${path}/deno.json`));
   return lockEntry({
-    specifier: `./tests/fixtures/packages/${dir}`,
+    specifier: dir.startsWith("/") ? dir : `./tests/fixtures/packages/${dir}`,
     version: config.version,
-    integrity: await hashTree(`${FIXTURES}/${dir}`),
+    integrity: await hashTree(path),
     entry_points: entryPoints,
   });
 }
@@ -31,14 +38,23 @@ function pkg(registry: { packages: readonly PackageStatus[] }, name: string): Pa
   return found;
 }
 
-async function withStore<T>(fn: (store: PackageStore, jsr: TestJsrRegistry) => Promise<T>): Promise<T> {
+async function withStore<T>(
+  fn: (store: PackageStore, jsr: TestJsrRegistry, packages: ManifestPackages) => Promise<T>,
+): Promise<T> {
   await using data = await tempDir("imbi-registry-test-");
   await using jsr = TestJsrRegistry.start();
-  return await fn(new PackageStore(data.path, { jsrUrl: jsr.url, minPackageAgeMs: 0, projectRoot: ROOT }), jsr);
+  await using packages = await manifestPackages();
+  const store = new PackageStore(data.path, { jsrUrl: jsr.url, minPackageAgeMs: 0, projectRoot: ROOT });
+  return await fn(store, jsr, packages);
+}
+
+/** The reason the registry gives for an entry point it cannot load. */
+function cannotLoad(plugin: string, packageName: string, why: string): string {
+  return `Cannot load plugin "${plugin}" from package "${packageName}": ${why}`;
 }
 
 Deno.test("buildRegistry() gives every entry point a status and reason while the good packages load", async () => {
-  await withStore(async (store, jsr) => {
+  await withStore(async (store, jsr, packages) => {
     await jsr.publish("@imbi-test/jsr-good", "1.0.0", `${FIXTURES}/jsr-good`);
     const jsrStored = await store.fetch(await store.resolve("jsr:@imbi-test/jsr-good@1.0.0"));
     const lockfile: Lockfile = {
@@ -52,16 +68,16 @@ Deno.test("buildRegistry() gives every entry point a status and reason while the
           integrity: jsrStored.integrity,
         },
         "@imbi-test/local-good": await localEntry("local-good", ["local-good-config"]),
-        "@imbi-test/two-entries": await localEntry("two-entries", ["two-config", "two-logs"]),
-        "@imbi-test/incompatible": await localEntry("incompatible", ["future-config"]),
-        "@imbi-test/invalid-manifest": await localEntry("invalid-manifest", [
+        "@imbi-test/two-entries": await localEntry(packages.dir("two-entries"), ["two-config", "two-logs"]),
+        "@imbi-test/incompatible": await localEntry(packages.dir("incompatible"), ["future-config"]),
+        "@imbi-test/invalid-manifest": await localEntry(packages.dir("invalid-manifest"), [
           "fine-config",
           "metrics-thing",
           "typo-options",
         ]),
-        "@imbi-test/missing-export": await localEntry("missing-export", []),
-        "@imbi-test/clash-a": await localEntry("clash-a", ["clash-slug"]),
-        "@imbi-test/clash-b": await localEntry("clash-b", ["clash-slug", "clash-b-other"]),
+        "@imbi-test/missing-export": await localEntry(packages.dir("missing-export"), []),
+        "@imbi-test/clash-a": await localEntry(packages.dir("clash-a"), ["clash-slug"]),
+        "@imbi-test/clash-b": await localEntry(packages.dir("clash-b"), ["clash-slug", "clash-b-other"]),
       },
     };
     const started = performance.now();
@@ -90,11 +106,8 @@ Deno.test("buildRegistry() gives every entry point a status and reason while the
     const incompatible = pkg(registry, "@imbi-test/incompatible");
     assert.equal(incompatible.status, "failed");
     assert.equal(incompatible.entries[0]!.status, "incompatible");
-    assert.equal(
-      incompatible.entries[0]!.reason,
-      'Cannot load plugin "future-config" from package "@imbi-test/incompatible": ' +
-        'api_version "^2.0.0" does not include 1.0.0',
-    );
+    const why = 'api_version "^2.0.0" does not include 1.0.0';
+    assert.equal(incompatible.entries[0]!.reason, cannotLoad("future-config", "@imbi-test/incompatible", why));
 
     const invalid = pkg(registry, "@imbi-test/invalid-manifest");
     assert.equal(invalid.status, "partial");
@@ -107,11 +120,8 @@ Deno.test("buildRegistry() gives every entry point a status and reason while the
       invalid.entries[1]!.reason!,
       /"metrics-thing" from package "@imbi-test\/invalid-manifest".*plugin_type/,
     );
-    assert.equal(
-      invalid.entries[2]!.reason,
-      'Cannot load plugin "typo-options" from package "@imbi-test/invalid-manifest": ' +
-        'manifest.options does not compile: strict mode: unknown keyword: "fromat"',
-    );
+    const typo = 'manifest.options does not compile: strict mode: unknown keyword: "fromat"';
+    assert.equal(invalid.entries[2]!.reason, cannotLoad("typo-options", "@imbi-test/invalid-manifest", typo));
 
     const missing = pkg(registry, "@imbi-test/missing-export");
     assert.equal(missing.status, "failed");
@@ -140,12 +150,12 @@ Deno.test("buildRegistry() gives every entry point a status and reason while the
 });
 
 Deno.test("buildRegistry() refuses a package whose entry points differ from the lockfile", async () => {
-  await withStore(async (store) => {
+  await withStore(async (store, _jsr, packages) => {
     const lockfile: Lockfile = {
       lockfile_version: 1,
       revision: 1,
       packages: {
-        "@imbi-test/two-entries": await localEntry("two-entries", ["two-config"]),
+        "@imbi-test/two-entries": await localEntry(packages.dir("two-entries"), ["two-config"]),
         "@imbi-test/local-good": await localEntry("local-good", ["local-good-config"]),
       },
     };
@@ -162,14 +172,14 @@ Deno.test("buildRegistry() refuses a package whose entry points differ from the 
 });
 
 Deno.test("buildRegistry() fails only the package whose content does not match its integrity", async () => {
-  await withStore(async (store) => {
+  await withStore(async (store, _jsr, packages) => {
     const wrong = "sha256-" + btoa(String.fromCharCode(...new Uint8Array(32)));
     const lockfile: Lockfile = {
       lockfile_version: 1,
       revision: 1,
       packages: {
         "@imbi-test/two-entries": {
-          ...(await localEntry("two-entries", ["two-config", "two-logs"])),
+          ...(await localEntry(packages.dir("two-entries"), ["two-config", "two-logs"])),
           integrity: wrong,
         },
         "@imbi-test/local-good": await localEntry("local-good", ["local-good-config"]),
@@ -178,7 +188,7 @@ Deno.test("buildRegistry() fails only the package whose content does not match i
     const registry = await buildRegistry(lockfile, { store, inspect: inspectBundle });
     const two = pkg(registry, "@imbi-test/two-entries");
     assert.equal(two.status, "failed");
-    const actual = await hashTree(`${FIXTURES}/two-entries`);
+    const actual = await hashTree(packages.dir("two-entries"));
     assert.ok(two.reason!.includes(`expected ${wrong}, actual ${actual}`), two.reason!);
     assert.ok(two.reason!.includes("@imbi-test/two-entries"));
     assert.deepEqual(registry.loadedSlugs(), ["local-good-config"]);

@@ -15,13 +15,13 @@ import { inspectBundle } from "../../core/sandbox/inspect.ts";
 import { TestJsrRegistry } from "../support/jsr_registry.ts";
 import { publishFixture } from "../support/npm_publish.ts";
 import { serviceUrl } from "../support/services.ts";
-import { type CliOutput, runCli } from "../support/local.ts";
+import { type ManifestPackage, writeManifestPackage } from "../support/manifest_packages.ts";
+import { type CliOutput, CLOSED, runCli } from "../support/local.ts";
 import { FIXTURES, lockEntry, rejectsWith, ROOT, storeDirs, tempDir } from "./_helpers.ts";
 
 const PACKAGES = `${FIXTURES}/packages`;
 const NPM = serviceUrl("IMBI_TEST_NPM_REGISTRY");
 const NPM_STORAGE = Deno.env.get("IMBI_TEST_NPM_STORAGE");
-const CLOSED = "http://127.0.0.1:9/"; // the discard port: nothing listens there
 const DAY = 86_400_000;
 
 /** A package the tamper test corrupts in the registry's storage: a new name per run, never reused. */
@@ -239,10 +239,7 @@ Deno.test("PackageStore installs a local path and re-hashes it at every load", a
   const data = dataTmp.path;
   await using projectTmp = await tempDir();
   const project = projectTmp.path;
-  await Deno.mkdir(`${project}/plugins/two`, { recursive: true });
-  for (const file of ["deno.json", "mod.ts"]) {
-    await Deno.copyFile(`${PACKAGES}/two-entries/${file}`, `${project}/plugins/two/${file}`);
-  }
+  await writeManifestPackage("two-entries", `${project}/plugins/two`);
   await Deno.mkdir(`${project}/plugins/two/node_modules`);
   await Deno.writeTextFile(`${project}/plugins/two/node_modules/ignored.js`, "ignored");
   const store = new PackageStore(data, { projectRoot: project });
@@ -274,30 +271,34 @@ Deno.test("addPackage() refuses invalid, incompatible, export-less and clashing 
   await using projectTmp = await tempDir();
   const project = projectTmp.path;
   const lockfilePath = `${project}/plugins.lock.json`;
-  const store = new PackageStore(data, { projectRoot: ROOT });
-  const added = await addPackage(`${PACKAGES}/clash-a`, { lockfilePath, store, addedBy: "tester" });
+  const store = new PackageStore(data, { projectRoot: project });
+  const dir = async (name: ManifestPackage) => (await writeManifestPackage(name, `${project}/plugins/${name}`)).dir;
+  const added = await addPackage(await dir("clash-a"), { lockfilePath, store, addedBy: "tester" });
   assert.equal(added.lockfile.revision, 1);
   assert.deepEqual(added.entry.entry_points, ["clash-slug"]);
-  assert.equal(added.entry.specifier, "./tests/fixtures/packages/clash-a");
+  assert.equal(added.entry.specifier, "./plugins/clash-a");
   assert.equal(added.entry.added_by, "tester");
   const before = await Deno.readTextFile(lockfilePath);
 
   const cases: [string, RegExp][] = [
     [
-      "incompatible",
+      await dir("incompatible"),
       /"future-config" from package "@imbi-test\/incompatible": api_version "\^2\.0\.0" does not include 1\.0\.0/,
     ],
-    ["invalid-manifest", /"metrics-thing" from package "@imbi-test\/invalid-manifest": manifest\.plugin_type/],
-    ["missing-export", /package "@imbi-test\/missing-export".*"plugins" export/],
-    ["clash-b", /slug "clash-slug" is already exported by package "@imbi-test\/clash-a"/],
+    [
+      await dir("invalid-manifest"),
+      /"metrics-thing" from package "@imbi-test\/invalid-manifest": manifest\.plugin_type/,
+    ],
+    [await dir("missing-export"), /package "@imbi-test\/missing-export".*"plugins" export/],
+    [await dir("clash-b"), /slug "clash-slug" is already exported by package "@imbi-test\/clash-a"/],
   ];
-  for (const [dir, reason] of cases) {
-    const error = await rejectsWith(addPackage(`${PACKAGES}/${dir}`, { lockfilePath, store }), "refused");
+  for (const [path, reason] of cases) {
+    const error = await rejectsWith(addPackage(path, { lockfilePath, store }), "refused");
     assert.match(error.message, reason);
-    assert.equal(await Deno.readTextFile(lockfilePath), before, `${dir} left the lockfile untouched`);
+    assert.equal(await Deno.readTextFile(lockfilePath), before, `${path} left the lockfile untouched`);
   }
-  await rejectsWith(addPackage(`${PACKAGES}/clash-a`, { lockfilePath, store }), "already_installed");
-  const two = await addPackage(`${PACKAGES}/two-entries`, {
+  await rejectsWith(addPackage(`${project}/plugins/clash-a`, { lockfilePath, store }), "already_installed");
+  const two = await addPackage(await dir("two-entries"), {
     lockfilePath,
     store,
     source: { kind: "catalog", name: "two" },
@@ -341,7 +342,8 @@ npmTest("plugins CLI: add from npm and from a path, refuse a too-young version, 
   );
   const local = await cli(["add", "tests/fixtures/packages/local-good", "--catalog", "local", "--yes"], env);
   assert.equal(local.code, 0, local.stderr);
-  const clash = await cli(["add", "tests/fixtures/packages/incompatible", "--yes"], env);
+  const incompatible = await writeManifestPackage("incompatible", `${work}/incompatible`);
+  const clash = await cli(["add", incompatible.dir, "--yes"], env);
   assert.equal(clash.code, 1);
   assert.match(clash.stderr, /api_version "\^2\.0\.0" does not include 1\.0\.0/);
 

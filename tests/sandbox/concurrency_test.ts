@@ -42,6 +42,11 @@ Deno.test("Supervisor queues calls, scales processes up and down, and sends call
     supervisors.push(supervisor);
     return supervisor;
   };
+  /** {@linkcode make}, with every event the supervisor reports kept in `events`. */
+  const recording = (gate: LoopbackServer, options: Partial<SupervisorOptions>) => {
+    const events: SupervisorEvent[] = [];
+    return { events, supervisor: make(gate, { ...options, onEvent: (e) => events.push(e) }) };
+  };
   const hold = (supervisor: Supervisor, gate: LoopbackServer) => probe(supervisor, ["fetch", `${gate.url}/hold`]);
   try {
     await t.step("a ninth concurrent call waits in the queue instead of being refused, and all answer", async () => {
@@ -65,8 +70,7 @@ Deno.test("Supervisor queues calls, scales processes up and down, and sends call
       "a call whose deadline passes in the queue fails with timeout; the busy calls still answer",
       async () => {
         await using gate = new LoopbackServer();
-        const events: SupervisorEvent[] = [];
-        const supervisor = make(gate, { maxProcesses: 1, maxConcurrent: 1, onEvent: (e) => events.push(e) });
+        const { events, supervisor } = recording(gate, { maxProcesses: 1, maxConcurrent: 1 });
         const pid = Number(firstValue(await probe(supervisor, ["pid"])));
         const held = hold(supervisor, gate);
         await gate.holding(1);
@@ -126,13 +130,7 @@ Deno.test("Supervisor queues calls, scales processes up and down, and sends call
 
     await t.step("only a full queue answers saturated", async () => {
       await using gate = new LoopbackServer();
-      const events: SupervisorEvent[] = [];
-      const supervisor = make(gate, {
-        maxProcesses: 1,
-        maxConcurrent: 1,
-        queueMax: 2,
-        onEvent: (e) => events.push(e),
-      });
+      const { events, supervisor } = recording(gate, { maxProcesses: 1, maxConcurrent: 1, queueMax: 2 });
       const held = hold(supervisor, gate);
       await gate.holding(1);
       const waiting = [probe(supervisor, ["pid"]), probe(supervisor, ["pid"])];
@@ -150,13 +148,11 @@ Deno.test("Supervisor queues calls, scales processes up and down, and sends call
 
     await t.step("more processes start while calls wait, up to maxProcesses; idle extras are reaped", async () => {
       await using gate = new LoopbackServer();
-      const events: SupervisorEvent[] = [];
-      const supervisor = make(gate, {
+      const { events, supervisor } = recording(gate, {
         maxProcesses: 3,
         minProcesses: 1,
         maxConcurrent: 2,
         idleMs: 300,
-        onEvent: (e) => events.push(e),
       });
       const held = Array.from({ length: 7 }, () => hold(supervisor, gate));
       await gate.holding(6);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { makeRedactor, REDACTED } from "../../core/sandbox/redact.ts";
-import { encodings } from "../fixtures/leaky-encodings/mod.js";
+import { encodings } from "../fixtures/leaky/encodings.ts";
 
 const TOKEN = "tok-Secret/42+ é=&x";
 

@@ -11,22 +11,14 @@
  * @module
  */
 
-import { aptInstall, findCommand, type RunningService, type TestService } from "./service.ts";
-
-const findChromium = () => findCommand(["/usr/bin/chromium", "chromium"]);
+import { debianService } from "./service.ts";
 
 /** Chromium for the console tests. */
-export const service: TestService = {
-  name: "chromium",
-  async install(_cacheDir, progress) {
-    if (await findChromium()) return;
-    progress("installing Debian package chromium");
-    await aptInstall("chromium");
-  },
-  async start(_cacheDir, progress) {
-    const binary = await findChromium();
-    if (!binary) throw new Error("chromium is not installed");
+export const service = debianService("chromium", {
+  debianPackage: "chromium",
+  commands: ["/usr/bin/chromium", "chromium"],
+  start(binary, _cacheDir, progress) {
     progress(`using ${binary}`);
-    return { env: { IMBI_TEST_CHROMIUM: binary }, stop: async () => {} } satisfies RunningService;
+    return Promise.resolve({ env: { IMBI_TEST_CHROMIUM: binary }, stop: async () => {} });
   },
-};
+});

@@ -16,10 +16,10 @@
  * @module
  */
 
-import { aptInstall, findCommand, type RunningService, type TestService } from "./service.ts";
+import { debianService } from "./service.ts";
 import { freePort } from "../support/local.ts";
 
-const findEtcd = () => findCommand(["etcd", "/usr/bin/etcd"]);
+const ETCD_COMMANDS = ["etcd", "/usr/bin/etcd"];
 
 /** A running etcd member. */
 export interface EtcdProcess {
@@ -84,21 +84,12 @@ export async function startEtcd(binary: string, dataDir: string): Promise<EtcdPr
 }
 
 /** etcd v3 on loopback. */
-export const service: TestService = {
-  name: "etcd",
-  async install(_cacheDir, progress) {
-    if (await findEtcd()) return;
-    progress("installing Debian package etcd-server");
-    await aptInstall("etcd-server");
-  },
-  async start(cacheDir, progress) {
-    const binary = await findEtcd();
-    if (!binary) throw new Error("etcd is not installed");
+export const service = debianService("etcd", {
+  debianPackage: "etcd-server",
+  commands: ETCD_COMMANDS,
+  async start(binary, cacheDir, progress) {
     const member = await startEtcd(binary, `${cacheDir}/etcd-data-${Deno.pid}`);
     progress(`listening on ${member.url}`);
-    return {
-      env: { IMBI_TEST_ETCD_URL: member.url, IMBI_TEST_ETCD_BIN: binary },
-      stop: member.stop,
-    } satisfies RunningService;
+    return { env: { IMBI_TEST_ETCD_URL: member.url, IMBI_TEST_ETCD_BIN: binary }, stop: member.stop };
   },
-};
+});

@@ -40,29 +40,79 @@ export async function findCommand(candidates: string[], args = ["--version"]): P
   return undefined;
 }
 
-async function aptGet(args: string[]): Promise<boolean> {
+/** What apt-get said when it failed, for the error of the install that gives up. */
+interface AptResult {
+  ok: boolean;
+  said: string;
+}
+
+async function aptGet(args: string[]): Promise<AptResult> {
   try {
+    // dpkg holds one lock for the whole machine: wait for it (another
+    // install, or unattended upgrades) instead of failing at once.
     const out = await new Deno.Command("apt-get", {
-      args,
+      args: ["-o", "DPkg::Lock::Timeout=300", ...args],
       env: { DEBIAN_FRONTEND: "noninteractive" },
       stdin: "null",
       stdout: "null",
-      stderr: "null",
+      stderr: "piped",
     }).output();
-    return out.success;
-  } catch {
-    return false;
+    return { ok: out.success, said: new TextDecoder().decode(out.stderr).trim().split("\n").slice(-2).join(" ") };
+  } catch (error) {
+    return { ok: false, said: String(error) };
   }
 }
 
+/** Installs run one at a time: the test services start in parallel, and dpkg allows one install at once. */
+let aptQueue: Promise<unknown> = Promise.resolve();
+
 /**
- * Installs a Debian package, updating the package lists once when the first try fails.
+ * Installs a Debian package, updating the package lists once when the first try fails. Installs from one process run one
+ * after the other.
  *
  * @param name The package.
- * @throws {Error} When it cannot be installed.
+ * @throws {Error} When it cannot be installed, with apt-get's last words.
  */
-export async function aptInstall(name: string): Promise<void> {
-  if (await aptGet(["install", "-y", "-qq", name])) return;
-  await aptGet(["update", "-qq"]);
-  if (!await aptGet(["install", "-y", "-qq", name])) throw new Error(`apt-get install ${name} failed`);
+export function aptInstall(name: string): Promise<void> {
+  const run = aptQueue.then(async () => {
+    if ((await aptGet(["install", "-y", "-qq", name])).ok) return;
+    await aptGet(["update", "-qq"]);
+    const last = await aptGet(["install", "-y", "-qq", name]);
+    if (!last.ok) throw new Error(`apt-get install ${name} failed: ${last.said}`);
+  });
+  aptQueue = run.catch(() => undefined);
+  return run;
+}
+
+/**
+ * A test service whose program comes from a Debian package: installing
+ * finds one of `commands` or runs `apt-get install <debianPackage>`;
+ * starting finds it again and hands it to `start`.
+ *
+ * @param name The service's name.
+ * @param options The Debian package, the commands that prove it is installed (in order of preference), and what
+ *   starts the service from the binary found.
+ * @returns The service.
+ */
+export function debianService(
+  name: string,
+  options: {
+    debianPackage: string;
+    commands: string[];
+    start(binary: string, cacheDir: string, progress: (line: string) => void): Promise<RunningService>;
+  },
+): TestService {
+  return {
+    name,
+    async install(_cacheDir, progress) {
+      if (await findCommand(options.commands)) return;
+      progress(`installing Debian package ${options.debianPackage}`);
+      await aptInstall(options.debianPackage);
+    },
+    async start(cacheDir, progress) {
+      const binary = await findCommand(options.commands);
+      if (!binary) throw new Error(`${name} is not installed`);
+      return await options.start(binary, cacheDir, progress);
+    },
+  };
 }

@@ -24,17 +24,18 @@ export interface CommandResult {
  *
  * @param command The program; `"deno"` runs this test's own Deno.
  * @param args Its arguments.
- * @param options `cwd`, and `env` added to the inherited environment (with `NO_COLOR=1`).
+ * @param options `cwd`, `env` added to the inherited environment (with `NO_COLOR=1`), and a `signal` that kills it.
  * @returns Its exit code and output.
  */
 export async function runCommand(
   command: string,
   args: string[],
-  options: { cwd?: string; env?: Record<string, string> } = {},
+  options: { cwd?: string; env?: Record<string, string>; signal?: AbortSignal } = {},
 ): Promise<CommandResult> {
   const out = await new Deno.Command(command === "deno" ? Deno.execPath() : command, {
     args,
     ...(options.cwd ? { cwd: options.cwd } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
     env: { NO_COLOR: "1", ...options.env },
     stdin: "null",
     stdout: "piped",

@@ -14,6 +14,7 @@ import { serviceUrl } from "./services.ts";
 import { httpClient, serve, type ServeProcess } from "./serve_process.ts";
 import { DEMO_PACKAGES, e2eNeo4j, type LocalPackage, lockLocalPackages, ROOT } from "./test_app.ts";
 import { Keyring } from "../../core/crypto.ts";
+import { type ManifestPackage, writeManifestPackage } from "./manifest_packages.ts";
 
 /** The Chromium binary, or undefined when the test service is absent (the tests are then ignored). */
 export const CHROMIUM: string | undefined = serviceUrl("IMBI_TEST_CHROMIUM");
@@ -33,6 +34,8 @@ export interface ConsoleOptions {
   env?: Record<string, string>;
   /** More local packages to lock besides the demo ones and the forms fixture. */
   packages?: LocalPackage[];
+  /** Manifest-only packages (`manifest_packages.ts`) to write into the test's directory and lock too. */
+  manifestPackages?: ManifestPackage[];
 }
 
 /** On the test command's second pass, the service's settings for the emptied test Neo4j (it needs its keys given). */
@@ -92,14 +95,22 @@ export async function assertAccessible(page: Page, what: string): Promise<void> 
   assert.deepEqual(bad, [], `${what}: accessibility violations ${JSON.stringify(bad, null, 2)}`);
 }
 
+/** Where screenshots go: `docs/console/` with `IMBI_UPDATE_SCREENSHOTS=1`, else a temporary folder (a test run leaves the tree clean). */
+const SCREENSHOTS = Deno.env.get("IMBI_UPDATE_SCREENSHOTS") === "1"
+  ? `${ROOT}docs/console`
+  : Deno.makeTempDirSync({ prefix: "imbi-screenshots-" });
+
 /**
- * Saves a full-page screenshot to `docs/console/<name>.png`.
+ * Takes a full-page screenshot (it fails when the page cannot render) and keeps it as `<name>.png`: in `docs/console/`
+ * when `IMBI_UPDATE_SCREENSHOTS=1`, otherwise in a temporary folder, so that running the tests does not rewrite the
+ * documentation's images.
  *
  * @param page The page.
  * @param name The file's base name.
  */
 export async function screenshot(page: Page, name: string): Promise<void> {
-  await page.screenshot({ path: `${ROOT}docs/console/${name}.png`, fullPage: true });
+  const bytes = await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+  assert.ok(bytes.length > 0, `${name}: an empty screenshot`);
 }
 
 /**
@@ -114,7 +125,10 @@ export async function withConsole(
 ): Promise<void> {
   const dataDir = await Deno.makeTempDir({ prefix: "imbi-console-" });
   const lockfile = `${dataDir}/plugins.lock.json`;
-  await lockLocalPackages(lockfile, [...DEMO_PACKAGES, CONSOLE_FORMS, ...(options.packages ?? [])]);
+  const written = await Promise.all(
+    (options.manifestPackages ?? []).map((name) => writeManifestPackage(name, `${dataDir}/packages/${name}`)),
+  );
+  await lockLocalPackages(lockfile, [...DEMO_PACKAGES, CONSOLE_FORMS, ...(options.packages ?? []), ...written]);
   const adminToken = `admin-${crypto.randomUUID()}`;
   const readToken = `read-${crypto.randomUUID()}`;
   const inherited = Deno.env.toObject();

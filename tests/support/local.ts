@@ -4,6 +4,14 @@
  * @module
  */
 
+import { type CommandResult, runCommand } from "./command.ts";
+
+/**
+ * A registry URL nothing answers at (the discard port), for tests that must
+ * not reach a real registry.
+ */
+export const CLOSED = "http://127.0.0.1:9/";
+
 /**
  * A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it).
  *
@@ -32,11 +40,7 @@ export async function pathExists(path: string): Promise<boolean> {
 }
 
 /** What a finished CLI process printed. */
-export interface CliOutput {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type CliOutput = Pick<CommandResult, "code" | "stdout" | "stderr">;
 
 /**
  * Runs one of the repository's CLI scripts as `deno task` would (the serve
@@ -47,29 +51,11 @@ export interface CliOutput {
  * @param options The environment it gets, and its working directory.
  * @returns Exit code, stdout and stderr.
  */
-export async function runCli(
+export function runCli(
   script: string,
   args: string[],
   options: { env: Record<string, string>; cwd: string },
 ): Promise<CliOutput> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-run",
-      "--allow-sys=hostname,osRelease",
-      script,
-      ...args,
-    ],
-    cwd: options.cwd,
-    env: { ...options.env, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (b: Uint8Array) => new TextDecoder().decode(b);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+  const flags = ["--allow-net", "--allow-read", "--allow-write", "--allow-env", "--allow-run"];
+  return runCommand("deno", ["run", ...flags, "--allow-sys=hostname,osRelease", script, ...args], options);
 }

@@ -6,6 +6,8 @@
  * @module
  */
 
+import { copyDir } from "./package_copy.ts";
+
 const tokens = new Map<string, Promise<string>>();
 
 /**
@@ -27,14 +29,6 @@ export async function registryToken(registry: string): Promise<string> {
     throw new Error(`cannot create a test npm user: ${JSON.stringify(body)}`);
   }
   return body.token;
-}
-
-async function copyDir(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    if (entry.isDirectory) await copyDir(`${from}/${entry.name}`, `${to}/${entry.name}`);
-    else if (entry.isFile) await Deno.copyFile(`${from}/${entry.name}`, `${to}/${entry.name}`);
-  }
 }
 
 /** Options of {@linkcode publishFixture}. */

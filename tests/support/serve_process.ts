@@ -7,9 +7,11 @@
  * @module
  */
 
-import assert from "node:assert/strict";
-import { scanForSecrets } from "./secret_scan.ts";
-import { ROOT, type TestApp, type TestResponse } from "./test_app.ts";
+import { type CommandResult, runCommand } from "./command.ts";
+import { freePort } from "./local.ts";
+import { type HttpClient, type LocalPackage, lockLocalPackages, ROOT, testClient } from "./test_app.ts";
+
+export type { HttpClient };
 
 /** A running `deno task serve`. */
 export interface ServeProcess {
@@ -99,9 +101,6 @@ export async function serve(env: Record<string, string>, options: { detached?: b
   };
 }
 
-/** The part of {@linkcode TestApp} the seed helpers use. */
-export type HttpClient = Pick<TestApp, "request" | "ok">;
-
 /**
  * A client of a running service with the test app's `request` and `ok`:
  * the admin token unless `token` is given (`null` for none), JSON bodies,
@@ -112,31 +111,70 @@ export type HttpClient = Pick<TestApp, "request" | "ok">;
  * @returns The client.
  */
 export function httpClient(url: string, adminToken: string): HttpClient {
-  const request: TestApp["request"] = async (method, path, { body, token, headers = {} } = {}) => {
-    const sent: Record<string, string> = { ...headers };
-    if (token !== null) sent.authorization = `Bearer ${token ?? adminToken}`;
-    const init: RequestInit = { method, headers: sent };
-    if (body !== undefined) {
-      init.body = typeof body === "string" ? body : JSON.stringify(body);
-      sent["content-type"] ??= "application/json";
-    }
-    const response = await fetch(`${url}${path}`, init);
-    const text = await response.text();
-    scanForSecrets(text, `the response to ${method} ${path}`);
-    let parsed: unknown = undefined;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, headers: response.headers, body: parsed, text } satisfies TestResponse;
-  };
+  return testClient((path, init) => fetch(`${url}${path}`, init), adminToken);
+}
+
+/** A `deno task serve` started by {@linkcode serveLocked}, in a temporary directory of its own. */
+export interface LockedService extends AsyncDisposable {
+  /** The process. */
+  service: ServeProcess;
+  /** The temporary directory: the data directory `data/` and the lockfile `plugins.lock.json`. */
+  work: string;
+  /** Its admin token (random). */
+  admin: string;
+  /** A client of it with the admin token. */
+  app: HttpClient;
+}
+
+/**
+ * Starts `deno task serve` on a free port with a fresh data directory, a
+ * lockfile holding `packages` (local paths) and a random admin token, in a
+ * new temporary directory; disposing of it stops the service and removes
+ * the directory.
+ *
+ * @param packages The local packages to lock.
+ * @param options `prefix` of the temporary directory, or `work`, one the caller made (and hands over: it is
+ *   removed too); `env` added to (or overriding) the service's environment, which is the test's own (but for the
+ *   names in `unset`) plus the above and `IMBI_MIN_PACKAGE_AGE=0`.
+ * @returns The running service.
+ * @example
+ * ```ts
+ * await using served = await serveLocked([], { prefix: "imbi-body-limit-" });
+ * await served.app.ok("GET", "/orgs");
+ * ```
+ */
+export async function serveLocked(
+  packages: LocalPackage[],
+  options: { prefix?: string; work?: string; env?: Record<string, string>; unset?: string[] } = {},
+): Promise<LockedService> {
+  const work = options.work ?? await Deno.makeTempDir({ prefix: options.prefix ?? "imbi-serve-" });
+  const admin = `admin-${crypto.randomUUID()}`;
+  const inherited = Deno.env.toObject();
+  for (const name of options.unset ?? []) delete inherited[name];
+  let service: ServeProcess;
+  try {
+    await lockLocalPackages(`${work}/plugins.lock.json`, packages);
+    service = await serve({
+      ...inherited,
+      IMBI_DATA_DIR: `${work}/data`,
+      IMBI_LOCKFILE: `${work}/plugins.lock.json`,
+      IMBI_ADMIN_TOKEN: admin,
+      IMBI_PORT: String(freePort()),
+      IMBI_MIN_PACKAGE_AGE: "0",
+      ...options.env,
+    });
+  } catch (error) {
+    await Deno.remove(work, { recursive: true });
+    throw error;
+  }
   return {
-    request,
-    async ok(method, path, { status = method === "POST" ? 201 : 200, ...options } = {}) {
-      const response = await request(method, path, options);
-      assert.equal(response.status, status, `${method} ${path}: ${response.text}`);
-      return response.body;
+    service,
+    work,
+    admin,
+    app: httpClient(service.url, admin),
+    async [Symbol.asyncDispose]() {
+      await service.stop();
+      await Deno.remove(work, { recursive: true });
     },
   };
 }
@@ -147,22 +185,13 @@ export function httpClient(url: string, adminToken: string): HttpClient {
  *
  * @param task The task, e.g. `plugins`.
  * @param args Its arguments.
- * @param env Its environment (added to the test runner's).
+ * @param env Its environment (added to the test runner's, with `NO_COLOR=1`).
  * @returns The exit code and both outputs.
  */
-export async function runTask(
+export function runTask(
   task: string,
   args: string[],
   env: Record<string, string>,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const out = await new Deno.Command(`${ROOT}bin/deno`, {
-    args: ["task", task, ...args],
-    cwd: ROOT,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: out.code, stdout: decode(out.stdout), stderr: decode(out.stderr) };
+): Promise<CommandResult> {
+  return runCommand(`${ROOT}bin/deno`, ["task", task, ...args], { cwd: ROOT, env });
 }

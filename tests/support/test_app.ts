@@ -107,6 +107,55 @@ export interface TestApp {
   [Symbol.asyncDispose](): Promise<void>;
 }
 
+/** The part of {@linkcode TestApp} that calls it: what the seed helpers use. */
+export type HttpClient = Pick<TestApp, "request" | "ok">;
+
+/**
+ * A test client over any transport (`app.request()` in-process, `fetch`
+ * to a service): the admin token unless `token` is given (`null` for none),
+ * JSON bodies, every response's body and headers scanned for secrets.
+ *
+ * @param send Sends one request: a path and its init.
+ * @param adminToken The admin token.
+ * @returns `request` and `ok`.
+ */
+export function testClient(
+  send: (path: string, init: RequestInit) => Response | Promise<Response>,
+  adminToken: string,
+): HttpClient {
+  const request: TestApp["request"] = async (method, path, { body, token, headers = {} } = {}) => {
+    const sent: Record<string, string> = { ...headers };
+    if (token !== null) sent.authorization = `Bearer ${token ?? adminToken}`;
+    const init: RequestInit = { method, headers: sent };
+    if (body !== undefined) {
+      init.body = typeof body === "string" ? body : JSON.stringify(body);
+      sent["content-type"] ??= "application/json";
+    }
+    const response = await send(path, init);
+    const text = await response.text();
+    countResponse();
+    scanForSecrets(text, `the response to ${method} ${path}`);
+    for (const [name, value] of response.headers) {
+      scanForSecrets(`${name}: ${value}`, `a header of ${method} ${path}`);
+    }
+    let parsed: unknown = undefined;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
+    return { status: response.status, headers: response.headers, body: parsed, text };
+  };
+  return {
+    request,
+    async ok(method, path, { status = method === "POST" ? 201 : 200, ...options } = {}) {
+      const response = await request(method, path, options);
+      assert.equal(response.status, status, `${method} ${path}: ${response.text}`);
+      return response.body;
+    },
+  };
+}
+
 /**
  * The test Neo4j of the end-to-end run, emptied, when
  * `IMBI_TEST_E2E_STORE=neo4j` (the test command's second pass, which runs
@@ -136,6 +185,53 @@ async function e2eStore(): Promise<GraphStore | undefined> {
   return neo === undefined ? undefined : await Neo4jStore.connect(neo);
 }
 
+/** The service in-process over a data directory the caller keeps: see {@linkcode openTestApp}. */
+export interface OpenedApp extends HttpClient, AsyncDisposable {
+  /** The services behind the app. */
+  services: Services;
+  /** The Hono app itself. */
+  hono: ReturnType<typeof createApp>;
+  /** Closes the services; the data directory stays. */
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the service in-process over an existing data directory (its
+ * lockfile `plugins.lock.json` in it), for tests that stop and start it on
+ * the same data, e.g. with other encryption keys.
+ *
+ * @param dataDir The data directory.
+ * @param options The admin token; `env` added to the configuration; a store to use (default: the embedded one in
+ *   `dataDir`); the clock.
+ * @returns The app with the test client; closing it leaves the data directory.
+ */
+export async function openTestApp(
+  dataDir: string,
+  options: { adminToken: string; env?: Record<string, string>; store?: GraphStore; clock?: () => Date },
+): Promise<OpenedApp> {
+  const config = loadConfig({
+    IMBI_DATA_DIR: dataDir,
+    IMBI_LOCKFILE: `${dataDir}/plugins.lock.json`,
+    IMBI_ADMIN_TOKEN: options.adminToken,
+    ...options.env,
+  });
+  const services = await buildServices(config, options.store ? { store: options.store } : {});
+  const hono = createApp({
+    ...services,
+    version: "test",
+    clock: options.clock ?? (() => new Date()),
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  const close = () => services.close();
+  return {
+    services,
+    hono,
+    ...testClient((path, init) => hono.request(path, init), options.adminToken),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
 /**
  * Starts the service in-process.
  *
@@ -156,64 +252,16 @@ export async function startTestApp(
   await lockLocalPackages(lockfilePath, options.packages ?? DEMO_PACKAGES);
   const adminToken = `admin-${crypto.randomUUID()}`;
   const readToken = `read-${crypto.randomUUID()}`;
-  const config = loadConfig({
-    IMBI_DATA_DIR: dataDir,
-    IMBI_LOCKFILE: lockfilePath,
-    IMBI_ADMIN_TOKEN: adminToken,
-    IMBI_READ_TOKENS: readToken,
-    IMBI_MIN_PACKAGE_AGE: "0",
-    IMBI_PLUGIN_TIMEOUT: "5s",
-    ...options.env,
-  });
   const store = options.store ?? await e2eStore();
-  const services = await buildServices(config, store ? { store } : {});
-  const app = createApp({
-    ...services,
-    version: "test",
-    clock: options.clock ?? (() => new Date()),
-    maxBodyBytes: config.maxBodyBytes,
+  const app = await openTestApp(dataDir, {
+    adminToken,
+    env: { IMBI_READ_TOKENS: readToken, IMBI_MIN_PACKAGE_AGE: "0", IMBI_PLUGIN_TIMEOUT: "5s", ...options.env },
+    ...(store ? { store } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
-  const request: TestApp["request"] = async (method, path, { body, token, headers = {} } = {}) => {
-    const sent: Record<string, string> = { ...headers };
-    if (token !== null) sent.authorization = `Bearer ${token ?? adminToken}`;
-    const init: RequestInit = { method, headers: sent };
-    if (body !== undefined) {
-      init.body = typeof body === "string" ? body : JSON.stringify(body);
-      sent["content-type"] ??= "application/json";
-    }
-    const response = await app.request(path, init);
-    const text = await response.text();
-    countResponse();
-    scanForSecrets(text, `the response to ${method} ${path}`);
-    for (const [name, value] of response.headers) {
-      scanForSecrets(`${name}: ${value}`, `a header of ${method} ${path}`);
-    }
-    let parsed: unknown = undefined;
-    try {
-      parsed = text ? JSON.parse(text) : undefined;
-    } catch {
-      parsed = undefined;
-    }
-    return { status: response.status, headers: response.headers, body: parsed, text };
-  };
   const close = async () => {
-    await services.close();
+    await app.close();
     await Deno.remove(dataDir, { recursive: true });
   };
-  return {
-    services,
-    hono: app,
-    adminToken,
-    readToken,
-    dataDir,
-    lockfilePath,
-    request,
-    async ok(method, path, { status = method === "POST" ? 201 : 200, ...options } = {}) {
-      const response = await request(method, path, options);
-      assert.equal(response.status, status, `${method} ${path}: ${response.text}`);
-      return response.body;
-    },
-    close,
-    [Symbol.asyncDispose]: close,
-  };
+  return { ...app, adminToken, readToken, dataDir, lockfilePath, close, [Symbol.asyncDispose]: close };
 }

@@ -10,19 +10,7 @@
  */
 
 import neo4j from "neo4j-driver";
-import {
-  appendedAudit,
-  type AuditInput,
-  type AuditPage,
-  auditPage,
-  type AuditQuery,
-  auditQuery,
-  type AuditRecord,
-  auditRecordOf,
-  type AuditStore,
-  type StoredAudit,
-  storedAudit,
-} from "../audit_store.ts";
+import * as audit from "../audit_store.ts";
 import { type Neo4jDb, one, run, type Tx } from "./_db.ts";
 
 /** The Cypher texts of the audit log; values travel only as parameters. */
@@ -47,13 +35,13 @@ const AUDIT_Q = {
  * @param record The record.
  * @returns It with its `seq`.
  */
-export async function appendAudit(tx: Tx, record: AuditInput): Promise<AuditRecord> {
-  const row = await one(tx, AUDIT_Q.append, storedAudit(record));
-  return appendedAudit(record, row!.get("seq") as number);
+export async function appendAudit(tx: Tx, record: audit.AuditInput): Promise<audit.AuditRecord> {
+  const row = await one(tx, AUDIT_Q.append, audit.storedAudit(record));
+  return audit.appendedAudit(record, row!.get("seq") as number);
 }
 
-/** {@linkcode AuditStore} on the Neo4j store's driver. */
-export class Neo4jAudit implements AuditStore {
+/** {@linkcode audit.AuditStore} on the Neo4j store's driver. */
+export class Neo4jAudit implements audit.AuditStore {
   #db: Neo4jDb;
 
   /**
@@ -66,13 +54,13 @@ export class Neo4jAudit implements AuditStore {
   }
 
   /** Appends one record in its own transaction. */
-  append(record: AuditInput): Promise<AuditRecord> {
+  append(record: audit.AuditInput): Promise<audit.AuditRecord> {
     return this.#db.write((tx) => appendAudit(tx, record));
   }
 
   /** Records newest first, filtered and paged. */
-  async list(query?: AuditQuery): Promise<AuditPage> {
-    const q = auditQuery(query);
+  async list(query?: audit.AuditQuery): Promise<audit.AuditPage> {
+    const q = audit.auditQuery(query);
     return await this.#db.read(async (tx) => {
       const result = await run(tx, AUDIT_Q.list, {
         before: q.before === null ? null : neo4j.int(q.before),
@@ -81,7 +69,7 @@ export class Neo4jAudit implements AuditStore {
         action: q.action,
         limit: neo4j.int(q.limit + 1),
       });
-      return auditPage(result.records.map((r) => auditRecordOf(r.get("a") as StoredAudit)), q.limit);
+      return audit.auditPage(result.records.map((r) => audit.auditRecordOf(r.get("a") as audit.StoredAudit)), q.limit);
     });
   }
 }

@@ -8,6 +8,7 @@
 import neo4j, { type Driver, type ManagedTransaction } from "neo4j-driver";
 import { log } from "../../logger.ts";
 import { unavailable } from "../messages.ts";
+import type { Transactions } from "../store_methods.ts";
 import { isDroppedConnection, mapNeo4jError } from "./errors.ts";
 import { Q } from "./queries.ts";
 import { SCHEMA } from "./schema.ts";
@@ -76,6 +77,11 @@ export class Neo4jDb {
   #driver: Driver;
   #options: Neo4jDbOptions;
   #closed = false;
+  /** `read` and `write` as the graph methods run them (`../store_methods.ts`). */
+  readonly transactions: Transactions<Tx> = {
+    read: (work) => this.read(async (tx) => await work(tx)),
+    write: (work) => this.write(async (tx) => await work(tx)),
+  };
 
   /**
    * Wraps a driver.

@@ -14,14 +14,7 @@
 import { DeploymentPart } from "../control.ts";
 import neo4j from "neo4j-driver";
 import type { AuditInput } from "../audit_store.ts";
-import {
-  checkNextRevision,
-  type LockHistoryQuery,
-  lockHistoryQuery,
-  type LockRevision,
-  type LockStore,
-  RevisionConflictError,
-} from "../lock_store.ts";
+import * as lock from "../lock_store.ts";
 import { appendAudit } from "./_audit.ts";
 import { type Neo4jDb, one, run } from "./_db.ts";
 
@@ -43,7 +36,7 @@ const LOCK_Q = {
       from_revision: $from_revision, summary: $summary, replica: $replica})`,
 } as const;
 
-function toRevision(r: Record<string, unknown>): LockRevision {
+function toRevision(r: Record<string, unknown>): lock.LockRevision {
   return {
     revision: r.revision as number,
     document: r.document as string,
@@ -58,8 +51,8 @@ function toRevision(r: Record<string, unknown>): LockRevision {
   };
 }
 
-/** {@linkcode LockStore} on the Neo4j store's driver. */
-export class Neo4jLock extends DeploymentPart<Neo4jDb> implements LockStore {
+/** {@linkcode lock.LockStore} on the Neo4j store's driver. */
+export class Neo4jLock extends DeploymentPart<Neo4jDb> implements lock.LockStore {
   /** The current revision; 0 when empty. One auto-commit round trip. */
   async revision(): Promise<number> {
     const row = await this.db.readOne(LOCK_Q.revision, { deployment: this.deployment });
@@ -67,13 +60,13 @@ export class Neo4jLock extends DeploymentPart<Neo4jDb> implements LockStore {
   }
 
   /** The current revision with its document, or null. */
-  async current(): Promise<LockRevision | null> {
+  async current(): Promise<lock.LockRevision | null> {
     const row = await this.db.read((tx) => one(tx, LOCK_Q.current, { deployment: this.deployment }));
     return row ? toRevision(row.get("r")) : null;
   }
 
   /** One kept revision, or null. */
-  async get(revision: number): Promise<LockRevision | null> {
+  async get(revision: number): Promise<lock.LockRevision | null> {
     const row = await this.db.read((tx) =>
       one(tx, LOCK_Q.get, { deployment: this.deployment, revision: neo4j.int(revision) })
     );
@@ -81,8 +74,8 @@ export class Neo4jLock extends DeploymentPart<Neo4jDb> implements LockStore {
   }
 
   /** Kept revisions, newest first. */
-  async list(query?: LockHistoryQuery): Promise<LockRevision[]> {
-    const q = lockHistoryQuery(query);
+  async list(query?: lock.LockHistoryQuery): Promise<lock.LockRevision[]> {
+    const q = lock.lockHistoryQuery(query);
     const result = await this.db.read((tx) =>
       run(tx, LOCK_Q.list, {
         deployment: this.deployment,
@@ -94,13 +87,13 @@ export class Neo4jLock extends DeploymentPart<Neo4jDb> implements LockStore {
   }
 
   /** Compare-and-set: writes `next` and its audit record when the current revision is `expected`. */
-  async commit(expected: number, next: LockRevision, audit: AuditInput): Promise<LockRevision> {
-    checkNextRevision(expected, next);
+  async commit(expected: number, next: lock.LockRevision, audit: AuditInput): Promise<lock.LockRevision> {
+    lock.checkNextRevision(expected, next);
     return await this.db.write(async (tx) => {
       // The SET takes the state node's write lock; the revision read after it is the committed one.
       await run(tx, LOCK_Q.lock, { deployment: this.deployment, token: crypto.randomUUID() });
       const actual = (await one(tx, LOCK_Q.revision, { deployment: this.deployment }))!.get("revision") as number;
-      if (actual !== expected) throw new RevisionConflictError(expected, actual);
+      if (actual !== expected) throw new lock.RevisionConflictError(expected, actual);
       await run(tx, LOCK_Q.write, {
         ...next,
         deployment: this.deployment,

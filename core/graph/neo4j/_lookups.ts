@@ -26,11 +26,10 @@ import type {
   PluginNode,
   Project,
   ProjectType,
-  ServiceApplication,
   ThirdPartyService,
   WriteOptions,
 } from "../store.ts";
-import { one, run, type Tx } from "./_db.ts";
+import { one, type Row, run, type Tx } from "./_db.ts";
 import { Q } from "./queries.ts";
 
 /**
@@ -69,63 +68,12 @@ export async function org(tx: Tx, slug: string, options: LockOption = {}): Promi
   return assertIfMatch(found, options, nodeName("org", { slug }));
 }
 
-/** A project type, or null (also for an unknown org). */
-export async function findProjectType(
-  tx: Tx,
-  ref: { org: string; slug: string },
-  options: LockOption = {},
-): Promise<ProjectType | null> {
-  const row = await one(tx, options.lock ? Q.lockProjectType : Q.getProjectType, ref);
-  return row ? slugAndName(row.toObject() as ProjectType) : null;
-}
-
-/** A project type; 404 for it or its org. */
-export async function projectType(
-  tx: Tx,
-  ref: { org: string; slug: string },
-  options: LockOption = {},
-): Promise<ProjectType> {
-  await org(tx, ref.org);
-  const found = await findProjectType(tx, ref, options) ?? raise(notFound("project_type", ref));
-  return assertIfMatch(found, options, nodeName("project_type", ref));
-}
-
-/** A project by id, else slug, or null (also for an unknown org). */
-export async function findProject(
-  tx: Tx,
-  ref: { org: string; slug: string },
-  options: LockOption = {},
-): Promise<Project | null> {
-  const row = await one(tx, options.lock ? Q.lockProject : Q.getProject, { org: ref.org, project: ref.slug });
-  return row ? toProject(row.get("project")) : null;
-}
-
-/** A project by id, else slug; 404 for it or its org. */
-export async function project(tx: Tx, ref: { org: string; slug: string }, options: LockOption = {}): Promise<Project> {
-  await org(tx, ref.org);
-  const found = await findProject(tx, ref, options) ?? raise(notFound("project", ref));
-  return assertIfMatch(found, options, nodeName("project", ref));
-}
-
-/** A service, or null (also for an unknown org). */
-export async function findService(
-  tx: Tx,
-  ref: { org: string; slug: string },
-  options: LockOption = {},
-): Promise<ThirdPartyService | null> {
-  const row = await one(tx, options.lock ? Q.lockService : Q.getService, ref);
-  return row ? toService(row.get("service")) : null;
-}
-
-/** A service; 404 for it or its org. */
-export async function service(
-  tx: Tx,
-  ref: { org: string; slug: string },
-  options: LockOption = {},
-): Promise<ThirdPartyService> {
-  await org(tx, ref.org);
-  const found = await findService(tx, ref, options) ?? raise(notFound("service", ref));
-  return assertIfMatch(found, options, nodeName("service", ref));
+/** Where a node of an org is. */
+export interface InOrg {
+  /** Organization slug. */
+  org: string;
+  /** The node's slug (or, for a project, id). */
+  slug: string;
 }
 
 /** Where a node of a service is. */
@@ -138,39 +86,67 @@ export interface InService {
   slug: string;
 }
 
+/** Per kind of node below an org: its get and lock queries, and the parameter its slug travels in. */
+const QUERIES = {
+  project_type: [Q.getProjectType, Q.lockProjectType, "slug"],
+  project: [Q.getProject, Q.lockProject, "project"],
+  service: [Q.getService, Q.lockService, "slug"],
+  application: [Q.getApplication, Q.lockApplication, "slug"],
+  plugin: [Q.getPlugin, Q.lockPlugin, "plugin"],
+} as const;
+
+/**
+ * `find` (null when absent) and `get` (404 for the node or one on its path,
+ * checked from the top) for one kind of node.
+ */
+function nodeReads<R extends InOrg | InService, T extends object>(
+  kind: keyof typeof QUERIES,
+  parent: (tx: Tx, ref: R) => Promise<unknown>,
+  value: (row: Row) => T,
+) {
+  const [get, lock, slugParam] = QUERIES[kind];
+  async function find(tx: Tx, ref: R, options: LockOption = {}): Promise<T | null> {
+    const { slug, ...path } = ref;
+    const row = await one(tx, options.lock ? lock : get, { ...path, [slugParam]: slug });
+    return row ? value(row) : null;
+  }
+  async function found(tx: Tx, ref: R, options: LockOption = {}): Promise<T> {
+    await parent(tx, ref);
+    const node = await find(tx, ref, options) ?? raise(notFound(kind, ref));
+    return assertIfMatch(node, options, nodeName(kind, ref));
+  }
+  return { find, get: found };
+}
+
+const inOrg = (tx: Tx, ref: InOrg) => org(tx, ref.org);
+const inService = (tx: Tx, ref: InService) => service(tx, { org: ref.org, slug: ref.service });
+
+const PROJECT_TYPES = nodeReads("project_type", inOrg, (row) => slugAndName(row.toObject() as ProjectType));
+const PROJECTS = nodeReads("project", inOrg, (row): Project => toProject(row.get("project")));
+const SERVICES = nodeReads("service", inOrg, (row): ThirdPartyService => toService(row.get("service")));
+const APPLICATIONS = nodeReads("application", inService, (row) => toApplication(row.toObject() as ApplicationRow));
+const PLUGINS = nodeReads("plugin", inService, (row): PluginNode => toPluginNode(row.get("plugin")));
+
+/** A project type, or null (also for an unknown org). */
+export const findProjectType = PROJECT_TYPES.find;
+/** A project type; 404 for it or its org. */
+export const projectType = PROJECT_TYPES.get;
+/** A project by id, else slug, or null (also for an unknown org). */
+export const findProject = PROJECTS.find;
+/** A project by id, else slug; 404 for it or its org. */
+export const project = PROJECTS.get;
+/** A service, or null (also for an unknown org). */
+export const findService = SERVICES.find;
+/** A service; 404 for it or its org. */
+export const service = SERVICES.get;
 /** An application, or null (also for an unknown org or service). */
-export async function findApplication(
-  tx: Tx,
-  ref: InService,
-  options: LockOption = {},
-): Promise<ServiceApplication | null> {
-  const row = await one(tx, options.lock ? Q.lockApplication : Q.getApplication, { ...ref });
-  return row ? toApplication(row.toObject() as ApplicationRow) : null;
-}
-
+export const findApplication = APPLICATIONS.find;
 /** An application; 404 for it, its service or its org. */
-export async function application(tx: Tx, ref: InService, options: LockOption = {}): Promise<ServiceApplication> {
-  await service(tx, { org: ref.org, slug: ref.service });
-  const found = await findApplication(tx, ref, options) ?? raise(notFound("application", ref));
-  return assertIfMatch(found, options, nodeName("application", ref));
-}
-
+export const application = APPLICATIONS.get;
 /** A Plugin node by id, else slug, or null (also for an unknown org or service). */
-export async function findPlugin(tx: Tx, ref: InService, options: LockOption = {}): Promise<PluginNode | null> {
-  const row = await one(tx, options.lock ? Q.lockPlugin : Q.getPlugin, {
-    org: ref.org,
-    service: ref.service,
-    plugin: ref.slug,
-  });
-  return row ? toPluginNode(row.get("plugin")) : null;
-}
-
+export const findPlugin = PLUGINS.find;
 /** A Plugin node by id, else slug; 404 for it, its service or its org. */
-export async function plugin(tx: Tx, ref: InService, options: LockOption = {}): Promise<PluginNode> {
-  await service(tx, { org: ref.org, slug: ref.service });
-  const found = await findPlugin(tx, ref, options) ?? raise(notFound("plugin", ref));
-  return assertIfMatch(found, options, nodeName("plugin", ref));
-}
+export const plugin = PLUGINS.get;
 
 /** Project-type slugs deduplicated and sorted; 404 for one the org lacks. */
 export async function projectTypesExist(tx: Tx, orgSlug: string, slugs: string[] | undefined): Promise<string[]> {

@@ -6,38 +6,10 @@
  * @module
  */
 
-import {
-  alreadyExists,
-  assertApplicationUnused,
-  assertPluginUnbound,
-  assertServiceEmpty,
-  type BindingUser,
-  idTaken,
-} from "../messages.ts";
+import * as messages from "../messages.ts";
 import { type ApplicationRow, type PluginRow, toApplication, toPluginNode } from "../rows.ts";
-import {
-  checkPluginType,
-  newApplication,
-  newPluginNode,
-  patchApplication,
-  patchPluginNode,
-  patchService,
-  toService,
-} from "../rules.ts";
-import type {
-  ApplicationPatch,
-  ApplicationWriteOptions,
-  CreateOptions,
-  Page,
-  PluginNode,
-  PluginNodeInput,
-  PluginNodePatch,
-  PluginNodeRef,
-  PluginWriteOptions,
-  ServiceApplication,
-  ThirdPartyService,
-  WriteOptions,
-} from "../store.ts";
+import * as rules from "../rules.ts";
+import type * as graph from "../store.ts";
 import { recordChange } from "./_changes.ts";
 import { one, run, type Tx } from "./_db.ts";
 import * as find from "./_lookups.ts";
@@ -45,21 +17,29 @@ import { skipLimit } from "./_orgs.ts";
 import { Q } from "./queries.ts";
 
 /** Services of an org, by slug. */
-export async function listServices(tx: Tx, org: string, page: Page | undefined): Promise<ThirdPartyService[]> {
+export async function listServices(
+  tx: Tx,
+  org: string,
+  page: graph.Page | undefined,
+): Promise<graph.ThirdPartyService[]> {
   await find.org(tx, org);
-  return (await run(tx, Q.listServices, { org, ...skipLimit(page) })).records.map((r) => toService(r.get("service")));
+  return (await run(tx, Q.listServices, { org, ...skipLimit(page) })).records.map((r) =>
+    rules.toService(r.get("service"))
+  );
 }
 
 /** Creates a service; 409 for a slug taken in the org. */
 export async function createService(
   tx: Tx,
   org: string,
-  svc: ThirdPartyService,
-  options?: CreateOptions,
-): Promise<ThirdPartyService> {
-  const value = toService(svc);
+  svc: graph.ThirdPartyService,
+  options?: graph.CreateOptions,
+): Promise<graph.ThirdPartyService> {
+  const value = rules.toService(svc);
   await find.org(tx, org);
-  if (await find.findService(tx, { org, slug: value.slug })) throw alreadyExists("service", { org, slug: value.slug });
+  if (await find.findService(tx, { org, slug: value.slug })) {
+    throw messages.alreadyExists("service", { org, slug: value.slug });
+  }
   await run(tx, Q.createService, { org, ...value });
   const ref = { org, slug: value.slug };
   await recordChange(tx, options, { kind: "service", verb: "create", ref, from: null, to: value });
@@ -70,12 +50,12 @@ export async function createService(
 export async function updateService(
   tx: Tx,
   ref: { org: string; slug: string },
-  patch: Partial<Omit<ThirdPartyService, "slug">>,
-  options: WriteOptions = {},
-): Promise<ThirdPartyService> {
+  patch: Partial<Omit<graph.ThirdPartyService, "slug">>,
+  options: graph.WriteOptions = {},
+): Promise<graph.ThirdPartyService> {
   const current = await find.service(tx, ref, { lock: true, ...options });
-  const next = toService(
-    (await one(tx, Q.updateService, { org: ref.org, ...patchService(current, patch) }))!.get("service"),
+  const next = rules.toService(
+    (await one(tx, Q.updateService, { org: ref.org, ...rules.patchService(current, patch) }))!.get("service"),
   );
   await recordChange(tx, options, { kind: "service", verb: "update", ref, from: current, to: next });
   return next;
@@ -85,17 +65,20 @@ export async function updateService(
 export async function deleteService(
   tx: Tx,
   ref: { org: string; slug: string },
-  options: WriteOptions = {},
+  options: graph.WriteOptions = {},
 ): Promise<void> {
   const current = await find.service(tx, ref, { lock: true, ...options });
   const row = (await one(tx, Q.serviceHoldings, ref))!;
-  assertServiceEmpty(ref.slug, { applications: row.get("applications"), plugins: row.get("plugins") });
+  messages.assertServiceEmpty(ref.slug, { applications: row.get("applications"), plugins: row.get("plugins") });
   await run(tx, Q.deleteService, ref);
   await recordChange(tx, options, { kind: "service", verb: "delete", ref, from: current, to: null });
 }
 
 /** Applications of a service, by slug. */
-export async function listApplications(tx: Tx, ref: { org: string; service: string }): Promise<ServiceApplication[]> {
+export async function listApplications(
+  tx: Tx,
+  ref: { org: string; service: string },
+): Promise<graph.ServiceApplication[]> {
   await find.service(tx, { org: ref.org, slug: ref.service });
   return (await run(tx, Q.listApplications, ref)).records.map((r) => toApplication(r.toObject() as ApplicationRow));
 }
@@ -104,13 +87,13 @@ export async function listApplications(tx: Tx, ref: { org: string; service: stri
 export async function createApplication(
   tx: Tx,
   ref: { org: string; service: string },
-  app: ServiceApplication,
-  options?: CreateOptions,
-): Promise<ServiceApplication> {
-  const value = newApplication(app);
+  app: graph.ServiceApplication,
+  options?: graph.CreateOptions,
+): Promise<graph.ServiceApplication> {
+  const value = rules.newApplication(app);
   await find.service(tx, { org: ref.org, slug: ref.service });
   if (await find.findApplication(tx, { ...ref, slug: value.slug })) {
-    throw alreadyExists("application", { service: ref.service, slug: value.slug });
+    throw messages.alreadyExists("application", { service: ref.service, slug: value.slug });
   }
   await run(tx, Q.createApplication, { ...ref, ...value, credentials: JSON.stringify(value.credentials) });
   const where = { ...ref, slug: value.slug };
@@ -126,11 +109,11 @@ export async function createApplication(
 export async function updateApplication(
   tx: Tx,
   ref: find.InService,
-  patch: ApplicationPatch,
-  options: ApplicationWriteOptions = {},
-): Promise<ServiceApplication> {
+  patch: graph.ApplicationPatch,
+  options: graph.ApplicationWriteOptions = {},
+): Promise<graph.ServiceApplication> {
   const current = await find.application(tx, ref, { lock: true, ...options });
-  const next = patchApplication(current, patch);
+  const next = rules.patchApplication(current, patch);
   if (options.check) {
     const users = (await run(tx, Q.applicationPlugins, { ...ref })).records;
     options.check(next, users.map((r) => toPluginNode(r.get("plugin") as PluginRow)));
@@ -141,15 +124,18 @@ export async function updateApplication(
 }
 
 /** Deletes an application no Plugin node uses, holding its lock. */
-export async function deleteApplication(tx: Tx, ref: find.InService, options: WriteOptions = {}): Promise<void> {
+export async function deleteApplication(tx: Tx, ref: find.InService, options: graph.WriteOptions = {}): Promise<void> {
   const current = await find.application(tx, ref, { lock: true, ...options });
-  assertApplicationUnused(ref.slug, (await run(tx, Q.applicationUsers, { ...ref })).records.map((r) => r.get("slug")));
+  messages.assertApplicationUnused(
+    ref.slug,
+    (await run(tx, Q.applicationUsers, { ...ref })).records.map((r) => r.get("slug")),
+  );
   await run(tx, Q.deleteApplication, { ...ref });
   await recordChange(tx, options, { kind: "application", verb: "delete", ref, from: current, to: null });
 }
 
 /** Plugin nodes of a service, by slug. */
-export async function listPlugins(tx: Tx, ref: { org: string; service: string }): Promise<PluginNode[]> {
+export async function listPlugins(tx: Tx, ref: { org: string; service: string }): Promise<graph.PluginNode[]> {
   await find.service(tx, { org: ref.org, slug: ref.service });
   return (await run(tx, Q.listPlugins, ref)).records.map((r) => toPluginNode(r.get("plugin") as PluginRow));
 }
@@ -162,17 +148,19 @@ export async function listPlugins(tx: Tx, ref: { org: string; service: string })
 export async function createPlugin(
   tx: Tx,
   ref: { org: string; service: string },
-  input: PluginNodeInput,
-  options: Pick<PluginWriteOptions, "check" | "audit"> = {},
-): Promise<PluginNode> {
+  input: graph.PluginNodeInput,
+  options: Pick<graph.PluginWriteOptions, "check" | "audit"> = {},
+): Promise<graph.PluginNode> {
   const { org, service } = ref;
-  checkPluginType(input);
+  rules.checkPluginType(input);
   const svc = await find.service(tx, { org, slug: service });
-  if (input.id !== undefined && await one(tx, Q.pluginIdTaken, { id: input.id })) throw idTaken("plugin", input.id);
-  if (await one(tx, Q.pluginSlugTaken, { org, service, slug: input.slug })) {
-    throw alreadyExists("plugin", { service, slug: input.slug });
+  if (input.id !== undefined && await one(tx, Q.pluginIdTaken, { id: input.id })) {
+    throw messages.idTaken("plugin", input.id);
   }
-  let app: ServiceApplication | null = null;
+  if (await one(tx, Q.pluginSlugTaken, { org, service, slug: input.slug })) {
+    throw messages.alreadyExists("plugin", { service, slug: input.slug });
+  }
+  let app: graph.ServiceApplication | null = null;
   if (input.application !== null && input.application !== undefined) {
     app = await find.application(tx, { org, service, slug: input.application }, { lock: !!options.check });
   } else {
@@ -185,7 +173,7 @@ export async function createPlugin(
       );
     }
   }
-  const node = newPluginNode(input, { service, application: app?.slug ?? null });
+  const node = rules.newPluginNode(input, { service, application: app?.slug ?? null });
   options.check?.(node, { service: svc, application: app });
   await run(tx, Q.createPlugin, { ...node, org, options: JSON.stringify(node.options) });
   const where = { org, service, slug: node.slug };
@@ -201,14 +189,14 @@ export async function createPlugin(
 export async function updatePlugin(
   tx: Tx,
   ref: find.InService,
-  patch: PluginNodePatch,
-  options: PluginWriteOptions = {},
-): Promise<PluginNode> {
+  patch: graph.PluginNodePatch,
+  options: graph.PluginWriteOptions = {},
+): Promise<graph.PluginNode> {
   const { org, service } = ref;
   const current = await find.plugin(tx, ref, { lock: true, ...options });
-  const next = patchPluginNode(current, patch);
+  const next = rules.patchPluginNode(current, patch);
   if (next.slug !== current.slug && await one(tx, Q.pluginSlugTaken, { org, service, slug: next.slug })) {
-    throw alreadyExists("plugin", { service, slug: next.slug });
+    throw messages.alreadyExists("plugin", { service, slug: next.slug });
   }
   if (patch.application === null) next.application = null;
   else if (patch.application !== undefined) next.application = patch.application;
@@ -226,18 +214,20 @@ export async function updatePlugin(
 }
 
 /** Deletes a Plugin node no binding points at, holding its lock. */
-export async function deletePlugin(tx: Tx, ref: find.InService, options: WriteOptions = {}): Promise<void> {
+export async function deletePlugin(tx: Tx, ref: find.InService, options: graph.WriteOptions = {}): Promise<void> {
   const node = await find.plugin(tx, ref, { lock: true, ...options });
-  const users = (await run(tx, Q.pluginUsers, { id: node.id })).records.map((r) => r.toObject() as BindingUser);
-  assertPluginUnbound({ org: ref.org, service: ref.service, slug: node.slug }, users);
+  const users = (await run(tx, Q.pluginUsers, { id: node.id })).records.map((r) =>
+    r.toObject() as messages.BindingUser
+  );
+  messages.assertPluginUnbound({ org: ref.org, service: ref.service, slug: node.slug }, users);
   await run(tx, Q.deletePlugin, { id: node.id });
   const where = { org: ref.org, service: ref.service, slug: node.slug };
   await recordChange(tx, options, { kind: "plugin", verb: "delete", ref: where, from: node, to: null });
 }
 
 /** Plugin nodes in every org whose manifest slug is listed, by org, service and slug. */
-export async function findPluginNodes(tx: Tx, manifestSlugs: string[]): Promise<PluginNodeRef[]> {
+export async function findPluginNodes(tx: Tx, manifestSlugs: string[]): Promise<graph.PluginNodeRef[]> {
   return (await run(tx, Q.findPluginNodes, { plugins: manifestSlugs })).records.map((r) =>
-    r.toObject() as PluginNodeRef
+    r.toObject() as graph.PluginNodeRef
   );
 }

@@ -5,19 +5,7 @@
  * @module
  */
 
-import {
-  appendedAudit,
-  type AuditInput,
-  type AuditPage,
-  auditPage,
-  type AuditQuery,
-  auditQuery,
-  type AuditRecord,
-  auditRecordOf,
-  type AuditStore,
-  type StoredAudit,
-  storedAudit,
-} from "../audit_store.ts";
+import * as audit from "../audit_store.ts";
 import type { SqliteDb } from "./_db.ts";
 
 /**
@@ -28,8 +16,8 @@ import type { SqliteDb } from "./_db.ts";
  * @param record The record.
  * @returns It with its `seq`.
  */
-export function insertAudit(db: SqliteDb, record: AuditInput): AuditRecord {
-  const row = storedAudit(record);
+export function insertAudit(db: SqliteDb, record: audit.AuditInput): audit.AuditRecord {
+  const row = audit.storedAudit(record);
   const { lastInsertRowid } = db.run(
     `INSERT INTO audit_log (at, actor, replica, request_id, action, target_kind, target, from_value, to_value, detail)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -44,11 +32,11 @@ export function insertAudit(db: SqliteDb, record: AuditInput): AuditRecord {
     row.to_value,
     row.detail,
   );
-  return appendedAudit(record, lastInsertRowid);
+  return audit.appendedAudit(record, lastInsertRowid);
 }
 
-/** {@linkcode AuditStore} on the SQLite store's connection. */
-export class SqliteAudit implements AuditStore {
+/** {@linkcode audit.AuditStore} on the SQLite store's connection. */
+export class SqliteAudit implements audit.AuditStore {
   #db: SqliteDb;
 
   /**
@@ -61,15 +49,15 @@ export class SqliteAudit implements AuditStore {
   }
 
   /** Appends one record in its own transaction. */
-  append(record: AuditInput): Promise<AuditRecord> {
+  append(record: audit.AuditInput): Promise<audit.AuditRecord> {
     return this.#db.write(() => insertAudit(this.#db, record));
   }
 
   /** Records newest first, filtered and paged. */
-  async list(query?: AuditQuery): Promise<AuditPage> {
-    const q = auditQuery(query);
+  async list(query?: audit.AuditQuery): Promise<audit.AuditPage> {
+    const q = audit.auditQuery(query);
     return await this.#db.read(() => {
-      const rows = this.#db.all<StoredAudit>(
+      const rows = this.#db.all<audit.StoredAudit>(
         `SELECT * FROM audit_log
          WHERE (?1 IS NULL OR seq < ?1) AND (?2 IS NULL OR target_kind = ?2) AND (?3 IS NULL OR target = ?3)
            AND (?4 IS NULL OR action = ?4)
@@ -80,7 +68,7 @@ export class SqliteAudit implements AuditStore {
         q.action,
         q.limit + 1,
       );
-      return auditPage(rows.map(auditRecordOf), q.limit);
+      return audit.auditPage(rows.map(audit.auditRecordOf), q.limit);
     });
   }
 }

@@ -7,12 +7,23 @@
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from "node:sqlite";
 import { unavailable } from "../messages.ts";
+import type { Transactions } from "../store_methods.ts";
 import { mapSqliteError } from "./errors.ts";
 
 /** The connection the SQLite store's parts share. */
 export class SqliteDb {
   #db: DatabaseSync;
   #statements = new Map<string, StatementSync>();
+  #writes = 0;
+  /**
+   * `read` and `write` as the graph methods run them (`../store_methods.ts`):
+   * the operations are synchronous, so each runs, and throws, inside the
+   * transaction.
+   */
+  readonly transactions: Transactions<SqliteDb> = {
+    read: <T>(work: (db: SqliteDb) => T | Promise<T>) => this.read(() => work(this) as T),
+    write: <T>(work: (db: SqliteDb) => T | Promise<T>) => this.write(() => work(this) as T),
+  };
 
   /**
    * Wraps a connection.
@@ -54,8 +65,18 @@ export class SqliteDb {
         "Cannot store text with a NUL character in the embedded SQLite store: it would read back cut",
       );
     }
+    this.#writes++;
     const result = this.#statement(sql).run(...params);
     return { changes: Number(result.changes), lastInsertRowid: Number(result.lastInsertRowid) };
+  }
+
+  /**
+   * What identifies the committed graph as this connection sees it: `PRAGMA data_version` changes when another
+   * connection commits, and the count of write statements run here changes with this connection's own writes.
+   */
+  revision(): string {
+    const row = this.get<{ data_version: number }>("PRAGMA data_version");
+    return `${row?.data_version ?? 0}.${this.#writes}`;
   }
 
   /** Runs reads in one snapshot (a deferred transaction). */

@@ -10,14 +10,7 @@
 
 import { DeploymentPart } from "../control.ts";
 import type { AuditInput } from "../audit_store.ts";
-import {
-  checkNextRevision,
-  type LockHistoryQuery,
-  lockHistoryQuery,
-  type LockRevision,
-  type LockStore,
-  RevisionConflictError,
-} from "../lock_store.ts";
+import * as lock from "../lock_store.ts";
 import { insertAudit } from "./_audit.ts";
 import type { SqliteDb } from "./_db.ts";
 
@@ -26,22 +19,22 @@ const COLUMNS =
   "revision, document, written_at, written_by, request_id, action, package, from_revision, summary, replica";
 
 /** A row as a plain object (`node:sqlite` rows have no prototype). */
-function plain(row: LockRevision | undefined): LockRevision | null {
+function plain(row: lock.LockRevision | undefined): lock.LockRevision | null {
   return row ? { ...row } : null;
 }
 
-/** {@linkcode LockStore} on the SQLite store's connection. */
-export class SqliteLock extends DeploymentPart<SqliteDb> implements LockStore {
+/** {@linkcode lock.LockStore} on the SQLite store's connection. */
+export class SqliteLock extends DeploymentPart<SqliteDb> implements lock.LockStore {
   /** The current revision; 0 when empty. */
   revision(): Promise<number> {
     return this.db.read(() => this.db.get<{ revision: number }>(CURRENT, this.deployment)!.revision);
   }
 
   /** The current revision with its document, or null. */
-  current(): Promise<LockRevision | null> {
+  current(): Promise<lock.LockRevision | null> {
     return this.db.read(() =>
       plain(
-        this.db.get<LockRevision>(
+        this.db.get<lock.LockRevision>(
           `SELECT ${COLUMNS} FROM lock_revisions WHERE deployment = ? ORDER BY revision DESC LIMIT 1`,
           this.deployment,
         ),
@@ -50,10 +43,10 @@ export class SqliteLock extends DeploymentPart<SqliteDb> implements LockStore {
   }
 
   /** One kept revision, or null. */
-  get(revision: number): Promise<LockRevision | null> {
+  get(revision: number): Promise<lock.LockRevision | null> {
     return this.db.read(() =>
       plain(
-        this.db.get<LockRevision>(
+        this.db.get<lock.LockRevision>(
           `SELECT ${COLUMNS} FROM lock_revisions WHERE deployment = ? AND revision = ?`,
           this.deployment,
           revision,
@@ -63,10 +56,10 @@ export class SqliteLock extends DeploymentPart<SqliteDb> implements LockStore {
   }
 
   /** Kept revisions, newest first. */
-  list(query?: LockHistoryQuery): Promise<LockRevision[]> {
-    const q = lockHistoryQuery(query);
+  list(query?: lock.LockHistoryQuery): Promise<lock.LockRevision[]> {
+    const q = lock.lockHistoryQuery(query);
     return this.db.read(() =>
-      this.db.all<LockRevision>(
+      this.db.all<lock.LockRevision>(
         `SELECT ${COLUMNS} FROM lock_revisions WHERE deployment = ?1 AND (?2 IS NULL OR revision < ?2)
          ORDER BY revision DESC LIMIT ?3`,
         this.deployment,
@@ -77,11 +70,11 @@ export class SqliteLock extends DeploymentPart<SqliteDb> implements LockStore {
   }
 
   /** Compare-and-set: writes `next` and its audit record when the current revision is `expected`. */
-  async commit(expected: number, next: LockRevision, audit: AuditInput): Promise<LockRevision> {
-    checkNextRevision(expected, next);
+  async commit(expected: number, next: lock.LockRevision, audit: AuditInput): Promise<lock.LockRevision> {
+    lock.checkNextRevision(expected, next);
     return await this.db.write(() => {
       const actual = this.db.get<{ revision: number }>(CURRENT, this.deployment)!.revision;
-      if (actual !== expected) throw new RevisionConflictError(expected, actual);
+      if (actual !== expected) throw new lock.RevisionConflictError(expected, actual);
       this.db.run(
         `INSERT INTO lock_revisions (deployment, ${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         this.deployment,

@@ -6,38 +6,10 @@
  * @module
  */
 
-import {
-  alreadyExists,
-  assertApplicationUnused,
-  assertPluginUnbound,
-  assertServiceEmpty,
-  type BindingUser,
-  idTaken,
-} from "../messages.ts";
-import {
-  checkPluginType,
-  newApplication,
-  newPluginNode,
-  patchApplication,
-  patchPluginNode,
-  patchService,
-  toService,
-} from "../rules.ts";
+import * as messages from "../messages.ts";
+import * as rules from "../rules.ts";
 import { toApplication, toPluginNode } from "../rows.ts";
-import type {
-  ApplicationPatch,
-  ApplicationWriteOptions,
-  CreateOptions,
-  Page,
-  PluginNode,
-  PluginNodeInput,
-  PluginNodePatch,
-  PluginNodeRef,
-  PluginWriteOptions,
-  ServiceApplication,
-  ThirdPartyService,
-  WriteOptions,
-} from "../store.ts";
+import type * as graph from "../store.ts";
 import type { SqliteDb } from "./_db.ts";
 import {
   application,
@@ -72,25 +44,25 @@ export function serviceOf(db: SqliteDb, ref: ServiceRef): ServiceRow {
 }
 
 /** Services of an org, by slug. */
-export function listServices(db: SqliteDb, slug: string, page: Page | undefined): ThirdPartyService[] {
+export function listServices(db: SqliteDb, slug: string, page: graph.Page | undefined): graph.ThirdPartyService[] {
   const [limit, offset] = limitOffset(page);
   return db.all<ServiceRow>(
     `SELECT ${SERVICE_COLUMNS} FROM services WHERE org_id = ? ORDER BY slug LIMIT ? OFFSET ?`,
     org(db, slug).id,
     limit,
     offset,
-  ).map(toService);
+  ).map(rules.toService);
 }
 
 /** Creates a service; 409 for a slug taken in the org. */
 export function insertService(
   db: SqliteDb,
   o: OrgRow,
-  svc: ThirdPartyService,
-  options?: CreateOptions,
-): ThirdPartyService {
-  const value = toService(svc);
-  if (findService(db, o, value.slug)) throw alreadyExists("service", { org: o.slug, slug: value.slug });
+  svc: graph.ThirdPartyService,
+  options?: graph.CreateOptions,
+): graph.ThirdPartyService {
+  const value = rules.toService(svc);
+  if (findService(db, o, value.slug)) throw messages.alreadyExists("service", { org: o.slug, slug: value.slug });
   db.run(
     "INSERT INTO services (org_id, slug, name, vendor, base_url, account, region) VALUES (?, ?, ?, ?, ?, ?, ?)",
     o.id,
@@ -115,11 +87,11 @@ export function insertService(
 export function updateService(
   db: SqliteDb,
   ref: ServiceRef,
-  patch: Partial<Omit<ThirdPartyService, "slug">>,
-  options: WriteOptions = {},
-): ThirdPartyService {
+  patch: Partial<Omit<graph.ThirdPartyService, "slug">>,
+  options: graph.WriteOptions = {},
+): graph.ThirdPartyService {
   const row = service(db, org(db, ref.org), ref.service, options);
-  const next = patchService(row, patch);
+  const next = rules.patchService(row, patch);
   db.run(
     "UPDATE services SET name = ?, vendor = ?, base_url = ?, account = ?, region = ? WHERE id = ?",
     next.name,
@@ -130,23 +102,23 @@ export function updateService(
     row.id,
   );
   const where = { org: ref.org, slug: ref.service };
-  recordChange(db, options, { kind: "service", verb: "update", ref: where, from: toService(row), to: next });
+  recordChange(db, options, { kind: "service", verb: "update", ref: where, from: rules.toService(row), to: next });
   return next;
 }
 
 /** Deletes a service without applications and Plugin nodes. */
-export function deleteService(db: SqliteDb, ref: ServiceRef, options: WriteOptions = {}): void {
+export function deleteService(db: SqliteDb, ref: ServiceRef, options: graph.WriteOptions = {}): void {
   const row = service(db, org(db, ref.org), ref.service, options);
   const slugs = (table: string) =>
     db.all<{ slug: string }>(`SELECT slug FROM ${table} WHERE service_id = ? ORDER BY slug`, row.id).map((r) => r.slug);
-  assertServiceEmpty(ref.service, { applications: slugs("applications"), plugins: slugs("plugins") });
+  messages.assertServiceEmpty(ref.service, { applications: slugs("applications"), plugins: slugs("plugins") });
   db.run("DELETE FROM services WHERE id = ?", row.id);
   const where = { org: ref.org, slug: ref.service };
-  recordChange(db, options, { kind: "service", verb: "delete", ref: where, from: toService(row), to: null });
+  recordChange(db, options, { kind: "service", verb: "delete", ref: where, from: rules.toService(row), to: null });
 }
 
 /** Applications of a service, by slug. */
-export function listApplications(db: SqliteDb, ref: ServiceRef): ServiceApplication[] {
+export function listApplications(db: SqliteDb, ref: ServiceRef): graph.ServiceApplication[] {
   return db.all<ApplicationRow>(
     `SELECT ${APPLICATION_COLUMNS} FROM applications WHERE service_id = ? ORDER BY slug`,
     serviceOf(db, ref).id,
@@ -157,12 +129,14 @@ export function listApplications(db: SqliteDb, ref: ServiceRef): ServiceApplicat
 export function insertApplication(
   db: SqliteDb,
   where: { org: string; service: ServiceRow },
-  app: ServiceApplication,
-  options?: CreateOptions,
-): ServiceApplication {
+  app: graph.ServiceApplication,
+  options?: graph.CreateOptions,
+): graph.ServiceApplication {
   const svc = where.service;
-  const value = newApplication(app);
-  if (findApplication(db, svc, value.slug)) throw alreadyExists("application", { service: svc.slug, slug: value.slug });
+  const value = rules.newApplication(app);
+  if (findApplication(db, svc, value.slug)) {
+    throw messages.alreadyExists("application", { service: svc.slug, slug: value.slug });
+  }
   db.run(
     "INSERT INTO applications (service_id, slug, name, credentials) VALUES (?, ?, ?, ?)",
     svc.id,
@@ -183,11 +157,11 @@ export function insertApplication(
 export function updateApplication(
   db: SqliteDb,
   ref: ServiceRef & { slug: string },
-  patch: ApplicationPatch,
-  options: ApplicationWriteOptions = {},
-): ServiceApplication {
+  patch: graph.ApplicationPatch,
+  options: graph.ApplicationWriteOptions = {},
+): graph.ServiceApplication {
   const row = application(db, serviceOf(db, ref), ref.slug, options);
-  const next = patchApplication(toApplication(row), patch);
+  const next = rules.patchApplication(toApplication(row), patch);
   if (options.check) {
     const users = db.all<PluginRowWithKey>(
       `SELECT ${PLUGIN_COLUMNS} FROM ${PLUGIN_FROM} WHERE pl.application_id = ? ORDER BY pl.slug`,
@@ -206,9 +180,13 @@ export function updateApplication(
 }
 
 /** Deletes an application no Plugin node uses. */
-export function deleteApplication(db: SqliteDb, ref: ServiceRef & { slug: string }, options: WriteOptions = {}): void {
+export function deleteApplication(
+  db: SqliteDb,
+  ref: ServiceRef & { slug: string },
+  options: graph.WriteOptions = {},
+): void {
   const row = application(db, serviceOf(db, ref), ref.slug, options);
-  assertApplicationUnused(
+  messages.assertApplicationUnused(
     ref.slug,
     db.all<{ slug: string }>("SELECT slug FROM plugins WHERE application_id = ? ORDER BY slug", row.id)
       .map((r) => r.slug),
@@ -218,7 +196,7 @@ export function deleteApplication(db: SqliteDb, ref: ServiceRef & { slug: string
 }
 
 /** Plugin nodes of a service, by slug. */
-export function listPlugins(db: SqliteDb, ref: ServiceRef): PluginNode[] {
+export function listPlugins(db: SqliteDb, ref: ServiceRef): graph.PluginNode[] {
   return db.all<PluginRowWithKey>(
     `SELECT ${PLUGIN_COLUMNS} FROM ${PLUGIN_FROM} WHERE pl.service_id = ? ORDER BY pl.slug`,
     serviceOf(db, ref).id,
@@ -233,16 +211,16 @@ export function listPlugins(db: SqliteDb, ref: ServiceRef): PluginNode[] {
 export function insertPlugin(
   db: SqliteDb,
   where: { org: string; service: ServiceRow },
-  input: PluginNodeInput,
-  options: { defaultApplication: boolean } & Pick<PluginWriteOptions, "check" | "audit">,
-): PluginNode {
+  input: graph.PluginNodeInput,
+  options: { defaultApplication: boolean } & Pick<graph.PluginWriteOptions, "check" | "audit">,
+): graph.PluginNode {
   const svc = where.service;
-  checkPluginType(input);
+  rules.checkPluginType(input);
   if (input.id !== undefined && db.get("SELECT 1 FROM plugins WHERE id = ?", input.id)) {
-    throw idTaken("plugin", input.id);
+    throw messages.idTaken("plugin", input.id);
   }
   if (db.get("SELECT 1 FROM plugins WHERE service_id = ? AND slug = ?", svc.id, input.slug)) {
-    throw alreadyExists("plugin", { service: svc.slug, slug: input.slug });
+    throw messages.alreadyExists("plugin", { service: svc.slug, slug: input.slug });
   }
   let app: ApplicationRow | null = null;
   if (input.application !== null && input.application !== undefined) {
@@ -255,8 +233,8 @@ export function insertPlugin(
     );
     if (apps.length === 1) app = apps[0]!;
   }
-  const node = newPluginNode(input, { service: svc.slug, application: app?.slug ?? null });
-  options.check?.(node, { service: toService(svc), application: app && toApplication(app) });
+  const node = rules.newPluginNode(input, { service: svc.slug, application: app?.slug ?? null });
+  options.check?.(node, { service: rules.toService(svc), application: app && toApplication(app) });
   db.run(
     `INSERT INTO plugins (id, service_id, application_id, slug, plugin, plugin_type, label, options, enabled)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -282,14 +260,14 @@ export function insertPlugin(
 export function updatePlugin(
   db: SqliteDb,
   ref: ServiceRef & { slug: string },
-  patch: PluginNodePatch,
-  options: PluginWriteOptions = {},
-): PluginNode {
+  patch: graph.PluginNodePatch,
+  options: graph.PluginWriteOptions = {},
+): graph.PluginNode {
   const svc = serviceOf(db, ref);
   const row = plugin(db, svc, ref.slug, options);
-  const next = patchPluginNode(toPluginNode(row), patch);
+  const next = rules.patchPluginNode(toPluginNode(row), patch);
   if (next.slug !== row.slug && db.get("SELECT 1 FROM plugins WHERE service_id = ? AND slug = ?", svc.id, next.slug)) {
-    throw alreadyExists("plugin", { service: svc.slug, slug: next.slug });
+    throw messages.alreadyExists("plugin", { service: svc.slug, slug: next.slug });
   }
   let app = db.get<ApplicationRow>(
     `SELECT ${APPLICATION_COLUMNS} FROM applications WHERE id = (SELECT application_id FROM plugins WHERE rid = ?)`,
@@ -298,7 +276,7 @@ export function updatePlugin(
   if (patch.application === null) app = null;
   else if (patch.application !== undefined) app = application(db, svc, patch.application);
   next.application = app?.slug ?? null;
-  options.check?.(next, { service: toService(svc), application: app && toApplication(app) });
+  options.check?.(next, { service: rules.toService(svc), application: app && toApplication(app) });
   db.run(
     "UPDATE plugins SET slug = ?, label = ?, options = ?, enabled = ?, application_id = ? WHERE rid = ?",
     next.slug,
@@ -317,10 +295,10 @@ export function updatePlugin(
 }
 
 /** Deletes a Plugin node no binding points at. */
-export function deletePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }, options: WriteOptions = {}): void {
+export function deletePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }, options: graph.WriteOptions = {}): void {
   const svc = serviceOf(db, ref);
   const row = plugin(db, svc, ref.slug, options);
-  const users = db.all<BindingUser>(
+  const users = db.all<messages.BindingUser>(
     `SELECT DISTINCT 'project_type' AS kind, pt.slug AS key, pt.slug AS slug FROM bindings b
        JOIN project_types pt ON pt.id = b.project_type_id WHERE b.plugin_rid = ?1 OR b.identity_plugin_rid = ?1
      UNION
@@ -329,15 +307,15 @@ export function deletePlugin(db: SqliteDb, ref: ServiceRef & { slug: string }, o
      ORDER BY 1 DESC, 3`,
     row.rid,
   );
-  assertPluginUnbound({ org: ref.org, service: svc.slug, slug: row.slug }, users);
+  messages.assertPluginUnbound({ org: ref.org, service: svc.slug, slug: row.slug }, users);
   db.run("DELETE FROM plugins WHERE rid = ?", row.rid);
   const where = { org: ref.org, service: svc.slug, slug: row.slug };
   recordChange(db, options, { kind: "plugin", verb: "delete", ref: where, from: toPluginNode(row), to: null });
 }
 
 /** Plugin nodes in every org whose manifest slug is listed, by org, service and slug. */
-export function findPluginNodes(db: SqliteDb, manifestSlugs: string[]): PluginNodeRef[] {
-  return db.all<PluginNodeRef>(
+export function findPluginNodes(db: SqliteDb, manifestSlugs: string[]): graph.PluginNodeRef[] {
+  return db.all<graph.PluginNodeRef>(
     `SELECT o.slug AS org, s.slug AS service, pl.id AS id, pl.slug AS slug, pl.plugin AS plugin
        FROM plugins pl JOIN services s ON s.id = pl.service_id JOIN organizations o ON o.id = s.org_id
       WHERE pl.plugin IN (SELECT value FROM json_each(?))

@@ -24,34 +24,10 @@
 import { DatabaseSync } from "node:sqlite";
 import { slugAndName, toApplication, toPluginNode, toProject } from "../rows.ts";
 import { toService } from "../rules.ts";
-import type {
-  ApplicationPatch,
-  ApplicationWriteOptions,
-  Binding,
-  BindingScope,
-  CreateOptions,
-  EffectiveBinding,
-  GraphDump,
-  GraphStore,
-  Organization,
-  Page,
-  PluginNode,
-  PluginNodeInput,
-  PluginNodePatch,
-  PluginNodeRef,
-  PluginWriteOptions,
-  Project,
-  ProjectInput,
-  ProjectType,
-  Resolution,
-  ResolveQuery,
-  ServiceApplication,
-  ThirdPartyService,
-  WriteOptions,
-} from "../store.ts";
-import { insertAudit } from "./_audit.ts";
-import type { AuditInput } from "../audit_store.ts";
+import type { GraphStore } from "../store.ts";
+import { defineGraphMethods, type GraphMethods, type GraphOps, nullWhenAbsent } from "../store_methods.ts";
 import type { ControlStore } from "../control.ts";
+import { insertAudit } from "./_audit.ts";
 import * as bindings from "./_bindings.ts";
 import { sqliteControl } from "./_control.ts";
 import { SqliteDb } from "./_db.ts";
@@ -70,6 +46,72 @@ export interface SqliteStoreOptions {
    */
   busyTimeoutMs?: number;
 }
+
+/** The `get…` operations; each `find…` is its `get…` with null for an absent node. */
+const GETS = {
+  getOrg: (db: SqliteDb, slug: string) => slugAndName(lookups.org(db, slug)),
+  getProjectType: (db: SqliteDb, org: string, slug: string) =>
+    slugAndName(lookups.projectType(db, lookups.org(db, org), slug)),
+  getProject: (db: SqliteDb, org: string, idOrSlug: string) =>
+    toProject(lookups.project(db, lookups.org(db, org), idOrSlug)),
+  getService: (db: SqliteDb, org: string, slug: string) => toService(services.serviceOf(db, { org, service: slug })),
+  getApplication: (db: SqliteDb, org: string, service: string, slug: string) =>
+    toApplication(lookups.application(db, services.serviceOf(db, { org, service }), slug)),
+  getPlugin: (db: SqliteDb, org: string, service: string, idOrSlug: string) =>
+    toPluginNode(lookups.plugin(db, services.serviceOf(db, { org, service }), idOrSlug)),
+} satisfies Partial<GraphOps<SqliteDb>>;
+
+/** The operation of each graph method, inside the transaction the store opened; lists are ordered by slug. */
+const OPS: GraphOps<SqliteDb> = {
+  ...orgs,
+  ...services,
+  ...bindings,
+  ...dump,
+  ...GETS,
+  findOrg: nullWhenAbsent(GETS.getOrg),
+  findProjectType: nullWhenAbsent(GETS.getProjectType),
+  findProject: nullWhenAbsent(GETS.getProject),
+  findService: nullWhenAbsent(GETS.getService),
+  findApplication: nullWhenAbsent(GETS.getApplication),
+  findPlugin: nullWhenAbsent(GETS.getPlugin),
+  createOrg: orgs.insertOrg,
+  createProjectType: (db, org, pt, options) => orgs.insertProjectType(db, lookups.org(db, org), pt, options),
+  createProject: (db, org, input, options) => orgs.insertProject(db, lookups.org(db, org), input, options).project,
+  updateProjectType: (db, org, slug, patch, options) => orgs.updateProjectType(db, { org, slug }, patch, options),
+  updateProject: (db, org, idOrSlug, patch, options) => orgs.updateProject(db, { org, slug: idOrSlug }, patch, options),
+  deleteProjectType: (db, org, slug, options) => orgs.deleteProjectType(db, { org, slug }, options),
+  deleteProject: (db, org, idOrSlug, options) => orgs.deleteProject(db, { org, slug: idOrSlug }, options),
+  createService: (db, org, svc, options) => services.insertService(db, lookups.org(db, org), svc, options),
+  updateService: (db, org, slug, patch, options) => services.updateService(db, { org, service: slug }, patch, options),
+  deleteService: (db, org, slug, options) => services.deleteService(db, { org, service: slug }, options),
+  listApplications: (db, org, service) => services.listApplications(db, { org, service }),
+  createApplication: (db, org, service, app, options) =>
+    services.insertApplication(db, { org, service: services.serviceOf(db, { org, service }) }, app, options),
+  updateApplication: (db, org, service, slug, patch, options) =>
+    services.updateApplication(db, { org, service, slug }, patch, options),
+  deleteApplication: (db, org, service, slug, options) =>
+    services.deleteApplication(db, { org, service, slug }, options),
+  listPlugins: (db, org, service) => services.listPlugins(db, { org, service }),
+  createPlugin: (db, org, service, input, options = {}) =>
+    services.insertPlugin(db, { org, service: services.serviceOf(db, { org, service }) }, input, {
+      defaultApplication: true,
+      ...options,
+    }),
+  updatePlugin: (db, org, service, idOrSlug, patch, options) =>
+    services.updatePlugin(db, { org, service, slug: idOrSlug }, patch, options),
+  deletePlugin: (db, org, service, idOrSlug, options) =>
+    services.deletePlugin(db, { org, service, slug: idOrSlug }, options),
+  disablePluginNodes: (db, ids) => {
+    db.run("UPDATE plugins SET enabled = 0 WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
+  },
+  getBindings: (db, scope) => bindings.readBindings(db, lookups.scope(db, scope).scope),
+  replaceBindings: (db, scope, list, options = {}) => bindings.replaceBindings(db, scope, list, options),
+  effectiveBindings: (db, org, project) => bindings.effectiveBindings(db, { org, project }),
+  importAll: (db, graph, options = {}) => {
+    dump.importAll(db, graph);
+    if (options.audit) insertAudit(db, options.audit);
+  },
+};
 
 /**
  * {@linkcode GraphStore} on an embedded SQLite file.
@@ -98,8 +140,8 @@ export class SqliteStore implements GraphStore {
   #db: SqliteDb;
 
   private constructor(db: SqliteDb) {
-    this.#db = db;
     this.control = sqliteControl(db);
+    this.#db = db;
   }
 
   /**
@@ -138,422 +180,24 @@ export class SqliteStore implements GraphStore {
     });
   }
 
+  /**
+   * `PRAGMA data_version` (it changes when another connection, in this process or another, commits) and the count
+   * of this connection's own write statements: the same token means the same graph.
+   */
+  revision(): string {
+    return this.#db.revision();
+  }
+
   /** Closes the connection; later calls fail with `UnavailableError`. Idempotent. */
   close(): Promise<void> {
     this.#db.close();
     return Promise.resolve();
   }
 
-  /** Organizations by slug. */
-  listOrgs(page?: Page): Promise<Organization[]> {
-    return this.#db.read(() => orgs.listOrgs(this.#db, page));
-  }
-
-  /** One organization; `NotFoundError` for an unknown org. */
-  getOrg(slug: string): Promise<Organization> {
-    return this.#db.read(() => slugAndName(lookups.org(this.#db, slug)));
-  }
-
-  /** One organization, or null. */
-  findOrg(slug: string): Promise<Organization | null> {
-    return this.#db.read(() => {
-      const row = lookups.findOrg(this.#db, slug);
-      return row ? slugAndName(row) : null;
-    });
-  }
-
-  /** Creates an organization; `ConflictError` when the slug is taken. */
-  createOrg(org: Organization, options?: CreateOptions): Promise<Organization> {
-    return this.#db.write(() => orgs.insertOrg(this.#db, org, options));
-  }
-
-  /** Renames an organization; `NotFoundError` for an unknown org. */
-  updateOrg(slug: string, patch: Partial<Omit<Organization, "slug">>, options?: WriteOptions): Promise<Organization> {
-    return this.#db.write(() => orgs.updateOrg(this.#db, slug, patch, options));
-  }
-
-  /**
-   * Deletes an empty organization.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   * @throws {ConflictError} While the org holds project types, projects or
-   *   services; `extra` carries their counts.
-   */
-  deleteOrg(slug: string, options?: WriteOptions): Promise<void> {
-    return this.#db.write(() => orgs.deleteOrg(this.#db, slug, options));
-  }
-
-  /** Project types of an org, by slug; `NotFoundError` for an unknown org. */
-  listProjectTypes(org: string, page?: Page): Promise<ProjectType[]> {
-    return this.#db.read(() => orgs.listProjectTypes(this.#db, org, page));
-  }
-
-  /** One project type; `NotFoundError` for an unknown org or project type. */
-  getProjectType(org: string, slug: string): Promise<ProjectType> {
-    return this.#db.read(() => slugAndName(lookups.projectType(this.#db, lookups.org(this.#db, org), slug)));
-  }
-
-  /** One project type, or null (also for an unknown org). */
-  findProjectType(org: string, slug: string): Promise<ProjectType | null> {
-    return this.#db.read(() => {
-      const o = lookups.findOrg(this.#db, org);
-      const row = o && lookups.findProjectType(this.#db, o, slug);
-      return row ? slugAndName(row) : null;
-    });
-  }
-
-  /**
-   * Creates a project type.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   * @throws {ConflictError} When the slug is taken in the org.
-   */
-  createProjectType(org: string, pt: ProjectType, options?: CreateOptions): Promise<ProjectType> {
-    return this.#db.write(() => orgs.insertProjectType(this.#db, lookups.org(this.#db, org), pt, options));
-  }
-
-  /** Renames a project type; `NotFoundError` for an unknown org or project type. */
-  updateProjectType(
-    org: string,
-    slug: string,
-    patch: Partial<Omit<ProjectType, "slug">>,
-    options?: WriteOptions,
-  ): Promise<ProjectType> {
-    return this.#db.write(() => orgs.updateProjectType(this.#db, { org, slug }, patch, options));
-  }
-
-  /**
-   * Deletes a project type and its bindings.
-   *
-   * @throws {NotFoundError} For an unknown org or project type.
-   * @throws {ConflictError} While projects have the type; `extra.projects`
-   *   lists their slugs.
-   */
-  deleteProjectType(org: string, slug: string, options?: WriteOptions): Promise<void> {
-    return this.#db.write(() => orgs.deleteProjectType(this.#db, { org, slug }, options));
-  }
-
-  /** Projects of an org, by slug; `NotFoundError` for an unknown org. */
-  listProjects(org: string, page?: Page): Promise<Project[]> {
-    return this.#db.read(() => orgs.listProjects(this.#db, org, page));
-  }
-
-  /** One project, by id, else by slug; `NotFoundError` for an unknown org or project. */
-  getProject(org: string, idOrSlug: string): Promise<Project> {
-    return this.#db.read(() => toProject(lookups.project(this.#db, lookups.org(this.#db, org), idOrSlug)));
-  }
-
-  /** By id, else by slug; null when absent (also for an unknown org). */
-  findProject(org: string, idOrSlug: string): Promise<Project | null> {
-    return this.#db.read(() => {
-      const o = lookups.findOrg(this.#db, org);
-      const row = o && lookups.findProject(this.#db, o, idOrSlug);
-      return row ? toProject(row) : null;
-    });
-  }
-
-  /**
-   * Creates a project with its project types.
-   *
-   * @throws {NotFoundError} For an unknown org or project type.
-   * @throws {ConflictError} For a slug taken in the org or an id taken anywhere.
-   */
-  createProject(org: string, input: ProjectInput, options?: CreateOptions): Promise<Project> {
-    return this.#db.write(() => orgs.insertProject(this.#db, lookups.org(this.#db, org), input, options).project);
-  }
-
-  /**
-   * Patches name, slug and the set of project types.
-   *
-   * @throws {NotFoundError} For an unknown org, project or project type.
-   * @throws {ConflictError} When the new slug is taken.
-   */
-  updateProject(
-    org: string,
-    idOrSlug: string,
-    patch: Partial<Omit<ProjectInput, "id">>,
-    options?: WriteOptions,
-  ): Promise<Project> {
-    return this.#db.write(() => orgs.updateProject(this.#db, { org, slug: idOrSlug }, patch, options));
-  }
-
-  /** Deletes a project with its bindings; `NotFoundError` for an unknown org or project. */
-  deleteProject(org: string, idOrSlug: string, options?: WriteOptions): Promise<void> {
-    return this.#db.write(() => orgs.deleteProject(this.#db, { org, slug: idOrSlug }, options));
-  }
-
-  /** Services of an org, by slug; `NotFoundError` for an unknown org. */
-  listServices(org: string, page?: Page): Promise<ThirdPartyService[]> {
-    return this.#db.read(() => services.listServices(this.#db, org, page));
-  }
-
-  /** One service; `NotFoundError` for an unknown org or service. */
-  getService(org: string, slug: string): Promise<ThirdPartyService> {
-    return this.#db.read(() => toService(services.serviceOf(this.#db, { org, service: slug })));
-  }
-
-  /** One service, or null (also for an unknown org). */
-  findService(org: string, slug: string): Promise<ThirdPartyService | null> {
-    return this.#db.read(() => {
-      const o = lookups.findOrg(this.#db, org);
-      const row = o && lookups.findService(this.#db, o, slug);
-      return row ? toService(row) : null;
-    });
-  }
-
-  /**
-   * Creates a service.
-   *
-   * @throws {NotFoundError} For an unknown org.
-   * @throws {ConflictError} When the slug is taken in the org.
-   */
-  createService(org: string, svc: ThirdPartyService, options?: CreateOptions): Promise<ThirdPartyService> {
-    return this.#db.write(() => services.insertService(this.#db, lookups.org(this.#db, org), svc, options));
-  }
-
-  /** Patches a service; `null` clears an optional field; `NotFoundError` for an unknown org or service. */
-  updateService(
-    org: string,
-    slug: string,
-    patch: Partial<Omit<ThirdPartyService, "slug">>,
-    options?: WriteOptions,
-  ): Promise<ThirdPartyService> {
-    return this.#db.write(() => services.updateService(this.#db, { org, service: slug }, patch, options));
-  }
-
-  /**
-   * Deletes a service.
-   *
-   * @throws {NotFoundError} For an unknown org or service.
-   * @throws {ConflictError} While it has applications or Plugin nodes;
-   *   `extra` lists their slugs.
-   */
-  deleteService(org: string, slug: string, options?: WriteOptions): Promise<void> {
-    return this.#db.write(() => services.deleteService(this.#db, { org, service: slug }, options));
-  }
-
-  /** Applications of a service, by slug, with ciphertext credentials; `NotFoundError` for an unknown org or service. */
-  listApplications(org: string, service: string): Promise<ServiceApplication[]> {
-    return this.#db.read(() => services.listApplications(this.#db, { org, service }));
-  }
-
-  /** One application with ciphertext credentials; `NotFoundError` for an unknown org, service or application. */
-  getApplication(org: string, service: string, slug: string): Promise<ServiceApplication> {
-    return this.#db.read(() =>
-      toApplication(lookups.application(this.#db, services.serviceOf(this.#db, { org, service }), slug))
-    );
-  }
-
-  /** One application with ciphertext credentials, or null (also for an unknown org or service). */
-  findApplication(org: string, service: string, slug: string): Promise<ServiceApplication | null> {
-    return this.#db.read(() => {
-      const o = lookups.findOrg(this.#db, org);
-      const svc = o && lookups.findService(this.#db, o, service);
-      const row = svc && lookups.findApplication(this.#db, svc, slug);
-      return row ? toApplication(row) : null;
-    });
-  }
-
-  /**
-   * Creates an application (its credentials are ciphertext already).
-   *
-   * @throws {NotFoundError} For an unknown org or service.
-   * @throws {ConflictError} When the slug is taken in the service.
-   */
-  createApplication(
-    org: string,
-    service: string,
-    app: ServiceApplication,
-    options?: CreateOptions,
-  ): Promise<ServiceApplication> {
-    return this.#db.write(() =>
-      services.insertApplication(
-        this.#db,
-        { org, service: services.serviceOf(this.#db, { org, service }) },
-        app,
-        options,
-      )
-    );
-  }
-
-  /**
-   * Patches name and credentials in one transaction: `credentials` replaces
-   * the whole map, `credential_changes` merges into the stored one.
-   *
-   * @throws {NotFoundError} For an unknown org, service or application.
-   * @throws {PreconditionFailedError} When `ifMatch` does not hold.
-   */
-  updateApplication(
-    org: string,
-    service: string,
-    slug: string,
-    patch: ApplicationPatch,
-    options?: ApplicationWriteOptions,
-  ): Promise<ServiceApplication> {
-    return this.#db.write(() => services.updateApplication(this.#db, { org, service, slug }, patch, options));
-  }
-
-  /**
-   * Deletes an application.
-   *
-   * @throws {NotFoundError} For an unknown org, service or application.
-   * @throws {ConflictError} While a Plugin node uses it; `extra.plugins`
-   *   lists their slugs.
-   */
-  deleteApplication(org: string, service: string, slug: string, options?: WriteOptions): Promise<void> {
-    return this.#db.write(() => services.deleteApplication(this.#db, { org, service, slug }, options));
-  }
-
-  /** Plugin nodes of a service, by slug; `NotFoundError` for an unknown org or service. */
-  listPlugins(org: string, service: string): Promise<PluginNode[]> {
-    return this.#db.read(() => services.listPlugins(this.#db, { org, service }));
-  }
-
-  /**
-   * One Plugin node, by id, else by slug in the service.
-   *
-   * @throws {NotFoundError} For an unknown org, service or Plugin node.
-   */
-  getPlugin(org: string, service: string, idOrSlug: string): Promise<PluginNode> {
-    return this.#db.read(() =>
-      toPluginNode(lookups.plugin(this.#db, services.serviceOf(this.#db, { org, service }), idOrSlug))
-    );
-  }
-
-  /** By id, else by slug in the service; null when absent (also for an unknown org or service). */
-  findPlugin(org: string, service: string, idOrSlug: string): Promise<PluginNode | null> {
-    return this.#db.read(() => {
-      const o = lookups.findOrg(this.#db, org);
-      const svc = o && lookups.findService(this.#db, o, service);
-      const row = svc && lookups.findPlugin(this.#db, svc, idOrSlug);
-      return row ? toPluginNode(row) : null;
-    });
-  }
-
-  /**
-   * Creates a Plugin node. With `application: null` (or absent) it uses the
-   * service's only application when the service has exactly one, else none.
-   *
-   * @throws {NotFoundError} For an unknown org, service or application.
-   * @throws {ConflictError} For a slug taken in the service or an id taken anywhere.
-   * @throws {ValidationError} For an unknown `plugin_type` (pointer `/plugin_type`).
-   */
-  createPlugin(
-    org: string,
-    service: string,
-    input: PluginNodeInput,
-    options: Pick<PluginWriteOptions, "check" | "audit"> = {},
-  ): Promise<PluginNode> {
-    return this.#db.write(() =>
-      services.insertPlugin(this.#db, { org, service: services.serviceOf(this.#db, { org, service }) }, input, {
-        defaultApplication: true,
-        ...options,
-      })
-    );
-  }
-
-  /**
-   * Patches slug, application (`null` unlinks), label, options and enabled.
-   *
-   * @throws {NotFoundError} For an unknown org, service, Plugin node or application.
-   * @throws {ConflictError} When the new slug is taken in the service.
-   */
-  updatePlugin(
-    org: string,
-    service: string,
-    idOrSlug: string,
-    patch: PluginNodePatch,
-    options?: PluginWriteOptions,
-  ): Promise<PluginNode> {
-    return this.#db.write(() => services.updatePlugin(this.#db, { org, service, slug: idOrSlug }, patch, options));
-  }
-
-  /**
-   * Deletes a Plugin node.
-   *
-   * @throws {NotFoundError} For an unknown org, service or Plugin node.
-   * @throws {ConflictError} While a binding points at it (as `plugin_id` or
-   *   `identity_plugin_id`); `extra.scopes` lists the binding scopes.
-   */
-  deletePlugin(org: string, service: string, idOrSlug: string, options?: WriteOptions): Promise<void> {
-    return this.#db.write(() => services.deletePlugin(this.#db, { org, service, slug: idOrSlug }, options));
-  }
-
-  /** Plugin nodes in every org whose manifest slug is listed, by org, service and slug. */
-  findPluginNodes(manifestSlugs: string[]): Promise<PluginNodeRef[]> {
-    return this.#db.read(() => services.findPluginNodes(this.#db, manifestSlugs));
-  }
-
-  /** Sets `enabled = false` on the listed Plugin nodes; unknown ids are ignored. */
-  disablePluginNodes(ids: string[]): Promise<void> {
-    return this.#db.write(() => {
-      this.#db.run("UPDATE plugins SET enabled = 0 WHERE id IN (SELECT value FROM json_each(?))", JSON.stringify(ids));
-    });
-  }
-
-  /**
-   * The bindings of a scope in the order they were written. A project scope's
-   * `id` may also be the project's slug.
-   *
-   * @throws {NotFoundError} For an unknown org, project type or project.
-   */
-  getBindings(scope: BindingScope): Promise<Binding[]> {
-    return this.#db.read(() => bindings.readBindings(this.#db, lookups.scope(this.#db, scope).scope));
-  }
-
-  /**
-   * Replaces all bindings of a scope in one transaction; on any error the old
-   * bindings stay exactly as they were.
-   *
-   * Rules, each a 422 `ValidationError` listing every break with its pointer
-   * (see `checkBindings` in `core/graph/rules.ts`): `plugin_id` names no
-   * Plugin node of the scope's org (`/bindings/<i>/plugin_id`; a 422 rather
-   * than a 404, so one answer lists every bad field), the same Plugin node
-   * twice, `tab` differs from the Plugin's `plugin_type`, a second default
-   * for a tab, an `identity_plugin_id` that names no Plugin node of the org.
-   *
-   * @returns The stored bindings, in the given order.
-   * @throws {NotFoundError} For an unknown org, project type or project.
-   * @throws {ValidationError} When a rule above is broken.
-   */
-  replaceBindings(scope: BindingScope, list: Binding[], options: WriteOptions = {}): Promise<Binding[]> {
-    return this.#db.write(() => bindings.replaceBindings(this.#db, scope, list, options));
-  }
-
-  /** Merged bindings of a project for every tab (project edges win); `NotFoundError` for an unknown org or project. */
-  effectiveBindings(org: string, project: string): Promise<EffectiveBinding[]> {
-    return this.#db.read(() => bindings.effectiveBindings(this.#db, { org, project }));
-  }
-
-  /**
-   * Spec section 6 steps 1 to 5 in one snapshot: the project (by id, else
-   * slug), its and its project types' edges for the tab with their Plugin
-   * nodes, `mergeEdges` and `selectBinding`, then the selected node's service
-   * and application (ciphertext credentials).
-   */
-  resolveTab(query: ResolveQuery): Promise<Resolution> {
-    return this.#db.read(() => bindings.resolveTab(this.#db, query));
-  }
-
-  /** The whole graph, every list ordered by slug and bindings in written order. */
-  exportAll(): Promise<GraphDump> {
-    return this.#db.read(() => dump.exportAll(this.#db));
-  }
-
-  /**
-   * Loads a dump in one transaction. The store may hold other orgs; nothing
-   * is written when any rule breaks.
-   *
-   * @throws {ConflictError} When an org of the dump exists, or a project or
-   *   Plugin id is taken.
-   * @throws {NotFoundError} For a reference to a missing project type or application.
-   * @throws {ValidationError} For a binding rule break, with pointers into the
-   *   dump (`/organizations/<o>/projects/<p>/bindings/<i>/...`).
-   */
-  importAll(graph: GraphDump, options: { audit?: AuditInput } = {}): Promise<void> {
-    return this.#db.write(() => {
-      dump.importAll(this.#db, graph);
-      if (options.audit) insertAudit(this.#db, options.audit);
-    });
+  static {
+    defineGraphMethods<SqliteStore, SqliteDb>(SqliteStore.prototype, (store) => store.#db.transactions, OPS);
   }
 }
+
+/** The graph methods, defined on the prototype from `OPS` by `defineGraphMethods` (`../store_methods.ts`). */
+export interface SqliteStore extends GraphMethods {}

@@ -355,7 +355,29 @@ static long number(const char *flag, const char *value) {
   return n;
 }
 
+/* The options that take a non-negative integer, and the field each one sets. */
+static const struct {
+  const char *flag;
+  size_t offset;
+} number_options[] = {
+    {"--memory-mb", offsetof(struct options, memory_mb)},
+    {"--pids", offsetof(struct options, pids)},
+    {"--cpu-percent", offsetof(struct options, cpu_percent)},
+    {"--data-mb", offsetof(struct options, data_mb)},
+    {"--idle-cpu-ms", offsetof(struct options, idle_cpu_ms)},
+    {"--idle-window-ms", offsetof(struct options, idle_window_ms)},
+};
+
+/* The field of o that the integer option flag sets, or NULL for another flag. */
+static long *number_field(struct options *o, const char *flag) {
+  for (size_t i = 0; i < sizeof number_options / sizeof number_options[0]; i++) {
+    if (strcmp(flag, number_options[i].flag) == 0) return (long *)((char *)o + number_options[i].offset);
+  }
+  return NULL;
+}
+
 static void parse(int argc, char **argv, struct options *o, int *probe_only) {
+  long *field;
   o->cgroup_root = "/sys/fs/cgroup";
   o->idle_window_ms = 5000;
   for (int i = 1; i < argc; i++) {
@@ -372,18 +394,8 @@ static void parse(int argc, char **argv, struct options *o, int *probe_only) {
       continue;
     } else if (strcmp(a, "--cgroup-root") == 0 && v) {
       o->cgroup_root = v;
-    } else if (strcmp(a, "--memory-mb") == 0) {
-      o->memory_mb = number(a, v);
-    } else if (strcmp(a, "--pids") == 0) {
-      o->pids = number(a, v);
-    } else if (strcmp(a, "--cpu-percent") == 0) {
-      o->cpu_percent = number(a, v);
-    } else if (strcmp(a, "--data-mb") == 0) {
-      o->data_mb = number(a, v);
-    } else if (strcmp(a, "--idle-cpu-ms") == 0) {
-      o->idle_cpu_ms = number(a, v);
-    } else if (strcmp(a, "--idle-window-ms") == 0) {
-      o->idle_window_ms = number(a, v);
+    } else if ((field = number_field(o, a))) {
+      *field = number(a, v);
     } else {
       fprintf(stderr, "imbi-jail: unknown or incomplete option %s\n", a);
       exit(EXIT_SETUP);

@@ -1,0 +1,152 @@
+/**
+ * What bounds a tab under load: the service's V8 CPU profile while wrk
+ * loads one Configuration tab, summed by function (self and inclusive
+ * time), so a missed target in `deno task bench` comes with where the time
+ * goes.
+ *
+ * `deno run --allow-all bench/profile.ts [tab|cached] [clients] [seconds]`:
+ * `tab` is the uncached `http-config-uncached` node (every request reaches
+ * the plugin process), `cached` the `http-config` node answered from the
+ * response cache. The service runs with the serve task's flags plus
+ * `--inspect` on loopback; the profile is taken over the inspector protocol.
+ *
+ * @module
+ */
+
+import { READ_AUTH, startSeededService, tabAnswer, tabUrl } from "./_bench_service.ts";
+import { benchPort, startHelper } from "./_processes.ts";
+import { ensureWrk, runWrk } from "./_wrk.ts";
+
+interface CallFrame {
+  functionName: string;
+  url: string;
+  lineNumber: number;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: CallFrame;
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  samples: number[];
+}
+
+/** A minimal inspector client: one WebSocket, requests matched to answers by id. */
+async function inspector(
+  port: number,
+): Promise<{ send(method: string, params?: unknown): Promise<unknown>; close(): void }> {
+  const targets = await (await fetch(`http://127.0.0.1:${port}/json/list`)).json() as {
+    webSocketDebuggerUrl: string;
+  }[];
+  const socket = new WebSocket(targets[0]!.webSocketDebuggerUrl);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  const pending = new Map<number, (result: unknown) => void>();
+  socket.onmessage = (event) => {
+    const message = JSON.parse(event.data) as { id?: number; result?: unknown };
+    if (message.id !== undefined) pending.get(message.id)?.(message.result);
+  };
+  let next = 0;
+  return {
+    send(method, params = {}) {
+      const id = ++next;
+      return new Promise((resolve) => {
+        pending.set(id, resolve);
+        socket.send(JSON.stringify({ id, method, params }));
+      });
+    },
+    close: () => socket.close(),
+  };
+}
+
+function where(frame: CallFrame): string {
+  const file = frame.url.replace(/^.*\/(core|routes|plugins|hono|node_modules)\//, "$1/").replace(/^file:\/\/\//, "");
+  return `${frame.functionName || "(anonymous)"} ${file}${frame.url ? `:${frame.lineNumber + 1}` : ""}`;
+}
+
+function summarise(profile: CpuProfile, top: number): string {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) for (const child of n.children ?? []) parent.set(child, n.id);
+  const self = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  for (const sample of profile.samples) {
+    const leaf = byId.get(sample)!;
+    self.set(where(leaf.callFrame), (self.get(where(leaf.callFrame)) ?? 0) + 1);
+    const seen = new Set<string>();
+    for (let id: number | undefined = sample; id !== undefined; id = parent.get(id)) {
+      const name = where(byId.get(id)!.callFrame);
+      if (!seen.has(name)) inclusive.set(name, (inclusive.get(name) ?? 0) + 1);
+      seen.add(name);
+    }
+  }
+  const total = profile.samples.length;
+  const list = (counts: Map<string, number>) =>
+    [...counts].filter(([name]) => !name.startsWith("(root)")).sort((a, b) => b[1] - a[1]).slice(0, top)
+      .map(([name, count]) => `${(100 * count / total).toFixed(1).padStart(5)}%  ${name}`).join("\n");
+  return `self time:\n${list(self)}\n\ninclusive time:\n${list(inclusive)}\n`;
+}
+
+async function main(): Promise<void> {
+  const [project = "cached", clients = "50", seconds = "5"] = Deno.args;
+  if (project !== "tab" && project !== "cached") {
+    throw new TypeError("usage: profile.ts [tab|cached] [clients] [seconds]");
+  }
+  await ensureWrk();
+  const work = await Deno.makeTempDir({ prefix: "imbi-profile-" });
+  const upstreamPort = benchPort();
+  const upstream = await startHelper([
+    "run",
+    "--allow-net",
+    "tests/fixtures/http-config/upstream.ts",
+    String(upstreamPort),
+    "50",
+  ]);
+  const inspectPort = benchPort();
+  const { service } = await startSeededService(`${work}/service`, {
+    upstream: `http://127.0.0.1:${upstreamPort}`,
+    nodes: { [project]: project === "cached" ? "http-config" : "http-config-uncached" },
+    extraFlags: [`--inspect=127.0.0.1:${inspectPort}`],
+  });
+  try {
+    await tabAnswer(service, project);
+    await runWrk(tabUrl(service, project), { connections: 8, seconds: 2, headers: READ_AUTH });
+    const ports = [inspectPort];
+    for (let p = 49400; p < 49410; p++) {
+      try {
+        await (await fetch(`http://127.0.0.1:${p}/json/list`)).body?.cancel();
+        ports.push(p);
+      } catch { /* none */ }
+    }
+    const clientsI = await Promise.all(ports.map((p) => inspector(p)));
+    for (const client of clientsI) {
+      await client.send("Profiler.enable");
+      await client.send("Profiler.setSamplingInterval", { interval: 100 });
+      await client.send("Profiler.start");
+    }
+    const load = await runWrk(tabUrl(service, project), {
+      connections: Number(clients),
+      seconds: Number(seconds),
+      headers: READ_AUTH,
+    });
+    const head = `${project} tab, ${clients} clients, ${seconds} s (profiler on): ${Math.round(load.rps)} req/s, ` +
+      `${load.errors} errors, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms\n\n`;
+    await Deno.stdout.write(new TextEncoder().encode(head));
+    for (const [i, client] of clientsI.entries()) {
+      const { profile } = await client.send("Profiler.stop") as { profile: CpuProfile };
+      client.close();
+      await Deno.stdout.write(new TextEncoder().encode(`==== port ${ports[i]}\n` + summarise(profile, 40)));
+    }
+  } finally {
+    await service.stop();
+    await upstream.stop();
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) await main();
