@@ -37,7 +37,7 @@ import {
 import { packageStoreFor, type ProgressEvent } from "../core/packages/store.ts";
 import { copyTree, pathExists } from "../core/packages/files.ts";
 import { buildRegistry } from "../core/packages/registry.ts";
-import { inspectBundle } from "../core/sandbox/inspect.ts";
+import { inspectStoredBundle } from "../core/sandbox/inspect.ts";
 import { parseCommand } from "./_args.ts";
 
 const USAGE = `usage: deno task prefetch [--seed-from <data dir>] [--seed-lockfile <lockfile>] [--seed-only]
@@ -153,7 +153,7 @@ export async function main(args: string[], env: Record<string, string | undefine
     if (seedOnly) return 0;
     const lockfile = await readLockfile(lockfilePath);
     const started = performance.now();
-    const registry = await buildRegistry(lockfile, { store, inspect: inspectBundle, onProgress: progress });
+    const registry = await buildRegistry(lockfile, { store, inspect: inspectStoredBundle, onProgress: progress });
     let failures = 0;
     for (const pkg of registry.packages) {
       console.log(`${pkg.name} ${pkg.specifier} ${pkg.status}`);

@@ -25,7 +25,7 @@ import { StoreLockState } from "./packages/store_lock_state.ts";
 import { Readiness } from "./ops/readiness.ts";
 import { PluginRuntime } from "./runtime.ts";
 import { checkConfinement, describeConfinement, probeConfinement, useConfinement } from "./sandbox/confine.ts";
-import { inspectBundle } from "./sandbox/inspect.ts";
+import { inspectStoredBundle } from "./sandbox/inspect.ts";
 import { SandboxPool } from "./sandbox/pool.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
 import { TabCache } from "./tab_cache.ts";
@@ -201,7 +201,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
   // The builder refuses a later build that would fail what the served registry loads.
   const served: { runtime?: PluginRuntime } = {};
   const runtime = await PluginRuntime.start(
-    lockRegistryBuilder({ lock, packages, inspect: inspectBundle, current: () => served.runtime?.registry }),
+    lockRegistryBuilder({ lock, packages, inspect: inspectStoredBundle, current: () => served.runtime?.registry }),
     pool,
     { timeoutCeilingMs: config.pluginTimeoutMs, egress: config.egress },
   );
@@ -223,6 +223,7 @@ export async function buildServices(config: Config, options: { store?: GraphStor
   const admin = new PackageAdminService({
     lock,
     packages,
+    inspect: inspectStoredBundle,
     runtime,
     store,
     egress: config.egress,

@@ -15,7 +15,11 @@
  * @module
  */
 
-import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import type * as PromClient from "prom-client";
+import counterModule from "prom-client/lib/counter.js";
+import gaugeModule from "prom-client/lib/gauge.js";
+import histogramModule from "prom-client/lib/histogram.js";
+import registryModule from "prom-client/lib/registry.js";
 import type { ExitCause } from "../sandbox/stats.ts";
 
 export type { ExitCause };
@@ -41,6 +45,14 @@ export interface MetricSources {
   /** Load per Plugin node. */
   nodes?: () => Iterable<NodeLoad>;
 }
+
+// prom-client's index also loads its cluster aggregator, push gateway, summaries and default process metrics, none
+// of which the service uses: about 6 MiB resident in every service process. The four classes come from their own
+// modules (prom-client has no `exports` map; its types describe the same classes).
+const Counter = counterModule as typeof PromClient.Counter;
+const Gauge = gaugeModule as typeof PromClient.Gauge;
+const Histogram = histogramModule as typeof PromClient.Histogram;
+const Registry = registryModule as typeof PromClient.Registry;
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 

@@ -8,7 +8,8 @@
  * - `package.tgz` and `source/` (npm), `meta.json` and `source/` (JSR), nothing
  *   of the source for a local path (it is re-hashed in place at every load);
  * - `bundle.js`, the only file a plugin process may read;
- * - `store.json`, the record of what was verified (integrity, source tree and bundle hashes).
+ * - `store.json`, the record of what was verified (integrity, source tree and bundle hashes);
+ * - `inspection.json`, once the bundle was inspected (`core/sandbox/inspect.ts`).
  *
  * The registries' protocols live in `npm.ts` and `jsr.ts`, local directories
  * in `local.ts`, staging directories in `staging.ts`, and the bundler in `bundle.ts`.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { inspectBundle } from "../../core/sandbox/inspect.ts";
+import { inspectBundle, INSPECTION_FILE, inspectStoredBundle } from "../../core/sandbox/inspect.ts";
 import { bundleFixtures } from "../support/bundle_fixture.ts";
 
 const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
@@ -81,4 +81,67 @@ Deno.test("inspectBundle() reads manifests without permissions and refuses bad p
     assert.deepEqual(result, { ok: false, reason: "inspection did not finish within 300 ms" });
     assert.ok(performance.now() - started < 3000);
   });
+});
+
+/** A one-file bundle exporting one class whose manifest is named `name`. */
+function namedBundle(name: string): string {
+  return `export class Named { static manifest = { slug: "named", name: ${JSON.stringify(name)} }; }
+export const plugins = [Named];
+`;
+}
+
+Deno.test("inspectStoredBundle() keeps a successful inspection beside the bundle, for those bytes only", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "imbi_inspection_" });
+  const bundle = `${dir}/bundle.js`;
+  const kept = `${dir}/${INSPECTION_FILE}`;
+  const nameOf = (result: Awaited<ReturnType<typeof inspectStoredBundle>>) => {
+    assert.ok(result.ok, JSON.stringify(result));
+    return (result.entries[0]!.manifest as { name: string }).name;
+  };
+  /** Rewrites the kept manifest's name, so a result that comes from the file is told apart from a fresh one. */
+  const forgeKeptName = async (name: string) => {
+    const record = JSON.parse(await Deno.readTextFile(kept));
+    record.result.entries[0].manifest.name = name;
+    await Deno.writeTextFile(kept, JSON.stringify(record));
+  };
+  try {
+    await Deno.writeTextFile(bundle, namedBundle("first"));
+
+    await t.step("inspects in a process and keeps the result with the bundle's sha256", async () => {
+      assert.equal(nameOf(await inspectStoredBundle(bundle)), "first");
+      const record = JSON.parse(await Deno.readTextFile(kept));
+      assert.equal(record.deno, Deno.version.deno);
+      assert.match(record.bundle_integrity, /^sha256-/);
+      assert.deepEqual(record.result, await inspectBundle(bundle));
+    });
+
+    await t.step("answers from the kept result while the bundle's bytes are the same", async () => {
+      await forgeKeptName("from the file");
+      assert.equal(nameOf(await inspectStoredBundle(bundle)), "from the file");
+    });
+
+    await t.step("a changed bundle is inspected again and its result replaces the kept one", async () => {
+      await Deno.writeTextFile(bundle, namedBundle("second"));
+      assert.equal(nameOf(await inspectStoredBundle(bundle)), "second");
+      await forgeKeptName("from the file");
+      assert.equal(nameOf(await inspectStoredBundle(bundle)), "from the file", "the rewritten record is used");
+    });
+
+    await t.step("a corrupt or foreign record is ignored and rewritten", async () => {
+      for (const text of ["{not json", "[]", JSON.stringify({ format: 1, result: { ok: true, entries: [] } })]) {
+        await Deno.writeTextFile(kept, text);
+        assert.equal(nameOf(await inspectStoredBundle(bundle)), "second");
+        assert.equal(JSON.parse(await Deno.readTextFile(kept)).result.entries.length, 1);
+      }
+    });
+
+    await t.step("a failed inspection is not kept", async () => {
+      await Deno.remove(kept);
+      await Deno.writeTextFile(bundle, "export const nothing = 1;\n");
+      assert.equal((await inspectStoredBundle(bundle)).ok, false);
+      await assert.rejects(Deno.stat(kept), Deno.errors.NotFound);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
