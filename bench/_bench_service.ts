@@ -9,7 +9,7 @@
  */
 
 import { type LocalPackage, lockLocalPackages } from "../tests/support/test_app.ts";
-import { ROOT, type RunningService, startService } from "./_processes.ts";
+import { benchPort, ROOT, type RunningService, startHelper, startService } from "./_processes.ts";
 
 /** The admin token of every service a benchmark starts. */
 export const ADMIN = `bench-admin-${crypto.randomUUID()}`;
@@ -130,4 +130,21 @@ export async function tabAnswer(service: RunningService, project: string): Promi
   const text = await response.text();
   if (response.status !== 200) throw new Error(`GET ${project}/configuration: ${response.status} ${text}`);
   return { text, version: JSON.parse(text).source.version };
+}
+
+/**
+ * Starts the fixture's key-value upstream (`tests/fixtures/http-config/upstream.ts`), 50 keys per prefix.
+ *
+ * @returns Its URL, process id and stop function.
+ */
+export async function startUpstream(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+  const port = benchPort();
+  const helper = await startHelper([
+    "run",
+    "--allow-net",
+    "tests/fixtures/http-config/upstream.ts",
+    String(port),
+    "50",
+  ]);
+  return { url: `http://127.0.0.1:${port}`, pid: helper.pid, stop: helper.stop };
 }

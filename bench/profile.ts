@@ -18,7 +18,7 @@
  * @module
  */
 
-import { READ_AUTH, startSeededService, tabAnswer, tabUrl } from "./_bench_service.ts";
+import { READ_AUTH, startSeededService, startUpstream, tabAnswer, tabUrl } from "./_bench_service.ts";
 import { type Accounted, cpuPerRequest, cpuTable, descendantPids } from "./_cpu.ts";
 import { benchPort, startHelper } from "./_processes.ts";
 import { ensureWrk, runWrk } from "./_wrk.ts";
@@ -104,15 +104,8 @@ function summarise(profile: CpuProfile, top: number): string {
  */
 async function cpu(clients: number, seconds: number): Promise<void> {
   const work = await Deno.makeTempDir({ prefix: "imbi-cpu-" });
-  const upstreamPort = benchPort();
-  const upstream = await startHelper([
-    "run",
-    "--allow-net",
-    "tests/fixtures/http-config/upstream.ts",
-    String(upstreamPort),
-    "50",
-  ]);
-  const upstreamUrl = `http://127.0.0.1:${upstreamPort}`;
+  const upstream = await startUpstream();
+  const upstreamUrl = upstream.url;
   const { service } = await startSeededService(`${work}/service`, {
     upstream: upstreamUrl,
     nodes: { tab: "http-config-uncached", cached: "http-config" },
@@ -175,17 +168,10 @@ async function main(): Promise<void> {
   }
   await ensureWrk();
   const work = await Deno.makeTempDir({ prefix: "imbi-profile-" });
-  const upstreamPort = benchPort();
-  const upstream = await startHelper([
-    "run",
-    "--allow-net",
-    "tests/fixtures/http-config/upstream.ts",
-    String(upstreamPort),
-    "50",
-  ]);
+  const upstream = await startUpstream();
   const inspectPort = benchPort();
   const { service } = await startSeededService(`${work}/service`, {
-    upstream: `http://127.0.0.1:${upstreamPort}`,
+    upstream: upstream.url,
     nodes: { [project]: project === "cached" ? "http-config" : "http-config-uncached" },
     extraFlags: [`--inspect=127.0.0.1:${inspectPort}`],
   });

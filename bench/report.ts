@@ -28,7 +28,7 @@
 
 import { setLogLevel } from "../core/logger.ts";
 import { type LocalPackage, lockLocalPackages } from "../tests/support/test_app.ts";
-import { ADMIN, adminCall, READ_AUTH, startSeededService, tabAnswer, tabUrl } from "./_bench_service.ts";
+import { ADMIN, adminCall, READ_AUTH, startSeededService, startUpstream, tabAnswer, tabUrl } from "./_bench_service.ts";
 import { writeBenchPackages } from "./_packages.ts";
 import {
   benchPort,
@@ -275,12 +275,9 @@ async function main(): Promise<void> {
   const work = await Deno.makeTempDir({ prefix: "imbi-bench-" });
   const stops: (() => Promise<void>)[] = [];
   try {
-    const upstreamPort = benchPort();
-    const upstream = `http://127.0.0.1:${upstreamPort}`;
-    stops.push(
-      (await startHelper(["run", "--allow-net", "tests/fixtures/http-config/upstream.ts", String(upstreamPort), "50"]))
-        .stop,
-    );
+    const started = await startUpstream();
+    const upstream = started.url;
+    stops.push(started.stop);
     const packages = await writeBenchPackages(`${work}/packages`, { count: 20, revision: 1 });
     await startupRows(work, packages.slice(0, 10));
 
