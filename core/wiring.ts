@@ -23,11 +23,11 @@ import { importLockfile } from "./packages/lock_file_sync.ts";
 import { packageStoreFor } from "./packages/store.ts";
 import { StoreLockState } from "./packages/store_lock_state.ts";
 import { Readiness } from "./ops/readiness.ts";
-import type { Registry } from "./packages/registry.ts";
 import { PluginRuntime } from "./runtime.ts";
 import { checkConfinement, describeConfinement, probeConfinement, useConfinement } from "./sandbox/confine.ts";
-import { inspectBundle, inspectStoredBundle } from "./sandbox/inspect.ts";
+import { inspectStoredBundle } from "./sandbox/inspect.ts";
 import { SandboxPool } from "./sandbox/pool.ts";
+import { warmBootstrap } from "./sandbox/process.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
 import { TabCache } from "./tab_cache.ts";
 import { Tabs } from "./tabs.ts";
@@ -207,7 +207,8 @@ export async function buildServices(config: Config, options: { store?: GraphStor
     { timeoutCeilingMs: config.pluginTimeoutMs, egress: config.egress },
   );
   served.runtime = runtime;
-  const warmed = warmPluginDenoDir(runtime.registry);
+  // Off the start's path: transpiles the bootstrap into the plugin processes' new DENO_DIR before the first call.
+  const warmed = warmBootstrap().catch(() => {});
   const sync = new LockSync({
     lock,
     runtime,
@@ -262,18 +263,6 @@ export async function buildServices(config: Config, options: { store?: GraphStor
       await store.close();
     },
   };
-}
-
-/**
- * Plugin processes share a private `DENO_DIR` made empty at every start (`sandbox/confine.ts`), and with inspections
- * kept beside their bundles no process may have run in it before the first call. One inspection in the background,
- * off the start's path, transpiles the bootstrap into it, so the first plugin process after a start does not: about
- * 3 MiB resident and 30 ms less.
- */
-async function warmPluginDenoDir(registry: Registry): Promise<void> {
-  const slug = registry.loadedSlugs()[0];
-  const entry = slug === undefined ? undefined : registry.entry(slug);
-  if (entry) await inspectBundle(entry.bundlePath).catch(() => {});
 }
 
 /** Live processes per Plugin node, summed over its supervisors (a drained one has none). */

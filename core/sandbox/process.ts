@@ -185,6 +185,30 @@ export function pluginDenoDir(): string {
   return activeConfinement().denoDir;
 }
 
+/**
+ * Runs the bootstrap once in the plugin children's `DENO_DIR` with nothing to
+ * serve: its stdin is empty, so it exits as soon as it has started, and Deno
+ * has transpiled it into that directory's cache. The directory is new at
+ * every start (`confine.ts`); without this the first plugin process after a
+ * start transpiles the bootstrap on a request's path (about 30 ms and 3 MiB).
+ * No plugin code runs, so no jail is needed; it may read only the bootstrap.
+ *
+ * @param denoDir The children's `DENO_DIR`; default {@linkcode pluginDenoDir}.
+ */
+export async function warmBootstrap(denoDir: string = pluginDenoDir()): Promise<void> {
+  const self = decodeURIComponent(BOOTSTRAP.pathname);
+  const options = { nodeId: "warm-up", bundlePath: self, netHosts: [], ...PROCESS_DEFAULTS };
+  await new Deno.Command(Deno.execPath(), {
+    args: childArgs(options, true),
+    clearEnv: true,
+    env: childEnv(denoDir),
+    cwd: "/",
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).output();
+}
+
 /** Resident memory a child may use: its heap twice over (GC headroom) plus the runtime's own ~100 MB and margin. */
 export function defaultRssMb(heapMb: number): number {
   return heapMb * 2 + 256;
