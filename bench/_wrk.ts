@@ -113,6 +113,13 @@ export interface WrkTarget {
   headers?: Record<string, string>;
 }
 
+/** The middle of the values (the mean of the two middle ones for an even count). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 function merge(runs: WrkResult[]): WrkResult {
   const requests = runs.reduce((sum, r) => sum + r.requests, 0);
   const seconds = runs.reduce((sum, r) => sum + r.requests / r.rps, 0);
@@ -124,34 +131,38 @@ function merge(runs: WrkResult[]): WrkResult {
     status,
     socket,
     errors: status + socket,
-    p50: runs.reduce((sum, r) => sum + r.p50, 0) / runs.length,
-    p90: Math.max(...runs.map((r) => r.p90)),
-    p99: Math.max(...runs.map((r) => r.p99)),
+    p50: median(runs.map((r) => r.p50)),
+    p90: median(runs.map((r) => r.p90)),
+    p99: median(runs.map((r) => r.p99)),
     max: Math.max(...runs.map((r) => r.max)),
   };
 }
 
 /**
- * Measures two targets side by side in the order A B B A, each half of `seconds` (rounded up) per run, so a drift
- * in the machine's load weighs on both alike. Throughput and errors add up; p50 is the mean of the two runs,
- * p90, p99 and max the worse.
+ * Measures two targets side by side in rounds of A B B A, each run half of `seconds` (rounded up), so a drift in the
+ * machine's load weighs on both alike. Throughput and errors add up over the runs; p50, p90 and p99 are the medians of
+ * the runs' own percentiles (a burst of load from outside during one run moves one run's tail, not the result), max the
+ * worst.
  *
  * @param a The measured target.
  * @param b Its baseline.
- * @param options Connections and seconds per target in all.
- * @returns Both results, merged over their two runs.
+ * @param options Connections, seconds per target in a round, and rounds (default 1).
+ * @returns Both results, merged over their runs.
  */
 export async function sideBySide(
   a: WrkTarget,
   b: WrkTarget,
-  options: { connections: number; seconds: number },
+  options: { connections: number; seconds: number; rounds?: number },
 ): Promise<[WrkResult, WrkResult]> {
   const seconds = Math.max(1, Math.ceil(options.seconds / 2));
   const run = (t: WrkTarget) =>
     runWrk(t.url, { connections: options.connections, seconds, ...(t.headers ? { headers: t.headers } : {}) });
-  const a1 = await run(a);
-  const b1 = await run(b);
-  const b2 = await run(b);
-  const a2 = await run(a);
-  return [merge([a1, a2]), merge([b1, b2])];
+  const as: WrkResult[] = [];
+  const bs: WrkResult[] = [];
+  for (let round = 0; round < (options.rounds ?? 1); round++) {
+    as.push(await run(a));
+    bs.push(await run(b), await run(b));
+    as.push(await run(a));
+  }
+  return [merge(as), merge(bs)];
 }
