@@ -114,3 +114,46 @@ Deno.test("ResolutionMemo keeps at most its size of resolutions", async () => {
     await cleanup();
   }
 });
+
+Deno.test("ResolutionMemo reuses a revision read only for requests that began before the read", async (t) => {
+  const { store, other, query, cleanup } = await twoConnections();
+  try {
+    let reads = 0;
+    const counting = new Proxy(store, {
+      get: (target, name) => {
+        if (name === "revision") {
+          return () => {
+            reads++;
+            return target.revision();
+          };
+        }
+        const value = Reflect.get(target, name, target);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const memo = new ResolutionMemo(counting);
+
+    await t.step("requests that began before the last read share it", async () => {
+      const began = performance.now();
+      await memo.resolveTab(query, began);
+      await memo.resolveTab(query, began);
+      await memo.resolveTab(query, began);
+      assert.equal(reads, 1);
+    });
+
+    await t.step("a request that began after a write through another connection reads again and sees it", async () => {
+      await other.updatePlugin(query.org, "aws", "ssm", { options: { region: "ap-south-1" } });
+      const began = performance.now();
+      assert.deepEqual(options(await memo.resolveTab(query, began)), { region: "ap-south-1" });
+      assert.equal(reads, 2);
+    });
+
+    await t.step("without a start time every call reads", async () => {
+      await memo.resolveTab(query);
+      await memo.resolveTab(query);
+      assert.equal(reads, 4);
+    });
+  } finally {
+    await cleanup();
+  }
+});
