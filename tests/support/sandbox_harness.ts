@@ -106,7 +106,7 @@ export class LoopbackServer implements AsyncDisposable {
 }
 
 /**
- * Whether a process is running: `/proc/<pid>` exists and is not a zombie.
+ * Whether a process is running: `/proc/<pid>` exists and is not a zombie (a process reaped while it is read is gone).
  *
  * @param pid The process id.
  */
@@ -116,6 +116,12 @@ export function isAlive(pid: number): boolean {
     return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return false;
+    // A process reaped while its stat file is read answers ESRCH rather than ENOENT.
+    if (
+      error instanceof Error && ((error as { code?: string }).code === "ESRCH" || /os error 3\)/.test(error.message))
+    ) {
+      return false;
+    }
     throw error;
   }
 }
