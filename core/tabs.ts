@@ -76,11 +76,6 @@ export interface TabRequest {
   revealSecrets?: boolean;
   /** `Cache-Control: no-cache`: ask the plugin even when the response cache holds an answer (and store the new one). */
   bypassCache?: boolean;
-  /**
-   * `performance.now()` when the request began (or any later moment before the tab is resolved): the resolution memo
-   * reuses a read of the graph's revision made after it (`ResolutionMemo.resolveTab`).
-   */
-  startedAt?: number;
 }
 
 /** A checked result with its source block. */
@@ -196,7 +191,7 @@ export class Tabs {
       tab,
       ...(request.source !== undefined ? { source: request.source } : {}),
       loaded: this.#loadedSlugs(),
-    }, request.startedAt);
+    });
     switch (resolution.kind) {
       case "project_not_found": {
         await this.#store.getOrg(request.org);

@@ -28,7 +28,6 @@ export const UNMATCHED_ROUTE = "unmatched";
 export function accessLog(): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const started = performance.now();
-    c.set("startedAt", started);
     const given = c.req.header("x-request-id");
     const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set("requestId", requestId);

@@ -59,8 +59,6 @@ export type AppEnv = {
   Variables: {
     /** The request id, given or generated; echoed as `x-request-id`. */
     requestId: string;
-    /** `performance.now()` when the first middleware saw the request. */
-    startedAt: number;
     /** How the bearer token checked out. */
     access: Access;
     /** `admin` or `read:<n>`, the token that authenticated (unset otherwise). */

@@ -146,7 +146,6 @@ const NO_CACHE = /(?:^|,)\s*(?:no-cache|no-store|max-age\s*=\s*"?0"?)\s*(?:,|$)/
 function tabRequest(c: TabContext): TabRequest {
   const { source, environment } = c.req.valid("query");
   return {
-    startedAt: c.get("startedAt"),
     org: c.req.param("org"),
     project: c.req.param("id"),
     source,

@@ -5,12 +5,6 @@
  * written through this replica or any other is seen by the next request, as
  * without the memo. A store without `revision` (Neo4j) is asked every time.
  *
- * Under load, one read of the token serves every request that had already
- * begun when it was read (`startedAt`): a write committed before such a
- * request began was committed before the read, so the read saw it, and a
- * write committed later is concurrent with the request, which may answer
- * either way. A request that begins after the last read reads again.
- *
  * @example
  * ```ts
  * const memo = new ResolutionMemo(store);
@@ -36,9 +30,6 @@ export class ResolutionMemo {
   #store: GraphStore;
   #size: number;
   #memos = new Map<string, Memo>();
-  /** The last token read, and `performance.now()` just before it was read. */
-  #revision: string | undefined;
-  #revisionAt = Number.NEGATIVE_INFINITY;
 
   /**
    * Wraps a store.
@@ -56,13 +47,16 @@ export class ResolutionMemo {
    * has not changed since and `query.loaded` is the same array (compared by identity: pass one array per registry).
    *
    * @param query The tab query.
-   * @param startedAt `performance.now()` when the request began (or any later moment): the last token read at or
-   *   after it is reused instead of read again. Without it the token is read on every call.
    * @returns The resolution; callers must not change it.
    */
-  async resolveTab(query: ResolveQuery, startedAt?: number): Promise<Resolution> {
+  async resolveTab(query: ResolveQuery): Promise<Resolution> {
     const store = this.#store;
-    const revision = startedAt !== undefined && this.#revisionAt >= startedAt ? this.#revision : this.#readRevision();
+    let revision: string | undefined;
+    try {
+      revision = store.revision?.();
+    } catch {
+      revision = undefined; // the store cannot say (closed): let the read report why
+    }
     if (revision === undefined) return await store.resolveTab(query);
     const key = JSON.stringify([query.org, query.project, query.tab, query.source ?? ""]);
     const memo = this.#memos.get(key);
@@ -72,17 +66,6 @@ export class ResolutionMemo {
     if (!this.#memos.has(key) && this.#memos.size >= this.#size) this.#memos.clear();
     this.#memos.set(key, { revision, loaded: query.loaded, resolution });
     return resolution;
-  }
-
-  #readRevision(): string | undefined {
-    const at = performance.now();
-    try {
-      this.#revision = this.#store.revision?.();
-    } catch {
-      this.#revision = undefined; // the store cannot say (closed): let the read report why
-    }
-    this.#revisionAt = this.#revision === undefined ? Number.NEGATIVE_INFINITY : at;
-    return this.#revision;
   }
 }
 
