@@ -6,7 +6,7 @@
  * @module
  */
 
-import { descendants } from "./_processes.ts";
+import { descendants, isPluginProcess } from "./_processes.ts";
 import { runWrk, type WrkOptions } from "./_wrk.ts";
 
 /** Clock ticks per second of `/proc/<pid>/stat` (`getconf CLK_TCK`, 100 on Linux). */
@@ -62,9 +62,10 @@ async function snapshot(parts: Accounted[]): Promise<Map<number, [number, number
  * @returns A function giving their pids now.
  */
 export function descendantPids(servicePid: number, which: "plugins" | "jails"): () => Promise<number[]> {
-  const isPlugin = (cmdline: string) => /(^|\/)deno$/.test(cmdline.split(" ")[0]!) && cmdline.includes("bootstrap");
   return async () =>
-    (await descendants(servicePid)).filter((d) => isPlugin(d.cmdline) === (which === "plugins")).map((d) => d.pid);
+    (await descendants(servicePid)).filter((d) => isPluginProcess(d.cmdline) === (which === "plugins")).map((d) =>
+      d.pid
+    );
 }
 
 /**

@@ -180,6 +180,16 @@ export async function residentMiB(pid: number): Promise<number> {
 }
 
 /**
+ * Whether a command line is a plugin process: Deno running the sandbox bootstrap. Its jail process, when confinement
+ * has one, holds the same words after its own program, so the first word decides.
+ *
+ * @param cmdline The command line, arguments joined by spaces.
+ */
+export function isPluginProcess(cmdline: string): boolean {
+  return /(^|\/)deno$/.test(cmdline.split(" ")[0]!) && cmdline.includes("bootstrap");
+}
+
+/**
  * Every process below `pid` (children, their children, …) with its command line, from `/proc/<n>/stat`: a plugin
  * process may run under a jail process that the service started.
  *

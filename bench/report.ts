@@ -33,6 +33,7 @@ import { writeBenchPackages } from "./_packages.ts";
 import {
   benchPort,
   descendants,
+  isPluginProcess,
   loadAverage,
   machine,
   residentMiB,
@@ -293,11 +294,7 @@ async function main(): Promise<void> {
     stops.unshift(service.stop);
     const before = new Set((await descendants(service.pid)).map((c) => c.pid));
     await tabAnswer(service, "tab");
-    // The plugin's own Deno process runs the sandbox bootstrap, under a jail process (whose command line holds the
-    // same words after its own) when confinement has one.
-    const plugin = (await descendants(service.pid)).find((c) =>
-      !before.has(c.pid) && /(^|\/)deno$/.test(c.cmdline.split(" ")[0]!) && c.cmdline.includes("bootstrap")
-    );
+    const plugin = (await descendants(service.pid)).find((c) => !before.has(c.pid) && isPluginProcess(c.cmdline));
     const pluginRss = plugin ? await residentMiB(plugin.pid) : Number.NaN;
 
     const fixed = `${work}/fixed.json`;
