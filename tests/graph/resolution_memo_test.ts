@@ -1,14 +1,17 @@
 /**
  * `ResolutionMemo`: a memoised resolution is reused only while the graph is
- * the same, whichever connection wrote to it.
+ * the same, whichever connection wrote to it; and the SQLite store's
+ * `revision()` it relies on.
  *
  * @module
  */
 
 import assert from "node:assert/strict";
+import { DatabaseSync } from "node:sqlite";
 import { ResolutionMemo } from "../../core/graph/resolution_memo.ts";
 import { SqliteStore } from "../../core/graph/sqlite/store.ts";
 import type { GraphStore, Resolution, ResolveQuery } from "../../core/graph/store.ts";
+import { runCommand } from "../support/command.ts";
 import { buildOrg, uniqueSlug } from "../support/graph_fixtures.ts";
 import { boundProjectSpec } from "./_specs.ts";
 
@@ -25,6 +28,7 @@ async function twoConnections() {
   return {
     store,
     other,
+    file: path,
     query: { org, project: "billing", tab: "configuration", loaded: LOADED } satisfies ResolveQuery,
     cleanup: async () => {
       await other.close();
@@ -112,5 +116,67 @@ Deno.test("ResolutionMemo keeps at most its size of resolutions", async () => {
     assert.notEqual(await memo.resolveTab(query), billing, "the full memo started over");
   } finally {
     await cleanup();
+  }
+});
+
+Deno.test("SqliteStore.revision() changes with every commit, by any connection or process", async (t) => {
+  const { store, other, query, file, cleanup } = await twoConnections();
+  try {
+    let last = store.revision();
+
+    const changed = async (why: string, write: () => Promise<unknown> | unknown) => {
+      await write();
+      const now = store.revision();
+      assert.notEqual(now, last, why);
+      last = now;
+    };
+
+    await t.step("it stays the same while nothing is written", () => {
+      assert.equal(store.revision(), last);
+      assert.match(last, /^w/, "read from the WAL-index header, not from PRAGMA data_version");
+    });
+    await t.step("a commit through another connection changes it", async () => {
+      await changed("another connection", () => other.updatePlugin(query.org, "aws", "ssm", { label: "one" }));
+    });
+    await t.step("after the WAL is reset, a commit of the same size still changes it", async () => {
+      await other.updatePlugin(query.org, "aws", "ssm", { label: "two" });
+      last = store.revision();
+      const checkpoint = new DatabaseSync(file);
+      checkpoint.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+      checkpoint.close();
+      last = store.revision();
+      await changed(
+        "a write at the WAL's first frame again",
+        () => other.updatePlugin(query.org, "aws", "ssm", { label: "two" }),
+      );
+    });
+    await t.step("a commit by another process changes it", async () => {
+      await changed("another process", async () => {
+        const script = `import { DatabaseSync } from "node:sqlite";
+          const db = new DatabaseSync(${JSON.stringify(file)});
+          db.exec("UPDATE organizations SET name = 'Renamed elsewhere'");
+          db.close();`;
+        const result = await runCommand("deno", ["eval", "--allow-read", "--allow-write", script]);
+        assert.equal(result.code, 0, result.stderr);
+      });
+    });
+    await t.step("a closed store cannot say", async () => {
+      await store.close();
+      assert.throws(() => store.revision(), /closed|unavailable/i);
+    });
+  } finally {
+    await cleanup();
+  }
+});
+
+Deno.test("SqliteStore.revision() of an in-memory store changes with its own writes", async () => {
+  const store = SqliteStore.open(":memory:");
+  try {
+    const before = store.revision();
+    assert.equal(store.revision(), before);
+    await buildOrg(store, boundProjectSpec(uniqueSlug("memory")));
+    assert.notEqual(store.revision(), before);
+  } finally {
+    await store.close();
   }
 });

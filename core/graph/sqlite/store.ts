@@ -163,10 +163,12 @@ export class SqliteStore implements GraphStore {
     try {
       db = new DatabaseSync(path, { enableForeignKeyConstraints: true, timeout: busyTimeoutMs });
       db.exec("PRAGMA foreign_keys = ON");
-      if (path !== ":memory:" && path !== "") db.exec("PRAGMA journal_mode = WAL");
+      const onDisk = path !== ":memory:" && path !== "";
+      const wal = onDisk && (db.prepare("PRAGMA journal_mode = WAL").get() as { journal_mode?: string } | undefined)
+            ?.journal_mode === "wal";
       db.exec("PRAGMA synchronous = NORMAL");
       migrate(db);
-      return new SqliteStore(new SqliteDb(db));
+      return new SqliteStore(new SqliteDb(db, wal ? path : undefined));
     } catch (error) {
       if (db?.isOpen) db.close();
       throw mapSqliteError(error);
@@ -181,8 +183,8 @@ export class SqliteStore implements GraphStore {
   }
 
   /**
-   * `PRAGMA data_version` (it changes when another connection, in this process or another, commits) and the count
-   * of this connection's own write statements: the same token means the same graph.
+   * A token that changes when any connection, in this process or another, commits, and with this connection's own
+   * write statements: the same token means the same graph (`SqliteDb.revision`).
    */
   revision(): string {
     return this.#db.revision();
