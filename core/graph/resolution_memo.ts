@@ -58,7 +58,7 @@ export class ResolutionMemo {
       revision = undefined; // the store cannot say (closed): let the read report why
     }
     if (revision === undefined) return await store.resolveTab(query);
-    const key = JSON.stringify([query.org, query.project, query.tab, query.source ?? ""]);
+    const key = memoKey(query);
     const memo = this.#memos.get(key);
     if (memo !== undefined && memo.revision === revision && memo.loaded === query.loaded) return memo.resolution;
     // The token is read before the query: a commit landing in between leaves an entry the next call drops.
@@ -67,6 +67,13 @@ export class ResolutionMemo {
     this.#memos.set(key, { revision, loaded: query.loaded, resolution });
     return resolution;
   }
+}
+
+/** One string per query, without ambiguity: each part is prefixed with its length (cheaper than `JSON.stringify`). */
+function memoKey(query: ResolveQuery): string {
+  const { org, project, tab } = query;
+  const source = query.source ?? "";
+  return `${org.length}:${org}${project.length}:${project}${tab.length}:${tab}${source.length}:${source}`;
 }
 
 function deepFreeze<T>(value: T): T {

@@ -22,6 +22,12 @@ export class SqliteDb {
   #walIndex: Deno.FsFile | null;
   #header = new Uint8Array(WAL_INDEX_HEADER_BYTES);
   #headerView = new DataView(this.#header.buffer);
+  /** The last header read whole, as 12 words, and how many different ones were read. */
+  #lastHeader = new Uint32Array(12);
+  #headers = 0;
+  /** The last revision token made from a header, and the write count it holds. */
+  #token: string | undefined;
+  #tokenWrites = 0;
   /**
    * `read` and `write` as the graph methods run them (`../store_methods.ts`):
    * the operations are synchronous, so each runs, and throws, inside the
@@ -99,34 +105,52 @@ export class SqliteDb {
    */
   revision(): string {
     if (!this.#db.isOpen) throw unavailable({ closed: true });
-    const header = this.#walIndexHeader();
-    if (header !== undefined) return `${header}.${this.#writes}`;
+    if (this.#readWalIndexHeader()) {
+      if (this.#token === undefined || this.#tokenWrites !== this.#writes) {
+        this.#tokenWrites = this.#writes;
+        this.#token = `w${this.#headers}.${this.#writes}`;
+      }
+      return this.#token;
+    }
     const row = this.get<{ data_version: number }>("PRAGMA data_version");
     return `v${row?.data_version ?? 0}.${this.#writes}`;
   }
 
-  /** The WAL-index header's change counter, last frame, salts and checksums, or undefined when not read whole. */
-  #walIndexHeader(): string | undefined {
+  /**
+   * Reads the WAL-index header; true when both copies were equal. A header that differs from the last one read
+   * whole counts one more in `#headers` and drops `#token`.
+   */
+  #readWalIndexHeader(): boolean {
     const file = this.#walIndex;
-    if (file === null) return undefined;
+    if (file === null) return false;
     const header = this.#header;
     let read: number | null;
     try {
       file.seekSync(0, Deno.SeekMode.Start);
       read = file.readSync(header);
     } catch {
-      return undefined;
+      return false;
     }
-    const view = this.#headerView;
     // isInit (byte 12) is 0 until a connection has built the index.
-    if (read !== WAL_INDEX_HEADER_BYTES || header[12] === 0) return undefined;
+    if (read !== WAL_INDEX_HEADER_BYTES || header[12] === 0) return false;
+    const view = this.#headerView;
     for (let i = 0; i < 48; i += 4) {
-      if (view.getUint32(i) !== view.getUint32(i + 48)) return undefined;
+      if (view.getUint32(i) !== view.getUint32(i + 48)) return false;
     }
-    // iChange at 8, mxFrame at 16, salts at 32 and 36, checksums at 40 and 44.
-    return `w${view.getUint32(8)}.${view.getUint32(16)}.${view.getUint32(32)}.${view.getUint32(36)}.${
-      view.getUint32(40)
-    }.${view.getUint32(44)}`;
+    const last = this.#lastHeader;
+    let changed = false;
+    for (let word = 0; word < 12; word++) {
+      const value = view.getUint32(word * 4);
+      if (value !== last[word]) {
+        last[word] = value;
+        changed = true;
+      }
+    }
+    if (changed) {
+      this.#headers++;
+      this.#token = undefined;
+    }
+    return true;
   }
 
   /** Runs reads in one snapshot (a deferred transaction). */
