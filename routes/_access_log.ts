@@ -31,7 +31,6 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
     const given = c.req.header("x-request-id");
     const requestId = given && REQUEST_ID.test(given) ? given : crypto.randomUUID();
     c.set("requestId", requestId);
-    c.header("x-request-id", requestId);
     await withLogContext({ request_id: requestId }, async () => {
       try {
         await next();
@@ -58,7 +57,10 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
   };
 }
 
-/** Puts the id on responses made outside the handlers too (404, 405, errors). */
+/**
+ * Puts the id on the response, once it is made: setting it before the handler ran would give every response a
+ * `Headers` object of its own to copy (Hono's prepared headers), where most set theirs in `Response`'s init.
+ */
 function stampRequestId(c: Parameters<MiddlewareHandler<AppEnv>>[0], requestId: string): void {
   if (c.res.headers.get("x-request-id") === requestId) return;
   try {

@@ -165,6 +165,8 @@ function reply<T>(c: Context, answer: TabAnswer<T>, field: string): Record<strin
   return { source: answer.source, [field]: answer.result };
 }
 
+const JSON_TYPE = { "content-type": "application/json" };
+
 /** The JSON text of results the response cache answered: it hands out the same object on every hit. */
 const cachedJson = new WeakMap<object, string>();
 
@@ -173,14 +175,18 @@ const cachedJson = new WeakMap<object, string>();
  * entry instead of on every hit (a listing of 50 keys is most of a cached answer's serialisation).
  */
 function replyJson<T>(c: Context, answer: TabAnswer<T>, field: string, extra: Record<string, unknown> = {}): Response {
-  const body = reply(c, answer, field);
   const result = answer.result;
-  if (!answer.source.cached || typeof result !== "object" || result === null) return c.json({ ...body, ...extra });
+  if (!answer.source.cached || typeof result !== "object" || result === null) {
+    return c.json({ ...reply(c, answer, field), ...extra });
+  }
   let text = cachedJson.get(result);
   if (text === undefined) cachedJson.set(result, text = JSON.stringify(result));
   const rest = JSON.stringify(extra).slice(1, -1);
-  c.header("content-type", "application/json");
-  return c.body(`{"source":${JSON.stringify(answer.source)},${JSON.stringify(field)}:${text}${rest && `,${rest}`}}`);
+  // Headers in the init, not through `c.header()`: Hono would copy a `Headers` object of its own into the response.
+  return new Response(
+    `{"source":${JSON.stringify(answer.source)},${JSON.stringify(field)}:${text}${rest && `,${rest}`}}`,
+    { headers: answer.age === undefined ? JSON_TYPE : { ...JSON_TYPE, age: String(answer.age) } },
+  );
 }
 
 function logQuery(query: QueryOf<typeof logsQuery>, now: Date): LogQuery {

@@ -40,6 +40,8 @@ function assertCached(r: TestResponse): void {
   assert.equal(r.status, 200, r.text);
   assert.equal(r.body.source.cached, true, "answered from the cache");
   assert.match(r.headers.get("age") ?? "", /^\d+$/);
+  assert.equal(r.headers.get("content-type"), "application/json");
+  assert.match(r.headers.get("x-request-id") ?? "", /^[0-9a-f-]{36}$/, "a cached answer carries its request id too");
 }
 
 function byKey(r: TestResponse): Record<string, { value: string; masked?: true }> {
