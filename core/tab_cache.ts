@@ -107,6 +107,8 @@ export class TabCache {
   #versions = new Map<string, string>();
   #generations = new Map<string, number>();
   #inFlight = new Map<string, Flight>();
+  /** `node + "\n" + key` by node and key, made once (a few thousand per node at most), so a hit hashes no new string. */
+  #fullKeys = new Map<string, Map<string, string>>();
   #bytes = 0;
   #counts = { hits: 0, misses: 0, coalesced: 0, bypasses: 0, evictions: 0, invalidations: 0 };
 
@@ -159,7 +161,7 @@ export class TabCache {
       this.invalidate(scope.node);
       this.#versions.set(scope.node, scope.version);
     }
-    const full = `${scope.node}\n${key}`; // every entry of a node is of its current version
+    const full = this.#fullKey(scope.node, key); // every entry of a node is of its current version
     const generation = this.#generations.get(scope.node) ?? 0;
     if (options.bypass === true) {
       this.#counts.bypasses++;
@@ -202,6 +204,18 @@ export class TabCache {
     }
   }
 
+  /** The key of a node's entry, made once per node and key. */
+  #fullKey(node: string, key: string): string {
+    let keys = this.#fullKeys.get(node);
+    if (keys === undefined) this.#fullKeys.set(node, keys = new Map());
+    let full = keys.get(key);
+    if (full === undefined) {
+      if (keys.size >= 4096) keys.clear();
+      keys.set(key, full = `${node}\n${key}`);
+    }
+    return full;
+  }
+
   /**
    * Drops every entry of a node and makes reads in flight for it store
    * nothing (a write through the node, or a new configuration).
@@ -210,6 +224,7 @@ export class TabCache {
    */
   invalidate(node: string): void {
     this.#generations.set(node, (this.#generations.get(node) ?? 0) + 1);
+    this.#fullKeys.delete(node);
     const keys = this.#byNode.get(node);
     if (keys === undefined) return;
     for (const key of keys) {

@@ -123,19 +123,38 @@ type Target = ResolvedTarget & { reason: SelectionReason };
 interface Located {
   target: Target;
   ctx: CallContext;
-  /** The context without the request id, as JSON: what the response cache keys a read by. */
-  rendered: string;
+  /** The context without the request id: what the response cache keys a read by. */
+  rendered: Rendered;
 }
 
 /** A call context without its request id, and that as JSON, for one target and environment. */
 interface Rendered {
   ctx: Omit<CallContext, "request_id">;
   json: string;
+  /**
+   * Response cache keys of reads in this context, by method and arguments as JSON: made once, so a hit's lookup
+   * hashes a string V8 has hashed before instead of a new one of the context's length.
+   */
+  cacheKeys: Map<string, string>;
 }
 
 /** A resolved, leased target ready for calls. */
 interface Bound extends Located {
   lease: Lease;
+}
+
+/**
+ * The response cache's key of a read within its node: the method and its arguments, and the rendered context. Made
+ * once per context, method and arguments (a few per context: `getValues`' arguments are client input).
+ */
+function cacheKey(rendered: Rendered, method: ProtocolMethod, args: unknown[]): string {
+  const call = JSON.stringify([method, args]);
+  let key = rendered.cacheKeys.get(call);
+  if (key === undefined) {
+    if (rendered.cacheKeys.size >= 64) rendered.cacheKeys.clear();
+    rendered.cacheKeys.set(call, key = `${call}\n${rendered.json}`);
+  }
+  return key;
 }
 
 /** Resolves and calls tab handlers. */
@@ -156,6 +175,8 @@ export class Tabs {
   #targets = new WeakMap<Resolution, Target>();
   /** The response cache's version of a target's node as served by an entry, made once per pair. */
   #versions = new WeakMap<Target, { entry: LoadedEntry; version: string }>();
+  /** The source blocks of a target (fresh and cached) as served by an entry. */
+  #sources = new WeakMap<Target, { entry: LoadedEntry; blocks: [SourceBlock | undefined, SourceBlock | undefined] }>();
   /** The rendered contexts of a target, by `=environment` (none: ""), made once each. */
   #rendered = new WeakMap<Target, Map<string, Rendered>>();
 
@@ -246,7 +267,7 @@ export class Tabs {
     const node = target.binding.plugin;
     addLogContext({ plugin: node.plugin, node: `${target.org.slug}/${node.service}/${node.slug}` });
     const rendered = this.#render(target, request.environment);
-    return { target, ctx: { ...rendered.ctx, request_id: request.requestId }, rendered: rendered.json };
+    return { target, ctx: { ...rendered.ctx, request_id: request.requestId }, rendered };
   }
 
   /** The call context of a target for an environment, rendered once per pair (a memoised target is reused). */
@@ -268,7 +289,7 @@ export class Tabs {
       }),
       ...(environment !== undefined ? { environment } : {}),
     };
-    const rendered = { ctx, json: JSON.stringify(ctx) };
+    const rendered = { ctx, json: JSON.stringify(ctx), cacheKeys: new Map<string, string>() };
     if (byEnvironment === undefined) {
       byEnvironment = new Map();
       this.#rendered.set(target, byEnvironment);
@@ -289,10 +310,21 @@ export class Tabs {
     return callChecked(bound.lease, node(bound), callOf(request, method, args), check);
   }
 
+  /** The source block of a target served by an entry, made once per target, entry and `cached` (frozen: shared). */
   #source(target: Located["target"], entry: LoadedEntry, cached = false): SourceBlock {
+    let known = this.#sources.get(target);
+    if (known === undefined || known.entry !== entry) {
+      known = { entry, blocks: [undefined, undefined] };
+      this.#sources.set(target, known);
+    }
+    const at = cached ? 1 : 0;
+    return known.blocks[at] ??= this.#sourceBlock(target, entry, cached);
+  }
+
+  #sourceBlock(target: Located["target"], entry: LoadedEntry, cached: boolean): SourceBlock {
     const node = target.binding.plugin;
     const origin = target.binding.origin;
-    return {
+    return Object.freeze({
       plugin_id: node.id,
       slug: node.slug,
       service: node.service,
@@ -304,7 +336,7 @@ export class Tabs {
       reason: target.reason,
       binding_from: origin.kind === "project" ? "project" : `project_type:${origin.slug}`,
       cached,
-    };
+    });
   }
 
   /**
@@ -334,7 +366,7 @@ export class Tabs {
     let answeredBy = entry;
     const read = await cache.read(
       { node: node.id, version, ttlMs: hints.cache_ttl_ms },
-      `${JSON.stringify([method, args])}\n${located.rendered}`,
+      cacheKey(located.rendered, method, args),
       async () => {
         const bound = await this.#lease(located);
         answeredBy = bound.lease.entry;

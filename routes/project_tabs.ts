@@ -167,7 +167,10 @@ function reply<T>(c: Context, answer: TabAnswer<T>, field: string): Record<strin
 
 const JSON_TYPE = { "content-type": "application/json" };
 
-/** The JSON text of results the response cache answered: it hands out the same object on every hit. */
+/**
+ * The JSON text of results the response cache answered (it hands out the same object on every hit) and of source
+ * blocks (`Tabs` makes one per target, entry and `cached`).
+ */
 const cachedJson = new WeakMap<object, string>();
 
 /**
@@ -181,10 +184,12 @@ function replyJson<T>(c: Context, answer: TabAnswer<T>, field: string, extra: Re
   }
   let text = cachedJson.get(result);
   if (text === undefined) cachedJson.set(result, text = JSON.stringify(result));
+  let source = cachedJson.get(answer.source);
+  if (source === undefined) cachedJson.set(answer.source, source = JSON.stringify(answer.source));
   const rest = JSON.stringify(extra).slice(1, -1);
   // Headers in the init, not through `c.header()`: Hono would copy a `Headers` object of its own into the response.
   return new Response(
-    `{"source":${JSON.stringify(answer.source)},${JSON.stringify(field)}:${text}${rest && `,${rest}`}}`,
+    `{"source":${source},${JSON.stringify(field)}:${text}${rest && `,${rest}`}}`,
     { headers: answer.age === undefined ? JSON_TYPE : { ...JSON_TYPE, age: String(answer.age) } },
   );
 }
