@@ -15,11 +15,16 @@
  * upstream for the tab, the baseline server and the upstream for the
  * in-process route, and the same for the cached tab against bare Hono.
  *
+ * `bench/profile.ts perf [tab|cached] [clients] [seconds]` records Linux
+ * `perf` over every process on the path (`_perf.ts`): the kernel, the `deno`
+ * binary, JIT code and V8's worker threads, which the inspector cannot see.
+ *
  * @module
  */
 
 import { READ_AUTH, startSeededService, startUpstream, tabAnswer, tabUrl } from "./_bench_service.ts";
 import { type Accounted, cpuPerRequest, cpuTable, descendantPids } from "./_cpu.ts";
+import { ensurePerf, perfProfile } from "./_perf.ts";
 import { benchPort, startHelper } from "./_processes.ts";
 import { ensureWrk, runWrk } from "./_wrk.ts";
 
@@ -160,11 +165,52 @@ async function cpu(clients: number, seconds: number): Promise<void> {
   }
 }
 
+/** `perf` over the service and its plugin processes while wrk loads one tab (`_perf.ts`). */
+async function perf(project: string, clients: number, seconds: number): Promise<void> {
+  await Promise.all([ensureWrk(), ensurePerf()]);
+  const work = await Deno.makeTempDir({ prefix: "imbi-perf-service-" });
+  const upstream = await startUpstream();
+  const { service } = await startSeededService(`${work}/service`, {
+    upstream: upstream.url,
+    nodes: { [project]: project === "cached" ? "http-config" : "http-config-uncached" },
+    extraFlags: ["--v8-flags=--perf-basic-prof"],
+  });
+  try {
+    await tabAnswer(service, project);
+    await runWrk(tabUrl(service, project), { connections: clients, seconds: 2, headers: READ_AUTH });
+    const plugins = await descendantPids(service.pid, "plugins")();
+    const processes = [
+      { label: "service", pid: service.pid },
+      ...plugins.map((pid, i) => ({ label: `plugin process ${i + 1}`, pid })),
+      { label: "upstream", pid: upstream.pid },
+    ];
+    let rps = 0;
+    const text = await perfProfile(processes, seconds, async () => {
+      const load = await runWrk(tabUrl(service, project), { connections: clients, seconds, headers: READ_AUTH });
+      rps = load.rps;
+      return load.requests;
+    });
+    const head = `${project} tab, ${clients} clients, ${seconds} s under perf: ${Math.round(rps)} req/s\n\n`;
+    await Deno.stdout.write(new TextEncoder().encode(head + text));
+  } finally {
+    await service.stop();
+    await upstream.stop();
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
 async function main(): Promise<void> {
   const [project = "cached", clients = "50", seconds = "5"] = Deno.args;
   if (project === "cpu") return await cpu(Number(clients), Number(seconds));
+  if (project === "perf") {
+    const [, tab = "cached", perfClients = "50", perfSeconds = "5"] = Deno.args;
+    if (tab !== "tab" && tab !== "cached") {
+      throw new TypeError("usage: profile.ts perf [tab|cached] [clients] [seconds]");
+    }
+    return await perf(tab, Number(perfClients), Number(perfSeconds));
+  }
   if (project !== "tab" && project !== "cached") {
-    throw new TypeError("usage: profile.ts [tab|cached|cpu] [clients] [seconds]");
+    throw new TypeError("usage: profile.ts [tab|cached|cpu|perf] [clients] [seconds]");
   }
   await ensureWrk();
   const work = await Deno.makeTempDir({ prefix: "imbi-profile-" });
