@@ -18,7 +18,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { configureSync, getLogger, type LogRecord, withContext } from "@logtape/logtape";
-import { trace } from "@opentelemetry/api";
+import { activeSpan } from "./ops/otel.ts";
 
 /** Log levels, least to most severe. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -70,7 +70,7 @@ function render(record: LogRecord): void {
   const level = LEVELS[record.level] ?? "error";
   const fields: Record<string, unknown> = { ts: new Date(record.timestamp).toISOString(), level };
   fields.msg = record.message.map((part) => typeof part === "string" ? part : JSON.stringify(part)).join("");
-  const span = trace.getActiveSpan()?.spanContext();
+  const span = activeSpan()?.spanContext();
   if (span && span.traceId !== "00000000000000000000000000000000") {
     fields.trace_id = span.traceId;
     fields.span_id = span.spanId;

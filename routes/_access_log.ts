@@ -7,11 +7,11 @@
  * @module
  */
 
-import { trace } from "@opentelemetry/api";
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
 import { log, logContext, withLogContext } from "../core/logger.ts";
 import { metrics } from "../core/ops/metrics.ts";
+import { activeSpan } from "../core/ops/otel.ts";
 import type { AppEnv } from "./_deps.ts";
 
 /** What a client may send as `X-Request-Id`. */
@@ -39,7 +39,7 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
         const seconds = (performance.now() - started) / 1000;
         const route = routeOf(c);
         const status = c.res.status;
-        const span = trace.getActiveSpan();
+        const span = activeSpan();
         span?.updateName(`${c.req.method} ${route}`);
         span?.setAttribute("http.route", route);
         metrics.httpRequest({ route, method: c.req.method, status }, seconds);

@@ -17,7 +17,7 @@ import { adminCredentialRoutes } from "./admin_credentials.ts";
 import { adminPluginRoutes } from "./admin_plugins.ts";
 import { adminReplicaRoutes } from "./admin_replicas.ts";
 import { bindingRoutes } from "./bindings.ts";
-import { docsRoutes } from "./docs.tsx";
+import { docsRoutes } from "./docs.ts";
 import { operationRoutes } from "./operations.ts";
 import { orgRoutes } from "./orgs.ts";
 import { projectRoutes } from "./projects.ts";

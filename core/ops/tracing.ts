@@ -18,11 +18,12 @@
  * @module
  */
 
-import { type Span, SpanKind, SpanStatusCode, trace } from "@opentelemetry/api";
+import type { Span } from "@opentelemetry/api";
 import { MAX_CHILD_SPANS } from "../sandbox/child_trace.ts";
 import { log } from "../logger.ts";
+import { otel } from "./otel.ts";
 
-const tracer = trace.getTracer("imbi-plugins");
+const tracer = otel?.trace.getTracer("imbi-plugins");
 
 function env(name: string): string | undefined {
   try {
@@ -30,14 +31,6 @@ function env(name: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Deno reads OTEL_DENO once at start; so does this module (a plugin call must not pay an env read). */
-const ENABLED = env("OTEL_DENO") === "true";
-
-/** Whether Deno exports traces in this process. */
-export function tracingEnabled(): boolean {
-  return ENABLED;
 }
 
 /** What the sandbox reports into a plugin call's span. */
@@ -78,7 +71,8 @@ export function tracePluginCall<T>(
   attributes: PluginCallAttributes,
   run: (call: PluginCallTrace) => Promise<T>,
 ): Promise<T> {
-  if (!tracingEnabled()) return run(OFF);
+  if (!otel || !tracer) return run(OFF);
+  const { SpanKind, SpanStatusCode } = otel;
   return tracer.startActiveSpan(`plugin ${attributes.method}`, {
     kind: SpanKind.CLIENT,
     attributes: {
