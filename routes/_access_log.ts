@@ -62,7 +62,6 @@ export function accessLog(): MiddlewareHandler<AppEnv> {
  * `Headers` object of its own to copy (Hono's prepared headers), where most set theirs in `Response`'s init.
  */
 function stampRequestId(c: Parameters<MiddlewareHandler<AppEnv>>[0], requestId: string): void {
-  if (c.res.headers.get("x-request-id") === requestId) return;
   try {
     c.res.headers.set("x-request-id", requestId);
   } catch {
