@@ -25,7 +25,7 @@
 import { READ_AUTH, startSeededService, startUpstream, tabAnswer, tabUrl } from "./_bench_service.ts";
 import { type Accounted, cpuPerRequest, cpuTable, descendantPids } from "./_cpu.ts";
 import { ensurePerf, perfProfile } from "./_perf.ts";
-import { benchPort, startHelper } from "./_processes.ts";
+import { benchPort, type RunningService, startHelper } from "./_processes.ts";
 import { ensureWrk, runWrk } from "./_wrk.ts";
 
 interface CallFrame {
@@ -165,24 +165,46 @@ async function cpu(clients: number, seconds: number): Promise<void> {
   }
 }
 
-/** `perf` over the service and its plugin processes while wrk loads one tab (`_perf.ts`). */
-async function perf(project: string, clients: number, seconds: number): Promise<void> {
-  await Promise.all([ensureWrk(), ensurePerf()]);
-  const work = await Deno.makeTempDir({ prefix: "imbi-perf-service-" });
+/**
+ * Runs `body` against a service seeded with one tab's node (`tab`: uncached, `cached`: answered from the response
+ * cache) and its upstream, after one answer and `warmClients` clients of warm-up load; stops both afterwards.
+ */
+async function withTab(
+  project: "tab" | "cached",
+  options: { extraFlags: string[]; warmClients: number },
+  body: (service: RunningService, upstreamPid: number) => Promise<void>,
+): Promise<void> {
+  const work = await Deno.makeTempDir({ prefix: "imbi-profile-" });
   const upstream = await startUpstream();
-  const { service } = await startSeededService(`${work}/service`, {
-    upstream: upstream.url,
-    nodes: { [project]: project === "cached" ? "http-config" : "http-config-uncached" },
-    extraFlags: ["--v8-flags=--perf-basic-prof"],
-  });
   try {
-    await tabAnswer(service, project);
-    await runWrk(tabUrl(service, project), { connections: clients, seconds: 2, headers: READ_AUTH });
+    const { service } = await startSeededService(`${work}/service`, {
+      upstream: upstream.url,
+      nodes: { [project]: project === "cached" ? "http-config" : "http-config-uncached" },
+      extraFlags: options.extraFlags,
+    });
+    try {
+      await tabAnswer(service, project);
+      await runWrk(tabUrl(service, project), { connections: options.warmClients, seconds: 2, headers: READ_AUTH });
+      await body(service, upstream.pid);
+    } finally {
+      await service.stop();
+    }
+  } finally {
+    await upstream.stop();
+    await Deno.remove(work, { recursive: true }).catch(() => {});
+  }
+}
+
+/** `perf` over the service and its plugin processes while wrk loads one tab (`_perf.ts`). */
+async function perf(project: "tab" | "cached", clients: number, seconds: number): Promise<void> {
+  await Promise.all([ensureWrk(), ensurePerf()]);
+  const flags = ["--v8-flags=--perf-basic-prof"];
+  await withTab(project, { extraFlags: flags, warmClients: clients }, async (service, upstreamPid) => {
     const plugins = await descendantPids(service.pid, "plugins")();
     const processes = [
       { label: "service", pid: service.pid },
       ...plugins.map((pid, i) => ({ label: `plugin process ${i + 1}`, pid })),
-      { label: "upstream", pid: upstream.pid },
+      { label: "upstream", pid: upstreamPid },
     ];
     let rps = 0;
     const text = await perfProfile(processes, seconds, async () => {
@@ -192,11 +214,30 @@ async function perf(project: string, clients: number, seconds: number): Promise<
     });
     const head = `${project} tab, ${clients} clients, ${seconds} s under perf: ${Math.round(rps)} req/s\n\n`;
     await Deno.stdout.write(new TextEncoder().encode(head + text));
-  } finally {
-    await service.stop();
-    await upstream.stop();
-    await Deno.remove(work, { recursive: true }).catch(() => {});
-  }
+  });
+}
+
+/** The inspector's CPU profile of the service's main thread while wrk loads one tab. */
+async function inspectorProfile(project: "tab" | "cached", clients: number, seconds: number): Promise<void> {
+  await ensureWrk();
+  const inspectPort = benchPort();
+  const flags = [`--inspect=127.0.0.1:${inspectPort}`];
+  await withTab(project, { extraFlags: flags, warmClients: 8 }, async (service) => {
+    const client = await inspector(inspectPort);
+    await client.send("Profiler.enable");
+    await client.send("Profiler.setSamplingInterval", { interval: 100 });
+    await client.send("Profiler.start");
+    const load = await runWrk(tabUrl(service, project), { connections: clients, seconds, headers: READ_AUTH });
+    const { profile } = await client.send("Profiler.stop") as { profile: CpuProfile };
+    client.close();
+    const head = `${project} tab, ${clients} clients, ${seconds} s (profiler on): ${Math.round(load.rps)} req/s, ` +
+      `${load.errors} errors, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms\n\n`;
+    await Deno.stdout.write(new TextEncoder().encode(head + summarise(profile, 30)));
+  });
+}
+
+function isTab(value: string): value is "tab" | "cached" {
+  return value === "tab" || value === "cached";
 }
 
 async function main(): Promise<void> {
@@ -204,45 +245,11 @@ async function main(): Promise<void> {
   if (project === "cpu") return await cpu(Number(clients), Number(seconds));
   if (project === "perf") {
     const [, tab = "cached", perfClients = "50", perfSeconds = "5"] = Deno.args;
-    if (tab !== "tab" && tab !== "cached") {
-      throw new TypeError("usage: profile.ts perf [tab|cached] [clients] [seconds]");
-    }
+    if (!isTab(tab)) throw new TypeError("usage: profile.ts perf [tab|cached] [clients] [seconds]");
     return await perf(tab, Number(perfClients), Number(perfSeconds));
   }
-  if (project !== "tab" && project !== "cached") {
-    throw new TypeError("usage: profile.ts [tab|cached|cpu|perf] [clients] [seconds]");
-  }
-  await ensureWrk();
-  const work = await Deno.makeTempDir({ prefix: "imbi-profile-" });
-  const upstream = await startUpstream();
-  const inspectPort = benchPort();
-  const { service } = await startSeededService(`${work}/service`, {
-    upstream: upstream.url,
-    nodes: { [project]: project === "cached" ? "http-config" : "http-config-uncached" },
-    extraFlags: [`--inspect=127.0.0.1:${inspectPort}`],
-  });
-  try {
-    await tabAnswer(service, project);
-    await runWrk(tabUrl(service, project), { connections: 8, seconds: 2, headers: READ_AUTH });
-    const client = await inspector(inspectPort);
-    await client.send("Profiler.enable");
-    await client.send("Profiler.setSamplingInterval", { interval: 100 });
-    await client.send("Profiler.start");
-    const load = await runWrk(tabUrl(service, project), {
-      connections: Number(clients),
-      seconds: Number(seconds),
-      headers: READ_AUTH,
-    });
-    const { profile } = await client.send("Profiler.stop") as { profile: CpuProfile };
-    client.close();
-    const head = `${project} tab, ${clients} clients, ${seconds} s (profiler on): ${Math.round(load.rps)} req/s, ` +
-      `${load.errors} errors, p50 ${load.p50.toFixed(2)} ms, p99 ${load.p99.toFixed(2)} ms\n\n`;
-    await Deno.stdout.write(new TextEncoder().encode(head + summarise(profile, 30)));
-  } finally {
-    await service.stop();
-    await upstream.stop();
-    await Deno.remove(work, { recursive: true }).catch(() => {});
-  }
+  if (!isTab(project)) throw new TypeError("usage: profile.ts [tab|cached|cpu|perf] [clients] [seconds]");
+  await inspectorProfile(project, Number(clients), Number(seconds));
 }
 
 if (import.meta.main) await main();
