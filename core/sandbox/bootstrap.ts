@@ -1,22 +1,23 @@
 /**
  * The trusted program of a plugin process (spec section 5). The host
  * (`process.ts`) starts it as
- * `deno run ... core/sandbox/bootstrap.ts <maxFrameBytes> node=<id> [watchdog=off]` with read
- * access to one bundle file and nothing else, then talks to it over
- * stdin/stdout frames (`protocol.ts`).
+ * `deno run ... core/sandbox/bootstrap.ts <maxFrameBytes> node=<id> channel=<socket> [watchdog=off]`
+ * with read access to one bundle file and, until step 1 is done, to its
+ * channel's Unix socket; then they talk in frames (`protocol.ts`) over that
+ * socket.
  *
  * Order matters:
- * 1. Before any `await`, the read loop on stdin starts and the message
- *    handler is registered. The loop runs on the main thread, one read per
- *    chunk, so a call costs no hop between threads. A watchdog worker checks
- *    once every 250 ms that the host is still the parent: when the host died
- *    (the child was re-parented), it tells the main thread to exit, and kills
- *    its own process after a short grace if plugin code keeps the main
- *    thread busy.
- * 2. The real stdout is taken for the channel (written with `writeSync`, one
- *    call per frame); `Deno.stdout`, `process.stdout` and the stdout methods
- *    of `console` are pointed at stderr, so plugin output becomes log lines
- *    instead of corrupt frames.
+ * 1. The channel: connect to the socket the host listens on, give up the
+ *    read, write and net grants on its path (the process keeps only its
+ *    bundle and its plugin's hosts), and start the read loop on the main
+ *    thread, one read per chunk. Message handlers are registered before
+ *    this first `await`. A watchdog worker checks once every 250 ms that the
+ *    host is still the parent: when the host died (the child was
+ *    re-parented), it tells the main thread to exit, and kills its own
+ *    process after a short grace if plugin code keeps the main thread busy.
+ *    Without `channel=` (the host's warm-up run) it exits at once.
+ * 2. `Deno.stdout`, `process.stdout` and the stdout methods of `console` are
+ *    pointed at stderr, so plugin output becomes log lines.
  * 3. Only then is the bundle loaded, with a run-time `import()`.
  *
  * Nothing here is a security boundary: plugin code runs in this same
@@ -28,7 +29,8 @@
 
 import { installFetchTracing, traced } from "./child_trace.ts";
 import type { ChildMessage, HostMessage, InitMessage, InspectedEntry, InspectMessage, WireError } from "./protocol.ts";
-import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError, MAX_ANSWER_DEPTH } from "./protocol.ts";
+import { DEFAULT_MAX_FRAME_BYTES, encodeFrame, FrameDecoder, FrameError, FrameWriter } from "./protocol.ts";
+import { MAX_ANSWER_DEPTH } from "./protocol.ts";
 import { parseHostMessage } from "./protocol.ts";
 
 /** Grace the main thread gets to exit once the host is gone before the watchdog kills the process. */
@@ -45,19 +47,20 @@ const timer = setInterval(() => {
 `;
 
 const maxFrameBytes = Number(Deno.args[0]) > 0 ? Number(Deno.args[0]) : DEFAULT_MAX_FRAME_BYTES;
+const channelPath = Deno.args.find((arg) => arg.startsWith("channel="))?.slice("channel=".length);
 const decoder = new FrameDecoder(maxFrameBytes);
-const channelIn = Deno.stdin;
-const channelOut = Deno.stdout;
 const stderr = Deno.stderr;
 const encoder = new TextEncoder();
+/** Frames to the host; a failed write means the host is gone. */
+const channelOut = new FrameWriter(() => Deno.exit(0));
 let handler: Record<string, unknown> | null = null;
 let allowed: readonly string[] = [];
 let started = false;
-/** Answers waiting for the end of this turn (see `send`). */
-let outbox: Uint8Array[] = [];
+let exiting = false;
 
-// 1. The channel, before any await.
-void readChannel();
+// 1. The channel.
+if (channelPath === undefined) Deno.exit(0);
+void readChannel(channelPath);
 // `watchdog=off`: the host started this process in a jail that kills it when the host dies.
 if (!Deno.args.includes("watchdog=off")) {
   const watchdog = new Worker(
@@ -75,23 +78,45 @@ globalThis.addEventListener("error", (event) => {
   fatal(`uncaught error: ${describe(event.error)}`);
 });
 
-/** Reads stdin until EOF (the host closed the pipe or is gone), then exits. */
-async function readChannel(): Promise<void> {
+/** Connects to the host, gives up the socket's grants, and reads until EOF (the host closed it or is gone), then exits. */
+async function readChannel(path: string): Promise<void> {
+  let conn: Deno.UnixConn;
+  try {
+    conn = await Deno.connect({ transport: "unix", path });
+    revokeChannelGrants(path);
+  } catch (error) {
+    log(`cannot open the channel: ${describe(error)}`);
+    return Deno.exit(70);
+  }
+  channelOut.attach(conn);
   // The decoder copies what it keeps, so one buffer serves every read.
   const buffer = new Uint8Array(256 * 1024);
   for (;;) {
     let read: number | null;
     try {
-      read = await channelIn.read(buffer);
+      read = await conn.read(buffer);
     } catch {
       read = null;
     }
-    if (read === null) return exit(0);
-    onBytes(buffer.subarray(0, read));
+    if (read === null) return Deno.exit(0);
+    if (!exiting) onBytes(buffer.subarray(0, read));
   }
 }
 
-// 2. Keep plugin output off the channel; carry each call's trace context on its fetches.
+/** Drops the grants the channel's path needed to connect, and checks they are gone before any plugin code runs. */
+function revokeChannelGrants(path: string): void {
+  const grants: Deno.PermissionDescriptor[] = [
+    { name: "read", path },
+    { name: "write", path },
+    { name: "net", host: `unix:${path}` },
+  ];
+  for (const grant of grants) {
+    Deno.permissions.revokeSync(grant);
+    if (Deno.permissions.querySync(grant).state === "granted") throw new Error(`the ${grant.name} grant stayed`);
+  }
+}
+
+// 2. Plugin output goes to the logs (stderr); each call's trace context rides on its fetches.
 redirectStdout();
 installFetchTracing();
 
@@ -143,11 +168,7 @@ function log(line: string): void {
   }
 }
 
-/**
- * Sends a message to the host. Answers to calls finished in one turn go out
- * together in one write at the end of it (one wake-up of the host for many
- * answers); any other message flushes them and is written at once, whole.
- */
+/** Sends a message to the host, after every message sent before it. */
 function send(message: ChildMessage): void {
   let frame: Uint8Array;
   try {
@@ -157,42 +178,13 @@ function send(message: ChildMessage): void {
     const code = error instanceof FrameError ? "too_large" : "bad_result";
     return send({ type: "error", id: message.id, error: { code, message: describe(error) } });
   }
-  if (message.type === "result" || message.type === "error") {
-    outbox.push(frame);
-    if (outbox.length === 1) queueMicrotask(flush);
-  } else {
-    flush();
-    writeWhole(frame);
-  }
+  channelOut.write(frame);
 }
 
-function flush(): void {
-  if (outbox.length === 0) return;
-  const frames = outbox;
-  outbox = [];
-  if (frames.length === 1) return writeWhole(frames[0]!);
-  const bytes = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
-  let offset = 0;
-  for (const frame of frames) {
-    bytes.set(frame, offset);
-    offset += frame.length;
-  }
-  writeWhole(bytes);
-}
-
-/** Writes bytes to the host before returning; exits when the host is gone. */
-function writeWhole(bytes: Uint8Array): void {
-  try {
-    let written = 0;
-    while (written < bytes.length) written += channelOut.writeSync(bytes.subarray(written));
-  } catch {
-    Deno.exit(0);
-  }
-}
-
-function exit(code: number): never {
-  flush();
-  Deno.exit(code);
+/** Exits once every message sent so far is written; reads nothing more meanwhile. */
+function exit(code: number): void {
+  exiting = true;
+  void channelOut.drained().then(() => Deno.exit(code));
 }
 
 let dying = false;
@@ -265,7 +257,6 @@ function onMessage(message: HostMessage): void {
       void call(handler, message.id, message.method, message.args, message.traceparent);
       return;
     case "shutdown":
-      // Every frame was written whole when it was sent.
       exit(0);
   }
 }

@@ -427,8 +427,20 @@ async function makePluginDenoDir(): Promise<string> {
 }
 
 function makePluginDenoDirSync(): string {
-  const dir = Deno.makeTempDirSync({ prefix: "imbi-plugin-deno-" });
+  const dir = makePrivateTempDirSync("imbi-plugin-deno-");
   Deno.writeFileSync(`${dir}/location_data`, new Uint8Array(), { mode: 0o444 });
+  return dir;
+}
+
+/**
+ * A new temporary directory only this user can enter (mode 0700), removed
+ * when this process exits normally.
+ *
+ * @param prefix The start of its name.
+ * @returns Its path.
+ */
+export function makePrivateTempDirSync(prefix: string): string {
+  const dir = Deno.makeTempDirSync({ prefix }); // Deno makes it 0700
   removeAtExit(dir);
   return dir;
 }

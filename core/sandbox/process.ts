@@ -12,13 +12,14 @@
 
 import { PluginCallError } from "../errors.ts";
 import { log } from "../logger.ts";
-import { activeConfinement, type ConfinedSpawn, confineSpawn } from "./confine.ts";
+import { activeConfinement, type ConfinedSpawn, confineSpawn, makePrivateTempDirSync } from "./confine.ts";
 import {
   type ChildMessage,
   DEFAULT_MAX_FRAME_BYTES,
   encodeFrame,
   FrameDecoder,
   FrameError,
+  FrameWriter,
   type HostMessage,
   parseChildMessage,
   type WireError,
@@ -90,19 +91,27 @@ interface Pending {
   method: string;
 }
 
-/** Command-line arguments of a child: these and nothing else. */
+/**
+ * Command-line arguments of a child: these and nothing else. With a channel,
+ * the child may also read, write and connect to that one socket path until
+ * its bootstrap has connected and revoked those grants (`bootstrap.ts`).
+ */
 function childArgs(
   options: Pick<ProcessOptions, "nodeId" | "bundlePath" | "netHosts" | "heapMb" | "maxFrameBytes">,
   jailed: boolean,
+  channelPath: string | null,
 ): string[] {
   const args = ["run", "--no-prompt", "--no-config", "--no-lock", "--no-npm", "--no-remote", "--cached-only"];
   args.push("--no-check");
-  if (options.netHosts.length > 0) args.push(`--allow-net=${options.netHosts.join(",")}`);
-  args.push(`--allow-read=${options.bundlePath}`);
+  const net = channelPath === null ? options.netHosts : [...options.netHosts, `unix:${channelPath}`];
+  if (net.length > 0) args.push(`--allow-net=${net.join(",")}`);
+  args.push(`--allow-read=${[options.bundlePath, ...channelPath === null ? [] : [channelPath]].join(",")}`);
+  if (channelPath !== null) args.push(`--allow-write=${channelPath}`);
   args.push(`--v8-flags=--max-old-space-size=${options.heapMb}`);
   // The node id is only a label for `ps`; the bootstrap ignores it.
   const label = options.nodeId.replace(/[^A-Za-z0-9_.:@-]/g, "_").slice(0, 100);
   args.push(decodeURIComponent(BOOTSTRAP.pathname), String(options.maxFrameBytes), `node=${label}`);
+  if (channelPath !== null) args.push(`channel=${channelPath}`);
   // The jail kills the child when the service dies (PDEATHSIG): the bootstrap's own watchdog (a worker, ~10 MB)
   // is not needed then.
   if (jailed) args.push("watchdog=off");
@@ -118,7 +127,8 @@ function childEnv(denoDir: string | undefined): Record<string, string> {
 
 /**
  * Starts a child: the one place a plugin process is spawned, through the
- * confinement's jail when there is one ({@linkcode confineSpawn}).
+ * confinement's jail when there is one ({@linkcode confineSpawn}). Its stdin
+ * and stdout are `/dev/null`: frames go over the channel's socket.
  *
  * `detached` puts the child in a session and process group of its own: a
  * signal to the service's group (Ctrl-C in a terminal, an init that signals
@@ -128,11 +138,14 @@ function childEnv(denoDir: string | undefined): Record<string, string> {
  * service (PDEATHSIG) and the plugin with the jail; without a jail, the
  * channel watchdog in `bootstrap.ts` ends it when the service is gone.
  */
-function spawnChild(options: ProcessOptions): { child: Deno.ChildProcess; confined: ConfinedSpawn } {
+function spawnChild(
+  options: ProcessOptions,
+  channelPath: string,
+): { child: Deno.ChildProcess; confined: ConfinedSpawn } {
   const confinement = activeConfinement();
   const jailed = confinement.mechanism !== "none" && confinement.jailPath !== null;
   const confined = confineSpawn(
-    { command: Deno.execPath(), args: childArgs(options, jailed), env: childEnv(options.denoDir) },
+    { command: Deno.execPath(), args: childArgs(options, jailed, channelPath), env: childEnv(options.denoDir) },
     { memoryMb: options.rssMb },
   );
   const child = new Deno.Command(confined.command, {
@@ -141,11 +154,62 @@ function spawnChild(options: ProcessOptions): { child: Deno.ChildProcess; confin
     env: confined.env,
     cwd: "/",
     detached: true,
-    stdin: "piped",
-    stdout: "piped",
+    stdin: "null",
+    stdout: "null",
     stderr: "piped",
   }).spawn();
   return { child, confined };
+}
+
+/** Longest socket path Linux takes (`sun_path` is 108 bytes with its NUL). */
+const MAX_SOCKET_PATH = 107;
+let channelDir: string | null = null;
+
+/**
+ * Listens on a fresh Unix socket for one plugin process's channel, in a
+ * directory of this service's only (mode 0700, removed at exit): no other
+ * user can connect, and no plugin process may (each is granted its own path
+ * alone, until it has connected).
+ *
+ * @returns The socket's path and its listener.
+ * @throws {Error} When the temporary directory's path is too long for a socket (set `TMPDIR` shorter).
+ */
+function listenChannel(): { path: string; listener: Deno.UnixListener } {
+  channelDir ??= makePrivateTempDirSync("imbi-channels-");
+  const name = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const path = `${channelDir}/${name}.sock`;
+  if (new TextEncoder().encode(path).length > MAX_SOCKET_PATH || /[,\n\0]/.test(path)) {
+    throw new Error(
+      `Cannot open a plugin channel at ${JSON.stringify(path)}: set TMPDIR to a short path without commas`,
+    );
+  }
+  return { path, listener: Deno.listen({ transport: "unix", path }) };
+}
+
+/**
+ * Accepts the one connection a channel's child makes, then stops listening
+ * and removes the path. Resolves to null when the child exits first.
+ */
+async function acceptChild(
+  channel: { path: string; listener: Deno.UnixListener },
+  exited: Promise<unknown>,
+): Promise<Deno.UnixConn | null> {
+  const stop = () => {
+    try {
+      channel.listener.close();
+    } catch {
+      // Closed already.
+    }
+  };
+  void exited.then(stop);
+  try {
+    return await channel.listener.accept();
+  } catch {
+    return null;
+  } finally {
+    stop();
+    await Deno.remove(channel.path).catch(() => {});
+  }
 }
 
 /**
@@ -187,7 +251,7 @@ export function pluginDenoDir(): string {
 
 /**
  * Runs the bootstrap once in the plugin children's `DENO_DIR` with nothing to
- * serve: its stdin is empty, so it exits as soon as it has started, and Deno
+ * serve: without a channel it exits as soon as it has started, and Deno
  * has transpiled it into that directory's cache. The directory is new at
  * every start (`confine.ts`); without this the first plugin process after a
  * start transpiles the bootstrap on a request's path (about 30 ms and 3 MiB).
@@ -199,7 +263,7 @@ export async function warmBootstrap(denoDir: string = pluginDenoDir()): Promise<
   const self = decodeURIComponent(BOOTSTRAP.pathname);
   const options = { nodeId: "warm-up", bundlePath: self, netHosts: [], ...PROCESS_DEFAULTS };
   await new Deno.Command(Deno.execPath(), {
-    args: childArgs(options, true),
+    args: childArgs(options, true, null),
     clearEnv: true,
     env: childEnv(denoDir),
     cwd: "/",
@@ -236,14 +300,16 @@ export class PluginProcess {
   exit: string | null = null;
   #options: ProcessOptions;
   #child: Deno.ChildProcess;
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
+  /** The channel once the child has connected; null if it exited first. */
+  #conn: Promise<Deno.UnixConn | null>;
+  /** Frames to the child; a failed write surfaces as the exit. */
+  #out = new FrameWriter(() => {});
   #pending = new Map<number, Pending>();
   #nextId = 1;
   #deadlines = new Deadlines<number>((id) => this.fail({ cause: "timeout", callId: id }));
   #failed = false;
   #expected = false;
   #text = new TextDecoder("utf-8", { fatal: true });
-  #outbox: Uint8Array[] = [];
   #graceTimer: ReturnType<typeof setTimeout> | undefined;
   #confined: ConfinedSpawn;
   #stopHeartbeat: () => void;
@@ -256,19 +322,26 @@ export class PluginProcess {
    */
   constructor(options: ProcessOptions) {
     this.#options = options;
-    ({ child: this.#child, confined: this.#confined } = spawnChild(options));
+    const channel = listenChannel();
+    try {
+      ({ child: this.#child, confined: this.#confined } = spawnChild(options, channel.path));
+    } catch (error) {
+      channel.listener.close();
+      throw error;
+    }
+    this.#conn = acceptChild(channel, this.#child.status);
+    void this.#conn.then((conn) => conn && this.#out.attach(conn));
     // Busy from spawn to the end of the first call, then while calls are in flight: the jail stops a
     // process that burns CPU otherwise.
     this.#stopHeartbeat = this.#confined.heartbeat(
       () => this.#nextId === 1 || this.#pending.size > 0,
       () => this.kill("SIGWINCH"),
     );
-    this.#stdin = this.#child.stdin.getWriter();
     // The exit counts only once every frame the child wrote has been read.
     const exited = Promise.all([this.#child.status, this.#readFrames()]).then(([status]) => this.#onExit(status));
     this.closed = Promise.all([exited, this.#readLogs()]).then(async () => {
       clearTimeout(this.#graceTimer);
-      await this.#stdin.close().catch(() => {});
+      (await this.#conn)?.close();
     });
   }
 
@@ -291,36 +364,9 @@ export class PluginProcess {
     return this.#failed || this.#expected;
   }
 
-  /** Sends a host message now, after any calls still waiting to be written; write errors surface as the exit. */
+  /** Sends a host message after every frame sent before it; write errors surface as the exit. */
   send(message: HostMessage): void {
-    const frame = encodeFrame(message, this.#options.maxFrameBytes);
-    this.#flush();
-    this.#stdin.write(frame).catch(() => {});
-  }
-
-  /**
-   * Call frames sent in one turn of the event loop go out in one write: under
-   * load that is one pipe write and one wake-up of the child for many calls.
-   */
-  #queueFrame(frame: Uint8Array): void {
-    this.#outbox.push(frame);
-    if (this.#outbox.length === 1) queueMicrotask(() => this.#flush());
-  }
-
-  #flush(): void {
-    const frames = this.#outbox;
-    if (frames.length === 0) return;
-    this.#outbox = [];
-    let bytes = frames[0]!;
-    if (frames.length > 1) {
-      bytes = new Uint8Array(frames.reduce((sum, frame) => sum + frame.length, 0));
-      let offset = 0;
-      for (const frame of frames) {
-        bytes.set(frame, offset);
-        offset += frame.length;
-      }
-    }
-    this.#stdin.write(bytes).catch(() => {});
+    this.#out.write(encodeFrame(message, this.#options.maxFrameBytes));
   }
 
   /**
@@ -364,7 +410,7 @@ export class PluginProcess {
       // Every pending call is settled by its answer, by fail() or by the exit's rejectAll().
       this.#pending.set(id, { resolve, reject, method });
       this.#deadlines.add(id, performance.now() + options.timeoutMs);
-      this.#queueFrame(frame);
+      this.#out.write(frame);
     });
   }
 
@@ -388,7 +434,7 @@ export class PluginProcess {
     this.#pending.clear();
   }
 
-  /** Asks the child to exit (shutdown frame, stdin EOF), SIGKILL after `graceMs`. */
+  /** Asks the child to exit (shutdown frame, then EOF on the channel), SIGKILL after `graceMs`. */
   shutdown(graceMs: number): Promise<void> {
     if (!this.#failed) this.#expected = true;
     if (this.exit === null) {
@@ -397,7 +443,7 @@ export class PluginProcess {
       } catch {
         // Cannot happen for a shutdown frame; the grace timer covers it anyway.
       }
-      this.#stdin.close().catch(() => {});
+      void this.#out.drained().then(async () => (await this.#conn)?.closeWrite()).catch(() => {});
       this.#graceTimer = setTimeout(() => this.kill("SIGKILL"), graceMs);
     }
     return this.closed;
@@ -426,13 +472,21 @@ export class PluginProcess {
   }
 
   async #readFrames(): Promise<void> {
+    const conn = await this.#conn;
+    if (conn === null) return;
     const decoder = new FrameDecoder(this.#options.maxFrameBytes);
-    const reader = this.#child.stdout.getReader();
+    // The decoder copies what it keeps, so one buffer serves every read.
+    const buffer = new Uint8Array(256 * 1024);
     try {
       for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        for (const body of decoder.pushBodies(value)) {
+        let read: number | null;
+        try {
+          read = await conn.read(buffer);
+        } catch {
+          read = null; // Reset by a child that died with frames unread: its exit says why.
+        }
+        if (read === null) return;
+        for (const body of decoder.pushBodies(buffer.subarray(0, read))) {
           const text = this.#frameText(body);
           // A small frame costs no await; a large one is parsed in slices so other requests run meanwhile.
           let parsed: unknown;
@@ -448,9 +502,6 @@ export class PluginProcess {
     } catch (error) {
       const detail = this.#options.scrub(error instanceof Error ? error.message : String(error));
       this.fail({ cause: "protocol", detail });
-      await reader.cancel().catch(() => {});
-    } finally {
-      reader.releaseLock();
     }
   }
 

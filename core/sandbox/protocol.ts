@@ -298,6 +298,93 @@ export class FrameDecoder {
   }
 }
 
+/** What {@linkcode FrameWriter} writes to: a connection's `write`, which may write part of what it is given. */
+export interface ByteSink {
+  /** Writes some of `bytes`; resolves to how many. */
+  write(bytes: Uint8Array): Promise<number>;
+}
+
+/**
+ * Writes frames to one end of the channel whole and in their order. Frames
+ * written in one turn of the event loop go out in one write: under load that
+ * is one syscall and one wake-up of the other side for many frames. Frames
+ * written before {@linkcode FrameWriter.attach} wait for the connection.
+ */
+export class FrameWriter {
+  #sink: ByteSink | null = null;
+  #queue: Uint8Array[] = [];
+  #pumping: Promise<void> | null = null;
+  #failed = false;
+  #onError: (error: unknown) => void;
+
+  /**
+   * Makes a writer with nothing to write to yet.
+   *
+   * @param onError Told once when a write fails (the other side is gone); later frames are dropped.
+   */
+  constructor(onError: (error: unknown) => void) {
+    this.#onError = onError;
+  }
+
+  /**
+   * Starts writing to the connection, frames already queued first.
+   *
+   * @param sink The connection.
+   */
+  attach(sink: ByteSink): void {
+    this.#sink = sink;
+    this.#pump();
+  }
+
+  /**
+   * Queues bytes; they are written after everything queued before them.
+   *
+   * @param bytes One or more whole frames.
+   */
+  write(bytes: Uint8Array): void {
+    if (this.#failed) return;
+    this.#queue.push(bytes);
+    if (this.#queue.length === 1) queueMicrotask(() => this.#pump());
+  }
+
+  /** Resolves once every frame queued so far is written, or writing failed. */
+  async drained(): Promise<void> {
+    while (this.#pumping !== null) await this.#pumping;
+  }
+
+  #pump(): void {
+    const sink = this.#sink;
+    if (this.#pumping !== null || sink === null || this.#queue.length === 0) return;
+    this.#pumping = this.#writeQueued(sink).then(() => {
+      this.#pumping = null;
+      this.#pump();
+    });
+  }
+
+  async #writeQueued(sink: ByteSink): Promise<void> {
+    const chunks = this.#queue;
+    this.#queue = [];
+    let bytes = chunks.length === 1 ? chunks[0]! : concat(chunks);
+    try {
+      while (bytes.length > 0) bytes = bytes.subarray(await sink.write(bytes));
+    } catch (error) {
+      this.#failed = true;
+      this.#queue = [];
+      this.#onError(error);
+    }
+  }
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.length;
+  }
+  return bytes;
+}
+
 function parseBody(body: Uint8Array, text: TextDecoder): unknown {
   try {
     return JSON.parse(text.decode(body));

@@ -21,7 +21,7 @@ async function startHost(
   return { host, childPid };
 }
 
-Deno.test("a plugin child exits when its host is SIGKILLed (PDEATHSIG, else stdin EOF), even in a busy loop", async (t) => {
+Deno.test("a plugin child exits when its host is SIGKILLed (PDEATHSIG, else channel EOF), even in a busy loop", async (t) => {
   await using bundles = await bundleFixtures(FIXTURES, ["hostile"]);
 
   await t.step("an idle child exits", async () => {

@@ -3,6 +3,7 @@ import {
   encodeFrame,
   FrameDecoder,
   FrameError,
+  FrameWriter,
   parseChildMessage,
   parseHostMessage,
 } from "../../core/sandbox/protocol.ts";
@@ -102,4 +103,94 @@ Deno.test("parseHostMessage() accepts each host message and refuses anything els
   ) {
     assert.equal(frameError(() => parseHostMessage(bad)).reason, "malformed", JSON.stringify(bad));
   }
+});
+
+/** A connected pair of Unix sockets in a fresh directory; `writes` records the byte count of each write on `client`. */
+async function socketPair(): Promise<
+  { client: Deno.UnixConn; server: Deno.UnixConn; writes: number[] } & AsyncDisposable
+> {
+  const dir = await Deno.makeTempDir({ prefix: "frame-writer-" });
+  const listener = Deno.listen({ transport: "unix", path: `${dir}/s.sock` });
+  const [client, server] = await Promise.all([
+    Deno.connect({ transport: "unix", path: `${dir}/s.sock` }),
+    listener.accept(),
+  ]);
+  listener.close();
+  const writes: number[] = [];
+  const write = client.write.bind(client);
+  client.write = (bytes) => write(bytes).then((n) => (writes.push(n), n));
+  return {
+    client,
+    server,
+    writes,
+    async [Symbol.asyncDispose]() {
+      for (const conn of [client, server]) {
+        try {
+          conn.close();
+        } catch {
+          // Closed by the test.
+        }
+      }
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+/** Reads frames from `conn` until `count` came. */
+async function readFrames(conn: Deno.Conn, count: number): Promise<unknown[]> {
+  const decoder = new FrameDecoder(32 * 1024 * 1024);
+  const out: unknown[] = [];
+  const buffer = new Uint8Array(64 * 1024);
+  while (out.length < count) {
+    const read = await conn.read(buffer);
+    if (read === null) break;
+    out.push(...decoder.push(buffer.subarray(0, read)));
+  }
+  return out;
+}
+
+Deno.test("FrameWriter sends frames whole and in order over a socket, one write per turn, queued until attached", async () => {
+  await using pair = await socketPair();
+  const errors: unknown[] = [];
+  const writer = new FrameWriter((error) => errors.push(error));
+  const big = { type: "result", id: 3, value: "x".repeat(8 * 1024 * 1024) };
+  const messages = [{ type: "ready" }, { type: "result", id: 1 }, { type: "result", id: 2, value: [1] }, big];
+  // Two frames before the connection exists, then two more in the same turn.
+  writer.write(encodeFrame(messages[0], 32 * 1024 * 1024));
+  writer.write(encodeFrame(messages[1], 32 * 1024 * 1024));
+  await new Promise((resolve) => setTimeout(resolve, 10));
+  assert.deepEqual(pair.writes, [], "nothing is written before attach");
+  writer.attach(pair.client);
+  writer.write(encodeFrame(messages[2], 32 * 1024 * 1024));
+  writer.write(encodeFrame(messages[3], 32 * 1024 * 1024));
+  const [received] = await Promise.all([readFrames(pair.server, 4), writer.drained()]);
+  assert.deepEqual(received, messages);
+  assert.deepEqual(errors, []);
+  const total = messages.reduce((sum, message) => sum + encodeFrame(message, 32 * 1024 * 1024).length, 0);
+  assert.equal(pair.writes.reduce((sum, n) => sum + n, 0), total);
+  // The kernel takes 8 MB in several parts (more than a socket's buffer).
+  assert.ok(pair.writes.length > 1, "the 8 MB write was partial and resumed");
+  // Three small frames in one turn: one write.
+  const before = pair.writes.length;
+  const small = [1, 2, 3].map((id) => ({ type: "result", id }));
+  for (const message of small) writer.write(encodeFrame(message, 1024));
+  const [again] = await Promise.all([readFrames(pair.server, 3), writer.drained()]);
+  assert.deepEqual(again, small);
+  assert.equal(pair.writes.length, before + 1);
+});
+
+Deno.test("FrameWriter reports a failed write once, drops what follows, and still drains", async () => {
+  await using pair = await socketPair();
+  const errors: unknown[] = [];
+  const writer = new FrameWriter((error) => errors.push(error));
+  writer.attach(pair.client);
+  pair.server.close();
+  pair.client.close();
+  writer.write(encodeFrame({ type: "ready" }, 1024));
+  await writer.drained();
+  writer.write(encodeFrame({ type: "ready" }, 1024));
+  await writer.drained();
+  assert.equal(errors.length, 1);
+  assert.ok(errors[0] instanceof Deno.errors.BadResource, String(errors[0]));
+  assert.deepEqual(pair.writes, []);
 });

@@ -89,6 +89,10 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
     await t.step("starts the child with exactly the documented flags and a cleared environment", async () => {
       const pid = await pidOf(hostile);
       const argv = Deno.readTextFileSync(`/proc/${pid}/cmdline`).split("\0").slice(1, -1);
+      // The channel's socket: one fresh path per process, in a directory of the service's own.
+      const channel = argv.find((arg) => arg.startsWith("channel="))?.slice("channel=".length) ?? "";
+      assert.match(channel, /^\/.+\/imbi-channels-[^/]+\/[0-9a-f]{16}\.sock$/);
+      assert.equal(Deno.statSync(channel.slice(0, channel.lastIndexOf("/"))).mode! & 0o777, 0o700);
       assert.deepEqual(argv, [
         "run",
         "--no-prompt",
@@ -98,12 +102,14 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
         "--no-remote",
         "--cached-only",
         "--no-check",
-        `--allow-net=${allowed.hostPort}`,
-        `--allow-read=${bundles.path("hostile")}`,
+        `--allow-net=${allowed.hostPort},unix:${channel}`,
+        `--allow-read=${bundles.path("hostile")},${channel}`,
+        `--allow-write=${channel}`,
         "--v8-flags=--max-old-space-size=128",
         decodeURIComponent(new URL("../../core/sandbox/bootstrap.ts", import.meta.url).pathname),
         String(16 * 1024 * 1024),
         "node=hostile-main",
+        `channel=${channel}`,
         // Jailed, the child dies with the jail; otherwise the bootstrap's watchdog ends it when the host is gone.
         ...(activeConfinement().mechanism === "none" ? [] : ["watchdog=off"]),
       ]);
@@ -111,7 +117,9 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       const names = environ.map((entry) => entry.split("=")[0]).sort();
       assert.ok(names.every((name) => ["DENO_DIR", "DENO_NO_UPDATE_CHECK", "NO_COLOR"].includes(name!)), names.join());
       assert.ok(!environ.some((entry) => entry.includes("admin-secret")));
-      assert.ok(!argv.join(" ").includes(TOKEN), "credentials travel over stdin, never argv");
+      assert.ok(!argv.join(" ").includes(TOKEN), "credentials travel over the channel, never argv");
+      // Connected: the path is gone, so nothing else can connect to it.
+      await assert.rejects(Deno.stat(channel), Deno.errors.NotFound);
     });
 
     await t.step("denies fetch and connect to a host:port not in the list; the target sees zero hits", async () => {
@@ -158,6 +166,8 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       await assert.rejects(Deno.stat(target), Deno.errors.NotFound);
       assert.match(firstValue(await probe(hostile, "import", "https://deno.land/x/evil/mod.ts")), /--no-remote/);
       assert.match(firstValue(await probe(hostile, "import", "npm:left-pad@1.3.0")), /--no-npm/);
+      // The channel's grants were revoked before the bundle loaded.
+      assert.match(firstValue(await probe(hostile, "channel")), /^denied: NotCapable: Requires (read|write) access/);
       await goodStillAnswers();
     });
 
@@ -228,7 +238,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
       await goodStillAnswers();
     });
 
-    await t.step("a 50 MB answer fails with too_large; a forged oversized frame is refused at its header", async () => {
+    await t.step("a 50 MB answer fails with too_large; a frame whose header is forged is refused at it", async () => {
       const { supervisor: flooder } = await hostileProcess("big", 30_000);
       const big = await failure(probe(flooder, "big", String(50 * 1024 * 1024)));
       assert.equal(big.kind, "too_large");
