@@ -24,7 +24,8 @@ export type InspectResult =
 
 /**
  * Reads the manifests a bundle exports, in a child with no permission but
- * reading that one file (no net, no env), a short deadline and the heap cap.
+ * reading that one file (no host to reach, no env; its channel's grants are
+ * revoked before the import), a short deadline and the heap cap.
  * Module code runs (that is what importing does); handler constructors and
  * methods never do.
  *
