@@ -27,7 +27,7 @@ import { PluginRuntime } from "./runtime.ts";
 import { checkConfinement, describeConfinement, probeConfinement, useConfinement } from "./sandbox/confine.ts";
 import { inspectStoredBundle } from "./sandbox/inspect.ts";
 import { SandboxPool } from "./sandbox/pool.ts";
-import { warmBootstrap } from "./sandbox/process.ts";
+import { channelDirectory, warmBootstrap } from "./sandbox/process.ts";
 import { SqliteStore } from "./graph/sqlite/store.ts";
 import { TabCache } from "./tab_cache.ts";
 import { Tabs } from "./tabs.ts";
@@ -144,12 +144,14 @@ async function adminToken(config: Config): Promise<string> {
 
 /**
  * Finds what confines plugin processes, says so, and makes every later spawn
- * use it; refuses when `IMBI_SANDBOX_LIMITS=required` and nothing can.
+ * use it; refuses when `IMBI_SANDBOX_LIMITS=required` and nothing can, or
+ * when `TMPDIR` is too long for the plugin channels' sockets.
  */
 async function confinePlugins(config: Config): Promise<void> {
   const confinement = await probeConfinement(config.confine);
   const warning = checkConfinement(confinement);
   useConfinement(confinement);
+  channelDirectory();
   log.info("plugin confinement", { ...describeConfinement(confinement), jail: confinement.jailPath });
   if (warning) log.warn(warning, { setting: "IMBI_SANDBOX_LIMITS=warn" });
 }

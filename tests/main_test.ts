@@ -81,3 +81,23 @@ Deno.test("main.ts refuses Neo4j without an encryption key, saying which variabl
   assert.equal(code, 1);
   assert.match(stderr, /"msg":"cannot start","error":"IMBI_ENCRYPTION_KEYS must be set/);
 });
+
+Deno.test("main.ts refuses to start when TMPDIR is too long for a plugin channel's socket path", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "imbi-long-tmpdir-" });
+  try {
+    const long = `${dir}/${"d".repeat(60)}`;
+    await Deno.mkdir(long);
+    const { code, stderr } = await start({ TMPDIR: long });
+    assert.equal(code, 1, stderr);
+    const line = stderr.trim().split("\n").map((l) => JSON.parse(l)).find((l) => l.msg === "cannot start");
+    assert.ok(line, stderr);
+    assert.match(line.error, /^TMPDIR is too long for a plugin channel's socket path .* 50 characters or fewer$/);
+    // Nothing left behind in it.
+    assert.deepEqual(
+      [...Deno.readDirSync(long)].map((e) => e.name).filter((n) => n.startsWith("imbi-channels-")),
+      [],
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -166,23 +166,38 @@ const MAX_SOCKET_PATH = 107;
 let channelDir: string | null = null;
 
 /**
- * Listens on a fresh Unix socket for one plugin process's channel, in a
- * directory of this service's only (mode 0700, removed at exit): no other
- * user can connect, and no plugin process may (each is granted its own path
- * alone, until it has connected).
+ * The directory of the channels' sockets: this service's own (mode 0700,
+ * removed at exit), made on first use. The service makes it at start-up, so
+ * a `TMPDIR` too long for a socket path stops the start instead of every
+ * plugin call.
  *
- * @returns The socket's path and its listener.
- * @throws {Error} When the temporary directory's path is too long for a socket (set `TMPDIR` shorter).
+ * @returns Its path.
+ * @throws {Error} When a socket path in it would be longer than Linux allows, or would hold a comma.
  */
-function listenChannel(): { path: string; listener: Deno.UnixListener } {
-  channelDir ??= makePrivateTempDirSync("imbi-channels-");
-  const name = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
-  const path = `${channelDir}/${name}.sock`;
-  if (new TextEncoder().encode(path).length > MAX_SOCKET_PATH || /[,\n\0]/.test(path)) {
+export function channelDirectory(): string {
+  if (channelDir !== null) return channelDir;
+  const dir = makePrivateTempDirSync("imbi-channels-");
+  const longest = `${dir}/${"0".repeat(16)}.sock`;
+  if (new TextEncoder().encode(longest).length > MAX_SOCKET_PATH || /[,\n\0]/.test(dir)) {
+    Deno.removeSync(dir);
     throw new Error(
-      `Cannot open a plugin channel at ${JSON.stringify(path)}: set TMPDIR to a short path without commas`,
+      `TMPDIR is too long for a plugin channel's socket path (${JSON.stringify(longest)} is over ${MAX_SOCKET_PATH} ` +
+        "bytes, or holds a comma): set TMPDIR to a directory of 50 characters or fewer",
     );
   }
+  return channelDir = dir;
+}
+
+/**
+ * Listens on a fresh Unix socket for one plugin process's channel, in
+ * {@linkcode channelDirectory}: no other user can connect, and no plugin
+ * process may (each is granted its own path alone, until it has connected).
+ *
+ * @returns The socket's path and its listener.
+ */
+function listenChannel(): { path: string; listener: Deno.UnixListener } {
+  const name = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+  const path = `${channelDirectory()}/${name}.sock`;
   return { path, listener: Deno.listen({ transport: "unix", path }) };
 }
 
