@@ -179,6 +179,11 @@ export function keyProvider(options: {
   };
 }
 
+/** Lowercase hex, two digits a byte. */
+export function toHex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 /** Standard base64. */
 export function toBase64(bytes: Uint8Array): string {
   let binary = "";

@@ -10,7 +10,7 @@
 import { AuditLog } from "./audit.ts";
 import type { Config } from "./config.ts";
 import { ConnectionTests } from "./connection.ts";
-import { keyProvider, type Keyring } from "./crypto.ts";
+import { keyProvider, type Keyring, toHex } from "./crypto.ts";
 import { UnavailableError } from "./errors.ts";
 import { lockRegistryBuilder, LockSync } from "./lock_sync.ts";
 import { Credentials } from "./credentials.ts";
@@ -135,8 +135,7 @@ async function adminToken(config: Config): Promise<string> {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
   await Deno.mkdir(config.dataDir, { recursive: true });
-  const bytes = crypto.getRandomValues(new Uint8Array(24));
-  const token = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  const token = toHex(crypto.getRandomValues(new Uint8Array(24)));
   await Deno.writeTextFile(path, token + "\n", { mode: 0o600 });
   log.warn("generated an admin token; read it from the file, or set IMBI_ADMIN_TOKEN", { path });
   return token;

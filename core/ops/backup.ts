@@ -27,6 +27,7 @@
 import { backup as sqliteBackup, DatabaseSync } from "node:sqlite";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "../config.ts";
+import { toHex } from "../crypto.ts";
 import { pathExists } from "../packages/files.ts";
 import { LockfileHistory } from "../packages/history.ts";
 import { readLockfile } from "../packages/lockfile.ts";
@@ -61,7 +62,7 @@ const LAYOUT = {
 async function sha256File(path: string): Promise<{ sha256: string; bytes: number }> {
   const bytes = await Deno.readFile(path);
   const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
-  return { sha256: Array.from(digest, (b) => b.toString(16).padStart(2, "0")).join(""), bytes: bytes.length };
+  return { sha256: toHex(digest), bytes: bytes.length };
 }
 
 async function isEmptyOrAbsent(dir: string): Promise<boolean> {

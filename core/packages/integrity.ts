@@ -5,6 +5,8 @@
  * @module
  */
 
+import { toHex } from "../crypto.ts";
+
 /** Digest algorithms the lockfile accepts. */
 export type IntegrityAlgorithm = "sha256" | "sha512";
 
@@ -26,10 +28,6 @@ function fromBase64(text: string): Uint8Array {
   const out = new Uint8Array(binary.length);
   for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
   return out;
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**

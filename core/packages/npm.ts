@@ -6,6 +6,7 @@
  */
 
 import semver from "semver";
+import { toHex } from "../crypto.ts";
 import { PackageError } from "../errors.ts";
 import { checkSri, sriHash } from "./integrity.ts";
 import type { DownloadProgress, RegistryClient } from "./registry_client.ts";
@@ -205,7 +206,7 @@ export async function downloadTarball(
     }
   } else if (dist.shasum) {
     const sha1 = await crypto.subtle.digest("SHA-1", tarball as Uint8Array<ArrayBuffer>);
-    const actual = Array.from(new Uint8Array(sha1), (b) => b.toString(16).padStart(2, "0")).join("");
+    const actual = toHex(new Uint8Array(sha1));
     if (actual !== dist.shasum) {
       throw new PackageError(
         "refused",

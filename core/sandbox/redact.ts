@@ -17,6 +17,8 @@
  * @module
  */
 
+import { toHex } from "../crypto.ts";
+
 /** What a credential value is replaced with. */
 export const REDACTED = "[redacted]";
 
@@ -56,7 +58,7 @@ export function makeRedactor(credentials: Record<string, string>): (text: string
           JSON.stringify(piece).slice(1, -1),
           encodeURIComponent(piece),
           encodeURIComponent(piece).replaceAll("%20", "+"),
-          hex(bytes),
+          toHex(bytes),
         ]
       ) anyCase.add(form);
       for (const form of base64Forms(bytes)) exact.add(form);
@@ -86,10 +88,6 @@ function alternation(needles: Set<string>, flags: string): RegExp | undefined {
   if (needles.size === 0) return undefined;
   const ordered = [...needles].sort((a, b) => b.length - a.length);
   return new RegExp(ordered.map((n) => n.replace(/[.*+?^${}()|[\]\\/-]/g, "\\$&")).join("|"), flags);
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /**
