@@ -10,6 +10,7 @@
  * @module
  */
 
+import { toHex } from "../crypto.ts";
 import { PluginCallError } from "../errors.ts";
 import { log } from "../logger.ts";
 import { activeConfinement, type ConfinedSpawn, confineSpawn, makePrivateTempDirSync } from "./confine.ts";
@@ -103,9 +104,10 @@ function childArgs(
 ): string[] {
   const args = ["run", "--no-prompt", "--no-config", "--no-lock", "--no-npm", "--no-remote", "--cached-only"];
   args.push("--no-check");
-  const net = channelPath === null ? options.netHosts : [...options.netHosts, `unix:${channelPath}`];
+  const channel = channelPath === null ? [] : [channelPath];
+  const net = [...options.netHosts, ...channel.map((path) => `unix:${path}`)];
   if (net.length > 0) args.push(`--allow-net=${net.join(",")}`);
-  args.push(`--allow-read=${[options.bundlePath, ...channelPath === null ? [] : [channelPath]].join(",")}`);
+  args.push(`--allow-read=${[options.bundlePath, ...channel].join(",")}`);
   if (channelPath !== null) args.push(`--allow-write=${channelPath}`);
   args.push(`--v8-flags=--max-old-space-size=${options.heapMb}`);
   // The node id is only a label for `ps`; the bootstrap ignores it.
@@ -196,8 +198,7 @@ export function channelDirectory(): string {
  * @returns The socket's path and its listener.
  */
 function listenChannel(): { path: string; listener: Deno.UnixListener } {
-  const name = Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
-  const path = `${channelDirectory()}/${name}.sock`;
+  const path = `${channelDirectory()}/${toHex(crypto.getRandomValues(new Uint8Array(8)))}.sock`;
   return { path, listener: Deno.listen({ transport: "unix", path }) };
 }
 
@@ -342,6 +343,7 @@ export class PluginProcess {
       ({ child: this.#child, confined: this.#confined } = spawnChild(options, channel.path));
     } catch (error) {
       channel.listener.close();
+      Deno.remove(channel.path).catch(() => {});
       throw error;
     }
     this.#conn = acceptChild(channel, this.#child.status);
@@ -490,8 +492,8 @@ export class PluginProcess {
     const conn = await this.#conn;
     if (conn === null) return;
     const decoder = new FrameDecoder(this.#options.maxFrameBytes);
-    // The decoder copies what it keeps, so one buffer serves every read.
-    const buffer = new Uint8Array(256 * 1024);
+    // The decoder copies what it keeps, so one buffer serves every read. 64 KiB: the service holds one per process.
+    const buffer = new Uint8Array(64 * 1024);
     try {
       for (;;) {
         let read: number | null;
