@@ -18,7 +18,7 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { configureSync, getLogger, type LogRecord, withContext } from "@logtape/logtape";
-import { activeSpan } from "./ops/otel.ts";
+import { activeSpan, otelEnv } from "./ops/otel.ts";
 
 /** Log levels, least to most severe. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -28,17 +28,9 @@ const ORDER: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 
 /** Where log lines go; tests install their own sink to read every line. */
 export type LogSink = (line: string, level: LogLevel) => void;
 
-function readEnv(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined; // a task without --allow-env: OpenTelemetry cannot be on either
-  }
-}
-
 /** Whether Deno exports `console` output as OTel logs in this process. */
 function consoleExported(): boolean {
-  return readEnv("OTEL_DENO") === "true" && readEnv("OTEL_DENO_CONSOLE") !== "ignore";
+  return otelEnv("OTEL_DENO") === "true" && otelEnv("OTEL_DENO_CONSOLE") !== "ignore";
 }
 
 const encoder = new TextEncoder();

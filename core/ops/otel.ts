@@ -9,16 +9,23 @@
 
 import type { Span } from "@opentelemetry/api";
 
-/** Deno reads OTEL_DENO once at start; so does this module (a plugin call must not pay an env read). */
-const ENABLED = otelDeno() === "true";
-
-function otelDeno(): string | undefined {
+/**
+ * An OpenTelemetry variable (`OTEL_*`) of this process.
+ *
+ * @param name The variable.
+ * @returns Its value; undefined when unset, or when the process may not read its environment (then Deno exports
+ *   nothing either).
+ */
+export function otelEnv(name: string): string | undefined {
   try {
-    return Deno.env.get("OTEL_DENO");
+    return Deno.env.get(name);
   } catch {
-    return undefined; // a task without --allow-env: OpenTelemetry cannot be on either
+    return undefined;
   }
 }
+
+/** Deno reads OTEL_DENO once at start; so does this module (a plugin call must not pay an env read). */
+const ENABLED = otelEnv("OTEL_DENO") === "true";
 
 /** The OpenTelemetry API when tracing is on; undefined when it is off. */
 export const otel: typeof import("@opentelemetry/api") | undefined = ENABLED

@@ -21,17 +21,9 @@
 import type { Span } from "@opentelemetry/api";
 import { MAX_CHILD_SPANS } from "../sandbox/child_trace.ts";
 import { log } from "../logger.ts";
-import { otel } from "./otel.ts";
+import { otel, otelEnv } from "./otel.ts";
 
 const tracer = otel?.trace.getTracer("imbi-plugins");
-
-function env(name: string): string | undefined {
-  try {
-    return Deno.env.get(name);
-  } catch {
-    return undefined;
-  }
-}
 
 /** What the sandbox reports into a plugin call's span. */
 export interface PluginCallTrace {
@@ -213,17 +205,17 @@ class ChildSpanExporter {
   }
 
   async #post(spans: OtlpSpan[]): Promise<void> {
-    const base = (env("OTEL_EXPORTER_OTLP_ENDPOINT") ?? "http://localhost:4318").replace(/\/+$/, "");
-    const url = env("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ?? `${base}/v1/traces`;
+    const base = (otelEnv("OTEL_EXPORTER_OTLP_ENDPOINT") ?? "http://localhost:4318").replace(/\/+$/, "");
+    const url = otelEnv("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") ?? `${base}/v1/traces`;
     const headers: Record<string, string> = { "content-type": "application/json" };
-    for (const pair of (env("OTEL_EXPORTER_OTLP_HEADERS") ?? "").split(",")) {
+    for (const pair of (otelEnv("OTEL_EXPORTER_OTLP_HEADERS") ?? "").split(",")) {
       const at = pair.indexOf("=");
       if (at > 0) headers[decodeURIComponent(pair.slice(0, at).trim())] = decodeURIComponent(pair.slice(at + 1).trim());
     }
     const body = {
       resourceSpans: [{
         resource: {
-          attributes: [{ key: "service.name", value: { stringValue: env("OTEL_SERVICE_NAME") ?? "imbi-plugins" } }],
+          attributes: [{ key: "service.name", value: { stringValue: otelEnv("OTEL_SERVICE_NAME") ?? "imbi-plugins" } }],
         },
         scopeSpans: [{ scope: { name: "imbi-plugin-sandbox" }, spans }],
       }],
