@@ -113,8 +113,13 @@ export interface WrkTarget {
   headers?: Record<string, string>;
 }
 
-/** The middle of the values (the mean of the two middle ones for an even count). */
-function median(values: number[]): number {
+/**
+ * The middle of the values (the mean of the two middle ones for an even count).
+ *
+ * @param values At least one number.
+ * @returns Their median.
+ */
+export function median(values: number[]): number {
   const sorted = [...values].sort((x, y) => x - y);
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;

@@ -43,7 +43,7 @@ import {
   startService,
 } from "./_processes.ts";
 import { type ResolutionRow, resolutionScaling } from "./_scaling.ts";
-import { ensureWrk, runWrk, sideBySide, type WrkResult } from "./_wrk.ts";
+import { ensureWrk, median, runWrk, sideBySide, type WrkResult } from "./_wrk.ts";
 
 const SECONDS = Number(Deno.env.get("IMBI_BENCH_SECONDS") ?? "5");
 
@@ -88,11 +88,6 @@ function megabytes(mib: number): number {
 /** Resident memory in both units, so the MiB read from `/proc` compares honestly with a target in MB. */
 function resident(mib: number): string {
   return `${mib.toFixed(1)} MiB (${megabytes(mib).toFixed(1)} MB)`;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
 }
 
 /** Start-up to ready with 10 packages (warm package cache), and the idle service's resident memory. */
