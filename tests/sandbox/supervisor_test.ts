@@ -105,7 +105,7 @@ Deno.test("Supervisor contains hostile plugins while a good plugin in the same p
         `--allow-net=${allowed.hostPort},unix:${channel}`,
         `--allow-read=${bundles.path("hostile")},${channel}`,
         `--allow-write=${channel}`,
-        "--v8-flags=--max-old-space-size=128",
+        "--v8-flags=--max-old-space-size=128,--max-semi-space-size=1",
         decodeURIComponent(new URL("../../core/sandbox/bootstrap.ts", import.meta.url).pathname),
         String(16 * 1024 * 1024),
         "node=hostile-main",
