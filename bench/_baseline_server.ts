@@ -5,6 +5,11 @@
  * returning a fixed JSON document (the cached tab's answer) with `c.json`.
  * No auth, no resolution, no checks: the cost floor. Private to `bench/`.
  *
+ * `/orgs/:org/projects/:id/configuration/twice` calls the upstream twice,
+ * one call after the other, and answers the second: the control of the
+ * added-latency row. It adds one more round trip to another process on
+ * loopback, as the hop to a plugin process does, and nothing else.
+ *
  * `deno run --allow-net --allow-read bench/_baseline_server.ts <port> <upstream> <static.json>`
  * prints `listening` when ready.
  *
@@ -26,6 +31,11 @@ const app = new Hono()
   .get("/orgs/:org/projects/:id/configuration", async (c) => {
     const items = await handler.listKeys({ search_template: `/${c.req.param("org")}/${c.req.param("id")}` });
     return c.json({ source, items });
+  })
+  .get("/orgs/:org/projects/:id/configuration/twice", async (c) => {
+    const search = { search_template: `/${c.req.param("org")}/${c.req.param("id")}` };
+    await handler.listKeys(search);
+    return c.json({ source, items: await handler.listKeys(search) });
   })
   .get("/fixed", (c) => c.json(fixed));
 

@@ -144,30 +144,33 @@ function merge(runs: WrkResult[]): WrkResult {
 }
 
 /**
- * Measures two targets side by side in rounds of A B B A, each run half of `seconds` (rounded up), so a drift in the
- * machine's load weighs on both alike. Throughput and errors add up over the runs; p50, p90 and p99 are the medians of
- * the runs' own percentiles (a burst of load from outside during one run moves one run's tail, not the result), max the
- * worst.
+ * Measures targets side by side in rounds that run them forward, then backward (A B B A for two, A B C C B A for
+ * three), each run half of `seconds` (rounded up), so a drift in the machine's load weighs on all alike. Throughput and
+ * errors add up over the runs; p50, p90 and p99 are the medians of the runs' own percentiles (a burst of load from
+ * outside during one run moves one run's tail, not the result), max the worst.
  *
- * @param a The measured target.
- * @param b Its baseline.
+ * @param targets The measured target first, then its baselines.
  * @param options Connections, seconds per target in a round, and rounds (default 1).
- * @returns Both results, merged over their runs.
+ * @returns One result per target, in their order, merged over their runs.
  */
-export async function sideBySide(
-  a: WrkTarget,
-  b: WrkTarget,
+export async function sideBySide<const T extends readonly WrkTarget[]>(
+  targets: T,
   options: { connections: number; seconds: number; rounds?: number },
-): Promise<[WrkResult, WrkResult]> {
+): Promise<{ -readonly [K in keyof T]: WrkResult }> {
   const seconds = Math.max(1, Math.ceil(options.seconds / 2));
-  const run = (t: WrkTarget) =>
-    runWrk(t.url, { connections: options.connections, seconds, ...(t.headers ? { headers: t.headers } : {}) });
-  const as: WrkResult[] = [];
-  const bs: WrkResult[] = [];
+  const runs: WrkResult[][] = targets.map(() => []);
+  const order = [...targets.keys(), ...[...targets.keys()].reverse()];
   for (let round = 0; round < (options.rounds ?? 1); round++) {
-    as.push(await run(a));
-    bs.push(await run(b), await run(b));
-    as.push(await run(a));
+    for (const i of order) {
+      const t = targets[i]!;
+      runs[i]!.push(
+        await runWrk(t.url, {
+          connections: options.connections,
+          seconds,
+          ...(t.headers ? { headers: t.headers } : {}),
+        }),
+      );
+    }
   }
-  return [merge(as), merge(bs)];
+  return runs.map(merge) as { -readonly [K in keyof T]: WrkResult };
 }
