@@ -21,6 +21,7 @@
  * first call.
  *
  * Settings: `IMBI_BENCH_SECONDS` (wrk load per side of a pair, default 5; a pair runs A B B A),
+ * `IMBI_BENCH_WARM_UP_SECONDS` (1-client load on each side before the 1-client rows, default 20),
  * `IMBI_BENCH_PORT_BASE` (use consecutive loopback ports from there instead
  * of free ones).
  *
@@ -44,9 +45,17 @@ import {
   startService,
 } from "./_processes.ts";
 import { type ResolutionRow, resolutionScaling } from "./_scaling.ts";
-import { ensureWrk, median, runWrk, sideBySide, type WrkResult } from "./_wrk.ts";
+import { ensureWrk, median, runWrk, sideBySide, type WrkResult, type WrkTarget } from "./_wrk.ts";
 
 const SECONDS = Number(Deno.env.get("IMBI_BENCH_SECONDS") ?? "5");
+/**
+ * Load on each side before the 1-client rows. A fresh service and plugin process are still compiling: the service's
+ * V8 finished 271 optimisations in the first 4 s of 1-client load and 0 to 4 in each 4 s after the 25,000th call,
+ * and the tab's p99 fell from 2.2 to 4.0 ms to 1.2 to 2.6 ms with it (docs/performance.md, "Warm-up").
+ */
+const WARM_UP_SECONDS = Number(Deno.env.get("IMBI_BENCH_WARM_UP_SECONDS") ?? "20");
+/** Rounds of A B C C B A at 1 client: each side's p99 is the median of twice as many runs. */
+const LATENCY_ROUNDS = 5;
 
 /** One line of the table. */
 interface Row {
@@ -147,7 +156,7 @@ function throughputRow(clients: number, sandboxed: WrkResult, direct: WrkResult)
 function latencyRow(what: string, measured: WrkResult, direct: WrkResult, target: boolean): Row {
   const p99 = measured.p99 - direct.p99;
   return {
-    what: `${what}, 1 client (p50 / p99, medians of 6 runs)`,
+    what: `${what}, 1 client (p50 / p99, medians of ${2 * LATENCY_ROUNDS} runs)`,
     measured: `${ms(measured.p50)} / ${ms(measured.p99)}`,
     baseline: `${ms(direct.p50)} / ${ms(direct.p99)}`,
     ratio: `${signed(measured.p50 - direct.p50)} / ${signed(p99)}`,
@@ -163,17 +172,18 @@ function latencyRow(what: string, measured: WrkResult, direct: WrkResult, target
 async function tabRows(service: RunningService, baseline: string): Promise<void> {
   const tab = { url: tabUrl(service, "tab"), headers: READ_AUTH };
   const inProcess = { url: `${baseline}/orgs/bench/projects/tab/configuration` };
-  progress("warming up the tab and the in-process route");
-  await runWrk(tab.url, { connections: 8, seconds: 1, headers: tab.headers });
-  await runWrk(inProcess.url, { connections: 8, seconds: 1 });
+  const twice = { url: `${inProcess.url}/twice` };
+  progress(`warming up the tab, the in-process route and the control: ${WARM_UP_SECONDS} s each at 1 client`);
+  for (const target of [tab, inProcess, twice] as WrkTarget[]) {
+    await runWrk(target.url, { connections: 1, seconds: WARM_UP_SECONDS, headers: target.headers });
+  }
 
   progress("tab vs in-process route, 1 client");
-  const twice = { url: `${inProcess.url}/twice` };
-  // The rows are about the tail: three rounds give each side six runs to take the median p99 of.
+  // The rows are about the tail: each side gets ten runs to take the median p99 of.
   const [one, oneDirect, oneTwice] = await sideBySide([tab, inProcess, twice], {
     connections: 1,
     seconds: SECONDS,
-    rounds: 3,
+    rounds: LATENCY_ROUNDS,
   });
   rows.push(throughputRow(1, one, oneDirect));
   rows.push(latencyRow("added latency of the service and the hop", one, oneDirect, true));
@@ -337,7 +347,10 @@ async function main(): Promise<void> {
     scalingRows(await resolutionScaling(progress));
 
     const load = `1-minute load average ${loadBefore.toFixed(1)} before, ${(await loadAverage()).toFixed(1)} after`;
-    const out = `\n${await machine()}; ${load}; wrk pairs A B B A, ${Math.ceil(SECONDS / 2)} s a run\n\n${table()}\n`;
+    const pairs =
+      `wrk pairs A B B A (at 1 client ${LATENCY_ROUNDS} rounds of A B C C B A after ${WARM_UP_SECONDS} s a side ` +
+      `of warm-up), ${Math.ceil(SECONDS / 2)} s a run`;
+    const out = `\n${await machine()}; ${load}; ${pairs}\n\n${table()}\n`;
     await Deno.stdout.write(new TextEncoder().encode(out));
   } finally {
     for (const stop of stops) await stop().catch(() => {});
