@@ -51,12 +51,18 @@ export async function adminCall(
  * entry of `nodes` (project slug to manifest slug), each with a Plugin node of its own against `upstream`.
  *
  * @param dir The data directory (created).
- * @param options The upstream URL, the nodes, more packages, extra flags for the service.
+ * @param options The upstream URL, the nodes (a manifest slug, or one with an upstream of its own), more packages,
+ *   extra flags for the service.
  * @returns The running service and its environment (`IMBI_LOCKFILE` names its lockfile).
  */
 export async function startSeededService(
   dir: string,
-  options: { upstream: string; nodes: Record<string, string>; packages?: LocalPackage[]; extraFlags?: string[] },
+  options: {
+    upstream: string;
+    nodes: Record<string, string | { plugin: string; upstream: string }>;
+    packages?: LocalPackage[];
+    extraFlags?: string[];
+  },
 ): Promise<{ service: RunningService; env: Record<string, string> }> {
   const lockfile = `${dir}/plugins.lock.json`;
   await Deno.mkdir(dir, { recursive: true });
@@ -83,12 +89,13 @@ export async function startSeededService(
       name: "Default",
       credentials: { token: `kv-${crypto.randomUUID()}` },
     });
-    for (const [project, plugin] of Object.entries(options.nodes)) {
+    for (const [project, spec] of Object.entries(options.nodes)) {
+      const { plugin, upstream } = typeof spec === "string" ? { plugin: spec, upstream: options.upstream } : spec;
       const node = await call("POST", "/orgs/bench/third-party-services/kv/plugins", {
         slug: project,
         plugin,
         label: project,
-        options: { endpoint: options.upstream },
+        options: { endpoint: upstream },
       }) as { id: string };
       await call("POST", "/orgs/bench/projects", { slug: project, name: project });
       await call("PUT", `/orgs/bench/projects/${project}/plugins`, {
@@ -133,18 +140,19 @@ export async function tabAnswer(service: RunningService, project: string): Promi
 }
 
 /**
- * Starts the fixture's key-value upstream (`tests/fixtures/http-config/upstream.ts`), 50 keys per prefix.
+ * Starts the fixture's key-value upstream (`tests/fixtures/http-config/upstream.ts`).
  *
+ * @param keys Keys per prefix besides the secret one.
  * @returns Its URL, process id and stop function.
  */
-export async function startUpstream(): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+export async function startUpstream(keys = 50): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   const port = benchPort();
   const helper = await startHelper([
     "run",
     "--allow-net",
     "tests/fixtures/http-config/upstream.ts",
     String(port),
-    "50",
+    String(keys),
   ]);
   return { url: `http://127.0.0.1:${port}`, pid: helper.pid, stop: helper.stop };
 }

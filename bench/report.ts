@@ -13,7 +13,8 @@
  *
  * Rows: the tab vs the in-process route at 1 and 50 clients with error
  * counts and the hop's added latency (beside a control: the in-process
- * route with a second upstream call); the cached tab vs bare Hono;
+ * route with a second upstream call); the cached tab vs bare Hono; another
+ * node's tab p99 while one node answers 10.9 MB listings, against alone;
  * resolution p50 at 100 and 100,000 projects on SQLite (and on Neo4j when
  * `IMBI_BENCH_NEO4J_URL`, or the tests' `IMBI_TEST_NEO4J_URL`, names one);
  * 20 packages reloaded under load; start-up to ready with 10 packages; and
@@ -211,6 +212,64 @@ async function tabRows(service: RunningService, baseline: string): Promise<void>
   });
 }
 
+/** Keys of the large node's upstream: a listing of about 10.9 MB. */
+const LARGE_KEYS = 110_000;
+
+/**
+ * Another node's tab at 8 clients while one node's tab answers 10.9 MB listings back to back, one at a time, against
+ * the same tab alone: runs alone, with, with, alone, twice, and each side's p99 the median of its runs'.
+ */
+async function largeAnswerRow(service: RunningService): Promise<void> {
+  progress(`another node's tab beside ${LARGE_KEYS.toLocaleString("en")}-key answers`);
+  const url = tabUrl(service, "tab");
+  const large = tabUrl(service, "large");
+  let bytes = 0;
+  const answers: number[] = [];
+  const withLarge = async () => {
+    let stop = false;
+    const loop = (async () => {
+      while (!stop) {
+        const started = performance.now();
+        const response = await fetch(large, { headers: READ_AUTH });
+        const body = await response.arrayBuffer();
+        if (response.status !== 200) throw new Error(`GET large/configuration: ${response.status}`);
+        bytes = body.byteLength;
+        answers.push(performance.now() - started);
+      }
+    })();
+    try {
+      return await runWrk(url, { connections: 8, seconds: Math.ceil(SECONDS / 2), headers: READ_AUTH });
+    } finally {
+      stop = true;
+      await loop;
+    }
+  };
+  const alone = () => runWrk(url, { connections: 8, seconds: Math.ceil(SECONDS / 2), headers: READ_AUTH });
+  await alone();
+  await withLarge();
+  answers.length = 0;
+  const runs: { alone: WrkResult[]; beside: WrkResult[] } = { alone: [], beside: [] };
+  for (let round = 0; round < 2; round++) {
+    runs.alone.push(await alone());
+    runs.beside.push(await withLarge(), await withLarge());
+    runs.alone.push(await alone());
+  }
+  const p99 = (results: WrkResult[]) => median(results.map((r) => r.p99));
+  const errors = (results: WrkResult[]) => results.reduce((sum, r) => sum + r.errors, 0);
+  const r = p99(runs.beside) / p99(runs.alone);
+  rows.push({
+    what:
+      `another node's tab, 8 clients, while one node answers ${(bytes / 1e6).toFixed(1)} MB listings back to back ` +
+      `(p99, medians of 4 runs)`,
+    measured: `${ms(p99(runs.beside))}, ${errors(runs.beside)} errors; ${answers.length} large answers of ` +
+      `${ms(median(answers))} (median)`,
+    baseline: `${ms(p99(runs.alone))} alone, ${errors(runs.alone)} errors`,
+    ratio: ratio(r),
+    target: "<= 2x",
+    met: r <= 2 && errors(runs.beside) === 0,
+  });
+}
+
 /** Reloads 20 packages (new content, new integrity) while wrk loads a tab served by one of them. */
 async function reloadRow(
   service: RunningService,
@@ -301,13 +360,20 @@ async function main(): Promise<void> {
     const started = await startUpstream();
     const upstream = started.url;
     stops.push(started.stop);
+    const largeUpstream = await startUpstream(LARGE_KEYS);
+    stops.push(largeUpstream.stop);
     const packages = await writeBenchPackages(`${work}/packages`, { count: 20, revision: 1 });
     await startupRows(work, packages.slice(0, 10));
 
     progress("starting the service with 21 packages");
     const { service, env } = await startSeededService(`${work}/service`, {
       upstream,
-      nodes: { tab: "http-config-uncached", cached: "http-config", reload: "bench-p00-uncached" },
+      nodes: {
+        tab: "http-config-uncached",
+        cached: "http-config",
+        reload: "bench-p00-uncached",
+        large: { plugin: "http-config-uncached", upstream: largeUpstream.url },
+      },
       packages,
     });
     stops.unshift(service.stop);
@@ -332,6 +398,7 @@ async function main(): Promise<void> {
       ])).stop,
     );
     await tabRows(service, `http://127.0.0.1:${baselinePort}`);
+    await largeAnswerRow(service);
     await reloadRow(service, { work, env, count: 20 });
     rows.push({
       what: "resident memory, one plugin process after its first call",

@@ -65,7 +65,8 @@ interface Derived {
  * @param lease The lease.
  * @param nodeId The Plugin node's id (metric label).
  * @param call The method, its arguments and the request id.
- * @param check Parses the answer, throwing on a bad shape.
+ * @param check Parses the answer, throwing (or rejecting) on a bad shape; a long list may be checked in slices
+ *   (`core/slices.ts`).
  * @returns The checked answer.
  * @throws {PluginCallError} The call's failure, or `protocol`.
  */
@@ -73,7 +74,7 @@ export async function callChecked<T>(
   lease: Lease,
   nodeId: string,
   call: { method: ProtocolMethod; args: unknown[]; requestId: string },
-  check: (value: unknown) => T,
+  check: (value: unknown) => T | Promise<T>,
 ): Promise<T> {
   const { method } = call;
   const started = performance.now();
@@ -83,7 +84,7 @@ export async function callChecked<T>(
     // The answer arrives with the node's credentials already redacted from its frame (core/sandbox/process.ts).
     const raw = await lease.supervisor.call(method, call.args, { requestId: call.requestId });
     try {
-      result = check(raw);
+      result = await check(raw);
     } catch (error) {
       throw new PluginCallError(
         "protocol",

@@ -31,6 +31,8 @@
  * @module
  */
 
+import { jsonLength } from "./slices.ts";
+
 /** Options of a {@linkcode TabCache}. */
 export interface TabCacheOptions {
   /** Time to live of an entry, ms; 0 turns the cache off. A manifest's `hints.cache_ttl_ms` may only lower it. */
@@ -195,8 +197,10 @@ export class TabCache {
     this.#inFlight.set(full, flight);
     try {
       const { value, storedAt } = await promise;
+      // Measured before the generation is read: a long list is measured in slices, and a write may land meanwhile.
+      const bytes = full.length + await jsonLength(value);
       if ((this.#generations.get(scope.node) ?? 0) === generation && this.#versions.get(scope.node) === scope.version) {
-        this.#store(full, { node: scope.node, value, storedAt, expiresAt: storedAt + ttlMs, bytes: 0 });
+        this.#store(full, { node: scope.node, value, storedAt, expiresAt: storedAt + ttlMs, bytes });
       }
       return { value: value as T, hit: false, ageSeconds: 0 };
     } finally {
@@ -242,7 +246,6 @@ export class TabCache {
   }
 
   #store(key: string, entry: Entry): void {
-    entry.bytes = key.length + (JSON.stringify(entry.value)?.length ?? 4);
     if (entry.bytes > this.#maxBytes) return;
     const old = this.#entries.get(key);
     if (old !== undefined) this.#remove(key, old);

@@ -29,6 +29,7 @@ import type { Credentials } from "./credentials.ts";
 import { notFound } from "./graph/messages.ts";
 import type { LoadedEntry, Registry } from "./packages/registry.ts";
 import { callChecked, callOptional, type Lease, type PluginRuntime } from "./runtime.ts";
+import { checkListInSlices } from "./slices.ts";
 import { addLogContext } from "./logger.ts";
 import { metrics } from "./ops/metrics.ts";
 import { renderTemplate } from "./template.ts";
@@ -113,7 +114,7 @@ export type ShownValue = ConfigValue & { masked?: true };
 interface Checked<T> {
   method: ProtocolMethod;
   args: unknown[];
-  check: (value: unknown) => T;
+  check: (value: unknown) => T | Promise<T>;
 }
 
 /** A selected target with why it was selected. */
@@ -305,7 +306,7 @@ export class Tabs {
     request: TabRequest,
     method: ProtocolMethod,
     args: unknown[],
-    check: (value: unknown) => T,
+    check: (value: unknown) => T | Promise<T>,
   ): Promise<T> {
     return callChecked(bound.lease, node(bound), callOf(request, method, args), check);
   }
@@ -444,7 +445,7 @@ export class Tabs {
     const read = await this.#cached("configuration", request, "listKeys", [], async (bound) => {
       const entry = bound.lease.entry;
       const [result, prefix] = await Promise.all([
-        this.#invoke(bound, request, "listKeys", [bound.ctx], results.parseConfigKeys),
+        this.#invoke(bound, request, "listKeys", [bound.ctx], parseConfigKeys),
         this.#withoutPrefix.has(entry)
           ? undefined
           : callOptional(bound.lease, node(bound), callOf(request, "describePrefix", [bound.ctx]), parsePrefix)
@@ -469,7 +470,7 @@ export class Tabs {
    * of secret keys are {@linkcode MASKED_VALUE} unless `request.revealSecrets`.
    */
   async getValues(request: TabRequest, keys: string[] | undefined): Promise<TabAnswer<ShownValue[]>> {
-    const call = { method: "getValues", args: keys ? [keys] : [], check: results.parseConfigValues } as const;
+    const call = { method: "getValues", args: keys ? [keys] : [], check: parseConfigValues } as const;
     const answer = await this.#read("configuration", request, call);
     return this.#shown(answer, request);
   }
@@ -531,6 +532,10 @@ function node(bound: Bound): string {
 function callOf(request: TabRequest, method: ProtocolMethod, args: unknown[]) {
   return { method, args, requestId: request.requestId };
 }
+
+/** The list answers, checked in slices when long, so a plugin's 100,000 keys do not hold up other requests. */
+const parseConfigKeys = checkListInSlices(results.parseConfigKeys);
+const parseConfigValues = checkListInSlices(results.parseConfigValues);
 
 function parsePrefix(value: unknown): string | null {
   if (value === null || typeof value === "string") return value;

@@ -9,6 +9,7 @@ import { type Context, Hono } from "hono";
 import type { FilterOp, LogQuery } from "@imbi/plugin-sdk/types";
 import { BadRequestError } from "../core/errors.ts";
 import { MASKED_VALUE, type TabAnswer, type TabRequest } from "../core/tabs.ts";
+import { jsonListStream, SLICE_ITEMS } from "../core/slices.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, operations, type QueryOf, type Success } from "./_openapi.ts";
 import {
@@ -194,6 +195,22 @@ function replyJson<T>(c: Context, answer: TabAnswer<T>, field: string, extra: Re
   );
 }
 
+/**
+ * A list of more than {@linkcode SLICE_ITEMS} items streamed, serialised a slice at a time with the event loop let in
+ * between (a plugin's 100,000 keys would otherwise hold every other request for the whole `JSON.stringify`); null for
+ * a shorter one, which the caller answers in one piece.
+ */
+function longList(
+  answer: TabAnswer<readonly unknown[]>,
+  field: string,
+  extra: Record<string, unknown> = {},
+): Response | null {
+  if (answer.result.length <= SLICE_ITEMS) return null;
+  return new Response(jsonListStream({ source: answer.source }, field, answer.result, extra), {
+    headers: answer.age === undefined ? JSON_TYPE : { ...JSON_TYPE, age: String(answer.age) },
+  });
+}
+
 function logQuery(query: QueryOf<typeof logsQuery>, now: Date): LogQuery {
   const parse = (name: "start" | "end", fallback: number) => {
     const raw = query[name];
@@ -239,11 +256,12 @@ export function projectTabRoutes(deps: AppDeps): Hono<AppEnv> {
     .basePath(PROJECT)
     .get("/configuration", ops.listKeys, async (c) => {
       const answer = await tabs.listKeys(tabRequest(c));
-      return replyJson(c, answer, "items", "prefix" in answer ? { prefix: answer.prefix } : {});
+      const extra = "prefix" in answer ? { prefix: answer.prefix } : {};
+      return longList(answer, "items", extra) ?? replyJson(c, answer, "items", extra);
     })
     .post("/configuration/values", ops.values, async (c) => {
       const answer = await tabs.getValues(tabRequest(c), c.req.valid("json").keys);
-      return c.json(reply(c, answer, "items"));
+      return longList(answer, "items") ?? c.json(reply(c, answer, "items"));
     })
     .put("/configuration/:key", ops.put, async (c) => {
       const answer = await tabs.setValue(tabRequest(c), c.req.param("key"), c.req.valid("json"));

@@ -27,6 +27,8 @@ import {
 } from "./protocol.ts";
 import { Deadlines } from "./deadlines.ts";
 import { parseAnswer, parseWhole, SLICE_CHARS } from "./answer_parser.ts";
+import { redactInSlices, type Redactor } from "./redact.ts";
+import { yieldToEventLoop } from "../slices.ts";
 
 /**
  * The trusted program every child runs: `bootstrap.ts` beside this source, or
@@ -35,6 +37,8 @@ import { parseAnswer, parseWhole, SLICE_CHARS } from "./answer_parser.ts";
  */
 const BOOTSTRAP = new URL(import.meta.url.endsWith(".ts") ? "./bootstrap.ts" : "./bootstrap.js", import.meta.url);
 const STDERR_LINE_MAX = 1000;
+/** A frame above this many bytes is decoded and searched for credentials a mebibyte at a time (`#largeFrameText`). */
+const LARGE_FRAME_BYTES = 1 << 20;
 const STDERR_LINES_PER_SECOND = 20;
 
 /** Defaults of the process limits, shared by the supervisor and the inspector. */
@@ -441,7 +445,7 @@ export class PluginProcess {
         }
         if (read === null) return;
         for (const body of decoder.pushBodies(buffer.subarray(0, read))) {
-          const text = this.#frameText(body);
+          const text = body.length > LARGE_FRAME_BYTES ? await this.#largeFrameText(body) : this.#frameText(body);
           // A small frame costs no await; a large one is parsed in slices so other requests run meanwhile.
           let parsed: unknown;
           if (text.length <= SLICE_CHARS) parsed = parseWhole(text);
@@ -466,8 +470,29 @@ export class PluginProcess {
     } catch (cause) {
       throw new FrameError("malformed", "a frame is not UTF-8 JSON", { cause });
     }
-    if (!this.#options.scrubFrames) return text;
-    const scrubbed = this.#options.scrub(text);
+    return this.#options.scrubFrames ? this.#scrubbed(text, this.#options.scrub(text)) : text;
+  }
+
+  /** {@linkcode #frameText} for a frame of megabytes: decoded and searched for credentials a slice at a time. */
+  async #largeFrameText(body: Uint8Array): Promise<string> {
+    const decoder = new TextDecoder("utf-8", { fatal: true });
+    const parts: string[] = [];
+    try {
+      for (let at = 0; at < body.length; at += LARGE_FRAME_BYTES) {
+        if (at > 0) await yieldToEventLoop();
+        parts.push(decoder.decode(body.subarray(at, at + LARGE_FRAME_BYTES), { stream: true }));
+      }
+      parts.push(decoder.decode());
+    } catch (cause) {
+      throw new FrameError("malformed", "a frame is not UTF-8 JSON", { cause });
+    }
+    const text = parts.join("");
+    const { scrub, scrubFrames } = this.#options;
+    if (!scrubFrames) return text;
+    return this.#scrubbed(text, "holds" in scrub ? await redactInSlices(text, scrub as Redactor) : scrub(text));
+  }
+
+  #scrubbed(text: string, scrubbed: string): string {
     if (scrubbed !== text) {
       log.warn("plugin answer held its own credentials; redacted", { nodeId: this.#options.nodeId, pid: this.pid });
     }
