@@ -1,28 +1,12 @@
 import assert from "node:assert/strict";
 import { parseConfigKeys } from "@imbi/plugin-sdk";
 import { checkListInSlices, jsonLength, jsonListStream, SLICE_ITEMS } from "../core/slices.ts";
+import { turnsDuring } from "./support/event_loop.ts";
 
 const LONG = 2 * SLICE_ITEMS + 17;
 
 function keys(count: number): { key: string; data_type: string; secret: boolean; extra?: string }[] {
   return Array.from({ length: count }, (_, i) => ({ key: `KEY_${i}`, data_type: "string", secret: i % 7 === 0 }));
-}
-
-/** Counts turns of the event loop (timers) until `work` settles. */
-async function turnsDuring<T>(work: () => Promise<T> | T): Promise<{ value: T; turns: number }> {
-  let turns = 0;
-  let done = false;
-  const tick = () => {
-    if (done) return;
-    turns++;
-    setTimeout(tick, 0);
-  };
-  setTimeout(tick, 0);
-  try {
-    return { value: await work(), turns };
-  } finally {
-    done = true;
-  }
 }
 
 Deno.test("checkListInSlices() checks a long list as the whole check does, letting the event loop run", async () => {

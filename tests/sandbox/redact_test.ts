@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { makeRedactor, REDACTED, redactInSlices } from "../../core/sandbox/redact.ts";
 import { encodings } from "../fixtures/leaky/encodings.ts";
+import { turnsDuring } from "../support/event_loop.ts";
 
 const TOKEN = "tok-Secret/42+ é=&x";
 
@@ -78,16 +79,7 @@ Deno.test("redactInSlices() catches every form wherever it sits against a window
 Deno.test("redactInSlices() gives back a text without credentials as it is, and lets the event loop run", async () => {
   const redact = makeRedactor({ token: TOKEN });
   const text = "y".repeat(5 << 20);
-  let turns = 0;
-  let done = false;
-  const tick = () => {
-    if (done) return;
-    turns++;
-    setTimeout(tick, 0);
-  };
-  setTimeout(tick, 0);
-  const out = await redactInSlices(text, redact);
-  done = true;
+  const { value: out, turns } = await turnsDuring(() => redactInSlices(text, redact));
   assert.equal(out, text);
   assert.ok(turns >= 2, `timers ran ${turns} times while 5 M characters were searched`);
   assert.equal(await redactInSlices(text, makeRedactor({})), text, "nothing to look for");
