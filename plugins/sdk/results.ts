@@ -43,7 +43,16 @@ function time(value: unknown, where: string): string {
 
 function list<T>(value: unknown, where: string, item: (value: unknown, where: string) => T): T[] {
   if (!Array.isArray(value)) throw new TypeError(`${where || "the result"} must be a list`);
-  return value.map((v, i) => item(v, `${where}[${i}]`));
+  // An item is checked without its path, which would be a few new strings per item (a listing can have 100,000):
+  // only a bad item is checked again with it, to name it in the error.
+  return value.map((v, i) => {
+    try {
+      return item(v, "");
+    } catch (error) {
+      item(v, `${where}[${i}]`);
+      throw error;
+    }
+  });
 }
 
 function field(where: string, name: string): string {
