@@ -88,3 +88,48 @@ Deno.test("parseAnswer() refuses frames nested too deep and text that is not JSO
     assert.throws(() => parseWhole("{nope}"), (e: unknown) => e instanceof FrameError && e.reason === "malformed");
   });
 });
+
+Deno.test("parseAnswer() walks a container of megabytes without scanning it whole first, and still checks it all", async (t) => {
+  const big = (last: string) => `[${Array.from({ length: 30_000 }, (_, i) => `{"k":${i}}`).join(",")},${last}]`;
+  const deep = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+
+  await t.step("the value is JSON.parse's, nested containers of megabytes included", async () => {
+    const text = `{"type":"result","id":1,"value":{"a":${big("1")},"b":[${big('"x"')},${big("null")}]}}`;
+    assert.ok(text.length > 10 * SLICE_CHARS);
+    assert.deepEqual(await parseAnswer(text), JSON.parse(text));
+  });
+
+  await t.step("a value nested too deep at the end of a large array or member is refused", async () => {
+    for (const text of [`{"value":${big(deep(70))}}`, `{"value":{"a":${big("1")},"z":${deep(70)}}}`]) {
+      await assert.rejects(parseAnswer(text), (e: unknown) => e instanceof FrameError && e.reason === "too_large");
+    }
+  });
+
+  await t.step("a large array left open is refused", async () => {
+    const text = `{"value":${big("1").slice(0, -1)}}`;
+    await assert.rejects(parseAnswer(text), (e: unknown) => e instanceof FrameError && e.reason === "malformed");
+  });
+
+  await t.step("random nesting around large containers gives what JSON.parse gives", async () => {
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+    let budget = 0; // large containers left in the case being made
+    const value = (depth: number): unknown => {
+      const r = random();
+      if (depth > 5 || r < 0.3) return [1, ...TRICKY, true, null, -2.5e3][Math.floor(random() * 10)];
+      const large = depth < 3 && budget > 0 && random() < 0.3 && budget-- > 0;
+      const n = large ? 3000 + Math.floor(random() * 3000) : Math.floor(random() * 6);
+      if (r < 0.65) return Array.from({ length: n }, () => value(depth + 1));
+      return Object.fromEntries(Array.from({ length: n }, (_, i) => [`k${i}`, value(depth + 1)]));
+    };
+    for (let i = 0; i < 20; i++) {
+      budget = 3;
+      const text = JSON.stringify(
+        { type: "result", id: i, value: value(0), tail: value(1) },
+        null,
+        i % 3 ? undefined : 1,
+      );
+      assert.deepEqual(await parseAnswer(text), JSON.parse(text), `case ${i}`);
+    }
+  });
+});
