@@ -10,6 +10,7 @@
  * @module
  */
 
+import { yieldToEventLoop } from "../slices.ts";
 import { FrameError, MAX_ANSWER_DEPTH } from "./protocol.ts";
 
 /** Frames of at most this many characters are parsed in one go. */
@@ -157,7 +158,7 @@ class SlicedParser {
   async #pause(): Promise<void> {
     // Reading the clock costs too: look at it every 64 elements.
     if ((++this.#steps & 63) !== 0 || performance.now() - this.#sliceStart < SLICE_MS) return;
-    await new Promise((resolve) => setTimeout(resolve, 0));
+    await yieldToEventLoop();
     this.#sliceStart = performance.now();
   }
 

@@ -27,7 +27,7 @@ import {
 } from "./protocol.ts";
 import { Deadlines } from "./deadlines.ts";
 import { parseAnswer, parseWhole, SLICE_CHARS } from "./answer_parser.ts";
-import { redactInSlices, type Redactor } from "./redact.ts";
+import { redactInSlices } from "./redact.ts";
 import { yieldToEventLoop } from "../slices.ts";
 
 /**
@@ -489,7 +489,7 @@ export class PluginProcess {
     const text = parts.join("");
     const { scrub, scrubFrames } = this.#options;
     if (!scrubFrames) return text;
-    return this.#scrubbed(text, "holds" in scrub ? await redactInSlices(text, scrub as Redactor) : scrub(text));
+    return this.#scrubbed(text, await redactInSlices(text, scrub));
   }
 
   #scrubbed(text: string, scrubbed: string): string {
