@@ -225,6 +225,7 @@ async function largeAnswerRow(service: RunningService): Promise<void> {
   const large = tabUrl(service, "large");
   let bytes = 0;
   const answers: number[] = [];
+  const alone = () => runWrk(url, { connections: 8, seconds: Math.ceil(SECONDS / 2), headers: READ_AUTH });
   const withLarge = async () => {
     let stop = false;
     const loop = (async () => {
@@ -238,13 +239,12 @@ async function largeAnswerRow(service: RunningService): Promise<void> {
       }
     })();
     try {
-      return await runWrk(url, { connections: 8, seconds: Math.ceil(SECONDS / 2), headers: READ_AUTH });
+      return await alone();
     } finally {
       stop = true;
       await loop;
     }
   };
-  const alone = () => runWrk(url, { connections: 8, seconds: Math.ceil(SECONDS / 2), headers: READ_AUTH });
   await alone();
   await withLarge();
   answers.length = 0;

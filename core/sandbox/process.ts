@@ -39,6 +39,10 @@ const BOOTSTRAP = new URL(import.meta.url.endsWith(".ts") ? "./bootstrap.ts" : "
 const STDERR_LINE_MAX = 1000;
 /** A frame above this many bytes is decoded and searched for credentials a mebibyte at a time (`#largeFrameText`). */
 const LARGE_FRAME_BYTES = 1 << 20;
+
+function notUtf8(cause: unknown): FrameError {
+  return new FrameError("malformed", "a frame is not UTF-8 JSON", { cause });
+}
 const STDERR_LINES_PER_SECOND = 20;
 
 /** Defaults of the process limits, shared by the supervisor and the inspector. */
@@ -468,7 +472,7 @@ export class PluginProcess {
     try {
       text = this.#text.decode(body);
     } catch (cause) {
-      throw new FrameError("malformed", "a frame is not UTF-8 JSON", { cause });
+      throw notUtf8(cause);
     }
     return this.#options.scrubFrames ? this.#scrubbed(text, this.#options.scrub(text)) : text;
   }
@@ -484,7 +488,7 @@ export class PluginProcess {
       }
       parts.push(decoder.decode());
     } catch (cause) {
-      throw new FrameError("malformed", "a frame is not UTF-8 JSON", { cause });
+      throw notUtf8(cause);
     }
     const text = parts.join("");
     const { scrub, scrubFrames } = this.#options;
