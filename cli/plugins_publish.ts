@@ -9,7 +9,8 @@
  *   (one `PluginError` class for all subpaths), `.d.ts` for each; no dependencies.
  * - `@imbi/plugin-testing`: the service's own sandbox and package store
  *   (`core/sandbox/`, `core/packages/`), bundled from this checkout, and the
- *   plugin-process program `bootstrap.js` bundled from `core/sandbox/bootstrap.ts`
+ *   plugin-process program `bootstrap.js` bundled from `core/sandbox/bootstrap.ts`, the answer worker
+ *   `answer_worker.js` from `core/sandbox/answer_worker.ts`,
  *   and the bundler program `bundle_child.js` from `core/packages/_bundle_child.ts`
  *   beside them; it depends on `@imbi/plugin-sdk` (not inlined, so the
  *   runner's errors and the author's SDK are the same classes).
@@ -72,6 +73,7 @@ export async function buildFirstParty(
       external: sdk,
       extraBundles: {
         "bootstrap.js": `${ROOT}core/sandbox/bootstrap.ts`,
+        "answer_worker.js": `${ROOT}core/sandbox/answer_worker.ts`,
         "bundle_child.js": `${ROOT}core/packages/_bundle_child.ts`,
       },
     },

@@ -15,6 +15,7 @@
 import { createHash } from "node:crypto";
 import type { PluginManifest, ProtocolMethod } from "@imbi/plugin-sdk/types";
 import type { OpenedNode } from "./credentials.ts";
+import type { EncodeAs } from "./encoded_list.ts";
 import { PluginCallError } from "./errors.ts";
 import type { PluginNode, ResolvedTarget } from "./graph/store.ts";
 import { log } from "./logger.ts";
@@ -64,7 +65,8 @@ interface Derived {
  *
  * @param lease The lease.
  * @param nodeId The Plugin node's id (metric label).
- * @param call The method, its arguments and the request id.
+ * @param call The method, its arguments and the request id; `encode` when a long list answer may come back as an
+ *   `EncodedList` (then `check` must take one).
  * @param check Parses the answer, throwing (or rejecting) on a bad shape; a long list may be checked in slices
  *   (`core/slices.ts`).
  * @returns The checked answer.
@@ -73,7 +75,7 @@ interface Derived {
 export async function callChecked<T>(
   lease: Lease,
   nodeId: string,
-  call: { method: ProtocolMethod; args: unknown[]; requestId: string },
+  call: { method: ProtocolMethod; args: unknown[]; requestId: string; encode?: EncodeAs },
   check: (value: unknown) => T | Promise<T>,
 ): Promise<T> {
   const { method } = call;
@@ -82,7 +84,7 @@ export async function callChecked<T>(
   let result: T;
   try {
     // The answer arrives with the node's credentials already redacted from its frame (core/sandbox/process.ts).
-    const raw = await lease.supervisor.call(method, call.args, { requestId: call.requestId });
+    const raw = await lease.supervisor.call(method, call.args, { requestId: call.requestId, encode: call.encode });
     try {
       result = await check(raw);
     } catch (error) {

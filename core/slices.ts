@@ -12,6 +12,8 @@
  * @module
  */
 
+import { EncodedList } from "./encoded_list.ts";
+
 /** Items handled between two yields: about 1 ms of checking or serialising configuration keys here. */
 export const SLICE_ITEMS = 5000;
 
@@ -58,12 +60,14 @@ async function checkSliced<T>(list: unknown[], check: (value: unknown) => T[]): 
 
 /**
  * The length of `JSON.stringify(value)`, a long list (or an object member
- * that is one) measured in slices.
+ * that is one) measured in slices. An {@linkcode EncodedList} counts the
+ * bytes it holds (its text and its masked copy), without being parsed.
  *
- * @param value A JSON value (checked plugin data: no `toJSON`, no cycles).
+ * @param value A JSON value (checked plugin data: no `toJSON` but an {@linkcode EncodedList}'s, no cycles).
  * @returns Its JSON text's length in UTF-16 code units.
  */
 export async function jsonLength(value: unknown): Promise<number> {
+  if (value instanceof EncodedList) return value.json.length + (value.masked?.length ?? 0);
   if (Array.isArray(value)) {
     if (value.length <= SLICE_ITEMS) return JSON.stringify(value).length;
     // "[" + the slices' inner texts joined by "," + "]"

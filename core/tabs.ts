@@ -30,6 +30,7 @@ import { notFound } from "./graph/messages.ts";
 import type { LoadedEntry, Registry } from "./packages/registry.ts";
 import { callChecked, callOptional, type Lease, type PluginRuntime } from "./runtime.ts";
 import { checkListInSlices } from "./slices.ts";
+import { type EncodeAs, EncodedList, type EncodedMethod, maskedValue, type ShownValue } from "./encoded_list.ts";
 import { addLogContext } from "./logger.ts";
 import { metrics } from "./ops/metrics.ts";
 import { renderTemplate } from "./template.ts";
@@ -92,8 +93,11 @@ export interface TabAnswer<T> {
   age?: number;
 }
 
-/** The Configuration tab's keys, with where they live when the plugin describes it. */
-export interface KeysAnswer extends TabAnswer<ConfigKey[]> {
+/**
+ * The Configuration tab's keys, with where they live when the plugin describes it. A long list is an
+ * {@linkcode EncodedList}: checked and serialised off the main thread.
+ */
+export interface KeysAnswer extends TabAnswer<ConfigKey[] | EncodedList> {
   /** `describePrefix`'s answer; absent when the plugin does not implement it. */
   prefix?: string | null;
 }
@@ -104,11 +108,7 @@ export interface HistogramAnswer extends TabAnswer<HistogramBucket[]> {
   warnings: string[];
 }
 
-/** What a read-only caller sees in place of a secret configuration value. */
-export const MASKED_VALUE = "********";
-
-/** A configuration value as the API shows it: `masked` when the value was replaced by {@linkcode MASKED_VALUE}. */
-export type ShownValue = ConfigValue & { masked?: true };
+export { MASKED_VALUE, type ShownValue } from "./encoded_list.ts";
 
 /** A handler method to call, its arguments after the context, and the check of its answer. */
 interface Checked<T> {
@@ -308,7 +308,17 @@ export class Tabs {
     args: unknown[],
     check: (value: unknown) => T | Promise<T>,
   ): Promise<T> {
-    return callChecked(bound.lease, node(bound), callOf(request, method, args), check);
+    const call = callOf(request, method, args);
+    const encode = method === "listKeys" || method === "getValues"
+      ? this.#encodeAs(method, bound.lease.entry)
+      : undefined;
+    return callChecked(bound.lease, node(bound), encode ? { ...call, encode } : call, check);
+  }
+
+  /** How a long list answer of an entry comes back encoded (with the manifest's secret types, for the masked copy). */
+  #encodeAs(method: EncodedMethod, entry: LoadedEntry): EncodeAs {
+    const types = entry.manifest.data_types ?? [];
+    return { method, secretTypes: types.filter((t) => t.secret).map((t) => t.name) };
   }
 
   /** The source block of a target served by an entry, made once per target, entry and `cached` (frozen: shared). */
@@ -428,16 +438,16 @@ export class Tabs {
   }
 
   /** Masks the values of secret keys unless the caller may see them. */
-  #shown(answer: TabAnswer<ConfigValue[]>, request: TabRequest): TabAnswer<ShownValue[]> {
+  #shown(
+    answer: TabAnswer<ConfigValue[] | EncodedList>,
+    request: TabRequest,
+  ): TabAnswer<ShownValue[] | EncodedList> {
     if (request.revealSecrets === true) return answer;
+    // An encoded list carries its masked copy, made by the same rule with the answering entry's secret types.
+    if (answer.result instanceof EncodedList) return { ...answer, result: answer.result.shown(false) };
     const types = this.#runtime.manifest(answer.source.plugin)?.data_types ?? [];
     const secretTypes = new Set(types.filter((t) => t.secret).map((t) => t.name));
-    const result = answer.result.map((item): ShownValue =>
-      item.secret || secretTypes.has(item.data_type)
-        ? { ...item, secret: true, value: MASKED_VALUE, masked: true }
-        : item
-    );
-    return { ...answer, result };
+    return { ...answer, result: answer.result.map((item) => maskedValue(item, secretTypes)) };
   }
 
   /** Configuration: every key, no values, and where they live when the plugin says (`describePrefix`). */
@@ -469,7 +479,7 @@ export class Tabs {
    * Configuration: values of some or all keys (missing keys omitted). Values
    * of secret keys are {@linkcode MASKED_VALUE} unless `request.revealSecrets`.
    */
-  async getValues(request: TabRequest, keys: string[] | undefined): Promise<TabAnswer<ShownValue[]>> {
+  async getValues(request: TabRequest, keys: string[] | undefined): Promise<TabAnswer<ShownValue[] | EncodedList>> {
     const call = { method: "getValues", args: keys ? [keys] : [], check: parseConfigValues } as const;
     const answer = await this.#read("configuration", request, call);
     return this.#shown(answer, request);
@@ -533,9 +543,19 @@ function callOf(request: TabRequest, method: ProtocolMethod, args: unknown[]) {
   return { method, args, requestId: request.requestId };
 }
 
-/** The list answers, checked in slices when long, so a plugin's 100,000 keys do not hold up other requests. */
-const parseConfigKeys = checkListInSlices(results.parseConfigKeys);
-const parseConfigValues = checkListInSlices(results.parseConfigValues);
+/**
+ * The list answers: checked in slices when long, so a plugin's 100,000 keys do not hold up other requests; a list of
+ * megabytes arrives already checked by the answer worker, as an {@linkcode EncodedList}.
+ */
+const parseConfigKeys = orEncoded("listKeys", checkListInSlices(results.parseConfigKeys));
+const parseConfigValues = orEncoded("getValues", checkListInSlices(results.parseConfigValues));
+
+function orEncoded<T>(
+  method: EncodedMethod,
+  check: (value: unknown) => T[] | Promise<T[]>,
+): (value: unknown) => T[] | EncodedList | Promise<T[]> {
+  return (value) => value instanceof EncodedList && value.method === method ? value : check(value);
+}
 
 function parsePrefix(value: unknown): string | null {
   if (value === null || typeof value === "string") return value;

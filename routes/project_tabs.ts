@@ -10,6 +10,7 @@ import type { FilterOp, LogQuery } from "@imbi/plugin-sdk/types";
 import { BadRequestError } from "../core/errors.ts";
 import { MASKED_VALUE, type TabAnswer, type TabRequest } from "../core/tabs.ts";
 import { jsonListStream, SLICE_ITEMS } from "../core/slices.ts";
+import { EncodedList } from "../core/encoded_list.ts";
 import type { AppDeps, AppEnv } from "./_deps.ts";
 import { ok, operations, type QueryOf, type Success } from "./_openapi.ts";
 import {
@@ -196,19 +197,40 @@ function replyJson<T>(c: Context, answer: TabAnswer<T>, field: string, extra: Re
 }
 
 /**
- * A list of more than {@linkcode SLICE_ITEMS} items streamed, serialised a slice at a time with the event loop let in
- * between (a plugin's 100,000 keys would otherwise hold every other request for the whole `JSON.stringify`); null for
- * a shorter one, which the caller answers in one piece.
+ * A long list's response; null for a short one, which the caller answers in one piece. A list of megabytes arrives
+ * encoded by the answer worker, and its bytes are written between the members around it as they are; a list of more
+ * than {@linkcode SLICE_ITEMS} items is streamed, serialised a slice at a time with the event loop let in between (a
+ * plugin's 100,000 keys would otherwise hold every other request for the whole `JSON.stringify`).
  */
 function longList(
-  answer: TabAnswer<readonly unknown[]>,
+  answer: TabAnswer<readonly unknown[] | EncodedList>,
   field: string,
   extra: Record<string, unknown> = {},
 ): Response | null {
-  if (answer.result.length <= SLICE_ITEMS) return null;
-  return new Response(jsonListStream({ source: answer.source }, field, answer.result, extra), {
-    headers: answer.age === undefined ? JSON_TYPE : { ...JSON_TYPE, age: String(answer.age) },
-  });
+  const { result, source } = answer;
+  const headers = answer.age === undefined ? JSON_TYPE : { ...JSON_TYPE, age: String(answer.age) };
+  if (result instanceof EncodedList) {
+    const encoder = new TextEncoder();
+    const rest = JSON.stringify(extra).slice(1, -1);
+    const parts = [
+      encoder.encode(`{"source":${JSON.stringify(source)},${JSON.stringify(field)}:`),
+      result.json,
+      encoder.encode(`${rest && `,${rest}`}}`),
+    ];
+    // Three chunks: the list's bytes go to the connection as they are, and a cached one is never copied.
+    return new Response(
+      new ReadableStream({
+        pull(controller) {
+          const part = parts.shift();
+          if (part === undefined) controller.close();
+          else controller.enqueue(part);
+        },
+      }),
+      { headers },
+    );
+  }
+  if (result.length <= SLICE_ITEMS) return null;
+  return new Response(jsonListStream({ source }, field, result, extra), { headers });
 }
 
 function logQuery(query: QueryOf<typeof logsQuery>, now: Date): LogQuery {

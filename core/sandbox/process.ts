@@ -27,8 +27,8 @@ import {
 } from "./protocol.ts";
 import { Deadlines } from "./deadlines.ts";
 import { parseAnswer, parseWhole, SLICE_CHARS } from "./answer_parser.ts";
-import { redactInSlices } from "./redact.ts";
-import { yieldToEventLoop } from "../slices.ts";
+import type { EncodeAs } from "../encoded_list.ts";
+import { type LargeFrame, LargeFrames } from "./large_frames.ts";
 
 /**
  * The trusted program every child runs: `bootstrap.ts` beside this source, or
@@ -37,12 +37,8 @@ import { yieldToEventLoop } from "../slices.ts";
  */
 const BOOTSTRAP = new URL(import.meta.url.endsWith(".ts") ? "./bootstrap.ts" : "./bootstrap.js", import.meta.url);
 const STDERR_LINE_MAX = 1000;
-/** A frame above this many bytes is decoded and searched for credentials a mebibyte at a time (`#largeFrameText`). */
+/** A frame above this many bytes is decoded, redacted and parsed on the answer worker's thread (`large_frames.ts`). */
 const LARGE_FRAME_BYTES = 1 << 20;
-
-function notUtf8(cause: unknown): FrameError {
-  return new FrameError("malformed", "a frame is not UTF-8 JSON", { cause });
-}
 const STDERR_LINES_PER_SECOND = 20;
 
 /** Defaults of the process limits, shared by the supervisor and the inspector. */
@@ -82,11 +78,13 @@ export interface ProcessOptions {
   /** Applied to every text from the child before it is logged or reported. */
   scrub: (text: string) => string;
   /**
-   * Run every frame through `scrub` before it is parsed, so no answer carries
-   * the node's own credentials (one pass over the text, no extra JSON pass).
+   * The values `scrub` was made from. When given, every frame is run through
+   * `scrub` before it is parsed, so no answer carries the node's own
+   * credentials (one pass over the text, no extra JSON pass); a large frame
+   * through a redactor the answer worker makes from them.
    */
-  scrubFrames?: boolean;
-  /** Told the size of a frame about to be parsed in slices (one large enough to stall the service otherwise). */
+  frameSecrets?: Record<string, string>;
+  /** Told the size of a frame about to be handled by the answer worker (one large enough to stall the service otherwise). */
   onLargeFrame?: (bytes: number) => void;
   /** Non-call messages: ready, init_failed, inspected, fatal. */
   onMessage: (message: ChildMessage) => void;
@@ -98,6 +96,8 @@ interface Pending {
   resolve: (answer: CallAnswer) => void;
   reject: (error: PluginCallError) => void;
   method: string;
+  /** A long list answer may come back as an `EncodedList` (`core/encoded_list.ts`). */
+  encode: EncodeAs | undefined;
 }
 
 /**
@@ -275,6 +275,8 @@ export class PluginProcess {
   #confined: ConfinedSpawn;
   #stopHeartbeat: () => void;
   #pluginPid: number | null = null;
+  /** This process's use of the answer worker, from its first large frame until it closes. */
+  #largeFrames: LargeFrames | undefined;
 
   /**
    * Spawns the child at once; it loads nothing until it is sent `init` or `inspect`.
@@ -303,6 +305,7 @@ export class PluginProcess {
     const exited = Promise.all([this.#child.status, this.#readFrames()]).then(([status]) => this.#onExit(status));
     this.closed = Promise.all([exited, this.#readLogs()]).then(async () => {
       clearTimeout(this.#graceTimer);
+      this.#largeFrames?.release();
       (await this.#conn)?.close();
     });
   }
@@ -336,14 +339,15 @@ export class PluginProcess {
    *
    * @param method The handler method.
    * @param args Its arguments (JSON).
-   * @param options `requestId` for the child's logs, `timeoutMs` the call's deadline.
+   * @param options `requestId` for the child's logs, `timeoutMs` the call's deadline, `encode` when a long
+   *   `listKeys` or `getValues` answer may come back as an `EncodedList` (checked and serialised off this thread).
    * @returns The child's answer.
    * @throws {PluginCallError} `invalid_input` when the arguments do not fit a frame.
    */
   call(
     method: string,
     args: unknown[],
-    options: { requestId: string; timeoutMs: number; traceparent?: string | undefined },
+    options: { requestId: string; timeoutMs: number; traceparent?: string | undefined; encode?: EncodeAs | undefined },
   ): Promise<CallAnswer> {
     if (this.done) {
       return Promise.reject(
@@ -370,7 +374,7 @@ export class PluginProcess {
     }
     return new Promise((resolve, reject) => {
       // Every pending call is settled by its answer, by fail() or by the exit's rejectAll().
-      this.#pending.set(id, { resolve, reject, method });
+      this.#pending.set(id, { resolve, reject, method, encode: options.encode });
       this.#deadlines.add(id, performance.now() + options.timeoutMs);
       this.#out.write(frame);
     });
@@ -449,16 +453,16 @@ export class PluginProcess {
         }
         if (read === null) return;
         for (const body of decoder.pushBodies(buffer.subarray(0, read))) {
-          const text = body.length > LARGE_FRAME_BYTES ? await this.#largeFrameText(body) : this.#frameText(body);
-          // A small frame costs no await; a large one is parsed in slices so other requests run meanwhile.
-          let parsed: unknown;
-          if (text.length <= SLICE_CHARS) parsed = parseWhole(text);
+          // A small frame costs no await. A large one goes to the answer worker; what it hands back as text (an
+          // answer no call takes encoded) is parsed in slices, so other requests run meanwhile.
+          let message: ChildMessage;
+          if (body.length > LARGE_FRAME_BYTES) message = await this.#largeFrame(body);
           else {
-            this.#options.onLargeFrame?.(body.length);
-            parsed = await parseAnswer(text);
+            const text = this.#frameText(body);
+            message = parseChildMessage(text.length <= SLICE_CHARS ? parseWhole(text) : await parseAnswer(text));
           }
           if (this.done) continue;
-          this.#onMessage(parseChildMessage(parsed));
+          this.#onMessage(message);
         }
       }
     } catch (error) {
@@ -472,35 +476,27 @@ export class PluginProcess {
     try {
       text = this.#text.decode(body);
     } catch (cause) {
-      throw notUtf8(cause);
+      throw new FrameError("malformed", "a frame is not UTF-8 JSON", { cause });
     }
-    return this.#options.scrubFrames ? this.#scrubbed(text, this.#options.scrub(text)) : text;
-  }
-
-  /** {@linkcode #frameText} for a frame of megabytes: decoded and searched for credentials a slice at a time. */
-  async #largeFrameText(body: Uint8Array): Promise<string> {
-    const decoder = new TextDecoder("utf-8", { fatal: true });
-    const parts: string[] = [];
-    try {
-      for (let at = 0; at < body.length; at += LARGE_FRAME_BYTES) {
-        if (at > 0) await yieldToEventLoop();
-        parts.push(decoder.decode(body.subarray(at, at + LARGE_FRAME_BYTES), { stream: true }));
-      }
-      parts.push(decoder.decode());
-    } catch (cause) {
-      throw notUtf8(cause);
-    }
-    const text = parts.join("");
-    const { scrub, scrubFrames } = this.#options;
-    if (!scrubFrames) return text;
-    return this.#scrubbed(text, await redactInSlices(text, scrub));
-  }
-
-  #scrubbed(text: string, scrubbed: string): string {
-    if (scrubbed !== text) {
-      log.warn("plugin answer held its own credentials; redacted", { nodeId: this.#options.nodeId, pid: this.pid });
-    }
+    if (!this.#options.frameSecrets) return text;
+    const scrubbed = this.#options.scrub(text);
+    if (scrubbed !== text) this.#warnRedacted();
     return scrubbed;
+  }
+
+  /** A frame of megabytes, handled by the answer worker (`large_frames.ts`): the body is transferred to it. */
+  async #largeFrame(body: Uint8Array): Promise<ChildMessage> {
+    this.#options.onLargeFrame?.(body.length);
+    const encode: Record<number, EncodeAs> = {};
+    for (const [id, pending] of this.#pending) if (pending.encode) encode[id] = pending.encode;
+    this.#largeFrames ??= new LargeFrames();
+    const handled: LargeFrame = await this.#largeFrames.handle(body, this.#options.frameSecrets ?? null, encode);
+    if (handled.redacted) this.#warnRedacted();
+    return "message" in handled ? handled.message : parseChildMessage(await parseAnswer(handled.text));
+  }
+
+  #warnRedacted(): void {
+    log.warn("plugin answer held its own credentials; redacted", { nodeId: this.#options.nodeId, pid: this.pid });
   }
 
   #onMessage(message: ChildMessage): void {

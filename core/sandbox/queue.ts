@@ -10,6 +10,7 @@
 
 import type { PluginCallTrace } from "../ops/tracing.ts";
 import { Deadlines } from "./deadlines.ts";
+import type { EncodeAs } from "../encoded_list.ts";
 
 /** One waiting call: what to send, when it gives up, and how to answer its caller. */
 export interface QueuedCall<T> {
@@ -19,6 +20,8 @@ export interface QueuedCall<T> {
   args: unknown[];
   /** The host request's id. */
   requestId: string;
+  /** A long list answer may come back encoded (`Supervisor.call`'s option). */
+  encode?: EncodeAs | undefined;
   /**
    * When the caller's deadline passes, in `performance.now()` milliseconds;
    * `Infinity` while the call waits for the node's first process to start

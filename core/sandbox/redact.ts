@@ -18,7 +18,6 @@
  */
 
 import { toHex } from "../crypto.ts";
-import { yieldToEventLoop } from "../slices.ts";
 
 /** What a credential value is replaced with. */
 export const REDACTED = "[redacted]";
@@ -45,7 +44,7 @@ const encoder = new TextEncoder();
  * redact(btoa("tok-123456")); // "[redacted]"
  * ```
  */
-export function makeRedactor(credentials: Record<string, string>): Redactor {
+export function makeRedactor(credentials: Record<string, string>): (text: string) => string {
   const anyCase = new Set<string>();
   const exact = new Set<string>();
   for (const value of Object.values(credentials)) {
@@ -70,56 +69,12 @@ export function makeRedactor(credentials: Record<string, string>): Redactor {
   // Most texts hold no credential: a quick search for the shortest needles tells, and gates each pass.
   const anyCaseFound = alternation(minimal([...anyCase].map((n) => n.toLowerCase())), "");
   const exactNeedles = [...minimal([...exact])];
-  const redact = (text: string) => {
+  return (text: string) => {
     let out = text;
     if (insensitive && anyCaseFound!.test(text.toLowerCase())) out = out.replace(insensitive, REDACTED);
     if (sensitive && exactNeedles.some((n) => out.includes(n))) out = out.replace(sensitive, REDACTED);
     return out;
   };
-  // The windowed test looks for every form as the replacing passes do (case-insensitive regular expression, exact
-  // search), so a window that holds a whole match is caught whatever the text around it.
-  const anyCaseTest = alternation(anyCase, "i");
-  const exactForms = [...exact];
-  return Object.assign(redact, {
-    reach: Math.max(0, ...[...anyCase, ...exact].map((form) => form.length)),
-    holds: (window: string) =>
-      (anyCaseTest !== undefined && anyCaseTest.test(window)) || exactForms.some((form) => window.includes(form)),
-  });
-}
-
-/** A redactor, and what {@linkcode redactInSlices} needs to look through a long text a window at a time. */
-export interface Redactor {
-  /** The text with every credential form replaced by {@linkcode REDACTED}. */
-  (text: string): string;
-  /** The longest form a credential is looked for in (characters); 0 for a node without credentials. */
-  reach: number;
-  /** Whether a window of a text holds a whole form of a credential. */
-  holds(window: string): boolean;
-}
-
-/** Characters of a long text looked through between two yields to the event loop. */
-const REDACT_SLICE_CHARS = 1 << 20;
-
-/**
- * {@linkcode Redactor}'s result for a long text (a plugin's 12 MB answer),
- * with the event loop let in between windows of about 1 M characters: each
- * window overlaps the next by the longest form, so every match lies whole in
- * one. A text that holds no credential (the answer of a well-behaved
- * plugin) comes back as it is; one that does gets the replacing passes, in
- * one go.
- *
- * @param text The text.
- * @param redact The redactor; a plain function (one that is not a {@linkcode Redactor}) is applied whole.
- * @returns The redacted text.
- */
-export async function redactInSlices(text: string, redact: Redactor | ((text: string) => string)): Promise<string> {
-  if (!("holds" in redact)) return redact(text);
-  if (redact.reach === 0) return text;
-  for (let from = 0; from < text.length; from += REDACT_SLICE_CHARS) {
-    if (from > 0) await yieldToEventLoop();
-    if (redact.holds(text.slice(from, from + REDACT_SLICE_CHARS + redact.reach))) return redact(text);
-  }
-  return text;
 }
 
 /** The needles that hold no shorter one: wherever a longer one is found, a shorter one inside it is too. */

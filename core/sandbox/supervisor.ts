@@ -22,6 +22,7 @@ import { checkBundlePath, type Failure, pluginDenoDir, PluginProcess, toFileUrl 
 import { CallQueue, type QueuedCall } from "./queue.ts";
 import { Deadlines } from "./deadlines.ts";
 import { makeRedactor } from "./redact.ts";
+import type { EncodeAs } from "../encoded_list.ts";
 import { type PluginCallTrace, tracePluginCall } from "../ops/tracing.ts";
 import type { ExitCause, ProcessStats, SupervisorEvent, SupervisorStats } from "./stats.ts";
 import { type SupervisorOptions, supervisorOptions } from "./supervisor_options.ts";
@@ -49,6 +50,16 @@ export interface SandboxSpec {
 
 const ALL_METHODS: ReadonlySet<string> = new Set(Object.values(PROTOCOL_METHODS).flat());
 const NET_ENTRY = /^(?:[a-z0-9_.-]+|\[[0-9a-f:.]+\]):[0-9]{1,5}$/;
+
+/** The options of {@linkcode Supervisor.call}. */
+export interface CallOptions {
+  /** The host request's id, for the child's logs. */
+  requestId: string;
+  /** The caller's own deadline, ms, when shorter than the node's. */
+  timeoutMs?: number;
+  /** A long `listKeys` or `getValues` answer may come back as an `EncodedList` (`core/encoded_list.ts`). */
+  encode?: EncodeAs | undefined;
+}
 
 interface Slot {
   proc: PluginProcess;
@@ -79,6 +90,8 @@ export class Supervisor {
   #spec: SandboxSpec;
   #options: SupervisorOptions;
   #scrub: (text: string) => string;
+  /** The values {@linkcode Supervisor.#scrub} redacts. */
+  #secrets: Record<string, string>;
   #slots: Slot[] = [];
   #queue: CallQueue<unknown>;
   #idle: Deadlines<Slot>;
@@ -110,7 +123,8 @@ export class Supervisor {
     }
     this.#spec = spec;
     this.#options = supervisorOptions(spec.nodeId, options);
-    this.#scrub = makeRedactor({ ...spec.secrets, ...spec.init.credentials });
+    this.#secrets = { ...spec.secrets, ...spec.init.credentials };
+    this.#scrub = makeRedactor(this.#secrets);
     this.#backoffMs = this.#options.backoffInitialMs;
     this.#queue = new CallQueue(this.#options.queueMax, (call) => this.#expired(call));
     this.#idle = new Deadlines((slot) => this.#reapIdle(slot));
@@ -163,8 +177,9 @@ export class Supervisor {
    * @param args Its arguments (JSON).
    * @param options `requestId` for logs; `timeoutMs`, the caller's own
    *   deadline when shorter than the node's (it covers the wait in the queue
-   *   and the call).
-   * @returns The handler's result, as JSON.
+   *   and the call); `encode`, when a long `listKeys` or `getValues` answer may come back as an
+   *   `EncodedList` (checked and serialised on the answer worker's thread, `core/encoded_list.ts`).
+   * @returns The handler's result, as JSON (or an `EncodedList`, with `encode`).
    * @throws {PluginCallError} `timeout` (the deadline passed, in the queue or in
    *   the handler), `crashed` (the process died, none is left and it is backing
    *   off, draining or closed), `saturated` (the queue is full), `too_large`
@@ -173,7 +188,7 @@ export class Supervisor {
    *   implemented), or `internal` (anything else the handler threw; the message
    *   is for logs only).
    */
-  call(method: ProtocolMethod, args: unknown[], options: { requestId: string; timeoutMs?: number }): Promise<unknown> {
+  call(method: ProtocolMethod, args: unknown[], options: CallOptions): Promise<unknown> {
     const { entry: plugin, nodeId } = this.#spec;
     return tracePluginCall({ plugin, nodeId, method }, (trace) => this.#call(method, args, options, trace));
   }
@@ -181,7 +196,7 @@ export class Supervisor {
   #call(
     method: ProtocolMethod,
     args: unknown[],
-    options: { requestId: string; timeoutMs?: number },
+    options: CallOptions,
     trace: PluginCallTrace,
   ): Promise<unknown> {
     const { entry, nodeId } = this.#spec;
@@ -203,7 +218,14 @@ export class Supervisor {
     const deadline = now + timeoutMs;
     if (this.#queue.length === 0) {
       const slot = this.#leastLoaded();
-      if (slot !== undefined) return this.#dispatch(slot, method, args, options.requestId, deadline, trace);
+      if (slot !== undefined) {
+        return this.#dispatch(
+          slot,
+          { method, args, requestId: options.requestId, encode: options.encode },
+          deadline,
+          trace,
+        );
+      }
     }
     const wait = this.#retryAt - this.#options.now();
     if (this.#slots.length === 0 && wait > 0) {
@@ -234,6 +256,7 @@ export class Supervisor {
         method,
         args,
         requestId,
+        encode: options.encode,
         deadline: queued,
         timeoutMs,
         enqueuedAt: now,
@@ -334,18 +357,22 @@ export class Supervisor {
    */
   async #dispatch(
     slot: Slot,
-    method: string,
-    args: unknown[],
-    requestId: string,
+    call: Pick<QueuedCall<unknown>, "method" | "args" | "requestId" | "encode">,
     deadline: number,
     trace: PluginCallTrace,
   ): Promise<unknown> {
+    const { method, args, requestId, encode } = call;
     this.#inFlight++;
     this.#idle.delete(slot);
     const running = (async () => {
       try {
         const { timeoutMs } = this.#spec;
-        const answer = await slot.proc.call(method, args, { requestId, timeoutMs, traceparent: trace.traceparent });
+        const answer = await slot.proc.call(method, args, {
+          requestId,
+          timeoutMs,
+          traceparent: trace.traceparent,
+          encode,
+        });
         trace.childSpans(answer.spans, this.#scrub);
         return answer;
       } finally {
@@ -387,7 +414,7 @@ export class Supervisor {
       if (slot === undefined) break;
       const call = this.#queue.shift()!;
       call.trace.queued(performance.now() - call.enqueuedAt);
-      this.#dispatch(slot, call.method, call.args, call.requestId, call.deadline, call.trace).then(
+      this.#dispatch(slot, call, call.deadline, call.trace).then(
         call.resolve,
         call.reject,
       );
@@ -461,7 +488,7 @@ export class Supervisor {
         maxFrameBytes: this.#options.maxFrameBytes,
         denoDir: this.#options.denoDir ?? pluginDenoDir(),
         scrub: this.#scrub,
-        scrubFrames: true,
+        frameSecrets: this.#secrets,
         onLargeFrame: (bytes) => this.#emit({ type: "large_answer", nodeId, pid: slot.proc.pid, bytes }),
         onMessage: (message) => this.#onChildMessage(slot, message),
         onFailure: (failure) => this.#onFailure(slot, failure),

@@ -1,7 +1,8 @@
 /**
  * A plugin that hands out its credential upper-cased, base64,
  * base64url, hex and URL-encoded, through `deno task serve` (its real flags):
- * every form comes back redacted, to the admin token and to a read token.
+ * every form comes back redacted, to the admin token and to a read token, in a
+ * short answer and in one of megabytes (handled on the answer worker's thread).
  */
 import assert from "node:assert/strict";
 import { encodings } from "../fixtures/leaky/encodings.ts";
@@ -33,12 +34,18 @@ Deno.test("GET …/configuration/values: a credential in any common encoding com
   await app.ok("PUT", "/orgs/acme/projects/web/plugins", {
     body: { bindings: [{ plugin_id: created.id, tab: "configuration", default: true }] },
   });
-  for (const bearer of [admin, read]) {
-    const r = await app.request("POST", "/orgs/acme/projects/web/configuration/values", { body: {}, token: bearer });
+  const asked: [string, { keys?: string[] }][] = [[admin, {}], [read, {}]];
+  for (const [bearer, body] of [...asked, ...asked.map(([bearer]) => [bearer, { keys: ["PADDING"] }] as const)]) {
+    const r = await app.request("POST", "/orgs/acme/projects/web/configuration/values", { body, token: bearer });
     assert.equal(r.status, 200, r.text);
+    const padded = body.keys !== undefined;
+    if (padded) assert.ok(r.text.length > 1 << 20, `an answer of megabytes, not ${r.text.length} bytes`);
     const values = new Map<string, string>(
-      r.body.items.map((i: { key: string; value: string }) => [i.key, i.value]),
+      r.body.items
+        .filter((i: { key: string }) => !i.key.startsWith("PAD_"))
+        .map((i: { key: string; value: string }) => [i.key, i.value]),
     );
+    assert.equal(r.body.items.length, Object.keys(forms).length + (padded ? 15_000 : 0));
     assert.deepEqual([...values.keys()].sort(), Object.keys(forms).sort());
     for (const [key, form] of Object.entries(forms)) {
       const value = values.get(key)!;

@@ -2,6 +2,9 @@ import assert from "node:assert/strict";
 import { setLogSink } from "../../core/logger.ts";
 import type { SupervisorEvent } from "../../core/sandbox/stats.ts";
 import { Supervisor } from "../../core/sandbox/supervisor.ts";
+import { answerWorkerRunning } from "../../core/sandbox/large_frames.ts";
+import { EncodedList, MASKED_VALUE } from "../../core/encoded_list.ts";
+import { parseConfigValues } from "@imbi/plugin-sdk";
 import { bundleFixtures } from "../support/bundle_fixture.ts";
 import { testContext, testInit } from "../support/sandbox_harness.ts";
 
@@ -10,7 +13,7 @@ const FIXTURES = new URL("../fixtures/sandbox/", import.meta.url);
 /** Items of about 110 bytes: 110 000 of them make a frame of about 12 MB. */
 const ITEMS = 110_000;
 
-Deno.test("a 12 MB answer from one node does not hold up another node's calls while it is parsed", async () => {
+Deno.test("a 12 MB answer from one node does not hold up another node's calls while it is handled", async () => {
   await using bundles = await bundleFixtures(FIXTURES, ["good"]);
   const previousSink = setLogSink(() => {});
   const events: { event: SupervisorEvent; at: number }[] = [];
@@ -56,7 +59,7 @@ Deno.test("a 12 MB answer from one node does not hold up another node's calls wh
   }
 });
 
-Deno.test("a credential inside a large answer is redacted by the host, whose search runs in slices", async () => {
+Deno.test("a credential inside a large answer is redacted by the host, on the answer worker's thread", async () => {
   await using bundles = await bundleFixtures(FIXTURES, ["good"]);
   const previousSink = setLogSink(() => {});
   const token = `tok-${crypto.randomUUID()}`;
@@ -84,4 +87,86 @@ Deno.test("a credential inside a large answer is redacted by the host, whose sea
     await supervisor.close();
     setLogSink(previousSink);
   }
+});
+
+/** A node of the `good` fixture, with a token to redact, for the encoded-list tests. */
+async function goodNode(token: string) {
+  const bundles = await bundleFixtures(FIXTURES, ["good"]);
+  const previousSink = setLogSink(() => {});
+  const supervisor = new Supervisor({
+    nodeId: "encoded-node",
+    bundlePath: bundles.path("good"),
+    entry: "sandbox-good",
+    netHosts: [],
+    init: testInit("sandbox-good", { token }),
+    timeoutMs: 60_000,
+  });
+  return {
+    supervisor,
+    async [Symbol.asyncDispose]() {
+      await supervisor.close();
+      await bundles[Symbol.asyncDispose]();
+      setLogSink(previousSink);
+    },
+  };
+}
+
+const decoded = (bytes: Uint8Array) => JSON.parse(new TextDecoder().decode(bytes));
+
+Deno.test("a large list answer a call takes encoded comes back checked and serialised by the answer worker", async () => {
+  const token = `tok-${crypto.randomUUID()}`;
+  await using node = await goodNode(token);
+  const count = 20_000; // about 2.2 MB
+  const args = [testContext(), ["many_leaky", String(count)]];
+  const plain = parseConfigValues(await node.supervisor.call("getValues", args, { requestId: "plain" }));
+  const encode = { method: "getValues", secretTypes: [] } as const;
+  const encoded = await node.supervisor.call("getValues", args, { requestId: "encoded", encode });
+  assert.ok(encoded instanceof EncodedList, "a list of megabytes comes back encoded");
+  assert.equal(answerWorkerRunning(), true);
+  assert.equal(encoded.method, "getValues");
+  assert.equal(encoded.length, count);
+  assert.deepEqual(decoded(encoded.json), plain, "the same items as the main thread's check gives, in order");
+  assert.equal(new TextDecoder().decode(encoded.json), JSON.stringify(plain), "and the same JSON text");
+  assert.ok(!new TextDecoder().decode(encoded.json).includes(token), "the token was redacted before the parse");
+  assert.equal(encoded.masked, null, "nothing secret, no masked copy");
+  assert.equal(encoded.shown(false), encoded);
+
+  const small = await node.supervisor.call("getValues", [testContext(), ["many", "10"]], {
+    requestId: "small",
+    encode,
+  });
+  assert.ok(Array.isArray(small), "a short answer stays a plain list");
+  assert.equal(small.length, 10);
+});
+
+Deno.test("an encoded list carries a masked copy made by the manifest's secret types", async () => {
+  await using node = await goodNode(`tok-${crypto.randomUUID()}`);
+  const encoded = await node.supervisor.call("getValues", [testContext(), ["many", "20000"]], {
+    requestId: "r",
+    encode: { method: "getValues", secretTypes: ["string"] },
+  });
+  assert.ok(encoded instanceof EncodedList && encoded.masked !== null);
+  const shown = decoded(encoded.shown(false).json) as { key: string; value: string; masked?: true }[];
+  assert.equal(shown.length, 20_000);
+  assert.ok(shown.every((item) => item.value === MASKED_VALUE && item.masked === true), "every value masked");
+  assert.equal(decoded(encoded.shown(true).json)[1].value, `value-1-${"v".repeat(32)}`, "the admin sees values");
+});
+
+Deno.test("a large list answer that breaks the protocol is not encoded, so its check names the bad item as always", async () => {
+  await using node = await goodNode(`tok-${crypto.randomUUID()}`);
+  const answer = await node.supervisor.call("getValues", [testContext(), ["many_bad", "20000"]], {
+    requestId: "r",
+    encode: { method: "getValues", secretTypes: [] },
+  });
+  assert.ok(Array.isArray(answer), "handed back as the plain list");
+  assert.throws(() => parseConfigValues(answer), /\[10000\]\.data_type/);
+});
+
+Deno.test("the answer worker stops when the last process that used it has closed", async () => {
+  {
+    await using node = await goodNode(`tok-${crypto.randomUUID()}`);
+    await node.supervisor.call("getValues", [testContext(), ["many", "20000"]], { requestId: "r" });
+    assert.equal(answerWorkerRunning(), true);
+  }
+  assert.equal(answerWorkerRunning(), false);
 });

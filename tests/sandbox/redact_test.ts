@@ -1,7 +1,6 @@
 import assert from "node:assert/strict";
-import { makeRedactor, REDACTED, redactInSlices } from "../../core/sandbox/redact.ts";
+import { makeRedactor, REDACTED } from "../../core/sandbox/redact.ts";
 import { encodings } from "../fixtures/leaky/encodings.ts";
-import { turnsDuring } from "../support/event_loop.ts";
 
 const TOKEN = "tok-Secret/42+ é=&x";
 
@@ -57,30 +56,4 @@ Deno.test("makeRedactor() stays cheap on an answer without credentials", () => {
     ),
   );
   assert.equal(redact(text), text);
-});
-
-Deno.test("redactInSlices() catches every form wherever it sits against a window's edge, as the whole redactor does", async () => {
-  const redact = makeRedactor({ token: TOKEN });
-  const window = 1 << 20;
-  const filler = "x".repeat(3 * window);
-  for (const [form, value] of Object.entries(encodings(TOKEN) as Record<string, string>)) {
-    // Across the first window's end, ending on it, starting on it, and at the text's end.
-    for (const at of [window - 3, window - value.length, window, filler.length]) {
-      const text = `${filler.slice(0, at)}${value}${filler.slice(at)}`;
-      const out = await redactInSlices(text, redact);
-      assert.equal(out, redact(text), `${form} at ${at}`);
-      assert.ok(out.includes(REDACTED) && !out.includes(value), `${form} at ${at} is still there`);
-    }
-  }
-  const upper = `${filler.slice(0, window - 4)}${TOKEN.toUpperCase()}${filler.slice(window)}`;
-  assert.ok((await redactInSlices(upper, redact)).includes(REDACTED), "any case, across the edge");
-});
-
-Deno.test("redactInSlices() gives back a text without credentials as it is, and lets the event loop run", async () => {
-  const redact = makeRedactor({ token: TOKEN });
-  const text = "y".repeat(5 << 20);
-  const { value: out, turns } = await turnsDuring(() => redactInSlices(text, redact));
-  assert.equal(out, text);
-  assert.ok(turns >= 2, `timers ran ${turns} times while 5 M characters were searched`);
-  assert.equal(await redactInSlices(text, makeRedactor({})), text, "nothing to look for");
 });
