@@ -217,25 +217,27 @@ const LARGE_KEYS = 110_000;
 
 /**
  * Another node's tab at 8 clients while one node's tab answers 10.9 MB listings back to back, one at a time, against
- * the same tab alone: runs alone, with, with, alone, twice, and each side's p99 the median of its runs'.
+ * the same tab alone: runs alone, with, control, control, with, alone, twice, and each side's p99 the median of its
+ * runs'. The control row has the same listings answered back to back by the in-process route (`controlUrl`, the
+ * baseline server against the large upstream): the load of making and fetching them, without the service.
  */
-async function largeAnswerRow(service: RunningService): Promise<void> {
+async function largeAnswerRows(service: RunningService, controlUrl: string): Promise<void> {
   progress(`another node's tab beside ${LARGE_KEYS.toLocaleString("en")}-key answers`);
   const url = tabUrl(service, "tab");
-  const large = tabUrl(service, "large");
   let bytes = 0;
   const answers: number[] = [];
+  const controlAnswers: number[] = [];
   const alone = () => runWrk(url, { connections: 8, seconds: Math.ceil(SECONDS / 2), headers: READ_AUTH });
-  const withLarge = async () => {
+  const withLarge = async (large = tabUrl(service, "large"), times = answers) => {
     let stop = false;
     const loop = (async () => {
       while (!stop) {
         const started = performance.now();
         const response = await fetch(large, { headers: READ_AUTH });
         const body = await response.arrayBuffer();
-        if (response.status !== 200) throw new Error(`GET large/configuration: ${response.status}`);
+        if (response.status !== 200) throw new Error(`GET ${large}: ${response.status}`);
         bytes = body.byteLength;
-        answers.push(performance.now() - started);
+        times.push(performance.now() - started);
       }
     })();
     try {
@@ -245,13 +247,18 @@ async function largeAnswerRow(service: RunningService): Promise<void> {
       await loop;
     }
   };
+  const control = () => withLarge(controlUrl, controlAnswers);
   await alone();
   await withLarge();
+  await control();
   answers.length = 0;
-  const runs: { alone: WrkResult[]; beside: WrkResult[] } = { alone: [], beside: [] };
+  controlAnswers.length = 0;
+  const runs: Record<"alone" | "beside" | "control", WrkResult[]> = { alone: [], beside: [], control: [] };
   for (let round = 0; round < 2; round++) {
     runs.alone.push(await alone());
-    runs.beside.push(await withLarge(), await withLarge());
+    runs.beside.push(await withLarge());
+    runs.control.push(await control(), await control());
+    runs.beside.push(await withLarge());
     runs.alone.push(await alone());
   }
   const p99 = (results: WrkResult[]) => median(results.map((r) => r.p99));
@@ -267,6 +274,15 @@ async function largeAnswerRow(service: RunningService): Promise<void> {
     ratio: ratio(r),
     target: "<= 2x",
     met: r <= 2 && errors(runs.beside) === 0,
+  });
+  rows.push({
+    what: "control: the same listings answered back to back by the in-process route instead (no service)",
+    measured: `${ms(p99(runs.control))}, ${errors(runs.control)} errors; ${controlAnswers.length} large answers of ` +
+      `${ms(median(controlAnswers))} (median)`,
+    baseline: `${ms(p99(runs.alone))} alone`,
+    ratio: ratio(p99(runs.control) / p99(runs.alone)),
+    target: "",
+    met: null,
   });
 }
 
@@ -398,7 +414,19 @@ async function main(): Promise<void> {
       ])).stop,
     );
     await tabRows(service, `http://127.0.0.1:${baselinePort}`);
-    await largeAnswerRow(service);
+    const largeBaselinePort = benchPort();
+    stops.unshift(
+      (await startHelper([
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "bench/_baseline_server.ts",
+        String(largeBaselinePort),
+        largeUpstream.url,
+        fixed,
+      ])).stop,
+    );
+    await largeAnswerRows(service, `http://127.0.0.1:${largeBaselinePort}/orgs/bench/projects/large/configuration`);
     await reloadRow(service, { work, env, count: 20 });
     rows.push({
       what: "resident memory, one plugin process after its first call",
