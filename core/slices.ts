@@ -1,10 +1,13 @@
 /**
  * Work over long lists in slices, with the event loop let in between, so
  * one plugin's answer of 100,000 items does not hold up the requests of
- * every other node (issue 9, requirement 3). The sandbox parses a large
- * answer frame in slices (`core/sandbox/answer_parser.ts`); what follows it
- * on the way to the response is sliced here: the shape check of a list
- * answer, the response cache's measure of an entry, and the response's JSON.
+ * every other node (issue 9, requirement 3). A frame of megabytes is handled
+ * on the answer worker's thread, and a listing in it arrives as an
+ * {@linkcode EncodedList} (`core/sandbox/answer_worker.ts`); a long list
+ * that arrived as a value (a frame under 1 MiB, or parsed in slices by
+ * `core/sandbox/answer_parser.ts`) is sliced here on its way to the
+ * response: its shape check, the response cache's measure of an entry, and
+ * the response's JSON.
  *
  * A list of at most {@linkcode SLICE_ITEMS} items is handled in one go, as
  * before, and costs no extra turn of the event loop.
