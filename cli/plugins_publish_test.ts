@@ -65,20 +65,24 @@ Deno.test("buildFirstParty() makes typed npm packages with one copy of each clas
       assert.equal(pkg.dependencies, undefined);
     });
 
-    await t.step("the test kit: the host's sandbox bundled, bootstrap.js beside it, the SDK a dependency", async () => {
-      const testing = await buildFirstParty("testing", `${out}/testing`);
-      const pkg = JSON.parse(await Deno.readTextFile(`${testing.dir}/package.json`));
-      assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./check", "./publish"]);
-      assert.deepEqual(pkg.dependencies, { "@imbi/plugin-sdk": "^1.0.0" });
-      assert.ok(pkg.files.includes("bootstrap.js"));
-      const code = (await Promise.all((await jsFiles(testing.dir)).map((f) =>
-        Deno.readTextFile(`${testing.dir}/${f}`)
-      )))
-        .join("\n");
-      assert.match(code, /from "@imbi\/plugin-sdk\/testing"/, "the SDK is imported, not inlined");
-      assert.doesNotMatch(code, /\bPluginError = class\b|\bclass PluginError\b/);
-      assert.doesNotMatch(code, /from "\.\.?\/.*\.ts"/);
-    });
+    await t.step(
+      "the test kit: the host's sandbox bundled, bootstrap.js and answer_worker.js beside it, the SDK a dependency",
+      async () => {
+        const testing = await buildFirstParty("testing", `${out}/testing`);
+        const pkg = JSON.parse(await Deno.readTextFile(`${testing.dir}/package.json`));
+        assert.deepEqual(Object.keys(pkg.exports).sort(), [".", "./check", "./publish"]);
+        assert.deepEqual(pkg.dependencies, { "@imbi/plugin-sdk": "^1.0.0" });
+        assert.ok(pkg.files.includes("bootstrap.js"));
+        assert.ok(pkg.files.includes("answer_worker.js"), "the answer worker beside the bundle that starts it");
+        const code = (await Promise.all((await jsFiles(testing.dir)).map((f) =>
+          Deno.readTextFile(`${testing.dir}/${f}`)
+        )))
+          .join("\n");
+        assert.match(code, /from "@imbi\/plugin-sdk\/testing"/, "the SDK is imported, not inlined");
+        assert.doesNotMatch(code, /\bPluginError = class\b|\bclass PluginError\b/);
+        assert.doesNotMatch(code, /from "\.\.?\/.*\.ts"/);
+      },
+    );
   } finally {
     await Deno.remove(out, { recursive: true });
   }

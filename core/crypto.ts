@@ -11,6 +11,7 @@
  */
 
 import { log } from "./logger.ts";
+import { fromBase64, toBase64 } from "./encoding.ts";
 
 const KID_PATTERN = /^[A-Za-z0-9_-]{1,32}$/;
 const encoder = new TextEncoder();
@@ -177,24 +178,6 @@ export function keyProvider(options: {
       return await Keyring.parse(fresh);
     },
   };
-}
-
-/** Lowercase hex, two digits a byte. */
-export function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Standard base64. */
-export function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary);
-}
-
-/** Decodes standard base64. */
-export function fromBase64(text: string): Uint8Array<ArrayBuffer> {
-  const binary = atob(text.trim());
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
 
 function toBase64Url(bytes: Uint8Array): string {

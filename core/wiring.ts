@@ -10,7 +10,8 @@
 import { AuditLog } from "./audit.ts";
 import type { Config } from "./config.ts";
 import { ConnectionTests } from "./connection.ts";
-import { keyProvider, type Keyring, toHex } from "./crypto.ts";
+import { keyProvider, type Keyring } from "./crypto.ts";
+import { toHex } from "./encoding.ts";
 import { UnavailableError } from "./errors.ts";
 import { lockRegistryBuilder, LockSync } from "./lock_sync.ts";
 import { Credentials } from "./credentials.ts";

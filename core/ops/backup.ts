@@ -27,7 +27,7 @@
 import { backup as sqliteBackup, DatabaseSync } from "node:sqlite";
 import { basename, dirname, join, resolve } from "node:path";
 import type { Config } from "../config.ts";
-import { toHex } from "../crypto.ts";
+import { toHex } from "../encoding.ts";
 import { pathExists } from "../packages/files.ts";
 import { LockfileHistory } from "../packages/history.ts";
 import { readLockfile } from "../packages/lockfile.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { toHex } from "../crypto.ts";
+import { fromBase64, toBase64, toHex } from "../encoding.ts";
 
 /** Digest algorithms the lockfile accepts. */
 export type IntegrityAlgorithm = "sha256" | "sha512";
@@ -16,19 +16,6 @@ const DIGEST_BYTES: Record<IntegrityAlgorithm, number> = { sha256: 32, sha512: 6
 
 /** Directory names the tree hash skips wherever they appear. */
 export const TREE_HASH_IGNORED: readonly string[] = [".git", "node_modules", "dist"];
-
-function toBase64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
-function fromBase64(text: string): Uint8Array {
-  const binary = atob(text);
-  const out = new Uint8Array(binary.length);
-  for (let i = 0; i < binary.length; i++) out[i] = binary.charCodeAt(i);
-  return out;
-}
 
 /**
  * Digests bytes with Web Crypto.

@@ -6,7 +6,7 @@
  */
 
 import semver from "semver";
-import { toHex } from "../crypto.ts";
+import { toHex } from "../encoding.ts";
 import { PackageError } from "../errors.ts";
 import { checkSri, sriHash } from "./integrity.ts";
 import type { DownloadProgress, RegistryClient } from "./registry_client.ts";

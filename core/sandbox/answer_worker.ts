@@ -1,4 +1,3 @@
-/// <reference lib="deno.worker" />
 /**
  * The answer worker: a plugin's answer frame of megabytes is decoded,
  * searched for the node's credentials, parsed, shape-checked and serialised
@@ -111,9 +110,16 @@ function encode(text: string, calls: Record<number, EncodeAs>) {
   return { message: rest, method: as.method, json: encoder.encode(JSON.stringify(list)), length: list.length, masked };
 }
 
-if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope) {
-  self.onmessage = (event: MessageEvent<FrameJob>) => {
+/** The worker's global scope, typed here without the worker lib (whose types clash with Node's in the test kit's). */
+interface WorkerScope {
+  onmessage: ((event: MessageEvent<FrameJob>) => void) | null;
+  postMessage(message: FrameReply, transfer: ArrayBuffer[]): void;
+}
+
+if ("WorkerGlobalScope" in globalThis) {
+  const scope = globalThis as unknown as WorkerScope;
+  scope.onmessage = (event) => {
     const { reply, transfer } = handleFrame(event.data);
-    self.postMessage(reply, transfer);
+    scope.postMessage(reply, transfer);
   };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { toHex } from "../crypto.ts";
+import { toHex } from "../encoding.ts";
 import { makePrivateTempDirSync } from "./confine.ts";
 
 /** Longest socket path Linux takes (`sun_path` is 108 bytes with its NUL). */

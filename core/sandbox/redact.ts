@@ -17,7 +17,7 @@
  * @module
  */
 
-import { toHex } from "../crypto.ts";
+import { toHex } from "../encoding.ts";
 
 /** What a credential value is replaced with. */
 export const REDACTED = "[redacted]";
