@@ -75,7 +75,7 @@ interface Derived {
 export async function callChecked<T>(
   lease: Lease,
   nodeId: string,
-  call: { method: ProtocolMethod; args: unknown[]; requestId: string; encode?: EncodeAs },
+  call: { method: ProtocolMethod; args: unknown[]; requestId: string; encode?: EncodeAs | undefined },
   check: (value: unknown) => T | Promise<T>,
 ): Promise<T> {
   const { method } = call;

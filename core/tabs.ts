@@ -170,6 +170,8 @@ export class Tabs {
    * (a reload makes new entries), so they are not asked again, saving a plugin round trip per `listKeys`.
    */
   #withoutPrefix = new WeakSet<LoadedEntry>();
+  /** How each entry's long list answers come back encoded, made once per entry (a tab call's path allocates none). */
+  #encoded = new WeakMap<LoadedEntry, Record<EncodedMethod, EncodeAs>>();
   /** The loaded slugs of a registry, one array each, so the resolution memo can compare them by identity. */
   #loaded = new WeakMap<Registry, string[]>();
   /** The target of a (memoised, frozen) selected resolution, made once. */
@@ -308,17 +310,21 @@ export class Tabs {
     args: unknown[],
     check: (value: unknown) => T | Promise<T>,
   ): Promise<T> {
-    const call = callOf(request, method, args);
     const encode = method === "listKeys" || method === "getValues"
       ? this.#encodeAs(method, bound.lease.entry)
       : undefined;
-    return callChecked(bound.lease, node(bound), encode ? { ...call, encode } : call, check);
+    return callChecked(bound.lease, node(bound), { method, args, requestId: request.requestId, encode }, check);
   }
 
   /** How a long list answer of an entry comes back encoded (with the manifest's secret types, for the masked copy). */
   #encodeAs(method: EncodedMethod, entry: LoadedEntry): EncodeAs {
-    const types = entry.manifest.data_types ?? [];
-    return { method, secretTypes: types.filter((t) => t.secret).map((t) => t.name) };
+    let known = this.#encoded.get(entry);
+    if (known === undefined) {
+      const secretTypes = (entry.manifest.data_types ?? []).filter((t) => t.secret).map((t) => t.name);
+      known = { listKeys: { method: "listKeys", secretTypes }, getValues: { method: "getValues", secretTypes } };
+      this.#encoded.set(entry, known);
+    }
+    return known[method];
   }
 
   /** The source block of a target served by an entry, made once per target, entry and `cached` (frozen: shared). */
