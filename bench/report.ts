@@ -14,7 +14,8 @@
  * Rows: the tab vs the in-process route at 1 and 50 clients with error
  * counts and the hop's added latency (beside a control: the in-process
  * route with a second upstream call); the cached tab vs bare Hono; another
- * node's tab p99 while one node answers 10.9 MB listings, against alone;
+ * node's tab p99 while one node answers 10.9 MB listings, against alone
+ * (beside a control: the same listings from the in-process route);
  * resolution p50 at 100 and 100,000 projects on SQLite (and on Neo4j when
  * `IMBI_BENCH_NEO4J_URL`, or the tests' `IMBI_TEST_NEO4J_URL`, names one);
  * 20 packages reloaded under load; start-up to ready with 10 packages; and
