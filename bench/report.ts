@@ -402,32 +402,23 @@ async function main(): Promise<void> {
     const fixed = `${work}/fixed.json`;
     await tabAnswer(service, "cached");
     await Deno.writeTextFile(fixed, (await tabAnswer(service, "cached")).text);
-    const baselinePort = benchPort();
-    stops.unshift(
-      (await startHelper([
+    /** Starts `bench/_baseline_server.ts` against an upstream; its URL. */
+    const baseline = async (upstreamUrl: string) => {
+      const port = benchPort();
+      const helper = await startHelper([
         "run",
         "--allow-net",
         "--allow-read",
         "bench/_baseline_server.ts",
-        String(baselinePort),
-        upstream,
+        String(port),
+        upstreamUrl,
         fixed,
-      ])).stop,
-    );
-    await tabRows(service, `http://127.0.0.1:${baselinePort}`);
-    const largeBaselinePort = benchPort();
-    stops.unshift(
-      (await startHelper([
-        "run",
-        "--allow-net",
-        "--allow-read",
-        "bench/_baseline_server.ts",
-        String(largeBaselinePort),
-        largeUpstream.url,
-        fixed,
-      ])).stop,
-    );
-    await largeAnswerRows(service, `http://127.0.0.1:${largeBaselinePort}/orgs/bench/projects/large/configuration`);
+      ]);
+      stops.unshift(helper.stop);
+      return `http://127.0.0.1:${port}`;
+    };
+    await tabRows(service, await baseline(upstream));
+    await largeAnswerRows(service, `${await baseline(largeUpstream.url)}/orgs/bench/projects/large/configuration`);
     await reloadRow(service, { work, env, count: 20 });
     rows.push({
       what: "resident memory, one plugin process after its first call",
