@@ -17,7 +17,8 @@ import { PROTOCOL_METHODS } from "@imbi/plugin-sdk/types";
 import { isHandlerErrorKind } from "@imbi/plugin-sdk/errors";
 import { PluginCallError } from "../errors.ts";
 import { log } from "../logger.ts";
-import type { ChildMessage, WireError } from "./protocol.ts";
+import type { ChildMessage } from "./protocol.ts";
+import { handlerError } from "./handler_errors.ts";
 import { checkBundlePath, type Failure, pluginDenoDir, PluginProcess, toFileUrl } from "./process.ts";
 import { CallQueue, type QueuedCall } from "./queue.ts";
 import { Deadlines } from "./deadlines.ts";
@@ -384,7 +385,7 @@ export class Supervisor {
     const answer = early ? await this.#byDeadline(running, deadline, method) : await running;
     this.#backoffMs = this.#options.backoffInitialMs;
     if (answer.ok) return answer.value;
-    throw this.#handlerError(method, answer.error);
+    throw handlerError(this.#spec.entry, method, answer.error, this.#scrub);
   }
 
   /** The call's answer, or `timeout` once the caller's deadline passes. */
@@ -573,32 +574,6 @@ export class Supervisor {
 
   #retryAfterSeconds(): number {
     return Math.max(1, Math.ceil((this.#retryAt - this.#options.now()) / 1000));
-  }
-
-  #handlerError(method: string, error: WireError): PluginCallError {
-    const entry = this.#spec.entry;
-    const message = this.#scrub(error.message);
-    switch (error.code) {
-      case "not_implemented":
-        return new PluginCallError("invalid_input", `plugin "${entry}" does not implement ${method}`, {
-          notImplemented: true,
-        });
-      case "too_large":
-        return new PluginCallError("too_large", `plugin "${entry}" answered ${method} with ${message}`);
-      case "bad_result":
-        return new PluginCallError("internal", `plugin "${entry}" answered ${method} with a value that is not JSON`);
-      case "thrown":
-        if (isHandlerErrorKind(error.kind)) {
-          const options = error.retry_after !== undefined && error.retry_after >= 0
-            ? { retryAfterSeconds: Math.ceil(error.retry_after) }
-            : {};
-          return new PluginCallError(error.kind, message, options);
-        }
-        return new PluginCallError(
-          "internal",
-          `plugin "${entry}" ${method} threw ${error.name ?? "a value"}: ${message}`,
-        );
-    }
   }
 }
 
