@@ -264,13 +264,14 @@ async function largeAnswerRows(service: RunningService, controlUrl: string): Pro
   }
   const p99 = (results: WrkResult[]) => median(results.map((r) => r.p99));
   const errors = (results: WrkResult[]) => results.reduce((sum, r) => sum + r.errors, 0);
+  const beside = (results: WrkResult[], times: number[]) =>
+    `${ms(p99(results))}, ${errors(results)} errors; ${times.length} large answers of ${ms(median(times))} (median)`;
   const r = p99(runs.beside) / p99(runs.alone);
   rows.push({
     what:
       `another node's tab, 8 clients, while one node answers ${(bytes / 1e6).toFixed(1)} MB listings back to back ` +
       `(p99, medians of 4 runs)`,
-    measured: `${ms(p99(runs.beside))}, ${errors(runs.beside)} errors; ${answers.length} large answers of ` +
-      `${ms(median(answers))} (median)`,
+    measured: beside(runs.beside, answers),
     baseline: `${ms(p99(runs.alone))} alone, ${errors(runs.alone)} errors`,
     ratio: ratio(r),
     target: "<= 2x",
@@ -278,8 +279,7 @@ async function largeAnswerRows(service: RunningService, controlUrl: string): Pro
   });
   rows.push({
     what: "control: the same listings answered back to back by the in-process route instead (no service)",
-    measured: `${ms(p99(runs.control))}, ${errors(runs.control)} errors; ${controlAnswers.length} large answers of ` +
-      `${ms(median(controlAnswers))} (median)`,
+    measured: beside(runs.control, controlAnswers),
     baseline: `${ms(p99(runs.alone))} alone`,
     ratio: ratio(p99(runs.control) / p99(runs.alone)),
     target: "",

@@ -18,6 +18,16 @@ export const MASKED_VALUE = "********";
 export type ShownValue = ConfigValue & { masked?: true };
 
 /**
+ * The names of a manifest's secret data types.
+ *
+ * @param types The manifest's `data_types`.
+ * @returns Their names, for {@linkcode maskedValue}.
+ */
+export function secretDataTypes(types: readonly { name: string; secret?: boolean }[] = []): string[] {
+  return types.filter((t) => t.secret).map((t) => t.name);
+}
+
+/**
  * A configuration value as a caller without the admin token sees it: masked when the key says `secret` or its data
  * type is secret in the manifest.
  *

@@ -30,7 +30,14 @@ import { notFound } from "./graph/messages.ts";
 import type { LoadedEntry, Registry } from "./packages/registry.ts";
 import { callChecked, callOptional, type Lease, type PluginRuntime } from "./runtime.ts";
 import { checkListInSlices } from "./slices.ts";
-import { type EncodeAs, EncodedList, type EncodedMethod, maskedValue, type ShownValue } from "./encoded_list.ts";
+import {
+  type EncodeAs,
+  EncodedList,
+  type EncodedMethod,
+  maskedValue,
+  secretDataTypes,
+  type ShownValue,
+} from "./encoded_list.ts";
 import { addLogContext } from "./logger.ts";
 import { metrics } from "./ops/metrics.ts";
 import { renderTemplate } from "./template.ts";
@@ -320,7 +327,7 @@ export class Tabs {
   #encodeAs(method: EncodedMethod, entry: LoadedEntry): EncodeAs {
     let known = this.#encoded.get(entry);
     if (known === undefined) {
-      const secretTypes = (entry.manifest.data_types ?? []).filter((t) => t.secret).map((t) => t.name);
+      const secretTypes = secretDataTypes(entry.manifest.data_types);
       known = { listKeys: { method: "listKeys", secretTypes }, getValues: { method: "getValues", secretTypes } };
       this.#encoded.set(entry, known);
     }
@@ -451,8 +458,7 @@ export class Tabs {
     if (request.revealSecrets === true) return answer;
     // An encoded list carries its masked copy, made by the same rule with the answering entry's secret types.
     if (answer.result instanceof EncodedList) return { ...answer, result: answer.result.shown(false) };
-    const types = this.#runtime.manifest(answer.source.plugin)?.data_types ?? [];
-    const secretTypes = new Set(types.filter((t) => t.secret).map((t) => t.name));
+    const secretTypes = new Set(secretDataTypes(this.#runtime.manifest(answer.source.plugin)?.data_types));
     return { ...answer, result: answer.result.map((item) => maskedValue(item, secretTypes)) };
   }
 

@@ -168,6 +168,7 @@ function reply<T>(c: Context, answer: TabAnswer<T>, field: string): Record<strin
 }
 
 const JSON_TYPE = { "content-type": "application/json" };
+const utf8 = new TextEncoder();
 
 /**
  * The JSON text of results the response cache answered (it hands out the same object on every hit) and of source
@@ -210,24 +211,14 @@ function longList(
   const { result, source } = answer;
   const headers = answer.age === undefined ? JSON_TYPE : { ...JSON_TYPE, age: String(answer.age) };
   if (result instanceof EncodedList) {
-    const encoder = new TextEncoder();
     const rest = JSON.stringify(extra).slice(1, -1);
-    const parts = [
-      encoder.encode(`{"source":${JSON.stringify(source)},${JSON.stringify(field)}:`),
-      result.json,
-      encoder.encode(`${rest && `,${rest}`}}`),
-    ];
     // Three chunks: the list's bytes go to the connection as they are, and a cached one is never copied.
-    return new Response(
-      new ReadableStream({
-        pull(controller) {
-          const part = parts.shift();
-          if (part === undefined) controller.close();
-          else controller.enqueue(part);
-        },
-      }),
-      { headers },
-    );
+    const parts = [
+      utf8.encode(`{"source":${JSON.stringify(source)},${JSON.stringify(field)}:`),
+      result.json,
+      utf8.encode(`${rest && `,${rest}`}}`),
+    ];
+    return new Response(ReadableStream.from(parts), { headers });
   }
   if (result.length <= SLICE_ITEMS) return null;
   return new Response(jsonListStream({ source }, field, result, extra), { headers });

@@ -65,7 +65,7 @@ const encoder = new TextEncoder();
  * @param job The frame and what to do with it.
  * @returns The reply, and the buffers to transfer with it.
  */
-export function handleFrame(job: FrameJob): { reply: FrameReply; transfer: ArrayBuffer[] } {
+function handleFrame(job: FrameJob): { reply: FrameReply; transfer: ArrayBuffer[] } {
   try {
     let text: string;
     try {

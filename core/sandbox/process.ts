@@ -28,7 +28,7 @@ import {
 import { Deadlines } from "./deadlines.ts";
 import { parseAnswer, parseWhole, SLICE_CHARS } from "./answer_parser.ts";
 import type { EncodeAs } from "../encoded_list.ts";
-import { type LargeFrame, LargeFrames } from "./large_frames.ts";
+import { LargeFrames } from "./large_frames.ts";
 
 /**
  * The trusted program every child runs: `bootstrap.ts` beside this source, or
@@ -490,7 +490,7 @@ export class PluginProcess {
     const encode: Record<number, EncodeAs> = {};
     for (const [id, pending] of this.#pending) if (pending.encode) encode[id] = pending.encode;
     this.#largeFrames ??= new LargeFrames();
-    const handled: LargeFrame = await this.#largeFrames.handle(body, this.#options.frameSecrets ?? null, encode);
+    const handled = await this.#largeFrames.handle(body, this.#options.frameSecrets ?? null, encode);
     if (handled.redacted) this.#warnRedacted();
     return "message" in handled ? handled.message : parseChildMessage(await parseAnswer(handled.text));
   }
